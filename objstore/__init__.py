@@ -1,0 +1,1 @@
+"""objstore: a Swift-style object storage cluster."""
