@@ -1,0 +1,117 @@
+"""Conditional request evaluation (RFC 7232): If-Match, If-None-Match,
+If-Modified-Since, If-Unmodified-Since.
+
+Pure functions over header values, an entity's ETag and its Last-Modified
+time (whole seconds since the epoch); they return the status the request
+must be answered with instead of the entity (304 or 412), or None. No I/O,
+no HTTP objects: the servers and the proxy build the responses.
+
+Order of evaluation, as RFC 7232 section 6 fixes it:
+
+1. If-Match fails -> 412 (else, without If-Match, If-Unmodified-Since
+   fails -> 412);
+2. If-None-Match matches -> 304 for GET/HEAD, 412 for other methods
+   (else, without If-None-Match, for GET/HEAD only, If-Modified-Since
+   says not modified -> 304).
+
+Worked example::
+
+    >>> evaluate_conditions('GET', {'If-None-Match': '"abc"'}, 'abc', 0)
+    304
+    >>> evaluate_conditions('GET', {'If-Match': '"xyz"'}, 'abc', 0) is None
+    False
+"""
+
+import calendar
+import email.utils
+
+NOT_MODIFIED = 304
+PRECONDITION_FAILED = 412
+
+SAFE_METHODS = ('GET', 'HEAD')
+
+
+def parse_etag_list(value):
+    """The entity tags of an If-Match / If-None-Match value.
+
+    Quotes and the weak prefix are stripped (the comparison we do is the
+    weak one, which is what GET and HEAD use); ``*`` stays ``*``.
+
+    >>> parse_etag_list('"a", W/"b",c')
+    ['a', 'b', 'c']
+    """
+    tags = []
+    for item in value.split(','):
+        tag = item.strip()
+        if tag.startswith('W/'):
+            tag = tag[2:]
+        if len(tag) >= 2 and tag[0] == tag[-1] == '"':
+            tag = tag[1:-1]
+        if tag:
+            tags.append(tag)
+    return tags
+
+
+def etag_matches(header_value, etag):
+    """True when the entity's etag is in the list, or the list is ``*``."""
+    tags = parse_etag_list(header_value)
+    return '*' in tags or (etag is not None and etag.strip('"') in tags)
+
+
+def parse_http_date(value):
+    """Seconds since the epoch of an HTTP-date, or None when unparseable.
+
+    An invalid date makes the condition be ignored, as RFC 7232 requires.
+
+    >>> parse_http_date('Thu, 01 Jan 1970 00:01:40 GMT')
+    100
+    """
+    try:
+        parsed = email.utils.parsedate_tz(value)
+    except (TypeError, ValueError):
+        return None
+    if parsed is None:
+        return None
+    offset = parsed[9] or 0
+    return calendar.timegm(parsed[:6] + (0, 0, 0)) - offset
+
+
+def http_date(seconds):
+    """The IMF-fixdate form of a time, for Last-Modified."""
+    return email.utils.formatdate(seconds, usegmt=True)
+
+
+def _header(headers, name):
+    value = headers.get(name)
+    return value if value not in (None, '') else None
+
+
+def evaluate_conditions(method, headers, etag, last_modified):
+    """304, 412 or None for a request against an existing entity.
+
+    ``headers`` is any mapping with case-insensitive ``get`` (or one
+    keyed by the canonical names below); ``last_modified`` is whole seconds.
+    """
+    method = method.upper()
+    if_match = _header(headers, 'If-Match')
+    if if_match is not None:
+        if not etag_matches(if_match, etag):
+            return PRECONDITION_FAILED
+    else:
+        unmodified_since = _header(headers, 'If-Unmodified-Since')
+        since = (parse_http_date(unmodified_since)
+                 if unmodified_since is not None else None)
+        if since is not None and last_modified > since:
+            return PRECONDITION_FAILED
+    if_none_match = _header(headers, 'If-None-Match')
+    if if_none_match is not None:
+        if etag_matches(if_none_match, etag):
+            return NOT_MODIFIED if method in SAFE_METHODS \
+                else PRECONDITION_FAILED
+    elif method in SAFE_METHODS:
+        modified_since = _header(headers, 'If-Modified-Since')
+        since = (parse_http_date(modified_since)
+                 if modified_since is not None else None)
+        if since is not None and last_modified <= since:
+            return NOT_MODIFIED
+    return None
