@@ -135,3 +135,31 @@ class RangeUnsatisfiable(ObjstoreError):
 
 class BadRange(ObjstoreError, ValueError):
     """A Range header is syntactically invalid (ignored, as RFC 7233 says)."""
+
+
+class ListingError(ObjstoreError, ValueError):
+    """Base for a listing request that cannot be served as asked."""
+
+
+class InvalidListingParam(ListingError):
+    """A listing parameter or Accept header is malformed (400)."""
+
+
+class ListingPreconditionFailed(ListingError):
+    """A listing parameter is out of bounds: limit, delimiter (412)."""
+
+
+class ListingNotAcceptable(ListingError):
+    """No listing format matches the Accept header (406)."""
+
+
+class InvalidInput(ObjstoreError, ValueError):
+    """A client-supplied name, header or value breaks a constraint.
+
+    ``status`` is the HTTP status the server answers with (400, 411, 413...).
+    """
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.message = message
+        self.status = status

@@ -1,0 +1,151 @@
+"""Limits on names, metadata and sizes: the one home of every constraint.
+
+The proxy publishes these in ``/info``; proxy and storage servers check
+them with the functions below, which raise InvalidInput(message, status)
+and never build responses.
+"""
+
+from objstore.common.exceptions import InvalidInput
+
+MAX_FILE_SIZE = 5 * 1024 ** 3 + 2
+MAX_META_NAME_LENGTH = 128
+MAX_META_VALUE_LENGTH = 256
+MAX_META_COUNT = 90
+MAX_META_OVERALL_SIZE = 4096
+MAX_HEADER_SIZE = 8192
+MAX_HEADER_COUNT = 256
+MAX_OBJECT_NAME_LENGTH = 1024
+MAX_CONTAINER_NAME_LENGTH = 256
+MAX_ACCOUNT_NAME_LENGTH = 256
+CONTAINER_LISTING_LIMIT = 10000
+ACCOUNT_LISTING_LIMIT = 10000
+EXTRA_HEADER_COUNT = 0
+
+NAME_LIMITS = {
+    'account': MAX_ACCOUNT_NAME_LENGTH,
+    'container': MAX_CONTAINER_NAME_LENGTH,
+    'object': MAX_OBJECT_NAME_LENGTH,
+}
+
+META_PREFIXES = {
+    'account': 'x-account-meta-',
+    'container': 'x-container-meta-',
+    'object': 'x-object-meta-',
+}
+
+
+def public_limits():
+    """The limits a client may rely on, as /info lists them."""
+    return {
+        'max_file_size': MAX_FILE_SIZE,
+        'max_meta_name_length': MAX_META_NAME_LENGTH,
+        'max_meta_value_length': MAX_META_VALUE_LENGTH,
+        'max_meta_count': MAX_META_COUNT,
+        'max_meta_overall_size': MAX_META_OVERALL_SIZE,
+        'max_header_size': MAX_HEADER_SIZE,
+        'max_object_name_length': MAX_OBJECT_NAME_LENGTH,
+        'max_container_name_length': MAX_CONTAINER_NAME_LENGTH,
+        'max_account_name_length': MAX_ACCOUNT_NAME_LENGTH,
+        'container_listing_limit': CONTAINER_LISTING_LIMIT,
+        'account_listing_limit': ACCOUNT_LISTING_LIMIT,
+    }
+
+
+def valid_utf8(value):
+    """True if ``value`` (str or bytes) is valid UTF-8 with no surrogates.
+
+    WSGI hands paths over as latin-1 decoded bytes; callers pass the str
+    they got from the URL-unquoting step.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode('utf-8')
+        except UnicodeEncodeError:
+            return False
+        return True
+    try:
+        value.decode('utf-8')
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def check_name(value, kind):
+    """Validate an account, container or object name.
+
+    Rejects: empty, over the length limit (in UTF-8 bytes), invalid UTF-8,
+    NUL, and for accounts/containers a '/'. Object names may contain '/' but
+    not a '.' or '..' path segment, which clients and caches would fold.
+    """
+    limit = NAME_LIMITS[kind]
+    if not value:
+        raise InvalidInput('%s name is empty' % kind)
+    if not valid_utf8(value):
+        raise InvalidInput('%s name is not valid UTF-8' % kind)
+    encoded = value.encode('utf-8') if isinstance(value, str) else value
+    if len(encoded) > limit:
+        raise InvalidInput('%s name is %d bytes long; the limit is %d'
+                           % (kind, len(encoded), limit))
+    if b'\x00' in encoded:
+        raise InvalidInput('%s name contains a NUL byte' % kind)
+    if kind != 'object' and b'/' in encoded:
+        raise InvalidInput('%s name contains a "/"' % kind)
+    if kind == 'object' and any(seg in (b'.', b'..')
+                                for seg in encoded.split(b'/')):
+        raise InvalidInput('object name contains a "." or ".." segment')
+
+
+def check_metadata(headers, target_type):
+    """Validate user metadata headers for an account, container or object.
+
+    ``headers`` is any mapping of header names to values. Mirrors Swift's
+    limits: name length, value length, item count, overall size.
+    """
+    prefix = META_PREFIXES[target_type]
+    count = 0
+    size = 0
+    for name, value in headers.items():
+        lower = name.lower()
+        if not lower.startswith(prefix):
+            continue
+        key = lower[len(prefix):]
+        if not key:
+            raise InvalidInput('metadata name cannot be empty')
+        if isinstance(value, str) and not valid_utf8(value):
+            raise InvalidInput('metadata value of %s is not valid UTF-8'
+                               % name)
+        if len(key) > MAX_META_NAME_LENGTH:
+            raise InvalidInput('metadata name too long: %s; max %d'
+                               % (key, MAX_META_NAME_LENGTH))
+        if len(value) > MAX_META_VALUE_LENGTH:
+            raise InvalidInput('metadata value of %s too long; max %d'
+                               % (name, MAX_META_VALUE_LENGTH))
+        count += 1
+        size += len(key) + len(value)
+    if count > MAX_META_COUNT:
+        raise InvalidInput('too many metadata items; max %d' % MAX_META_COUNT)
+    if size > MAX_META_OVERALL_SIZE:
+        raise InvalidInput('total metadata too large; max %d'
+                           % MAX_META_OVERALL_SIZE)
+
+
+def check_object_length(content_length, chunked):
+    """Validate a PUT body's declared length (or chunked encoding).
+
+    ``content_length`` is the raw header value or None.
+    """
+    if content_length is None:
+        if not chunked:
+            raise InvalidInput('Missing Content-Length header', status=411)
+        return None
+    try:
+        length = int(content_length)
+    except (TypeError, ValueError):
+        raise InvalidInput('Invalid Content-Length header: %r'
+                           % content_length)
+    if length < 0:
+        raise InvalidInput('Invalid Content-Length header: %r'
+                           % content_length)
+    if length > MAX_FILE_SIZE:
+        raise InvalidInput('Your request is too large', status=413)
+    return length

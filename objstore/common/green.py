@@ -1,0 +1,65 @@
+"""The one module that imports eventlet.
+
+Everything else reaches green threads, timeouts, queues and the WSGI server
+through these names, so the concurrency library can be swapped in one place.
+Eventlet announces its own deprecation at import time; that warning is for
+new projects choosing a framework, not for our operators, so it is silenced
+here and only here.
+"""
+
+import warnings
+
+with warnings.catch_warnings():
+    warnings.simplefilter('ignore')
+    import eventlet
+    import eventlet.corolocal
+    import eventlet.debug
+    import eventlet.greenio
+    import eventlet.queue
+    import eventlet.tpool
+    import eventlet.wsgi
+
+GreenPool = eventlet.GreenPool
+GreenPile = eventlet.GreenPile
+Timeout = eventlet.Timeout
+Event = eventlet.event.Event
+Queue = eventlet.queue.Queue
+LightQueue = eventlet.queue.LightQueue
+QueueEmpty = eventlet.queue.Empty
+spawn = eventlet.spawn
+spawn_n = eventlet.spawn_n
+spawn_after = eventlet.spawn_after
+sleep = eventlet.sleep
+listen = eventlet.listen
+getcurrent = eventlet.getcurrent
+wsgi_server = eventlet.wsgi.server
+wsgi_module = eventlet.wsgi
+hub = eventlet.hubs
+
+
+def monkey_patch():
+    """Make the stdlib's socket, time, select and threading cooperative.
+
+    Called once at process start by every server and daemon entry point,
+    before any socket exists.
+    """
+    eventlet.monkey_patch(os=False, thread=True)
+    eventlet.debug.hub_exceptions(False)
+
+
+def is_monkey_patched():
+    return eventlet.patcher.is_monkey_patched('socket')
+
+
+def tpool_execute(func, *args, **kwargs):
+    """Run a blocking call (fsync, big reads) in a native thread."""
+    return eventlet.tpool.execute(func, *args, **kwargs)
+
+
+def kill(greenthread, *throw_args):
+    greenthread.kill(*throw_args)
+
+
+def green_local():
+    """A storage object local to the current green thread."""
+    return eventlet.corolocal.local()

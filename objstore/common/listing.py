@@ -1,0 +1,292 @@
+"""Account and container listings: parameters, format negotiation, rendering.
+
+Pure functions only: the servers hand in the decoded query parameters and
+the Accept header, and the rows their brokers found; this module says which
+format to answer in, validates the listing parameters the way Swift does
+and renders the body. It never touches a socket, a file or a database.
+
+Status rules (Swift's):
+
+* ``format=json|xml|plain`` wins over Accept; an unknown ``format`` value
+  means plain. Without either, plain. An Accept header that matches none of
+  the listing types -> 406; one that cannot be parsed -> 400.
+* ``limit`` defaults to the maximum; a value over the maximum -> 412; a
+  value that is not a non-negative integer is ignored (the default applies).
+* ``delimiter`` must be a single character below U+00FF -> else 412.
+* Any parameter that is not UTF-8 or holds a NUL -> 400.
+"""
+
+import json
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+from objstore.common.exceptions import (
+    InvalidListingParam, ListingNotAcceptable, ListingPreconditionFailed)
+
+JSON_TYPE = 'application/json'
+XML_TYPE = 'application/xml'
+TEXT_XML_TYPE = 'text/xml'
+PLAIN_TYPE = 'text/plain'
+
+FORMAT_TO_TYPE = {'json': JSON_TYPE, 'xml': XML_TYPE, 'plain': PLAIN_TYPE}
+
+# Offered in this order: on a tie (e.g. ``*/*``) plain text wins, as in Swift.
+OFFERED_TYPES = (PLAIN_TYPE, JSON_TYPE, XML_TYPE, TEXT_XML_TYPE)
+
+XML_PROLOG = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+@dataclass(frozen=True)
+class ListingParams:
+    """The validated parameters of one listing request."""
+
+    limit: int
+    marker: str = ''
+    end_marker: str = ''
+    prefix: str = ''
+    delimiter: str = ''
+    reverse: bool = False
+
+
+@dataclass(frozen=True)
+class Subdir:
+    """A rolled-up name prefix ending in the delimiter (``{"subdir": ...}``)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class ObjectEntry:
+    """One object row of a container listing."""
+
+    name: str
+    created_at: str
+    size: int
+    content_type: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class ContainerEntry:
+    """One container row of an account listing."""
+
+    name: str
+    object_count: int
+    bytes_used: int
+    put_timestamp: str
+
+
+def _check_text(name, value):
+    """Reject values that are not valid UTF-8 (lone surrogates) or hold NUL."""
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        raise InvalidListingParam('Invalid UTF8 in %s' % name)
+    if '\x00' in value:
+        raise InvalidListingParam('NUL in %s' % name)
+    return value
+
+
+TRUE_WORDS = frozenset(('true', '1', 'yes', 'on', 't', 'y'))
+
+
+def parse_listing_params(query, max_limit):
+    """ListingParams from a {name: str} of decoded query parameters.
+
+    Values decoded with ``errors='surrogateescape'`` carry invalid UTF-8 as
+    lone surrogates, which are rejected here.
+
+    >>> parse_listing_params({'limit': '5', 'prefix': 'a/'}, 10000).limit
+    5
+    """
+    for name, value in query.items():
+        _check_text(name, value)
+    limit = max_limit
+    given = query.get('limit', '')
+    if given.isdigit() and given.isascii():
+        limit = int(given)
+        if limit > max_limit:
+            raise ListingPreconditionFailed(
+                'Maximum limit is %d' % max_limit)
+    delimiter = query.get('delimiter', '')
+    if delimiter and (len(delimiter) > 1 or ord(delimiter) > 254):
+        raise ListingPreconditionFailed('Bad delimiter')
+    return ListingParams(
+        limit=limit,
+        marker=query.get('marker', ''),
+        end_marker=query.get('end_marker', ''),
+        prefix=query.get('prefix', ''),
+        delimiter=delimiter,
+        reverse=query.get('reverse', '').strip().lower() in TRUE_WORDS)
+
+
+def _parse_accept(accept):
+    """[(type, subtype, q)] of an Accept header; InvalidListingParam if bad."""
+    ranges = []
+    for part in accept.split(','):
+        part = part.strip()
+        if not part:
+            continue
+        media, *params = [p.strip() for p in part.split(';')]
+        kind, slash, subkind = media.partition('/')
+        if not slash or not kind or not subkind or ' ' in media:
+            raise InvalidListingParam('Invalid Accept header')
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition('=')
+            if key.strip().lower() == 'q':
+                try:
+                    quality = float(value)
+                except ValueError:
+                    raise InvalidListingParam('Invalid Accept header')
+                if not 0 <= quality <= 1:
+                    raise InvalidListingParam('Invalid Accept header')
+        ranges.append((kind.lower(), subkind.lower(), quality))
+    return ranges
+
+
+def _quality(offer, ranges):
+    """q of the most specific range matching ``offer`` (0 if none)."""
+    kind, subkind = offer.split('/')
+    best = (-1, 0.0)
+    for range_kind, range_sub, quality in ranges:
+        if range_kind == kind and range_sub == subkind:
+            specificity = 2
+        elif range_kind == kind and range_sub == '*':
+            specificity = 1
+        elif range_kind == '*' and range_sub == '*':
+            specificity = 0
+        else:
+            continue
+        if specificity > best[0]:
+            best = (specificity, quality)
+    return best[1]
+
+
+def negotiate_format(format_param, accept):
+    """The content type to list in, from ``format=`` and the Accept header.
+
+    >>> negotiate_format('json', None)
+    'application/json'
+    >>> negotiate_format(None, 'application/xml;q=0.9, text/plain;q=0.1')
+    'application/xml'
+    """
+    if format_param:
+        return FORMAT_TO_TYPE.get(format_param.strip().lower(), PLAIN_TYPE)
+    if not accept or not accept.strip():
+        return PLAIN_TYPE
+    ranges = _parse_accept(accept)
+    best_type, best_q = None, 0.0
+    for offer in OFFERED_TYPES:
+        quality = _quality(offer, ranges)
+        if quality > best_q:
+            best_type, best_q = offer, quality
+    if best_type is None:
+        raise ListingNotAcceptable('No acceptable listing format')
+    return best_type
+
+
+def last_modified(timestamp_text):
+    """ISO 8601 (UTC, microseconds) of a normal timestamp string.
+
+    Computed from whole 1e-5 s ticks so no float rounding creeps in.
+
+    >>> last_modified('1700000000.12345')
+    '2023-11-14T22:13:20.123450'
+    """
+    seconds_text, _, fraction = timestamp_text.partition('_')[0].partition('.')
+    seconds = int(seconds_text)
+    micros = int((fraction + '000000')[:6])
+    days, rest = divmod(seconds, 86400)
+    hour, rest = divmod(rest, 3600)
+    minute, second = divmod(rest, 60)
+    year, month, day = _civil_from_days(days)
+    return '%04d-%02d-%02dT%02d:%02d:%02d.%06d' % (
+        year, month, day, hour, minute, second, micros)
+
+
+def _civil_from_days(days):
+    """(year, month, day) of a day count since 1970-01-01 (proleptic)."""
+    days += 719468
+    era, day_of_era = divmod(days, 146097)
+    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524
+                   - day_of_era // 146096) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4
+                                - year_of_era // 100)
+    month_index = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * month_index + 2) // 5 + 1
+    month = month_index + 3 if month_index < 10 else month_index - 9
+    year = year_of_era + era * 400 + (1 if month <= 2 else 0)
+    return year, month, day
+
+
+def _object_json(entry):
+    if isinstance(entry, Subdir):
+        return {'subdir': entry.name}
+    return {'name': entry.name, 'hash': entry.etag, 'bytes': entry.size,
+            'content_type': entry.content_type,
+            'last_modified': last_modified(entry.created_at)}
+
+
+def _container_json(entry):
+    if isinstance(entry, Subdir):
+        return {'subdir': entry.name}
+    return {'name': entry.name, 'count': entry.object_count,
+            'bytes': entry.bytes_used,
+            'last_modified': last_modified(entry.put_timestamp)}
+
+
+def _subdir_xml(entry):
+    return '<subdir name=%s><name>%s</name></subdir>' % (
+        quoteattr(entry.name), escape(entry.name))
+
+
+def _object_xml(entry):
+    if isinstance(entry, Subdir):
+        return _subdir_xml(entry)
+    return ('<object><name>%s</name><hash>%s</hash><bytes>%d</bytes>'
+            '<content_type>%s</content_type>'
+            '<last_modified>%s</last_modified></object>' % (
+                escape(entry.name), escape(entry.etag), entry.size,
+                escape(entry.content_type), last_modified(entry.created_at)))
+
+
+def _container_xml(entry):
+    if isinstance(entry, Subdir):
+        return _subdir_xml(entry)
+    return ('<container><name>%s</name><count>%d</count><bytes>%d</bytes>'
+            '<last_modified>%s</last_modified></container>' % (
+                escape(entry.name), entry.object_count, entry.bytes_used,
+                last_modified(entry.put_timestamp)))
+
+
+def _render(entries, content_type, root, owner, to_json, to_xml):
+    if content_type == JSON_TYPE:
+        return json.dumps([to_json(e) for e in entries],
+                          ensure_ascii=False).encode('utf-8')
+    if content_type in (XML_TYPE, TEXT_XML_TYPE):
+        body = ''.join(to_xml(e) for e in entries)
+        return ('%s<%s name=%s>%s</%s>' % (
+            XML_PROLOG, root, quoteattr(owner), body, root)).encode('utf-8')
+    if not entries:
+        return b''
+    return ''.join(e.name + '\n' for e in entries).encode('utf-8')
+
+
+def render_container_listing(entries, content_type, container):
+    """Body bytes of a container listing of ObjectEntry/Subdir entries."""
+    return _render(entries, content_type, 'container', container,
+                   _object_json, _object_xml)
+
+
+def render_account_listing(entries, content_type, account):
+    """Body bytes of an account listing of ContainerEntry/Subdir entries."""
+    return _render(entries, content_type, 'account', account,
+                   _container_json, _container_xml)
+
+
+def listing_status(entries, content_type):
+    """200, or 204 for an empty plain-text listing (Swift's rule)."""
+    if not entries and content_type == PLAIN_TYPE:
+        return 204
+    return 200
