@@ -1,0 +1,164 @@
+"""Listing parameters, format negotiation and rendering (pure, no I/O)."""
+
+import datetime
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from objstore.common import listing
+from objstore.common.exceptions import (
+    InvalidListingParam, ListingNotAcceptable, ListingPreconditionFailed)
+from objstore.common.listing import (
+    ContainerEntry, ObjectEntry, Subdir, negotiate_format,
+    parse_listing_params)
+
+MAX = 10000
+
+
+def test_defaults():
+    params = parse_listing_params({}, MAX)
+    assert params == listing.ListingParams(limit=MAX)
+
+
+def test_all_params():
+    params = parse_listing_params(
+        {'limit': '7', 'marker': 'm', 'end_marker': 'z', 'prefix': 'p',
+         'delimiter': '/', 'reverse': 'on'}, MAX)
+    assert params == listing.ListingParams(7, 'm', 'z', 'p', '/', True)
+
+
+@pytest.mark.parametrize('given, expected', [
+    ('0', 0), ('10000', 10000), ('-1', MAX), ('abc', MAX), ('', MAX),
+    ('1.5', MAX), ('\u0663', MAX)])
+def test_limit_values(given, expected):
+    assert parse_listing_params({'limit': given}, MAX).limit == expected
+
+
+def test_limit_over_max_is_412():
+    with pytest.raises(ListingPreconditionFailed, match='Maximum limit'):
+        parse_listing_params({'limit': '10001'}, MAX)
+
+
+@pytest.mark.parametrize('delimiter', ['//', '\u0100', 'ab'])
+def test_bad_delimiter_is_412(delimiter):
+    with pytest.raises(ListingPreconditionFailed, match='Bad delimiter'):
+        parse_listing_params({'delimiter': delimiter}, MAX)
+
+
+@pytest.mark.parametrize('name', ['prefix', 'marker', 'end_marker',
+                                  'delimiter'])
+def test_invalid_utf8_and_nul_are_400(name):
+    with pytest.raises(InvalidListingParam):
+        parse_listing_params({name: 'a\udcff'}, MAX)
+    with pytest.raises(InvalidListingParam):
+        parse_listing_params({name: 'a\x00'}, MAX)
+
+
+def test_reverse_false_words():
+    for word in ('', 'false', 'no', '0', 'garbage'):
+        assert not parse_listing_params({'reverse': word}, MAX).reverse
+
+
+@pytest.mark.parametrize('fmt, expected', [
+    ('json', 'application/json'), ('JSON', 'application/json'),
+    ('xml', 'application/xml'), ('plain', 'text/plain'),
+    ('bogus', 'text/plain')])
+def test_format_param_wins(fmt, expected):
+    assert negotiate_format(fmt, 'application/xml') == expected
+
+
+@pytest.mark.parametrize('accept, expected', [
+    (None, 'text/plain'), ('', 'text/plain'), ('*/*', 'text/plain'),
+    ('application/json', 'application/json'),
+    ('application/*', 'application/json'),
+    ('text/xml', 'text/xml'),
+    ('application/json;q=0.2, application/xml;q=0.9', 'application/xml'),
+    ('text/*;q=0.5, application/json;q=0.6', 'application/json'),
+    ('*/*;q=0.1, application/json;q=0', 'text/plain')])
+def test_accept_negotiation(accept, expected):
+    assert negotiate_format(None, accept) == expected
+
+
+def test_unacceptable_is_406():
+    with pytest.raises(ListingNotAcceptable):
+        negotiate_format(None, 'image/png')
+    with pytest.raises(ListingNotAcceptable):
+        negotiate_format(None, 'application/json;q=0')
+
+
+@pytest.mark.parametrize('accept', ['json', 'application/json;q=x',
+                                    'a/b;q=2', '/json'])
+def test_malformed_accept_is_400(accept):
+    with pytest.raises(InvalidListingParam):
+        negotiate_format(None, accept)
+
+
+@pytest.mark.parametrize('ts', ['0000000000.00000', '1700000000.12345',
+                                '0951782400.00001', '4102444799.99999',
+                                '1700000000.12345_000000000000000a'])
+def test_last_modified_matches_datetime(ts):
+    seconds, fraction = ts.split('_')[0].split('.')
+    expected = (datetime.datetime(1970, 1, 1) + datetime.timedelta(
+        seconds=int(seconds), microseconds=int(fraction) * 10))
+    assert listing.last_modified(ts) == expected.strftime(
+        '%Y-%m-%dT%H:%M:%S.%f')
+
+
+OBJECTS = [ObjectEntry('a<&>"', '1700000000.00000', 3, 'text/x', 'e1'),
+           Subdir('b/'),
+           ObjectEntry('\u00e9t\u00e9', '1700000001.50000', 0, 'a/b', 'e2')]
+
+
+def test_container_json():
+    body = listing.render_container_listing(OBJECTS, listing.JSON_TYPE, 'c')
+    assert json.loads(body) == [
+        {'name': 'a<&>"', 'hash': 'e1', 'bytes': 3, 'content_type': 'text/x',
+         'last_modified': '2023-11-14T22:13:20.000000'},
+        {'subdir': 'b/'},
+        {'name': '\u00e9t\u00e9', 'hash': 'e2', 'bytes': 0,
+         'content_type': 'a/b',
+         'last_modified': '2023-11-14T22:13:21.500000'}]
+
+
+def test_container_xml():
+    body = listing.render_container_listing(OBJECTS, listing.XML_TYPE, 'c&d')
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    root = ET.fromstring(body)
+    assert root.tag == 'container' and root.get('name') == 'c&d'
+    assert [child.tag for child in root] == ['object', 'subdir', 'object']
+    assert root[0].find('name').text == 'a<&>"'
+    assert root[0].find('bytes').text == '3'
+    assert root[1].get('name') == 'b/' and root[1].find('name').text == 'b/'
+    assert root[2].find('name').text == '\u00e9t\u00e9'
+
+
+def test_container_plain():
+    body = listing.render_container_listing(OBJECTS, listing.PLAIN_TYPE, 'c')
+    assert body.decode('utf-8') == 'a<&>"\nb/\n\u00e9t\u00e9\n'
+
+
+def test_empty_listings():
+    assert listing.render_container_listing([], listing.PLAIN_TYPE, 'c') == b''
+    assert json.loads(listing.render_container_listing(
+        [], listing.JSON_TYPE, 'c')) == []
+    root = ET.fromstring(listing.render_account_listing(
+        [], listing.XML_TYPE, 'a'))
+    assert root.tag == 'account' and len(root) == 0
+    assert listing.listing_status([], listing.PLAIN_TYPE) == 204
+    assert listing.listing_status([], listing.JSON_TYPE) == 200
+    assert listing.listing_status([], listing.XML_TYPE) == 200
+    assert listing.listing_status([Subdir('x')], listing.PLAIN_TYPE) == 200
+
+
+def test_account_json_and_xml():
+    entries = [ContainerEntry('c1', 2, 10, '1700000000.00000'), Subdir('d/')]
+    assert json.loads(listing.render_account_listing(
+        entries, listing.JSON_TYPE, 'a')) == [
+        {'name': 'c1', 'count': 2, 'bytes': 10,
+         'last_modified': '2023-11-14T22:13:20.000000'},
+        {'subdir': 'd/'}]
+    root = ET.fromstring(listing.render_account_listing(
+        entries, listing.TEXT_XML_TYPE, 'a'))
+    assert [child.tag for child in root] == ['container', 'subdir']
+    assert root[0].find('count').text == '2'
