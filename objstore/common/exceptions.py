@@ -163,3 +163,8 @@ class InvalidInput(ObjstoreError, ValueError):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+class DiskFileBadMetadata(DiskFileError):
+    """An object file's metadata is missing, unreadable or of an unknown
+    version (the file is then quarantined)."""

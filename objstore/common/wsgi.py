@@ -1,0 +1,254 @@
+"""Running WSGI apps: PasteDeploy loading, binding, prefork workers.
+
+``run_server(conf_path)`` is what every server's entry point calls: it
+reads ``[DEFAULT]`` (bind_ip, bind_port, workers, backlog, client_timeout,
+max_clients, log_*), binds once, then either serves in-process
+(``workers = 0``) or forks ``workers`` children that share the listening
+socket and are restarted when they die. SIGTERM/SIGINT stop it cleanly.
+
+``serve_in_thread(app)`` runs an app on a loopback port in a background OS
+thread with its own event hub: the in-process servers of unit tests.
+"""
+
+import errno
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+from paste.deploy import loadapp
+
+from objstore.common import green
+from objstore.common.config import ConfBase, readconf
+from objstore.common.exceptions import ConfigError
+from objstore.common.log import get_logger
+
+
+@dataclass(frozen=True)
+class WSGIServerConf(ConfBase):
+    """Options every WSGI server reads from its [DEFAULT] section."""
+
+    bind_ip: str = '127.0.0.1'
+    bind_port: int = 8080
+    workers: int = 1
+    backlog: int = 4096
+    client_timeout: float = 60.0
+    max_clients: int = 1024
+    log_name: str = 'objstore'
+    log_level: str = 'INFO'
+    log_file: str = ''
+
+    def validate(self):
+        if not 0 <= self.bind_port <= 65535:
+            raise ConfigError('bind_port must be 0..65535, got %d'
+                              % self.bind_port)
+        if self.workers < 0:
+            raise ConfigError('workers must be >= 0')
+
+
+def load_app(conf_path, name='main', global_conf=None):
+    """The WSGI app (pipeline) ``name`` of a PasteDeploy config file."""
+    return loadapp('config:' + os.path.abspath(conf_path), name=name,
+                   global_conf=global_conf)
+
+
+def bind_socket(ip, port, backlog=4096):
+    """A listening green socket; raises ConfigError naming a busy port."""
+    family = socket.AF_INET6 if ':' in ip else socket.AF_INET
+    try:
+        sock = green.listen((ip, port), family=family, backlog=backlog)
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise ConfigError('address %s:%d is already in use' % (ip, port))
+        raise ConfigError('cannot bind %s:%d: %s' % (ip, port, err.strerror))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+class _NullLog:
+    """Eventlet's own request log is off: servers write their access lines."""
+
+    def write(self, data):
+        pass
+
+    def info(self, *args, **kwargs):
+        pass
+
+    def debug(self, *args, **kwargs):
+        pass
+
+    def error(self, *args, **kwargs):
+        pass
+
+
+def serve_forever(sock, app, server_conf, logger=None):
+    """Serve ``app`` on ``sock`` in this process until interrupted."""
+    green.wsgi_server(
+        sock, app, log=_NullLog(), log_output=False,
+        custom_pool=green.GreenPool(server_conf.max_clients),
+        socket_timeout=server_conf.client_timeout,
+        minimum_chunk_size=4096, debug=False)
+
+
+class WorkerSupervisor:
+    """The prefork parent: keeps ``workers`` children alive.
+
+    Each child loads the app itself (after fork) so that no connection or
+    file handle is shared between workers.
+    """
+
+    def __init__(self, sock, conf_path, server_conf, logger, app_name):
+        self.sock = sock
+        self.conf_path = conf_path
+        self.server_conf = server_conf
+        self.logger = logger
+        self.app_name = app_name
+        self.children = set()
+        self.running = True
+
+    def spawn_worker(self):
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            try:
+                app = load_app(self.conf_path, self.app_name)
+                serve_forever(self.sock, app, self.server_conf, self.logger)
+            finally:
+                os._exit(0)
+        self.children.add(pid)
+
+    def stop(self, *_args):
+        self.running = False
+
+    def run(self):
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        while self.running:
+            while len(self.children) < self.server_conf.workers:
+                self.spawn_worker()
+            self._reap(block_for=0.5)
+        self._terminate_children()
+
+    def _reap(self, block_for):
+        deadline = time.monotonic() + block_for
+        while time.monotonic() < deadline and self.running:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid:
+                self.children.discard(pid)
+                self.logger.warning('worker %d exited (status %d); '
+                                    'starting another', pid, status)
+                return
+            time.sleep(0.05)
+
+    def _terminate_children(self):
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                self.children.discard(pid)
+        deadline = time.monotonic() + 10
+        while self.children and time.monotonic() < deadline:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid:
+                self.children.discard(pid)
+            else:
+                time.sleep(0.05)
+        for pid in self.children:
+            os.kill(pid, signal.SIGKILL)
+
+
+def run_server(conf_path, app_name='main'):
+    """Entry point body of every WSGI server process."""
+    green.monkey_patch()
+    defaults = readconf(conf_path)['DEFAULT']
+    server_conf = WSGIServerConf.from_conf(defaults)
+    logger = get_logger(defaults, server_conf.log_name)
+    sock = bind_socket(server_conf.bind_ip, server_conf.bind_port,
+                       server_conf.backlog)
+    logger.info('%s listening on %s:%d with %d worker(s)',
+                server_conf.log_name, server_conf.bind_ip,
+                sock.getsockname()[1], server_conf.workers)
+    if server_conf.workers == 0:
+        app = load_app(conf_path, app_name)
+        signal.signal(signal.SIGTERM, lambda *_a: sys.exit(0))
+        serve_forever(sock, app, server_conf, logger)
+        return
+    WorkerSupervisor(sock, conf_path, server_conf, logger, app_name).run()
+
+
+class _StoppableSocket:
+    """Wraps a listening socket so that accept() ends the server loop.
+
+    eventlet's server loop exits on SystemExit from accept(); ``stop()``
+    sets the flag and pokes the socket from outside the server's hub.
+    """
+
+    def __init__(self, sock):
+        self._sock = sock
+        self.stopping = False
+
+    def accept(self):
+        conn = self._sock.accept()
+        if self.stopping:
+            conn[0].close()
+            raise SystemExit()
+        return conn
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class ThreadedServer:
+    """A WSGI app on a loopback port, served from a background OS thread."""
+
+    def __init__(self, app, host='127.0.0.1', port=0, client_timeout=30.0):
+        self.app = app
+        self.host = host
+        self._ready = threading.Event()
+        self._listener = None
+        self.port = None
+        self._conf = WSGIServerConf(bind_ip=host, bind_port=port,
+                                    client_timeout=client_timeout)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError('test server did not start')
+
+    def _run(self):
+        sock = bind_socket(self.host, self._conf.bind_port)
+        self.port = sock.getsockname()[1]
+        self._listener = _StoppableSocket(sock)
+        self._ready.set()
+        serve_forever(self._listener, self.app, self._conf)
+
+    @property
+    def url(self):
+        host = '[%s]' % self.host if ':' in self.host else self.host
+        return 'http://%s:%d' % (host, self.port)
+
+    def stop(self):
+        if self._listener is None or self._listener.stopping:
+            return
+        self._listener.stopping = True
+        try:
+            socket.create_connection((self.host, self.port), 1).close()
+        except OSError:
+            pass
+        self._thread.join(10)
+
+
+def serve_in_thread(app, host='127.0.0.1', port=0):
+    """Start ``app`` on a loopback port; returns a ThreadedServer handle."""
+    return ThreadedServer(app, host, port)

@@ -1,0 +1,475 @@
+"""tempauth: users and keys from the config, signed tokens, Swift's ACLs.
+
+Owns: the ``/auth/v1.0`` token endpoint, turning a request's token into the
+user's groups (``REMOTE_USER``), and the authorization decision the proxy
+asks for through ``environ['swift.authorize']`` (account owners, reseller
+admins, container ACLs ``X-Container-Read``/``X-Container-Write``). It must
+not touch storage: the proxy reads the container's ACL and puts it on the
+request (``req.acl``) before it calls ``swift.authorize`` a second time.
+
+Users are declared in the filter section as Swift's tempauth does::
+
+    user_<account>_<user> = <key> [.admin] [.reseller_admin] [<storage url>]
+    user64_<b64 account>_<b64 user> = ...   (names with '_' in them)
+
+Tokens are self-contained and signed, not stored: ``AUTH_tk`` + hex of
+(nonce, expiry, user) + an HMAC-SHA256 tag. Any worker process of any proxy
+that has the same config (the same ``token_secret``, or when it is empty the
+same users and keys, from which the secret is then derived) validates a
+token without shared state, so prefork workers and several proxies need no
+memcached. The price: a token cannot be revoked before it expires except by
+changing the secret (or the user's key when the secret is derived).
+
+Groups of a user, as Swift defines them: the account name (``test``), the
+user (``test:tester``), the account id (``AUTH_test``) when the user has
+``.admin`` (an owner of the account), and ``.reseller_admin`` (owner of
+every account of this reseller prefix).
+"""
+
+import base64
+import binascii
+import dataclasses
+import hashlib
+import hmac
+import os
+import struct
+import time
+from urllib.parse import urlparse, quote
+
+from objstore.common.config import ConfBase
+from objstore.common.http import (
+    HTTPBadRequest, HTTPForbidden, HTTPUnauthorized, Response, Request,
+    split_path)
+from objstore.common.log import get_logger
+
+TOKEN_TAG_HEX = 32  # 128 bits of HMAC-SHA256 are enough against forgery
+TOKEN_NONCE_BYTES = 8
+REFERRER_ALIASES = ('.r', '.ref', '.referer', '.referrer')
+
+
+@dataclasses.dataclass(frozen=True)
+class TempAuthConf(ConfBase):
+    reseller_prefix: str = 'AUTH'
+    auth_prefix: str = '/auth/'
+    token_life: int = 86400
+    storage_url_scheme: str = 'default'
+    token_secret: str = ''
+    log_name: str = 'tempauth'
+
+    @property
+    def prefix(self):
+        """Account names of this reseller start with this (``AUTH_``)."""
+        return self.reseller_prefix + '_' if self.reseller_prefix else ''
+
+
+@dataclasses.dataclass(frozen=True)
+class User:
+    account: str
+    name: str
+    key: str
+    groups: tuple
+    storage_url: str = None
+
+    @property
+    def user_id(self):
+        return '%s:%s' % (self.account, self.name)
+
+
+# ----------------------------------------------------------------- users
+
+
+def _decode_b64_name(text):
+    padded = text + '=' * (-len(text) % 4)
+    return base64.b64decode(padded.encode('ascii'), altchars=b'-_',
+                            validate=True).decode('utf-8')
+
+
+def _split_user_option(option):
+    """``user_test_tester`` -> ('test', 'tester'); None if not a user."""
+    if option.startswith('user64_'):
+        _, account, user = option.split('_', 2)
+        return _decode_b64_name(account), _decode_b64_name(user)
+    if option.startswith('user_'):
+        parts = option.split('_', 2)
+        if len(parts) == 3 and parts[1] and parts[2]:
+            return parts[1], parts[2]
+    return None
+
+
+def parse_users(conf):
+    """{'account:user': User} from a tempauth filter section.
+
+    >>> users = parse_users({'user_test_tester': 'testing .admin'})
+    >>> users['test:tester'].groups
+    ('.admin',)
+    """
+    users = {}
+    for option, value in conf.items():
+        names = _split_user_option(option)
+        if names is None:
+            continue
+        words = value.split()
+        if not words:
+            raise ValueError('%s has no key' % option)
+        groups = tuple(w for w in words[1:] if w.startswith('.'))
+        urls = [w for w in words[1:] if not w.startswith('.')]
+        user = User(names[0], names[1], words[0], groups,
+                    urls[-1] if urls else None)
+        users[user.user_id] = user
+    return users
+
+
+def user_groups(user, prefix):
+    """The groups a user belongs to, the user id first after the account.
+
+    >>> user_groups(User('test', 'tester', 'k', ('.admin',)), 'AUTH_')
+    ['test', 'test:tester', 'AUTH_test']
+    """
+    groups = [user.account, user.user_id]
+    if '.admin' in user.groups:
+        groups.append(prefix + user.account)
+    if '.reseller_admin' in user.groups:
+        groups.append('.reseller_admin')
+    return groups
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def derive_secret(token_secret, users):
+    """The HMAC key: the configured secret, else one derived from the users.
+
+    Deriving it from every user's key means every proxy with the same user
+    list agrees on it, and a key change invalidates that user's tokens.
+    """
+    if token_secret:
+        return hashlib.sha256(b'objstore-tempauth\0'
+                              + token_secret.encode('utf-8')).digest()
+    digest = hashlib.sha256(b'objstore-tempauth-users\0')
+    for user_id in sorted(users):
+        user = users[user_id]
+        digest.update(('%s\0%s\0%s\0' % (user_id, user.key,
+                                         ','.join(user.groups))).encode())
+    return digest.digest()
+
+
+class TokenSigner:
+    """Issues and verifies self-contained tokens (pure, clock passed in)."""
+
+    def __init__(self, secret, prefix):
+        self.secret = secret
+        self.token_prefix = prefix + 'tk'
+
+    def _tag(self, payload):
+        return hmac.new(self.secret, payload,
+                        hashlib.sha256).hexdigest()[:TOKEN_TAG_HEX]
+
+    def issue(self, user_id, expires, nonce=None):
+        """A token for ``user_id`` valid until the epoch second ``expires``."""
+        nonce = nonce if nonce is not None else os.urandom(TOKEN_NONCE_BYTES)
+        payload = nonce + struct.pack('>Q', int(expires)) + \
+            user_id.encode('utf-8')
+        return self.token_prefix + payload.hex() + self._tag(payload)
+
+    def verify(self, token, now):
+        """(user_id, expires) of a valid unexpired token, else None."""
+        if not token or not token.startswith(self.token_prefix):
+            return None
+        body = token[len(self.token_prefix):]
+        if len(body) <= TOKEN_TAG_HEX:
+            return None
+        payload_hex, tag = body[:-TOKEN_TAG_HEX], body[-TOKEN_TAG_HEX:]
+        try:
+            payload = binascii.unhexlify(payload_hex)
+        except (binascii.Error, ValueError):
+            return None
+        if not hmac.compare_digest(self._tag(payload), tag):
+            return None
+        head = TOKEN_NONCE_BYTES + 8
+        if len(payload) <= head:
+            return None
+        (expires,) = struct.unpack('>Q', payload[TOKEN_NONCE_BYTES:head])
+        if expires <= now:
+            return None
+        try:
+            return payload[head:].decode('utf-8'), expires
+        except UnicodeDecodeError:
+            return None
+
+
+# ------------------------------------------------------------------ ACLs
+
+
+def clean_acl(name, value):
+    """Normalize an X-Container-Read/Write value; ValueError when invalid.
+
+    Referrer forms (``.r:``, ``.ref:``, ``.referer:``, ``.referrer:``) become
+    ``.r:<host>``; ``.r:*.example.com`` becomes ``.r:.example.com``; a
+    referrer or ``.rlistings`` is only valid in a read ACL.
+
+    >>> clean_acl('X-Container-Read', ' .ref:*.example.com , test:tester')
+    '.r:.example.com,test:tester'
+    """
+    values = []
+    for raw in value.split(','):
+        item = raw.strip()
+        if not item:
+            continue
+        if ':' in item and item.split(':', 1)[0].strip() in REFERRER_ALIASES:
+            item = _clean_referrer(name, item)
+        elif item == '.rlistings':
+            if 'write' in name.lower():
+                raise ValueError('.rlistings is only valid in a read ACL')
+        elif item.startswith('.'):
+            raise ValueError('unknown designator %r in ACL' % item)
+        values.append(item)
+    return ','.join(values)
+
+
+def _clean_referrer(name, item):
+    if 'write' in name.lower():
+        raise ValueError('referrers are only valid in a read ACL: %r' % item)
+    host = item.split(':', 1)[1].strip()
+    negate = host.startswith('-')
+    if negate:
+        host = host[1:].strip()
+    if host.startswith('*') and host != '*':
+        host = host[1:]
+    if not host or host == '.' or (negate and host == '*'):
+        raise ValueError('no host given in referrer %r' % item)
+    return '.r:%s%s' % ('-' if negate else '', host)
+
+
+def parse_acl(acl):
+    """Split a cleaned ACL into (referrers, groups).
+
+    >>> parse_acl('.r:*,.rlistings,test:tester,test2')
+    (['*'], ['.rlistings', 'test:tester', 'test2'])
+    """
+    referrers, groups = [], []
+    for item in (acl or '').split(','):
+        item = item.strip()
+        if not item:
+            continue
+        if item.startswith('.r:'):
+            referrers.append(item[3:])
+        else:
+            groups.append(item)
+    return referrers, groups
+
+
+def referrer_allowed(referrer, referrers):
+    """Whether a Referer header passes the referrer part of an ACL.
+
+    Later entries override earlier ones, so ``.r:*,.r:-bad.com`` lets all
+    but bad.com in. ``.example.com`` matches the domain and its subdomains.
+
+    >>> referrer_allowed('http://www.example.com/x', ['.example.com'])
+    True
+    >>> referrer_allowed(None, ['example.com'])
+    False
+    >>> referrer_allowed('http://bad.com/', ['*', '-bad.com'])
+    False
+    """
+    host = (urlparse(referrer).hostname or '') if referrer else ''
+    allowed = False
+    for entry in referrers:
+        negate = entry.startswith('-')
+        pattern = entry[1:] if negate else entry
+        if _referrer_matches(host, pattern):
+            allowed = not negate
+    return allowed
+
+
+def _referrer_matches(host, pattern):
+    if pattern == '*':
+        return True
+    if not host:
+        return False
+    if pattern.startswith('.'):
+        return host.endswith(pattern) or host == pattern[1:]
+    return host == pattern
+
+
+def group_allowed(groups_of_user, acl_groups):
+    """Whether any group of the user is granted by the ACL's groups.
+
+    ``<account>:*`` grants every user of that account.
+
+    >>> group_allowed(['test', 'test:tester3'], ['test:*'])
+    True
+    >>> group_allowed(['test2', 'test2:tester2'], ['test:tester'])
+    False
+    """
+    for granted in acl_groups:
+        if granted in groups_of_user:
+            return True
+        if granted.endswith(':*') and granted[:-2] in groups_of_user[:1]:
+            return True
+    return False
+
+
+@dataclasses.dataclass
+class AccessRequest:
+    """The facts an authorization decision needs, free of WSGI."""
+    method: str
+    account: str
+    container: str = None
+    obj: str = None
+    groups: list = None     # None: anonymous
+    acl: str = None
+    referrer: str = None
+
+
+ALLOW = 'allow'
+OWNER = 'owner'
+UNAUTHORIZED = 401
+FORBIDDEN = 403
+
+
+def decide(access, prefix):
+    """ALLOW, OWNER (allowed and owns the account), 401 or 403.
+
+    Account owners (``AUTH_x`` group) do anything in their account except
+    creating or deleting the account itself, which only reseller admins do.
+    """
+    groups = access.groups or []
+    if not access.account or not access.account.startswith(prefix):
+        return FORBIDDEN if access.groups else UNAUTHORIZED
+    if '.reseller_admin' in groups and len(access.account) > len(prefix) \
+            and access.account[len(prefix)] != '.':
+        return OWNER
+    if access.account in groups and (
+            access.method not in ('PUT', 'DELETE') or access.container):
+        return OWNER
+    if access.method == 'OPTIONS':
+        return ALLOW
+    referrers, acl_groups = parse_acl(access.acl)
+    if access.container and referrer_allowed(access.referrer, referrers):
+        if access.obj or '.rlistings' in acl_groups:
+            return ALLOW
+    if access.groups is None:
+        return UNAUTHORIZED
+    if access.container and group_allowed(groups, acl_groups):
+        return ALLOW
+    return FORBIDDEN
+
+
+# ------------------------------------------------------------ middleware
+
+
+class TempAuth:
+    """The WSGI filter: token endpoint, token check, swift.authorize."""
+
+    def __init__(self, app, conf, logger=None, clock=time.time):
+        self.app = app
+        self.conf = TempAuthConf.from_conf(conf)
+        self.logger = logger or get_logger(conf, self.conf.log_name)
+        self.users = parse_users(conf)
+        self.signer = TokenSigner(
+            derive_secret(self.conf.token_secret, self.users),
+            self.conf.prefix)
+        self.clock = clock
+
+    def __call__(self, environ, start_response):
+        path = environ.get('PATH_INFO', '')
+        if path.startswith(self.conf.auth_prefix):
+            return self.handle_get_token(Request(environ))(
+                environ, start_response)
+        token = environ.get('HTTP_X_AUTH_TOKEN') or \
+            environ.get('HTTP_X_STORAGE_TOKEN')
+        if token:
+            verified = self.signer.verify(token, self.clock())
+            if verified is None or verified[0] not in self.users:
+                if path.startswith('/v1/') or token.startswith(
+                        self.signer.token_prefix):
+                    return HTTPUnauthorized(
+                        headers={'Www-Authenticate':
+                                 'Swift realm="%s"' % self._realm(path)})(
+                        environ, start_response)
+            else:
+                user = self.users[verified[0]]
+                environ['REMOTE_USER'] = ','.join(
+                    user_groups(user, self.conf.prefix))
+        if path.startswith('/v1/'):
+            environ['swift.authorize'] = self.authorize
+            environ['swift.clean_acl'] = clean_acl
+        return self.app(environ, start_response)
+
+    def _realm(self, path):
+        try:
+            return split_path(path, 2, 2, True)[1]
+        except ValueError:
+            return 'unknown'
+
+    def authorize(self, req):
+        """None when allowed (marking owners), else a 401/403 response."""
+        try:
+            _, account, container, obj = split_path(req.path, 2, 4, True)
+        except ValueError:
+            return HTTPBadRequest(body=b'Invalid path')
+        remote = req.environ.get('REMOTE_USER')
+        access = AccessRequest(
+            method=req.method, account=account, container=container,
+            obj=obj, groups=remote.split(',') if remote else None,
+            acl=req.environ.get('swift.acl'),
+            referrer=req.environ.get('HTTP_REFERER'))
+        verdict = decide(access, self.conf.prefix)
+        if verdict == OWNER:
+            req.environ['swift_owner'] = True
+            return None
+        if verdict == ALLOW:
+            return None
+        if verdict == UNAUTHORIZED:
+            return HTTPUnauthorized(headers={
+                'Www-Authenticate': 'Swift realm="%s"' % account})
+        return HTTPForbidden()
+
+    def handle_get_token(self, req):
+        """``GET /auth/v1.0`` (or ``/auth/v1/<acct>/auth``) -> a token."""
+        if req.method != 'GET':
+            return HTTPBadRequest(body=b'GET is the only verb here')
+        rest = req.path[len(self.conf.auth_prefix):].strip('/').split('/')
+        user_id = req.headers.get('X-Auth-User') or \
+            req.headers.get('X-Storage-User')
+        key = req.headers.get('X-Auth-Key') or \
+            req.headers.get('X-Storage-Pass')
+        if rest[0] == 'v1' and len(rest) == 3 and rest[2] == 'auth':
+            if user_id and ':' not in user_id:
+                user_id = '%s:%s' % (rest[1], user_id)
+            if user_id and user_id.split(':', 1)[0] != rest[1]:
+                return HTTPUnauthorized(body=b'Account mismatch')
+        elif rest != ['v1.0'] and rest != ['v1']:
+            return HTTPBadRequest(body=b'Unknown auth path')
+        user = self.users.get(user_id or '')
+        if user is None or not key or not hmac.compare_digest(
+                user.key.encode('utf-8'), key.encode('utf-8')):
+            self.logger.info('auth failed for user %r', user_id)
+            return HTTPUnauthorized(headers={
+                'Www-Authenticate': 'Swift realm="unknown"'})
+        now = self.clock()
+        expires = int(now) + self.conf.token_life
+        token = self.signer.issue(user.user_id, expires)
+        return Response(status=200, headers={
+            'X-Auth-Token': token, 'X-Storage-Token': token,
+            'X-Auth-Token-Expires': str(int(expires - now)),
+            'X-Storage-Url': self._storage_url(req, user),
+            'Content-Type': 'text/plain; charset=utf-8'},
+            body=b'')
+
+    def _storage_url(self, req, user):
+        if user.storage_url:
+            return user.storage_url
+        scheme = req.scheme if self.conf.storage_url_scheme == 'default' \
+            else self.conf.storage_url_scheme
+        return '%s://%s/v1/%s' % (scheme, req.host,
+                                  quote(self.conf.prefix + user.account))
+
+
+def filter_factory(global_conf, **local_conf):
+    conf = dict(global_conf)
+    conf.update(local_conf)
+
+    def auth_filter(app):
+        return TempAuth(app, conf)
+    return auth_filter

@@ -1,0 +1,274 @@
+"""On-disk names of the object store: directories, file names, which file wins.
+
+Pure functions, no I/O: they take names (and ``now``) and return names or
+decisions, so the layout rules are tested without a disk. ``diskfile``,
+``hashes``, ``expiring`` and ``asyncpending`` do the file operations.
+
+Layout under one device (DESIGN.md "On disk")::
+
+    <device>/objects[-N]/<partition>/<hash[-3:]>/<hash>/<timestamp>.data
+                                                       /<timestamp>.meta
+                                                       /<timestamp>.ts
+                                                       /<name>.mdjson  (sidecar)
+    <device>/objects[-N]/<partition>/hashes.json
+    <device>/tmp/
+    <device>/async_pending[-N]/<hash[-3:]>/<hash>-<timestamp>
+    <device>/expiring[-N]/<delete_at>/<hash>
+    <device>/quarantined/objects[-N]/<hash>[-<n>]/
+
+``-N`` is the storage policy index, absent for policy 0.
+
+Which files win in one hash dir (``classify_files``): the newest ``.data``
+or ``.ts`` is the object's state (a tombstone newer than every data file
+means deleted). The newest ``.meta`` newer than the winning ``.data``
+carries the current user metadata. Everything else is obsolete: older data
+and tombstones, metas older than the data or superseded by a newer meta,
+metas when a tombstone wins. A tombstone that wins is kept until
+``reclaim_age`` has passed so that replication can still spread the delete
+(without it, an old replica would resurrect the object); after that the
+whole hash dir is emptied.
+
+A sidecar (``<file>.mdjson``) holds the metadata of ``<file>`` when the
+filesystem refused it as xattrs; it lives and dies with its owner. A sidecar
+without its owner is obsolete when older than the winner (a crash between
+its rename and its owner's rename), else kept: it may belong to a write in
+flight, whose owner is renamed right after it.
+"""
+
+from dataclasses import dataclass, field
+
+from objstore.common.exceptions import InvalidTimestamp
+from objstore.common.timestamp import Timestamp
+
+DATA_EXT = '.data'
+META_EXT = '.meta'
+TOMBSTONE_EXT = '.ts'
+SIDECAR_SUFFIX = '.mdjson'
+KNOWN_EXTS = (DATA_EXT, META_EXT, TOMBSTONE_EXT)
+
+TMP_DIR = 'tmp'
+OBJECTS = 'objects'
+ASYNC_PENDING = 'async_pending'
+EXPIRING = 'expiring'
+QUARANTINED = 'quarantined'
+HASHES_FILE = 'hashes.json'
+HASHES_INVALID_FILE = 'hashes.invalid'
+PARTITION_LOCK_FILE = '.lock'
+SUFFIX_LENGTH = 3
+
+DEFAULT_RECLAIM_AGE = 7 * 24 * 3600
+
+
+def policy_dir(base, policy_index):
+    """``objects``, ``objects-1``, ... for a base name and a policy index.
+
+    >>> policy_dir('objects', 0), policy_dir('async_pending', 2)
+    ('objects', 'async_pending-2')
+    """
+    policy_index = int(policy_index)
+    if policy_index < 0:
+        raise ValueError('negative storage policy index %d' % policy_index)
+    return base if policy_index == 0 else '%s-%d' % (base, policy_index)
+
+
+def policy_index_of(dir_name, base):
+    """The policy index of a ``base[-N]`` directory name, or None.
+
+    >>> policy_index_of('objects-3', 'objects'), policy_index_of('tmp', 'objects')
+    (3, None)
+    """
+    if dir_name == base:
+        return 0
+    prefix = base + '-'
+    if dir_name.startswith(prefix) and dir_name[len(prefix):].isdigit():
+        return int(dir_name[len(prefix):])
+    return None
+
+
+def suffix_of(obj_hash):
+    return obj_hash[-SUFFIX_LENGTH:]
+
+
+def is_hash_name(name):
+    return len(name) == 32 and all(c in '0123456789abcdef' for c in name)
+
+
+def is_suffix_name(name):
+    return len(name) == SUFFIX_LENGTH and all(
+        c in '0123456789abcdef' for c in name)
+
+
+def hash_dir_relpath(policy_index, partition, obj_hash):
+    """Path of a hash dir relative to the device root.
+
+    >>> hash_dir_relpath(0, 7, 'd41d8cd98f00b204e9800998ecf8427e')
+    'objects/7/27e/d41d8cd98f00b204e9800998ecf8427e'
+    """
+    return '/'.join((policy_dir(OBJECTS, policy_index), str(int(partition)),
+                     suffix_of(obj_hash), obj_hash))
+
+
+def make_filename(timestamp, ext):
+    """``<timestamp.internal><ext>``.
+
+    >>> make_filename(Timestamp('1700000000.5'), '.data')
+    '1700000000.50000.data'
+    """
+    if ext not in KNOWN_EXTS:
+        raise ValueError('unknown object file extension %r' % ext)
+    return Timestamp(timestamp).internal + ext
+
+
+def sidecar_name(filename):
+    return filename + SIDECAR_SUFFIX
+
+
+@dataclass(frozen=True, order=True)
+class OnDiskName:
+    """A parsed file name of a hash dir."""
+
+    timestamp: Timestamp
+    ext: str
+    name: str
+    sidecar: bool = False
+
+    @property
+    def owner(self):
+        """For a sidecar, the name of the file it belongs to."""
+        return self.name[:-len(SIDECAR_SUFFIX)] if self.sidecar else self.name
+
+
+def parse_filename(name):
+    """Parse ``<timestamp><ext>[.mdjson]``; ValueError when not ours.
+
+    >>> parse_filename('1700000000.50000.meta.mdjson').ext
+    '.meta'
+    """
+    base = name
+    sidecar = name.endswith(SIDECAR_SUFFIX)
+    if sidecar:
+        base = name[:-len(SIDECAR_SUFFIX)]
+    stem, dot, ext = base.rpartition('.')
+    ext = dot + ext
+    if not stem or ext not in KNOWN_EXTS:
+        raise ValueError('not an object file name: %r' % name)
+    try:
+        timestamp = Timestamp(stem)
+    except InvalidTimestamp:
+        raise ValueError('bad timestamp in file name: %r' % name)
+    if timestamp.internal != stem:
+        raise ValueError('non-canonical timestamp in file name: %r' % name)
+    return OnDiskName(timestamp, ext, name, sidecar)
+
+
+@dataclass
+class FileSet:
+    """The verdict on one hash dir's files (names, not paths).
+
+    ``data``/``meta``/``tombstone`` are the winners (at most one of data and
+    tombstone); ``obsolete`` are names to remove; ``unknown`` are names this
+    module does not recognise (left alone, reported).
+    """
+
+    data: str = None
+    meta: str = None
+    tombstone: str = None
+    sidecars: dict = field(default_factory=dict)
+    obsolete: list = field(default_factory=list)
+    unknown: list = field(default_factory=list)
+
+    @property
+    def kept(self):
+        names = [n for n in (self.data, self.meta, self.tombstone) if n]
+        return sorted(names + [self.sidecars[n] for n in names
+                               if n in self.sidecars])
+
+
+def classify_files(names, reclaim_age=None, now=None):
+    """Sort a hash dir's file names into winners and obsolete ones.
+
+    With ``reclaim_age`` and ``now``, a winning tombstone older than
+    ``now - reclaim_age`` is obsolete too (the delete is reclaimed).
+
+    >>> fs = classify_files(['1700000001.00000.data',
+    ...                      '1700000002.00000.meta', '1700000003.00000.ts'])
+    >>> fs.tombstone, sorted(fs.obsolete)
+    ('1700000003.00000.ts', ['1700000001.00000.data', '1700000002.00000.meta'])
+    """
+    parsed, result = _parse_all(names)
+    owners = sorted((p for p in parsed if not p.sidecar), reverse=True)
+    winner = next((p for p in owners if p.ext != META_EXT), None)
+    _pick_winners(owners, winner, result)
+    if (result.tombstone and reclaim_age is not None and now is not None
+            and float(winner.timestamp) < now - reclaim_age):
+        result.obsolete.append(result.tombstone)
+        result.tombstone = None
+    _assign_sidecars(parsed, winner, result)
+    return result
+
+
+def _parse_all(names):
+    result = FileSet()
+    parsed = []
+    for name in names:
+        try:
+            parsed.append(parse_filename(name))
+        except ValueError:
+            result.unknown.append(name)
+    return parsed, result
+
+
+def _pick_winners(owners, winner, result):
+    for entry in owners:
+        if entry is winner:
+            if entry.ext == DATA_EXT:
+                result.data = entry.name
+            else:
+                result.tombstone = entry.name
+        elif (entry.ext == META_EXT and winner is not None
+              and winner.ext == DATA_EXT and result.meta is None
+              and entry.timestamp > winner.timestamp):
+            result.meta = entry.name
+        elif entry.ext == META_EXT and winner is None and result.meta is None:
+            # A .meta with no data at all (e.g. the data was not replicated
+            # yet): keep it, the data may arrive and it will apply then.
+            result.meta = entry.name
+        else:
+            result.obsolete.append(entry.name)
+
+
+def _assign_sidecars(parsed, winner, result):
+    kept = {result.data, result.meta, result.tombstone} - {None}
+    for entry in parsed:
+        if not entry.sidecar:
+            continue
+        if entry.owner in kept:
+            result.sidecars[entry.owner] = entry.name
+        elif entry.owner in result.obsolete:
+            result.obsolete.append(entry.name)
+        elif winner is not None and entry.timestamp <= winner.timestamp:
+            result.obsolete.append(entry.name)
+        # else: an orphan newer than the winner, maybe a write in flight.
+
+
+def newest_timestamp(file_set):
+    """The newest timestamp among the winners (meta included), or None."""
+    stamps = [parse_filename(n).timestamp for n in
+              (file_set.data, file_set.meta, file_set.tombstone) if n]
+    return max(stamps) if stamps else None
+
+
+def async_pending_name(obj_hash, timestamp):
+    """``<hash>-<timestamp.internal>``, the file name of an async pending."""
+    return '%s-%s' % (obj_hash, Timestamp(timestamp).internal)
+
+
+def parse_async_pending_name(name):
+    """(hash, Timestamp) of an async pending file name; ValueError if not."""
+    obj_hash, sep, stamp = name.partition('-')
+    if not sep or not is_hash_name(obj_hash):
+        raise ValueError('not an async pending name: %r' % name)
+    try:
+        return obj_hash, Timestamp(stamp)
+    except InvalidTimestamp:
+        raise ValueError('not an async pending name: %r' % name)
