@@ -1,0 +1,59 @@
+import pytest
+
+from objstore.common import constraints
+from objstore.common.exceptions import InvalidInput
+
+
+@pytest.mark.parametrize('name,kind', [
+    ('c', 'container'), ('a' * 256, 'account'), ('dir/obj', 'object'),
+    ('\u00e9t\u00e9', 'object'), ('x' * 1024, 'object'), ('..a', 'object')])
+def test_good_names(name, kind):
+    constraints.check_name(name, kind)
+
+
+@pytest.mark.parametrize('name,kind,fragment', [
+    ('', 'object', 'empty'), ('x' * 1025, 'object', 'limit is 1024'),
+    ('c' * 257, 'container', 'limit is 256'), ('a\x00b', 'object', 'NUL'),
+    ('a/b', 'container', '"/"'), ('a/../b', 'object', '".."'),
+    ('./b', 'object', '"."'), ('\udcff', 'object', 'UTF-8')])
+def test_bad_names(name, kind, fragment):
+    with pytest.raises(InvalidInput) as info:
+        constraints.check_name(name, kind)
+    assert fragment in str(info.value)
+    assert info.value.status == 400
+
+
+def test_metadata_limits():
+    constraints.check_metadata({'X-Object-Meta-A': 'b', 'Other': 'x' * 999},
+                               'object')
+    with pytest.raises(InvalidInput):
+        constraints.check_metadata({'X-Object-Meta-': 'b'}, 'object')
+    with pytest.raises(InvalidInput):
+        constraints.check_metadata({'X-Container-Meta-' + 'n' * 129: 'v'},
+                                   'container')
+    with pytest.raises(InvalidInput):
+        constraints.check_metadata({'X-Account-Meta-k': 'v' * 257},
+                                   'account')
+    many = {'X-Object-Meta-%d' % i: 'v' for i in range(91)}
+    with pytest.raises(InvalidInput):
+        constraints.check_metadata(many, 'object')
+    big = {'X-Object-Meta-%02d' % i: 'v' * 250 for i in range(17)}
+    with pytest.raises(InvalidInput):
+        constraints.check_metadata(big, 'object')
+
+
+def test_object_length():
+    assert constraints.check_object_length('10', False) == 10
+    assert constraints.check_object_length(None, True) is None
+    cases = [(None, False, 411), ('-1', False, 400), ('x', False, 400),
+             (str(constraints.MAX_FILE_SIZE + 1), False, 413)]
+    for value, chunked, status in cases:
+        with pytest.raises(InvalidInput) as info:
+            constraints.check_object_length(value, chunked)
+        assert info.value.status == status
+
+
+def test_public_limits_cover_listing_and_sizes():
+    limits = constraints.public_limits()
+    assert limits['container_listing_limit'] == 10000
+    assert limits['max_file_size'] == constraints.MAX_FILE_SIZE
