@@ -1,19 +1,62 @@
-"""HTTP client from one objstore process to a storage server.
+"""HTTP client from one objstore process to the storage servers.
 
-``direct_request`` makes one request with separate connect and response
-timeouts and returns the whole answer. Paths are given unquoted
-(``/sda/17/AUTH_test/c/o``) and quoted here, once.
+Owns every connection a process opens to a storage server: connect and
+response timeouts, keep-alive reuse (a small pool of idle connections per
+``ip:port``, where Swift opens a new connection per request), streaming
+response bodies, and streaming PUT bodies behind ``Expect: 100-continue``.
+It knows nothing of rings, quorums or retries on other nodes: callers
+(the proxy, the storage servers' container/account updates, replicators)
+decide what a failure means.
+
+``direct_request`` is the simple one-shot call (whole body in, whole body
+out). ``BackendClient`` is the pooled, streaming client the proxy uses.
+Paths are given unquoted (``/sda/17/AUTH_test/c/o``) and quoted here, once.
+
+Sockets come from the stdlib; servers run monkey-patched (common.green), so
+they are cooperative there and many requests run in parallel green threads.
 """
 
 import http.client
 import socket
+import time
+from collections import defaultdict, deque
 from urllib.parse import quote
 
-from objstore.common.exceptions import ConnectionTimeout
+from objstore.common.exceptions import (
+    ChunkReadTimeout, ChunkWriteTimeout, ConnectionTimeout)
+
+# Errors that mean "this backend failed": callers count them against it.
+BACKEND_ERRORS = (OSError, http.client.HTTPException, ConnectionTimeout,
+                  ChunkReadTimeout, ChunkWriteTimeout)
+# A pooled connection the server already closed fails with one of these
+# before any byte of the answer arrived: retried once on a fresh one.
+_STALE_ERRORS = (BrokenPipeError, ConnectionResetError,
+                 http.client.RemoteDisconnected, http.client.BadStatusLine)
+CONTINUE_LINE = b'HTTP/1.1 100'
 
 
 def _host_for(ip):
     return ip.strip('[]')
+
+
+def _target(path, query):
+    target = quote(path)
+    return target + '?' + query if query else target
+
+
+def _connect(ip, port, conn_timeout):
+    conn = http.client.HTTPConnection(_host_for(ip), int(port),
+                                      timeout=conn_timeout)
+    try:
+        conn.connect()
+    except (socket.timeout, TimeoutError):
+        conn.close()
+        raise ConnectionTimeout('connect to %s:%s timed out' % (ip, port))
+    except OSError:
+        conn.close()
+        raise
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return conn
 
 
 def direct_request(ip, port, method, path, headers=None, body=b'',
@@ -24,22 +67,13 @@ def direct_request(ip, port, method, path, headers=None, body=b'',
     ``conn_timeout``; socket errors and response timeouts propagate as
     OSError / socket.timeout for the caller to count against the node.
     """
-    conn = http.client.HTTPConnection(_host_for(ip), int(port),
-                                      timeout=conn_timeout)
+    conn = _connect(ip, port, conn_timeout)
     try:
-        try:
-            conn.connect()
-        except (socket.timeout, TimeoutError):
-            raise ConnectionTimeout('connect to %s:%s timed out'
-                                    % (ip, port))
         conn.sock.settimeout(node_timeout)
-        target = quote(path)
-        if query:
-            target += '?' + query
         send_headers = dict(headers or {})
         if body and 'Content-Length' not in send_headers:
             send_headers['Content-Length'] = str(len(body))
-        conn.request(method, target, body=body or None,
+        conn.request(method, _target(path, query), body=body or None,
                      headers=send_headers)
         response = conn.getresponse()
         payload = response.read()
@@ -47,3 +81,237 @@ def direct_request(ip, port, method, path, headers=None, body=b'',
                 {k.lower(): v for k, v in response.getheaders()}, payload)
     finally:
         conn.close()
+
+
+class ConnectionPool:
+    """Idle keep-alive connections per (ip, port), most recent first.
+
+    Only connections whose last answer was read to the end and did not ask
+    to close are returned here, so a pooled connection is always at a
+    request boundary.
+    """
+
+    def __init__(self, max_idle_per_host=16):
+        self.max_idle_per_host = max_idle_per_host
+        self._idle = defaultdict(deque)
+
+    def take(self, ip, port):
+        """An idle connection or None."""
+        idle = self._idle.get((ip, int(port)))
+        while idle:
+            conn = idle.pop()
+            if conn.sock is not None:
+                return conn
+        return None
+
+    def give_back(self, ip, port, conn):
+        idle = self._idle[(ip, int(port))]
+        if len(idle) >= self.max_idle_per_host:
+            conn.close()
+            return
+        idle.append(conn)
+
+    def close_all(self):
+        for idle in self._idle.values():
+            while idle:
+                idle.pop().close()
+
+
+class BackendResponse:
+    """A backend's answer with its body still on the wire.
+
+    ``read(amt)`` streams the body; ``close()`` releases the connection:
+    back to the pool when the body was read to the end, else closed.
+    """
+
+    def __init__(self, client, ip, port, conn, response, reusable=True):
+        self._client = client
+        self._reusable = reusable
+        self._ip, self._port = ip, port
+        self._conn = conn
+        self._response = response
+        self.status = response.status
+        self.reason = response.reason
+        self.headers = {k.lower(): v for k, v in response.getheaders()}
+
+    def read(self, amt=None):
+        try:
+            data = self._response.read(amt)
+        except (socket.timeout, TimeoutError):
+            self.close()
+            raise ChunkReadTimeout('reading from %s:%s timed out'
+                                   % (self._ip, self._port))
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise
+        if amt is None or not data:
+            self.close()
+        return data
+
+    def read_all(self):
+        return self.read()
+
+    def close(self):
+        if self._conn is None:
+            return
+        conn, self._conn = self._conn, None
+        if self._reusable and self._response.isclosed() and \
+                not self._response.will_close:
+            self._client.pool.give_back(self._ip, self._port, conn)
+        else:
+            conn.close()
+
+
+class PutStream:
+    """An object PUT in progress: headers sent, body streamed by the caller.
+
+    ``continued`` tells whether the backend said 100 Continue; when it did
+    not, ``final`` already holds its answer and nothing may be sent.
+    """
+
+    def __init__(self, client, ip, port, conn, chunked, continued):
+        self._client = client
+        self.ip, self.port = ip, port
+        self._conn = conn
+        self.chunked = chunked
+        self.continued = continued
+        self.final = None if continued else self._read_response()
+
+    def send(self, data):
+        """Send one piece of the body; ChunkWriteTimeout/OSError on failure."""
+        if not data:
+            return
+        frame = b'%x\r\n%s\r\n' % (len(data), data) if self.chunked else data
+        try:
+            self._conn.sock.sendall(frame)
+        except (socket.timeout, TimeoutError):
+            self.abort()
+            raise ChunkWriteTimeout('writing to %s:%s timed out'
+                                    % (self.ip, self.port))
+
+    def finish(self):
+        """End the body and wait for the backend's answer."""
+        if self.chunked:
+            self._conn.sock.sendall(b'0\r\n\r\n')
+        return self._read_response()
+
+    def _read_response(self):
+        try:
+            response = self._conn.getresponse()
+            # A backend that refused the body may still wait for it:
+            # such a connection is never reused.
+            return BackendResponse(self._client, self.ip, self.port,
+                                   self._conn, response,
+                                   reusable=self.continued)
+        except (socket.timeout, TimeoutError):
+            self.abort()
+            raise ChunkReadTimeout('no answer from %s:%s in time'
+                                   % (self.ip, self.port))
+
+    def abort(self):
+        if self._conn is not None:
+            self._conn.close()
+
+
+class BackendClient:
+    """Pooled, streaming requests to storage servers."""
+
+    def __init__(self, conn_timeout=0.5, node_timeout=10.0, pool=None,
+                 max_idle_per_host=16):
+        self.conn_timeout = conn_timeout
+        self.node_timeout = node_timeout
+        self.pool = pool or ConnectionPool(max_idle_per_host)
+
+    def _conn_for(self, ip, port, fresh):
+        conn = None if fresh else self.pool.take(ip, port)
+        reused = conn is not None
+        if conn is None:
+            conn = _connect(ip, port, self.conn_timeout)
+        conn.sock.settimeout(self.node_timeout)
+        return conn, reused
+
+    def request(self, ip, port, method, path, headers=None, body=b'',
+                query=None):
+        """Send a request with a small body; the answer's body streams."""
+        for fresh in (False, True):
+            conn, reused = self._conn_for(ip, port, fresh)
+            try:
+                conn.request(method, _target(path, query),
+                             body=body or None, headers=dict(headers or {}))
+                response = conn.getresponse()
+            except _STALE_ERRORS:
+                conn.close()
+                if reused:
+                    continue
+                raise
+            except (socket.timeout, TimeoutError):
+                conn.close()
+                raise ChunkReadTimeout('no answer from %s:%s in time'
+                                       % (ip, port))
+            except BaseException:
+                conn.close()
+                raise
+            return BackendResponse(self, ip, port, conn, response)
+        raise ConnectionError('unreachable')  # the loop always returns
+
+    def request_full(self, ip, port, method, path, headers=None, body=b'',
+                     query=None):
+        """(status, headers, body) with the body read to the end."""
+        response = self.request(ip, port, method, path, headers, body, query)
+        return response.status, response.headers, response.read()
+
+    def start_put(self, ip, port, path, headers, chunked):
+        """Send a PUT's headers with Expect: 100-continue; a PutStream."""
+        send_headers = dict(headers)
+        send_headers['Expect'] = '100-continue'
+        if chunked:
+            send_headers['Transfer-Encoding'] = 'chunked'
+            send_headers.pop('Content-Length', None)
+        for fresh in (False, True):
+            conn, reused = self._conn_for(ip, port, fresh)
+            try:
+                conn.putrequest('PUT', _target(path, None),
+                                skip_accept_encoding=True)
+                for name, value in send_headers.items():
+                    conn.putheader(name, value)
+                conn.endheaders()
+                continued = _await_continue(conn.sock)
+            except _STALE_ERRORS:
+                conn.close()
+                if reused:
+                    continue
+                raise
+            except (socket.timeout, TimeoutError):
+                conn.close()
+                raise ConnectionTimeout('no 100-continue from %s:%s in time'
+                                        % (ip, port))
+            except BaseException:
+                conn.close()
+                raise
+            return PutStream(self, ip, port, conn, chunked, continued)
+        raise ConnectionError('unreachable')  # the loop always returns
+
+
+def _await_continue(sock):
+    """True after consuming a ``100 Continue``; False if a final answer waits.
+
+    Peeks so that a final answer stays in the socket for http.client to
+    parse. A server that closes without a byte looks like a stale pooled
+    connection (RemoteDisconnected), so the caller may retry it.
+    """
+    while True:
+        data = sock.recv(4096, socket.MSG_PEEK)
+        if not data:
+            raise http.client.RemoteDisconnected('closed before answering')
+        end = data.find(b'\r\n\r\n')
+        if end < 0:
+            if len(data) >= 4096:
+                return False
+            time.sleep(0.001)
+            continue
+        if data.startswith(CONTINUE_LINE):
+            remaining = end + 4
+            while remaining:
+                remaining -= len(sock.recv(remaining))
+            return True
+        return False
