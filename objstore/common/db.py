@@ -1,0 +1,716 @@
+"""The SQLite broker base shared by account and container DBs.
+
+Owns: creating a DB file (WAL mode, created under a temporary name and
+linked into place so a half-made DB is never seen), the ``.pending`` file
+that batches small row updates, metadata (JSON: header name -> [value,
+timestamp]), merge-by-timestamp plumbing, reclaim of old deleted rows, the
+auditor's integrity check and the replication primitives (a stable DB id,
+sync-point tables, rows since a ROWID, merging rows from a peer).
+
+Must not: know HTTP, or what an item row means. ``AccountBroker`` and
+``ContainerBroker`` define their tables, how two rows of one name merge and
+when the DB counts as deleted.
+
+Durability of the pending file. Row updates (object rows in a container,
+container rows in an account) are appended to ``<db>.pending`` under a
+short ``flock`` and merged into SQLite later, when the file grows past
+``pending_cap`` or before any read. An update is acknowledged only after
+its record is on stable storage: the append is followed by ``fdatasync``
+of the pending file (``pending_sync``, injectable so a green-thread server
+can share one fdatasync among all requests that appended meanwhile, see
+``CoalescingFsync``). Records are framed by newlines on both sides so a
+record torn by a power cut is skipped without swallowing the next one.
+Merging is idempotent (newest timestamp wins), so replaying a pending file
+whose truncation was lost is harmless. The pending file is created with the
+DB and never unlinked, only truncated: the lock lives on its inode.
+
+SQLite runs with ``synchronous=FULL`` so every commit (including a pending
+flush) is fsynced before it returns.
+"""
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import sqlite3
+import time
+import uuid
+from contextlib import contextmanager
+
+from objstore.common.exceptions import (
+    DatabaseAlreadyExists, DatabaseCorrupt, DatabaseNotFound, LockTimeout)
+from objstore.common.timestamp import Timestamp
+
+PENDING_CAP = 131072
+SQLITE_TIMEOUT = 25
+PENDING_LOCK_TIMEOUT = 10
+EMPTY_HASH = '0' * 32
+# Rows looked up per "name IN (...)" query while merging; below SQLite's
+# default limit on bound parameters.
+MERGE_CHUNK = 500
+
+
+def chexor(old_hex, name, timestamp):
+    """Order-independent hash of a DB's rows: XOR of md5(name-timestamp).
+
+    Adding and then removing a row leaves the hash as it was, so two DBs
+    with the same rows have the same hash whatever order they got them in.
+
+    >>> h = chexor(EMPTY_HASH, 'o', '1700000000.00000')
+    >>> chexor(h, 'o', '1700000000.00000') == EMPTY_HASH
+    True
+    """
+    digest = hashlib.md5(('%s-%s' % (name, timestamp)).encode('utf-8'),
+                         usedforsecurity=False).hexdigest()
+    return '%032x' % (int(old_hex, 16) ^ int(digest, 16))
+
+
+def fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fdatasync_path(path):
+    """Make appended bytes of ``path`` durable (any fd flushes the inode)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+
+
+class CoalescingFsync:
+    """One fdatasync shared by the green threads that appended meanwhile.
+
+    For cooperative (green) threads only: a caller notes its append, then
+    ``wait_durable`` first yields (``pause``) so the other ready requests
+    reach their own appends, and the first caller to run afterwards syncs
+    once on behalf of all of them. The fsync itself does not yield, so no
+    append can slip in between reading the counter and syncing; an append
+    made after the sync started has a higher sequence number and waits for
+    the next one. Plain OS threads must use ``fdatasync_path`` instead.
+    """
+
+    def __init__(self, pause, sync=fdatasync_path):
+        self._pause = pause
+        self._sync = sync
+        self._appended = {}
+        self._synced = {}
+
+    def __call__(self, path):
+        seq = self._appended.get(path, 0) + 1
+        self._appended[path] = seq
+        self._pause()
+        if self._synced.get(path, 0) >= seq:
+            return
+        target = self._appended[path]
+        self._sync(path)
+        self._synced[path] = max(self._synced.get(path, 0), target)
+        if self._synced[path] == self._appended[path]:
+            # Nothing outstanding: forget the path so the maps stay small.
+            self._appended.pop(path, None)
+            self._synced.pop(path, None)
+
+
+@contextmanager
+def locked_file(path, timeout, flags=os.O_RDWR | os.O_CREAT | os.O_APPEND):
+    """Open ``path`` and hold an exclusive flock on it, waiting <= timeout.
+
+    Polls with LOCK_NB so a green thread never blocks the hub indefinitely.
+    """
+    fd = os.open(path, flags, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as err:
+                if err.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise LockTimeout('lock on %s not taken in %ss'
+                                      % (path, timeout))
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def parse_pending(data):
+    """(records, number of unreadable fragments) of pending file bytes.
+
+    >>> parse_pending(b'\\n{"a": 1}\\n\\n{"a"\\n{"b": 2}\\n')
+    ([{'a': 1}, {'b': 2}], 1)
+    """
+    records, bad = [], 0
+    for line in data.split(b'\n'):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            bad += 1
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+        else:
+            bad += 1
+    return records, bad
+
+
+def _connect(path):
+    conn = sqlite3.connect(path, timeout=SQLITE_TIMEOUT,
+                           isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.create_function('chexor', 3, chexor, deterministic=True)
+    conn.execute('PRAGMA synchronous = FULL')
+    conn.execute('PRAGMA temp_store = MEMORY')
+    return conn
+
+
+def execute_script(conn, script):
+    """Run several statements inside the caller's transaction.
+
+    ``sqlite3.executescript`` would COMMIT first; this splits the script at
+    statement boundaries (triggers hold ';' inside BEGIN ... END) instead.
+    """
+    statement = ''
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ''
+    if statement.strip():
+        raise ValueError('incomplete SQL statement: %r' % statement)
+
+
+@contextmanager
+def transaction(conn):
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+    conn.execute('BEGIN IMMEDIATE')
+    try:
+        yield conn
+    except BaseException:
+        conn.execute('ROLLBACK')
+        raise
+    conn.execute('COMMIT')
+
+
+def merge_metadata(current, updates):
+    """Metadata after applying ``updates``; newest timestamp wins per key.
+
+    Both map a header name to [value, timestamp]; an empty value is a
+    deletion that is kept (with its timestamp) until reclaimed, so an older
+    set cannot bring the key back.
+
+    >>> merge_metadata({'X-A': ['1', '0000000002.00000']},
+    ...                {'X-A': ['2', '0000000001.00000']})
+    {'X-A': ['1', '0000000002.00000']}
+    """
+    merged = dict(current)
+    for key, (value, timestamp) in updates.items():
+        old = merged.get(key)
+        if old is None or Timestamp(timestamp) > Timestamp(old[1]):
+            merged[key] = [value, Timestamp(timestamp).internal]
+    return merged
+
+
+class DatabaseBroker:
+    """One account or container DB file and its pending file.
+
+    Subclasses set ``db_type``, ``item_table``, ``item_columns`` and
+    implement ``_create_tables``, ``_merge_rows``, ``_reclaim_rows`` and
+    ``_info_is_deleted``.
+    """
+
+    db_type = None
+    item_table = None
+    item_columns = ()
+
+    def __init__(self, db_file, *, account=None, container=None,
+                 logger=None, pending_cap=PENDING_CAP,
+                 pending_timeout=PENDING_LOCK_TIMEOUT, pending_sync=None,
+                 stale_reads_ok=False):
+        self.db_file = db_file
+        self.db_dir = os.path.dirname(db_file)
+        self.pending_file = db_file + '.pending'
+        self.account = account
+        self.container = container
+        self.logger = logger
+        self.pending_cap = pending_cap
+        self.pending_timeout = pending_timeout
+        self.pending_sync = pending_sync or fdatasync_path
+        self.stale_reads_ok = stale_reads_ok
+        self._conn = None
+
+    # -- connection and creation ------------------------------------------
+
+    def exists(self):
+        return os.path.exists(self.db_file)
+
+    @property
+    def conn(self):
+        if self._conn is None:
+            if not self.exists():
+                raise DatabaseNotFound(self.db_file)
+            try:
+                self._conn = _connect(self.db_file)
+            except sqlite3.DatabaseError as err:
+                raise DatabaseCorrupt('%s: %s' % (self.db_file, err))
+        return self._conn
+
+    def close(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def initialize(self, put_timestamp, **stat_fields):
+        """Create the DB (and its pending file) at ``db_file``.
+
+        Built under a temporary name, fsynced, then hard-linked into place
+        so that a concurrent creator or a crash never exposes a partial DB.
+        Raises DatabaseAlreadyExists if the DB is already there.
+        """
+        if self.exists():
+            raise DatabaseAlreadyExists(self.db_file)
+        os.makedirs(self.db_dir, exist_ok=True)
+        tmp_path = '%s.%s.tmp' % (self.db_file, uuid.uuid4().hex)
+        try:
+            conn = _connect(tmp_path)
+            try:
+                conn.execute('PRAGMA journal_mode = WAL')
+                with transaction(conn):
+                    self._create_sync_tables(conn)
+                    self._create_tables(conn, Timestamp(put_timestamp).internal,
+                                        stat_fields)
+                # Fold the WAL into the main file before it is linked, so the
+                # single file we fsync holds everything.
+                conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+            finally:
+                conn.close()
+            with open(tmp_path, 'rb') as made:
+                os.fsync(made.fileno())
+            self._create_pending_file()
+            try:
+                os.link(tmp_path, self.db_file)
+            except FileExistsError:
+                raise DatabaseAlreadyExists(self.db_file)
+            fsync_dir(self.db_dir)
+        finally:
+            for leftover in (tmp_path, tmp_path + '-wal', tmp_path + '-shm'):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+
+    def _create_pending_file(self):
+        if not os.path.exists(self.pending_file):
+            os.close(os.open(self.pending_file, os.O_WRONLY | os.O_CREAT,
+                             0o644))
+            fsync_dir(self.db_dir)
+
+    @staticmethod
+    def _create_sync_tables(conn):
+        for table in ('incoming_sync', 'outgoing_sync'):
+            conn.execute(
+                'CREATE TABLE %s (remote_id TEXT PRIMARY KEY, '
+                'sync_point INTEGER, updated_at TEXT DEFAULT 0)' % table)
+
+    def _create_tables(self, conn, put_timestamp, stat_fields):
+        raise NotImplementedError
+
+    @property
+    def stat_table(self):
+        return '%s_stat' % self.db_type
+
+    def _new_stat_values(self, put_timestamp):
+        """The stat columns every DB starts with."""
+        return {'created_at': Timestamp.now().internal,
+                'put_timestamp': put_timestamp, 'delete_timestamp': '0',
+                'status_changed_at': put_timestamp, 'status': '',
+                'hash': EMPTY_HASH, 'id': str(uuid.uuid4()),
+                'metadata': '{}'}
+
+    def _insert_stat_row(self, conn, values):
+        names = sorted(values)
+        conn.execute('INSERT INTO %s (%s) VALUES (%s)' % (
+            self.stat_table, ', '.join(names), ', '.join('?' * len(names))),
+            [values[n] for n in names])
+
+    # -- pending file -------------------------------------------------------
+
+    def put_record(self, record):
+        """Durably queue one row update; merged into SQLite later.
+
+        Returns once the record survives a crash (see the module doc).
+        """
+        if not self.exists():
+            raise DatabaseNotFound(self.db_file)
+        line = ('\n' + json.dumps(record, separators=(',', ':')) +
+                '\n').encode('utf-8')
+        if not os.path.exists(self.pending_file):
+            # A DB that arrived by rsync has no pending file yet.
+            self._create_pending_file()
+        with locked_file(self.pending_file, self.pending_timeout) as fd:
+            os.write(fd, line)
+            size = os.fstat(fd).st_size
+        if size > self.pending_cap:
+            # The flush commits to SQLite with synchronous=FULL: durable.
+            self._commit_puts()
+        else:
+            self.pending_sync(self.pending_file)
+
+    def _commit_puts(self):
+        """Merge the pending file into SQLite and truncate it."""
+        try:
+            if os.path.getsize(self.pending_file) == 0:
+                return
+        except FileNotFoundError:
+            return
+        with locked_file(self.pending_file, self.pending_timeout,
+                         flags=os.O_RDWR) as fd:
+            data = b''
+            while True:
+                chunk = os.pread(fd, 1 << 20, len(data))
+                if not chunk:
+                    break
+                data += chunk
+            if not data:
+                return
+            records, bad = parse_pending(data)
+            if bad and self.logger:
+                self.logger.warning('%s: skipped %d torn pending record(s)',
+                                    self.pending_file, bad)
+            if records:
+                self.merge_items(records)
+            os.ftruncate(fd, 0)
+
+    def _commit_puts_stale_ok(self):
+        """Flush before a read; a busy lock may yield a stale read if allowed."""
+        try:
+            self._commit_puts()
+        except LockTimeout:
+            if not self.stale_reads_ok:
+                raise
+
+    # -- rows ---------------------------------------------------------------
+
+    def merge_items(self, items, source_id=None):
+        """Merge row dicts (newest timestamp wins) in one transaction.
+
+        With ``source_id`` (a peer DB id), also advance that peer's incoming
+        sync point to the highest ROWID among the items.
+        """
+        with transaction(self.conn) as conn:
+            self._merge_rows(conn, items)
+            if source_id:
+                point = max((item.get('ROWID', -1) for item in items),
+                            default=-1)
+                if point >= 0:
+                    self._merge_sync(conn, source_id, point, incoming=True)
+
+    def _merge_rows(self, conn, items):
+        raise NotImplementedError
+
+    def get_items_since(self, start, count):
+        """Up to ``count`` rows with ROWID > ``start``, as dicts with ROWID."""
+        self._commit_puts_stale_ok()
+        rows = self.conn.execute(
+            'SELECT ROWID, %s FROM %s WHERE ROWID > ? ORDER BY ROWID LIMIT ?'
+            % (', '.join(self.item_columns), self.item_table),
+            (start, count)).fetchall()
+        return [dict(row) for row in rows]
+
+    def get_max_row(self):
+        row = self.conn.execute('SELECT MAX(ROWID) FROM %s'
+                                % self.item_table).fetchone()
+        return row[0] if row[0] is not None else -1
+
+    def reclaim(self, age_timestamp):
+        """Drop deleted rows and deleted metadata older than the timestamp.
+
+        Tombstone rows are kept until then so that replication can carry
+        a deletion to a peer that still has the row.
+        """
+        self._commit_puts_stale_ok()
+        age = Timestamp(age_timestamp).internal
+        with transaction(self.conn) as conn:
+            self._reclaim_rows(conn, age)
+            metadata = self._read_metadata(conn)
+            kept = {key: entry for key, entry in metadata.items()
+                    if entry[0] != '' or Timestamp(entry[1]) >= Timestamp(age)}
+            if kept != metadata:
+                self._write_metadata(conn, kept)
+
+    def _reclaim_rows(self, conn, age):
+        raise NotImplementedError
+
+    # -- stat row, metadata, deletion -------------------------------------
+
+    def _stat_row(self):
+        row = self.conn.execute('SELECT * FROM %s' % self.stat_table)
+        found = row.fetchone()
+        if found is None:
+            raise DatabaseCorrupt('%s has no stat row' % self.db_file)
+        return dict(found)
+
+    def get_info(self):
+        """The stat row as a dict (metadata decoded), after a pending flush."""
+        self._commit_puts_stale_ok()
+        info = self._stat_row()
+        info['metadata'] = json.loads(info['metadata'] or '{}')
+        return info
+
+    def _read_metadata(self, conn):
+        row = conn.execute('SELECT metadata FROM %s'
+                           % self.stat_table).fetchone()
+        return json.loads(row[0] or '{}')
+
+    def _write_metadata(self, conn, metadata):
+        conn.execute('UPDATE %s SET metadata = ?' % self.stat_table,
+                     (json.dumps(metadata, sort_keys=True),))
+
+    @property
+    def metadata(self):
+        """{header name: [value, timestamp]}, deleted keys included."""
+        return self._read_metadata(self.conn)
+
+    def update_metadata(self, updates):
+        """Merge {name: (value, timestamp)} into the DB's metadata."""
+        if not updates:
+            return
+        with transaction(self.conn) as conn:
+            current = self._read_metadata(conn)
+            merged = merge_metadata(current, updates)
+            if merged != current:
+                self._write_metadata(conn, merged)
+
+    def update_put_timestamp(self, timestamp):
+        """Move put_timestamp forward (never back)."""
+        ts = Timestamp(timestamp).internal
+        with transaction(self.conn) as conn:
+            conn.execute('UPDATE %s SET put_timestamp = ? '
+                         'WHERE put_timestamp < ?' % self.stat_table,
+                         (ts, ts))
+            self._refresh_status(conn, ts)
+
+    def update_status_changed_at(self, timestamp):
+        ts = Timestamp(timestamp).internal
+        with transaction(self.conn) as conn:
+            conn.execute('UPDATE %s SET status_changed_at = ? '
+                         'WHERE status_changed_at < ?' % self.stat_table,
+                         (ts, ts))
+
+    def _refresh_status(self, conn, timestamp):
+        """After a put: a DB whose put is newer than its delete is live."""
+        conn.execute(
+            "UPDATE %s SET status = '', status_changed_at = ? "
+            "WHERE status = 'DELETED' AND put_timestamp > delete_timestamp"
+            % self.stat_table, (timestamp,))
+
+    def delete_db(self, timestamp):
+        """Mark the DB deleted at ``timestamp`` and clear its metadata.
+
+        The file stays (a tombstone) so that a late or replicated older
+        write cannot resurrect it; the reaper/reclaim removes it later.
+        """
+        self._commit_puts_stale_ok()
+        ts = Timestamp(timestamp).internal
+        with transaction(self.conn) as conn:
+            metadata = self._read_metadata(conn)
+            cleared = merge_metadata(
+                metadata, {key: ('', ts) for key in metadata})
+            if cleared != metadata:
+                self._write_metadata(conn, cleared)
+            conn.execute(
+                "UPDATE %s SET delete_timestamp = ?, status = 'DELETED', "
+                "status_changed_at = ? WHERE delete_timestamp < ?"
+                % self.stat_table, (ts, ts, ts))
+
+    def is_deleted(self):
+        """True if the DB is a tombstone (see the subclass's rule)."""
+        if not self.exists():
+            return True
+        return self._info_is_deleted(self.get_info())
+
+    def _info_is_deleted(self, info):
+        raise NotImplementedError
+
+    def set_reported(self, **values):
+        """Record what was last reported upstream (reported_* columns)."""
+        names = sorted(values)
+        with transaction(self.conn) as conn:
+            conn.execute('UPDATE %s SET %s' % (
+                self.stat_table,
+                ', '.join('reported_%s = ?' % n for n in names)),
+                [values[n] for n in names])
+
+    # -- replication -------------------------------------------------------
+
+    def get_replication_info(self):
+        """Info plus what a replicator compares: max_row, hash, id, count."""
+        info = self.get_info()
+        info['max_row'] = self.get_max_row()
+        info['count'] = self.conn.execute(
+            'SELECT COUNT(*) FROM %s' % self.item_table).fetchone()[0]
+        return info
+
+    def get_sync(self, remote_id, incoming=True):
+        """Highest ROWID of ``remote_id`` known merged (-1 if none)."""
+        row = self.conn.execute(
+            'SELECT sync_point FROM %s WHERE remote_id = ?'
+            % self._sync_table(incoming), (remote_id,)).fetchone()
+        return row[0] if row else -1
+
+    def get_syncs(self, incoming=True):
+        rows = self.conn.execute('SELECT remote_id, sync_point FROM %s'
+                                 % self._sync_table(incoming)).fetchall()
+        return [{'remote_id': r[0], 'sync_point': r[1]} for r in rows]
+
+    def merge_syncs(self, sync_points, incoming=True):
+        """Merge [{'remote_id', 'sync_point'}]; a sync point never goes back."""
+        with transaction(self.conn) as conn:
+            for point in sync_points:
+                self._merge_sync(conn, point['remote_id'],
+                                 int(point['sync_point']), incoming)
+
+    def _merge_sync(self, conn, remote_id, point, incoming):
+        table = self._sync_table(incoming)
+        conn.execute(
+            'INSERT INTO %s (remote_id, sync_point, updated_at) '
+            'VALUES (?, ?, ?) ON CONFLICT(remote_id) DO UPDATE SET '
+            'sync_point = excluded.sync_point, updated_at = '
+            'excluded.updated_at WHERE excluded.sync_point > sync_point'
+            % table, (remote_id, point, Timestamp.now().internal))
+
+    @staticmethod
+    def _sync_table(incoming):
+        return 'incoming_sync' if incoming else 'outgoing_sync'
+
+    def new_id(self, remote_id):
+        """Give a DB copied from ``remote_id`` its own id.
+
+        Called on the receiving side after an rsync: the copy has every row
+        of the source up to its max ROWID, recorded as the incoming sync
+        point so the next replication pass sends only newer rows.
+        """
+        with transaction(self.conn) as conn:
+            row = conn.execute('SELECT MAX(ROWID) FROM %s'
+                               % self.item_table).fetchone()
+            point = row[0] if row[0] is not None else -1
+            self._merge_sync(conn, remote_id, point, incoming=True)
+            conn.execute('UPDATE %s SET id = ?' % self.stat_table,
+                         (str(uuid.uuid4()),))
+
+    def check_integrity(self):
+        """Raise DatabaseCorrupt unless SQLite's integrity check passes."""
+        try:
+            conn = self.conn
+            rows = conn.execute('PRAGMA integrity_check').fetchall()
+            self._stat_row()
+        except sqlite3.DatabaseError as err:
+            raise DatabaseCorrupt('%s: %s' % (self.db_file, err))
+        messages = [row[0] for row in rows]
+        if messages != ['ok']:
+            raise DatabaseCorrupt('%s: %s' % (self.db_file,
+                                              '; '.join(messages[:5])))
+
+    # -- listing helper -----------------------------------------------------
+
+    def _list_rows(self, columns, params, extra_where=''):
+        """Rows and Subdir names of one listing page (see ``list_page``)."""
+        self._commit_puts_stale_ok()
+        return list_page(self.conn, self.item_table, columns, params,
+                         extra_where)
+
+
+def _next_string(text):
+    """The smallest string greater than every string starting with ``text``.
+
+    >>> _next_string('ab')
+    'ac'
+    """
+    code = ord(text[-1]) + 1
+    if 0xD800 <= code <= 0xDFFF:
+        # Surrogates cannot be stored as UTF-8; skip to the next encodable.
+        code = 0xE000
+    return text[:-1] + chr(code)
+
+
+def _page_query(table, columns, extra_where, lower, lower_inclusive, upper,
+                reverse):
+    where = ['deleted = 0']
+    args = []
+    if lower is not None:
+        where.append('name >= ?' if lower_inclusive else 'name > ?')
+        args.append(lower)
+    if upper is not None:
+        where.append('name < ?')
+        args.append(upper)
+    if extra_where:
+        where.append(extra_where)
+    sql = 'SELECT %s FROM %s WHERE %s ORDER BY name %s LIMIT ?' % (
+        ', '.join(columns), table, ' AND '.join(where),
+        'DESC' if reverse else 'ASC')
+    return sql, args
+
+
+def list_page(conn, table, columns, params, extra_where=''):
+    """One listing page as a list of ``(is_subdir, row_tuple_or_name)``.
+
+    Rows are tuples of ``columns`` (name first). Uses the
+    ``(deleted, name)`` index: each query is a range scan, and each subdir
+    found starts a new query past everything under it, so a delimiter
+    listing costs one query per subdir instead of a scan of every row.
+    """
+    prefix, delimiter, limit = params.prefix, params.delimiter, params.limit
+    marker, end_marker = params.marker, params.end_marker
+    if params.reverse:
+        marker, end_marker = end_marker, marker
+    # Forward: rows in (lower, upper) ascending; reverse: descending.
+    lower, lower_inclusive = (marker or None), False
+    upper = end_marker or None
+    if prefix:
+        if lower is None or lower < prefix:
+            lower, lower_inclusive = prefix, True
+        prefix_end = _next_string(prefix)
+        if upper is None or upper > prefix_end:
+            upper = prefix_end
+    orig_marker = params.marker
+    results = []
+    while len(results) < limit:
+        sql, args = _page_query(table, columns, extra_where, lower,
+                                lower_inclusive, upper, params.reverse)
+        cursor = conn.execute(sql, args + [limit - len(results)])
+        if not delimiter:
+            results.extend((False, tuple(row)) for row in cursor)
+            break
+        for row in cursor:
+            name = row[0]
+            cut = name.find(delimiter, len(prefix))
+            if cut < 0:
+                results.append((False, tuple(row)))
+                if params.reverse:
+                    upper = name
+                else:
+                    lower, lower_inclusive = name, False
+                continue
+            subdir = name[:cut + len(delimiter)]
+            if params.reverse:
+                upper = subdir
+            else:
+                lower, lower_inclusive = _next_string(subdir), True
+            if subdir != orig_marker:
+                results.append((True, subdir))
+            break
+        else:
+            # No subdir in this batch: either the range is exhausted or the
+            # page is full.
+            break
+        cursor.close()
+    return results[:limit]
