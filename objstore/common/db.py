@@ -222,6 +222,55 @@ def merge_metadata(current, updates):
     return merged
 
 
+def _chunks(items, size):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def newest_per_name(items, time_key):
+    """{name: item} keeping, per name, the item with the newest timestamp.
+
+    Timestamps are normalized to their internal form, which orders the
+    same as Timestamp comparison, so rows can then be compared as strings.
+    """
+    best = {}
+    for item in items:
+        item = dict(item)
+        item[time_key] = Timestamp(item[time_key]).internal
+        current = best.get(item['name'])
+        if current is None or item[time_key] > current[time_key]:
+            best[item['name']] = item
+    return best
+
+
+def existing_rows(conn, table, names, time_columns):
+    """{name: (ROWID, *time_columns)} of the stored rows for ``names``."""
+    found = {}
+    for chunk in _chunks(names, MERGE_CHUNK):
+        rows = conn.execute(
+            'SELECT ROWID, name, %s FROM %s WHERE deleted IN (0, 1) '
+            'AND name IN (%s)' % (', '.join(time_columns), table,
+                                  ', '.join('?' * len(chunk))), chunk)
+        for row in rows:
+            found[row[1]] = (row[0],) + tuple(row[2:])
+    return found
+
+
+def replace_rows(conn, table, columns, stale_rowids, new_rows):
+    """Delete replaced rows, insert their successors (new ROWIDs).
+
+    A changed row gets a new ROWID so that replication's "rows since
+    ROWID n" carries the change to peers.
+    """
+    if stale_rowids:
+        conn.executemany('DELETE FROM %s WHERE ROWID = ?' % table,
+                         [(rowid,) for rowid in stale_rowids])
+    if new_rows:
+        conn.executemany('INSERT INTO %s (%s) VALUES (%s)' % (
+            table, ', '.join(columns), ', '.join('?' * len(columns))),
+            new_rows)
+
+
 class DatabaseBroker:
     """One account or container DB file and its pending file.
 
