@@ -1,0 +1,504 @@
+"""DiskFile: the object server's narrow interface to objects on local disks.
+
+Owns the file operations of one object (open, read, write, POST metadata,
+delete) over the layout of ``ondisk`` and the metadata format of
+``metadata``. It raises ``objstore.common.exceptions`` types and never
+builds HTTP responses; the server maps them. ``memdiskfile`` is its
+in-memory twin with the same API.
+
+API::
+
+    mgr = DiskFileManager(DiskFileSettings(devices='/srv/node'), logger)
+    df = mgr.get_diskfile(device, partition, account, container, obj,
+                          policy_index)
+    metadata = df.open(now=None)   # or DiskFileNotExist / DiskFileDeleted /
+                                   # DiskFileExpired / DiskFileQuarantined /
+                                   # DiskFileCollision
+    for chunk in df.reader(): ...             # whole body, MD5 verified
+    df.reader().iter_range(start, stop)       # one byte range
+    with df.create(size) as writer:           # size None when unknown
+        writer.write(chunk)
+        writer.put(metadata)                  # durable when it returns
+    df.write_metadata(metadata)               # a .meta (POST)
+    df.delete(timestamp)                      # a .ts (DELETE)
+
+For the replicator and auditor::
+
+    mgr.device_path(device)                   # or DiskFileDeviceUnavailable
+    mgr.iter_audit_locations(device, policy_index) -> AuditLocation...
+    mgr.get_diskfile_from_audit_location(location) -> DiskFile (name unknown
+        until open(), which reads it from the metadata)
+    plus hashes.get_hashes / invalidate_hash / quarantine_hash_dir and
+    hashdir.cleanup_ondisk_files / iter_hash_dirs.
+
+Write order (the crash-safety invariant): the body goes to ``<device>/tmp/``,
+then metadata (xattrs or a sidecar also written in tmp/), fsync, rename the
+sidecar and then the file into the hash dir, fsync the hash dir (and any
+parent dir just created), and only then are older files of the hash removed
+and the suffix hash invalidated. A crash at any point leaves the old state
+or the new one visible, never a partial file: a partial body is only ever
+in tmp/.
+"""
+
+import errno
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+
+from objstore.common.exceptions import (
+    DiskFileBadMetadata, DiskFileCollision, DiskFileDeleted,
+    DiskFileDeviceUnavailable, DiskFileError, DiskFileExpired,
+    DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
+from objstore.common.hashing import HashConf, hash_path
+from objstore.common.timestamp import Timestamp
+from objstore.object import hashdir, hashes, metadata as md, ondisk
+
+NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+OPEN_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class DiskFileSettings:
+    """What the DiskFile layer needs from the object server's config."""
+
+    devices: str
+    mount_check: bool = False
+    disk_chunk_size: int = 65536
+    reclaim_age: int = ondisk.DEFAULT_RECLAIM_AGE
+    fallocate_reserve: int = 0
+    hash_conf: HashConf = HashConf()
+
+
+@dataclass(frozen=True)
+class AuditLocation:
+    """One hash dir found by walking a device."""
+
+    device: str
+    partition: str
+    policy_index: int
+    obj_hash: str
+    path: str
+
+
+def _no_space_or_raise(err, what):
+    if err.errno in NO_SPACE_ERRNOS:
+        raise DiskFileNoSpace('%s: %s' % (what, err)) from err
+    raise err
+
+
+class DiskFileManager:
+    """Hands out DiskFiles for the devices under ``settings.devices``."""
+
+    def __init__(self, settings, logger=None):
+        self.settings = settings
+        self.logger = logger
+
+    def device_path(self, device):
+        """The device's root, or DiskFileDeviceUnavailable (-> 507)."""
+        if not device or '/' in device or device in ('.', '..'):
+            raise DiskFileDeviceUnavailable('bad device name %r' % device)
+        path = os.path.join(self.settings.devices, device)
+        if self.settings.mount_check and not os.path.ismount(path):
+            raise DiskFileDeviceUnavailable('%s is not mounted' % path)
+        if not os.path.isdir(path):
+            raise DiskFileDeviceUnavailable('%s is not a directory' % path)
+        return path
+
+    def get_diskfile(self, device, partition, account, container, obj,
+                     policy_index=0):
+        name = '/%s/%s/%s' % (account, container, obj)
+        obj_hash = hash_path(account, container, obj,
+                             hash_conf=self.settings.hash_conf)
+        return DiskFile(self, self.device_path(device), partition, obj_hash,
+                        int(policy_index), name)
+
+    def iter_audit_locations(self, device, policy_index=0):
+        device_path = self.device_path(device)
+        for partition, _suffix, obj_hash, path in hashdir.iter_hash_dirs(
+                device_path, policy_index):
+            yield AuditLocation(device, partition, int(policy_index),
+                                obj_hash, path)
+
+    def get_diskfile_from_audit_location(self, location):
+        return DiskFile(self, self.device_path(location.device),
+                        location.partition, location.obj_hash,
+                        location.policy_index, name=None)
+
+    def get_hashes(self, device, partition, recalculate=(), policy_index=0):
+        return hashes.get_hashes(self.device_path(device), partition,
+                                 recalculate, policy_index,
+                                 self.settings.reclaim_age)
+
+    def check_free_space(self, device_path, size):
+        """DiskFileNoSpace when writing ``size`` bytes would eat into the
+        operator's ``fallocate_reserve``."""
+        stats = os.statvfs(device_path)
+        free = stats.f_bavail * stats.f_frsize
+        if free - (size or 0) < self.settings.fallocate_reserve:
+            raise DiskFileNoSpace('%s: %d bytes free, %s wanted, %d reserved'
+                                  % (device_path, free, size,
+                                     self.settings.fallocate_reserve))
+
+
+class DiskFile:
+    """One object (one hash dir) on one device. Not thread-safe."""
+
+    def __init__(self, manager, device_path, partition, obj_hash,
+                 policy_index, name):
+        self.manager = manager
+        self.device_path = device_path
+        self.partition = str(partition)
+        self.policy_index = policy_index
+        self.hash = obj_hash
+        self.name = name
+        self.hash_dir = os.path.join(device_path, ondisk.hash_dir_relpath(
+            policy_index, partition, obj_hash))
+        self.tmp_dir = os.path.join(device_path, ondisk.TMP_DIR)
+        self._metadata = None
+        self._data_metadata = None
+        self._data_path = None
+        self._fd = None
+
+    # -- reading ---------------------------------------------------------
+
+    @property
+    def metadata(self):
+        if self._metadata is None:
+            raise DiskFileNotExist('open() the DiskFile first')
+        return self._metadata
+
+    @property
+    def timestamp(self):
+        """Newest of data and POST timestamps."""
+        return Timestamp(self.metadata['X-Timestamp'])
+
+    @property
+    def data_timestamp(self):
+        return Timestamp(self._data_metadata['X-Timestamp'])
+
+    @property
+    def content_length(self):
+        return int(self.metadata['Content-Length'])
+
+    @property
+    def etag(self):
+        return self.metadata['ETag']
+
+    def open(self, now=None):
+        """Load the current state; return its metadata dict.
+
+        Keeps the data file open, so a reader started later reads these
+        bytes even if a newer PUT or a DELETE lands meanwhile.
+        """
+        now = time.time() if now is None else now
+        self.close()
+        for _attempt in range(OPEN_RETRIES):
+            file_set = ondisk.classify_files(hashdir.listdir(self.hash_dir))
+            try:
+                return self._open_file_set(file_set, now)
+            except FileNotFoundError:
+                # A newer write removed the file between listdir and open.
+                self.close()
+        raise DiskFileNotExist('%s kept changing while opened' % self.hash_dir)
+
+    def _open_file_set(self, file_set, now):
+        if file_set.tombstone:
+            raise DiskFileDeleted(*self._tombstone_info(file_set.tombstone))
+        if not file_set.data:
+            raise DiskFileNotExist(self.hash_dir)
+        self._data_path = os.path.join(self.hash_dir, file_set.data)
+        self._fd = os.open(self._data_path, os.O_RDONLY)
+        self._data_metadata = self._read_or_quarantine(self._data_path,
+                                                       self._fd)
+        self._check_name(self._data_metadata)
+        self._check_size(self._data_metadata)
+        merged = dict(self._data_metadata)
+        if file_set.meta:
+            meta_path = os.path.join(self.hash_dir, file_set.meta)
+            merged = md.merge_post_metadata(
+                self._data_metadata, self._read_or_quarantine(meta_path))
+        self._metadata = merged
+        delete_at = merged.get('X-Delete-At')
+        if delete_at and delete_at.isdigit() and int(delete_at) <= now:
+            self.close()
+            raise DiskFileExpired(merged)
+        return merged
+
+    def _tombstone_info(self, name):
+        stamp = ondisk.parse_filename(name).timestamp
+        try:
+            meta = md.read_metadata(os.path.join(self.hash_dir, name))
+        except (DiskFileBadMetadata, OSError):
+            meta = {}
+        return stamp, meta
+
+    def _read_or_quarantine(self, path, fd=None):
+        try:
+            return md.read_metadata(path, fd)
+        except DiskFileBadMetadata as err:
+            self.quarantine('bad metadata in %s: %s' % (path, err))
+
+    def _check_name(self, meta):
+        stored = meta.get('name')
+        if not stored or 'X-Timestamp' not in meta:
+            self.quarantine('metadata of %s lacks name or X-Timestamp'
+                            % self._data_path)
+        if self.name is None:
+            self.name = stored
+        elif stored != self.name:
+            self.close()
+            raise DiskFileCollision('%s holds %r, not %r'
+                                    % (self.hash_dir, stored, self.name))
+
+    def _check_size(self, meta):
+        size = os.fstat(self._fd).st_size
+        if str(size) != meta.get('Content-Length'):
+            self.quarantine('%s is %d bytes, metadata says %s'
+                            % (self._data_path, size,
+                               meta.get('Content-Length')))
+
+    def quarantine(self, reason):
+        """Move the hash dir to quarantine and raise DiskFileQuarantined."""
+        self.close()
+        target = hashes.quarantine_hash_dir(self.device_path, self.hash_dir,
+                                            self.policy_index)
+        if self.manager.logger:
+            self.manager.logger.warning('Quarantined %s to %s: %s',
+                                        self.hash_dir, target, reason)
+        raise DiskFileQuarantined(reason)
+
+    def reader(self):
+        """A DiskFileReader over the opened data file (takes the fd)."""
+        if self._fd is None:
+            raise DiskFileNotExist('open() the DiskFile first')
+        fd, self._fd = self._fd, None
+        return DiskFileReader(self, fd, self.content_length, self.etag,
+                              self.manager.settings.disk_chunk_size)
+
+    def close(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    # -- writing ---------------------------------------------------------
+
+    def create(self, size=None):
+        """A DiskFileWriter; use it as a context manager."""
+        return DiskFileWriter(self, size)
+
+    def write_metadata(self, metadata):
+        """Write a .meta holding ``metadata`` (POST), durably."""
+        meta = dict(metadata)
+        meta['name'] = self.name
+        self._write_empty_file(ondisk.META_EXT, meta)
+
+    def delete(self, timestamp):
+        """Write a .ts tombstone at ``timestamp``, durably."""
+        meta = {'name': self.name, 'X-Timestamp': Timestamp(timestamp).internal}
+        self._write_empty_file(ondisk.TOMBSTONE_EXT, meta)
+
+    def _write_empty_file(self, ext, meta):
+        with DiskFileWriter(self, 0, ext=ext) as writer:
+            writer.put(meta)
+
+
+class DiskFileReader:
+    """Iterates an object's bytes in ``disk_chunk_size`` chunks.
+
+    Full iteration checks the MD5 and size against the metadata. On a
+    mismatch it quarantines the object and raises DiskFileQuarantined
+    *instead of yielding the last chunk*: the server then drops the
+    connection and the client sees fewer bytes than Content-Length, so it
+    cannot take corrupt data for good data.
+    """
+
+    def __init__(self, diskfile, fd, size, etag, chunk_size):
+        self.diskfile = diskfile
+        self._fd = fd
+        self.size = size
+        self.etag = etag
+        self.chunk_size = chunk_size
+
+    def _read_at(self, offset, length):
+        return os.pread(self._fd, length, offset)
+
+    def __iter__(self):
+        digest = hashlib.md5(usedforsecurity=False)
+        offset, held = 0, None
+        try:
+            while True:
+                chunk = self._read_at(offset, self.chunk_size)
+                if not chunk:
+                    break
+                offset += len(chunk)
+                digest.update(chunk)
+                if held is not None:
+                    yield held
+                held = chunk
+            if offset != self.size or digest.hexdigest() != self.etag:
+                self.close()
+                self.diskfile.quarantine(
+                    'read %d bytes with md5 %s, expected %d bytes with %s'
+                    % (offset, digest.hexdigest(), self.size, self.etag))
+            if held is not None:
+                yield held
+        finally:
+            self.close()
+
+    def iter_range(self, start, stop):
+        """The bytes [start, stop) (not verified: a range cannot be)."""
+        offset = start
+        while offset < stop:
+            chunk = self._read_at(offset, min(self.chunk_size, stop - offset))
+            if not chunk:
+                raise DiskFileError('%s ended at %d, before %d'
+                                    % (self.diskfile.hash_dir, offset, stop))
+            offset += len(chunk)
+            yield chunk
+
+    def close(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class DiskFileWriter:
+    """Streams one new file into ``<device>/tmp/`` and renames it in place.
+
+    Leaving the ``with`` block without ``put()`` (an error, a client gone
+    mid-body) removes the temp file: nothing is left behind.
+    """
+
+    def __init__(self, diskfile, size, ext=ondisk.DATA_EXT):
+        self.diskfile = diskfile
+        self.size = size
+        self.ext = ext
+        self.bytes_written = 0
+        self._digest = hashlib.md5(usedforsecurity=False)
+        self._fd = None
+        self._tmp_path = None
+        self._sidecar_tmp = None
+
+    def __enter__(self):
+        df = self.diskfile
+        df.manager.check_free_space(df.device_path, self.size)
+        try:
+            os.makedirs(df.tmp_dir, exist_ok=True)
+            self._fd, self._tmp_path = tempfile.mkstemp(dir=df.tmp_dir,
+                                                        prefix='.obj-')
+            if self.size:
+                os.posix_fallocate(self._fd, 0, self.size)
+        except OSError as err:
+            self._discard()
+            _no_space_or_raise(err, 'creating a temp file in %s' % df.tmp_dir)
+        return self
+
+    def __exit__(self, *exc_info):
+        self._discard()
+        return False
+
+    def write(self, chunk):
+        """Append ``chunk``; returns the number of bytes written so far."""
+        view = memoryview(chunk)
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError as err:
+            _no_space_or_raise(err, 'writing %s' % self._tmp_path)
+        self._digest.update(chunk)
+        self.bytes_written += len(chunk)
+        return self.bytes_written
+
+    @property
+    def etag(self):
+        return self._digest.hexdigest()
+
+    def put(self, metadata):
+        """Make the file durable and visible at ``metadata['X-Timestamp']``.
+
+        For a .data, name/Content-Length/ETag are filled in from what was
+        written when the caller left them out.
+        """
+        df = self.diskfile
+        meta = dict(metadata)
+        meta['name'] = df.name
+        if self.ext == ondisk.DATA_EXT:
+            meta.setdefault('Content-Length', str(self.bytes_written))
+            meta.setdefault('ETag', self.etag)
+        filename = ondisk.make_filename(Timestamp(meta['X-Timestamp']),
+                                        self.ext)
+        try:
+            self._make_durable(meta, filename)
+        except OSError as err:
+            _no_space_or_raise(err, 'finishing %s' % self._tmp_path)
+        hashdir.cleanup_ondisk_files(df.hash_dir,
+                                     df.manager.settings.reclaim_age)
+        hashes.invalidate_hash(os.path.dirname(df.hash_dir))
+
+    def _make_durable(self, meta, filename):
+        df = self.diskfile
+        if self.size and self.bytes_written < self.size:
+            # fallocate reserved more than was written.
+            os.ftruncate(self._fd, self.bytes_written)
+        self._sidecar_tmp = md.write_metadata(self._fd, meta, df.tmp_dir)
+        os.fsync(self._fd)
+        _makedirs_durable(df.hash_dir)
+        target = os.path.join(df.hash_dir, filename)
+        if self._sidecar_tmp:
+            os.rename(self._sidecar_tmp, target + ondisk.SIDECAR_SUFFIX)
+            self._sidecar_tmp = None
+        os.rename(self._tmp_path, target)
+        self._tmp_path = None
+        hashdir.fsync_dir(df.hash_dir)
+
+    def _discard(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        for path in (self._tmp_path, self._sidecar_tmp):
+            if path:
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+        self._tmp_path = self._sidecar_tmp = None
+
+
+def _makedirs_durable(path):
+    """makedirs, fsyncing the parent of every directory it creates, so the
+    new hash dir itself survives a crash."""
+    missing = []
+    while not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            continue
+        hashdir.fsync_dir(os.path.dirname(directory))
+
+
+def remove_tmp_older_than(device_path, age, now=None):
+    """Remove temp files a crashed server left in ``<device>/tmp/``.
+
+    For the replicator's housekeeping; a live write's temp file is young.
+    """
+    now = time.time() if now is None else now
+    tmp_dir = os.path.join(device_path, ondisk.TMP_DIR)
+    removed = 0
+    for name in hashdir.listdir(tmp_dir):
+        path = os.path.join(tmp_dir, name)
+        try:
+            if os.stat(path).st_mtime < now - age:
+                if os.path.isdir(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

@@ -1,0 +1,115 @@
+"""File operations on the object tree: hash dirs, their cleanup, and walks.
+
+Owns removing obsolete files of a hash dir (``cleanup_ondisk_files``), the
+directory fsync used after renames, and listing what a device holds
+(partitions, suffixes, hash dirs) for the replicator and the auditor. It
+applies the rules of ``ondisk.classify_files`` and must not decide them;
+it knows nothing of metadata contents or of hashes.json (``hashes``).
+
+Public API (used by diskfile, the replicator and the auditor)::
+
+    cleanup_ondisk_files(hash_dir, reclaim_age, now) -> FileSet
+    fsync_dir(path)
+    list_partitions(device_path, policy_index) -> [partition str]
+    list_suffixes(partition_path) -> [suffix]
+    list_hash_dirs(suffix_path) -> [hash]
+    iter_hash_dirs(device_path, policy_index)
+        -> (partition, suffix, hash, hash_dir path) for every hash dir
+"""
+
+import errno
+import os
+import time
+
+from objstore.object import ondisk
+
+
+def fsync_dir(path):
+    """Make renames into ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def listdir(path):
+    """Names in ``path``; [] when it does not exist or is not a dir."""
+    try:
+        return os.listdir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _unlink_quietly(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def remove_dir_if_empty(path):
+    """rmdir that tolerates a dir that is gone or was refilled meanwhile."""
+    try:
+        os.rmdir(path)
+        return True
+    except OSError as err:
+        if err.errno in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST):
+            return False
+        raise
+
+
+def cleanup_ondisk_files(hash_dir, reclaim_age=ondisk.DEFAULT_RECLAIM_AGE,
+                         now=None):
+    """Remove the obsolete files of one hash dir and return its FileSet.
+
+    Removes older data/tombstones/metas, orphaned sidecars, and a winning
+    tombstone older than ``reclaim_age`` (by then every replica has had the
+    time to learn of the delete). An emptied hash dir is removed too.
+    """
+    now = time.time() if now is None else now
+    file_set = ondisk.classify_files(listdir(hash_dir), reclaim_age, now)
+    for name in file_set.obsolete:
+        _unlink_quietly(os.path.join(hash_dir, name))
+    if not file_set.kept and not file_set.unknown:
+        remove_dir_if_empty(hash_dir)
+    return file_set
+
+
+def partition_path(device_path, policy_index, partition):
+    return os.path.join(device_path,
+                        ondisk.policy_dir(ondisk.OBJECTS, policy_index),
+                        str(partition))
+
+
+def list_partitions(device_path, policy_index=0):
+    """Partition dir names (numeric) of a device for one policy, sorted."""
+    objects = os.path.join(device_path,
+                           ondisk.policy_dir(ondisk.OBJECTS, policy_index))
+    return sorted((name for name in listdir(objects) if name.isdigit()),
+                  key=int)
+
+
+def list_suffixes(partition_dir):
+    return sorted(name for name in listdir(partition_dir)
+                  if ondisk.is_suffix_name(name))
+
+
+def list_hash_dirs(suffix_dir):
+    return sorted(name for name in listdir(suffix_dir)
+                  if ondisk.is_hash_name(name))
+
+
+def iter_hash_dirs(device_path, policy_index=0):
+    """(partition, suffix, hash, path) for every hash dir of the device.
+
+    Lists lazily, one directory at a time, so it can walk a full disk; what
+    appears or vanishes during the walk may or may not be seen.
+    """
+    for partition in list_partitions(device_path, policy_index):
+        part_dir = partition_path(device_path, policy_index, partition)
+        for suffix in list_suffixes(part_dir):
+            suffix_dir = os.path.join(part_dir, suffix)
+            for obj_hash in list_hash_dirs(suffix_dir):
+                yield (partition, suffix, obj_hash,
+                       os.path.join(suffix_dir, obj_hash))
