@@ -114,8 +114,10 @@ def _read_hashes(partition_dir):
             document = json.loads(stored.read().decode('utf-8'))
     except (FileNotFoundError, UnicodeDecodeError, ValueError):
         return None
-    hashes = document.get('hashes') if isinstance(document, dict) else None
-    if document.get('v') != HASHES_VERSION or not isinstance(hashes, dict):
+    if not isinstance(document, dict) or document.get('v') != HASHES_VERSION:
+        return None
+    hashes = document.get('hashes')
+    if not isinstance(hashes, dict):
         return None
     return {s: h for s, h in hashes.items() if ondisk.is_suffix_name(s)}
 

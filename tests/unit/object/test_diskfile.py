@@ -1,0 +1,231 @@
+"""DiskFile on real tmp devices: write, read, POST, delete, quarantine."""
+
+import hashlib
+import os
+import time
+
+import pytest
+
+from objstore.common.exceptions import (
+    DiskFileCollision, DiskFileDeleted, DiskFileDeviceUnavailable,
+    DiskFileExpired, DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
+from objstore.common.timestamp import Timestamp
+from objstore.object import hashdir, ondisk
+from objstore.object.diskfile import (DiskFileManager, DiskFileSettings,
+                                      remove_tmp_older_than)
+from tests.unit.object.conftest import HASH_CONF, put_object
+
+# Recent timestamps: a tombstone older than reclaim_age is removed at once.
+BASE = int(time.time())
+T1, T2, T3 = (Timestamp(BASE + i).normal for i in (1, 2, 3))
+
+
+def tmp_listing(device_path):
+    return hashdir.listdir(os.path.join(device_path, 'tmp'))
+
+
+def test_put_then_open_and_read(mgr, device_path):
+    body = os.urandom(10000)
+    df = put_object(mgr, 'o', body, T1, {'X-Object-Meta-Color': 'blue'})
+    assert sorted(os.listdir(df.hash_dir)) == [T1 + '.data']
+    assert df.hash_dir.startswith(os.path.join(device_path, 'objects', '0'))
+    meta = mgr.get_diskfile('sda', '0', 'a', 'c', 'o').open()
+    assert meta['ETag'] == hashlib.md5(body).hexdigest()
+    assert meta['Content-Length'] == '10000'
+    assert meta['name'] == '/a/c/o'
+    assert meta['X-Object-Meta-Color'] == 'blue'
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    df.open()
+    assert b''.join(df.reader()) == body
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    df.open()
+    assert b''.join(df.reader().iter_range(5000, 5010)) == body[5000:5010]
+    assert tmp_listing(device_path) == []
+
+
+def test_missing_object_and_device(mgr, devices):
+    with pytest.raises(DiskFileNotExist):
+        mgr.get_diskfile('sda', '0', 'a', 'c', 'nothing').open()
+    with pytest.raises(DiskFileDeviceUnavailable):
+        mgr.get_diskfile('sdz', '0', 'a', 'c', 'o')
+    for bad in ('..', '', 'a/b'):
+        with pytest.raises(DiskFileDeviceUnavailable):
+            mgr.device_path(bad)
+    strict = DiskFileManager(DiskFileSettings(devices=devices,
+                                              mount_check=True))
+    with pytest.raises(DiskFileDeviceUnavailable):
+        strict.device_path('sda')
+
+
+def test_newer_put_replaces_and_cleans_up(mgr):
+    put_object(mgr, 'o', b'old', T1)
+    df = put_object(mgr, 'o', b'new', T2)
+    assert os.listdir(df.hash_dir) == [T2 + '.data']
+    df.open()
+    assert b''.join(df.reader()) == b'new'
+
+
+def test_open_keeps_reading_bytes_replaced_meanwhile(mgr):
+    put_object(mgr, 'o', b'old' * 5000, T1)
+    reader_df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    reader_df.open()
+    put_object(mgr, 'o', b'new', T2)
+    assert b''.join(reader_df.reader()) == b'old' * 5000
+
+
+def test_post_metadata_and_delete(mgr):
+    put_object(mgr, 'o', b'body', T1, {'X-Object-Meta-A': '1',
+                                       'X-Object-Sysmeta-S': 's'})
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    df.write_metadata({'X-Timestamp': T2, 'X-Object-Meta-B': '2'})
+    meta = df.open()
+    assert 'X-Object-Meta-A' not in meta and meta['X-Object-Meta-B'] == '2'
+    assert meta['X-Object-Sysmeta-S'] == 's'
+    assert df.timestamp == Timestamp(T2) and df.data_timestamp == Timestamp(T1)
+    df.close()
+    df.delete(T3)
+    with pytest.raises(DiskFileDeleted) as caught:
+        mgr.get_diskfile('sda', '0', 'a', 'c', 'o').open()
+    assert caught.value.timestamp == Timestamp(T3)
+    assert os.listdir(df.hash_dir) == [T3 + '.ts']
+
+
+def test_expired_object(mgr):
+    delete_at = BASE + 100
+    put_object(mgr, 'o', b'x', T1, {'X-Delete-At': str(delete_at)})
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    assert df.open(now=delete_at - 1)['X-Delete-At'] == str(delete_at)
+    df.close()
+    with pytest.raises(DiskFileExpired) as caught:
+        df.open(now=delete_at)
+    assert caught.value.metadata['X-Timestamp'] == T1
+
+
+def test_writer_without_put_leaves_nothing(mgr, device_path):
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    with pytest.raises(RuntimeError):
+        with df.create(100) as writer:
+            writer.write(b'x' * 50)
+            raise RuntimeError('client went away')
+    assert tmp_listing(device_path) == []
+    assert not os.path.exists(df.hash_dir)
+
+
+def test_fallocate_reserve_gives_no_space(devices, device_path):
+    full = DiskFileManager(DiskFileSettings(devices=devices,
+                                            fallocate_reserve=10 ** 18,
+                                            hash_conf=HASH_CONF))
+    df = full.get_diskfile('sda', '0', 'a', 'c', 'o')
+    with pytest.raises(DiskFileNoSpace):
+        with df.create(10):
+            pass
+    with pytest.raises(DiskFileNoSpace):
+        df.delete(T1)
+    assert tmp_listing(device_path) == []
+
+
+def test_largest_metadata_uses_sidecar_on_disk(mgr):
+    meta = {'X-Object-Meta-K%02d' % i: 'v' * (43 if i < 46 else 42)
+            for i in range(90)}
+    name = 'n' * 1024
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', name)
+    with df.create(4) as writer:
+        writer.write(b'data')
+        writer.put(dict(meta, **{'X-Timestamp': T1}))
+    files = sorted(os.listdir(df.hash_dir))
+    assert files == [T1 + '.data', T1 + '.data.mdjson']
+    opened = mgr.get_diskfile('sda', '0', 'a', 'c', name).open()
+    assert opened['name'] == '/a/c/' + name
+    assert all(opened[k] == v for k, v in meta.items())
+    df.write_metadata(dict(meta, **{'X-Timestamp': T2}))
+    assert sorted(os.listdir(df.hash_dir)) == sorted(
+        files + [T2 + '.meta', T2 + '.meta.mdjson'])
+    df.delete(T3)
+    assert os.listdir(df.hash_dir) == [T3 + '.ts']
+
+
+def test_corrupt_body_quarantines_and_cuts_last_chunk(mgr, device_path):
+    body = b'a' * 4096 * 3
+    df = put_object(mgr, 'o', body, T1)
+    path = os.path.join(df.hash_dir, T1 + '.data')
+    with open(path, 'r+b') as data:
+        data.seek(100)
+        data.write(b'X')
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    df.open()
+    got = []
+    with pytest.raises(DiskFileQuarantined):
+        for chunk in df.reader():
+            got.append(chunk)
+    assert len(b''.join(got)) == 4096 * 2
+    assert not os.path.exists(df.hash_dir)
+    quarantined = os.path.join(device_path, 'quarantined', 'objects',
+                               df.hash)
+    assert os.listdir(quarantined) == [T1 + '.data']
+    with pytest.raises(DiskFileNotExist):
+        mgr.get_diskfile('sda', '0', 'a', 'c', 'o').open()
+
+
+@pytest.mark.parametrize('damage', ['truncate', 'drop_xattr'])
+def test_damaged_file_quarantined_on_open(mgr, device_path, damage):
+    df = put_object(mgr, 'o', b'0123456789', T1)
+    path = os.path.join(df.hash_dir, T1 + '.data')
+    if damage == 'truncate':
+        os.truncate(path, 5)
+    else:
+        for key in os.listxattr(path):
+            os.removexattr(path, key)
+    with pytest.raises(DiskFileQuarantined):
+        mgr.get_diskfile('sda', '0', 'a', 'c', 'o').open()
+    assert os.path.isdir(os.path.join(device_path, 'quarantined', 'objects',
+                                      df.hash))
+
+
+def test_hash_collision_detected(mgr):
+    df = put_object(mgr, 'o', b'x', T1)
+    impostor = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    impostor.name = '/a/c/other'
+    with pytest.raises(DiskFileCollision):
+        impostor.open()
+    assert os.path.exists(df.hash_dir)
+
+
+def test_policy_index_selects_directory(mgr, device_path):
+    df = put_object(mgr, 'o', b'x', T1, policy_index=2)
+    assert df.hash_dir.startswith(os.path.join(device_path, 'objects-2'))
+    with pytest.raises(DiskFileNotExist):
+        mgr.get_diskfile('sda', '0', 'a', 'c', 'o', 0).open()
+
+
+def test_audit_locations_walk_every_object(mgr):
+    for i in range(5):
+        put_object(mgr, 'o%d' % i, b'x' * i, T1, partition=str(i % 2))
+    locations = list(mgr.iter_audit_locations('sda'))
+    assert len(locations) == 5
+    names = set()
+    for location in locations:
+        df = mgr.get_diskfile_from_audit_location(location)
+        meta = df.open()
+        names.add(meta['name'])
+        assert b''.join(df.reader()) == b'x' * int(meta['name'][-1])
+    assert names == {'/a/c/o%d' % i for i in range(5)}
+
+
+def test_cleanup_reclaims_old_tombstones(mgr):
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    df.delete(T1)
+    fs = hashdir.cleanup_ondisk_files(df.hash_dir, 100, float(T1) + 50)
+    assert fs.tombstone == T1 + '.ts'
+    hashdir.cleanup_ondisk_files(df.hash_dir, 100, float(T1) + 101)
+    assert not os.path.exists(df.hash_dir)
+
+
+def test_remove_stale_tmp_files(mgr, device_path):
+    tmp_dir = os.path.join(device_path, ondisk.TMP_DIR)
+    os.makedirs(tmp_dir, exist_ok=True)
+    for name, age in (('old', 1000), ('young', 1)):
+        path = os.path.join(tmp_dir, name)
+        open(path, 'w').close()
+        os.utime(path, (1700000000 - age, 1700000000 - age))
+    assert remove_tmp_older_than(device_path, 100, now=1700000000) == 1
+    assert os.listdir(tmp_dir) == ['young']

@@ -1,0 +1,112 @@
+"""Suffix hashes, hashes.json and invalidation on real tmp devices."""
+
+import json
+import os
+import time
+
+from objstore.common.timestamp import Timestamp
+from objstore.object import hashdir, hashes, ondisk
+from tests.unit.object.conftest import put_object
+
+BASE = int(time.time())
+T1, T2 = Timestamp(BASE + 1).normal, Timestamp(BASE + 2).normal
+
+
+def part_dir(device_path, part='0'):
+    return os.path.join(device_path, 'objects', part)
+
+
+def test_no_partition_no_hashes(device_path):
+    assert hashes.get_hashes(device_path, '7') == {}
+
+
+def test_hashes_cover_every_suffix_and_change_with_files(mgr, device_path):
+    dfs = [put_object(mgr, 'o%d' % i, b'x', T1) for i in range(4)]
+    first = hashes.get_hashes(device_path, '0')
+    suffixes = {ondisk.suffix_of(df.hash) for df in dfs}
+    assert set(first) == suffixes
+    assert all(len(h) == 32 for h in first.values())
+    stored = json.load(open(os.path.join(part_dir(device_path),
+                                         'hashes.json')))
+    assert stored['v'] == 1 and set(stored['hashes']) == suffixes
+    # A POST changes only its own suffix's hash (invalidated by the write).
+    dfs[0].write_metadata({'X-Timestamp': T2})
+    second = hashes.get_hashes(device_path, '0')
+    changed = {s for s in first if first[s] != second[s]}
+    assert changed == {ondisk.suffix_of(dfs[0].hash)}
+
+
+def test_identical_content_gives_identical_hashes(mgr, tmp_path):
+    results = []
+    for node in ('n1', 'n2'):
+        dev = tmp_path / node
+        os.makedirs(dev / 'sda')
+        node_mgr = type(mgr)(type(mgr.settings)(devices=str(dev),
+                                                hash_conf=mgr.settings.hash_conf))
+        put_object(node_mgr, 'o', b'same', T1)
+        results.append(hashes.get_hashes(str(dev / 'sda'), '0'))
+    assert results[0] == results[1]
+
+
+def test_invalid_suffixes_recalculated_and_empty_ones_dropped(mgr,
+                                                              device_path):
+    df = put_object(mgr, 'o', b'x', T1)
+    suffix = ondisk.suffix_of(df.hash)
+    assert suffix in hashes.get_hashes(device_path, '0')
+    # Remove the files behind the cache's back: the cached hash survives...
+    for name in os.listdir(df.hash_dir):
+        os.unlink(os.path.join(df.hash_dir, name))
+    assert suffix in hashes.get_hashes(device_path, '0')
+    # ...until the suffix is invalidated or explicitly recalculated.
+    assert hashes.get_hashes(device_path, '0', recalculate=[suffix]) == {}
+    assert not os.path.exists(os.path.dirname(df.hash_dir))
+
+
+def test_invalidate_hash_appends_to_invalid_file(mgr, device_path):
+    df = put_object(mgr, 'o', b'x', T1)
+    hashes.get_hashes(device_path, '0')
+    hashes.invalidate_hash(os.path.dirname(df.hash_dir))
+    invalid = os.path.join(part_dir(device_path), 'hashes.invalid')
+    assert open(invalid).read() == ondisk.suffix_of(df.hash) + '\n'
+    hashes.get_hashes(device_path, '0')
+    assert open(invalid).read() == ''
+
+
+def test_corrupt_hashes_json_is_rebuilt(mgr, device_path):
+    put_object(mgr, 'o', b'x', T1)
+    good = hashes.get_hashes(device_path, '0')
+    for junk in ('{', '[]', '{"v": 9, "hashes": {}}'):
+        with open(os.path.join(part_dir(device_path), 'hashes.json'),
+                  'w') as out:
+            out.write(junk)
+        assert hashes.get_hashes(device_path, '0') == good
+
+
+def test_hashing_reclaims_old_tombstones(mgr, device_path):
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    df.delete(T1)
+    suffix_dir = os.path.dirname(df.hash_dir)
+    assert hashes.hash_suffix(suffix_dir, reclaim_age=100, now=BASE) \
+        is not None
+    assert hashes.hash_suffix(suffix_dir, reclaim_age=100,
+                              now=BASE + 200) is None
+    assert not os.path.exists(suffix_dir)
+
+
+def test_quarantine_hash_dir_twice(mgr, device_path):
+    first = put_object(mgr, 'o', b'1', T1)
+    q1 = hashes.quarantine_hash_dir(device_path, first.hash_dir)
+    put_object(mgr, 'o', b'2', T2)
+    q2 = hashes.quarantine_hash_dir(device_path, first.hash_dir)
+    assert q1 != q2 and os.path.isdir(q1) and os.path.isdir(q2)
+    assert hashes.get_hashes(device_path, '0') == {}
+
+
+def test_walk_lists_partitions_suffixes_hashes(mgr, device_path):
+    dfs = [put_object(mgr, 'o%d' % i, b'', T1, partition=str(i))
+           for i in (3, 10, 2)]
+    assert hashdir.list_partitions(device_path) == ['2', '3', '10']
+    os.makedirs(os.path.join(device_path, 'objects', 'notapart'))
+    assert hashdir.list_partitions(device_path) == ['2', '3', '10']
+    found = {h for _, _, h, _ in hashdir.iter_hash_dirs(device_path)}
+    assert found == {df.hash for df in dfs}
