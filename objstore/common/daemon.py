@@ -1,0 +1,474 @@
+"""The skeleton every background daemon runs on.
+
+Owns what the replicators, auditors, updaters, the expirer and the reaper
+share: the run loop (``run_once`` / ``run_forever`` with ``interval``),
+graceful stop on SIGTERM/SIGINT (the item in hand is finished, then the
+daemon exits), rate limiting (pure maths, injected clock), bounded
+concurrency, per-pass counters, the per-device JSON status file that
+``objstore-recon`` reads, the one-line pass summary, finding this node's
+devices in a ring, and the command line every daemon entry point shares
+(``run_daemon``).
+
+It must not know any storage format, ring file layout or HTTP API: a
+daemon subclass brings those. ``common`` imports no sibling package, so a
+ring is handed in (anything with ``.devs``), never loaded here.
+
+Status file format (version 1), one per daemon and device, at
+``<recon_cache_path>/<daemon name>/<device>.json``, replaced atomically
+(tmp file -> fsync -> rename) at the end of every pass over the device::
+
+    {
+      "format": 1,
+      "daemon": "object-replicator",
+      "device": "d1",
+      "pass_start": 1700000000.12,    # wall clock, seconds since the epoch
+      "pass_end": 1700000003.45,
+      "duration": 3.33,               # seconds
+      "once": false,                  # true for a --once pass
+      "counts": {                     # whatever the daemon counted; the
+        "successes": 10,              # names below are the common ones
+        "failures": 0,
+        "quarantines": 0,
+        "rsyncs": 2,
+        "async_pendings": 0,
+        ...
+      },
+      "timings": {"rsync": 0.8, ...}  # summed seconds per named step
+    }
+
+A reader must ignore unknown keys and treat a missing count as 0.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+
+from objstore.common import green
+from objstore.common.config import ConfBase, readconf
+from objstore.common.exceptions import ConfigError
+from objstore.common.log import get_logger
+
+STATUS_FORMAT = 1
+WILDCARD_IPS = frozenset(('', '0.0.0.0', '::'))
+
+
+@dataclasses.dataclass(frozen=True)
+class DaemonConf(ConfBase):
+    """Options every daemon reads; daemon confs extend this dataclass.
+
+    ``devices``, ``mount_check``, ``bind_ip``, ``bind_port``,
+    ``recon_cache_path`` and ``conf_dir`` normally come from [DEFAULT],
+    shared with the storage server of the same config file.
+    """
+
+    devices: str = '/srv/node'
+    mount_check: bool = True
+    bind_ip: str = '0.0.0.0'
+    bind_port: int = 6200
+    conf_dir: str = '/etc/objstore'
+    recon_cache_path: str = '/var/cache/objstore'
+    interval: float = 30.0
+
+    def validate(self):
+        if self.interval < 0:
+            raise ConfigError('interval must be >= 0, got %r' % self.interval)
+
+
+class RateLimiter:
+    """Keeps a loop under ``items_per_second`` and ``bytes_per_second``.
+
+    Pure bookkeeping: ``delay(now, items, nbytes)`` records work and says
+    how long to sleep; ``wait()`` does the sleeping with the injected
+    clock. A rate of 0 means unlimited. Each limit keeps a virtual clock
+    that advances by ``amount / rate`` per call; it may lag real time by at
+    most ``burst`` seconds, so a loop that was slow (or idle) earns at most
+    ``burst`` seconds of catch-up, never an unbounded spike.
+
+    Worked example, items_per_second=2, burst=1: at now=10.0 the clock
+    starts at 9.0 (now - burst); three calls at now=10.0 move it to 9.5,
+    10.0, 10.5 and return delays 0, 0, 0.5. A fourth call at 10.5 moves it
+    to 11.0 and returns 0.5: four items over about 1.5 s of real time, the
+    burst allowance included.
+    """
+
+    def __init__(self, items_per_second=0.0, bytes_per_second=0.0,
+                 burst=1.0, clock=time.monotonic, sleep=green.sleep):
+        if items_per_second < 0 or bytes_per_second < 0 or burst < 0:
+            raise ValueError('rates and burst must be >= 0')
+        self.items_per_second = float(items_per_second)
+        self.bytes_per_second = float(bytes_per_second)
+        self.burst = float(burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._item_clock = None
+        self._byte_clock = None
+
+    def _advance(self, virtual, now, amount, rate):
+        start = now - self.burst if virtual is None else max(
+            virtual, now - self.burst)
+        return start + amount / rate
+
+    def delay(self, now, items=1, nbytes=0):
+        """Record ``items`` and ``nbytes`` done at ``now``; seconds to wait."""
+        wait = 0.0
+        if self.items_per_second and items:
+            self._item_clock = self._advance(
+                self._item_clock, now, items, self.items_per_second)
+            wait = max(wait, self._item_clock - now)
+        if self.bytes_per_second and nbytes:
+            self._byte_clock = self._advance(
+                self._byte_clock, now, nbytes, self.bytes_per_second)
+            wait = max(wait, self._byte_clock - now)
+        return wait
+
+    def wait(self, items=1, nbytes=0):
+        """Record work and sleep as long as the limits require."""
+        pause = self.delay(self._clock(), items, nbytes)
+        if pause > 0:
+            self._sleep(pause)
+        return pause
+
+
+class DaemonStats:
+    """Counts and summed durations of one pass (over one device or all).
+
+    ``incr('rsyncs')``, ``add_time('rsync', 0.3)``; ``merge(other)`` folds
+    a device's stats into the pass total.
+    """
+
+    def __init__(self, clock=time.time):
+        self._clock = clock
+        self.counts = Counter()
+        self.timings = defaultdict(float)
+        self.start = clock()
+        self.end = None
+
+    def incr(self, name, amount=1):
+        self.counts[name] += amount
+
+    def add_time(self, name, seconds):
+        self.timings[name] += seconds
+
+    def get(self, name):
+        return self.counts.get(name, 0)
+
+    def finish(self):
+        self.end = self._clock()
+        return self
+
+    @property
+    def duration(self):
+        end = self.end if self.end is not None else self._clock()
+        return max(0.0, end - self.start)
+
+    def merge(self, other):
+        self.counts.update(other.counts)
+        for name, seconds in other.timings.items():
+            self.timings[name] += seconds
+
+    def status_record(self, daemon_name, device, once=False):
+        """The status-file dict (see the module docstring)."""
+        end = self.end if self.end is not None else self._clock()
+        return {
+            'format': STATUS_FORMAT,
+            'daemon': daemon_name,
+            'device': device,
+            'pass_start': self.start,
+            'pass_end': end,
+            'duration': round(self.duration, 6),
+            'once': bool(once),
+            'counts': dict(self.counts),
+            'timings': {k: round(v, 6) for k, v in self.timings.items()},
+        }
+
+    def summary(self, names=None):
+        """'a=1, b=2' for the named counts (all counts, sorted, if None)."""
+        names = sorted(self.counts) if names is None else names
+        return ', '.join('%s=%d' % (name, self.get(name)) for name in names)
+
+
+def status_file_path(recon_cache_path, daemon_name, device):
+    return os.path.join(recon_cache_path, daemon_name, '%s.json' % device)
+
+
+def write_status_file(recon_cache_path, daemon_name, device, record):
+    """Atomically replace one device's status file with ``record``.
+
+    tmp file in the same directory -> fsync -> rename, so a reader sees
+    the old or the new file, never half of one.
+    """
+    path = status_file_path(recon_cache_path, daemon_name, device)
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix='.%s.' % device,
+                                    suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as tmp:
+            json.dump(record, tmp, sort_keys=True)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.rename(tmp_path, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_path)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def read_status_file(recon_cache_path, daemon_name, device):
+    """The status dict, or None when absent or unreadable."""
+    path = status_file_path(recon_cache_path, daemon_name, device)
+    try:
+        with open(path, encoding='utf-8') as status:
+            return json.load(status)
+    except (OSError, ValueError):
+        return None
+
+
+def run_concurrently(func, items, concurrency, should_stop=lambda: False,
+                     on_error=None):
+    """Call ``func(item)`` for every item, at most ``concurrency`` at once.
+
+    Stops starting new items once ``should_stop()`` is true (items already
+    running finish). ``on_error(item, exc)`` is called for an exception
+    instead of letting it end the loop. Returns the list of results of the
+    items that ran, in completion order.
+    """
+    pool = green.GreenPool(max(1, int(concurrency)))
+    results = []
+
+    def call(item):
+        # Checked again here: a spawned item may wait for a free slot
+        # while the stop request arrives.
+        if should_stop():
+            return
+        try:
+            results.append(func(item))
+        except Exception as exc:  # noqa: BLE001 - the daemon loop boundary
+            if on_error is None:
+                raise
+            on_error(item, exc)
+
+    for item in items:
+        if should_stop():
+            break
+        pool.spawn_n(call, item)
+    pool.waitall()
+    return results
+
+
+def _dev_addresses(dev):
+    yield dev.get('ip'), dev.get('port')
+    yield (dev.get('replication_ip') or dev.get('ip'),
+           dev.get('replication_port') or dev.get('port'))
+
+
+def _local_ips():
+    ips = {'127.0.0.1', '::1'}
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None):
+            ips.add(info[4][0])
+    except OSError:
+        pass
+    return ips
+
+
+def is_local_dev(dev, bind_ip, bind_port, local_ips=None):
+    """True when ``dev`` is served by this node's bind_ip:bind_port.
+
+    A wildcard bind_ip matches any address of this host; with a concrete
+    bind_ip the ring address must equal it (several aio nodes share
+    127.0.0.1, so the port tells them apart).
+    """
+    for ip, port in _dev_addresses(dev):
+        if port is None or int(port) != int(bind_port):
+            continue
+        if bind_ip in WILDCARD_IPS:
+            ips = local_ips if local_ips is not None else _local_ips()
+            if ip in ips:
+                return True
+        elif ip == bind_ip:
+            return True
+    return False
+
+
+def local_devices(ring, bind_ip, bind_port, only_devices=None,
+                  local_ips=None):
+    """Ring devices of this node, sorted by name, optionally filtered.
+
+    ``only_devices`` (the --devices option) keeps just those names.
+    """
+    wanted = set(only_devices) if only_devices else None
+    found = {}
+    for dev in ring.devs:
+        if dev is None or not is_local_dev(dev, bind_ip, bind_port,
+                                           local_ips):
+            continue
+        if wanted is not None and dev['device'] not in wanted:
+            continue
+        found[dev['device']] = dev
+    return [found[name] for name in sorted(found)]
+
+
+def usable_device_path(devices_root, device, mount_check):
+    """The device's directory, or None when it must be skipped.
+
+    With ``mount_check`` a device that is not a mount point is skipped (an
+    unmounted disk must not be filled through the root filesystem).
+    """
+    path = os.path.join(devices_root, device)
+    if mount_check and not os.path.ismount(path):
+        return None
+    if not os.path.isdir(path):
+        return None
+    return path
+
+
+def parse_int_list(text, option):
+    """'1,2,3' -> [1, 2, 3]; ConfigError naming the option otherwise."""
+    if not text:
+        return None
+    try:
+        return [int(item) for item in text.split(',') if item.strip()]
+    except ValueError:
+        raise ConfigError('%s: expected comma-separated integers, got %r'
+                          % (option, text))
+
+
+def parse_name_list(text):
+    if not text:
+        return None
+    return [item.strip() for item in text.split(',') if item.strip()]
+
+
+class Daemon:
+    """Base of every daemon.
+
+    Subclasses set ``name`` (the config section and log name, e.g.
+    'object-replicator') and ``conf_class`` (a DaemonConf subclass), and
+    implement ``run_once(devices=None, partitions=None, once=False)``.
+    Loops over items check ``self.stopping`` between items so SIGTERM
+    finishes the item in hand and then returns.
+    """
+
+    name = 'daemon'
+    conf_class = DaemonConf
+
+    def __init__(self, conf, logger=None):
+        self.conf = dict(conf)
+        self.daemon_conf = self.conf_class.from_conf(self.conf)
+        self.logger = logger or get_logger(self.conf, self.name)
+        self._stopping = False
+
+    @property
+    def stopping(self):
+        return self._stopping
+
+    def request_stop(self, *_args):
+        """Ask the daemon to stop after the item in hand (signal-safe)."""
+        self._stopping = True
+
+    def install_signal_handlers(self):
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+
+    def run_once(self, **kwargs):
+        raise NotImplementedError
+
+    def run_forever(self, **kwargs):
+        """Passes every ``interval`` seconds until asked to stop.
+
+        An exception escaping a pass is logged and the next pass runs: a
+        daemon must outlive one bad disk or one bad file.
+        """
+        interval = self.daemon_conf.interval
+        while not self._stopping:
+            begin = time.monotonic()
+            try:
+                self.run_once(**kwargs)
+            except Exception:  # noqa: BLE001 - the daemon loop boundary
+                self.logger.exception('%s pass failed', self.name)
+            self._sleep_until(begin + interval)
+
+    def _sleep_until(self, deadline):
+        # Short naps so a stop request is honoured within a second.
+        while not self._stopping:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            green.sleep(min(left, 0.5))
+
+    def write_device_status(self, device, stats, once=False):
+        record = stats.status_record(self.name, device, once=once)
+        try:
+            write_status_file(self.daemon_conf.recon_cache_path, self.name,
+                              device, record)
+        except OSError as err:
+            self.logger.warning('cannot write %s status for %s: %s',
+                                self.name, device, err)
+
+    def log_pass_summary(self, stats, names=None, devices=None):
+        """The one summary line of a pass."""
+        self.logger.info('%s pass done: devices=%s, %s, duration=%.2fs',
+                         self.name, devices if devices is not None else '-',
+                         stats.summary(names), stats.duration)
+
+
+def build_arg_parser(daemon_name):
+    parser = argparse.ArgumentParser(
+        prog='objstore-' + daemon_name,
+        description='Run the %s daemon.' % daemon_name)
+    parser.add_argument('conf', help='config file ([DEFAULT] and [%s])'
+                        % daemon_name)
+    parser.add_argument('--once', action='store_true',
+                        help='run one pass and exit')
+    parser.add_argument('--verbose', '-v', action='store_true',
+                        help='log at DEBUG level, to stderr as well')
+    parser.add_argument('--devices', default='',
+                        help='only these devices (comma-separated)')
+    parser.add_argument('--partitions', default='',
+                        help='only these partitions (comma-separated)')
+    return parser
+
+
+def load_daemon_conf(path, daemon_name, verbose=False):
+    """[DEFAULT] merged with the daemon's section; ConfigError if absent."""
+    conf = readconf(path, daemon_name)
+    conf.setdefault('log_name', daemon_name)
+    if verbose:
+        conf['log_level'] = 'DEBUG'
+        conf['log_file'] = ''
+    return conf
+
+
+def run_daemon(daemon_class, argv=None):
+    """The shared entry point: parse argv, load config, patch, run.
+
+    Returns the process exit status (0, or 1 for a config error).
+    """
+    args = build_arg_parser(daemon_class.name).parse_args(argv)
+    try:
+        conf = load_daemon_conf(args.conf, daemon_class.name, args.verbose)
+        kwargs = {'devices': parse_name_list(args.devices),
+                  'partitions': parse_int_list(args.partitions,
+                                               '--partitions')}
+        green.monkey_patch()
+        daemon = daemon_class(conf)
+    except ConfigError as err:
+        print('objstore-%s: %s' % (daemon_class.name, err), file=sys.stderr)
+        return 1
+    daemon.install_signal_handlers()
+    if args.once:
+        daemon.run_once(once=True, **kwargs)
+    else:
+        daemon.run_forever(**kwargs)
+    return 0
