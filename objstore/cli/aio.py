@@ -1,0 +1,435 @@
+"""``objstore-aio``: a whole cluster on one machine in one command.
+
+``objstore-aio [run]`` creates the data dir on first use (objstore_layout),
+starts rsync, every storage node's servers, the proxy and the consistency
+daemons as supervised child processes, waits until they answer, prints how
+to reach the cluster, and runs until Ctrl-C/SIGTERM, which stops every
+child. ``--daemon`` backgrounds it; ``status`` and ``stop`` act on a
+backgrounded one. ``AioCluster`` is the same code as a library: the
+functional and probe test fixtures start their clusters through it.
+"""
+
+import argparse
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from objstore.cli.aio_layout import (
+    DAEMONS, STORAGE_KINDS, AioLayout, AioUser, DataDir, create_data_dir,
+    default_users, load_layout, write_configs)
+from objstore.cli.aio_supervisor import (
+    ChildSpec, Supervisor, accepts_tcp, answers_http)
+from objstore.common.exceptions import ConfigError
+from objstore.common.log import get_logger
+
+START_TIMEOUT = 60.0
+EXIT_OK, EXIT_WARNING, EXIT_ERROR = 0, 1, 2
+
+
+def _bin(name):
+    """A console script installed beside this interpreter."""
+    return os.path.join(os.path.dirname(sys.executable), name)
+
+
+def _server_argv(conf):
+    return (sys.executable, '-m', 'objstore.cli.server', conf)
+
+
+def port_is_free(ip, port):
+    family = socket.AF_INET6 if ':' in ip else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((ip, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+class AioCluster:
+    """One aio cluster: its data dir, its layout and its processes."""
+
+    def __init__(self, data_dir, layout_args=None, console=None,
+                 daemons=True, logger=None):
+        self.dirs = DataDir(data_dir)
+        self.layout_args = dict(layout_args or {})
+        self.console = console
+        self.with_daemons = daemons
+        self.logger = logger or get_logger({}, 'objstore-aio')
+        self.layout = None
+        self.supervisor = None
+        self._lock_fd = None
+
+    # -- preparing ---------------------------------------------------------
+
+    def prepare(self):
+        """Validate or create the data dir and take its lock.
+
+        Raises ConfigError with one clear sentence for every refusal.
+        """
+        self._check_writable()
+        existing = load_layout(self.dirs)
+        self._take_lock()
+        if existing is None:
+            self.layout = self._new_layout()
+            create_data_dir(self.dirs, self.layout)
+        else:
+            self._refuse_conflicting_args(existing)
+            self.layout = existing
+            write_configs(self.dirs, self.layout)
+        self._check_ports()
+
+    def _check_writable(self):
+        try:
+            os.makedirs(self.dirs.root, exist_ok=True)
+            probe = self.dirs.path('.write-test.%d' % os.getpid())
+            with open(probe, 'w') as f:
+                f.write('x')
+            os.unlink(probe)
+        except OSError as err:
+            raise ConfigError('cannot write to data dir %s: %s'
+                              % (self.dirs.root, err.strerror or err))
+
+    def _take_lock(self):
+        fd = os.open(self.dirs.path('aio.lock'), os.O_RDWR | os.O_CREAT,
+                     0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            state = read_state(self.dirs)
+            raise ConfigError('another objstore-aio (pid %s) is already '
+                              'running on %s' % (state.get('pid', '?'),
+                                                 self.dirs.root))
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def _release_lock(self):
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _new_layout(self):
+        args = dict(self.layout_args)
+        users = args.pop('users', None) or default_users()
+        layout = AioLayout(users=tuple(users), **args)
+        layout.validate()
+        return layout
+
+    def _refuse_conflicting_args(self, existing):
+        for key, value in self.layout_args.items():
+            if key == 'users':
+                value = tuple(value)
+            if getattr(existing, key) != value:
+                raise ConfigError(
+                    '%s was created with %s=%r; it cannot change to %r '
+                    '(use another --data-dir)' % (
+                        self.dirs.root, key, getattr(existing, key), value))
+
+    def _check_ports(self):
+        for port in self.layout.all_ports():
+            if not port_is_free(self.layout.bind, port):
+                raise ConfigError('port %s:%d is already in use'
+                                  % (self.layout.bind, port))
+
+    # -- processes ---------------------------------------------------------
+
+    def server_specs(self):
+        bind = self.layout.bind
+        specs = [ChildSpec('rsyncd', (
+            shutil.which('rsync') or 'rsync', '--daemon', '--no-detach',
+            '--config=%s' % self.dirs.rsyncd_conf),
+            ('tcp', bind, self.layout.rsync_port))]
+        for node in range(self.layout.devices):
+            for kind in STORAGE_KINDS:
+                specs.append(ChildSpec(
+                    '%s-server-%d' % (kind, node),
+                    _server_argv(self.dirs.server_conf(kind, node)),
+                    ('http', bind, self.layout.port(kind, node))))
+        specs.append(ChildSpec('proxy-server',
+                               _server_argv(self.dirs.proxy_conf),
+                               ('http', bind, self.layout.proxy_port)))
+        return specs
+
+    def daemon_specs(self):
+        specs = []
+        for kind in STORAGE_KINDS:
+            for daemon in DAEMONS[kind]:
+                for node in range(self.layout.devices):
+                    specs.append(ChildSpec(
+                        '%s-%d' % (daemon, node),
+                        (_bin('objstore-' + daemon),
+                         self.dirs.server_conf(kind, node))))
+        return specs
+
+    def start(self, timeout=START_TIMEOUT):
+        """Start every process; ConfigError if they do not all answer."""
+        if self.layout is None:
+            self.prepare()
+        servers = self.server_specs()
+        daemons = self.daemon_specs() if self.with_daemons else []
+        env = dict(os.environ, PYTHONUNBUFFERED='1')
+        self.supervisor = Supervisor(servers + daemons, self.dirs.logs,
+                                     self.console, self.logger, env)
+        self.supervisor.on_change = self._write_state
+        self.supervisor.start([s.name for s in servers])
+        unhealthy = self.supervisor.wait_healthy(
+            [s.name for s in servers], timeout)
+        if unhealthy:
+            self.stop()
+            raise ConfigError('did not come up within %ds: %s (see %s)' % (
+                timeout, ', '.join(unhealthy), self.dirs.logs))
+        if daemons:
+            self.supervisor.start([s.name for s in daemons])
+
+    def stop(self):
+        if self.supervisor is not None:
+            self.supervisor.stop_all()
+        remove_state(self.dirs)
+        self._release_lock()
+
+    def run_until_signalled(self):
+        stopping = []
+
+        def request_stop(signum, _frame):
+            stopping.append(signum)
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        while not stopping:
+            self.supervisor.poll()
+            time.sleep(0.1)
+        self.stop()
+
+    def stop_node(self, kind, node):
+        self.supervisor.hold('%s-server-%d' % (kind, node))
+
+    def start_node(self, kind, node, timeout=30.0):
+        name = '%s-server-%d' % (kind, node)
+        self.supervisor.release(name)
+        if self.supervisor.wait_healthy([name], timeout):
+            raise ConfigError('%s did not come back' % name)
+
+    # -- reporting ---------------------------------------------------------
+
+    @property
+    def proxy_url(self):
+        host = self.layout.bind
+        if ':' in host:
+            host = '[%s]' % host
+        return 'http://%s:%d' % (host, self.layout.proxy_port)
+
+    @property
+    def auth_url(self):
+        return self.proxy_url + '/auth/v1.0'
+
+    def _write_state(self):
+        state = {'pid': os.getpid(), 'proxy_url': self.proxy_url,
+                 'children': self.supervisor.pids()}
+        path = self.dirs.path('aio-state.json')
+        tmp = path + '.tmp'
+        with open(tmp, 'w', encoding='utf-8') as f:
+            json.dump(state, f)
+        os.replace(tmp, path)
+
+    def banner(self):
+        user = self.layout.users[0]
+        lines = [
+            'objstore-aio is running (data dir %s)' % self.dirs.root,
+            '  Swift auth URL: %s' % self.auth_url,
+            '  user: %s   key: %s' % (user.name, user.key),
+        ]
+        for other in self.layout.users[1:]:
+            lines.append('  user: %s   key: %s' % (other.name, other.key))
+        swift = 'swift -A %s -U %s -K %s' % (self.auth_url, user.name,
+                                             user.key)
+        lines += ['  try:', '    %s stat' % swift,
+                  '    %s upload mycontainer README.md' % swift,
+                  '  logs: %s' % self.dirs.logs]
+        return '\n'.join(lines)
+
+
+def read_state(dirs):
+    try:
+        with open(dirs.path('aio-state.json'), encoding='utf-8') as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def remove_state(dirs):
+    try:
+        os.unlink(dirs.path('aio-state.json'))
+    except FileNotFoundError:
+        pass
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except (ProcessLookupError, TypeError):
+        return False
+    except PermissionError:
+        return True
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog='objstore-aio',
+        description='Run a whole objstore cluster (proxy, storage nodes, '
+                    'rsync, consistency daemons) on this machine.')
+    parser.add_argument('command', nargs='?', default='run',
+                        choices=('run', 'status', 'stop'))
+    parser.add_argument('--data-dir', default='./objstore-data')
+    parser.add_argument('--replicas', type=int)
+    parser.add_argument('--devices', type=int)
+    parser.add_argument('--part-power', type=int)
+    parser.add_argument('--port', type=int, dest='proxy_port',
+                        help='proxy port (default 8080)')
+    parser.add_argument('--storage-port-base', type=int,
+                        help='first storage port (default 6200): node n '
+                             'uses base+10n (object), +1 (container), +2 '
+                             '(account); rsync base+3')
+    parser.add_argument('--bind', help='IP to listen on (default 127.0.0.1)')
+    parser.add_argument('--proxy-workers', type=int)
+    parser.add_argument('--user', action='append', dest='users',
+                        metavar='ACCOUNT:USER:KEY[:GROUP,...]',
+                        help='tempauth user (repeatable); default admin:admin '
+                             'with a random key')
+    parser.add_argument('--daemon', action='store_true',
+                        help='run in the background')
+    parser.add_argument('--no-daemons', action='store_true',
+                        help='do not start the consistency daemons')
+    parser.add_argument('--quiet', action='store_true',
+                        help='do not copy process output to the console')
+    return parser.parse_args(argv)
+
+
+def layout_args_from(args):
+    keys = ('replicas', 'devices', 'part_power', 'proxy_port',
+            'storage_port_base', 'bind', 'proxy_workers')
+    result = {k: getattr(args, k) for k in keys
+              if getattr(args, k) is not None}
+    if args.users:
+        result['users'] = tuple(AioUser.parse(u) for u in args.users)
+    return result
+
+
+def run_foreground(args):
+    console = None if args.quiet else (lambda line: print(line, flush=True))
+    cluster = AioCluster(args.data_dir, layout_args_from(args),
+                         console=console, daemons=not args.no_daemons)
+    cluster.prepare()
+    started = time.monotonic()
+    cluster.start()
+    print('%s\n  healthy after %.1fs; Ctrl-C stops everything' % (
+        cluster.banner(), time.monotonic() - started), flush=True)
+    cluster.run_until_signalled()
+    print('objstore-aio stopped', flush=True)
+    return EXIT_OK
+
+
+def run_background(args, argv):
+    dirs = DataDir(args.data_dir)
+    os.makedirs(dirs.root, exist_ok=True)
+    child_argv = [a for a in argv if a != '--daemon'] + ['--quiet']
+    log = open(dirs.path('aio.log'), 'ab')
+    proc = subprocess.Popen([sys.executable, '-m', 'objstore.cli.aio']
+                            + child_argv, stdout=log, stderr=log,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + START_TIMEOUT + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            print('objstore-aio: failed to start; see %s'
+                  % dirs.path('aio.log'), file=sys.stderr)
+            return EXIT_ERROR
+        state = read_state(dirs)
+        if state.get('pid') == proc.pid and answers_http(
+                *_proxy_host_port(state['proxy_url'])):
+            layout = load_layout(dirs)
+            cluster = AioCluster(dirs.root)
+            cluster.layout = layout
+            print(cluster.banner())
+            print('  backgrounded as pid %d; objstore-aio stop --data-dir '
+                  '%s stops it' % (proc.pid, dirs.root))
+            return EXIT_OK
+        time.sleep(0.2)
+    print('objstore-aio: not healthy in time; see %s' % dirs.path('aio.log'),
+          file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _proxy_host_port(url):
+    host, _, port = url.split('://', 1)[1].rpartition(':')
+    return host.strip('[]'), int(port)
+
+
+def show_status(args):
+    dirs = DataDir(args.data_dir)
+    state = read_state(dirs)
+    if not state or not pid_alive(state.get('pid')):
+        print('objstore-aio is not running on %s' % dirs.root)
+        return EXIT_WARNING
+    layout = load_layout(dirs)
+    cluster = AioCluster(dirs.root)
+    cluster.layout = layout
+    health = {spec.name: spec.health for spec in cluster.server_specs()}
+    print('objstore-aio pid %d on %s' % (state['pid'], dirs.root))
+    problems = 0
+    for name, pid in sorted(state['children'].items()):
+        ok = pid_alive(pid)
+        check = health.get(name)
+        if ok and check is not None:
+            kind, ip, port = check
+            ok = (answers_http if kind == 'http' else accepts_tcp)(ip, port)
+        problems += not ok
+        print('  %-26s pid %-8s %s' % (name, pid, 'ok' if ok else 'DOWN'))
+    return EXIT_OK if not problems else EXIT_WARNING
+
+
+def stop_background(args):
+    dirs = DataDir(args.data_dir)
+    state = read_state(dirs)
+    pid = state.get('pid')
+    if not pid or not pid_alive(pid):
+        print('objstore-aio is not running on %s' % dirs.root)
+        return EXIT_WARNING
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if pid_alive(pid):
+        print('objstore-aio: pid %d did not stop' % pid, file=sys.stderr)
+        return EXIT_ERROR
+    print('objstore-aio stopped')
+    return EXIT_OK
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parse_args(argv)
+        if args.command == 'status':
+            return show_status(args)
+        if args.command == 'stop':
+            return stop_background(args)
+        if args.daemon:
+            return run_background(args, argv)
+        return run_foreground(args)
+    except ConfigError as err:
+        print('objstore-aio: %s' % err, file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""The all-in-one data dir: what is where, and creating it the first time.
+
+A data dir holds ``aio.json`` (format version and the layout it was made
+with), ``etc/`` (objstore.conf, rings and builders, every config),
+``nodes/<n>/d<n>`` (one device per storage node), ``recon/node<n>``,
+``logs/`` and ``credentials.json``. Storage node n listens on
+``storage_port_base + 10 * n`` (object), ``+ 1`` (container) and ``+ 2``
+(account); the rsync daemon on ``storage_port_base + 3``.
+
+Configs are generated from code here, never copied from etc/*-sample, so
+that what the aio runs and what the tests run is one thing.
+"""
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+
+from objstore.common.exceptions import ConfigError
+from objstore.ring.builder import RingBuilder
+
+LAYOUT_VERSION = 1
+STORAGE_KINDS = ('object', 'container', 'account')
+KIND_PORT_OFFSET = {'object': 0, 'container': 1, 'account': 2}
+RSYNC_PORT_OFFSET = 3
+NODE_PORT_STRIDE = 10
+
+DAEMONS = {
+    'object': ('object-replicator', 'object-updater', 'object-auditor',
+               'object-expirer'),
+    'container': ('container-replicator', 'container-updater',
+                  'container-auditor'),
+    'account': ('account-replicator', 'account-auditor', 'account-reaper'),
+}
+
+
+@dataclass(frozen=True)
+class AioUser:
+    """A tempauth user: ``account:user:key[:group,group]``."""
+
+    account: str
+    user: str
+    key: str
+    groups: tuple = ()
+
+    @classmethod
+    def parse(cls, text):
+        parts = text.split(':')
+        if len(parts) not in (3, 4) or not all(parts[:3]):
+            raise ConfigError('--user wants ACCOUNT:USER:KEY[:GROUP,...], '
+                              'got %r' % text)
+        groups = tuple(g for g in parts[3].split(',') if g) \
+            if len(parts) == 4 else ()
+        for name in parts[:2]:
+            if not name.replace('_', '').replace('-', '').isalnum():
+                raise ConfigError('account and user names may hold letters, '
+                                  'digits, "-" and "_" only: %r' % name)
+        if any(c.isspace() for c in parts[2]):
+            raise ConfigError('a key cannot contain spaces')
+        return cls(parts[0], parts[1], parts[2], groups)
+
+    @property
+    def name(self):
+        return '%s:%s' % (self.account, self.user)
+
+
+@dataclass(frozen=True)
+class AioLayout:
+    """The shape of one aio cluster; saved as aio.json on first run."""
+
+    replicas: int = 3
+    devices: int = 4
+    part_power: int = 10
+    bind: str = '127.0.0.1'
+    proxy_port: int = 8080
+    storage_port_base: int = 6200
+    proxy_workers: int = 1
+    users: tuple = field(default_factory=tuple)
+    token_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    version: int = LAYOUT_VERSION
+
+    def validate(self):
+        if not 1 <= self.devices <= 64:
+            raise ConfigError('--devices must be 1..64')
+        if not 1 <= self.replicas <= self.devices:
+            raise ConfigError('--replicas must be 1..devices (%d)'
+                              % self.devices)
+        if not 1 <= self.part_power <= 20:
+            raise ConfigError('--part-power must be 1..20')
+        top = self.storage_port_base + NODE_PORT_STRIDE * self.devices
+        if not 1 <= self.proxy_port <= 65535 or top > 65535:
+            raise ConfigError('ports out of range')
+        if self.storage_port_base <= self.proxy_port < top:
+            raise ConfigError('--port %d collides with the storage ports '
+                              '%d..%d' % (self.proxy_port,
+                                          self.storage_port_base, top))
+
+    def port(self, kind, node):
+        return (self.storage_port_base + NODE_PORT_STRIDE * node +
+                KIND_PORT_OFFSET[kind])
+
+    @property
+    def rsync_port(self):
+        return self.storage_port_base + RSYNC_PORT_OFFSET
+
+    def all_ports(self):
+        ports = [self.proxy_port, self.rsync_port]
+        for node in range(self.devices):
+            ports.extend(self.port(kind, node) for kind in STORAGE_KINDS)
+        return ports
+
+    def to_json(self):
+        data = asdict(self)
+        data['users'] = [asdict(u) for u in self.users]
+        return data
+
+    @classmethod
+    def from_json(cls, data):
+        users = tuple(AioUser(u['account'], u['user'], u['key'],
+                              tuple(u.get('groups', ())))
+                      for u in data.get('users', ()))
+        known = {k: v for k, v in data.items()
+                 if k in cls.__dataclass_fields__ and k != 'users'}
+        return cls(users=users, **known)
+
+
+class DataDir:
+    """Paths inside one aio data dir."""
+
+    def __init__(self, root):
+        self.root = os.path.abspath(root)
+
+    def path(self, *parts):
+        return os.path.join(self.root, *parts)
+
+    @property
+    def etc(self):
+        return self.path('etc')
+
+    @property
+    def layout_file(self):
+        return self.path('aio.json')
+
+    @property
+    def logs(self):
+        return self.path('logs')
+
+    def node_devices(self, node):
+        return self.path('nodes', str(node))
+
+    def device_path(self, node):
+        return self.path('nodes', str(node), 'd%d' % node)
+
+    def server_conf(self, kind, node):
+        return self.path('etc', 'node%d' % node, '%s-server.conf' % kind)
+
+    @property
+    def proxy_conf(self):
+        return self.path('etc', 'proxy-server.conf')
+
+    @property
+    def rsyncd_conf(self):
+        return self.path('etc', 'rsyncd.conf')
+
+    def recon_cache(self, node):
+        return self.path('recon', 'node%d' % node)
+
+
+def default_users():
+    """admin:admin with a fresh random key, admin of its account and
+    reseller admin (may create and delete other accounts)."""
+    return (AioUser('admin', 'admin', secrets.token_urlsafe(18),
+                    ('.admin', '.reseller_admin')),)
+
+
+def load_layout(data_dir):
+    """The saved layout, None for an empty/new dir; refuses foreign dirs."""
+    if not os.path.exists(data_dir.layout_file):
+        if os.path.isdir(data_dir.root) and os.listdir(data_dir.root):
+            raise ConfigError(
+                '%s is not empty and holds no aio.json: not an objstore-aio '
+                'data dir; refusing to touch it' % data_dir.root)
+        return None
+    try:
+        with open(data_dir.layout_file, encoding='utf-8') as f:
+            data = json.load(f)
+        layout = AioLayout.from_json(data)
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise ConfigError('%s is unreadable (%s); refusing to touch it'
+                          % (data_dir.layout_file, err))
+    if layout.version != LAYOUT_VERSION:
+        raise ConfigError('%s was made by layout version %s; this objstore '
+                          'uses %d' % (data_dir.root, layout.version,
+                                       LAYOUT_VERSION))
+    return layout
+
+
+def _write_atomic(path, text, mode=0o644):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = '%s.tmp.%d' % (path, os.getpid())
+    with open(tmp, 'w', encoding='utf-8') as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def create_data_dir(data_dir, layout):
+    """Lay out a new data dir: dirs, secrets, rings, configs, aio.json.
+
+    aio.json is written last: a run interrupted before it leaves a dir that
+    the next run rebuilds (it only holds what this function made).
+    """
+    for node in range(layout.devices):
+        os.makedirs(data_dir.device_path(node), exist_ok=True)
+        os.makedirs(data_dir.recon_cache(node), exist_ok=True)
+    os.makedirs(data_dir.logs, exist_ok=True)
+    _write_atomic(data_dir.path('etc', 'objstore.conf'), render_objstore_conf(
+        secrets.token_hex(8), secrets.token_hex(8)), mode=0o600)
+    build_rings(data_dir, layout)
+    write_configs(data_dir, layout)
+    _write_atomic(data_dir.path('credentials.json'), json.dumps(
+        {u.name: u.key for u in layout.users}, indent=2) + '\n', mode=0o600)
+    _write_atomic(data_dir.layout_file,
+                  json.dumps(layout.to_json(), indent=2) + '\n', mode=0o600)
+
+
+def render_objstore_conf(prefix, suffix):
+    return (
+        '[objstore-hash]\n'
+        '# The secret salt of every placement in this cluster. Never change\n'
+        '# these once data exists: every stored path would be lost.\n'
+        'path_hash_prefix = %s\n'
+        'path_hash_suffix = %s\n' % (prefix, suffix))
+
+
+def build_rings(data_dir, layout):
+    """One ring per kind, one device per node, one zone per node."""
+    for kind in STORAGE_KINDS:
+        builder = RingBuilder(layout.part_power,
+                              min(layout.replicas, layout.devices), 0)
+        for node in range(layout.devices):
+            builder.add_dev({
+                'region': 1, 'zone': node + 1, 'ip': layout.bind,
+                'port': layout.port(kind, node), 'device': 'd%d' % node,
+                'weight': 100.0,
+                'replication_ip': layout.bind,
+                'replication_port': layout.port(kind, node)})
+        builder.rebalance(seed=1)
+        builder.save(data_dir.path('etc', '%s.builder' % kind))
+        builder.get_ring().save(data_dir.path('etc', '%s.ring.gz' % kind))
+
+
+def write_configs(data_dir, layout):
+    for node in range(layout.devices):
+        for kind in STORAGE_KINDS:
+            _write_atomic(data_dir.server_conf(kind, node),
+                          render_server_conf(data_dir, layout, kind, node))
+    _write_atomic(data_dir.proxy_conf, render_proxy_conf(data_dir, layout),
+                  mode=0o600)
+    _write_atomic(data_dir.rsyncd_conf, render_rsyncd(data_dir, layout))
+
+
+def render_server_conf(data_dir, layout, kind, node):
+    lines = [
+        '[DEFAULT]',
+        'devices = %s' % data_dir.node_devices(node),
+        'mount_check = false',
+        'bind_ip = %s' % layout.bind,
+        'bind_port = %d' % layout.port(kind, node),
+        'workers = 0',
+        'conf_dir = %s' % data_dir.etc,
+        'recon_cache_path = %s' % data_dir.recon_cache(node),
+        'log_name = %s-server-%d' % (kind, node),
+        '',
+        '[pipeline:main]',
+        'pipeline = recon %s-server' % kind,
+        '',
+        '[app:%s-server]' % kind,
+        'use = egg:objstore#%s' % kind,
+        '',
+        '[filter:recon]',
+        'use = egg:objstore#recon',
+        '',
+    ]
+    for daemon in DAEMONS[kind]:
+        lines.extend(['[%s]' % daemon, 'log_name = %s-%d' % (daemon, node),
+                      'interval = 30'])
+        if daemon.endswith('replicator'):
+            lines.extend([
+                'rsync_module = {replication_ip}::%s{replication_port}' % kind,
+                'rsync_port = %d' % layout.rsync_port])
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def _tempauth_lines(layout):
+    lines = []
+    for user in layout.users:
+        value = ' '.join((user.key,) + tuple(user.groups))
+        lines.append('user_%s_%s = %s' % (user.account, user.user, value))
+    return lines
+
+
+def render_proxy_conf(data_dir, layout):
+    lines = [
+        '[DEFAULT]',
+        'bind_ip = %s' % layout.bind,
+        'bind_port = %d' % layout.proxy_port,
+        'workers = %d' % layout.proxy_workers,
+        'conf_dir = %s' % data_dir.etc,
+        'log_name = proxy-server',
+        '',
+        '[pipeline:main]',
+        'pipeline = catch_errors healthcheck proxy_logging tempauth copy '
+        'proxy-server',
+        '',
+        '[app:proxy-server]',
+        'use = egg:objstore#proxy',
+        'account_autocreate = true',
+        '',
+        '[filter:catch_errors]',
+        'use = egg:objstore#catch_errors',
+        '',
+        '[filter:healthcheck]',
+        'use = egg:objstore#healthcheck',
+        '',
+        '[filter:proxy_logging]',
+        'use = egg:objstore#proxy_logging',
+        '',
+        '[filter:copy]',
+        'use = egg:objstore#copy',
+        '',
+        '[filter:tempauth]',
+        'use = egg:objstore#tempauth',
+        'token_secret = %s' % layout.token_secret,
+    ] + _tempauth_lines(layout) + ['']
+    return '\n'.join(lines)
+
+
+def render_rsyncd(data_dir, layout):
+    """rsyncd.conf: one module per node and kind, named kind + port."""
+    lines = [
+        'pid file = %s' % data_dir.path('rsyncd.pid'),
+        'port = %d' % layout.rsync_port,
+        'address = %s' % layout.bind,
+        'use chroot = no',
+        'log file = %s' % data_dir.path('logs', 'rsyncd.log'),
+        'max connections = 8',
+        '',
+    ]
+    for node in range(layout.devices):
+        for kind in STORAGE_KINDS:
+            lines.extend([
+                '[%s%d]' % (kind, layout.port(kind, node)),
+                'path = %s' % data_dir.node_devices(node),
+                'read only = false',
+                'lock file = %s' % data_dir.path(
+                    'rsync-%s%d.lock' % (kind, layout.port(kind, node))),
+                ''])
+    return '\n'.join(lines)

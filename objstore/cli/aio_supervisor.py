@@ -1,0 +1,237 @@
+"""Child-process supervision for objstore-aio.
+
+A ``Supervisor`` starts each ``ChildSpec`` as its own process (own session,
+so a terminal's Ctrl-C reaches only the supervisor, which then stops every
+child in order), copies its output to ``logs/<name>.log`` and optionally to
+the console, restarts a child that dies with exponential backoff, and stops
+them all with SIGTERM, then SIGKILL after a grace period. A child stopped on
+purpose (``hold``) is not restarted until ``release``.
+"""
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+
+FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 30.0
+STABLE_AFTER = 30.0
+STOP_GRACE = 10.0
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """What to run and how to tell it is serving.
+
+    ``health`` is ('http', ip, port), ('tcp', ip, port) or None (alive is
+    enough, for daemons).
+    """
+
+    name: str
+    argv: tuple
+    health: tuple = None
+
+
+def answers_http(ip, port, timeout=1.0):
+    """True when something at ip:port speaks HTTP (any status counts)."""
+    conn = http.client.HTTPConnection(ip, port, timeout=timeout)
+    try:
+        conn.request('GET', '/healthcheck')
+        conn.getresponse().read()
+        return True
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+
+
+def accepts_tcp(ip, port, timeout=1.0):
+    try:
+        socket.create_connection((ip, port), timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def next_backoff(previous, ran_for):
+    """Seconds to wait before restarting a child that just died.
+
+    >>> next_backoff(None, 1.0), next_backoff(0.5, 1.0), next_backoff(16, 2)
+    (0.5, 1.0, 30.0)
+    >>> next_backoff(8.0, 120.0)
+    0.5
+    """
+    if previous is None or ran_for >= STABLE_AFTER:
+        return FIRST_BACKOFF
+    return min(previous * 2, MAX_BACKOFF)
+
+
+class Child:
+    """One supervised process and its restart bookkeeping."""
+
+    def __init__(self, spec, log_dir, console):
+        self.spec = spec
+        self.log_path = os.path.join(log_dir, spec.name + '.log')
+        self.console = console
+        self.proc = None
+        self.started_at = 0.0
+        self.backoff = None
+        self.restart_at = None
+        self.restarts = 0
+        self.held = False
+        self._pump = None
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def start(self, env):
+        self.proc = subprocess.Popen(
+            self.spec.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+        self._pump = threading.Thread(target=self._copy_output,
+                                      args=(self.proc,), daemon=True)
+        self._pump.start()
+
+    def _copy_output(self, proc):
+        with open(self.log_path, 'ab', buffering=0) as log:
+            for line in iter(proc.stdout.readline, b''):
+                log.write(line)
+                if self.console is not None:
+                    self.console('%s | %s' % (
+                        self.spec.name,
+                        line.decode('utf-8', 'replace').rstrip()))
+        proc.stdout.close()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def healthy(self):
+        if not self.alive():
+            return False
+        if self.spec.health is None:
+            return True
+        kind, ip, port = self.spec.health
+        check = answers_http if kind == 'http' else accepts_tcp
+        return check(ip, port)
+
+    def signal(self, signum):
+        if self.alive():
+            try:
+                os.kill(self.proc.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def reap(self, timeout):
+        if self.proc is None:
+            return True
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        if self._pump is not None:
+            self._pump.join(2)
+        return True
+
+
+class Supervisor:
+    """Starts, watches, restarts and stops a set of children."""
+
+    def __init__(self, specs, log_dir, console=None, logger=None, env=None):
+        os.makedirs(log_dir, exist_ok=True)
+        self.children = {spec.name: Child(spec, log_dir, console)
+                         for spec in specs}
+        self.logger = logger
+        self.env = env
+        self._lock = threading.RLock()
+        self.on_change = None
+
+    def _log(self, message, *args):
+        if self.logger is not None:
+            self.logger.warning(message, *args)
+
+    def start(self, names=None):
+        with self._lock:
+            for name in names or self.children:
+                child = self.children[name]
+                if not child.alive():
+                    child.start(self.env)
+            self._changed()
+
+    def wait_healthy(self, names=None, timeout=30.0):
+        """Names still unhealthy after ``timeout`` (empty list: all good)."""
+        pending = list(names or self.children)
+        deadline = time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            pending = [n for n in pending
+                       if not self.children[n].healthy()]
+            if pending:
+                time.sleep(0.05)
+        return pending
+
+    def poll(self, now=None):
+        """One supervision step: notice deaths, restart when due."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for child in self.children.values():
+                if child.held or child.proc is None or child.alive():
+                    continue
+                if child.restart_at is None:
+                    ran_for = now - child.started_at
+                    child.backoff = next_backoff(child.backoff, ran_for)
+                    child.restart_at = now + child.backoff
+                    self._log('%s (pid %s) exited with %s; restarting in '
+                              '%.1fs', child.spec.name, child.pid,
+                              child.proc.returncode, child.backoff)
+                elif now >= child.restart_at:
+                    child.restarts += 1
+                    child.start(self.env)
+                    self._log('%s restarted as pid %s (restart #%d)',
+                              child.spec.name, child.pid, child.restarts)
+                    self._changed()
+
+    def hold(self, name, signum=signal.SIGTERM):
+        """Stop a child on purpose; it stays down until ``release``."""
+        with self._lock:
+            child = self.children[name]
+            child.held = True
+            child.signal(signum)
+        if not child.reap(STOP_GRACE):
+            child.signal(signal.SIGKILL)
+            child.reap(STOP_GRACE)
+        self._changed()
+
+    def release(self, name):
+        with self._lock:
+            child = self.children[name]
+            child.held = False
+            child.backoff = None
+            if not child.alive():
+                child.start(self.env)
+            self._changed()
+
+    def stop_all(self):
+        with self._lock:
+            for child in self.children.values():
+                child.held = True
+                child.signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE
+        for child in self.children.values():
+            if not child.reap(max(0.1, deadline - time.monotonic())):
+                child.signal(signal.SIGKILL)
+                child.reap(STOP_GRACE)
+        self._changed()
+
+    def pids(self):
+        return {name: child.pid for name, child in self.children.items()
+                if child.alive()}
+
+    def _changed(self):
+        if self.on_change is not None:
+            self.on_change()
