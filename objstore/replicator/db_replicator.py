@@ -1,0 +1,281 @@
+"""The account and container replicators (``objstore-{account,container}-replicator``).
+
+Owns the pass over a node's DBs: find every local DB, reclaim its old
+deleted rows, remove it when it is a tombstone older than ``reclaim_age``,
+push it to the other primaries of its partition (``db_sync.DBSyncer`` does
+one peer), and remove a handoff copy once every primary has it. Counts per
+pass go to the per-device status files ``objstore-recon`` reads.
+
+Must not: change rows itself (the broker merges, newest timestamp wins),
+or answer REPLICATE (the server side is ``objstore.common.db_rpc``).
+
+On disk a DB lives at
+``<device>/<accounts|containers>/<partition>/<suffix>/<hash>/<hash>.db``;
+the partition in the path is the one its primaries are looked up by.
+"""
+
+import dataclasses
+import os
+import shutil
+import sqlite3
+import time
+
+from objstore.account.backend import AccountBroker
+from objstore.common.daemon import (
+    Daemon, DaemonConf, DaemonStats, RateLimiter, local_devices,
+    run_concurrently, run_daemon, usable_device_path)
+from objstore.common.exceptions import ConfigError, DatabaseError
+from objstore.common.timestamp import Timestamp
+from objstore.container.backend import ContainerBroker
+from objstore.replicator.db_sync import (
+    DIFF, DIFF_CAPPED, FAILURE, HASH_MATCH, IN_SYNC, REMOTE_MERGE, RSYNC,
+    DBSyncer, SyncSettings, run_rsync)
+from objstore.ring.ring import Ring
+
+SUMMARY_COUNTS = ('attempted', 'successes', 'failures', IN_SYNC, HASH_MATCH,
+                  DIFF, DIFF_CAPPED, RSYNC, REMOTE_MERGE, 'handoffs_removed',
+                  'reclaimed_dbs', 'errors')
+
+
+@dataclasses.dataclass(frozen=True)
+class DBReplicatorConf(DaemonConf):
+    """Options of [container-replicator] and [account-replicator]."""
+
+    concurrency: int = 8
+    per_diff: int = 1000
+    max_diffs: int = 100
+    node_timeout: float = 10.0
+    conn_timeout: float = 0.5
+    reclaim_age: float = 604800.0
+    rsync_module: str = '{replication_ip}::container'
+    rsync_port: int = 873
+    rsync_timeout: float = 900.0
+    rsync_compress: bool = False
+    databases_per_second: float = 50.0
+
+    def validate(self):
+        DaemonConf.validate(self)
+        for name in ('concurrency', 'per_diff', 'max_diffs'):
+            if getattr(self, name) < 1:
+                raise ConfigError('%s must be >= 1' % name)
+        for name in ('node_timeout', 'conn_timeout', 'rsync_timeout'):
+            if getattr(self, name) <= 0:
+                raise ConfigError('%s must be > 0' % name)
+        if self.reclaim_age < 0 or self.databases_per_second < 0:
+            raise ConfigError('reclaim_age and databases_per_second '
+                              'must be >= 0')
+
+    def sync_settings(self):
+        return SyncSettings(
+            per_diff=self.per_diff, max_diffs=self.max_diffs,
+            rsync_module=self.rsync_module, rsync_port=self.rsync_port,
+            rsync_timeout=self.rsync_timeout,
+            rsync_compress=self.rsync_compress,
+            conn_timeout=self.conn_timeout, node_timeout=self.node_timeout)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContainerReplicatorConf(DBReplicatorConf):
+    bind_port: int = 6201
+
+
+@dataclasses.dataclass(frozen=True)
+class AccountReplicatorConf(DBReplicatorConf):
+    bind_port: int = 6202
+    rsync_module: str = '{replication_ip}::account'
+
+
+def iter_db_files(device_path, datadir, partitions=None):
+    """(partition, hash, db file) of every DB under one device's datadir.
+
+    ``partitions`` (a collection of ints) limits the walk. Entries that do
+    not look like ours (stray files, temp names) are skipped.
+    """
+    root = os.path.join(device_path, datadir)
+    try:
+        part_names = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return
+    wanted = set(partitions) if partitions else None
+    for part_name in part_names:
+        if not part_name.isdigit():
+            continue
+        partition = int(part_name)
+        if wanted is not None and partition not in wanted:
+            continue
+        part_dir = os.path.join(root, part_name)
+        for suffix in _listdir(part_dir):
+            suffix_dir = os.path.join(part_dir, suffix)
+            for db_hash in _listdir(suffix_dir):
+                db_file = os.path.join(suffix_dir, db_hash, db_hash + '.db')
+                if os.path.isfile(db_file):
+                    yield partition, db_hash, db_file
+
+
+def _listdir(path):
+    try:
+        return sorted(os.listdir(path))
+    except (NotADirectoryError, FileNotFoundError):
+        return []
+
+
+def remove_db_dir(db_file):
+    """Remove a DB's hash dir, then its suffix and partition dirs if empty."""
+    hash_dir = os.path.dirname(db_file)
+    shutil.rmtree(hash_dir, ignore_errors=True)
+    for parent in (os.path.dirname(hash_dir),
+                   os.path.dirname(os.path.dirname(hash_dir))):
+        try:
+            os.rmdir(parent)
+        except OSError:
+            break
+
+
+class DBReplicator(Daemon):
+    """A pass over every local DB of one kind; see the module doc."""
+
+    name = None
+    conf_class = DBReplicatorConf
+    broker_class = None
+    datadir = None
+    ring_name = None
+
+    def __init__(self, conf, logger=None, ring=None, rsync=run_rsync):
+        super().__init__(conf, logger)
+        dconf = self.daemon_conf
+        self.ring = ring or Ring(dconf.conf_dir, self.ring_name)
+        self.syncer = DBSyncer(dconf.sync_settings(), self.logger, rsync)
+        self.limiter = RateLimiter(items_per_second=dconf.databases_per_second)
+
+    def run_once(self, devices=None, partitions=None, once=False):
+        """One pass over the local devices; the pass total DaemonStats."""
+        dconf = self.daemon_conf
+        total = DaemonStats()
+        names = []
+        for dev in local_devices(self.ring, dconf.bind_ip, dconf.bind_port,
+                                 devices):
+            if self.stopping:
+                break
+            device_path = usable_device_path(dconf.devices, dev['device'],
+                                             dconf.mount_check)
+            if device_path is None:
+                self.logger.warning('%s: skipping %s: not mounted or missing',
+                                    self.name, dev['device'])
+                total.incr('unmounted')
+                continue
+            names.append(dev['device'])
+            stats = self.replicate_device(dev, device_path, partitions)
+            self.write_device_status(dev['device'], stats.finish(), once)
+            total.merge(stats)
+        total.finish()
+        self.log_pass_summary(total, SUMMARY_COUNTS, ','.join(names))
+        return total
+
+    def replicate_device(self, dev, device_path, partitions=None):
+        stats = DaemonStats()
+
+        def one(entry):
+            self.limiter.wait()
+            self.replicate_db(dev, device_path, entry, stats)
+
+        def failed(entry, exc):
+            stats.incr('errors')
+            self.logger.exception('%s: unexpected error on %s: %s',
+                                  self.name, entry[2], exc)
+
+        run_concurrently(one, iter_db_files(device_path, self.datadir,
+                                            partitions),
+                         self.daemon_conf.concurrency,
+                         should_stop=lambda: self.stopping, on_error=failed)
+        return stats
+
+    def replicate_db(self, dev, device_path, entry, stats):
+        """Replicate one DB file; counts go to ``stats``."""
+        partition, db_hash, db_file = entry
+        stats.incr('attempted')
+        broker = self.broker_class(db_file, logger=self.logger)
+        try:
+            self._replicate_broker(broker, dev, device_path, partition,
+                                   db_hash, stats)
+        except (DatabaseError, sqlite3.DatabaseError) as err:
+            stats.incr('failures')
+            self.logger.error('%s: cannot replicate %s: %s (the auditor '
+                              'quarantines corrupt DBs)', self.name,
+                              db_file, err)
+        finally:
+            broker.close()
+
+    def _replicate_broker(self, broker, dev, device_path, partition,
+                          db_hash, stats):
+        now = time.time()
+        reclaim_before = Timestamp(max(0.0, now - self.daemon_conf.reclaim_age))
+        broker.reclaim(reclaim_before)
+        info = broker.get_replication_info()
+        if self.is_reclaimable(broker, info, reclaim_before):
+            remove_db_dir(broker.db_file)
+            stats.incr('reclaimed_dbs')
+            self.logger.info('%s: removed %s, deleted at %s', self.name,
+                             broker.db_file, info['delete_timestamp'])
+            return
+        nodes = self.ring.get_part_nodes(partition)
+        is_primary = any(node['id'] == dev['id'] for node in nodes)
+        peers = [node for node in nodes if node['id'] != dev['id']]
+        tmp_dir = os.path.join(device_path, 'tmp')
+        outcomes = []
+        for node in peers:
+            outcome = self.syncer.replicate(broker, info, node, partition,
+                                            db_hash, tmp_dir)
+            stats.incr(outcome)
+            outcomes.append(outcome)
+        all_ok = FAILURE not in outcomes
+        stats.incr('successes' if all_ok else 'failures')
+        if not is_primary and all_ok and DIFF_CAPPED not in outcomes:
+            self._remove_handoff(broker, info, stats)
+
+    def is_reclaimable(self, broker, info, reclaim_before):
+        """A tombstone DB older than reclaim_age, safe to forget."""
+        return (broker.is_deleted() and
+                Timestamp(info['delete_timestamp']) < reclaim_before and
+                Timestamp(info['status_changed_at']) < reclaim_before)
+
+    def _remove_handoff(self, broker, info, stats):
+        # A write that landed here during the pushes is not on the
+        # primaries yet: keep the DB for the next pass in that case.
+        if broker.get_max_row() != info['max_row']:
+            self.logger.info('%s: handoff %s changed while replicating; kept',
+                             self.name, broker.db_file)
+            return
+        broker.close()
+        remove_db_dir(broker.db_file)
+        stats.incr('handoffs_removed')
+        self.logger.info('%s: handoff %s pushed to every primary, removed',
+                         self.name, broker.db_file)
+
+
+class ContainerReplicator(DBReplicator):
+    name = 'container-replicator'
+    conf_class = ContainerReplicatorConf
+    broker_class = ContainerBroker
+    datadir = 'containers'
+    ring_name = 'container'
+
+
+class AccountReplicator(DBReplicator):
+    name = 'account-replicator'
+    conf_class = AccountReplicatorConf
+    broker_class = AccountBroker
+    datadir = 'accounts'
+    ring_name = 'account'
+
+    def is_reclaimable(self, broker, info, reclaim_before):
+        # A deleted account keeps its DB until the reaper emptied it.
+        return (info['container_count'] == 0 and
+                super().is_reclaimable(broker, info, reclaim_before))
+
+
+def container_main(argv=None):
+    return run_daemon(ContainerReplicator, argv)
+
+
+def account_main(argv=None):
+    return run_daemon(AccountReplicator, argv)

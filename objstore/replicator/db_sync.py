@@ -1,0 +1,295 @@
+"""Bringing one peer's copy of an account/container DB up to date.
+
+Owns the client side of DB replication for one (local DB, remote node)
+pair: the REPLICATE calls, the choice between "nothing to do", "send the
+rows it lacks", "rsync the whole DB" and "rsync it, then let the peer merge
+from the copy", and the sync-point bookkeeping that makes the next pass
+send only newer rows.
+
+Must not: walk devices, decide which nodes are primaries, or delete local
+DBs; ``db_replicator.py`` does that. It never writes rows into the local
+DB: replication is push-only, each node pushes to the others, so both
+directions converge once every node has run a pass.
+
+Sync points. Every DB has a random id. ``outgoing_sync[peer_id]`` is the
+highest local ROWID known to be merged on that peer; the peer's
+``incoming_sync[our_id]`` says the same from its side and comes back in the
+``sync`` answer as ``point``. Rows merged on the peer get new ROWIDs there,
+so sync points are only ever compared with the DB they number.
+"""
+
+import json
+import os
+import sqlite3
+import subprocess
+import uuid
+from dataclasses import dataclass
+
+from objstore.common.backend_client import BACKEND_ERRORS, direct_request
+from objstore.common.db import fsync_dir
+from objstore.common.http import is_success
+
+# What one peer needed; the replicator counts these per pass.
+IN_SYNC = 'no_change'
+HASH_MATCH = 'hashmatch'
+RSYNC = 'rsync'
+REMOTE_MERGE = 'remote_merge'
+DIFF = 'diff'
+DIFF_CAPPED = 'diff_capped'
+FAILURE = 'failure'
+
+# A peer holding less than this share of our rows (and more than per_diff
+# behind) gets the whole DB by rsync and merges from it locally: cheaper
+# than thousands of merge_items round trips.
+SMALL_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """The knobs of one replicator that the per-peer logic uses."""
+
+    per_diff: int = 1000
+    max_diffs: int = 100
+    rsync_module: str = '{replication_ip}::container'
+    rsync_port: int = 873
+    rsync_timeout: float = 900.0
+    rsync_compress: bool = False
+    conn_timeout: float = 0.5
+    node_timeout: float = 10.0
+
+
+def choose_strategy(local, remote, outgoing_point, per_diff):
+    """How to bring ``remote`` up to date with ``local`` (pure).
+
+    ``local`` and ``remote`` are replication infos (max_row, hash; the
+    remote's also ``point``, its incoming sync point for us); ``remote`` is
+    None when the peer has no DB. ``outgoing_point`` is our own record.
+
+    >>> choose_strategy({'max_row': 10, 'hash': 'a'}, None, -1, 1000)
+    'rsync'
+    >>> choose_strategy({'max_row': 10, 'hash': 'a'},
+    ...                 {'max_row': 3, 'hash': 'b', 'point': 10}, -1, 1000)
+    'no_change'
+    >>> choose_strategy({'max_row': 5000, 'hash': 'a'},
+    ...                 {'max_row': 10, 'hash': 'b', 'point': -1}, -1, 1000)
+    'remote_merge'
+    >>> choose_strategy({'max_row': 50, 'hash': 'a'},
+    ...                 {'max_row': 10, 'hash': 'b', 'point': 20}, -1, 1000)
+    'diff'
+    """
+    if remote is None:
+        return RSYNC
+    point = max(int(remote.get('point', -1)), outgoing_point)
+    if point >= local['max_row']:
+        return IN_SYNC
+    if remote.get('hash') == local['hash']:
+        return HASH_MATCH
+    behind = local['max_row'] - int(remote.get('max_row', -1))
+    if local['max_row'] > 0 and behind > per_diff and \
+            int(remote.get('max_row', -1)) / local['max_row'] < SMALL_SHARE:
+        return REMOTE_MERGE
+    return DIFF
+
+
+def sync_args(info):
+    """The ``sync`` op's arguments: what the peer compares and merges."""
+    return [info['max_row'], info['hash'], info['id'], info['created_at'],
+            info['put_timestamp'], info['delete_timestamp'],
+            json.dumps(info['metadata'])]
+
+
+class ReplicateError(Exception):
+    """A REPLICATE call failed (connection, timeout or non-2xx)."""
+
+
+class ReplicateClient:
+    """REPLICATE calls to one DB on one node: JSON ``[op, *args]`` bodies."""
+
+    def __init__(self, node, partition, db_hash, settings):
+        self.node = node
+        self.path = '/%s/%s/%s' % (node['device'], partition, db_hash)
+        self.settings = settings
+
+    @property
+    def address(self):
+        return (self.node.get('replication_ip') or self.node['ip'],
+                self.node.get('replication_port') or self.node['port'])
+
+    def call(self, op, *args):
+        """(status, decoded JSON body or None); ReplicateError on failure."""
+        ip, port = self.address
+        body = json.dumps([op] + list(args)).encode('utf-8')
+        try:
+            status, _headers, payload = direct_request(
+                ip, port, 'REPLICATE', self.path,
+                headers={'Content-Type': 'application/json'}, body=body,
+                conn_timeout=self.settings.conn_timeout,
+                node_timeout=self.settings.node_timeout)
+        except BACKEND_ERRORS as err:
+            raise ReplicateError('%s %s:%s%s: %s' % (op, ip, port, self.path,
+                                                     err))
+        if status == 404 and op == 'sync':
+            return status, None
+        if not is_success(status):
+            raise ReplicateError('%s %s:%s%s: status %s %s' % (
+                op, ip, port, self.path, status, payload[:200]))
+        try:
+            return status, json.loads(payload) if payload else None
+        except ValueError:
+            raise ReplicateError('%s %s:%s%s: answer is not JSON'
+                                 % (op, ip, port, self.path))
+
+
+def snapshot_db(broker, tmp_dir):
+    """A consistent single-file copy of the DB, in ``tmp_dir``.
+
+    The live DB runs in WAL mode, so its main file alone may miss committed
+    rows; SQLite's online backup copies a consistent state while writers
+    go on. The copy is put back in WAL mode and fsynced before it leaves.
+    """
+    os.makedirs(tmp_dir, exist_ok=True)
+    path = os.path.join(tmp_dir, 'snapshot-%s.db' % uuid.uuid4().hex)
+    target = sqlite3.connect(path)
+    try:
+        broker.conn.backup(target)
+        target.execute('PRAGMA journal_mode = WAL')
+        target.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+    finally:
+        target.close()
+    with open(path, 'rb') as made:
+        os.fsync(made.fileno())
+    fsync_dir(tmp_dir)
+    return path
+
+
+def rsync_destination(settings, node, remote_name):
+    """``host::module/<device>/tmp/<name>`` for a node (module templated).
+
+    >>> s = SyncSettings(rsync_module='{replication_ip}::c{replication_port}')
+    >>> rsync_destination(s, {'ip': '10.0.0.1', 'port': 6201,
+    ...     'replication_ip': '10.0.0.2', 'replication_port': 6301,
+    ...     'device': 'sdb'}, 'abc')
+    '10.0.0.2::c6301/sdb/tmp/abc'
+    """
+    ip = node.get('replication_ip') or node['ip']
+    if ':' in ip and not ip.startswith('['):
+        ip = '[%s]' % ip
+    module = settings.rsync_module.format(
+        replication_ip=ip, ip=ip,
+        replication_port=node.get('replication_port') or node['port'],
+        port=node['port'], device=node['device'])
+    return '%s/%s/tmp/%s' % (module.rstrip('/'), node['device'], remote_name)
+
+
+def rsync_command(settings, source, destination):
+    """argv of one whole-file rsync to a daemon module."""
+    argv = ['rsync', '--quiet', '--no-motd', '--whole-file', '--times',
+            '--timeout=%d' % max(1, int(settings.rsync_timeout)),
+            '--contimeout=%d' % max(1, int(settings.conn_timeout + 0.999)),
+            '--port=%d' % settings.rsync_port]
+    if settings.rsync_compress:
+        argv.append('--compress')
+    return argv + [source, destination]
+
+
+def run_rsync(argv, timeout):
+    """(ok, stderr text) of one rsync run, bounded by ``timeout``."""
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=timeout,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        return False, 'rsync timed out after %ss' % timeout
+    except OSError as err:
+        return False, 'cannot run rsync: %s' % err
+    return done.returncode == 0, done.stderr.decode('utf-8', 'replace')
+
+
+class DBSyncer:
+    """Replicates one local DB to one peer at a time (see module doc)."""
+
+    def __init__(self, settings, logger, rsync=run_rsync):
+        self.settings = settings
+        self.logger = logger
+        self.rsync = rsync
+
+    def replicate(self, broker, info, node, partition, db_hash, tmp_dir):
+        """Bring ``node``'s copy up to date; the outcome name.
+
+        ``info`` is ``broker.get_replication_info()``. Raises nothing:
+        every failure is logged and returned as FAILURE.
+        """
+        client = ReplicateClient(node, partition, db_hash, self.settings)
+        try:
+            return self._replicate(client, broker, info, node, tmp_dir)
+        except (ReplicateError, OSError, sqlite3.DatabaseError) as err:
+            self.logger.warning('replication of %s to %s:%s/%s failed: %s',
+                                broker.db_file, node['ip'], node['port'],
+                                node['device'], err)
+            return FAILURE
+
+    def _replicate(self, client, broker, info, node, tmp_dir):
+        _status, remote = client.call('sync', *sync_args(info))
+        outgoing = -1
+        if remote is not None:
+            outgoing = broker.get_sync(remote['id'], incoming=False)
+        strategy = choose_strategy(info, remote, outgoing,
+                                   self.settings.per_diff)
+        if strategy == RSYNC:
+            self._push_whole_db(client, broker, info, node, tmp_dir,
+                                'complete_rsync')
+        elif strategy == REMOTE_MERGE:
+            self._push_whole_db(client, broker, info, node, tmp_dir,
+                                'rsync_then_merge')
+        elif strategy == HASH_MATCH:
+            # Same rows: everything we have up to max_row is there.
+            broker.merge_syncs([{'remote_id': remote['id'],
+                                 'sync_point': info['max_row']}],
+                               incoming=False)
+        elif strategy == DIFF:
+            point = max(int(remote.get('point', -1)), outgoing)
+            if not self._send_rows(client, broker, info, remote['id'], point):
+                strategy = DIFF_CAPPED
+        return strategy
+
+    def _push_whole_db(self, client, broker, info, node, tmp_dir, op):
+        snapshot = snapshot_db(broker, tmp_dir)
+        try:
+            remote_name = info['id']
+            argv = rsync_command(self.settings, snapshot,
+                                 rsync_destination(self.settings, node,
+                                                   remote_name))
+            ok, errors = self.rsync(argv, self.settings.rsync_timeout + 5)
+            if not ok:
+                raise ReplicateError('rsync of %s failed: %s'
+                                     % (broker.db_file, errors.strip()))
+        finally:
+            os.unlink(snapshot)
+        client.call(op, remote_name)
+
+    def _send_rows(self, client, broker, info, remote_id, point):
+        """Send rows after ``point`` in batches; False if capped.
+
+        Capped at ``max_diffs`` batches per pass so one huge DB cannot
+        starve the others; the sync point records the progress made, so
+        the next pass goes on from there.
+        """
+        per_diff = self.settings.per_diff
+        # Taken first: rows a third DB sends us while we work are not in
+        # what we are about to send.
+        known_peers = broker.get_syncs(incoming=True)
+        sent_to = point
+        batches = 0
+        rows = broker.get_items_since(point, per_diff)
+        while rows and batches < self.settings.max_diffs:
+            client.call('merge_items', rows, info['id'])
+            sent_to = rows[-1]['ROWID']
+            batches += 1
+            rows = broker.get_items_since(sent_to, per_diff)
+        broker.merge_syncs([{'remote_id': remote_id,
+                             'sync_point': sent_to}], incoming=False)
+        if rows:
+            return False
+        # Every row we hold went over, so the peer now holds what our own
+        # peers sent us too: it need not get those rows again from them.
+        client.call('merge_syncs', known_peers)
+        return True
