@@ -1,0 +1,76 @@
+import json
+
+import pytest
+
+from objstore.cli.aio_layout import (
+    AioLayout, AioUser, DataDir, load_layout, render_rsyncd,
+    render_server_conf)
+from objstore.common.config import readconf
+from objstore.common.exceptions import ConfigError
+
+
+def test_user_parsing():
+    user = AioUser.parse('acct:bob:s3cret:.admin,.reseller_admin')
+    assert user.name == 'acct:bob'
+    assert user.groups == ('.admin', '.reseller_admin')
+    assert AioUser.parse('a:b:c').groups == ()
+
+
+@pytest.mark.parametrize('bad', ['a:b', 'a::c', 'a:b:c:d:e', 'a b:c:d',
+                                 'a:b:with space'])
+def test_bad_users_are_refused(bad):
+    with pytest.raises(ConfigError):
+        AioUser.parse(bad)
+
+
+@pytest.mark.parametrize('kwargs', [
+    {'devices': 0}, {'replicas': 5, 'devices': 4}, {'part_power': 0},
+    {'proxy_port': 6210}, {'storage_port_base': 65500}])
+def test_bad_layouts_are_refused(kwargs):
+    with pytest.raises(ConfigError):
+        AioLayout(**kwargs).validate()
+
+
+def test_ports_are_distinct():
+    layout = AioLayout(devices=4)
+    ports = layout.all_ports()
+    assert len(ports) == len(set(ports)) == 2 + 4 * 3
+    assert layout.port('container', 2) == 6221
+
+
+def test_layout_round_trips_through_json():
+    layout = AioLayout(users=(AioUser('a', 'b', 'k', ('.admin',)),))
+    again = AioLayout.from_json(json.loads(json.dumps(layout.to_json())))
+    assert again == layout
+
+
+def test_foreign_or_newer_dirs_are_refused(tmp_path):
+    dirs = DataDir(str(tmp_path))
+    assert load_layout(dirs) is None
+    (tmp_path / 'precious.txt').write_text('user data')
+    with pytest.raises(ConfigError, match='not an objstore-aio data dir'):
+        load_layout(dirs)
+    (tmp_path / 'aio.json').write_text(json.dumps({'version': 99}))
+    with pytest.raises(ConfigError, match='layout version 99'):
+        load_layout(dirs)
+    (tmp_path / 'aio.json').write_text('{broken')
+    with pytest.raises(ConfigError, match='unreadable'):
+        load_layout(dirs)
+
+
+def test_server_conf_has_daemon_sections(tmp_path):
+    dirs = DataDir(str(tmp_path))
+    layout = AioLayout(devices=2)
+    path = tmp_path / 'object-server.conf'
+    path.write_text(render_server_conf(dirs, layout, 'object', 1))
+    conf = readconf(str(path))
+    assert conf['DEFAULT']['bind_port'] == '6210'
+    assert conf['object-replicator']['rsync_port'] == '6203'
+    assert conf['object-replicator']['devices'].endswith('nodes/1')
+    assert 'object-expirer' in conf
+
+
+def test_rsyncd_has_a_module_per_node_and_kind(tmp_path):
+    text = render_rsyncd(DataDir(str(tmp_path)), AioLayout(devices=2))
+    for module in ('[object6200]', '[container6211]', '[account6212]'):
+        assert module in text

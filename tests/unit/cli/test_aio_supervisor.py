@@ -1,0 +1,76 @@
+"""Supervisor behaviour with real child processes (sleepers)."""
+
+import doctest
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from objstore.cli import aio_supervisor
+from objstore.cli.aio_supervisor import ChildSpec, Supervisor
+
+SLEEPER = (sys.executable, '-c',
+           'import sys, time; print("up", flush=True); time.sleep(120)')
+
+
+def test_doctests():
+    assert doctest.testmod(aio_supervisor).failed == 0
+
+
+@pytest.fixture
+def supervisor(tmp_path):
+    lines = []
+    sup = Supervisor([ChildSpec('a', SLEEPER), ChildSpec('b', SLEEPER)],
+                     str(tmp_path / 'logs'), console=lines.append)
+    sup.lines = lines
+    yield sup
+    sup.stop_all()
+
+
+def wait_for(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_start_logs_and_stop_leave_no_process(supervisor, tmp_path):
+    supervisor.start()
+    assert supervisor.wait_healthy(timeout=10) == []
+    pids = supervisor.pids()
+    assert set(pids) == {'a', 'b'}
+    assert wait_for(lambda: 'a | up' in supervisor.lines)
+    assert wait_for(lambda: (tmp_path / 'logs' / 'a.log').read_bytes()
+                    == b'up\n')
+    supervisor.stop_all()
+    for pid in pids.values():
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_killed_child_is_restarted_with_backoff(supervisor):
+    supervisor.start()
+    old_pid = supervisor.pids()['a']
+    os.kill(old_pid, signal.SIGKILL)
+    assert wait_for(lambda: not supervisor.children['a'].alive())
+    supervisor.poll()
+    child = supervisor.children['a']
+    assert child.restart_at is not None and child.backoff == 0.5
+    assert wait_for(lambda: (supervisor.poll() or True) and child.alive()
+                    and child.pid != old_pid, timeout=5)
+    assert child.restarts == 1
+
+
+def test_held_child_stays_down_until_released(supervisor):
+    supervisor.start()
+    supervisor.hold('b')
+    supervisor.poll()
+    time.sleep(0.7)
+    supervisor.poll()
+    assert not supervisor.children['b'].alive()
+    supervisor.release('b')
+    assert supervisor.children['b'].alive()
