@@ -1,0 +1,462 @@
+"""Placement maths: which device holds each replica of each partition.
+
+Pure code: it takes the device list and the builder's tables (arrays), and
+changes the tables in place. No files, no clock (``now`` is passed in).
+
+Vocabulary
+----------
+* target: how many partition-replicas a device should hold. Weight
+  proportional, except that a device can hold at most one replica of a
+  partition, so no device is asked for more than ``parts`` (the surplus is
+  spread over the others by weight; "water filling").
+* tiers: region > zone > server (ip:port) > device. A tier's target is the
+  sum of its devices' targets. Its ``max`` is how many replicas of one
+  partition it may hold: ``ceil(target / parts)``. Example: 3 replicas,
+  4 equal zones -> each zone's target is 0.75 * parts, so max 1 replica of
+  a partition per zone; with 2 equal zones it is 1.5 * parts, so max 2.
+* a partition is *movable* when min_part_hours have passed since it last
+  moved and (with min_part_hours > 0) none of its replicas moved in this
+  rebalance.
+
+Rebalance (``Placer.rebalance``)
+--------------------------------
+1. Unassign replicas on removed devices or never assigned (must move, even
+   inside min_part_hours: their data has nowhere else to be).
+2. For movable partitions whose replicas crowd a tier beyond its max,
+   unassign one replica (from the most over-target device in that tier).
+3. Place every unassigned replica greedily: walk the tier tree, at each
+   level take the child that (a) stays within its max for this partition,
+   (b) still wants replicas, (c) holds fewest replicas of this partition,
+   (d) wants the most (ties broken by seeded noise, so partitions of one
+   device spread their other replicas over many devices).
+4. Pull balance: walk movable partitions in a seeded order and move a
+   replica from an over-target device straight to an under-target device
+   whenever the move keeps every tier within its max and brings the two
+   devices closer to their targets (surplus + deficit > 1). Stops when no
+   such pair is left, or after one pass over the partitions.
+Only step 4 moves data that did not have to move, and only the amount the
+weights call for, which keeps movement close to the minimum.
+"""
+
+import math
+import random
+from array import array
+
+NONE = 0xFFFFFFFF
+TABLE_TYPECODE = 'I'
+LEVELS = 4
+_EPSILON = 1e-9
+_MAX_BALANCE = 999.99
+
+
+def new_table(replicas, parts):
+    """An all-unassigned replica -> partition -> device table."""
+    return [array(TABLE_TYPECODE, [NONE]) * parts for _ in range(replicas)]
+
+
+def weighted_targets(weights, parts, replicas):
+    """Target partition-replica count per device id (floats).
+
+    ``weights`` maps id -> weight (> 0). No device gets more than ``parts``.
+
+    >>> weighted_targets({0: 1.0, 1: 1.0, 2: 2.0}, 4, 2)
+    {0: 2.0, 1: 2.0, 2: 4.0}
+    >>> weighted_targets({0: 1.0, 1: 1.0, 2: 8.0}, 4, 2)
+    {2: 4, 0: 2.0, 1: 2.0}
+    """
+    remaining = float(parts * replicas)
+    free = dict(weights)
+    targets = {}
+    while free:
+        total = sum(free.values())
+        capped = [d for d, w in free.items()
+                  if remaining * w / total > parts + _EPSILON]
+        if not capped:
+            targets.update((d, remaining * w / total)
+                           for d, w in free.items())
+            break
+        for dev_id in capped:
+            targets[dev_id] = parts
+            remaining -= parts
+            del free[dev_id]
+    return targets
+
+
+def tier_keys(dev):
+    """Keys of a device's tiers, broadest first; the last is its id."""
+    region = (dev['region'],)
+    zone = region + (dev['zone'],)
+    server = zone + (dev['ip'], dev['port'])
+    return region, zone, server, dev['id']
+
+
+class Topology:
+    """Tier tree with per-tier targets, max-per-partition and counts.
+
+    ``dev_tier[level][dev_id]`` is the index of the device's tier at that
+    level; at the device level the index is the device id itself.
+    """
+
+    def __init__(self, devs, targets, parts, replicas):
+        self.parts = parts
+        self.replicas = replicas
+        size = len(devs)
+        self.dev_tier = [[-1] * size for _ in range(LEVELS - 1)]
+        self.dev_tier.append(list(range(size)))
+        self.target = [[] for _ in range(LEVELS - 1)] + [[0.0] * size]
+        self.active = [[] for _ in range(LEVELS - 1)] + [[0] * size]
+        self.assigned = [[] for _ in range(LEVELS - 1)] + [[0] * size]
+        self.children = [[] for _ in range(LEVELS - 1)] + [[]]
+        self.root_children = []
+        index = [{} for _ in range(LEVELS - 1)]
+        for dev in devs:
+            if dev is not None:
+                self._add_dev(dev, targets.get(dev['id'], 0.0), index)
+        self.max = [[_max_per_part(t, parts) for t in level_targets]
+                    for level_targets in self.target]
+        # A level can only be crowded when some tier in it may hold fewer
+        # than all replicas; others are skipped by the dispersion check.
+        self.restrictive = [any(m < replicas for m in level_max)
+                            for level_max in self.max[:LEVELS - 1]]
+
+    def _add_dev(self, dev, target, index):
+        keys = tier_keys(dev)
+        is_active = 1 if target > 0 else 0
+        parent_children = self.root_children
+        for level in range(LEVELS):
+            if level < LEVELS - 1:
+                idx = index[level].get(keys[level])
+                if idx is None:
+                    idx = len(self.target[level])
+                    index[level][keys[level]] = idx
+                    self.target[level].append(0.0)
+                    self.active[level].append(0)
+                    self.assigned[level].append(0)
+                    self.children[level].append([])
+                self.dev_tier[level][dev['id']] = idx
+            else:
+                idx = dev['id']
+            self.target[level][idx] += target
+            self.active[level][idx] += is_active
+            if is_active and idx not in parent_children:
+                parent_children.append(idx)
+            if level < LEVELS - 1:
+                parent_children = self.children[level][idx]
+
+    def count(self, dev_id, delta):
+        """Add delta partition-replicas to a device and its tiers."""
+        for level in range(LEVELS):
+            self.assigned[level][self.dev_tier[level][dev_id]] += delta
+
+    def surplus(self, dev_id):
+        """How many partition-replicas a device holds above its target."""
+        return (self.assigned[LEVELS - 1][dev_id]
+                - self.target[LEVELS - 1][dev_id])
+
+    def fits(self, dev_id, others):
+        """True if one more replica on dev_id keeps its tiers within max."""
+        for level in range(LEVELS - 1):
+            tiers = self.dev_tier[level]
+            tier = tiers[dev_id]
+            crowd = 1
+            for other in others:
+                if tiers[other] == tier:
+                    crowd += 1
+            if crowd > self.max[level][tier]:
+                return False
+        return True
+
+    def crowded_tier(self, devs_of_part):
+        """(level, tier) of the broadest tier holding too many replicas."""
+        for level in range(LEVELS - 1):
+            if not self.restrictive[level]:
+                continue
+            tiers = self.dev_tier[level]
+            seen = [tiers[d] for d in devs_of_part]
+            level_max = self.max[level]
+            for tier in seen:
+                if seen.count(tier) > level_max[tier]:
+                    return level, tier
+        return None
+
+
+def _max_per_part(target, parts):
+    if target <= 0:
+        return 0
+    return max(1, math.ceil(target / parts - 1e-6))
+
+
+class Placer:
+    """One rebalance over a builder's tables (see the module docstring).
+
+    ``table`` (replica -> part -> dev id, NONE when unassigned) and
+    ``moved_at`` (minute each partition last moved) are changed in place.
+    """
+
+    def __init__(self, devs, table, moved_at, *, removed=(),
+                 min_part_hours=0, now_minutes=0, seed=None):
+        self.devs = devs
+        self.table = table
+        self.replicas = len(table)
+        self.parts = len(table[0])
+        self.moved_at = moved_at
+        self.removed = frozenset(removed)
+        self.min_minutes = min_part_hours * 60
+        self.now_minutes = now_minutes
+        self.rng = random.Random(seed)
+        weights = {d['id']: d['weight'] for d in devs
+                   if d is not None and d['weight'] > 0
+                   and d['id'] not in self.removed}
+        self.targets = weighted_targets(weights, self.parts, self.replicas)
+        self.topo = Topology(devs, self.targets, self.parts, self.replicas)
+        self.moved_now = bytearray(self.parts)
+
+    def movable(self, part):
+        if self.min_minutes <= 0:
+            return True
+        return (not self.moved_now[part] and
+                self.now_minutes - self.moved_at[part] >= self.min_minutes)
+
+    def rebalance(self):
+        """Run steps 1-4; return the set of partitions that changed."""
+        before = [array(TABLE_TYPECODE, part2dev) for part2dev in self.table]
+        self._count_assigned()
+        pending = self._gather_unplaceable()
+        pending.extend(self._gather_crowded())
+        pending.sort()
+        for part, replica in pending:
+            self._place(part, replica)
+        self._pull_balance()
+        changed = set()
+        for old, new in zip(before, self.table):
+            if old != new:
+                changed.update(p for p in range(self.parts)
+                               if old[p] != new[p])
+        for part in changed:
+            self.moved_at[part] = self.now_minutes
+        return changed
+
+    def _count_assigned(self):
+        topo = self.topo
+        for part2dev in self.table:
+            for dev_id in set(part2dev):
+                if dev_id != NONE and self._is_present(dev_id):
+                    topo.count(dev_id, part2dev.count(dev_id))
+
+    def _is_present(self, dev_id):
+        return (dev_id < len(self.devs) and self.devs[dev_id] is not None
+                and dev_id not in self.removed)
+
+    def _gather_unplaceable(self):
+        """Step 1: replicas with no device, or on a removed device."""
+        pending = []
+        gone = {d for part2dev in self.table for d in set(part2dev)
+                if d == NONE or not self._is_present(d)}
+        if not gone:
+            return pending
+        for replica, part2dev in enumerate(self.table):
+            for part in range(self.parts):
+                if part2dev[part] in gone:
+                    part2dev[part] = NONE
+                    pending.append((part, replica))
+                    self.moved_now[part] = 1
+        return pending
+
+    def _gather_crowded(self):
+        """Step 2: one replica of each movable, over-crowded partition."""
+        topo = self.topo
+        if not any(topo.restrictive):
+            return []
+        pending = []
+        table = self.table
+        replicas = range(self.replicas)
+        for part in range(self.parts):
+            if not self.movable(part):
+                continue
+            devs_of_part = [table[r][part] for r in replicas]
+            if NONE in devs_of_part:
+                continue
+            while True:
+                crowded = topo.crowded_tier(devs_of_part)
+                if crowded is None:
+                    break
+                replica = self._most_over_in(crowded, devs_of_part)
+                topo.count(devs_of_part[replica], -1)
+                devs_of_part[replica] = NONE
+                table[replica][part] = NONE
+                pending.append((part, replica))
+                if self.min_minutes > 0:
+                    self.moved_now[part] = 1
+                    break
+                devs_of_part = [d for d in devs_of_part if d != NONE]
+        return pending
+
+    def _most_over_in(self, crowded, devs_of_part):
+        level, tier = crowded
+        tiers = self.topo.dev_tier[level]
+        candidates = [(self.topo.surplus(d), r)
+                      for r, d in enumerate(devs_of_part)
+                      if d != NONE and tiers[d] == tier]
+        return max(candidates)[1]
+
+    def _place(self, part, replica):
+        others = [part2dev[part] for part2dev in self.table]
+        others = [d for d in others if d != NONE]
+        dev_id = self._choose(others)
+        self.table[replica][part] = dev_id
+        self.topo.count(dev_id, 1)
+
+    def _choose(self, others):
+        """Greedy tier walk of step 3; returns a device id."""
+        topo = self.topo
+        noise = self.rng.random
+        children = topo.root_children
+        dev_id = None
+        for level in range(LEVELS):
+            tiers = topo.dev_tier[level]
+            used_in = [tiers[o] for o in others]
+            level_max = topo.max[level]
+            target = topo.target[level]
+            assigned = topo.assigned[level]
+            active = topo.active[level]
+            best = None
+            best_rank = best_score = None
+            for child in children:
+                used = used_in.count(child) if used_in else 0
+                if used >= active[child]:
+                    continue
+                want = target[child] - assigned[child]
+                rank = used
+                if want <= 0:
+                    rank += 100
+                if used >= level_max[child]:
+                    rank += 10000
+                score = want + noise()
+                if (best is None or rank < best_rank
+                        or (rank == best_rank and score > best_score)):
+                    best, best_rank, best_score = child, rank, score
+            if best is None:
+                raise ValueError('no device can take another replica '
+                                 '(more replicas than devices?)')
+            if level == LEVELS - 1:
+                dev_id = best
+            else:
+                children = topo.children[level][best]
+        return dev_id
+
+    def _receivers(self):
+        """Devices short of target that some over-target device could feed.
+
+        A move from d to u helps when surplus(d) + deficit(u) > 1: it
+        brings both closer to their targets in total.
+        """
+        topo = self.topo
+        surplus = {d: topo.surplus(d) for d in self.targets}
+        most_over = max((s for d, s in surplus.items()), default=0.0)
+        for dev_id in self._drained_devs():
+            most_over = max(most_over, topo.surplus(dev_id))
+        return [d for d in sorted(surplus)
+                if -surplus[d] > 0 and most_over - surplus[d] > 1]
+
+    def _drained_devs(self):
+        """Present devices with no target (weight 0) that still hold data."""
+        assigned = self.topo.assigned[LEVELS - 1]
+        return [d['id'] for d in self.devs
+                if d is not None and d['id'] not in self.targets
+                and d['id'] not in self.removed and assigned[d['id']] > 0]
+
+    def _pull_balance(self):
+        """Step 4: move replicas from over- to under-target devices."""
+        receivers = self._receivers()
+        if not receivers:
+            return
+        start = self.rng.randrange(self.parts)
+        stride = self.rng.randrange(self.parts) | 1 if self.parts > 1 else 1
+        for step in range(self.parts):
+            part = (start + step * stride) % self.parts
+            if not self.movable(part):
+                continue
+            if self._pull_one(part, receivers):
+                if self.min_minutes > 0:
+                    self.moved_now[part] = 1
+                receivers = self._receivers()
+                if not receivers:
+                    return
+
+    def _pull_one(self, part, receivers):
+        topo = self.topo
+        devs_of_part = [part2dev[part] for part2dev in self.table]
+        best = None
+        for replica, dev_id in enumerate(devs_of_part):
+            over = topo.surplus(dev_id)
+            if over <= 0:
+                continue
+            others = devs_of_part[:replica] + devs_of_part[replica + 1:]
+            for receiver in receivers:
+                gain = over - topo.surplus(receiver)
+                if (gain <= 1 or receiver in devs_of_part
+                        or (best and gain <= best[0])):
+                    continue
+                if topo.fits(receiver, others):
+                    best = (gain, replica, dev_id, receiver)
+        if best is None:
+            return False
+        _, replica, dev_id, receiver = best
+        self.table[replica][part] = receiver
+        topo.count(dev_id, -1)
+        topo.count(receiver, 1)
+        return True
+
+
+def part_counts(table, size):
+    """Partition-replicas per device id (list of length size)."""
+    counts = [0] * size
+    for part2dev in table:
+        for dev_id in set(part2dev):
+            if dev_id != NONE and dev_id < size:
+                counts[dev_id] += part2dev.count(dev_id)
+    return counts
+
+
+def dev_balances(devs, table, parts, replicas):
+    """Percent each present device is off its target (dict id -> float)."""
+    counts = part_counts(table, len(devs))
+    weights = {d['id']: d['weight'] for d in devs
+               if d is not None and d['weight'] > 0}
+    targets = weighted_targets(weights, parts, replicas)
+    balances = {}
+    for dev in devs:
+        if dev is None:
+            continue
+        target = targets.get(dev['id'], 0)
+        have = counts[dev['id']]
+        if target <= 0:
+            balances[dev['id']] = _MAX_BALANCE if have else 0.0
+        else:
+            balances[dev['id']] = 100.0 * have / target - 100.0
+    return balances
+
+
+def dispersion_report(devs, table, parts):
+    """How many partitions crowd a tier beyond its max, per level.
+
+    Returns {'parts_crowded': n, 'dispersion': percent of partitions,
+    'by_level': {'region': n, 'zone': n, 'server': n}}.
+    """
+    weights = {d['id']: d['weight'] for d in devs
+               if d is not None and d['weight'] > 0}
+    replicas = len(table)
+    topo = Topology(devs, weighted_targets(weights, parts, replicas),
+                    parts, replicas)
+    names = ('region', 'zone', 'server')
+    by_level = dict.fromkeys(names, 0)
+    crowded_parts = 0
+    for part in range(parts):
+        devs_of_part = [part2dev[part] for part2dev in table]
+        crowded = topo.crowded_tier(devs_of_part)
+        if crowded is not None:
+            crowded_parts += 1
+            by_level[names[crowded[0]]] += 1
+    return {'parts_crowded': crowded_parts,
+            'dispersion': 100.0 * crowded_parts / parts if parts else 0.0,
+            'by_level': by_level}

@@ -1,0 +1,178 @@
+"""The ring as processes use it: path -> partition -> devices.
+
+``Ring`` loads a ring file (ringdata.py), answers lookups (primaries and an
+endless, deterministic handoff sequence) and reloads itself when the file's
+mtime changes, checking at most once per ``reload_time`` seconds so a busy
+server does not stat the file on every request.
+
+It never writes rings and never decides placement; that is the builder's.
+"""
+
+import os
+import random
+import struct
+import time
+
+from objstore.common.hashing import hash_path, load_hash_conf
+from objstore.ring.ringdata import RingData
+
+DEFAULT_RELOAD_TIME = 15
+
+
+def ring_file_path(path_or_dir, ring_name=None):
+    """The ring file named by a path, or by a directory and a ring name."""
+    if ring_name is not None or os.path.isdir(path_or_dir):
+        return os.path.join(path_or_dir, '%s.ring.gz' % (ring_name or ''))
+    return path_or_dir
+
+
+def _tier_keys(dev):
+    """(region, zone, server) keys of a device, broadest first."""
+    region = dev['region']
+    zone = (region, dev['zone'])
+    server = zone + (dev['ip'], dev['port'])
+    return region, zone, server
+
+
+class Ring:
+    """Read-only view of one ring file.
+
+    ``Ring('/etc/objstore', 'object')`` or
+    ``Ring('/etc/objstore/object.ring.gz')``. ``hash_conf`` defaults to the
+    objstore.conf found beside the ring file.
+    """
+
+    def __init__(self, path_or_dir, ring_name=None, hash_conf=None,
+                 reload_time=DEFAULT_RELOAD_TIME):
+        self.path = ring_file_path(path_or_dir, ring_name)
+        if hash_conf is None:
+            hash_conf = load_hash_conf(os.path.dirname(
+                os.path.abspath(self.path)))
+        self.hash_conf = hash_conf
+        self.reload_time = reload_time
+        self._mtime = None
+        self._next_check = 0
+        self._load()
+
+    def _load(self):
+        # Stat before reading: if the file is replaced while we read, the
+        # next check sees a newer mtime and loads again.
+        try:
+            mtime = os.stat(self.path).st_mtime
+        except OSError:
+            mtime = None
+        data = RingData.load(self.path)
+        self._devs = data.devs
+        self._replica2part2dev = data.replica2part2dev
+        self._part_shift = data.part_shift
+        self.build_version = data.build_version
+        self._mtime = mtime
+        self._next_check = time.monotonic() + self.reload_time
+        self._handoff_order = [
+            (dev['id'],) + _tier_keys(dev) for dev in self._devs
+            if dev is not None and dev.get('weight', 0) > 0]
+
+    def _maybe_reload(self):
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + self.reload_time
+        try:
+            mtime = os.stat(self.path).st_mtime
+        except OSError:
+            # A file being swapped in may be missing for an instant; keep
+            # serving the ring we have.
+            return
+        if mtime != self._mtime:
+            self._load()
+
+    def has_changed(self):
+        """True when the file on disk differs from the loaded one."""
+        try:
+            return os.stat(self.path).st_mtime != self._mtime
+        except OSError:
+            return True
+
+    @property
+    def devs(self):
+        """Devices indexed by id; None where an id was removed."""
+        self._maybe_reload()
+        return self._devs
+
+    @property
+    def replica_count(self):
+        self._maybe_reload()
+        return len(self._replica2part2dev)
+
+    @property
+    def partition_count(self):
+        self._maybe_reload()
+        return len(self._replica2part2dev[0])
+
+    @property
+    def part_power(self):
+        self._maybe_reload()
+        return 32 - self._part_shift
+
+    def get_part(self, account, container=None, obj=None):
+        """Partition of a path: top 32 bits of its hash >> part_shift."""
+        digest = hash_path(account, container, obj, hash_conf=self.hash_conf,
+                           raw_digest=True)
+        self._maybe_reload()
+        return struct.unpack_from('>I', digest)[0] >> self._part_shift
+
+    def get_part_nodes(self, part):
+        """Primary devices of a partition, each with its replica 'index'."""
+        self._maybe_reload()
+        return [dict(self._devs[part2dev[part]], index=index)
+                for index, part2dev in enumerate(self._replica2part2dev)]
+
+    def get_nodes(self, account, container=None, obj=None):
+        """(partition, primary node dicts) of a path."""
+        part = self.get_part(account, container, obj)
+        return part, self.get_part_nodes(part)
+
+    def get_more_nodes(self, part):
+        """Handoff devices of a partition, most distinct failure domain first.
+
+        Deterministic per partition; never a primary; every other device
+        with weight > 0 exactly once, each dict with its 'handoff_index'.
+        Zero-weight devices are being drained and get no new data.
+        """
+        self._maybe_reload()
+        primaries = [part2dev[part] for part2dev in self._replica2part2dev]
+        devs = self._devs
+        order = handoff_order(part, primaries, self._handoff_order,
+                              [_tier_keys(devs[d]) for d in primaries])
+        for handoff_index, dev_id in enumerate(order):
+            yield dict(devs[dev_id], handoff_index=handoff_index)
+
+
+def handoff_order(part, primaries, candidates, primary_tiers):
+    """Device ids in handoff order for one partition (a generator).
+
+    ``candidates`` are (id, region, zone, server) tuples. They are shuffled
+    with the partition as seed (so handoffs of different partitions spread
+    over the cluster), then yielded in four sweeps: devices in a region no
+    earlier node uses, then in an unused zone, then on an unused server,
+    then every device not yet given.
+    """
+    shuffled = list(candidates)
+    random.Random(part).shuffle(shuffled)
+    used = [set(), set(), set()]
+    for tiers in primary_tiers:
+        for level, key in enumerate(tiers):
+            used[level].add(key)
+    given = set(primaries)
+    for level in range(3):
+        for entry in shuffled:
+            if entry[0] in given or entry[level + 1] in used[level]:
+                continue
+            given.add(entry[0])
+            for lvl in range(3):
+                used[lvl].add(entry[lvl + 1])
+            yield entry[0]
+    for entry in shuffled:
+        if entry[0] not in given:
+            given.add(entry[0])
+            yield entry[0]
