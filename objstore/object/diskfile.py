@@ -445,7 +445,7 @@ class DiskFileWriter:
             os.ftruncate(self._fd, self.bytes_written)
         self._sidecar_tmp = md.write_metadata(self._fd, meta, df.tmp_dir)
         os.fsync(self._fd)
-        _makedirs_durable(df.hash_dir)
+        hashdir.makedirs_durable(df.hash_dir)
         target = os.path.join(df.hash_dir, filename)
         if self._sidecar_tmp:
             os.rename(self._sidecar_tmp, target + ondisk.SIDECAR_SUFFIX)
@@ -465,21 +465,6 @@ class DiskFileWriter:
                 except FileNotFoundError:
                     pass
         self._tmp_path = self._sidecar_tmp = None
-
-
-def _makedirs_durable(path):
-    """makedirs, fsyncing the parent of every directory it creates, so the
-    new hash dir itself survives a crash."""
-    missing = []
-    while not os.path.isdir(path):
-        missing.append(path)
-        path = os.path.dirname(path)
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory)
-        except FileExistsError:
-            continue
-        hashdir.fsync_dir(os.path.dirname(directory))
 
 
 def remove_tmp_older_than(device_path, age, now=None):

@@ -10,6 +10,8 @@ Public API (used by diskfile, the replicator and the auditor)::
 
     cleanup_ondisk_files(hash_dir, reclaim_age, now) -> FileSet
     fsync_dir(path)
+    makedirs_durable(path)
+    write_file_durably(path, data, tmp_dir)
     list_partitions(device_path, policy_index) -> [partition str]
     list_suffixes(partition_path) -> [suffix]
     list_hash_dirs(suffix_path) -> [hash]
@@ -19,6 +21,7 @@ Public API (used by diskfile, the replicator and the auditor)::
 
 import errno
 import os
+import tempfile
 import time
 
 from objstore.object import ondisk
@@ -31,6 +34,49 @@ def fsync_dir(path):
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def makedirs_durable(path):
+    """makedirs, fsyncing the parent of every directory it creates, so that
+    a file renamed into the new leaf survives a crash with its path."""
+    missing = []
+    while not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            continue
+        fsync_dir(os.path.dirname(directory))
+
+
+def write_file_durably(path, data, tmp_dir):
+    """Write ``data`` to ``path`` atomically and durably.
+
+    tmp file in ``tmp_dir`` (same filesystem) -> fsync -> rename -> fsync
+    the dir: a reader sees the old file or the whole new one, and a crash
+    after return cannot lose it. Small files only (async pendings, queue
+    entries); object bodies stream through DiskFileWriter.
+    """
+    os.makedirs(tmp_dir, exist_ok=True)
+    fd, tmp_path = tempfile.mkstemp(dir=tmp_dir, prefix='.small-')
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+        os.close(fd)
+        fd = None
+        makedirs_durable(os.path.dirname(path))
+        os.rename(tmp_path, path)
+        tmp_path = None
+        fsync_dir(os.path.dirname(path))
+    finally:
+        if fd is not None:
+            os.close(fd)
+        if tmp_path is not None:
+            _unlink_quietly(tmp_path)
 
 
 def listdir(path):
