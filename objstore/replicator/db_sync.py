@@ -91,19 +91,16 @@ def choose_strategy(local, remote, outgoing_point, per_diff):
     return DIFF
 
 
-def sync_args(info):
-    """The ``sync`` op's arguments: what the peer compares and merges."""
-    return [info['max_row'], info['hash'], info['id'], info['created_at'],
-            info['put_timestamp'], info['delete_timestamp'],
-            json.dumps(info['metadata'])]
-
-
 class ReplicateError(Exception):
     """A REPLICATE call failed (connection, timeout or non-2xx)."""
 
 
 class ReplicateClient:
-    """REPLICATE calls to one DB on one node: JSON ``[op, *args]`` bodies."""
+    """REPLICATE calls to one DB on one node.
+
+    Bodies are JSON objects ``{"op": name, ...arguments}``; the wire format
+    is documented with its server side in ``objstore.common.db_rpc``.
+    """
 
     def __init__(self, node, partition, db_hash, settings):
         self.node = node
@@ -115,10 +112,13 @@ class ReplicateClient:
         return (self.node.get('replication_ip') or self.node['ip'],
                 self.node.get('replication_port') or self.node['port'])
 
-    def call(self, op, *args):
-        """(status, decoded JSON body or None); ReplicateError on failure."""
+    def call(self, op, **args):
+        """(status, decoded JSON body or None); ReplicateError on failure.
+
+        A 404 answer to ``sync`` is not an error: the peer has no DB.
+        """
         ip, port = self.address
-        body = json.dumps([op] + list(args)).encode('utf-8')
+        body = json.dumps(dict(args, op=op)).encode('utf-8')
         try:
             status, _headers, payload = direct_request(
                 ip, port, 'REPLICATE', self.path,
@@ -140,15 +140,15 @@ class ReplicateClient:
                                  % (op, ip, port, self.path))
 
 
-def snapshot_db(broker, tmp_dir):
-    """A consistent single-file copy of the DB, in ``tmp_dir``.
+def snapshot_db(broker, tmp_dir, name):
+    """A consistent single-file copy of the DB, ``tmp_dir/name``.
 
     The live DB runs in WAL mode, so its main file alone may miss committed
     rows; SQLite's online backup copies a consistent state while writers
     go on. The copy is put back in WAL mode and fsynced before it leaves.
     """
     os.makedirs(tmp_dir, exist_ok=True)
-    path = os.path.join(tmp_dir, 'snapshot-%s.db' % uuid.uuid4().hex)
+    path = os.path.join(tmp_dir, name)
     target = sqlite3.connect(path)
     try:
         broker.conn.backup(target)
@@ -162,14 +162,17 @@ def snapshot_db(broker, tmp_dir):
     return path
 
 
-def rsync_destination(settings, node, remote_name):
-    """``host::module/<device>/tmp/<name>`` for a node (module templated).
+def rsync_destination(settings, node):
+    """``host::module/<device>/tmp/`` of a node (the module is templated).
+
+    A directory, so that rsync creates ``tmp`` when the device has none;
+    the file keeps the name it has here.
 
     >>> s = SyncSettings(rsync_module='{replication_ip}::c{replication_port}')
     >>> rsync_destination(s, {'ip': '10.0.0.1', 'port': 6201,
     ...     'replication_ip': '10.0.0.2', 'replication_port': 6301,
-    ...     'device': 'sdb'}, 'abc')
-    '10.0.0.2::c6301/sdb/tmp/abc'
+    ...     'device': 'sdb'})
+    '10.0.0.2::c6301/sdb/tmp/'
     """
     ip = node.get('replication_ip') or node['ip']
     if ':' in ip and not ip.startswith('['):
@@ -178,7 +181,7 @@ def rsync_destination(settings, node, remote_name):
         replication_ip=ip, ip=ip,
         replication_port=node.get('replication_port') or node['port'],
         port=node['port'], device=node['device'])
-    return '%s/%s/tmp/%s' % (module.rstrip('/'), node['device'], remote_name)
+    return '%s/%s/tmp/' % (module.rstrip('/'), node['device'])
 
 
 def rsync_command(settings, source, destination):
@@ -228,7 +231,7 @@ class DBSyncer:
             return FAILURE
 
     def _replicate(self, client, broker, info, node, tmp_dir):
-        _status, remote = client.call('sync', *sync_args(info))
+        _status, remote = client.call('sync', info=info)
         outgoing = -1
         if remote is not None:
             outgoing = broker.get_sync(remote['id'], incoming=False)
@@ -252,19 +255,20 @@ class DBSyncer:
         return strategy
 
     def _push_whole_db(self, client, broker, info, node, tmp_dir, op):
-        snapshot = snapshot_db(broker, tmp_dir)
+        # Unique per push: two replicators may push copies of one DB to
+        # the same peer at once.
+        tmp_name = '%s-%s.db' % (info['id'], uuid.uuid4().hex[:12])
+        snapshot = snapshot_db(broker, tmp_dir, tmp_name)
         try:
-            remote_name = info['id']
             argv = rsync_command(self.settings, snapshot,
-                                 rsync_destination(self.settings, node,
-                                                   remote_name))
+                                 rsync_destination(self.settings, node))
             ok, errors = self.rsync(argv, self.settings.rsync_timeout + 5)
             if not ok:
                 raise ReplicateError('rsync of %s failed: %s'
                                      % (broker.db_file, errors.strip()))
         finally:
             os.unlink(snapshot)
-        client.call(op, remote_name)
+        client.call(op, tmp_name=tmp_name, source_id=info['id'])
 
     def _send_rows(self, client, broker, info, remote_id, point):
         """Send rows after ``point`` in batches; False if capped.
@@ -281,7 +285,7 @@ class DBSyncer:
         batches = 0
         rows = broker.get_items_since(point, per_diff)
         while rows and batches < self.settings.max_diffs:
-            client.call('merge_items', rows, info['id'])
+            client.call('merge_items', items=rows, source_id=info['id'])
             sent_to = rows[-1]['ROWID']
             batches += 1
             rows = broker.get_items_since(sent_to, per_diff)
@@ -291,5 +295,5 @@ class DBSyncer:
             return False
         # Every row we hold went over, so the peer now holds what our own
         # peers sent us too: it need not get those rows again from them.
-        client.call('merge_syncs', known_peers)
+        client.call('merge_syncs', sync_points=known_peers)
         return True
