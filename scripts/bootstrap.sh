@@ -35,8 +35,12 @@ want="$(cat "$OBJSTORE_ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "bootstrap: preparing $VENV (objstore and its test dependencies)" >&2
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check --upgrade pip >&2
-    "$VENV/bin/pip" install -q --disable-pip-version-check -e "$OBJSTORE_ROOT[test]" >&2
+    pip_quiet() {
+        "$VENV/bin/pip" install -q --disable-pip-version-check "$@" 2>&1 \
+            | { grep -v '^WARNING: Location' || true; } >&2
+    }
+    pip_quiet --upgrade pip
+    pip_quiet -e "$OBJSTORE_ROOT[test]"
     echo "$want" > "$stamp"
 fi
 export PATH="$VENV/bin:$PATH"
