@@ -1,0 +1,104 @@
+"""Account level: ``/v1/<account>`` GET (container listing), HEAD, POST,
+PUT and DELETE (these two only with ``allow_account_management`` and for
+reseller admins), and creating an account on its owner's first use
+(``account_autocreate``). Reaches the account servers over HTTP only.
+"""
+
+from objstore.common.constraints import check_metadata, check_name
+from objstore.common.http import (
+    HTTPBadRequest, HTTPMethodNotAllowed, HTTP_NOT_FOUND, is_success, text_error)
+from objstore.proxy.base import Controller
+
+
+class AccountController(Controller):
+    server_type = 'account'
+
+    def __init__(self, app, account, container=None, obj=None):
+        super().__init__(app, account)
+        check_name(account, 'account')
+
+    @property
+    def path(self):
+        return '/%s' % self.account
+
+    def _part(self):
+        return self.app.account_ring.get_part(self.account)
+
+    def GETorHEAD(self, req):
+        denied = self.authorize(req)
+        if denied is not None:
+            return denied
+        resp = self._read(req)
+        if resp.status_int == HTTP_NOT_FOUND and \
+                self.app.conf.account_autocreate and self.is_owner(req):
+            created = self.autocreate(req)
+            if created is not None and is_success(created.status_int):
+                resp = self._read(req)
+        return resp
+
+    GET = HEAD = GETorHEAD
+
+    def _read(self, req):
+        ring = self.app.account_ring
+        return self.get_or_head(
+            req, ring, self._part(), self.path,
+            self.backend_headers(req, forward=True),
+            query=req.query_string or None, owner=self.is_owner(req))
+
+    def autocreate(self, req):
+        """PUT the account to its nodes; the response or None on success."""
+        ring = self.app.account_ring
+        headers = self.backend_headers(req, self.new_timestamp())
+        resp = self.fan_out(req, ring, self._part(), 'PUT', self.path,
+                            [dict(headers) for _ in
+                             range(ring.replica_count)])
+        self.invalidate(self.account)
+        self.app.logger.info('autocreated account %s: %s', self.account,
+                             resp.status_int)
+        return resp
+
+    def _write(self, req, method):
+        ring = self.app.account_ring
+        headers = self.backend_headers(req, self.new_timestamp(),
+                                       forward=method != 'DELETE')
+        resp = self.fan_out(req, ring, self._part(), method, self.path,
+                            [dict(headers) for _ in
+                             range(ring.replica_count)])
+        self.invalidate(self.account)
+        return resp
+
+    def POST(self, req):
+        check_metadata(req.headers, 'account')
+        denied = self.authorize(req)
+        if denied is not None:
+            return denied
+        resp = self._write(req, 'POST')
+        if resp.status_int == HTTP_NOT_FOUND and \
+                self.app.conf.account_autocreate and self.is_owner(req):
+            self.autocreate(req)
+            resp = self._write(req, 'POST')
+        return resp
+
+    def PUT(self, req):
+        if not self.app.conf.allow_account_management:
+            return text_error(HTTPMethodNotAllowed,
+                              'Account management is not allowed here',
+                              headers={'Allow': 'GET, HEAD, POST'})
+        check_metadata(req.headers, 'account')
+        denied = self.authorize(req)
+        if denied is not None:
+            return denied
+        return self._write(req, 'PUT')
+
+    def DELETE(self, req):
+        if not self.app.conf.allow_account_management:
+            return text_error(HTTPMethodNotAllowed,
+                              'Account management is not allowed here',
+                              headers={'Allow': 'GET, HEAD, POST'})
+        if req.query_string:
+            return text_error(HTTPBadRequest,
+                              'DELETE of an account takes no query string')
+        denied = self.authorize(req)
+        if denied is not None:
+            return denied
+        return self._write(req, 'DELETE')

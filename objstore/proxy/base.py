@@ -1,0 +1,214 @@
+"""What every controller shares: headers, info lookups, auth, GET/HEAD.
+
+Owns: which client headers go to the storage servers and which backend
+headers come back to the client; the account/container info lookup (HEAD
+through the ring, cached in InfoCache); asking ``swift.authorize`` with the
+ACL that applies; turning backend answers into client responses, and the
+GET/HEAD flow over getter.py. Controllers per level (account.py,
+container.py, obj.py) build on it and own their verbs.
+"""
+
+from objstore.common.http import (
+    HTTPServiceUnavailable, Response, is_success, text_error)
+from objstore.common.log import get_txn_id
+from objstore.common.timestamp import Timestamp
+from objstore.proxy.fanout import BackendResult, make_requests, node_name
+from objstore.proxy.getter import (
+    ResumingBody, failure_status, find_newest, find_source)
+from objstore.proxy.infocache import (
+    account_info_from, cache_key, container_info_from)
+from objstore.proxy.quorum import best_response_index
+
+# Client headers never forwarded: hop-by-hop, credentials, and the ones
+# the proxy itself sets for the backends.
+CLIENT_HEADERS_DROPPED = frozenset((
+    'host', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade',
+    'transfer-encoding', 'content-length', 'expect', 'x-auth-token',
+    'x-storage-token', 'proxy-authorization', 'x-timestamp', 'x-trans-id',
+    'authorization'))
+# Backend headers never returned to the client.
+BACKEND_HEADERS_DROPPED = frozenset((
+    'connection', 'keep-alive', 'transfer-encoding', 'date', 'server'))
+OWNER_ONLY_HEADERS = frozenset((
+    'x-container-read', 'x-container-write', 'x-container-sync-key',
+    'x-container-sync-to', 'x-account-access-control'))
+
+
+def is_backend_header(name):
+    return name.lower().startswith('x-backend-')
+
+
+def forwarded_headers(req):
+    """The client's headers a backend may see (never X-Backend-*)."""
+    return {name: value for name, value in req.headers.items()
+            if name.lower() not in CLIENT_HEADERS_DROPPED
+            and not is_backend_header(name)}
+
+
+def client_headers(backend_headers, owner=True):
+    """[(name, value)] of a backend answer the client may see."""
+    headers = []
+    for name, value in backend_headers.items():
+        lower = name.lower()
+        if lower in BACKEND_HEADERS_DROPPED or is_backend_header(lower):
+            continue
+        if not owner and lower in OWNER_ONLY_HEADERS:
+            continue
+        headers.append((_title(name), value))
+    return headers
+
+
+def _title(name):
+    return '-'.join(part.capitalize() for part in name.split('-'))
+
+
+def txn_id(req):
+    return req.environ.get('swift.trans_id') or get_txn_id() or '-'
+
+
+class Controller:
+    """Base of the per-level controllers; one instance per request."""
+
+    server_type = None
+
+    def __init__(self, app, account, container=None, obj=None):
+        self.app = app
+        self.account = account
+        self.container = container
+        self.obj = obj
+
+    # ------------------------------------------------------------ headers
+
+    def backend_headers(self, req, timestamp=None, forward=False,
+                        policy_index='0'):
+        headers = forwarded_headers(req) if forward else {}
+        headers['X-Trans-Id'] = txn_id(req)
+        headers['X-Backend-Storage-Policy-Index'] = str(policy_index)
+        if timestamp is not None:
+            headers['X-Timestamp'] = timestamp.internal
+        return headers
+
+    @staticmethod
+    def new_timestamp():
+        return Timestamp.now()
+
+    # --------------------------------------------------------------- auth
+
+    def authorize(self, req, acl=None):
+        """None when allowed, else the denial response to return."""
+        authorize = req.environ.get('swift.authorize')
+        if authorize is None:
+            return None
+        req.environ['swift.acl'] = acl
+        return authorize(req)
+
+    @staticmethod
+    def is_owner(req):
+        return 'swift.authorize' not in req.environ or \
+            bool(req.environ.get('swift_owner'))
+
+    # --------------------------------------------------------------- info
+
+    def account_info(self, req, account=None):
+        """Cached info of the account, or a dict with a non-2xx status."""
+        account = account or self.account
+        key = cache_key(account)
+        info = self.app.info_cache.get(key)
+        if info is not None:
+            return info
+        ring = self.app.account_ring
+        part = ring.get_part(account)
+        source, statuses, _err = find_source(
+            self.app, ring, part, 'HEAD', '/%s' % account,
+            self.backend_headers(req))
+        if source is None:
+            return {'status': failure_status(statuses, ring.replica_count)}
+        source.response.read()
+        info = account_info_from(source.status, source.headers)
+        if is_success(source.status):
+            self.app.info_cache.set(key, info,
+                                    self.app.conf.recheck_account_existence)
+        return info
+
+    def container_info(self, req, account=None, container=None):
+        """Cached info of the container, or a dict with a non-2xx status."""
+        account = account or self.account
+        container = container or self.container
+        key = cache_key(account, container)
+        info = self.app.info_cache.get(key)
+        if info is not None:
+            return info
+        ring = self.app.container_ring
+        part = ring.get_part(account, container)
+        source, statuses, _err = find_source(
+            self.app, ring, part, 'HEAD', '/%s/%s' % (account, container),
+            self.backend_headers(req))
+        if source is None:
+            return {'status': failure_status(statuses, ring.replica_count),
+                    'read_acl': None, 'write_acl': None}
+        source.response.read()
+        info = container_info_from(source.status, source.headers)
+        if is_success(source.status):
+            self.app.info_cache.set(key, info,
+                                    self.app.conf.recheck_container_existence)
+        return info
+
+    def invalidate(self, account, container=None):
+        self.app.info_cache.delete(cache_key(account, container))
+
+    # ---------------------------------------------------------- responses
+
+    def quorum_response(self, req, results, replicas, reduce_status=None):
+        """The client response for the answers of a fan-out write."""
+        statuses = [r.status for r in results]
+        quorum = replicas // 2 + 1
+        if reduce_status is not None:
+            status = reduce_status(statuses, quorum)
+            chosen = next((r for r in results if r.status == status),
+                          BackendResult(status))
+        else:
+            index = best_response_index(statuses, quorum)
+            chosen = results[index] if index is not None else None
+        if chosen is None or chosen.status == 503 and not chosen.headers:
+            self.app.logger.error(
+                '%s %s: no quorum among %s', req.method, req.path, statuses)
+            return text_error(HTTPServiceUnavailable,
+                              'Service Unavailable: no quorum of storage '
+                              'nodes answered')
+        return Response(status=chosen.status,
+                        headerlist=client_headers(chosen.headers,
+                                                  self.is_owner(req)),
+                        body=chosen.body)
+
+    def fan_out(self, req, ring, part, method, path, headers_list, body=b''):
+        results = make_requests(self.app, ring, part, method, path,
+                                headers_list, body=body)
+        return self.quorum_response(req, results, ring.replica_count)
+
+    def get_or_head(self, req, ring, part, path, headers, query=None,
+                    owner=True):
+        """GET/HEAD through the ring; streams the body, resuming on failure."""
+        newest = req.headers.get('X-Newest', '').lower() in ('true', '1',
+                                                              'yes', 'on')
+        finder = find_newest if newest else find_source
+        source, statuses, last_error = finder(
+            self.app, ring, part, req.method, path, headers, query)
+        if source is None:
+            status = failure_status(statuses, ring.replica_count)
+            if last_error is not None and last_error[0] == status:
+                return Response(status=status, headerlist=client_headers(
+                    last_error[1], owner), body=last_error[2])
+            if status == 503:
+                self.app.logger.error('%s %s: no node answered (%s)',
+                                      req.method, req.path, statuses)
+            return Response(status=status, body=b'',
+                            content_type='text/plain')
+        resp_headers = client_headers(source.headers, owner)
+        if req.method == 'HEAD':
+            source.response.close()
+            return Response(status=source.status, headerlist=resp_headers,
+                            app_iter=[])
+        body = ResumingBody(self.app, source, ring, part, path, headers,
+                            tried={node_name(source.node)})
+        return Response(status=source.status, headerlist=resp_headers,
+                        app_iter=body)

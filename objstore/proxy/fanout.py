@@ -1,0 +1,204 @@
+"""Talking to many storage nodes at once: node order, fan-out, quorum wait.
+
+Owns: the order in which nodes of a partition are tried (primaries, then
+handoffs, skipping error-limited nodes unless all are), one backend request
+with its failure accounting, a request that moves on to the next node
+until one answers, and waiting for a quorum of answers in parallel green
+threads with a short grace for stragglers (``post_quorum_timeout``) once
+the outcome is decided. It does not decide what an answer means for the
+client: quorum.py reduces statuses, the controllers build responses.
+"""
+
+import itertools
+import random
+import time
+from dataclasses import dataclass, field
+
+from objstore.common import green
+from objstore.common.backend_client import BACKEND_ERRORS
+from objstore.common.http import HTTP_INSUFFICIENT_STORAGE, is_server_error
+from objstore.proxy.quorum import has_quorum
+
+
+@dataclass
+class BackendResult:
+    """A backend's whole answer (bodies here are small: not object data)."""
+
+    status: int
+    headers: dict = field(default_factory=dict)
+    body: bytes = b''
+    node: dict = None
+
+
+NO_NODE_LEFT = 503
+
+
+def node_path(node, part, path):
+    """``/<device>/<partition><path>`` for a node."""
+    return '/%s/%s%s' % (node['device'], part, path)
+
+
+def node_name(node):
+    return '%s:%s/%s' % (node['ip'], node['port'], node['device'])
+
+
+class NodeIter:
+    """Primaries, then up to ``handoff_count`` handoffs; not thread-shared.
+
+    Error-limited nodes are skipped; when that leaves nothing at all, they
+    are tried anyway (slowness under load is not death). Handoffs are
+    logged as warnings: a primary is unavailable.
+    """
+
+    def __init__(self, app, ring, part, handoff_count=None, shuffle=False):
+        self.app = app
+        self.part = part
+        self.primaries = ring.get_part_nodes(part)
+        if shuffle:
+            # Reads spread over the primaries; writes keep ring order so
+            # that parallel requests pair with the right container node.
+            self.primaries = random.sample(self.primaries,
+                                           len(self.primaries))
+        count = len(self.primaries) if handoff_count is None \
+            else handoff_count
+        self._handoffs = itertools.islice(ring.get_more_nodes(part), count)
+        self._gen = self._generate()
+
+    def _generate(self):
+        limiter = self.app.limiter
+        skipped = []
+        yielded = False
+        for node in self.primaries:
+            if limiter.is_limited(node):
+                skipped.append(node)
+                continue
+            yielded = True
+            yield node
+        for node in self._handoffs:
+            if limiter.is_limited(node):
+                skipped.append(node)
+                continue
+            yielded = True
+            self.app.logger.warning('trying handoff %s for partition %s',
+                                    node_name(node), self.part)
+            yield node
+        if not yielded:
+            yield from skipped
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._gen)
+
+
+def request_node(app, node, part, method, path, headers, body=b'',
+                 query=None):
+    """One whole request to one node; None when the node failed to answer.
+
+    Failures and 5xx count against the node (507: limited at once).
+    """
+    try:
+        status, resp_headers, resp_body = app.client.request_full(
+            node['ip'], node['port'], method, node_path(node, part, path),
+            headers, body, query)
+    except BACKEND_ERRORS as err:
+        app.error_occurred(node, '%s %s: %s' % (method, path, err))
+        return None
+    note_status(app, node, status, method, path)
+    return BackendResult(status, resp_headers, resp_body, node)
+
+
+def note_status(app, node, status, method, path):
+    """Count a bad status against the node that gave it."""
+    if status == HTTP_INSUFFICIENT_STORAGE:
+        app.limit_node(node, '%s %s: 507 Insufficient Storage'
+                       % (method, path))
+    elif is_server_error(status):
+        app.error_occurred(node, '%s %s: status %s' % (method, path, status))
+
+
+def request_until_answer(app, node_iter, part, method, path, headers,
+                         body=b'', query=None):
+    """Ask nodes from ``node_iter`` until one answers without a 5xx.
+
+    Returns that answer, or the last 5xx, or a 503 when no node was left.
+    """
+    last = BackendResult(NO_NODE_LEFT)
+    for node in node_iter:
+        result = request_node(app, node, part, method, path, headers, body,
+                              query)
+        if result is None:
+            continue
+        if not is_server_error(result.status):
+            return result
+        last = result
+    return last
+
+
+def gather(app, calls, quorum, status_of=lambda r: r.status):
+    """Run ``calls`` in parallel green threads; their results, as they end.
+
+    Waits for every call until a quorum of answers agrees on a class of
+    status, then gives the rest ``post_quorum_timeout`` seconds; a call
+    still running after that keeps running in the background (its result
+    is dropped, its node's own timeouts bound it).
+    """
+    results_queue = green.Queue()
+    for call in calls:
+        green.spawn_n(_run_into, call, results_queue)
+    results = []
+    deadline = None
+    while len(results) < len(calls):
+        if deadline is None and has_quorum(
+                [status_of(r) for r in results], quorum):
+            deadline = time.monotonic() + app.conf.post_quorum_timeout
+        try:
+            if deadline is None:
+                results.append(results_queue.get())
+            else:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                results.append(results_queue.get(timeout=remaining))
+        except green.QueueEmpty:
+            break
+    return results
+
+
+def _run_into(call, results_queue):
+    results_queue.put(call())
+
+
+def make_requests(app, ring, part, method, path, headers_list, body=b'',
+                  query=None, quorum=None):
+    """Send one request per entry of ``headers_list`` to the partition.
+
+    Each request starts at its own primary and moves on to handoffs when a
+    node fails; returns the BackendResults gathered (see ``gather``).
+    """
+    node_iter = NodeIter(app, ring, part)
+    primaries = node_iter.primaries
+    quorum = quorum or len(primaries) // 2 + 1
+    shared = _SharedNodes(node_iter)
+
+    def call_for(headers):
+        return lambda: request_until_answer(
+            app, shared, part, method, path, headers, body, query)
+    return gather(app, [call_for(h) for h in headers_list], quorum)
+
+
+class _SharedNodes:
+    """One node iterator shared by parallel requests: each node used once.
+
+    Green threads switch only on I/O, so ``next`` is never re-entered.
+    """
+
+    def __init__(self, node_iter):
+        self._iter = node_iter
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._iter)

@@ -1,0 +1,350 @@
+"""Object level: ``/v1/<account>/<container>/<object>`` GET, HEAD, PUT, POST,
+DELETE for replicated storage policies.
+
+Owns: object request checks (name, metadata, length, X-Delete-At/After,
+Content-Type guessed from the name), the container ACL check, pairing each
+object replica with a container replica to update
+(``X-Container-Host/-Partition/-Device``), and the streaming PUT: headers
+with ``Expect: 100-continue`` to all primaries in parallel (a failing node
+replaced by a handoff), the body streamed only to nodes that said continue,
+success on a quorum of 201s. Reaches the object servers over HTTP only.
+"""
+
+import mimetypes
+import time
+
+from objstore.common import green
+from objstore.common.backend_client import BACKEND_ERRORS
+from objstore.common.constraints import (
+    check_metadata, check_name, check_object_length)
+from objstore.common.exceptions import InvalidInput
+from objstore.common.http import (
+    HTTPClientDisconnect, HTTPNotFound, HTTPRequestTimeout,
+    HTTPServiceUnavailable, Response, is_success, text_error)
+from objstore.proxy.base import Controller, client_headers
+from objstore.proxy.fanout import (
+    BackendResult, NodeIter, gather, make_requests, node_name, node_path,
+    note_status)
+from objstore.proxy.quorum import best_response_index, delete_status
+
+DEFAULT_CONTENT_TYPE = 'application/octet-stream'
+
+
+def guess_content_type(name):
+    """Content-Type from an object name's extension.
+
+    >>> guess_content_type('photos/cat.jpg')
+    'image/jpeg'
+    >>> guess_content_type('README')
+    'application/octet-stream'
+    """
+    return mimetypes.guess_type(name, strict=False)[0] or DEFAULT_CONTENT_TYPE
+
+
+def delete_at_header(headers, now):
+    """The X-Delete-At value a write carries, or None; InvalidInput if bad.
+
+    X-Delete-After (seconds from now) becomes an absolute X-Delete-At.
+
+    >>> delete_at_header({'X-Delete-After': '60'}, 1000.5)
+    '1060'
+    >>> delete_at_header({}, 1000) is None
+    True
+    """
+    if 'X-Delete-After' in headers:
+        try:
+            after = int(headers['X-Delete-After'])
+        except ValueError:
+            raise InvalidInput('Non-integer X-Delete-After')
+        if after < 0:
+            raise InvalidInput('X-Delete-After in past')
+        return str(int(now + after))
+    if 'X-Delete-At' in headers:
+        try:
+            delete_at = int(headers['X-Delete-At'])
+        except ValueError:
+            raise InvalidInput('Non-integer X-Delete-At')
+        if delete_at <= now:
+            raise InvalidInput('X-Delete-At in past')
+        return str(delete_at)
+    return None
+
+
+def container_update_headers(container_nodes, container_part, count):
+    """X-Container-* headers for each of ``count`` object replicas."""
+    pairs = []
+    for index in range(count):
+        node = container_nodes[index % len(container_nodes)]
+        pairs.append({
+            'X-Container-Host': '%s:%s' % (node['ip'], node['port']),
+            'X-Container-Partition': str(container_part),
+            'X-Container-Device': node['device'],
+        })
+    return pairs
+
+
+class ObjectController(Controller):
+    server_type = 'object'
+
+    def __init__(self, app, account, container, obj):
+        super().__init__(app, account, container, obj)
+        check_name(account, 'account')
+        check_name(container, 'container')
+        check_name(obj, 'object')
+
+    @property
+    def path(self):
+        return '/%s/%s/%s' % (self.account, self.container, self.obj)
+
+    def _part(self):
+        return self.app.object_ring.get_part(self.account, self.container,
+                                             self.obj)
+
+    def _container_checked(self, req, acl_name):
+        """(container info, None) or (None, response to return)."""
+        info = self.container_info(req)
+        denied = self.authorize(req, info.get(acl_name))
+        if denied is not None:
+            return None, denied
+        if info['status'] == 404:
+            return None, HTTPNotFound(body=b'Container not found\n',
+                                      content_type='text/plain')
+        if not is_success(info['status']):
+            return None, text_error(HTTPServiceUnavailable,
+                                    'Container info unavailable')
+        return info, None
+
+    def GETorHEAD(self, req):
+        info, problem = self._container_checked(req, 'read_acl')
+        if problem is not None:
+            return problem
+        headers = self.backend_headers(
+            req, forward=True, policy_index=info['storage_policy'])
+        return self.get_or_head(req, self.app.object_ring, self._part(),
+                                self.path, headers)
+
+    GET = HEAD = GETorHEAD
+
+    def _write_headers(self, req, info, timestamp):
+        """One header dict per object replica, each with its container."""
+        container_part, container_nodes = self.app.container_ring.get_nodes(
+            self.account, self.container)
+        base = self.backend_headers(req, timestamp, forward=True,
+                                    policy_index=info['storage_policy'])
+        return [dict(base, **pair) for pair in container_update_headers(
+            container_nodes, container_part,
+            self.app.object_ring.replica_count)]
+
+    def POST(self, req):
+        check_metadata(req.headers, 'object')
+        delete_at = delete_at_header(req.headers, time.time())
+        info, problem = self._container_checked(req, 'write_acl')
+        if problem is not None:
+            return problem
+        headers_list = self._write_headers(req, info, self.new_timestamp())
+        for headers in headers_list:
+            headers.pop('X-Delete-After', None)
+            if delete_at:
+                headers['X-Delete-At'] = delete_at
+        return self.fan_out(req, self.app.object_ring, self._part(), 'POST',
+                            self.path, headers_list)
+
+    def DELETE(self, req):
+        info, problem = self._container_checked(req, 'write_acl')
+        if problem is not None:
+            return problem
+        ring = self.app.object_ring
+        headers_list = self._write_headers(req, info, self.new_timestamp())
+        results = make_requests(self.app, ring, self._part(), 'DELETE',
+                                self.path, headers_list)
+        return self.quorum_response(req, results, ring.replica_count,
+                                    reduce_status=delete_status)
+
+    # ---------------------------------------------------------------- PUT
+
+    def PUT(self, req):
+        chunked = 'chunked' in req.headers.get('Transfer-Encoding', '')
+        length = check_object_length(req.headers.get('Content-Length'),
+                                     chunked)
+        check_metadata(req.headers, 'object')
+        delete_at = delete_at_header(req.headers, time.time())
+        info, problem = self._container_checked(req, 'write_acl')
+        if problem is not None:
+            return problem
+        headers_list = self._write_headers(req, info, self.new_timestamp())
+        content_type = req.headers.get('Content-Type')
+        if not content_type or req.headers.get(
+                'X-Detect-Content-Type', '').lower() in ('true', '1', 'yes'):
+            content_type = guess_content_type(self.obj)
+        for headers in headers_list:
+            headers['Content-Type'] = content_type
+            headers.pop('X-Delete-After', None)
+            headers.pop('X-Detect-Content-Type', None)
+            if delete_at:
+                headers['X-Delete-At'] = delete_at
+            if length is not None:
+                headers['Content-Length'] = str(length)
+        return ObjectPut(self, req, headers_list, length).run()
+
+
+class ObjectPut:
+    """One streaming object PUT to the object ring's nodes."""
+
+    def __init__(self, controller, req, headers_list, length):
+        self.controller = controller
+        self.app = controller.app
+        self.req = req
+        self.headers_list = headers_list
+        self.length = length
+        self.chunked = length is None
+        self.ring = self.app.object_ring
+        self.part = controller._part()
+        self.path = controller.path
+        self.quorum = self.ring.replica_count // 2 + 1
+
+    def run(self):
+        node_iter = NodeIter(self.app, self.ring, self.part)
+        connected, refusals = self._connect_all(node_iter)
+        if len(connected) < self.quorum:
+            for put in connected:
+                put.abort()
+            return self._refused_response(refusals)
+        live = self._send_body(connected)
+        if isinstance(live, Response):
+            return live
+        if len(live) < self.quorum:
+            self.app.logger.error('PUT %s: only %d nodes took the body',
+                                  self.path, len(live))
+            return text_error(HTTPServiceUnavailable,
+                              'Service Unavailable: too few object servers '
+                              'took the data')
+        results = gather(self.app, [self._finisher(put) for put in live],
+                         self.quorum)
+        return self.controller.quorum_response(
+            self.req, [r for r in results if r is not None],
+            self.ring.replica_count)
+
+    def _connect_all(self, node_iter):
+        """PutStreams that said 100 Continue, and the final answers of those
+        that did not (409, 412, 422: the client's problem)."""
+        calls = [self._connector(node_iter, h) for h in self.headers_list]
+        answers = gather(self.app, calls, self.quorum,
+                         status_of=lambda a: 100 if a[0] else a[1].status)
+        connected = [put for put, _result in answers if put is not None]
+        refusals = [result for put, result in answers if put is None]
+        return connected, refusals
+
+    def _connector(self, node_iter, headers):
+        def connect():
+            last = BackendResult(503)
+            for node in node_iter:
+                try:
+                    put = self.app.client.start_put(
+                        node['ip'], node['port'],
+                        node_path(node, self.part, self.path), headers,
+                        self.chunked)
+                except BACKEND_ERRORS as err:
+                    self.app.error_occurred(node, 'PUT %s: %s'
+                                            % (self.path, err))
+                    continue
+                if put.continued:
+                    put.node = node
+                    return put, None
+                status = put.final.status
+                body = put.final.read()
+                note_status(self.app, node, status, 'PUT', self.path)
+                last = BackendResult(status, put.final.headers, body, node)
+                if status < 500:
+                    return None, last
+            return None, last
+        return connect
+
+    def _refused_response(self, refusals):
+        statuses = [r.status for r in refusals]
+        index = best_response_index(statuses, self.quorum)
+        if index is not None and refusals[index].status < 500:
+            chosen = refusals[index]
+            return Response(status=chosen.status,
+                            headerlist=client_headers(chosen.headers),
+                            body=chosen.body)
+        self.app.logger.error('PUT %s: too few object servers accepted (%s)',
+                              self.path, statuses)
+        return text_error(HTTPServiceUnavailable,
+                          'Service Unavailable: too few object servers '
+                          'accepted the upload')
+
+    def _read_client(self, reader, remaining):
+        size = self.app.conf.client_chunk_size
+        if remaining is not None:
+            size = min(size, remaining)
+        with green.Timeout(self.app.conf.client_timeout):
+            return reader.read(size)
+
+    def _send_body(self, puts):
+        """Stream the client's body to ``puts``; the ones still alive, or a
+        response when the client failed."""
+        reader = self.req.environ['wsgi.input']
+        remaining = self.length
+        live = list(puts)
+        while remaining is None or remaining > 0:
+            try:
+                chunk = self._read_client(reader, remaining)
+            except green.Timeout:
+                self._abort(live)
+                return text_error(HTTPRequestTimeout,
+                                  'Request Timeout: client sent no data in '
+                                  '%ss' % self.app.conf.client_timeout)
+            except (OSError, ValueError):
+                self._abort(live)
+                return text_error(HTTPClientDisconnect, 'Client disconnected')
+            if not chunk:
+                if remaining:
+                    self._abort(live)
+                    self.app.logger.warning(
+                        'PUT %s: client disconnected with %d bytes unsent',
+                        self.path, remaining)
+                    return text_error(HTTPClientDisconnect,
+                                      'Client disconnected')
+                break
+            if remaining is not None:
+                remaining -= len(chunk)
+            live = self._send_chunk(live, chunk)
+            if len(live) < self.quorum:
+                self._abort(live)
+                return live
+        return live
+
+    def _send_chunk(self, live, chunk):
+        still = []
+        for put in live:
+            try:
+                put.send(chunk)
+                still.append(put)
+            except BACKEND_ERRORS as err:
+                self.app.error_occurred(put.node, 'PUT %s: %s'
+                                        % (self.path, err))
+                put.abort()
+        return still
+
+    @staticmethod
+    def _abort(puts):
+        for put in puts:
+            put.abort()
+
+    def _finisher(self, put):
+        def finish():
+            try:
+                response = put.finish()
+                body = response.read()
+            except BACKEND_ERRORS as err:
+                self.app.error_occurred(put.node, 'PUT %s: %s'
+                                        % (self.path, err))
+                return BackendResult(503, node=put.node)
+            note_status(self.app, put.node, response.status, 'PUT',
+                        self.path)
+            if not is_success(response.status):
+                self.app.logger.warning('PUT %s: %s answered %s', self.path,
+                                        node_name(put.node), response.status)
+            return BackendResult(response.status, response.headers, body,
+                                 put.node)
+        return finish

@@ -1,0 +1,176 @@
+"""The proxy server WSGI app: routes ``/v1/...`` to the controllers.
+
+Owns the proxy's typed config (``ProxyServerConf``), the rings, the
+backend client (keep-alive pools), the error limiter and the info cache
+that the controllers share, the mapping of domain errors to statuses, and
+``/info``. It reaches storage servers only through common.backend_client
+and knows them only through the rings. Auth, logging, txn ids, healthcheck
+and COPY are middlewares in front of it (etc/proxy-server.conf-sample).
+"""
+
+import dataclasses
+import os
+import time
+
+from objstore.common.backend_client import BackendClient
+from objstore.common.config import ConfBase
+from objstore.common.exceptions import ConfigError, InvalidInput
+from objstore.common.hashing import load_hash_conf
+from objstore.common.http import (
+    HTTPMethodNotAllowed, HTTPNotFound,
+    HTTPPreconditionFailed, Request, Response, split_path, text_error)
+from objstore.common.log import get_logger
+from objstore.common.memcache import MemcacheRing
+from objstore.proxy.account import AccountController
+from objstore.proxy.container import ContainerController
+from objstore.proxy.errorlimit import ErrorLimiter
+from objstore.proxy.fanout import node_name
+from objstore.proxy.info import (
+    INFO_ENVIRON_KEY, base_capabilities, info_document)
+from objstore.proxy.infocache import InfoCache
+from objstore.proxy.obj import ObjectController
+from objstore.ring.ring import Ring
+
+VERBS = ('GET', 'HEAD', 'PUT', 'POST', 'DELETE')
+API_VERSIONS = ('v1', 'v1.0')
+
+
+@dataclasses.dataclass(frozen=True)
+class ProxyServerConf(ConfBase):
+    swift_dir: str = '/etc/objstore'
+    conn_timeout: float = 0.5
+    node_timeout: float = 10.0
+    post_quorum_timeout: float = 0.5
+    client_timeout: float = 60.0
+    error_suppression_interval: float = 60.0
+    error_suppression_limit: int = 10
+    recheck_account_existence: float = 10.0
+    recheck_container_existence: float = 10.0
+    account_autocreate: bool = True
+    allow_account_management: bool = False
+    object_chunk_size: int = 65536
+    client_chunk_size: int = 65536
+    max_idle_connections: int = 16
+    memcache_servers: tuple[str, ...] = ()
+    log_name: str = 'proxy-server'
+    log_level: str = 'INFO'
+    log_file: str = ''
+
+    def validate(self):
+        for name in ('conn_timeout', 'node_timeout', 'client_timeout'):
+            if getattr(self, name) <= 0:
+                raise ConfigError('%s must be > 0' % name)
+        if self.post_quorum_timeout < 0:
+            raise ConfigError('post_quorum_timeout must be >= 0')
+        if self.error_suppression_limit < 1:
+            raise ConfigError('error_suppression_limit must be >= 1')
+
+
+def _load_ring(swift_dir, name):
+    return Ring(swift_dir, name, hash_conf=load_hash_conf(swift_dir))
+
+
+class Application:
+    """The proxy app; collaborators injectable for tests."""
+
+    def __init__(self, conf, logger=None, account_ring=None,
+                 container_ring=None, object_ring=None, memcache=None,
+                 clock=time.time):
+        self.conf = ProxyServerConf.from_conf(conf)
+        self.logger = logger or get_logger(conf, self.conf.log_name)
+        swift_dir = self.conf.swift_dir
+        self.account_ring = account_ring or _load_ring(swift_dir, 'account')
+        self.container_ring = container_ring or _load_ring(swift_dir,
+                                                           'container')
+        self.object_ring = object_ring or _load_ring(swift_dir, 'object')
+        self.client = BackendClient(
+            self.conf.conn_timeout, self.conf.node_timeout,
+            max_idle_per_host=self.conf.max_idle_connections)
+        self.limiter = ErrorLimiter(self.conf.error_suppression_interval,
+                                    self.conf.error_suppression_limit,
+                                    clock)
+        if memcache is None and self.conf.memcache_servers:
+            memcache = MemcacheRing(self.conf.memcache_servers)
+        self.info_cache = InfoCache(memcache, clock)
+        self.capabilities = base_capabilities()
+        self.capabilities['swift']['allow_account_management'] = \
+            self.conf.allow_account_management
+        self.capabilities['swift']['account_autocreate'] = \
+            self.conf.account_autocreate
+
+    # ------------------------------------------------------ node health
+
+    def error_occurred(self, node, message):
+        self.logger.warning('ERROR with %s: %s', node_name(node), message)
+        if self.limiter.record_error(node):
+            self.logger.warning(
+                'node %s error-limited: %d errors within %ss',
+                node_name(node), self.conf.error_suppression_limit,
+                self.conf.error_suppression_interval)
+
+    def limit_node(self, node, message):
+        self.limiter.make_limited(node)
+        self.logger.warning('node %s error-limited at once: %s',
+                            node_name(node), message)
+
+    # ---------------------------------------------------------- routing
+
+    def __call__(self, environ, start_response):
+        req = Request(environ)
+        return self.handle_request(req)(environ, start_response)
+
+    def handle_request(self, req):
+        try:
+            path = req.path_info
+        except UnicodeDecodeError:
+            return text_error(HTTPPreconditionFailed, 'Invalid UTF8')
+        if path.rstrip('/') == '/info':
+            return self.info(req)
+        try:
+            controller = self.controller_for(path)
+        except ValueError:
+            return text_error(HTTPNotFound, 'Bad URL')
+        except InvalidInput as err:
+            return Response(status=err.status, body=(
+                err.message + '\n').encode('utf-8'),
+                content_type='text/plain')
+        if req.method not in VERBS:
+            return text_error(HTTPMethodNotAllowed,
+                              'Method %s not allowed' % req.method,
+                              headers={'Allow': ', '.join(VERBS)})
+        try:
+            return getattr(controller, req.method)(req)
+        except InvalidInput as err:
+            return Response(status=err.status, body=(
+                err.message + '\n').encode('utf-8'),
+                content_type='text/plain')
+
+    def controller_for(self, path):
+        """The controller of a ``/v1/...`` path; ValueError for others."""
+        version, account, container, obj = split_path(path, 2, 4, True)
+        if version not in API_VERSIONS:
+            raise ValueError('unknown API version %r' % version)
+        if obj is not None:
+            return ObjectController(self, account, container, obj)
+        if container is not None:
+            return ContainerController(self, account, container)
+        return AccountController(self, account)
+
+    def info(self, req):
+        if req.method not in ('GET', 'HEAD'):
+            return text_error(HTTPMethodNotAllowed, 'GET or HEAD only',
+                              headers={'Allow': 'GET, HEAD'})
+        # Middlewares in front add their sections on the way in (see info.py)
+        capabilities = dict(self.capabilities)
+        capabilities.update(req.environ.get(INFO_ENVIRON_KEY, {}))
+        body = info_document(capabilities)
+        return Response(status=200, body=body,
+                        content_type='application/json', charset=None)
+
+
+def app_factory(global_conf, **local_conf):
+    conf = dict(global_conf)
+    conf.update(local_conf)
+    if 'swift_dir' not in conf and os.environ.get('OBJSTORE_CONF_DIR'):
+        conf['swift_dir'] = os.environ['OBJSTORE_CONF_DIR']
+    return Application(conf)
