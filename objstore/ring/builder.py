@@ -228,15 +228,18 @@ class RingBuilder:
         return self.dispersion_report()['dispersion']
 
     def list_parts(self, search_filter):
-        """(partition, matching replica count) for partitions on matching
-        devices, most matches first."""
+        """(partition, replicas on matching devices) pairs, most first."""
+        return self.parts_on_devs(
+            {dev['id'] for dev in self.search_devs(search_filter)})
+
+    def parts_on_devs(self, dev_ids):
+        """(partition, replicas on the given device ids), most first."""
         if self._table is None:
             return []
-        wanted = {dev['id'] for dev in self.search_devs(search_filter)}
         hits = {}
         for part2dev in self._table:
             for part, dev_id in enumerate(part2dev):
-                if dev_id in wanted:
+                if dev_id in dev_ids:
                     hits[part] = hits.get(part, 0) + 1
         return sorted(hits.items(), key=lambda item: (-item[1], item[0]))
 
