@@ -177,7 +177,7 @@ class AccountBroker(DatabaseBroker):
         conn.execute('DELETE FROM container WHERE deleted = 1 '
                      'AND delete_timestamp < ?', (age,))
 
-    def _info_is_deleted(self, info):
+    def info_is_deleted(self, info):
         return info['status'] == 'DELETED' or (
             info['container_count'] == 0 and
             Timestamp(info['delete_timestamp']) >

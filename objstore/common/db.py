@@ -39,7 +39,8 @@ import uuid
 from contextlib import contextmanager
 
 from objstore.common.exceptions import (
-    DatabaseAlreadyExists, DatabaseCorrupt, DatabaseNotFound, LockTimeout)
+    DatabaseAlreadyExists, DatabaseCorrupt, DatabaseNotFound,
+    DiskFileDeviceUnavailable, LockTimeout)
 from objstore.common.timestamp import Timestamp
 
 PENDING_CAP = 131072
@@ -276,7 +277,7 @@ class DatabaseBroker:
 
     Subclasses set ``db_type``, ``item_table``, ``item_columns`` and
     implement ``_create_tables``, ``_merge_rows``, ``_reclaim_rows`` and
-    ``_info_is_deleted``.
+    ``info_is_deleted``.
     """
 
     db_type = None
@@ -548,6 +549,19 @@ class DatabaseBroker:
                          (ts, ts))
             self._refresh_status(conn, ts)
 
+    def merge_timestamps(self, created_at, put_timestamp, delete_timestamp):
+        """Fold a peer's timestamps in: earliest created, newest put/delete."""
+        created = Timestamp(created_at).internal
+        put = Timestamp(put_timestamp).internal
+        delete = Timestamp(delete_timestamp or 0).internal
+        with transaction(self.conn) as conn:
+            conn.execute(
+                'UPDATE %s SET created_at = MIN(?, created_at), '
+                'put_timestamp = MAX(?, put_timestamp), '
+                'delete_timestamp = MAX(?, delete_timestamp)'
+                % self.stat_table, (created, put, delete))
+            self._refresh_status(conn, put)
+
     def update_status_changed_at(self, timestamp):
         ts = Timestamp(timestamp).internal
         with transaction(self.conn) as conn:
@@ -585,9 +599,9 @@ class DatabaseBroker:
         """True if the DB is a tombstone (see the subclass's rule)."""
         if not self.exists():
             return True
-        return self._info_is_deleted(self.get_info())
+        return self.info_is_deleted(self.get_info())
 
-    def _info_is_deleted(self, info):
+    def info_is_deleted(self, info):
         raise NotImplementedError
 
     def set_reported(self, **values):
@@ -763,3 +777,71 @@ def list_page(conn, table, columns, params, extra_where=''):
             break
         cursor.close()
     return results[:limit]
+
+
+# -- where DBs live and which headers become DB metadata -------------------
+
+DATADIRS = {'account': 'accounts', 'container': 'containers'}
+
+# Headers kept as container metadata besides X-Container-Meta-* and
+# X-Container-Sysmeta-* (ACLs and Swift's container features).
+CONTAINER_STORED_HEADERS = frozenset((
+    'x-container-read', 'x-container-write', 'x-container-sync-to',
+    'x-container-sync-key', 'x-versions-location', 'x-history-location'))
+
+
+def device_path(devices, device, mount_check):
+    """``<devices>/<device>`` if usable, else DiskFileDeviceUnavailable.
+
+    With ``mount_check`` the device must be a mount point; without, an
+    existing directory (the aio layout, devices are plain directories).
+    """
+    if not device or device in ('.', '..') or '/' in device:
+        raise DiskFileDeviceUnavailable('bad device name %r' % device)
+    path = os.path.join(devices, device)
+    usable = os.path.ismount(path) if mount_check else os.path.isdir(path)
+    if not usable:
+        raise DiskFileDeviceUnavailable('%s is not mounted' % path)
+    return path
+
+
+def db_path(device_dir, db_type, partition, name_hash):
+    """``<device>/<accounts|containers>/<part>/<hash[-3:]>/<hash>/<hash>.db``."""
+    return os.path.join(device_dir, DATADIRS[db_type], str(partition),
+                        name_hash[-3:], name_hash, name_hash + '.db')
+
+
+def metadata_from_headers(headers, db_type, timestamp):
+    """{header name: (value, timestamp)} of the DB metadata a request sets.
+
+    ``headers`` is a list of (name, value) pairs. User metadata
+    (``X-<Type>-Meta-*``) and system metadata (``X-<Type>-Sysmeta-*``) are
+    kept under their own names, so removing one kind never touches the
+    other. ``X-Remove-<Type>-Meta-Foo`` (any value) and an empty value both
+    delete a key; deletions are stored as '' with the timestamp.
+
+    >>> metadata_from_headers([('X-Container-Meta-Color', 'red'),
+    ...     ('X-Remove-Container-Meta-Size', 'x'), ('X-Other', '1')],
+    ...     'container', '0000000001.00000')  # doctest: +NORMALIZE_WHITESPACE
+    {'X-Container-Meta-Color': ('red', '0000000001.00000'),
+     'X-Container-Meta-Size': ('', '0000000001.00000')}
+    """
+    prefixes = ('x-%s-meta-' % db_type, 'x-%s-sysmeta-' % db_type)
+    stored = CONTAINER_STORED_HEADERS if db_type == 'container' else ()
+    remove = 'x-remove-'
+    updates = {}
+    for name, value in headers:
+        lower = name.lower()
+        if lower.startswith(remove):
+            target = 'x-' + lower[len(remove):]
+            if target.startswith(prefixes) or target in stored:
+                updates[target.title()] = ('', timestamp)
+        elif lower.startswith(prefixes) or lower in stored:
+            updates.setdefault(lower.title(), (value, timestamp))
+    return updates
+
+
+def metadata_headers(metadata):
+    """[(name, value)] of the live (non-deleted) metadata keys."""
+    return [(name, value) for name, (value, _ts) in sorted(metadata.items())
+            if value != '']

@@ -13,7 +13,7 @@ Must not: know HTTP or paths; ``server.py`` finds the file.
 
 from objstore.common.db import (
     DatabaseBroker, execute_script, existing_rows, newest_per_name,
-    replace_rows)
+    replace_rows, transaction)
 from objstore.common.listing import ObjectEntry, Subdir
 from objstore.common.timestamp import Timestamp
 
@@ -123,10 +123,16 @@ class ContainerBroker(DatabaseBroker):
         conn.execute('DELETE FROM object WHERE deleted = 1 '
                      'AND created_at < ?', (age,))
 
-    def _info_is_deleted(self, info):
+    def info_is_deleted(self, info):
         return (info['object_count'] == 0 and
                 Timestamp(info['delete_timestamp']) >
                 Timestamp(info['put_timestamp']))
+
+    def set_storage_policy_index(self, index):
+        """Rebind a deleted container to a new policy before its revival."""
+        with transaction(self.conn) as conn:
+            conn.execute('UPDATE container_stat SET storage_policy_index = ?',
+                         (int(index),))
 
     def is_empty(self):
         return self.get_info()['object_count'] == 0

@@ -1,0 +1,411 @@
+"""What the account and container servers share on the wire.
+
+Owns: parsing a DB server request (storage path, names, timestamps, listing
+query), the WSGI ``__call__`` skeleton (transaction id, one access-log
+line, the domain-error -> status table) as ``DatabaseServer``, and the
+server side of DB replication, the REPLICATE verb.
+
+Must not: know a schema (the brokers do) or what a verb means for an
+account or a container (each ``server.py`` does).
+
+REPLICATE wire format (the DB replicator is the client)
+-------------------------------------------------------
+``REPLICATE /<device>/<partition>/<hash>`` where ``<hash>`` is the DB's
+hash_path; the DB is ``<device>/<accounts|containers>/<partition>/
+<hash[-3:]>/<hash>/<hash>.db``. Body: a JSON object ``{"op": <name>,
+...arguments}``, ``Content-Type: application/json``. Answers carry a JSON
+body when they have something to say. Statuses: 400 bad body or op, 404 no
+such DB (or tmp file), 409 the DB already exists (complete_rsync), 507
+device unavailable.
+
+* ``{"op": "sync", "info": <the sender's get_replication_info()>}`` ->
+  200 ``<our get_replication_info()>`` plus ``"point"``: the sender's
+  highest ROWID we hold (our incoming sync point for ``info["id"]``, -1 if
+  none). Before answering we merge the sender's metadata and timestamps
+  (created_at, put_timestamp, delete_timestamp). 404 means we have no DB:
+  the sender should rsync its DB to ``<device>/tmp/<name>`` and call
+  complete_rsync. The sender compares ``hash``/``max_row`` to decide
+  whether rows are needed; it sends rows with ROWID > ``point``.
+* ``{"op": "merge_items", "items": [rows from get_items_since],
+  "source_id": <sender's DB id>}`` -> 202; rows merge newest-wins and our
+  incoming sync point for ``source_id`` advances to the highest ROWID.
+* ``{"op": "merge_syncs", "sync_points": [{"remote_id", "sync_point"}]}``
+  -> 202; the sender's incoming sync points become our incoming sync points
+  (a point never moves back), so rows we got from third parties through the
+  sender are not sent again.
+* ``{"op": "complete_rsync", "tmp_name": <file name in <device>/tmp/>,
+  "source_id": <sender's DB id>}`` -> 204; the rsynced DB gets a new id
+  (with ``source_id``'s sync point at its max ROWID) and is moved into
+  place. 404 if the tmp file is missing, 409 if a DB exists already.
+* ``{"op": "rsync_then_merge", "tmp_name": ..., "source_id": ...}`` -> 204;
+  for a peer far behind: the sender rsynced its whole DB to tmp; our rows,
+  sync points and metadata are merged into that copy, which gets a new id
+  and replaces our DB. 404 if either file is missing.
+"""
+
+import json
+import os
+import time
+from urllib.parse import parse_qsl
+
+from objstore.common.constraints import check_name
+from objstore.common.db import db_path, device_path, fsync_dir
+from objstore.common.exceptions import (
+    DatabaseCorrupt, DatabaseNotFound, DiskFileDeviceUnavailable,
+    InvalidInput, InvalidListingParam, InvalidTimestamp,
+    ListingNotAcceptable, ListingPreconditionFailed, LockTimeout)
+from objstore.common.hashing import hash_path
+from objstore.common.http import HTTPException, Request, Response, split_path
+from objstore.common.listing import negotiate_format, parse_listing_params
+from objstore.common.log import log_access, set_txn_id
+from objstore.common.timestamp import Timestamp
+
+# Domain errors -> statuses, for both DB servers (InvalidInput carries its
+# own status).
+ERROR_STATUS = {
+    DatabaseNotFound: 404,
+    DiskFileDeviceUnavailable: 507,
+    InvalidTimestamp: 400,
+    InvalidListingParam: 400,
+    ListingNotAcceptable: 406,
+    ListingPreconditionFailed: 412,
+    LockTimeout: 503,
+    DatabaseCorrupt: 500,
+}
+
+POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
+ROWS_PER_MERGE = 1000
+
+
+# -- request parsing ---------------------------------------------------------
+
+def request_path(environ):
+    """PATH_INFO as sent: UTF-8, invalid bytes kept as lone surrogates so
+    the name checks reject them."""
+    raw = environ.get('PATH_INFO', '')
+    return raw.encode('latin-1').decode('utf-8', 'surrogateescape')
+
+
+def printable(text):
+    return text.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')
+
+
+def required_timestamp(headers, name='X-Timestamp'):
+    """The Timestamp in header ``name``; InvalidInput if missing or bad."""
+    value = headers.get(name)
+    if not value:
+        raise InvalidInput('Missing %s header' % name)
+    try:
+        return Timestamp(value)
+    except InvalidTimestamp:
+        raise InvalidInput('Invalid %s header: %r' % (name, value))
+
+
+def header_int(headers, name, default=None):
+    """A non-negative integer header; InvalidInput if bad (or missing and
+    no default)."""
+    value = headers.get(name)
+    if value is None or value == '':
+        if default is None:
+            raise InvalidInput('Missing %s header' % name)
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise InvalidInput('Invalid %s header: %r' % (name, value))
+    return number
+
+
+def split_storage_path(path, maxsegs):
+    """[device, partition, account, container?, object?], names checked.
+
+    Accounts and containers are checked with constraints.check_name;
+    the partition must be a decimal number.
+    """
+    try:
+        parts = split_path(path, 3, maxsegs, True)
+    except ValueError:
+        raise InvalidInput('Invalid path: %s' % printable(path))
+    device, partition = parts[0], parts[1]
+    if device in ('.', '..') or not device.isprintable():
+        raise InvalidInput('Invalid device: %r' % printable(device))
+    if not (partition.isascii() and partition.isdigit()):
+        raise InvalidInput('Invalid partition: %r' % printable(partition))
+    for kind, value in zip(('account', 'container', 'object'), parts[2:]):
+        if value is not None:
+            check_name(value, kind)
+    return parts
+
+
+def decode_query(raw):
+    """{name: value} of a query string; invalid UTF-8 kept as surrogates."""
+    return dict(parse_qsl(raw, keep_blank_values=True, encoding='utf-8',
+                          errors='surrogateescape'))
+
+
+def listing_request(req, max_limit):
+    """(content type, ListingParams) of a listing GET/HEAD."""
+    query = decode_query(req.environ.get('QUERY_STRING', ''))
+    content_type = negotiate_format(query.get('format'),
+                                    req.headers.get('Accept'))
+    return content_type, parse_listing_params(query, max_limit)
+
+
+def error_status(err):
+    if isinstance(err, InvalidInput):
+        return err.status
+    for kind in type(err).__mro__:
+        if kind in ERROR_STATUS:
+            return ERROR_STATUS[kind]
+    return None
+
+
+def deleted_headers(info):
+    """What a 404 for a deleted DB tells the proxy: the tombstone's time
+    in X-Backend-Timestamp, so deleted can be told from never created."""
+    return {
+        'X-Backend-Timestamp': info['delete_timestamp'],
+        'X-Backend-Put-Timestamp': info['put_timestamp'],
+        'X-Backend-Delete-Timestamp': info['delete_timestamp'],
+        'X-Backend-Status-Changed-At': info['status_changed_at'],
+    }
+
+
+def response(status, headers=None, body=b'', content_type=None):
+    """A Response whose Content-Length always matches ``body``.
+
+    Without a content type, an empty body is sent as text/plain.
+    """
+    resp = Response(status=status)
+    if headers:
+        resp.headers.update(headers)
+    resp.content_type = content_type or 'text/plain'
+    resp.charset = 'utf-8'
+    resp.body = body
+    return resp
+
+
+def conflict(message, headers=None):
+    """409 with a one-line body."""
+    return response(409, headers, (message + '\n').encode('utf-8'))
+
+
+def json_response(status, payload):
+    return response(status, body=json.dumps(payload).encode('utf-8'),
+                    content_type='application/json')
+
+
+# -- the server skeleton -------------------------------------------------------
+
+class DatabaseServer:
+    """Base of the account and container WSGI apps.
+
+    Subclasses set ``db_type``, ``broker_class``, ``max_path_segments`` and
+    define the verb methods (``PUT``, ``GET``, ...), each taking a Request
+    and the split path and returning a Response.
+    """
+
+    db_type = None
+    broker_class = None
+    max_path_segments = None
+    verbs = ('PUT', 'HEAD', 'GET', 'POST', 'DELETE', 'REPLICATE')
+
+    def __init__(self, conf, logger, hash_conf, pending_sync=None):
+        self.conf = conf
+        self.logger = logger
+        self.hash_conf = hash_conf
+        self.pending_sync = pending_sync
+
+    def __call__(self, environ, start_response):
+        started = time.monotonic()
+        req = Request(environ)
+        txn_id = req.headers.get('X-Trans-Id')
+        set_txn_id(txn_id)
+        try:
+            resp = self._dispatch(req)
+        except HTTPException as err:
+            resp = err
+        except Exception:
+            self.logger.exception('ERROR %s %s', req.method,
+                                  printable(request_path(environ)))
+            resp = response(500, body=b'Internal error\n')
+        if txn_id:
+            resp.headers['X-Trans-Id'] = txn_id
+        log_access(self.logger, req.method,
+                   printable(request_path(environ)), resp.status_int,
+                   resp.content_length, time.monotonic() - started, txn_id,
+                   environ.get('REMOTE_ADDR'))
+        set_txn_id(None)
+        return resp(environ, start_response)
+
+    def _dispatch(self, req):
+        if req.method not in self.verbs:
+            return response(405, body=b'Method not allowed\n')
+        try:
+            path = request_path(req.environ)
+            if req.method == 'REPLICATE':
+                return self.REPLICATE(req, path)
+            parts = split_storage_path(path, self.max_path_segments)
+            return getattr(self, req.method)(req, parts)
+        except Exception as err:
+            status = error_status(err)
+            if status is None:
+                raise
+            return self.error_response(status, err)
+
+    def error_response(self, status, err):
+        message = getattr(err, 'message', None) or str(err) or type(
+            err).__name__
+        if status == 404 and isinstance(err, DatabaseNotFound):
+            message = 'Not found'
+        if status == 507:
+            message = 'Insufficient storage'
+        return response(status, body=(
+            message.splitlines()[0] + '\n').encode('utf-8'))
+
+    # -- brokers --------------------------------------------------------------
+
+    def device_dir(self, device):
+        return device_path(self.conf.devices, device, self.conf.mount_check)
+
+    def broker_for_hash(self, device, partition, name_hash, **names):
+        path = db_path(self.device_dir(device), self.db_type, partition,
+                       name_hash)
+        return self.broker_class(
+            path, logger=self.logger, pending_cap=self.conf.pending_cap,
+            pending_timeout=self.conf.pending_timeout,
+            pending_sync=self.pending_sync, **names)
+
+    def broker(self, device, partition, account, container=None):
+        name_hash = hash_path(account, container, hash_conf=self.hash_conf)
+        names = {'account': account}
+        if self.db_type == 'container':
+            names['container'] = container
+        return self.broker_for_hash(device, partition, name_hash, **names)
+
+    # -- REPLICATE ------------------------------------------------------------
+
+    def REPLICATE(self, req, path):
+        try:
+            device, partition, name_hash = split_path(path, 3, 3)
+        except ValueError:
+            raise InvalidInput('Invalid path: %s' % printable(path))
+        if not (partition.isdigit() and len(name_hash) == 32 and
+                all(c in '0123456789abcdef' for c in name_hash)):
+            raise InvalidInput('Invalid REPLICATE path: %s' % printable(path))
+        try:
+            args = json.loads(req.body)
+        except ValueError:
+            raise InvalidInput('REPLICATE body is not JSON')
+        if not isinstance(args, dict) or args.get('op') not in REPLICATE_OPS:
+            raise InvalidInput('Unknown REPLICATE op')
+        broker = self.broker_for_hash(device, partition, name_hash)
+        try:
+            return REPLICATE_OPS[args['op']](self, broker, device, args)
+        except (KeyError, TypeError, ValueError) as err:
+            if isinstance(err, (InvalidTimestamp, InvalidInput)):
+                raise
+            raise InvalidInput('Bad REPLICATE arguments: %s' % err)
+        finally:
+            broker.close()
+
+    def tmp_file(self, device, name):
+        if not isinstance(name, str) or not name or '/' in name or \
+                name in ('.', '..'):
+            raise InvalidInput('Bad tmp_name')
+        return os.path.join(self.device_dir(device), 'tmp', name)
+
+
+def _op_sync(server, broker, device, args):
+    info = args['info']
+    if not broker.exists():
+        return response(404, body=b'No such DB\n')
+    broker.update_metadata({key: tuple(entry) for key, entry in
+                            info.get('metadata', {}).items()})
+    broker.merge_timestamps(info['created_at'], info['put_timestamp'],
+                            info.get('delete_timestamp') or '0')
+    local = broker.get_replication_info()
+    local['point'] = broker.get_sync(info['id'])
+    return json_response(200, local)
+
+
+def _op_merge_items(server, broker, device, args):
+    items = args['items']
+    if not isinstance(items, list) or not all(
+            isinstance(item, dict) and isinstance(item.get('name'), str)
+            for item in items):
+        raise InvalidInput('items must be a list of rows')
+    for item in items:
+        check_name(item['name'], 'container' if server.db_type == 'account'
+                   else 'object')
+    broker.merge_items(items, source_id=args.get('source_id'))
+    return response(202)
+
+
+def _op_merge_syncs(server, broker, device, args):
+    points = args['sync_points']
+    broker.merge_syncs([{'remote_id': str(p['remote_id']),
+                         'sync_point': int(p['sync_point'])}
+                        for p in points])
+    return response(202)
+
+
+def _op_complete_rsync(server, broker, device, args):
+    tmp_path = server.tmp_file(device, args['tmp_name'])
+    if broker.exists():
+        return response(409, body=b'DB already exists\n')
+    if not os.path.exists(tmp_path):
+        return response(404, body=b'No such tmp file\n')
+    incoming = server.broker_class(tmp_path, logger=server.logger)
+    try:
+        incoming.check_integrity()
+        incoming.new_id(str(args['source_id']))
+    finally:
+        incoming.close()
+    os.makedirs(broker.db_dir, exist_ok=True)
+    os.rename(tmp_path, broker.db_file)
+    fsync_dir(broker.db_dir)
+    return response(204)
+
+
+def _op_rsync_then_merge(server, broker, device, args):
+    tmp_path = server.tmp_file(device, args['tmp_name'])
+    if not broker.exists() or not os.path.exists(tmp_path):
+        return response(404, body=b'No such DB or tmp file\n')
+    incoming = server.broker_class(tmp_path, logger=server.logger)
+    try:
+        incoming.check_integrity()
+        point = -1
+        while True:
+            rows = broker.get_items_since(point, ROWS_PER_MERGE)
+            if not rows:
+                break
+            incoming.merge_items(rows)
+            point = rows[-1]['ROWID']
+        incoming.merge_syncs(broker.get_syncs())
+        incoming.update_metadata({key: tuple(entry) for key, entry in
+                                  broker.metadata.items()})
+        info = broker.get_info()
+        incoming.merge_timestamps(info['created_at'], info['put_timestamp'],
+                                  info['delete_timestamp'])
+        incoming.new_id(str(args['source_id']))
+    finally:
+        incoming.close()
+    # Fold our WAL into the old file so no WAL of it outlives the rename
+    # and gets replayed onto the replacement.
+    broker.conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+    broker.close()
+    os.rename(tmp_path, broker.db_file)
+    fsync_dir(broker.db_dir)
+    return response(204)
+
+
+REPLICATE_OPS = {
+    'sync': _op_sync,
+    'merge_items': _op_merge_items,
+    'merge_syncs': _op_merge_syncs,
+    'complete_rsync': _op_complete_rsync,
+    'rsync_then_merge': _op_rsync_then_merge,
+}

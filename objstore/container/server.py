@@ -1,0 +1,320 @@
+"""The container server: WSGI app over ContainerBroker DBs on local devices.
+
+Owns the HTTP side of containers: the verbs on
+``/<device>/<partition>/<account>/<container>`` (PUT creates or revives,
+HEAD/GET stats and listings, POST metadata, DELETE an empty container),
+object rows sent by object servers as PUT/DELETE on
+``/<device>/<partition>/<account>/<container>/<object>``, and the
+synchronous update of the account after a container PUT/DELETE.
+Request parsing, error mapping, access logging and REPLICATE come from
+objstore.common.db_rpc.
+
+Must not: know the SQLite schema (backend.py) or render listings
+(objstore.common.listing).
+
+An account update that fails is not retried here: the DB's ``reported_*``
+stats stay behind its current ones, which is what the container-updater
+looks for when it walks the container DBs.
+"""
+
+from dataclasses import dataclass
+
+from objstore.common import green
+from objstore.common.backend_client import BACKEND_ERRORS, direct_request
+from objstore.common.config import ConfBase
+from objstore.common.constraints import (
+    CONTAINER_LISTING_LIMIT, check_metadata)
+from objstore.common.db import (
+    CoalescingFsync, metadata_from_headers, metadata_headers)
+from objstore.common.db_rpc import (
+    POLICY_HEADER, DatabaseServer, conflict, deleted_headers, header_int,
+    listing_request, required_timestamp, response)
+from objstore.common.exceptions import DatabaseAlreadyExists, InvalidInput
+from objstore.common.hashing import load_hash_conf
+from objstore.common.listing import listing_status, render_container_listing
+from objstore.common.log import get_logger
+from objstore.common.timestamp import Timestamp
+from objstore.container.backend import ContainerBroker
+
+OBJECT_ROW_HEADERS = ('X-Size', 'X-Content-Type', 'X-Etag')
+
+
+@dataclass(frozen=True)
+class ContainerServerConf(ConfBase):
+    """The [app:container-server] options (defaults live only here)."""
+
+    devices: str = '/srv/node'
+    mount_check: bool = True
+    conf_dir: str = '/etc/objstore'
+    log_name: str = 'container-server'
+    log_level: str = 'INFO'
+    log_file: str = ''
+    conn_timeout: float = 0.5
+    node_timeout: float = 3.0
+    pending_cap: int = 131072
+    pending_timeout: float = 10.0
+    auto_create_account_prefix: str = '.'
+
+
+def account_targets(headers):
+    """[(ip, port, device, partition)] named by the X-Account-* headers."""
+    hosts = [h.strip() for h in headers.get('X-Account-Host', '').split(',')
+             if h.strip()]
+    devices = [d.strip() for d in
+               headers.get('X-Account-Device', '').split(',') if d.strip()]
+    partition = headers.get('X-Account-Partition', '')
+    if not hosts:
+        return []
+    if len(hosts) != len(devices) or not partition.isdigit():
+        raise InvalidInput('X-Account-Host, -Device and -Partition do not '
+                           'match')
+    targets = []
+    for host, device in zip(hosts, devices):
+        ip, _, port = host.rpartition(':')
+        if not ip or not port.isdigit():
+            raise InvalidInput('Invalid X-Account-Host: %r' % host)
+        targets.append((ip.strip('[]'), int(port), device, partition))
+    return targets
+
+
+def stats_headers(info):
+    headers = {
+        'X-Container-Object-Count': str(info['object_count']),
+        'X-Container-Bytes-Used': str(info['bytes_used']),
+        'X-Timestamp': info['created_at'],
+        'X-Put-Timestamp': info['put_timestamp'],
+        'X-Backend-Timestamp': info['put_timestamp'],
+        'X-Backend-Put-Timestamp': info['put_timestamp'],
+        'X-Backend-Delete-Timestamp': info['delete_timestamp'],
+        'X-Backend-Status-Changed-At': info['status_changed_at'],
+        POLICY_HEADER: str(info['storage_policy_index']),
+    }
+    headers.update(metadata_headers(info['metadata']))
+    return headers
+
+
+class ContainerController(DatabaseServer):
+    """WSGI app of the container server."""
+
+    db_type = 'container'
+    broker_class = ContainerBroker
+    max_path_segments = 5
+
+    def __init__(self, conf, logger=None, hash_conf=None,
+                 request_func=direct_request):
+        settings = ContainerServerConf.from_conf(conf)
+        super().__init__(
+            settings, logger or get_logger(conf, settings.log_name),
+            hash_conf or load_hash_conf(settings.conf_dir),
+            pending_sync=CoalescingFsync(pause=green.sleep))
+        self.request_func = request_func
+
+    # -- container level --------------------------------------------------
+
+    def PUT(self, req, parts):
+        device, partition, account, container, obj = parts
+        if obj:
+            return self.put_object_row(req, parts)
+        if container is None:
+            raise InvalidInput('PUT needs a container')
+        timestamp = required_timestamp(req.headers)
+        check_metadata(req.headers, 'container')
+        requested_policy = req.headers.get(POLICY_HEADER)
+        policy = header_int(req.headers, POLICY_HEADER, 0)
+        targets = account_targets(req.headers)
+        broker = self.broker(device, partition, account, container)
+        created = False
+        if not broker.exists():
+            try:
+                broker.initialize(timestamp, storage_policy_index=policy)
+                created = True
+            except DatabaseAlreadyExists:
+                pass
+        if not created:
+            info = broker.get_info()
+            was_deleted = broker.info_is_deleted(info)
+            if was_deleted and requested_policy is not None:
+                broker.set_storage_policy_index(policy)
+            elif (requested_policy is not None and
+                  info['storage_policy_index'] != policy):
+                existing = str(info['storage_policy_index'])
+                return conflict(
+                    'Container exists with storage policy %s' % existing,
+                    {POLICY_HEADER: existing})
+            broker.update_put_timestamp(timestamp)
+            if broker.is_deleted():
+                return conflict('Container was deleted later')
+            created = was_deleted
+        broker.update_metadata(metadata_from_headers(
+            req.headers.items(), 'container', timestamp.internal))
+        failed = self.update_accounts(req, targets, account, container,
+                                      broker)
+        if failed is not None:
+            return failed
+        return response(201 if created else 202)
+
+    def DELETE(self, req, parts):
+        device, partition, account, container, obj = parts
+        if obj:
+            return self.delete_object_row(req, parts)
+        if container is None:
+            raise InvalidInput('DELETE needs a container')
+        timestamp = required_timestamp(req.headers)
+        targets = account_targets(req.headers)
+        broker = self.broker(device, partition, account, container)
+        if not broker.exists():
+            return response(404)
+        info = broker.get_info()
+        if broker.info_is_deleted(info):
+            return response(404, deleted_headers(info))
+        if info['object_count']:
+            return conflict('Container is not empty')
+        broker.delete_db(timestamp)
+        if not broker.is_deleted():
+            return conflict('Container was written after this delete')
+        failed = self.update_accounts(req, targets, account, container,
+                                      broker)
+        if failed is not None:
+            return failed
+        return response(204)
+
+    def HEAD(self, req, parts):
+        return self._read(req, parts, with_listing=False)
+
+    def GET(self, req, parts):
+        return self._read(req, parts, with_listing=True)
+
+    def _read(self, req, parts, with_listing):
+        device, partition, account, container, obj = parts
+        if container is None or obj:
+            raise InvalidInput('Invalid path for %s' % req.method)
+        content_type, params = listing_request(req, CONTAINER_LISTING_LIMIT)
+        broker = self.broker(device, partition, account, container)
+        if not broker.exists():
+            return response(404)
+        info = broker.get_info()
+        if broker.info_is_deleted(info):
+            return response(404, deleted_headers(info))
+        headers = stats_headers(info)
+        if not with_listing:
+            return response(204, headers, content_type=content_type)
+        entries = broker.list_objects(params)
+        return response(
+            listing_status(entries, content_type), headers,
+            render_container_listing(entries, content_type, container),
+            content_type)
+
+    def POST(self, req, parts):
+        device, partition, account, container, obj = parts
+        if container is None or obj:
+            raise InvalidInput('POST needs a container and no object')
+        timestamp = required_timestamp(req.headers)
+        check_metadata(req.headers, 'container')
+        broker = self.broker(device, partition, account, container)
+        if not broker.exists():
+            return response(404)
+        info = broker.get_info()
+        if broker.info_is_deleted(info):
+            return response(404, deleted_headers(info))
+        broker.update_metadata(metadata_from_headers(
+            req.headers.items(), 'container', timestamp.internal))
+        return response(204)
+
+    # -- object rows (from object servers) ------------------------------
+
+    def put_object_row(self, req, parts):
+        device, partition, account, container, obj = parts
+        timestamp = required_timestamp(req.headers)
+        size = header_int(req.headers, 'X-Size')
+        for name in OBJECT_ROW_HEADERS[1:]:
+            if name not in req.headers:
+                raise InvalidInput('Missing %s header' % name)
+        policy = header_int(req.headers, POLICY_HEADER, 0)
+        broker = self._object_row_broker(device, partition, account,
+                                         container, timestamp)
+        broker.put_object(obj, timestamp, size,
+                          req.headers['X-Content-Type'],
+                          req.headers['X-Etag'], storage_policy_index=policy)
+        return response(201)
+
+    def delete_object_row(self, req, parts):
+        device, partition, account, container, obj = parts
+        timestamp = required_timestamp(req.headers)
+        policy = header_int(req.headers, POLICY_HEADER, 0)
+        broker = self._object_row_broker(device, partition, account,
+                                         container, timestamp)
+        broker.delete_object(obj, timestamp, storage_policy_index=policy)
+        return response(204)
+
+    def _object_row_broker(self, device, partition, account, container,
+                           timestamp):
+        broker = self.broker(device, partition, account, container)
+        if (account.startswith(self.conf.auto_create_account_prefix) and
+                not broker.exists()):
+            # Internal accounts (expirer queue...) get containers on demand.
+            try:
+                broker.initialize(timestamp)
+            except DatabaseAlreadyExists:
+                pass
+        return broker
+
+    # -- account update ---------------------------------------------------
+
+    def update_accounts(self, req, targets, account, container, broker):
+        """Tell each account server; a Response if the account is gone.
+
+        Returns None when done (or when a failure was left for the
+        container-updater), a 404 response if an account said it has no
+        such account.
+        """
+        if not targets:
+            return None
+        info = broker.get_info()
+        headers = {
+            'X-Put-Timestamp': info['put_timestamp'],
+            'X-Delete-Timestamp': info['delete_timestamp'],
+            'X-Object-Count': str(info['object_count']),
+            'X-Bytes-Used': str(info['bytes_used']),
+            'X-Timestamp': Timestamp.now().internal,
+            POLICY_HEADER: str(info['storage_policy_index']),
+        }
+        if req.headers.get('X-Trans-Id'):
+            headers['X-Trans-Id'] = req.headers['X-Trans-Id']
+        all_ok = True
+        for ip, port, device, partition in targets:
+            path = '/%s/%s/%s/%s' % (device, partition, account, container)
+            status = self._send_account_update(ip, port, path, headers)
+            if status == 404:
+                return response(404, body=b'Account not found\n')
+            all_ok = all_ok and status is not None and 200 <= status < 300
+        if all_ok:
+            broker.set_reported(
+                put_timestamp=info['put_timestamp'],
+                delete_timestamp=info['delete_timestamp'],
+                object_count=info['object_count'],
+                bytes_used=info['bytes_used'])
+        return None
+
+    def _send_account_update(self, ip, port, path, headers):
+        try:
+            status, _headers, _body = self.request_func(
+                ip, port, 'PUT', path, headers=headers,
+                conn_timeout=self.conf.conn_timeout,
+                node_timeout=self.conf.node_timeout)
+        except BACKEND_ERRORS as err:
+            self.logger.warning(
+                'account update to %s:%s%s failed (%s); left for the '
+                'container-updater', ip, port, path, err)
+            return None
+        if not 200 <= status < 300 and status != 404:
+            self.logger.warning(
+                'account update to %s:%s%s answered %s; left for the '
+                'container-updater', ip, port, path, status)
+        return status
+
+
+def app_factory(global_conf, **local_conf):
+    """PasteDeploy entry point (``use = egg:objstore#container``)."""
+    conf = dict(global_conf)
+    conf.update(local_conf)
+    return ContainerController(conf)
