@@ -512,6 +512,11 @@ class DatabaseBroker:
     def get_info(self):
         """The stat row as a dict (metadata decoded), after a pending flush."""
         self._commit_puts_stale_ok()
+        return self.stat_info()
+
+    def stat_info(self):
+        """The stat row without flushing pending rows: counts may lag, the
+        timestamps, status and metadata are current."""
         info = self._stat_row()
         info['metadata'] = json.loads(info['metadata'] or '{}')
         return info

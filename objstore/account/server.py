@@ -1,0 +1,202 @@
+"""The account server: WSGI app over AccountBroker DBs on local devices.
+
+Owns the HTTP side of accounts: the verbs on
+``/<device>/<partition>/<account>`` (PUT creates, HEAD/GET stats and the
+container listing, POST metadata, DELETE marks the account deleted for the
+reaper) and container reports from container servers and the
+container-updater, PUT on ``/<device>/<partition>/<account>/<container>``
+with X-Put-Timestamp, X-Delete-Timestamp, X-Object-Count, X-Bytes-Used.
+Request parsing, error mapping, access logging and REPLICATE come from
+objstore.common.db_rpc.
+
+Must not: know the SQLite schema (backend.py), render listings
+(objstore.common.listing), or empty a deleted account (the reaper does).
+"""
+
+from dataclasses import dataclass
+
+from objstore.account.backend import AccountBroker
+from objstore.common import green
+from objstore.common.config import ConfBase
+from objstore.common.constraints import ACCOUNT_LISTING_LIMIT, check_metadata
+from objstore.common.db import (
+    CoalescingFsync, metadata_from_headers, metadata_headers)
+from objstore.common.db_rpc import (
+    POLICY_HEADER, DatabaseServer, conflict, deleted_headers, header_int,
+    listing_request, required_timestamp, response)
+from objstore.common.exceptions import DatabaseAlreadyExists, InvalidInput
+from objstore.common.hashing import load_hash_conf
+from objstore.common.listing import listing_status, render_account_listing
+from objstore.common.log import get_logger
+from objstore.common.timestamp import Timestamp
+
+
+@dataclass(frozen=True)
+class AccountServerConf(ConfBase):
+    """The [app:account-server] options (defaults live only here)."""
+
+    devices: str = '/srv/node'
+    mount_check: bool = True
+    conf_dir: str = '/etc/objstore'
+    log_name: str = 'account-server'
+    log_level: str = 'INFO'
+    log_file: str = ''
+    pending_cap: int = 131072
+    pending_timeout: float = 10.0
+    auto_create_account_prefix: str = '.'
+
+
+def stats_headers(info):
+    headers = {
+        'X-Account-Container-Count': str(info['container_count']),
+        'X-Account-Object-Count': str(info['object_count']),
+        'X-Account-Bytes-Used': str(info['bytes_used']),
+        'X-Timestamp': info['created_at'],
+        'X-Put-Timestamp': info['put_timestamp'],
+        'X-Backend-Timestamp': info['put_timestamp'],
+        'X-Backend-Put-Timestamp': info['put_timestamp'],
+        'X-Backend-Delete-Timestamp': info['delete_timestamp'],
+        'X-Backend-Status-Changed-At': info['status_changed_at'],
+    }
+    headers.update(metadata_headers(info['metadata']))
+    return headers
+
+
+def account_deleted_response(info):
+    headers = deleted_headers(info)
+    if info['status'] == 'DELETED':
+        headers['X-Account-Status'] = 'Deleted'
+    return response(404, headers)
+
+
+class AccountController(DatabaseServer):
+    """WSGI app of the account server."""
+
+    db_type = 'account'
+    broker_class = AccountBroker
+    max_path_segments = 4
+
+    def __init__(self, conf, logger=None, hash_conf=None):
+        settings = AccountServerConf.from_conf(conf)
+        super().__init__(
+            settings, logger or get_logger(conf, settings.log_name),
+            hash_conf or load_hash_conf(settings.conf_dir),
+            pending_sync=CoalescingFsync(pause=green.sleep))
+
+    def PUT(self, req, parts):
+        device, partition, account, container = parts
+        if container:
+            return self.put_container_row(req, parts)
+        timestamp = required_timestamp(req.headers)
+        check_metadata(req.headers, 'account')
+        broker = self.broker(device, partition, account)
+        created = False
+        if not broker.exists():
+            try:
+                broker.initialize(timestamp)
+                created = True
+            except DatabaseAlreadyExists:
+                pass
+        if not created:
+            info = broker.get_info()
+            if info['status'] == 'DELETED':
+                # Deleted accounts stay gone until the reaper empties them.
+                headers = deleted_headers(info)
+                return response(403, headers, b'Recently deleted\n')
+            was_deleted = broker.info_is_deleted(info)
+            broker.update_put_timestamp(timestamp)
+            if broker.is_deleted():
+                return conflict('Account was deleted later')
+            created = was_deleted
+        broker.update_metadata(metadata_from_headers(
+            req.headers.items(), 'account', timestamp.internal))
+        return response(201 if created else 202)
+
+    def put_container_row(self, req, parts):
+        device, partition, account, container = parts
+        put_ts = required_timestamp(req.headers, 'X-Put-Timestamp')
+        delete_ts = Timestamp(0)
+        if req.headers.get('X-Delete-Timestamp'):
+            delete_ts = required_timestamp(req.headers, 'X-Delete-Timestamp')
+        object_count = header_int(req.headers, 'X-Object-Count', 0)
+        bytes_used = header_int(req.headers, 'X-Bytes-Used', 0)
+        policy = header_int(req.headers, POLICY_HEADER, 0)
+        broker = self.broker(device, partition, account)
+        if (account.startswith(self.conf.auto_create_account_prefix) and
+                not broker.exists()):
+            try:
+                broker.initialize(Timestamp.now())
+            except DatabaseAlreadyExists:
+                pass
+        if not broker.exists():
+            return response(404)
+        info = broker.stat_info()
+        if broker.info_is_deleted(info):
+            return account_deleted_response(info)
+        broker.put_container(container, put_ts, delete_ts, object_count,
+                             bytes_used, storage_policy_index=policy)
+        return response(204 if delete_ts > put_ts else 201)
+
+    def DELETE(self, req, parts):
+        device, partition, account, container = parts
+        if container:
+            raise InvalidInput('Container rows are deleted by a PUT with '
+                               'X-Delete-Timestamp')
+        timestamp = required_timestamp(req.headers)
+        broker = self.broker(device, partition, account)
+        if not broker.exists():
+            return response(404)
+        info = broker.get_info()
+        if broker.info_is_deleted(info):
+            return account_deleted_response(info)
+        broker.delete_db(timestamp)
+        return response(204)
+
+    def HEAD(self, req, parts):
+        return self._read(req, parts, with_listing=False)
+
+    def GET(self, req, parts):
+        return self._read(req, parts, with_listing=True)
+
+    def _read(self, req, parts, with_listing):
+        device, partition, account, container = parts
+        if container:
+            raise InvalidInput('Invalid path for %s' % req.method)
+        content_type, params = listing_request(req, ACCOUNT_LISTING_LIMIT)
+        broker = self.broker(device, partition, account)
+        if not broker.exists():
+            return response(404)
+        info = broker.get_info()
+        if broker.info_is_deleted(info):
+            return account_deleted_response(info)
+        headers = stats_headers(info)
+        if not with_listing:
+            return response(204, headers, content_type=content_type)
+        entries = broker.list_containers(params)
+        return response(
+            listing_status(entries, content_type), headers,
+            render_account_listing(entries, content_type, account),
+            content_type)
+
+    def POST(self, req, parts):
+        device, partition, account, container = parts
+        if container:
+            raise InvalidInput('POST needs an account path')
+        timestamp = required_timestamp(req.headers)
+        check_metadata(req.headers, 'account')
+        broker = self.broker(device, partition, account)
+        if not broker.exists():
+            return response(404)
+        info = broker.get_info()
+        if broker.info_is_deleted(info):
+            return account_deleted_response(info)
+        broker.update_metadata(metadata_from_headers(
+            req.headers.items(), 'account', timestamp.internal))
+        return response(204)
+
+
+def app_factory(global_conf, **local_conf):
+    """PasteDeploy entry point (``use = egg:objstore#account``)."""
+    conf = dict(global_conf)
+    conf.update(local_conf)
+    return AccountController(conf)
