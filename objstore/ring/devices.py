@@ -37,7 +37,10 @@ _SEARCH_PIECES = (
     ('id', re.compile(r'd(\d+)')),
     ('region', re.compile(r'r(\d+)')),
     ('zone', re.compile(r'z(\d+)')),
-    ('ip', re.compile(r'-?(' + _ADDR + r')(?=$|[:R/_])')),
+    # A bare address must be an IP literal; a host name needs the '-'
+    # (as in r1z1-host:6200) so that 'q7' is an error, not a host.
+    ('ip', re.compile(r'(?:-(' + _ADDR + r')'
+                      r'|([0-9][0-9.]*|\[[0-9A-Fa-f:.]+\]))(?=$|[:R/_])')),
     ('port', re.compile(r':(\d+)')),
     ('replication_ip', re.compile(r'R(' + _ADDR + r')(?=$|[:/_])')),
     ('replication_port', re.compile(r':(\d+)')),
@@ -124,7 +127,7 @@ def parse_search_value(text):
         match = pattern.match(rest)
         if not match:
             continue
-        value = match.group(1)
+        value = next(group for group in match.groups() if group)
         if key in _INT_KEYS:
             value = int(value)
         elif key in ('ip', 'replication_ip'):

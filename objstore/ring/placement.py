@@ -33,7 +33,8 @@ Rebalance (``Placer.rebalance``)
    replica from an over-target device straight to an under-target device
    whenever the move keeps every tier within its max and brings the two
    devices closer to their targets (surplus + deficit > 1). Stops when no
-   such pair is left, or after one pass over the partitions.
+   such pair is left, or after one pass over the partitions (a few passes
+   when min_part_hours is 0).
 Only step 4 moves data that did not have to move, and only the amount the
 weights call for, which keeps movement close to the minimum.
 """
@@ -366,10 +367,24 @@ class Placer:
                 and d['id'] not in self.removed and assigned[d['id']] > 0]
 
     def _pull_balance(self):
-        """Step 4: move replicas from over- to under-target devices."""
+        """Step 4: move replicas from over- to under-target devices.
+
+        A pass moves at most one replica per partition; without
+        min_part_hours more passes follow while they make progress (a
+        partition may need several replicas moved, e.g. to new big devices).
+        """
+        passes = 1 if self.min_minutes > 0 else self.replicas + 1
+        for _ in range(passes):
+            if not self._pull_pass():
+                return
+
+    def _pull_pass(self):
+        """One pass over the partitions; True if it moved something and
+        devices still want more."""
         receivers = self._receivers()
         if not receivers:
-            return
+            return False
+        moved = False
         start = self.rng.randrange(self.parts)
         stride = self.rng.randrange(self.parts) | 1 if self.parts > 1 else 1
         for step in range(self.parts):
@@ -377,11 +392,13 @@ class Placer:
             if not self.movable(part):
                 continue
             if self._pull_one(part, receivers):
+                moved = True
                 if self.min_minutes > 0:
                     self.moved_now[part] = 1
                 receivers = self._receivers()
                 if not receivers:
-                    return
+                    return False
+        return moved
 
     def _pull_one(self, part, receivers):
         topo = self.topo
