@@ -30,6 +30,7 @@ from objstore.container.backend import ContainerBroker
 from objstore.replicator.db_sync import (
     DIFF, DIFF_CAPPED, FAILURE, HASH_MATCH, IN_SYNC, REMOTE_MERGE, RSYNC,
     DBSyncer, SyncSettings, run_rsync)
+from objstore.replicator.rsync import rsync_destination
 from objstore.ring.ring import Ring
 
 SUMMARY_COUNTS = ('attempted', 'successes', 'failures', IN_SYNC, HASH_MATCH,
@@ -64,6 +65,9 @@ class DBReplicatorConf(DaemonConf):
         if self.reclaim_age < 0 or self.databases_per_second < 0:
             raise ConfigError('reclaim_age and databases_per_second '
                               'must be >= 0')
+        # A bad template fails here, at start-up, not on the first peer.
+        rsync_destination(self.rsync_module, {
+            'ip': '127.0.0.1', 'port': 1, 'device': 'd'})
 
     def sync_settings(self):
         return SyncSettings(
@@ -220,11 +224,10 @@ class DBReplicator(Daemon):
         nodes = self.ring.get_part_nodes(partition)
         is_primary = any(node['id'] == dev['id'] for node in nodes)
         peers = [node for node in nodes if node['id'] != dev['id']]
-        tmp_dir = os.path.join(device_path, 'tmp')
         outcomes = []
         for node in peers:
             outcome = self.syncer.replicate(broker, info, node, partition,
-                                            db_hash, tmp_dir)
+                                            db_hash, device_path)
             stats.incr(outcome)
             outcomes.append(outcome)
         all_ok = FAILURE not in outcomes

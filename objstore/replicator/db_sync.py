@@ -19,15 +19,17 @@ so sync points are only ever compared with the DB they number.
 """
 
 import json
+import math
 import os
 import sqlite3
-import subprocess
 import uuid
 from dataclasses import dataclass
 
 from objstore.common.backend_client import BACKEND_ERRORS, direct_request
 from objstore.common.db import fsync_dir
 from objstore.common.http import is_success
+from objstore.replicator.rsync import (
+    RsyncSettings, build_rsync_command, rsync_destination, run_rsync)
 
 # What one peer needed; the replicator counts these per pass.
 IN_SYNC = 'no_change'
@@ -162,49 +164,13 @@ def snapshot_db(broker, tmp_dir, name):
     return path
 
 
-def rsync_destination(settings, node):
-    """``host::module/<device>/tmp/`` of a node (the module is templated).
-
-    A directory, so that rsync creates ``tmp`` when the device has none;
-    the file keeps the name it has here.
-
-    >>> s = SyncSettings(rsync_module='{replication_ip}::c{replication_port}')
-    >>> rsync_destination(s, {'ip': '10.0.0.1', 'port': 6201,
-    ...     'replication_ip': '10.0.0.2', 'replication_port': 6301,
-    ...     'device': 'sdb'})
-    '10.0.0.2::c6301/sdb/tmp/'
-    """
-    ip = node.get('replication_ip') or node['ip']
-    if ':' in ip and not ip.startswith('['):
-        ip = '[%s]' % ip
-    module = settings.rsync_module.format(
-        replication_ip=ip, ip=ip,
-        replication_port=node.get('replication_port') or node['port'],
-        port=node['port'], device=node['device'])
-    return '%s/%s/tmp/' % (module.rstrip('/'), node['device'])
-
-
-def rsync_command(settings, source, destination):
-    """argv of one whole-file rsync to a daemon module."""
-    argv = ['rsync', '--quiet', '--no-motd', '--whole-file', '--times',
-            '--timeout=%d' % max(1, int(settings.rsync_timeout)),
-            '--contimeout=%d' % max(1, int(settings.conn_timeout + 0.999)),
-            '--port=%d' % settings.rsync_port]
-    if settings.rsync_compress:
-        argv.append('--compress')
-    return argv + [source, destination]
-
-
-def run_rsync(argv, timeout):
-    """(ok, stderr text) of one rsync run, bounded by ``timeout``."""
-    try:
-        done = subprocess.run(argv, capture_output=True, timeout=timeout,
-                              check=False)
-    except subprocess.TimeoutExpired:
-        return False, 'rsync timed out after %ss' % timeout
-    except OSError as err:
-        return False, 'cannot run rsync: %s' % err
-    return done.returncode == 0, done.stderr.decode('utf-8', 'replace')
+def rsync_settings(settings):
+    """The object replicator's RsyncSettings for our options."""
+    return RsyncSettings(module=settings.rsync_module,
+                         port=settings.rsync_port,
+                         io_timeout=max(1, math.ceil(settings.rsync_timeout)),
+                         conn_timeout=max(1, math.ceil(settings.conn_timeout)),
+                         compress=settings.rsync_compress)
 
 
 class DBSyncer:
@@ -212,10 +178,12 @@ class DBSyncer:
 
     def __init__(self, settings, logger, rsync=run_rsync):
         self.settings = settings
+        self.rsync_settings = rsync_settings(settings)
         self.logger = logger
         self.rsync = rsync
 
-    def replicate(self, broker, info, node, partition, db_hash, tmp_dir):
+    def replicate(self, broker, info, node, partition, db_hash,
+                  device_path):
         """Bring ``node``'s copy up to date; the outcome name.
 
         ``info`` is ``broker.get_replication_info()``. Raises nothing:
@@ -223,14 +191,14 @@ class DBSyncer:
         """
         client = ReplicateClient(node, partition, db_hash, self.settings)
         try:
-            return self._replicate(client, broker, info, node, tmp_dir)
+            return self._replicate(client, broker, info, node, device_path)
         except (ReplicateError, OSError, sqlite3.DatabaseError) as err:
             self.logger.warning('replication of %s to %s:%s/%s failed: %s',
                                 broker.db_file, node['ip'], node['port'],
                                 node['device'], err)
             return FAILURE
 
-    def _replicate(self, client, broker, info, node, tmp_dir):
+    def _replicate(self, client, broker, info, node, device_path):
         _status, remote = client.call('sync', info=info)
         outgoing = -1
         if remote is not None:
@@ -238,10 +206,10 @@ class DBSyncer:
         strategy = choose_strategy(info, remote, outgoing,
                                    self.settings.per_diff)
         if strategy == RSYNC:
-            self._push_whole_db(client, broker, info, node, tmp_dir,
+            self._push_whole_db(client, broker, info, node, device_path,
                                 'complete_rsync')
         elif strategy == REMOTE_MERGE:
-            self._push_whole_db(client, broker, info, node, tmp_dir,
+            self._push_whole_db(client, broker, info, node, device_path,
                                 'rsync_then_merge')
         elif strategy == HASH_MATCH:
             # Same rows: everything we have up to max_row is there.
@@ -254,18 +222,26 @@ class DBSyncer:
                 strategy = DIFF_CAPPED
         return strategy
 
-    def _push_whole_db(self, client, broker, info, node, tmp_dir, op):
-        # Unique per push: two replicators may push copies of one DB to
-        # the same peer at once.
+    def _push_whole_db(self, client, broker, info, node, device_path, op):
+        """Snapshot to our ``<device>/tmp/``, rsync it to the peer's.
+
+        The snapshot's path below the device is kept on the peer (the
+        object replicator's ``--relative`` command), so it lands in the
+        peer's ``<device>/tmp/`` where ``op`` looks for it. The name is
+        unique per push: two replicators may push one DB to a peer at once.
+        """
         tmp_name = '%s-%s.db' % (info['id'], uuid.uuid4().hex[:12])
-        snapshot = snapshot_db(broker, tmp_dir, tmp_name)
+        snapshot = snapshot_db(broker, os.path.join(device_path, 'tmp'),
+                               tmp_name)
         try:
-            argv = rsync_command(self.settings, snapshot,
-                                 rsync_destination(self.settings, node))
-            ok, errors = self.rsync(argv, self.settings.rsync_timeout + 5)
-            if not ok:
-                raise ReplicateError('rsync of %s failed: %s'
-                                     % (broker.db_file, errors.strip()))
+            argv = build_rsync_command(
+                device_path, ['tmp/' + tmp_name],
+                rsync_destination(self.settings.rsync_module, node),
+                self.rsync_settings)
+            result = self.rsync(argv, self.rsync_settings.deadline)
+            if not result.ok:
+                raise ReplicateError('rsync of %s failed (%s): %s' % (
+                    broker.db_file, result.meaning, result.output.strip()))
         finally:
             os.unlink(snapshot)
         client.call(op, tmp_name=tmp_name, source_id=info['id'])

@@ -1,0 +1,422 @@
+"""Container/account DB replication against real servers and rsync.
+
+Four container servers on loopback ports, each with its own devices dir,
+a real ``rsync --daemon`` with one module per server, a 4-device ring with
+3 replicas (for partition p the primaries are devices p, p+1, p+2 mod 4
+and device p+3 is a handoff), and real SQLite DBs made with the brokers.
+"""
+
+import json
+import os
+import time
+
+import pytest
+
+from objstore.common.daemon import read_status_file
+from objstore.common.db import db_path
+from objstore.common.exceptions import ConfigError
+from objstore.common.hashing import hash_path, load_hash_conf
+from objstore.common.timestamp import Timestamp
+from objstore.common.wsgi import serve_in_thread
+from objstore.container.backend import ContainerBroker
+from objstore.container.server import app_factory as container_app
+from objstore.replicator import db_sync
+from objstore.replicator.db_replicator import (
+    ContainerReplicator, ContainerReplicatorConf, iter_db_files)
+from objstore.replicator.rsync import (
+    RsyncDaemon, free_port, render_rsyncd_conf)
+from objstore.ring.ring import Ring
+from objstore.ring.ringdata import RingData
+
+NODES = 4
+PART_POWER = 2
+ACCOUNT = 'AUTH_test'
+
+
+def start_rsyncd(base, modules):
+    """A real rsync daemon serving ``modules`` {name: path}; (daemon, port)."""
+    port = free_port()
+    conf = os.path.join(base, 'rsyncd.conf')
+    with open(conf, 'w') as out:
+        out.write(render_rsyncd_conf(
+            sorted(modules.items()), port,
+            os.path.join(base, 'rsyncd.pid'),
+            os.path.join(base, 'rsyncd.log')))
+    return RsyncDaemon(conf, port).start(), port
+
+
+def write_ring(conf_dir, name, ports, replicas=3):
+    devs = [{'id': n, 'region': 1, 'zone': n + 1, 'ip': '127.0.0.1',
+             'port': port, 'replication_ip': '127.0.0.1',
+             'replication_port': port, 'device': 'd%d' % n, 'weight': 1.0,
+             'meta': ''} for n, port in enumerate(ports)]
+    parts = 2 ** PART_POWER
+    table = [[(part + replica) % len(ports) for part in range(parts)]
+             for replica in range(replicas)]
+    RingData(table, devs, 32 - PART_POWER).save(
+        os.path.join(conf_dir, '%s.ring.gz' % name))
+
+
+class DBCluster:
+    """Servers, rsync daemon and ring of one test; see the module doc."""
+
+    def __init__(self, base, kind='container', app_factory=container_app):
+        self.base = str(base)
+        self.kind = kind
+        self.conf_dir = os.path.join(self.base, 'etc')
+        os.makedirs(self.conf_dir)
+        with open(os.path.join(self.conf_dir, 'objstore.conf'), 'w') as out:
+            out.write('[objstore-hash]\npath_hash_prefix = pre\n'
+                      'path_hash_suffix = suf\n')
+        self.hash_conf = load_hash_conf(self.conf_dir)
+        self.devices = []
+        for n in range(NODES):
+            devices = os.path.join(self.base, 'nodes', str(n))
+            os.makedirs(os.path.join(devices, 'd%d' % n))
+            self.devices.append(devices)
+        self.servers = [None] * NODES
+        self.ports = []
+        self._app_factory = app_factory
+        for n in range(NODES):
+            self.start(n)
+            self.ports.append(self.servers[n].port)
+        self.rsyncd, self.rsync_port = start_rsyncd(self.base, {
+            '%s%d' % (kind, port): self.devices[n]
+            for n, port in enumerate(self.ports)})
+        write_ring(self.conf_dir, kind, self.ports)
+        self.ring = Ring(self.conf_dir, kind)
+
+    def start(self, n, port=0):
+        app = self._app_factory({}, devices=self.devices[n],
+                                mount_check='false', conf_dir=self.conf_dir,
+                                log_level='WARNING')
+        port = port or (self.ports[n] if len(self.ports) > n else 0)
+        self.servers[n] = serve_in_thread(app, port=port)
+
+    def stop(self, n):
+        self.servers[n].stop()
+
+    def close(self):
+        for server in self.servers:
+            if server is not None:
+                server.stop()
+        self.rsyncd.stop()
+
+    def device_path(self, n):
+        return os.path.join(self.devices[n], 'd%d' % n)
+
+    def replicator_conf(self, n, **overrides):
+        conf = {'devices': self.devices[n], 'mount_check': 'false',
+                'bind_ip': '127.0.0.1', 'bind_port': str(self.ports[n]),
+                'conf_dir': self.conf_dir,
+                'recon_cache_path': os.path.join(self.base, 'recon', str(n)),
+                'rsync_module': '{replication_ip}::%s{replication_port}'
+                                % self.kind,
+                'rsync_port': str(self.rsync_port), 'rsync_timeout': '20',
+                'node_timeout': '5', 'concurrency': '1',
+                'databases_per_second': '0', 'log_level': 'WARNING'}
+        conf.update(overrides)
+        return conf
+
+    def replicator(self, n, **overrides):
+        return ContainerReplicator(self.replicator_conf(n, **overrides),
+                                   ring=self.ring)
+
+    def placement(self, container):
+        """(partition, hash, [primary node numbers], handoff node number)."""
+        part, nodes = self.ring.get_nodes(ACCOUNT, container)
+        primaries = [node['id'] for node in nodes]
+        handoff = next(iter(set(range(NODES)) - set(primaries)))
+        return (part, hash_path(ACCOUNT, container, hash_conf=self.hash_conf),
+                primaries, handoff)
+
+    def broker(self, n, container):
+        part, name_hash, _p, _h = self.placement(container)
+        return ContainerBroker(db_path(self.device_path(n), 'container',
+                                       part, name_hash),
+                               account=ACCOUNT, container=container)
+
+    def make_db(self, n, container, put_timestamp=None):
+        broker = self.broker(n, container)
+        broker.initialize(put_timestamp or Timestamp.now().internal)
+        return broker
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    made = DBCluster(tmp_path)
+    yield made
+    made.close()
+
+
+def ts(value):
+    return Timestamp(value).internal
+
+
+def put_objects(broker, names, when=1700000000.0, size=10):
+    for offset, name in enumerate(names):
+        broker.put_object(name, ts(when + offset), size, 'text/plain',
+                          'etag-%s' % name)
+
+
+def rows_by_name(broker):
+    broker._commit_puts()
+    rows = broker.conn.execute(
+        'SELECT name, created_at, size, deleted FROM object').fetchall()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def live_names(broker):
+    return sorted(name for name, row in rows_by_name(broker).items()
+                  if not row[2])
+
+
+# -- pure decisions ----------------------------------------------------------
+
+@pytest.mark.parametrize('remote, outgoing, expected', [
+    (None, -1, db_sync.RSYNC),
+    ({'max_row': 0, 'hash': 'b', 'point': 100}, -1, db_sync.IN_SYNC),
+    ({'max_row': 0, 'hash': 'b', 'point': -1}, 100, db_sync.IN_SYNC),
+    ({'max_row': 90, 'hash': 'a', 'point': -1}, -1, db_sync.HASH_MATCH),
+    ({'max_row': 90, 'hash': 'b', 'point': 50}, -1, db_sync.DIFF),
+    # Far behind, but within per_diff rows: rows are cheaper than a copy.
+    ({'max_row': 5, 'hash': 'b', 'point': -1}, -1, db_sync.DIFF),
+])
+def test_choose_strategy(remote, outgoing, expected):
+    local = {'max_row': 100, 'hash': 'a'}
+    assert db_sync.choose_strategy(local, remote, outgoing, 1000) == expected
+
+
+def test_choose_strategy_far_behind_means_remote_merge():
+    local = {'max_row': 5000, 'hash': 'a'}
+    remote = {'max_row': 100, 'hash': 'b', 'point': 10}
+    assert db_sync.choose_strategy(local, remote, -1, 1000) == \
+        db_sync.REMOTE_MERGE
+
+
+def test_rsync_settings_follow_the_replicator_options():
+    settings = db_sync.rsync_settings(db_sync.SyncSettings(
+        rsync_port=6203, rsync_timeout=30.5, rsync_compress=True,
+        rsync_module='{replication_ip}::c', conn_timeout=0.5))
+    assert (settings.port, settings.io_timeout, settings.conn_timeout,
+            settings.compress, settings.module) == (
+                6203, 31, 1, True, '{replication_ip}::c')
+
+
+@pytest.mark.parametrize('option, value', [
+    ('concurrency', '0'), ('per_diff', '0'), ('rsync_timeout', '0'),
+    ('reclaim_age', '-1'), ('per_diff', 'many'),
+    ('rsync_module', '{nonsense}::x')])
+def test_bad_config_is_refused(option, value):
+    with pytest.raises(ConfigError):
+        ContainerReplicatorConf.from_conf({option: value})
+
+
+# -- replication through real servers --------------------------------------
+
+def test_missing_peer_gets_the_whole_db_by_rsync(cluster):
+    part, _hash, primaries, handoff = cluster.placement('c1')
+    source = cluster.make_db(primaries[0], 'c1')
+    put_objects(source, ['a', 'b', 'c'])
+    source.update_metadata({'X-Container-Meta-Color': ('blue', ts(1.0))})
+    stats = cluster.replicator(primaries[0]).run_once(once=True)
+    assert stats.get(db_sync.RSYNC) == 2
+    assert stats.get('successes') == 1 and stats.get('failures') == 0
+    source_id = source.get_info()['id']
+    for n in primaries[1:]:
+        copy = cluster.broker(n, 'c1')
+        assert copy.exists()
+        info = copy.get_info()
+        assert live_names(copy) == ['a', 'b', 'c']
+        assert info['object_count'] == 3 and info['bytes_used'] == 30
+        assert info['metadata']['X-Container-Meta-Color'][0] == 'blue'
+        # The copy has an id of its own and knows what it got from us.
+        assert info['id'] != source_id
+        assert copy.get_sync(source_id) == source.get_max_row()
+    assert not cluster.broker(handoff, 'c1').exists()
+    # No snapshot is left behind on either side.
+    for n in primaries:
+        tmp = os.path.join(cluster.device_path(n), 'tmp')
+        assert not os.path.isdir(tmp) or os.listdir(tmp) == []
+
+
+def test_second_pass_finds_nothing_to_do(cluster):
+    _part, _hash, primaries, _h = cluster.placement('c1')
+    put_objects(cluster.make_db(primaries[0], 'c1'), ['a', 'b'])
+    cluster.replicator(primaries[0]).run_once()
+    stats = cluster.replicator(primaries[0]).run_once()
+    assert stats.get(db_sync.IN_SYNC) == 2
+    assert stats.get(db_sync.RSYNC) == 0 and stats.get(db_sync.DIFF) == 0
+
+
+def test_rows_each_side_lacks_are_exchanged(cluster):
+    _part, _hash, primaries, _h = cluster.placement('c1')
+    dbs = [cluster.make_db(n, 'c1', ts(1000.0)) for n in primaries]
+    put_objects(dbs[0], ['from-0-a', 'from-0-b'])
+    put_objects(dbs[1], ['from-1'])
+    for n in primaries:
+        stats = cluster.replicator(n).run_once()
+        assert stats.get('failures') == 0
+    expected = ['from-0-a', 'from-0-b', 'from-1']
+    for n in primaries:
+        assert live_names(cluster.broker(n, 'c1')) == expected
+    hashes = {cluster.broker(n, 'c1').get_info()['hash'] for n in primaries}
+    assert len(hashes) == 1
+
+
+def test_an_older_row_never_wins(cluster):
+    _part, _hash, primaries, _h = cluster.placement('c1')
+    # Recent times: tombstones older than reclaim_age would be reclaimed.
+    base = time.time() - 1000
+    newer, older, tomb = [cluster.make_db(n, 'c1', ts(base))
+                          for n in primaries]
+    newer.put_object('o', ts(base + 20), 20, 'text/new', 'new')
+    older.put_object('o', ts(base + 15), 10, 'text/old', 'old')
+    # A delete older than the newest PUT must not remove it either ...
+    tomb.delete_object('o', ts(base + 18))
+    # ... but a delete newer than every PUT wins for 'gone'.
+    newer.put_object('gone', ts(base + 10), 5, 'text/plain', 'x')
+    tomb.delete_object('gone', ts(base + 19))
+    for _round in range(2):
+        for n in primaries:
+            cluster.replicator(n).run_once()
+    for n in primaries:
+        rows = rows_by_name(cluster.broker(n, 'c1'))
+        assert rows['o'] == (ts(base + 20), 20, 0)
+        assert rows['gone'] == (ts(base + 19), 0, 1)
+        info = cluster.broker(n, 'c1').get_info()
+        assert info['object_count'] == 1 and info['bytes_used'] == 20
+
+
+def test_a_peer_far_behind_merges_from_an_rsynced_copy(cluster):
+    _part, _hash, primaries, _h = cluster.placement('c1')
+    ahead = cluster.make_db(primaries[0], 'c1', ts(1000.0))
+    behind = cluster.make_db(primaries[1], 'c1', ts(1000.0))
+    put_objects(ahead, ['r%03d' % i for i in range(60)])
+    put_objects(behind, ['mine'], when=1800000000.0)
+    stats = cluster.replicator(primaries[0], per_diff='10').run_once(
+        partitions=None)
+    assert stats.get(db_sync.REMOTE_MERGE) == 1
+    merged = cluster.broker(primaries[1], 'c1')
+    names = live_names(merged)
+    assert len(names) == 61 and 'mine' in names
+    assert merged.get_info()['id'] != ahead.get_info()['id']
+
+
+def test_diff_batches_are_capped_per_pass_and_resume(cluster):
+    _part, _hash, primaries, _h = cluster.placement('c1')
+    source = cluster.make_db(primaries[0], 'c1', ts(1000.0))
+    for n in primaries[1:]:
+        # Peers with rows of their own are not "far behind": rows are sent.
+        put_objects(cluster.make_db(n, 'c1', ts(1000.0)),
+                    ['own%d' % i for i in range(6)])
+    put_objects(source, ['o%02d' % i for i in range(10)])
+    replicator = cluster.replicator(primaries[0], per_diff='3',
+                                    max_diffs='2')
+    first = replicator.run_once()
+    assert first.get(db_sync.DIFF_CAPPED) == 2
+    assert len(live_names(cluster.broker(primaries[1], 'c1'))) == 12
+    second = replicator.run_once()
+    assert second.get(db_sync.DIFF) == 2
+    for n in primaries[1:]:
+        assert len(live_names(cluster.broker(n, 'c1'))) == 16
+
+
+def test_handoff_db_goes_home_and_is_removed(cluster):
+    _part, _hash, primaries, handoff = cluster.placement('c1')
+    stray = cluster.make_db(handoff, 'c1')
+    put_objects(stray, ['x', 'y'])
+    cluster.make_db(primaries[0], 'c1')
+    stats = cluster.replicator(handoff).run_once()
+    assert stats.get('handoffs_removed') == 1
+    assert not stray.exists()
+    assert not os.path.exists(os.path.dirname(stray.db_file))
+    for n in primaries:
+        assert live_names(cluster.broker(n, 'c1')) == ['x', 'y']
+
+
+def test_handoff_db_is_kept_while_a_primary_is_down(cluster):
+    _part, _hash, primaries, handoff = cluster.placement('c1')
+    stray = cluster.make_db(handoff, 'c1')
+    put_objects(stray, ['x'])
+    cluster.stop(primaries[2])
+    try:
+        stats = cluster.replicator(handoff, conn_timeout='0.3').run_once()
+    finally:
+        cluster.start(primaries[2])
+    assert stats.get('failures') == 1 and stats.get(db_sync.FAILURE) == 1
+    assert stats.get('handoffs_removed') == 0
+    assert stray.exists()
+    stats = cluster.replicator(handoff).run_once()
+    assert stats.get('handoffs_removed') == 1
+    assert live_names(cluster.broker(primaries[2], 'c1')) == ['x']
+
+
+def test_old_deleted_rows_and_old_deleted_dbs_are_reclaimed(cluster):
+    _part, _hash, primaries, _h = cluster.placement('c1')
+    keep = cluster.make_db(primaries[0], 'c1', ts(1000.0))
+    keep.put_object('old-tomb', ts(1100.0), 0, '', '', deleted=1)
+    keep.put_object('live', ts(1200.0), 1, 'text/plain', 'e')
+    keep.delete_object('new-tomb', ts(time.time()))
+    gone = cluster.make_db(primaries[0], 'c2', ts(1000.0))
+    gone.delete_db(ts(1001.0))
+    stats = cluster.replicator(primaries[0], reclaim_age='3600').run_once()
+    assert stats.get('reclaimed_dbs') >= 1
+    assert not gone.exists()
+    assert set(rows_by_name(keep)) == {'live', 'new-tomb'}
+    # A deleted DB younger than reclaim_age stays: it is the tombstone.
+    recent = cluster.make_db(primaries[0], 'c3', ts(1000.0))
+    recent.delete_db(ts(time.time()))
+    cluster.replicator(primaries[0], reclaim_age='3600').run_once()
+    assert recent.exists()
+
+
+def test_status_file_and_partition_filter(cluster):
+    part, _hash, primaries, _h = cluster.placement('c1')
+    put_objects(cluster.make_db(primaries[0], 'c1'), ['a'])
+    other = (part + 1) % (2 ** PART_POWER)
+    stats = cluster.replicator(primaries[0]).run_once(partitions=[other])
+    assert stats.get('attempted') == 0
+    cluster.replicator(primaries[0]).run_once(once=True)
+    record = read_status_file(os.path.join(cluster.base, 'recon',
+                                           str(primaries[0])),
+                              'container-replicator', 'd%d' % primaries[0])
+    assert record['once'] is True
+    assert record['counts']['attempted'] == 1
+    assert record['counts']['rsync'] == 2
+
+
+def test_corrupt_local_db_is_a_counted_failure_not_a_crash(cluster):
+    _part, _hash, primaries, _h = cluster.placement('c1')
+    broker = cluster.make_db(primaries[0], 'c1')
+    broker.close()
+    with open(broker.db_file, 'r+b') as db:
+        db.write(b'this is not a database file at all' * 10)
+    stats = cluster.replicator(primaries[0]).run_once()
+    assert stats.get('failures') == 1 and stats.get('attempted') == 1
+
+
+def test_iter_db_files_skips_strays(tmp_path):
+    root = tmp_path / 'd0' / 'containers'
+    (root / 'junk').mkdir(parents=True)
+    good = root / '3' / 'abc' / ('f' * 29 + 'abc')
+    good.mkdir(parents=True)
+    (good / (good.name + '.db')).write_bytes(b'')
+    (root / '3' / 'abc' / 'stray-file').write_bytes(b'')
+    (root / '4').write_bytes(b'')
+    found = list(iter_db_files(str(tmp_path / 'd0'), 'containers'))
+    assert [(p, h) for p, h, _f in found] == [(3, good.name)]
+    assert list(iter_db_files(str(tmp_path / 'd0'), 'containers',
+                              partitions=[1])) == []
+    assert list(iter_db_files(str(tmp_path / 'none'), 'containers')) == []
+
+
+def test_replicate_call_rejects_non_json_answers(cluster):
+    node = cluster.ring.devs[0]
+    client = db_sync.ReplicateClient(node, 0, 'f' * 32,
+                                     db_sync.SyncSettings(node_timeout=2))
+    with pytest.raises(db_sync.ReplicateError):
+        client.call('no-such-op')
+    status, body = client.call('sync', info={'id': 'x'})
+    assert status == 404 and body is None
+    assert json.dumps({'op': 'sync'})
