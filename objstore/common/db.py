@@ -99,22 +99,26 @@ class CoalescingFsync:
     def __init__(self, pause, sync=fdatasync_path):
         self._pause = pause
         self._sync = sync
-        self._appended = {}
-        self._synced = {}
+        # path -> [appends noted, appends known durable, callers inside]
+        self._state = {}
 
     def __call__(self, path):
-        seq = self._appended.get(path, 0) + 1
-        self._appended[path] = seq
-        self._pause()
-        if self._synced.get(path, 0) >= seq:
-            return
-        target = self._appended[path]
-        self._sync(path)
-        self._synced[path] = max(self._synced.get(path, 0), target)
-        if self._synced[path] == self._appended[path]:
-            # Nothing outstanding: forget the path so the maps stay small.
-            self._appended.pop(path, None)
-            self._synced.pop(path, None)
+        state = self._state.setdefault(path, [0, 0, 0])
+        state[0] += 1
+        state[2] += 1
+        seq = state[0]
+        try:
+            self._pause()
+            if state[1] < seq:
+                target = state[0]
+                self._sync(path)
+                state[1] = max(state[1], target)
+        finally:
+            state[2] -= 1
+            if state[2] == 0 and self._state.get(path) is state:
+                # Nobody is waiting on this file: forget it, so the map
+                # holds only files being written right now.
+                del self._state[path]
 
 
 @contextmanager
