@@ -1,9 +1,10 @@
 """The ring as processes use it: path -> partition -> devices.
 
-``Ring`` loads a ring file (ringdata.py), answers lookups (primaries and an
-endless, deterministic handoff sequence) and reloads itself when the file's
-mtime changes, checking at most once per ``reload_time`` seconds so a busy
-server does not stat the file on every request.
+``Ring`` loads a ring file (ringdata.py), answers lookups (primaries, and
+a deterministic handoff sequence that ends after every other device) and
+reloads itself when the file's mtime (or inode) changes, checking at most
+once per ``reload_time`` seconds so a busy server does not stat the file on
+every request.
 
 It never writes rings and never decides placement; that is the builder's.
 """
@@ -24,6 +25,19 @@ def ring_file_path(path_or_dir, ring_name=None):
     if ring_name is not None or os.path.isdir(path_or_dir):
         return os.path.join(path_or_dir, '%s.ring.gz' % (ring_name or ''))
     return path_or_dir
+
+
+def _file_signature(path):
+    """(mtime_ns, inode, size) of a file, or None when it is missing.
+
+    The inode catches a new file renamed into place within the mtime
+    granularity of the filesystem.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_ino, st.st_size
 
 
 def _tier_keys(dev):
@@ -50,23 +64,20 @@ class Ring:
                 os.path.abspath(self.path)))
         self.hash_conf = hash_conf
         self.reload_time = reload_time
-        self._mtime = None
+        self._signature = None
         self._next_check = 0
         self._load()
 
     def _load(self):
         # Stat before reading: if the file is replaced while we read, the
         # next check sees a newer mtime and loads again.
-        try:
-            mtime = os.stat(self.path).st_mtime
-        except OSError:
-            mtime = None
+        signature = _file_signature(self.path)
         data = RingData.load(self.path)
         self._devs = data.devs
         self._replica2part2dev = data.replica2part2dev
         self._part_shift = data.part_shift
         self.build_version = data.build_version
-        self._mtime = mtime
+        self._signature = signature
         self._next_check = time.monotonic() + self.reload_time
         self._handoff_order = [
             (dev['id'],) + _tier_keys(dev) for dev in self._devs
@@ -77,21 +88,14 @@ class Ring:
         if now < self._next_check:
             return
         self._next_check = now + self.reload_time
-        try:
-            mtime = os.stat(self.path).st_mtime
-        except OSError:
-            # A file being swapped in may be missing for an instant; keep
-            # serving the ring we have.
-            return
-        if mtime != self._mtime:
+        signature = _file_signature(self.path)
+        # A missing file (None) is not a reason to drop the ring we have.
+        if signature is not None and signature != self._signature:
             self._load()
 
     def has_changed(self):
         """True when the file on disk differs from the loaded one."""
-        try:
-            return os.stat(self.path).st_mtime != self._mtime
-        except OSError:
-            return True
+        return _file_signature(self.path) != self._signature
 
     @property
     def devs(self):
