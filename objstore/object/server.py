@@ -1,0 +1,582 @@
+"""The object server: a WSGI app serving objects from local devices.
+
+Owns the HTTP side of object storage: parsing and validating requests,
+timestamp ordering (409 for writes older than what the node holds),
+streaming bodies to and from the DiskFile API, ranges and conditional
+requests, container updates after writes (async pendings on failure) and
+the expirer queue. It speaks to storage only through ``DiskFileManager``
+(or its in-memory twin) and never touches files itself; domain errors
+become HTTP statuses in one table, ``ERROR_RESPONSES``.
+
+Verbs: PUT, GET, HEAD, POST, DELETE on
+``/<device>/<partition>/<account>/<container>/<object>`` and REPLICATE on
+``/<device>/<partition>[/<suffix>-<suffix>...]`` (JSON suffix hashes).
+"""
+
+import json
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from objstore.common import green
+from objstore.common.backend_client import direct_request
+from objstore.common.conditional import evaluate_conditions, http_date
+from objstore.common.config import ConfBase
+from objstore.common.constraints import (
+    MAX_FILE_SIZE, check_metadata, check_name, check_object_length)
+from objstore.common.exceptions import (
+    ChunkReadTimeout, ConfigError, DiskFileCollision, DiskFileDeleted,
+    DiskFileDeviceUnavailable, DiskFileExpired, DiskFileNoSpace,
+    DiskFileNotExist, DiskFileQuarantined, DiskFileXattrNotSupported,
+    InvalidInput, InvalidTimestamp, LockTimeout)
+from objstore.common.hashing import load_hash_conf
+from objstore.common.http import (
+    HTTPAccepted, HTTPBadRequest, HTTPClientDisconnect, HTTPConflict,
+    HTTPCreated, HTTPForbidden, HTTPInsufficientStorage,
+    HTTPInternalServerError, HTTPLengthRequired, HTTPMethodNotAllowed, HTTPNoContent,
+    HTTPNotFound, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
+    HTTPRequestTimeout, HTTPServiceUnavailable, HTTPUnprocessableEntity,
+    Request, Response, is_success, split_path, text_error)
+from objstore.common.log import get_logger, log_access, set_txn_id
+from objstore.common.timestamp import Timestamp
+from objstore.object import asyncpending, expiring
+from objstore.object.diskfile import DiskFileManager, DiskFileSettings
+from objstore.object.metadata import POST_HEADERS, USER_META_PREFIX
+from objstore.object.ondisk import DEFAULT_RECLAIM_AGE
+from objstore.object.responses import build_get_response, object_headers
+
+
+@dataclass(frozen=True)
+class ObjectServerConf(ConfBase):
+    """Every option the object server reads ([DEFAULT] + its app section)."""
+
+    devices: str = '/srv/node'
+    mount_check: bool = True
+    conf_dir: str = '/etc/objstore'
+    bind_ip: str = '127.0.0.1'
+    bind_port: int = 6200
+    workers: int = 1
+    backlog: int = 4096
+    max_clients: int = 1024
+    disk_chunk_size: int = 65536
+    network_chunk_size: int = 65536
+    conn_timeout: float = 0.5
+    node_timeout: float = 3.0
+    client_timeout: float = 60.0
+    container_update_timeout: float = 1.0
+    fallocate_reserve: int = 0
+    reclaim_age: int = DEFAULT_RECLAIM_AGE
+    log_name: str = 'object-server'
+    log_level: str = 'INFO'
+    log_file: str = ''
+
+    def validate(self):
+        for name in ('disk_chunk_size', 'network_chunk_size'):
+            if getattr(self, name) <= 0:
+                raise ConfigError('%s must be > 0' % name)
+        for name in ('conn_timeout', 'node_timeout', 'client_timeout',
+                     'container_update_timeout'):
+            if getattr(self, name) <= 0:
+                raise ConfigError('%s must be > 0' % name)
+        if self.fallocate_reserve < 0 or self.reclaim_age < 0:
+            raise ConfigError('fallocate_reserve and reclaim_age must be '
+                              '>= 0')
+
+
+# Domain error -> response class. The one place storage errors become HTTP.
+ERROR_RESPONSES = {
+    DiskFileDeviceUnavailable: HTTPInsufficientStorage,
+    DiskFileNoSpace: HTTPInsufficientStorage,
+    DiskFileXattrNotSupported: HTTPInsufficientStorage,
+    DiskFileCollision: HTTPForbidden,
+    DiskFileQuarantined: HTTPNotFound,
+    DiskFileNotExist: HTTPNotFound,
+    LockTimeout: HTTPServiceUnavailable,
+    InvalidTimestamp: HTTPBadRequest,
+    ChunkReadTimeout: HTTPRequestTimeout,
+}
+INPUT_ERROR_STATUS = {400: HTTPBadRequest, 411: HTTPLengthRequired,
+                      413: HTTPRequestEntityTooLarge}
+
+# Metadata a PUT stores besides user metadata (X-Object-Meta-*).
+PUT_STORED_HEADERS = POST_HEADERS + ('X-Static-Large-Object',)
+SYSMETA_PREFIX = 'X-Object-Sysmeta-'
+
+
+class ClientDisconnected(Exception):
+    """The client stopped sending before the body was complete."""
+
+
+@dataclass(frozen=True)
+class ObjectTarget:
+    """The parsed storage path and policy of an object request."""
+
+    device: str
+    partition: str
+    account: str
+    container: str
+    obj: str
+    policy_index: int
+
+
+def _error_response(exc):
+    for klass in type(exc).__mro__:
+        if klass in ERROR_RESPONSES:
+            return text_error(ERROR_RESPONSES[klass], str(exc) or
+                              klass.__name__)
+    return None
+
+
+def _input_error(err):
+    return text_error(INPUT_ERROR_STATUS.get(err.status, HTTPBadRequest),
+                      err.message)
+
+
+def decode_path(environ):
+    """The request path as real text; InvalidInput when not UTF-8."""
+    raw = environ.get('PATH_INFO', '').encode('latin-1')
+    try:
+        return raw.decode('utf-8')
+    except UnicodeDecodeError:
+        raise InvalidInput('path is not valid UTF-8')
+
+
+def log_path(environ):
+    """The request path for logs: quoted bytes, whatever their encoding."""
+    return quote(environ.get('PATH_INFO', '').encode('latin-1'))
+
+
+def client_sent_header(environ, name):
+    """Whether the client really sent ``name``.
+
+    The WSGI server fills CONTENT_TYPE with a default when the client sent
+    none; its ``headers_raw`` (when present) tells the truth, so a POST
+    without a Content-Type does not reset the object's type.
+    """
+    raw = environ.get('headers_raw')
+    if raw is None:
+        return True
+    return any(key.lower() == name.lower() for key, _value in raw)
+
+
+def parse_partition(value):
+    if not value.isdigit():
+        raise InvalidInput('invalid partition %r' % value)
+    return value
+
+
+def parse_policy_index(headers):
+    value = headers.get('X-Backend-Storage-Policy-Index', '0')
+    if not value.isdigit():
+        raise InvalidInput('invalid X-Backend-Storage-Policy-Index %r'
+                           % value)
+    return int(value)
+
+
+def parse_object_target(environ, headers):
+    try:
+        device, partition, account, container, obj = split_path(
+            decode_path(environ), 5, 5, True)
+    except ValueError:
+        raise InvalidInput('invalid object path %r'
+                           % environ.get('PATH_INFO'))
+    check_name(account, 'account')
+    check_name(container, 'container')
+    check_name(obj, 'object')
+    return ObjectTarget(device, parse_partition(partition), account,
+                        container, obj, parse_policy_index(headers))
+
+
+def required_timestamp(headers):
+    value = headers.get('X-Timestamp')
+    if not value:
+        raise InvalidInput('Missing X-Timestamp header')
+    try:
+        return Timestamp(value)
+    except InvalidTimestamp:
+        raise InvalidInput('Invalid X-Timestamp header %r' % value)
+
+
+def parse_delete_at(headers, now):
+    """The integer X-Delete-At of a write, None, or InvalidInput."""
+    value = headers.get('X-Delete-At')
+    if value in (None, ''):
+        return None
+    if not value.isdigit():
+        raise InvalidInput('Non-integer X-Delete-At')
+    if int(value) <= now:
+        raise InvalidInput('X-Delete-At in past')
+    return int(value)
+
+
+def stored_request_metadata(headers, timestamp, names):
+    """X-Timestamp plus the headers in ``names`` and user/system metadata."""
+    meta = {'X-Timestamp': timestamp.internal}
+    wanted = {name.lower(): name for name in names}
+    for key, value in headers.items():
+        lower = key.lower()
+        if lower in wanted:
+            meta[wanted[lower]] = value
+        elif lower.startswith(USER_META_PREFIX.lower()) or \
+                lower.startswith(SYSMETA_PREFIX.lower()):
+            meta[key.title()] = value
+    return meta
+
+
+def existing_timestamp(df, now):
+    """(data Timestamp or None, exists) of what the node holds for ``df``.
+
+    PUT and DELETE are ordered against the data or tombstone timestamp, not
+    a newer POST's: a PUT older than a POST but newer than the data it
+    modified still wins, and that POST's .meta then applies to it. An
+    expired object still has its timestamp (a write must be newer).
+    """
+    try:
+        df.open(now)
+    except DiskFileDeleted as err:
+        return err.timestamp, False
+    except DiskFileExpired:
+        return df.data_timestamp, False
+    except (DiskFileNotExist, DiskFileQuarantined):
+        return None, False
+    stamp = df.data_timestamp
+    df.close()
+    return stamp, True
+
+
+def conflict(existing):
+    return text_error(HTTPConflict, 'a newer write exists',
+                      headers={'X-Backend-Timestamp': existing.internal})
+
+
+class ObjectController:
+    """The object server WSGI app."""
+
+    def __init__(self, conf, logger=None, diskfile_manager=None,
+                 hash_conf=None):
+        self.conf = ObjectServerConf.from_conf(conf)
+        self.logger = logger or get_logger(conf, self.conf.log_name)
+        if diskfile_manager is None:
+            settings = DiskFileSettings(
+                devices=self.conf.devices, mount_check=self.conf.mount_check,
+                disk_chunk_size=self.conf.disk_chunk_size,
+                reclaim_age=self.conf.reclaim_age,
+                fallocate_reserve=self.conf.fallocate_reserve,
+                hash_conf=hash_conf or load_hash_conf(self.conf.conf_dir))
+            diskfile_manager = DiskFileManager(settings, self.logger)
+        self.mgr = diskfile_manager
+        self.handlers = {'PUT': self.PUT, 'GET': self.GET, 'HEAD': self.HEAD,
+                         'POST': self.POST, 'DELETE': self.DELETE,
+                         'REPLICATE': self.REPLICATE}
+
+    # -- WSGI entry ------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        started = time.monotonic()
+        req = Request(environ)
+        txn_id = req.headers.get('X-Trans-Id') or 'tx' + uuid.uuid4().hex
+        set_txn_id(txn_id)
+        resp = self._handle(req)
+        resp.headers['X-Trans-Id'] = txn_id
+        return self._logged(resp(environ, start_response), req, resp,
+                            started, txn_id)
+
+    def _handle(self, req):
+        handler = self.handlers.get(req.method)
+        if handler is None:
+            return text_error(HTTPMethodNotAllowed,
+                              'method %s not allowed' % req.method)
+        try:
+            return handler(req)
+        except InvalidInput as err:
+            return _input_error(err)
+        except ClientDisconnected as err:
+            return text_error(HTTPClientDisconnect, str(err))
+        except Exception as err:  # noqa: B902 -- the WSGI catch-all
+            resp = _error_response(err)
+            if resp is not None:
+                return resp
+            self.logger.exception('ERROR %s %s', req.method,
+                                  log_path(req.environ))
+            return text_error(HTTPInternalServerError,
+                              'internal error: %s' % type(err).__name__)
+
+    def _logged(self, app_iter, req, resp, started, txn_id):
+        sent = 0
+        try:
+            for chunk in app_iter:
+                sent += len(chunk)
+                yield chunk
+        finally:
+            close = getattr(app_iter, 'close', None)
+            if close:
+                close()
+            nbytes = sent if req.method == 'GET' else req.content_length
+            log_access(self.logger, req.method, log_path(req.environ),
+                       resp.status_int,
+                       nbytes, time.monotonic() - started, txn_id,
+                       req.remote_addr)
+
+    # -- verbs -----------------------------------------------------------
+
+    def PUT(self, req):
+        target = parse_object_target(req.environ, req.headers)
+        timestamp = required_timestamp(req.headers)
+        chunked = 'chunked' in req.headers.get('Transfer-Encoding',
+                                               '').lower()
+        length = check_object_length(req.headers.get('Content-Length'),
+                                     chunked)
+        check_metadata(req.headers, 'object')
+        delete_at = parse_delete_at(req.headers, time.time())
+        df = self._diskfile(target)
+        existing, exists = existing_timestamp(df, time.time())
+        if existing is not None and existing >= timestamp:
+            return conflict(existing)
+        if exists and req.headers.get('If-None-Match') == '*':
+            return text_error(HTTPPreconditionFailed, 'object exists')
+        with df.create(length) as writer:
+            self._receive_body(req, writer, length)
+            expected = req.headers.get('ETag', '').strip('"').lower()
+            if expected and expected != writer.etag:
+                return text_error(HTTPUnprocessableEntity,
+                                  'ETag %s does not match the body (%s)'
+                                  % (expected, writer.etag))
+            meta = stored_request_metadata(req.headers, timestamp,
+                                           PUT_STORED_HEADERS)
+            meta['Content-Type'] = (
+                req.headers.get('Content-Type')
+                if client_sent_header(req.environ, 'Content-Type')
+                else 'application/octet-stream')
+            meta['ETag'] = writer.etag
+            meta['Content-Length'] = str(writer.bytes_written)
+            writer.put(meta)
+        self._after_write(req, target, df, 'PUT', timestamp, delete_at, meta)
+        return HTTPCreated(headers={'ETag': meta['ETag']})
+
+    def _receive_body(self, req, writer, length):
+        """Stream the request body into ``writer``.
+
+        Reading wsgi.input first makes the WSGI server answer
+        ``Expect: 100-continue``, so a request refused above never had its
+        body sent.
+        """
+        chunk_size = self.conf.network_chunk_size
+        wsgi_input = req.environ['wsgi.input']
+        while length is None or writer.bytes_written < length:
+            want = chunk_size if length is None else min(
+                chunk_size, length - writer.bytes_written)
+            chunk = self._read_chunk(wsgi_input, want)
+            if not chunk:
+                break
+            writer.write(chunk)
+            if writer.bytes_written > MAX_FILE_SIZE:
+                raise InvalidInput('Your request is too large', status=413)
+        if length is not None and writer.bytes_written < length:
+            raise ClientDisconnected('client sent %d of %d bytes'
+                                     % (writer.bytes_written, length))
+
+    def _read_chunk(self, wsgi_input, size):
+        try:
+            with green.Timeout(self.conf.client_timeout):
+                return wsgi_input.read(size)
+        except green.Timeout:
+            raise ChunkReadTimeout('client sent nothing for %ss'
+                                   % self.conf.client_timeout)
+        except (OSError, ValueError) as err:
+            # A broken chunked encoding or a reset connection.
+            raise ClientDisconnected('client read failed: %s' % err)
+
+    def GET(self, req):
+        return self._get_or_head(req)
+
+    def HEAD(self, req):
+        return self._get_or_head(req)
+
+    def _get_or_head(self, req):
+        target = parse_object_target(req.environ, req.headers)
+        df = self._diskfile(target)
+        missing = self._open_or_404(df)
+        if missing is not None:
+            return missing
+        meta = df.metadata
+        last_modified = math.ceil(float(df.timestamp))
+        status = evaluate_conditions(req.method, req.headers, df.etag,
+                                     last_modified)
+        if status is not None:
+            df.close()
+            resp = Response(status=status)
+            resp.headers.update({'ETag': df.etag,
+                                 'Last-Modified': http_date(last_modified),
+                                 'X-Timestamp': df.timestamp.normal,
+                                 'X-Backend-Timestamp':
+                                     df.timestamp.internal})
+            return resp
+        headers = object_headers(meta, df.timestamp, df.data_timestamp,
+                                 http_date(last_modified))
+        if req.method == 'HEAD':
+            df.close()
+            resp = Response(status=200, headers=headers)
+            resp.content_length = df.content_length
+            return resp
+        return build_get_response(df.reader(), headers, df.content_length,
+                                  meta.get('Content-Type'),
+                                  req.headers.get('Range'))
+
+    def _open_or_404(self, df):
+        """None when open, else the 404 that says what the node knows."""
+        try:
+            df.open()
+            return None
+        except DiskFileDeleted as err:
+            headers = {'X-Backend-Timestamp': err.timestamp.internal}
+        except DiskFileExpired as err:
+            headers = {'X-Backend-Timestamp':
+                       Timestamp(err.metadata['X-Timestamp']).internal}
+        except (DiskFileNotExist, DiskFileQuarantined):
+            headers = {}
+        return text_error(HTTPNotFound, 'object not found', headers=headers)
+
+    def POST(self, req):
+        target = parse_object_target(req.environ, req.headers)
+        timestamp = required_timestamp(req.headers)
+        check_metadata(req.headers, 'object')
+        delete_at = parse_delete_at(req.headers, time.time())
+        df = self._diskfile(target)
+        missing = self._open_or_404(df)
+        if missing is not None:
+            return missing
+        df.close()
+        if df.timestamp >= timestamp:
+            return conflict(df.timestamp)
+        meta = stored_request_metadata(req.headers, timestamp, POST_HEADERS)
+        if not client_sent_header(req.environ, 'Content-Type'):
+            meta.pop('Content-Type', None)
+        df.write_metadata(meta)
+        if delete_at is not None:
+            self._queue_expiry(target, df, delete_at, timestamp)
+        return HTTPAccepted()
+
+    def DELETE(self, req):
+        target = parse_object_target(req.environ, req.headers)
+        timestamp = required_timestamp(req.headers)
+        df = self._diskfile(target)
+        existing, exists = existing_timestamp(df, time.time())
+        if existing is not None and existing >= timestamp:
+            return conflict(existing)
+        if_delete_at = req.headers.get('X-If-Delete-At')
+        if if_delete_at is not None and (
+                not exists or df.metadata.get('X-Delete-At') != if_delete_at):
+            return text_error(HTTPPreconditionFailed,
+                              'X-If-Delete-At does not match')
+        df.delete(timestamp)
+        self._after_write(req, target, df, 'DELETE', timestamp, None, {})
+        if exists:
+            return HTTPNoContent()
+        return text_error(HTTPNotFound, 'object not found')
+
+    def REPLICATE(self, req):
+        try:
+            device, partition, suffixes = split_path(
+                decode_path(req.environ), 2, 3, True)
+        except ValueError:
+            raise InvalidInput('invalid REPLICATE path %s'
+                               % log_path(req.environ))
+        recalculate = suffixes.split('-') if suffixes else []
+        hashes = self.mgr.get_hashes(device, parse_partition(partition),
+                                     recalculate,
+                                     parse_policy_index(req.headers))
+        return Response(status=200, content_type='application/json',
+                        body=json.dumps(hashes, sort_keys=True).encode())
+
+    # -- helpers ---------------------------------------------------------
+
+    def _diskfile(self, target):
+        return self.mgr.get_diskfile(target.device, target.partition,
+                                     target.account, target.container,
+                                     target.obj, target.policy_index)
+
+    def _after_write(self, req, target, df, op, timestamp, delete_at, meta):
+        if delete_at is not None:
+            self._queue_expiry(target, df, delete_at, timestamp)
+        headers = {'X-Timestamp': timestamp.internal,
+                   'X-Trans-Id': req.headers.get('X-Trans-Id', '-'),
+                   'X-Backend-Storage-Policy-Index':
+                       str(target.policy_index)}
+        if op == 'PUT':
+            headers.update({'X-Size': meta['Content-Length'],
+                            'X-Content-Type': meta['Content-Type'],
+                            'X-Etag': meta['ETag']})
+        self._update_containers(req, target, df, op, headers)
+
+    def _queue_expiry(self, target, df, delete_at, timestamp):
+        entry = expiring.make_entry(target.account, target.container,
+                                    target.obj, target.partition, delete_at,
+                                    timestamp.internal, target.policy_index)
+        expiring.add_entry(df.device_path, df.hash, entry)
+
+    def _update_containers(self, req, target, df, op, headers):
+        nodes = container_nodes(req.headers)
+        if nodes is None:
+            self.logger.error('Container update headers disagree: host %r '
+                              'partition %r device %r; not updating',
+                              req.headers.get('X-Container-Host'),
+                              req.headers.get('X-Container-Partition'),
+                              req.headers.get('X-Container-Device'))
+            return
+        if not nodes:
+            return
+        pile = green.GreenPile(len(nodes))
+        path_tail = '/%s/%s/%s' % (target.account, target.container,
+                                   target.obj)
+        for node in nodes:
+            pile.spawn(self._send_container_update, node, op, path_tail,
+                       headers)
+        failed = [node for node, ok in zip(nodes, pile) if not ok]
+        if failed:
+            update = asyncpending.make_update(
+                op, target.account, target.container, target.obj, headers,
+                target.policy_index, failed)
+            asyncpending.write_async_pending(df.device_path, df.hash, update)
+
+    def _send_container_update(self, node, op, path_tail, headers):
+        ip, _, port = node['host'].rpartition(':')
+        path = '/%s/%s%s' % (node['device'], node['partition'], path_tail)
+        timeout = self.conf.conn_timeout + self.conf.container_update_timeout
+        try:
+            with green.Timeout(timeout):
+                status, _headers, _body = direct_request(
+                    ip, int(port), op, path, headers,
+                    conn_timeout=self.conf.conn_timeout,
+                    node_timeout=self.conf.container_update_timeout)
+        except (Exception, green.Timeout) as err:  # noqa: B902
+            self.logger.warning('Container update %s %s to %s failed: %s',
+                                op, path, node['host'], err)
+            return False
+        if not is_success(status):
+            self.logger.warning('Container update %s %s to %s: status %s',
+                                op, path, node['host'], status)
+            return False
+        return True
+
+
+def container_nodes(headers):
+    """[{host, partition, device}] named by X-Container-*; None if they
+    disagree in number (the proxy sends comma-separated lists)."""
+    fields = [[v.strip() for v in headers.get(name, '').split(',')
+               if v.strip()]
+              for name in ('X-Container-Host', 'X-Container-Partition',
+                           'X-Container-Device')]
+    hosts, partitions, devices = fields
+    if not (len(hosts) == len(partitions) == len(devices)):
+        return None
+    return [{'host': h, 'partition': p, 'device': d}
+            for h, p, d in zip(hosts, partitions, devices)]
+
+
+def app_factory(global_conf, **local_conf):
+    """PasteDeploy entry point (``use = egg:objstore#object``)."""
+    conf = dict(global_conf)
+    conf.update(local_conf)
+    return ObjectController(conf)
