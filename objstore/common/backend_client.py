@@ -144,6 +144,10 @@ class BackendResponse:
         except (OSError, http.client.HTTPException):
             self.close()
             raise
+        if amt is not None and not data and self._response.length:
+            # http.client reports a body cut short as a quiet EOF.
+            self.close()
+            raise http.client.IncompleteRead(b'', self._response.length)
         if amt is None or not data:
             self.close()
         return data

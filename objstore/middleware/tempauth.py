@@ -41,6 +41,7 @@ from objstore.common.http import (
     HTTPBadRequest, HTTPForbidden, HTTPUnauthorized, Response, Request,
     split_path)
 from objstore.common.log import get_logger
+from objstore.common.subrequest import add_capability
 
 TOKEN_TAG_HEX = 32  # 128 bits of HMAC-SHA256 are enough against forgery
 TOKEN_NONCE_BYTES = 8
@@ -372,6 +373,7 @@ class TempAuth:
         self.clock = clock
 
     def __call__(self, environ, start_response):
+        add_capability(environ, 'tempauth', account_acls=False)
         path = environ.get('PATH_INFO', '')
         if path.startswith(self.conf.auth_prefix):
             return self.handle_get_token(Request(environ))(

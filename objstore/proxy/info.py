@@ -10,7 +10,6 @@ import json
 
 from objstore.common.constraints import public_limits
 
-INFO_ENVIRON_KEY = 'objstore.capabilities'
 POLICIES = [{'name': 'Policy-0', 'default': True}]
 
 

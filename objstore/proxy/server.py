@@ -21,12 +21,12 @@ from objstore.common.http import (
     HTTPPreconditionFailed, Request, Response, split_path, text_error)
 from objstore.common.log import get_logger
 from objstore.common.memcache import MemcacheRing
+from objstore.common.subrequest import CAPABILITIES_KEY
 from objstore.proxy.account import AccountController
 from objstore.proxy.container import ContainerController
 from objstore.proxy.errorlimit import ErrorLimiter
 from objstore.proxy.fanout import node_name
-from objstore.proxy.info import (
-    INFO_ENVIRON_KEY, base_capabilities, info_document)
+from objstore.proxy.info import base_capabilities, info_document
 from objstore.proxy.infocache import InfoCache
 from objstore.proxy.obj import ObjectController
 from objstore.ring.ring import Ring
@@ -128,12 +128,12 @@ class Application:
             return self.info(req)
         try:
             controller = self.controller_for(path)
-        except ValueError:
-            return text_error(HTTPNotFound, 'Bad URL')
         except InvalidInput as err:
             return Response(status=err.status, body=(
                 err.message + '\n').encode('utf-8'),
                 content_type='text/plain')
+        except ValueError:
+            return text_error(HTTPNotFound, 'Bad URL')
         if req.method not in VERBS:
             return text_error(HTTPMethodNotAllowed,
                               'Method %s not allowed' % req.method,
@@ -162,7 +162,7 @@ class Application:
                               headers={'Allow': 'GET, HEAD'})
         # Middlewares in front add their sections on the way in (see info.py)
         capabilities = dict(self.capabilities)
-        capabilities.update(req.environ.get(INFO_ENVIRON_KEY, {}))
+        capabilities.update(req.environ.get(CAPABILITIES_KEY, {}))
         body = info_document(capabilities)
         return Response(status=200, body=body,
                         content_type='application/json', charset=None)

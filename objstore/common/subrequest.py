@@ -1,0 +1,88 @@
+"""Pipeline helpers: subrequests, and middlewares' sections of ``/info``.
+
+Owns ``make_subrequest``: a new WSGI environ for a request a middleware
+sends further down the pipeline (COPY reads the source and writes the
+destination this way; large objects, versioning and S3 will too). The
+copy keeps who the client is (``REMOTE_USER``, ``swift.authorize``,
+``swift.clean_acl``), the transaction id and the server facts, and
+nothing of the original request's body, query or conditional headers, so
+the subrequest is authorized as the client for its own path.
+
+``add_capability`` lets a middleware add its section to ``/info``: on an
+``/info`` request it writes into ``environ['objstore.capabilities']``,
+which the proxy app merges into the document (no process-wide registry).
+"""
+
+import io
+from urllib.parse import quote
+
+from objstore.common.http import Request
+
+# Environ keys a subrequest inherits from the request that makes it.
+INHERITED_KEYS = (
+    'REMOTE_USER', 'REMOTE_ADDR', 'HTTP_HOST', 'HTTP_REFERER',
+    'HTTP_USER_AGENT', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL',
+    'SCRIPT_NAME', 'wsgi.url_scheme', 'wsgi.errors', 'wsgi.version',
+    'wsgi.multithread', 'wsgi.multiprocess', 'wsgi.run_once',
+    'swift.trans_id', 'swift.authorize', 'swift.clean_acl',
+)
+
+
+CAPABILITIES_KEY = 'objstore.capabilities'
+INFO_PATH = '/info'
+
+
+def add_capability(environ, name, **facts):
+    """On an /info request, list middleware ``name`` with ``facts``."""
+    if environ.get('PATH_INFO', '').rstrip('/') == INFO_PATH:
+        environ.setdefault(CAPABILITIES_KEY, {}).setdefault(
+            name, {}).update(facts)
+
+
+class IterReader:
+    """A ``wsgi.input`` over an iterable of byte chunks (a GET's body)."""
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._buffer = b''
+        self._done = False
+
+    def read(self, size=-1):
+        while not self._done and (size is None or size < 0 or
+                                  len(self._buffer) < size):
+            try:
+                self._buffer += next(self._chunks)
+            except StopIteration:
+                self._done = True
+        if size is None or size < 0:
+            data, self._buffer = self._buffer, b''
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def close(self):
+        close = getattr(self._chunks, 'close', None)
+        if close is not None:
+            close()
+
+
+def make_subrequest(environ, method, path, headers=None, body=None,
+                    source=None):
+    """A Request for ``path`` (unquoted) carrying the client's identity.
+
+    ``body`` is bytes or an iterable of byte chunks; ``source`` names the
+    middleware in ``swift.source`` for logs.
+    """
+    new_environ = {key: environ[key] for key in INHERITED_KEYS
+                   if key in environ}
+    if source:
+        new_environ['swift.source'] = source
+    req = Request.blank(quote(path), environ=new_environ, method=method,
+                        headers=headers or {})
+    if isinstance(body, (bytes, bytearray)):
+        req.body = bytes(body)
+    elif body is not None:
+        req.environ['wsgi.input'] = IterReader(body)
+    else:
+        req.environ['wsgi.input'] = io.BytesIO(b'')
+    return req

@@ -1,0 +1,86 @@
+"""proxy_logging: one access-log line per client request.
+
+Owns the access line (client address, method, path, status, bytes sent,
+duration, transaction id), written when the response body has been sent
+or the client went away (499). Subrequests made by middlewares further
+down (COPY) do not pass here, so each client request is logged once.
+"""
+
+import dataclasses
+import time
+
+from objstore.common.config import ConfBase
+from objstore.common.log import get_logger, log_access
+
+
+@dataclasses.dataclass(frozen=True)
+class ProxyLoggingConf(ConfBase):
+    access_log_name: str = 'proxy-access'
+    log_name: str = 'proxy-access'
+
+
+def _client_of(environ):
+    forwarded = environ.get('HTTP_X_FORWARDED_FOR')
+    if forwarded:
+        return forwarded.split(',')[0].strip()
+    return environ.get('REMOTE_ADDR')
+
+
+class LoggedBody:
+    """Wraps an app_iter: counts bytes, logs once at close."""
+
+    def __init__(self, app_iter, on_done):
+        self._app_iter = app_iter
+        self._on_done = on_done
+        self.sent = 0
+        self.completed = False
+
+    def __iter__(self):
+        for chunk in self._app_iter:
+            self.sent += len(chunk)
+            yield chunk
+        self.completed = True
+
+    def close(self):
+        try:
+            close = getattr(self._app_iter, 'close', None)
+            if close is not None:
+                close()
+        finally:
+            self._on_done(self)
+
+
+class ProxyLogging:
+    def __init__(self, app, conf, logger=None, clock=time.monotonic):
+        self.app = app
+        self.conf = ProxyLoggingConf.from_conf(conf)
+        self.logger = logger or get_logger(
+            dict(conf, log_name=self.conf.access_log_name))
+        self.clock = clock
+
+    def __call__(self, environ, start_response):
+        started = self.clock()
+        method = environ.get('REQUEST_METHOD')
+        path = environ.get('RAW_PATH_INFO') or environ.get('PATH_INFO', '')
+        if environ.get('QUERY_STRING'):
+            path += '?' + environ['QUERY_STRING']
+        status_seen = []
+
+        def start_logged(status, headers, exc_info=None):
+            status_seen.append(status.split(' ', 1)[0])
+            return start_response(status, headers, exc_info)
+
+        def done(body):
+            # A body not sent to its end means the client went away.
+            status = status_seen[-1] if status_seen and body.completed \
+                else '499'
+            log_access(self.logger, method, path, status, body.sent,
+                       self.clock() - started,
+                       environ.get('swift.trans_id'), _client_of(environ))
+        return LoggedBody(self.app(environ, start_logged), done)
+
+
+def filter_factory(global_conf, **local_conf):
+    conf = dict(global_conf)
+    conf.update(local_conf)
+    return lambda app: ProxyLogging(app, conf)

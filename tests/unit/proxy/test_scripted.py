@@ -1,0 +1,359 @@
+"""The proxy against scripted backends on real sockets: quorum, handoffs,
+error limiting, timeouts, grace after quorum, mid-stream resume, X-Newest,
+the headers it sends to storage servers, and request validation."""
+
+import hashlib
+import time
+
+from objstore.common import green
+from objstore.common.http import Request
+from tests.unit.proxy.conftest import sleeper
+
+
+def call(harness, method, path, headers=None, body=None):
+    req = Request.blank(path, method=method, headers=headers or {})
+    if body is not None:
+        req.body = body
+    resp = req.get_response(harness.app)
+    resp.body  # noqa: B018 -- drain the body while the backends are up
+    return resp
+
+
+def make_container(harness, account='AUTH_a', container='c'):
+    resp = call(harness, 'PUT', '/v1/%s/%s' % (account, container))
+    assert resp.status_int in (201, 202), resp.status
+    return resp
+
+
+def stop(harness, kind, *names, which=(0,)):
+    _part, primaries, _handoffs = harness.nodes(kind, *names)
+    for index in which:
+        harness.backend_of(primaries[index]).stop()
+    return primaries
+
+
+def test_container_put_autocreates_account_and_pairs_account_nodes(scripted):
+    make_container(scripted)
+    apart, anodes, _ = scripted.nodes('account', 'AUTH_a')
+    cpart, cnodes, _ = scripted.nodes('container', 'AUTH_a', 'c')
+    for node in anodes:
+        assert 'AUTH_a' in scripted.backend_of(node).store
+    hosts = set()
+    for node in cnodes:
+        backend = scripted.backend_of(node)
+        puts = [h for m, p, h in backend.requests
+                if m == 'PUT' and p == '/%s/%s/AUTH_a/c' % (node['device'],
+                                                           cpart)]
+        assert puts, 'container PUT missing on %s' % node
+        headers = puts[-1]
+        assert headers['x-account-partition'] == str(apart)
+        assert 'x-timestamp' in headers and 'x-trans-id' in headers
+        hosts.add((headers['x-account-host'], headers['x-account-device']))
+    assert hosts == {('127.0.0.1:%s' % n['port'], n['device'])
+                     for n in anodes}
+
+
+def test_object_put_get_roundtrip_with_container_pairing(scripted):
+    make_container(scripted)
+    body = b'hello world' * 100
+    resp = call(scripted, 'PUT', '/v1/AUTH_a/c/dir/o.txt', body=body,
+                headers={'X-Object-Meta-Color': 'blue'})
+    assert resp.status_int == 201
+    assert resp.headers['Etag'] == hashlib.md5(body).hexdigest()
+    opart, onodes, _ = scripted.nodes('object', 'AUTH_a', 'c', 'dir/o.txt')
+    cpart, cnodes, _ = scripted.nodes('container', 'AUTH_a', 'c')
+    hosts = set()
+    for node in onodes:
+        stored = scripted.backend_of(node).store['AUTH_a/c/dir/o.txt']
+        assert stored['body'] == body
+        assert stored['headers']['content-type'] == 'text/plain'
+        assert stored['headers']['x-object-meta-color'] == 'blue'
+        assert stored['headers']['x-container-partition'] == str(cpart)
+        hosts.add(stored['headers']['x-container-host'])
+    assert hosts == {'127.0.0.1:%s' % n['port'] for n in cnodes}
+    resp = call(scripted, 'GET', '/v1/AUTH_a/c/dir/o.txt')
+    assert resp.status_int == 200 and resp.body == body
+    assert 'X-Backend-Timestamp' not in resp.headers
+
+
+def test_put_with_one_primary_down_uses_handoff(scripted):
+    make_container(scripted)
+    primaries = stop(scripted, 'object', 'AUTH_a', 'c', 'o')
+    _part, _p, handoffs = scripted.nodes('object', 'AUTH_a', 'c', 'o')
+    resp = call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=b'data')
+    assert resp.status_int == 201
+    holders = [b for b in scripted.backends if 'AUTH_a/c/o' in b.store]
+    assert len(holders) == 3
+    assert scripted.backend_of(handoffs[0]) in holders
+    assert scripted.backend_of(primaries[0]) not in holders
+    assert any('handoff' in m for m in scripted.logger.handler.messages(
+        'WARNING'))
+    assert call(scripted, 'GET', '/v1/AUTH_a/c/o').body == b'data'
+
+
+def test_put_without_quorum_is_503(scripted):
+    make_container(scripted)
+    for backend in scripted.backends[1:]:
+        backend.override = lambda m, p, h: (507, {}, b'') \
+            if p.count('/') >= 5 else None
+    resp = call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=b'data')
+    assert resp.status_int == 503
+
+
+def test_put_client_error_from_quorum_is_returned(scripted):
+    make_container(scripted)
+    for backend in scripted.backends:
+        backend.override = lambda m, p, h: (409, {}, b'older') \
+            if m == 'PUT' and p.count('/') >= 5 else None
+    resp = call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=b'data')
+    assert resp.status_int == 409
+
+
+def test_etag_mismatch_is_422(scripted):
+    make_container(scripted)
+    resp = call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=b'data',
+                headers={'Etag': 'f' * 32})
+    assert resp.status_int == 422
+
+
+def test_error_limiting_skips_node_and_logs(tmp_path):
+    from tests.unit.proxy.conftest import Scripted
+    harness = Scripted(tmp_path, error_suppression_limit='2')
+    try:
+        make_container(harness)
+        call(harness, 'PUT', '/v1/AUTH_a/c/o', body=b'x')
+        _part, primaries, _ = harness.nodes('object', 'AUTH_a', 'c', 'o')
+        bad = harness.backend_of(primaries[0])
+        bad.override = lambda m, p, h: (500, {}, b'')
+        for _ in range(2):
+            assert call(harness, 'PUT', '/v1/AUTH_a/c/o',
+                        body=b'y').status_int == 201
+        assert any('error-limited' in m for m in
+                   harness.logger.handler.messages('WARNING'))
+        before = len(bad.requests)
+        for _ in range(3):
+            assert call(harness, 'GET', '/v1/AUTH_a/c/o').status_int == 200
+        assert len(bad.requests) == before
+    finally:
+        harness.close()
+
+
+def test_all_nodes_limited_are_tried_anyway(scripted):
+    make_container(scripted)
+    assert call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=b'x').status_int \
+        == 201
+    for backend in scripted.backends:
+        for node in scripted.rings['object'].devs:
+            if node and node['port'] == backend.port:
+                scripted.app.limiter.make_limited(node)
+    resp = call(scripted, 'GET', '/v1/AUTH_a/c/o')
+    assert resp.status_int == 200 and resp.body == b'x'
+
+
+def test_get_times_out_on_hung_node_and_reads_another(scripted):
+    make_container(scripted)
+    call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=b'x')
+    _part, primaries, _ = scripted.nodes('object', 'AUTH_a', 'c', 'o')
+    hung = scripted.backend_of(primaries[0])
+    hung.override = sleeper(3)
+    started = time.monotonic()
+    for _ in range(3):
+        resp = call(scripted, 'GET', '/v1/AUTH_a/c/o')
+        assert resp.status_int == 200 and resp.body == b'x'
+    assert time.monotonic() - started < 3 * 1.5 + 1
+
+
+def test_get_resumes_mid_stream_with_range_and_if_match(scripted):
+    make_container(scripted)
+    body = bytes(range(256)) * 1024
+    call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=body)
+    _part, primaries, _ = scripted.nodes('object', 'AUTH_a', 'c', 'o')
+    etag = hashlib.md5(body).hexdigest()
+
+    def breaking(method, path, headers):
+        if method != 'GET' or 'range' in headers:
+            return None
+
+        def first_half_then_die():
+            yield body[:100000]
+            raise IOError('disk went away')
+        return 200, {'Content-Length': str(len(body)), 'Etag': etag,
+                     'X-Backend-Timestamp': '1'}, first_half_then_die()
+    for node in primaries:
+        scripted.backend_of(node).override = breaking
+    seen_ranges = []
+
+    def record(method, path, headers):
+        if 'range' in headers:
+            seen_ranges.append((headers['range'], headers.get('if-match')))
+        return breaking(method, path, headers)
+    for node in primaries:
+        scripted.backend_of(node).override = record
+    resp = call(scripted, 'GET', '/v1/AUTH_a/c/o')
+    assert resp.status_int == 200
+    assert resp.body == body
+    assert seen_ranges == [('bytes=100000-', etag)]
+
+
+def test_get_range_resume_keeps_range_end(scripted):
+    make_container(scripted)
+    body = b'abcdefghij' * 20000
+    call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=body)
+    etag = hashlib.md5(body).hexdigest()
+    _part, primaries, _ = scripted.nodes('object', 'AUTH_a', 'c', 'o')
+    seen = []
+
+    def breaking(method, path, headers):
+        if method != 'GET':
+            return None
+        seen.append(headers.get('range'))
+        if len(seen) > 1:
+            return None
+
+        def part_then_die():
+            yield body[10:60010]
+            raise IOError('gone')
+        return 206, {'Content-Length': str(100000), 'Etag': etag,
+                     'Content-Range': 'bytes 10-100009/%d' % len(body)}, \
+            part_then_die()
+    for node in primaries:
+        scripted.backend_of(node).override = breaking
+    resp = call(scripted, 'GET', '/v1/AUTH_a/c/o',
+                headers={'Range': 'bytes=10-100009'})
+    assert resp.status_int == 206
+    assert resp.body == body[10:100010]
+    assert seen[1] == 'bytes=60010-100009'
+
+
+def test_x_newest_returns_newest_copy(scripted):
+    make_container(scripted)
+    call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=b'old')
+    _part, primaries, _ = scripted.nodes('object', 'AUTH_a', 'c', 'o')
+    newest = scripted.backend_of(primaries[2])
+    newest.store['AUTH_a/c/o'].update(body=b'new', timestamp='9999999999.0')
+    bodies = {call(scripted, 'GET', '/v1/AUTH_a/c/o',
+                   headers={'X-Newest': 'true'}).body for _ in range(5)}
+    assert bodies == {b'new'}
+
+
+def test_stragglers_get_only_the_grace_time(scripted):
+    make_container(scripted)
+    _part, primaries, _ = scripted.nodes('object', 'AUTH_a', 'c', 'o')
+    slow = scripted.backend_of(primaries[2])
+
+    def slow_delete(method, path, headers):
+        if method == 'DELETE':
+            green.sleep(0.8)
+        return None
+    call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=b'x')
+    slow.override = slow_delete
+    started = time.monotonic()
+    resp = call(scripted, 'DELETE', '/v1/AUTH_a/c/o')
+    elapsed = time.monotonic() - started
+    assert resp.status_int == 204
+    # Without monkey patching the scripted calls run one after another,
+    # so the slow node is waited for; the grace bound is checked in the
+    # multi-process functional tests. Here: the answer is right, and the
+    # slow node's request did not push the whole call past node_timeout.
+    assert elapsed < 1.0
+
+
+def test_delete_of_missing_object_is_404(scripted):
+    make_container(scripted)
+    assert call(scripted, 'DELETE', '/v1/AUTH_a/c/nope').status_int == 404
+
+
+def test_object_in_missing_container_is_404(scripted):
+    call(scripted, 'PUT', '/v1/AUTH_a/c2')
+    assert call(scripted, 'PUT', '/v1/AUTH_a/nocont/o',
+                body=b'x').status_int == 404
+
+
+def test_container_info_is_cached_and_invalidated(tmp_path):
+    from tests.unit.proxy.conftest import Scripted
+    harness = Scripted(tmp_path, recheck_container_existence='60')
+    try:
+        make_container(harness)
+        call(harness, 'PUT', '/v1/AUTH_a/c/o1', body=b'x')
+        heads = sum(1 for b in harness.backends for m, p, _ in b.requests
+                    if m == 'HEAD' and p.endswith('/AUTH_a/c'))
+        call(harness, 'PUT', '/v1/AUTH_a/c/o2', body=b'x')
+        heads_after = sum(1 for b in harness.backends
+                          for m, p, _ in b.requests
+                          if m == 'HEAD' and p.endswith('/AUTH_a/c'))
+        assert heads_after == heads
+        call(harness, 'POST', '/v1/AUTH_a/c',
+             headers={'X-Container-Meta-A': 'b'})
+        call(harness, 'PUT', '/v1/AUTH_a/c/o3', body=b'x')
+        heads_final = sum(1 for b in harness.backends
+                          for m, p, _ in b.requests
+                          if m == 'HEAD' and p.endswith('/AUTH_a/c'))
+        assert heads_final == heads + 1
+    finally:
+        harness.close()
+
+
+def test_delete_after_becomes_delete_at(scripted):
+    make_container(scripted)
+    now = time.time()
+    call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=b'x',
+         headers={'X-Delete-After': '100'})
+    _part, primaries, _ = scripted.nodes('object', 'AUTH_a', 'c', 'o')
+    stored = scripted.backend_of(primaries[0]).store['AUTH_a/c/o']
+    assert abs(int(stored['headers']['x-delete-at']) - (now + 100)) <= 2
+    assert 'x-delete-after' not in stored['headers']
+
+
+def test_bad_requests(scripted):
+    make_container(scripted)
+    cases = [
+        ('PUT', '/v1/AUTH_a/c/o', {'X-Delete-At': '1'}, b'x', 400),
+        ('PUT', '/v1/AUTH_a/c/o', {'X-Delete-At': 'soon'}, b'x', 400),
+        ('PUT', '/v1/AUTH_a/c/o', {'X-Delete-After': '-5'}, b'x', 400),
+        ('PUT', '/v1/AUTH_a/c/o', {'X-Object-Meta-' + 'k' * 200: 'v'},
+         b'x', 400),
+        ('PUT', '/v1/AUTH_a/' + 'c' * 257, {}, None, 400),
+        ('PUT', '/v1/AUTH_a/c/' + 'o' * 1025, {}, b'x', 400),
+        ('PUT', '/v1/AUTH_a/c/o', {'Content-Length': str(6 * 1024 ** 3)},
+         None, 413),
+        ('PUT', '/v1/AUTH_a/c2', {'X-Storage-Policy': 'gold'}, None, 400),
+        ('GET', '/v2/AUTH_a', {}, None, 404),
+        ('PATCH', '/v1/AUTH_a/c', {}, None, 405),
+    ]
+    for method, path, headers, body, status in cases:
+        resp = call(scripted, method, path, headers, body)
+        assert resp.status_int == status, (method, path, headers,
+                                           resp.status, resp.body)
+
+
+def test_put_without_length_is_411(scripted):
+    make_container(scripted)
+    req = Request.blank('/v1/AUTH_a/c/o', method='PUT')
+    req.environ.pop('CONTENT_LENGTH', None)
+    assert req.get_response(scripted.app).status_int == 411
+
+
+def test_content_type_guessed_or_kept(scripted):
+    make_container(scripted)
+    call(scripted, 'PUT', '/v1/AUTH_a/c/p.json', body=b'{}')
+    call(scripted, 'PUT', '/v1/AUTH_a/c/q.json', body=b'{}',
+         headers={'Content-Type': 'text/x-mine'})
+    assert call(scripted, 'HEAD', '/v1/AUTH_a/c/p.json').headers[
+        'Content-Type'] == 'application/json'
+    assert call(scripted, 'HEAD', '/v1/AUTH_a/c/q.json').headers[
+        'Content-Type'] == 'text/x-mine'
+
+
+def test_storage_policy_default_accepted(scripted):
+    resp = call(scripted, 'PUT', '/v1/AUTH_a/c3',
+                headers={'X-Storage-Policy': 'Policy-0'})
+    assert resp.status_int == 201
+
+
+def test_info(scripted):
+    resp = call(scripted, 'GET', '/info')
+    assert resp.status_int == 200
+    info = resp.json
+    assert info['swift']['max_file_size'] == 5 * 1024 ** 3 + 2
+    assert info['swift']['container_listing_limit'] == 10000
+    assert call(scripted, 'POST', '/info').status_int == 405
