@@ -105,13 +105,13 @@ def _pairs(args, what):
 class Command:
     """One invocation: the builder path and what the verb needs."""
 
-    def __init__(self, builder_path, out=sys.stdout):
+    def __init__(self, builder_path, out=None):
         self.path = builder_path
         self.out = out
         self._builder = None
 
     def say(self, text=''):
-        print(text, file=self.out)
+        print(text, file=self.out or sys.stdout)
 
     @property
     def builder(self):
@@ -375,10 +375,10 @@ VERBS = ('create', 'add', 'remove', 'set_weight', 'search', 'list_parts',
          'pretend_min_part_hours_passed', 'set_min_part_hours')
 
 
-def run(argv, out=sys.stdout):
+def run(argv, out=None):
     """Run one command line (without the program name); return exit code."""
     if not argv or argv[0] in ('-h', '--help', 'help'):
-        print(USAGE, file=out if argv else sys.stderr, end='')
+        print(USAGE, file=(out or sys.stdout) if argv else sys.stderr, end='')
         return EXIT_SUCCESS if argv else EXIT_ERROR
     command = Command(argv[0], out)
     if len(argv) == 1:
