@@ -43,6 +43,7 @@ class IterReader:
     """A ``wsgi.input`` over an iterable of byte chunks (a GET's body)."""
 
     def __init__(self, chunks):
+        self._source = chunks
         self._chunks = iter(chunks)
         self._buffer = b''
         self._done = False
@@ -61,7 +62,7 @@ class IterReader:
         return data
 
     def close(self):
-        close = getattr(self._chunks, 'close', None)
+        close = getattr(self._source, 'close', None)
         if close is not None:
             close()
 
