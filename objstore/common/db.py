@@ -243,7 +243,9 @@ def newest_per_name(items, time_key):
         item = dict(item)
         item[time_key] = Timestamp(item[time_key]).internal
         current = best.get(item['name'])
-        if current is None or item[time_key] > current[time_key]:
+        # On a tie the later item wins: within a batch, later means it
+        # arrived later (an account report with fresher counts).
+        if current is None or item[time_key] >= current[time_key]:
             best[item['name']] = item
     return best
 
