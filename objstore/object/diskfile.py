@@ -25,6 +25,9 @@ API::
 For the replicator and auditor::
 
     mgr.device_path(device)                   # or DiskFileDeviceUnavailable
+    mgr.get_hashes(device, partition, recalculate, policy_index)
+    mgr.write_async_pending(device, obj_hash, update)  # for the server
+    mgr.add_expiring_entry(device, obj_hash, entry)    # for the server
     mgr.iter_audit_locations(device, policy_index) -> AuditLocation...
     mgr.get_diskfile_from_audit_location(location) -> DiskFile (name unknown
         until open(), which reads it from the metadata)
@@ -54,7 +57,8 @@ from objstore.common.exceptions import (
     DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.timestamp import Timestamp
-from objstore.object import hashdir, hashes, metadata as md, ondisk
+from objstore.object import (asyncpending, expiring, hashdir, hashes,
+                             metadata as md, ondisk)
 
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 OPEN_RETRIES = 3
@@ -131,6 +135,15 @@ class DiskFileManager:
         return hashes.get_hashes(self.device_path(device), partition,
                                  recalculate, policy_index,
                                  self.settings.reclaim_age)
+
+    def write_async_pending(self, device, obj_hash, update):
+        """Store a container update for the updater (asyncpending format)."""
+        return asyncpending.write_async_pending(self.device_path(device),
+                                                obj_hash, update)
+
+    def add_expiring_entry(self, device, obj_hash, entry):
+        """Queue an object for the expirer (expiring format)."""
+        return expiring.add_entry(self.device_path(device), obj_hash, entry)
 
     def check_free_space(self, device_path, size):
         """DiskFileNoSpace when writing ``size`` bytes would eat into the

@@ -514,7 +514,7 @@ class ObjectController:
         entry = expiring.make_entry(target.account, target.container,
                                     target.obj, target.partition, delete_at,
                                     timestamp.internal, target.policy_index)
-        expiring.add_entry(df.device_path, df.hash, entry)
+        self.mgr.add_expiring_entry(target.device, df.hash, entry)
 
     def _update_containers(self, req, target, df, op, headers):
         nodes = container_nodes(req.headers)
@@ -538,7 +538,7 @@ class ObjectController:
             update = asyncpending.make_update(
                 op, target.account, target.container, target.obj, headers,
                 target.policy_index, failed)
-            asyncpending.write_async_pending(df.device_path, df.hash, update)
+            self.mgr.write_async_pending(target.device, df.hash, update)
 
     def _send_container_update(self, node, op, path_tail, headers):
         ip, _, port = node['host'].rpartition(':')
