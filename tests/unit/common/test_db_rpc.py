@@ -1,0 +1,247 @@
+"""REPLICATE ops and the request helpers both DB servers share.
+
+The ops run against a real container server on a loopback port, with real
+DBs on tmp devices; the peer side is a broker driven directly, as the DB
+replicator would.
+"""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from objstore.common import db_rpc
+from objstore.common.db import db_path
+from objstore.common.exceptions import InvalidInput
+from objstore.common.hashing import hash_path
+from objstore.common.timestamp import Timestamp
+from objstore.container.backend import ContainerBroker
+from objstore.container.server import ContainerController
+from tests.unit.container.db_server_helpers import (
+    HASH_CONF, Client, devices_dir, running, server_conf)
+
+T0 = 1700000000
+NAME_HASH = hash_path('a', 'c', hash_conf=HASH_CONF)
+PATH = '/sda/1/%s' % NAME_HASH
+
+
+def ts(offset):
+    return Timestamp(T0 + offset).internal
+
+
+@pytest.fixture
+def devices():
+    with devices_dir('sda') as root:
+        yield root
+
+
+@pytest.fixture
+def server(devices):
+    app = ContainerController(server_conf(devices), hash_conf=HASH_CONF)
+    with running(app) as handle:
+        yield Client(handle.port)
+
+
+def local_file(devices):
+    return db_path(os.path.join(devices, 'sda'), 'container', 1, NAME_HASH)
+
+
+def local_broker(devices):
+    broker = ContainerBroker(local_file(devices), account='a', container='c')
+    if not broker.exists():
+        broker.initialize(ts(0))
+    return broker
+
+
+def peer_broker(tmp_path, rows=()):
+    broker = ContainerBroker(str(tmp_path / 'peer' / 'peer.db'),
+                             account='a', container='c')
+    broker.initialize(ts(0))
+    for name, offset in rows:
+        broker.put_object(name, ts(offset), offset, 'text/plain', 'e')
+    broker.get_info()
+    return broker
+
+
+def call(server, op, path=PATH, **args):
+    status, headers, body = server.request(
+        'REPLICATE', path, {'Content-Type': 'application/json'},
+        json.dumps(dict(args, op=op)).encode('utf-8'))
+    payload = json.loads(body) if headers.get(
+        'content-type', '').startswith('application/json') else body
+    return status, payload
+
+
+# -- sync ----------------------------------------------------------------------
+
+def test_sync_without_db_is_404(server, tmp_path):
+    peer = peer_broker(tmp_path)
+    status, _ = call(server, 'sync', info=peer.get_replication_info())
+    assert status == 404
+
+
+def test_sync_exchanges_info_and_merges_metadata(server, devices, tmp_path):
+    local = local_broker(devices)
+    local.put_object('mine', ts(1), 1, 'x', 'e')
+    peer = peer_broker(tmp_path)
+    peer.update_metadata({'X-Container-Meta-Peer': ('yes', ts(2))})
+    peer.merge_timestamps(ts(0), ts(3), '0')
+    status, remote = call(server, 'sync', info=peer.get_replication_info())
+    assert status == 200
+    assert remote['id'] == local.get_info()['id']
+    assert remote['point'] == -1
+    assert remote['max_row'] == 1 and remote['count'] == 1
+    info = local.get_info()
+    assert info['metadata']['X-Container-Meta-Peer'] == ['yes', ts(2)]
+    assert info['put_timestamp'] == ts(3)
+
+
+def test_merge_items_then_sync_reports_point(server, devices, tmp_path):
+    local = local_broker(devices)
+    peer = peer_broker(tmp_path, [('a', 1), ('b', 2), ('c', 3)])
+    peer_id = peer.get_info()['id']
+    rows = peer.get_items_since(-1, 10)
+    status, _ = call(server, 'merge_items', items=rows, source_id=peer_id)
+    assert status == 202
+    assert local.get_info()['hash'] == peer.get_info()['hash']
+    _, remote = call(server, 'sync', info=peer.get_replication_info())
+    assert remote['point'] == rows[-1]['ROWID']
+
+
+def test_merge_items_older_rows_lose(server, devices, tmp_path):
+    local = local_broker(devices)
+    local.put_object('o', ts(5), 50, 'x', 'new')
+    peer = peer_broker(tmp_path, [('o', 1)])
+    call(server, 'merge_items', items=peer.get_items_since(-1, 10),
+         source_id=peer.get_info()['id'])
+    assert local.get_object_row('o')['etag'] == 'new'
+
+
+def test_merge_syncs(server, devices):
+    local = local_broker(devices)
+    status, _ = call(server, 'merge_syncs', sync_points=[
+        {'remote_id': 'third', 'sync_point': 12}])
+    assert status == 202
+    assert local.get_sync('third') == 12
+    call(server, 'merge_syncs', sync_points=[
+        {'remote_id': 'third', 'sync_point': 4}])
+    assert local.get_sync('third') == 12
+
+
+def test_complete_rsync_moves_db_into_place(server, devices, tmp_path):
+    peer = peer_broker(tmp_path, [('a', 1), ('b', 2)])
+    peer.close()
+    tmp_name = 'incoming.db'
+    shutil.copy(peer.db_file, os.path.join(devices, 'sda', 'tmp', tmp_name))
+    status, _ = call(server, 'complete_rsync', tmp_name=tmp_name,
+                     source_id=peer.get_info()['id'])
+    assert status == 204
+    local = ContainerBroker(local_file(devices))
+    info = local.get_info()
+    assert info['object_count'] == 2
+    assert info['id'] != peer.get_info()['id']
+    assert local.get_sync(peer.get_info()['id']) == 2
+    assert not os.path.exists(os.path.join(devices, 'sda', 'tmp', tmp_name))
+    # A second copy finds the DB there.
+    shutil.copy(peer.db_file, os.path.join(devices, 'sda', 'tmp', tmp_name))
+    status, _ = call(server, 'complete_rsync', tmp_name=tmp_name,
+                     source_id='x')
+    assert status == 409
+
+
+def test_complete_rsync_missing_tmp(server):
+    status, _ = call(server, 'complete_rsync', tmp_name='nothing.db',
+                     source_id='x')
+    assert status == 404
+
+
+def test_rsync_then_merge(server, devices, tmp_path):
+    local = local_broker(devices)
+    local.put_object('local-only', ts(4), 4, 'x', 'e')
+    local.put_object('shared', ts(9), 9, 'x', 'local-newer')
+    local.update_metadata({'X-Container-Meta-L': ('1', ts(1))})
+    local.merge_syncs([{'remote_id': 'third', 'sync_point': 7}])
+    peer = peer_broker(tmp_path, [('peer-only', 1), ('shared', 2)])
+    peer.close()
+    shutil.copy(peer.db_file, os.path.join(devices, 'sda', 'tmp', 'm.db'))
+    status, _ = call(server, 'rsync_then_merge', tmp_name='m.db',
+                     source_id=peer.get_info()['id'])
+    assert status == 204
+    merged = ContainerBroker(local_file(devices))
+    names = {r['name']: r['etag'] for r in merged.get_items_since(-1, 10)}
+    assert names == {'local-only': 'e', 'shared': 'local-newer',
+                     'peer-only': 'e'}
+    assert merged.get_sync('third') == 7
+    assert merged.metadata['X-Container-Meta-L'] == ['1', ts(1)]
+    assert merged.get_info()['object_count'] == 3
+    merged.check_integrity()
+
+
+def test_rsync_then_merge_missing_files(server, devices):
+    assert call(server, 'rsync_then_merge', tmp_name='m.db',
+                source_id='x')[0] == 404
+
+
+@pytest.mark.parametrize('body', [
+    b'not json', b'[]', b'{"op": "explode"}', b'{"op": "merge_items"}',
+    b'{"op": "merge_items", "items": [{"nope": 1}]}',
+    b'{"op": "merge_items", "items": [{"name": "a\\u0000b"}]}',
+    b'{"op": "merge_syncs", "sync_points": [{"remote_id": "x"}]}',
+    b'{"op": "complete_rsync", "tmp_name": "../x", "source_id": "s"}',
+    b'{"op": "sync", "info": {}}'])
+def test_bad_replicate_bodies_are_400(server, devices, body):
+    local_broker(devices)
+    status, _, text = server.request('REPLICATE', PATH, {}, body)
+    assert status == 400
+    assert text.count(b'\n') == 1
+
+
+@pytest.mark.parametrize('path', ['/sda/1', '/sda/x/' + NAME_HASH,
+                                  '/sda/1/nothex', '/sda/1/%s/extra'
+                                  % NAME_HASH])
+def test_bad_replicate_paths(server, path):
+    status, _ = call(server, 'merge_syncs', path=path, sync_points=[])
+    assert status == 400
+
+
+def test_replicate_missing_device(server):
+    status, _ = call(server, 'merge_syncs', path='/sdz/1/' + NAME_HASH,
+                     sync_points=[])
+    assert status == 507
+
+
+# -- request helpers -----------------------------------------------------------
+
+def test_split_storage_path():
+    assert db_rpc.split_storage_path('/sda/1/a/c/o/x', 5) == [
+        'sda', '1', 'a', 'c', 'o/x']
+    assert db_rpc.split_storage_path('/sda/1/a', 4) == [
+        'sda', '1', 'a', None]
+    for bad in ('/sda/1', '/sda/one/a', '/../1/a', 'sda/1/a',
+                '/sda/1/a/c\udcff', '/sda/1/a/c/o\x00'):
+        with pytest.raises(InvalidInput):
+            db_rpc.split_storage_path(bad, 5)
+
+
+def test_required_timestamp_and_header_int():
+    assert db_rpc.required_timestamp({'X-Timestamp': '1.5'}) == \
+        Timestamp(1.5)
+    for headers in ({}, {'X-Timestamp': ''}, {'X-Timestamp': 'abc'},
+                    {'X-Timestamp': '-1'}):
+        with pytest.raises(InvalidInput):
+            db_rpc.required_timestamp(headers)
+    assert db_rpc.header_int({'N': '7'}, 'N') == 7
+    assert db_rpc.header_int({}, 'N', 3) == 3
+    for value in ('-1', 'x', '1.5'):
+        with pytest.raises(InvalidInput):
+            db_rpc.header_int({'N': value}, 'N')
+    with pytest.raises(InvalidInput):
+        db_rpc.header_int({}, 'N')
+
+
+def test_decode_query_keeps_bad_utf8_visible():
+    query = db_rpc.decode_query('prefix=caf%C3%A9&marker=%FF&limit=')
+    assert query['prefix'] == 'caf\u00e9'
+    assert query['marker'] == '\udcff'
+    assert query['limit'] == ''
