@@ -8,6 +8,12 @@ the expirer queue. It speaks to storage only through ``DiskFileManager``
 (or its in-memory twin) and never touches files itself; domain errors
 become HTTP statuses in one table, ``ERROR_RESPONSES``.
 
+POST semantics: a POST replaces every POST-settable item (user metadata,
+Content-Type, Content-Disposition, Content-Encoding, X-Delete-At) with
+what it carries; the newest .meta alone decides, so replicas holding the
+same files agree. A POST without Content-Type therefore shows the type the
+PUT gave, not an earlier POST's.
+
 Verbs: PUT, GET, HEAD, POST, DELETE on
 ``/<device>/<partition>/<account>/<container>/<object>`` and REPLICATE on
 ``/<device>/<partition>[/<suffix>-<suffix>...]`` (JSON suffix hashes).

@@ -542,3 +542,85 @@ def test_client_disconnect_mid_body_leaves_nothing(server):
     assert tmp_files(device(server)) == []
     assert server.request('GET', opath())[2] == b'original'
     assert len(object_files(device(server))) == 1
+
+
+# -- more edges: POST Content-Type, slow clients, a disk that fills, logs ----
+
+def test_post_content_type_only_when_sent(server):
+    put(server, timestamp=ts(), **{'Content-Type': 'text/csv'})
+    server.request('POST', opath(), {'X-Timestamp': ts(1)})
+    assert server.request('HEAD', opath())[1]['content-type'] == 'text/csv'
+    server.request('POST', opath(), {'X-Timestamp': ts(2),
+                                     'Content-Type': 'image/gif'})
+    assert server.request('HEAD', opath())[1]['content-type'] == 'image/gif'
+    # A POST replaces everything a POST sets: the newest .meta alone
+    # decides, so replicas holding the same files agree.
+    server.request('POST', opath(), {'X-Timestamp': ts(3)})
+    assert server.request('HEAD', opath())[1]['content-type'] == 'text/csv'
+
+
+def test_put_without_content_type_gets_octet_stream(server):
+    server.request('PUT', opath(), {'X-Timestamp': ts()}, b'x')
+    assert server.request('HEAD', opath())[1]['content-type'] == \
+        'application/octet-stream'
+
+
+def test_client_that_stops_sending_gets_408(devices):
+    harness = ObjectServerHarness(devices, client_timeout='0.3')
+    sock = socket.create_connection((harness.host, harness.port), timeout=10)
+    try:
+        sock.sendall(put_head(harness, 100, ts()))
+        assert sock.recv(1024).startswith(b'HTTP/1.1 100')
+        sock.sendall(b'x' * 10)
+        answer = sock.recv(1024)
+        assert answer.startswith(b'HTTP/1.1 408'), answer
+        assert tmp_files(os.path.join(devices, 'sda')) == []
+        assert object_files(os.path.join(devices, 'sda')) == []
+    finally:
+        sock.close()
+        harness.stop()
+
+
+def test_disk_full_mid_write_is_507_and_leaves_nothing(server, monkeypatch):
+    from objstore.object import diskfile
+    real_write = os.write
+    calls = {'n': 0}
+
+    def filling_write(fd, data):
+        calls['n'] += 1
+        if calls['n'] > 2:
+            raise OSError(28, 'No space left on device')
+        return real_write(fd, data)
+
+    # Only the DiskFile layer's writes see the full disk.
+    monkeypatch.setattr(diskfile.os, 'write', filling_write)
+    body = b'z' * 300000
+    status, _, msg = server.request('PUT', opath(), {
+        'X-Timestamp': ts(), 'Content-Length': str(len(body))}, body)
+    monkeypatch.undo()
+    assert status == 507 and b'No space' in msg
+    assert tmp_files(device(server)) == []
+    assert object_files(device(server)) == []
+
+
+def test_one_access_line_per_request_with_txn_id(server):
+    import logging
+    lines = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    handler = Collect()
+    server.app.logger.addHandler(handler)
+    server.app.logger.setLevel(logging.INFO)
+    try:
+        put(server, **{'X-Trans-Id': 'tx-put-1'})
+        server.request('GET', opath(), {'X-Trans-Id': 'tx-get-1'})
+        server.request('GET', opath('missing'), {'X-Trans-Id': 'tx-404'})
+    finally:
+        server.app.logger.removeHandler(handler)
+    assert len(lines) == 3
+    assert '"PUT /sda/0/a/c/o" 201 4' in lines[0] and 'tx-put-1' in lines[0]
+    assert '"GET /sda/0/a/c/o" 200 4' in lines[1] and 'tx-get-1' in lines[1]
+    assert '404' in lines[2] and 'tx-404' in lines[2]
