@@ -1,4 +1,5 @@
-"""Pipeline helpers: subrequests, and middlewares' sections of ``/info``.
+"""Pipeline helpers: subrequests, middlewares' sections of ``/info``, and
+what the client really sent (``sent_content_type``).
 
 Owns ``make_subrequest``: a new WSGI environ for a request a middleware
 sends further down the pipeline (COPY reads the source and writes the
@@ -37,6 +38,27 @@ def add_capability(environ, name, **facts):
     if environ.get('PATH_INFO', '').rstrip('/') == INFO_PATH:
         environ.setdefault(CAPABILITIES_KEY, {}).setdefault(
             name, {}).update(facts)
+
+
+def sent_content_type(environ):
+    """The client's Content-Type, or None when it sent none.
+
+    The WSGI server fills CONTENT_TYPE with 'text/plain' when the header is
+    absent, so the raw headers it keeps tell whether the client sent one.
+
+    >>> sent_content_type({'CONTENT_TYPE': 'text/plain',
+    ...                    'headers_raw': (('Host', 'x'),)}) is None
+    True
+    >>> sent_content_type({'CONTENT_TYPE': 'image/png'})
+    'image/png'
+    """
+    raw = environ.get('headers_raw')
+    if raw is not None:
+        for name, value in raw:
+            if name.lower() == 'content-type':
+                return value or None
+        return None
+    return environ.get('CONTENT_TYPE') or None
 
 
 class IterReader:

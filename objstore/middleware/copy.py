@@ -17,7 +17,8 @@ from objstore.common.constraints import MAX_FILE_SIZE
 from objstore.common.http import (
     HTTPPreconditionFailed, HTTPRequestEntityTooLarge, Request, Response,
     is_success, split_path, text_error)
-from objstore.common.subrequest import add_capability, make_subrequest
+from objstore.common.subrequest import (
+    add_capability, make_subrequest, sent_content_type)
 
 # Source headers a copy carries to the destination (with X-Object-Meta-*).
 CARRIED_HEADERS = ('content-type', 'content-disposition', 'content-encoding')
@@ -136,8 +137,11 @@ class ServerSideCopy:
                               'Source object too large')
         fresh = req.headers.get('X-Fresh-Metadata', '').lower() in (
             'true', '1', 'yes', 'on')
-        headers = destination_headers(dict(source.headers),
-                                      dict(req.headers), fresh)
+        request_headers = dict(req.headers)
+        if sent_content_type(req.environ) is None:
+            request_headers.pop('Content-Type', None)
+        headers = destination_headers(dict(source.headers), request_headers,
+                                      fresh)
         if source.content_length is not None:
             headers['Content-Length'] = str(source.content_length)
         else:

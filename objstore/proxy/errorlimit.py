@@ -3,8 +3,8 @@
 Pure bookkeeping, the clock passed in. A node (ip, port, device) that
 errors or times out ``limit`` times, each error within ``interval`` seconds
 of the previous one, is *limited*: skipped until ``interval`` seconds pass
-without a new error. Slowness under load is not death, so callers that
-find every candidate limited try them anyway (see ``order_nodes``).
+without a new error. Slowness under load is not death, so callers put
+limited nodes last rather than never asking them (fanout.NodeIter).
 """
 
 import time
@@ -48,19 +48,3 @@ class ErrorLimiter:
             return False
         return count >= self.limit
 
-
-def order_nodes(limiter, nodes):
-    """``nodes`` without the limited ones, or all of them if all are limited.
-
-    >>> limiter = ErrorLimiter(limit=1, clock=lambda: 0)
-    >>> a, b = {'ip': 'a', 'port': 1, 'device': 'd'}, \
-{'ip': 'b', 'port': 1, 'device': 'd'}
-    >>> limiter.make_limited(a)
-    >>> [n['ip'] for n in order_nodes(limiter, [a, b])]
-    ['b']
-    >>> limiter.make_limited(b)
-    >>> [n['ip'] for n in order_nodes(limiter, [a, b])]
-    ['a', 'b']
-    """
-    healthy = [node for node in nodes if not limiter.is_limited(node)]
-    return healthy or list(nodes)

@@ -45,8 +45,8 @@ def node_name(node):
 class NodeIter:
     """Primaries, then up to ``handoff_count`` handoffs; not thread-shared.
 
-    Error-limited nodes are skipped; when that leaves nothing at all, they
-    are tried anyway (slowness under load is not death). Handoffs are
+    Error-limited nodes are put last: tried only when every other
+    candidate failed (slowness under load is not death). Handoffs are
     logged as warnings: a primary is unavailable.
     """
 
@@ -67,23 +67,21 @@ class NodeIter:
     def _generate(self):
         limiter = self.app.limiter
         skipped = []
-        yielded = False
         for node in self.primaries:
             if limiter.is_limited(node):
                 skipped.append(node)
                 continue
-            yielded = True
             yield node
         for node in self._handoffs:
             if limiter.is_limited(node):
                 skipped.append(node)
                 continue
-            yielded = True
             self.app.logger.warning('trying handoff %s for partition %s',
                                     node_name(node), self.part)
             yield node
-        if not yielded:
-            yield from skipped
+        # Last resort: an error-limited node may just have been slow or
+        # restarted; asking it beats failing a request that needs it.
+        yield from skipped
 
     def __iter__(self):
         return self

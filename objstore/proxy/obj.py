@@ -18,6 +18,7 @@ from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.constraints import (
     check_metadata, check_name, check_object_length)
 from objstore.common.exceptions import InvalidInput
+from objstore.common.subrequest import sent_content_type
 from objstore.common.http import (
     HTTPClientDisconnect, HTTPNotFound, HTTPRequestTimeout,
     HTTPServiceUnavailable, Response, is_success, text_error)
@@ -172,7 +173,7 @@ class ObjectController(Controller):
         if problem is not None:
             return problem
         headers_list = self._write_headers(req, info, self.new_timestamp())
-        content_type = req.headers.get('Content-Type')
+        content_type = sent_content_type(req.environ)
         if not content_type or req.headers.get(
                 'X-Detect-Content-Type', '').lower() in ('true', '1', 'yes'):
             content_type = guess_content_type(self.obj)

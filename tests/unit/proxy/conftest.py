@@ -24,6 +24,7 @@ from objstore.common.wsgi import serve_in_thread
 from objstore.proxy.server import Application
 from objstore.ring.builder import RingBuilder
 from objstore.ring.ring import Ring
+from tests.unit.proxy.cluster import InProcessCluster
 
 REPLICAS = 3
 DEVICES = 4
@@ -210,3 +211,10 @@ def sleeper(seconds):
         green.sleep(seconds)
         return None
     return stall
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    handle = InProcessCluster(tmp_path, logger=make_logger('cluster'))
+    yield handle
+    handle.stop()
