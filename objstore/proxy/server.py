@@ -37,7 +37,7 @@ API_VERSIONS = ('v1', 'v1.0')
 
 @dataclasses.dataclass(frozen=True)
 class ProxyServerConf(ConfBase):
-    swift_dir: str = '/etc/objstore'
+    conf_dir: str = '/etc/objstore'
     conn_timeout: float = 0.5
     node_timeout: float = 10.0
     post_quorum_timeout: float = 0.5
@@ -66,8 +66,8 @@ class ProxyServerConf(ConfBase):
             raise ConfigError('error_suppression_limit must be >= 1')
 
 
-def _load_ring(swift_dir, name):
-    return Ring(swift_dir, name, hash_conf=load_hash_conf(swift_dir))
+def _load_ring(conf_dir, name):
+    return Ring(conf_dir, name, hash_conf=load_hash_conf(conf_dir))
 
 
 class Application:
@@ -78,11 +78,11 @@ class Application:
                  clock=time.time):
         self.conf = ProxyServerConf.from_conf(conf)
         self.logger = logger or get_logger(conf, self.conf.log_name)
-        swift_dir = self.conf.swift_dir
-        self.account_ring = account_ring or _load_ring(swift_dir, 'account')
-        self.container_ring = container_ring or _load_ring(swift_dir,
+        conf_dir = self.conf.conf_dir
+        self.account_ring = account_ring or _load_ring(conf_dir, 'account')
+        self.container_ring = container_ring or _load_ring(conf_dir,
                                                            'container')
-        self.object_ring = object_ring or _load_ring(swift_dir, 'object')
+        self.object_ring = object_ring or _load_ring(conf_dir, 'object')
         self.client = BackendClient(
             self.conf.conn_timeout, self.conf.node_timeout,
             max_idle_per_host=self.conf.max_idle_connections)
@@ -171,6 +171,6 @@ class Application:
 def app_factory(global_conf, **local_conf):
     conf = dict(global_conf)
     conf.update(local_conf)
-    if 'swift_dir' not in conf and os.environ.get('OBJSTORE_CONF_DIR'):
-        conf['swift_dir'] = os.environ['OBJSTORE_CONF_DIR']
+    if 'conf_dir' not in conf and os.environ.get('OBJSTORE_CONF_DIR'):
+        conf['conf_dir'] = os.environ['OBJSTORE_CONF_DIR']
     return Application(conf)

@@ -49,7 +49,7 @@ class InProcessCluster:
                               conf_dir=self.root, log_level='WARNING')
                 self.servers[kind].append(serve_in_thread(app))
         self.rings = {kind: self._ring(kind) for kind in KINDS}
-        conf = {'swift_dir': self.root, 'node_timeout': '2',
+        conf = {'conf_dir': self.root, 'node_timeout': '2',
                 'post_quorum_timeout': '0.2', 'log_level': 'WARNING'}
         conf.update(proxy_conf or {})
         self.proxy_app = Application(
