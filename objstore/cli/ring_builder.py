@@ -29,8 +29,8 @@ usage: objstore-ring-builder BUILDER [VERB ARGS...]
 
   BUILDER                       print a summary of the builder
   BUILDER create PART_POWER REPLICAS MIN_PART_HOURS
-  BUILDER add r<region>z<zone>-<ip>:<port>[R<ip>:<port>]/<device>[_<meta>] WEIGHT
-              [DEVICE WEIGHT ...]
+  BUILDER add r<region>z<zone>-<ip>:<port>[R<ip>:<port>]/<device>[_<meta>]
+              WEIGHT [DEVICE WEIGHT ...]
   BUILDER add --region R --zone Z --ip IP --port P [--replication-ip IP]
               [--replication-port P] --device NAME --weight W [--meta M]
   BUILDER remove SEARCH [SEARCH ...]

@@ -327,7 +327,8 @@ class RingBuilder:
 
     @classmethod
     def from_dict(cls, state, path='<dict>'):
-        if not isinstance(state, dict) or state.get('format') != BUILDER_FORMAT:
+        if (not isinstance(state, dict)
+                or state.get('format') != BUILDER_FORMAT):
             raise RingLoadError('%s is not an objstore builder file' % path)
         if state.get('version') != BUILDER_VERSION:
             raise RingLoadError('builder %s has format version %r; this code '

@@ -12,12 +12,13 @@ It never writes rings and never decides placement; that is the builder's.
 import os
 import random
 import struct
-import time
+from time import monotonic
 
 from objstore.common.hashing import hash_path, load_hash_conf
 from objstore.ring.ringdata import RingData
 
 DEFAULT_RELOAD_TIME = 15
+_TOP_32_BITS = struct.Struct('>I')
 
 
 def ring_file_path(path_or_dir, ring_name=None):
@@ -78,13 +79,13 @@ class Ring:
         self._part_shift = data.part_shift
         self.build_version = data.build_version
         self._signature = signature
-        self._next_check = time.monotonic() + self.reload_time
+        self._next_check = monotonic() + self.reload_time
         self._handoff_order = [
             (dev['id'],) + _tier_keys(dev) for dev in self._devs
             if dev is not None and dev.get('weight', 0) > 0]
 
     def _maybe_reload(self):
-        now = time.monotonic()
+        now = monotonic()
         if now < self._next_check:
             return
         self._next_check = now + self.reload_time
@@ -123,18 +124,28 @@ class Ring:
         digest = hash_path(account, container, obj, hash_conf=self.hash_conf,
                            raw_digest=True)
         self._maybe_reload()
-        return struct.unpack_from('>I', digest)[0] >> self._part_shift
+        return _TOP_32_BITS.unpack_from(digest)[0] >> self._part_shift
 
     def get_part_nodes(self, part):
         """Primary devices of a partition, each with its replica 'index'."""
         self._maybe_reload()
-        return [dict(self._devs[part2dev[part]], index=index)
+        devs = self._devs
+        return [dict(devs[part2dev[part]], index=index)
                 for index, part2dev in enumerate(self._replica2part2dev)]
 
     def get_nodes(self, account, container=None, obj=None):
         """(partition, primary node dicts) of a path."""
-        part = self.get_part(account, container, obj)
-        return part, self.get_part_nodes(part)
+        # The hot path of every proxy request: one inline reload check and
+        # no intermediate method calls.
+        digest = hash_path(account, container, obj, hash_conf=self.hash_conf,
+                           raw_digest=True)
+        if monotonic() >= self._next_check:
+            self._maybe_reload()
+        part = _TOP_32_BITS.unpack_from(digest)[0] >> self._part_shift
+        devs = self._devs
+        return part, [dict(devs[part2dev[part]], index=index)
+                      for index, part2dev in
+                      enumerate(self._replica2part2dev)]
 
     def get_more_nodes(self, part):
         """Handoff devices of a partition, most distinct failure domain first.

@@ -68,7 +68,7 @@ def fsync_dir(path):
 
 
 def atomic_write(path, data):
-    """Write bytes to path: temp file in the same dir, fsync, rename, fsync dir.
+    """Write bytes to path: temp file in its dir, fsync, rename, fsync dir.
 
     Readers see either the old file or the new one, never a partial one.
     """

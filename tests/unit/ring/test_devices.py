@@ -104,7 +104,8 @@ def test_normalize_dev_rejects(change):
 
 def test_normalize_dev_needs_zone_and_weight():
     with pytest.raises(ValueError):
-        normalize_dev({'ip': '127.0.0.1', 'port': 1, 'device': 'd', 'weight': 1})
+        normalize_dev({'ip': '127.0.0.1', 'port': 1, 'device': 'd',
+                       'weight': 1})
     with pytest.raises(ValueError):
         normalize_dev({'zone': 1, 'ip': '127.0.0.1', 'port': 1, 'device': 'd'})
 
