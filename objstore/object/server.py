@@ -109,6 +109,8 @@ INPUT_ERROR_STATUS = {400: HTTPBadRequest, 411: HTTPLengthRequired,
 # Metadata a PUT stores besides user metadata (X-Object-Meta-*).
 PUT_STORED_HEADERS = POST_HEADERS + ('X-Static-Large-Object',)
 SYSMETA_PREFIX = 'X-Object-Sysmeta-'
+# WSGI environ key: body bytes a PUT received, for the access line.
+BYTES_RECEIVED = 'objstore.bytes_received'
 
 
 class ClientDisconnected(Exception):
@@ -319,7 +321,8 @@ class ObjectController:
             close = getattr(app_iter, 'close', None)
             if close:
                 close()
-            nbytes = sent if req.method == 'GET' else req.content_length
+            nbytes = sent if req.method == 'GET' else \
+                req.environ.get(BYTES_RECEIVED, 0)
             log_access(self.logger, req.method, log_path(req.environ),
                        resp.status_int,
                        nbytes, time.monotonic() - started, txn_id,
@@ -377,6 +380,7 @@ class ObjectController:
             if not chunk:
                 break
             writer.write(chunk)
+            req.environ[BYTES_RECEIVED] = writer.bytes_written
             if writer.bytes_written > MAX_FILE_SIZE:
                 raise InvalidInput('Your request is too large', status=413)
         if length is not None and writer.bytes_written < length:
