@@ -162,3 +162,26 @@ def test_account_json_and_xml():
         entries, listing.TEXT_XML_TYPE, 'a'))
     assert [child.tag for child in root] == ['container', 'subdir']
     assert root[0].find('count').text == '2'
+
+
+@pytest.mark.parametrize('name', ['quote"back\\slash', 'new\nline\ttab',
+                                  '\x01\x1f', '\u2028\u00e9\U0001f600', '/'])
+def test_json_escaping_round_trips(name):
+    entries = [ObjectEntry(name, '1700000000.00000', 1, name, name),
+               Subdir(name)]
+    parsed = json.loads(listing.render_container_listing(
+        entries, listing.JSON_TYPE, 'c').decode('utf-8'))
+    assert parsed[0]['name'] == parsed[0]['hash'] == name
+    assert parsed[0]['content_type'] == name
+    assert parsed[1] == {'subdir': name}
+    account = json.loads(listing.render_account_listing(
+        [ContainerEntry(name, 1, 2, '1700000000.00000')],
+        listing.JSON_TYPE, 'a'))
+    assert account[0]['name'] == name
+
+
+def test_last_modified_day_cache_is_per_day():
+    assert listing.last_modified('0000086399.99999') == \
+        '1970-01-01T23:59:59.999990'
+    assert listing.last_modified('0000086400.00000') == \
+        '1970-01-02T00:00:00.000000'

@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""Benchmark: container listings on a 1,000,000-object container, and
+object-row inserts through the container server. Not a test.
+
+    python bench/storage_listing.py [--objects 1000000] [--quick]
+
+1. Setup: a container DB at its real place under a tmp devices dir, filled
+   with ``--objects`` rows inserted straight into the broker's ``object``
+   table with ``executemany`` in one transaction (the stat triggers and
+   the index are live, so the DB is what the server would have built; it
+   is simply faster than a million HTTP requests). Names are
+   ``dNN/sNNNNN/oN``: 10 top-level dirs x 10,000 subdirs x 10 objects,
+   so one prefix holds 100,000 rows and 10,000 subdirs.
+2. Listing pages of 10,000 entries (limit=10000), each timed as the best
+   of ``--repeat`` runs, at the start, middle and end of the container:
+   plain (marker), prefix, prefix+delimiter (10,000 subdirs in a page:
+   the worst case for the subdir-skipping algorithm), and reverse. Timed
+   through ContainerBroker.list_objects and through a container server
+   process over HTTP (GET ?format=json, the body read completely).
+3. Inserts: a container server process (``objstore-server``, 1 worker by
+   default) receives object-row PUTs from ``--concurrency`` keep-alive
+   connections (an asyncio client in this process), each answered only
+   after its pending record is fdatasync'ed (group commit). Reports
+   inserts/s and checks the container's object count afterwards.
+
+``run(args)`` returns the figures as a dict; ``main(argv)`` prints them.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+from objstore.common.db import db_path
+from objstore.common.hashing import HashConf, hash_path
+from objstore.common.listing import ListingParams
+from objstore.common.timestamp import Timestamp
+from objstore.container.backend import OBJECT_COLUMNS, ContainerBroker
+
+HASH_PREFIX = 'bench-prefix'
+HASH_SUFFIX = 'bench-suffix'
+PAGE = 10000
+GOAL_PAGE_MS = 100
+GOAL_INSERTS = 5000
+
+
+def object_name(index, total):
+    """The index-th name in sorted order (see the module doc)."""
+    per_top = max(total // 10, 1)
+    top, rest = divmod(index, per_top)
+    return 'd%02d/s%05d/o%d' % (top, rest // 10, rest % 10)
+
+
+def fill_container(broker, total, batch=50000):
+    timestamp = Timestamp.now().internal
+    conn = broker.conn
+    insert = 'INSERT INTO object (%s) VALUES (%s)' % (
+        ', '.join(OBJECT_COLUMNS), ', '.join('?' * len(OBJECT_COLUMNS)))
+    conn.execute('BEGIN IMMEDIATE')
+    for start in range(0, total, batch):
+        conn.executemany(insert, (
+            (object_name(i, total), timestamp, 1024, 'application/octet-'
+             'stream', 'd41d8cd98f00b204e9800998ecf8427e', 0, 0)
+            for i in range(start, min(start + batch, total))))
+    conn.execute('COMMIT')
+    conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+
+
+def listing_cases(total):
+    """(label, ListingParams kwargs, expected entries) per case."""
+    per_top = max(total // 10, 1)
+    mid, end = total // 2, total - PAGE - 1
+    return [
+        ('plain start', {}, PAGE),
+        ('plain middle', {'marker': object_name(mid, total)}, PAGE),
+        ('plain end', {'marker': object_name(end, total)}, PAGE),
+        ('prefix start', {'prefix': 'd00/'}, min(PAGE, per_top)),
+        ('prefix middle', {'prefix': 'd05/', 'marker': object_name(
+            5 * per_top + per_top // 2, total)},
+         min(PAGE, per_top - per_top // 2 - 1)),
+        ('prefix end', {'prefix': 'd09/', 'marker': object_name(
+            10 * per_top - PAGE - 1, total)}, min(PAGE, per_top)),
+        ('prefix+delimiter start', {'prefix': 'd00/', 'delimiter': '/'},
+         min(PAGE, per_top // 10)),
+        ('prefix+delimiter middle', {'prefix': 'd05/', 'delimiter': '/'},
+         min(PAGE, per_top // 10)),
+        ('prefix+delimiter end', {'prefix': 'd09/', 'delimiter': '/'},
+         min(PAGE, per_top // 10)),
+        ('delimiter top level', {'delimiter': '/'}, 10),
+        ('reverse end', {'reverse': True}, PAGE),
+        ('reverse middle', {'reverse': True,
+                            'marker': object_name(mid, total)}, PAGE),
+    ]
+
+
+def best_of(repeat, func):
+    best, result = None, None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = func()
+        elapsed = time.perf_counter() - started
+        best = elapsed if best is None else min(best, elapsed)
+    return best, result
+
+
+def time_broker_listings(broker, total, repeat):
+    figures = {}
+    for label, kwargs, expected in listing_cases(total):
+        params = ListingParams(limit=PAGE, **kwargs)
+        seconds, entries = best_of(repeat,
+                                   lambda: broker.list_objects(params))
+        if len(entries) != expected:
+            raise AssertionError('%s: %d entries, expected %d'
+                                 % (label, len(entries), expected))
+        figures[label] = seconds * 1000
+    return figures
+
+
+def time_http_listings(port, path, total, repeat):
+    figures = {}
+    for label, kwargs, expected in listing_cases(total):
+        query = {'format': 'json', 'limit': str(PAGE)}
+        for key, value in kwargs.items():
+            query[key] = 'true' if value is True else value
+        url = 'http://127.0.0.1:%d%s?%s' % (
+            port, path, urllib.parse.urlencode(query))
+
+        def fetch():
+            with urllib.request.urlopen(url, timeout=30) as resp:
+                return json.loads(resp.read())
+
+        seconds, entries = best_of(repeat, fetch)
+        if len(entries) != expected:
+            raise AssertionError('%s over HTTP: %d entries, expected %d'
+                                 % (label, len(entries), expected))
+        figures[label] = seconds * 1000
+    return figures
+
+
+# -- the server process -------------------------------------------------------
+
+def free_port():
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def write_confs(base, devices, port, workers):
+    with open(os.path.join(base, 'objstore.conf'), 'w') as conf:
+        conf.write('[objstore-hash]\npath_hash_prefix = %s\n'
+                   'path_hash_suffix = %s\n' % (HASH_PREFIX, HASH_SUFFIX))
+    path = os.path.join(base, 'container-server.conf')
+    with open(path, 'w') as conf:
+        conf.write(
+            '[DEFAULT]\nbind_ip = 127.0.0.1\nbind_port = %d\nworkers = %d\n'
+            'log_level = WARNING\n\n[pipeline:main]\n'
+            'pipeline = container-server\n\n[app:container-server]\n'
+            'use = egg:objstore#container\ndevices = %s\n'
+            'mount_check = false\nconf_dir = %s\nlog_level = WARNING\n'
+            % (port, workers, devices, base))
+    return path
+
+
+def start_server(conf_path, port):
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'objstore.cli.server', conf_path],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(('127.0.0.1', port), 0.2).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError('container server died: %s'
+                                   % proc.stderr.read().decode())
+            time.sleep(0.05)
+    stop_server(proc)
+    raise RuntimeError('container server did not start')
+
+
+def stop_server(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+# -- the insert client ----------------------------------------------------------
+
+async def _read_response(reader):
+    head = await reader.readuntil(b'\r\n\r\n')
+    status = int(head.split(b' ', 2)[1])
+    length = 0
+    for line in head.split(b'\r\n'):
+        if line[:15].lower() == b'content-length:':
+            length = int(line[15:])
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _insert_worker(port, path, names, failures):
+    reader, writer = await asyncio.open_connection('127.0.0.1', port)
+    try:
+        for name in names:
+            writer.write((
+                'PUT %s/%s HTTP/1.1\r\nHost: bench\r\nX-Timestamp: %s\r\n'
+                'X-Size: 4096\r\nX-Content-Type: application/octet-stream\r\n'
+                'X-Etag: d41d8cd98f00b204e9800998ecf8427e\r\n'
+                'Content-Length: 0\r\n\r\n' % (
+                    path, name, Timestamp.now().internal)).encode('utf-8'))
+            status = await _read_response(reader)
+            if status != 201:
+                failures.append(status)
+    finally:
+        writer.close()
+
+
+async def _insert_all(port, path, count, concurrency):
+    failures = []
+    per_worker = count // concurrency
+    workers = [_insert_worker(port, path, ['ins-%02d-%07d' % (w, i)
+                                           for i in range(per_worker)],
+                              failures)
+               for w in range(concurrency)]
+    started = time.perf_counter()
+    await asyncio.gather(*workers)
+    return per_worker * concurrency, time.perf_counter() - started, failures
+
+
+def time_inserts(port, path, count, concurrency):
+    done, seconds, failures = asyncio.run(
+        _insert_all(port, path, count, concurrency))
+    if failures:
+        raise AssertionError('%d inserts failed: %s' % (
+            len(failures), sorted(set(failures))))
+    return done, seconds
+
+
+def container_count(port, path):
+    req = urllib.request.Request('http://127.0.0.1:%d%s' % (port, path),
+                                 method='HEAD')
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return int(resp.headers['X-Container-Object-Count'])
+
+
+def http_put_container(port, path):
+    req = urllib.request.Request(
+        'http://127.0.0.1:%d%s' % (port, path), method='PUT',
+        headers={'X-Timestamp': Timestamp.now().internal})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return resp.status
+
+
+# -- the run --------------------------------------------------------------------
+
+def run(args):
+    """Run the benchmark described by ``args``; the figures as a dict."""
+    base = tempfile.mkdtemp(prefix='objstore-bench-listing-',
+                            dir=args.tmp_dir)
+    devices = os.path.join(base, 'devices')
+    os.makedirs(os.path.join(devices, 'sda'))
+    hash_conf = HashConf(HASH_PREFIX.encode(), HASH_SUFFIX.encode())
+    port = free_port()
+    conf_path = write_confs(base, devices, port, args.workers)
+    figures = {'objects': args.objects}
+    proc = None
+    try:
+        big = ContainerBroker(
+            db_path(os.path.join(devices, 'sda'), 'container', 0,
+                    hash_path('bench', 'big', hash_conf=hash_conf)),
+            account='bench', container='big')
+        big.initialize(Timestamp.now())
+        started = time.perf_counter()
+        fill_container(big, args.objects)
+        figures['setup_seconds'] = time.perf_counter() - started
+        figures['db_bytes'] = os.path.getsize(big.db_file)
+        figures['broker_ms'] = {}
+        figures['http_ms'] = {}
+        if not args.inserts_only:
+            figures['broker_ms'] = time_broker_listings(big, args.objects,
+                                                        args.repeat)
+        big.close()
+        proc = start_server(conf_path, port)
+        if not args.inserts_only:
+            figures['http_ms'] = time_http_listings(
+                port, '/sda/0/bench/big', args.objects, args.repeat)
+        http_put_container(port, '/sda/0/bench/inserts')
+        done, seconds = time_inserts(port, '/sda/0/bench/inserts',
+                                     args.inserts, args.concurrency)
+        figures['inserts'] = done
+        figures['insert_seconds'] = seconds
+        figures['inserts_per_second'] = done / seconds
+        figures['inserts_counted'] = container_count(
+            port, '/sda/0/bench/inserts')
+        if figures['inserts_counted'] != done:
+            raise AssertionError('container counts %d rows, %d were sent'
+                                 % (figures['inserts_counted'], done))
+    finally:
+        if proc is not None:
+            stop_server(proc)
+        shutil.rmtree(base, ignore_errors=True)
+    return figures
+
+
+def report(figures, args):
+    lines = ['container of %d objects (setup %.1f s, DB %.0f MiB)' % (
+        figures['objects'], figures['setup_seconds'],
+        figures['db_bytes'] / 2 ** 20)]
+    lines.append('%-26s %12s %12s   (goal <= %d ms, best of %d)' % (
+        'page of %d' % PAGE, 'broker ms', 'HTTP ms', GOAL_PAGE_MS,
+        args.repeat))
+    for label in figures['broker_ms']:
+        broker_ms = figures['broker_ms'][label]
+        http_ms = figures['http_ms'][label]
+        lines.append('%-26s %12.1f %12.1f   %s' % (
+            label, broker_ms, http_ms,
+            'ok' if http_ms <= GOAL_PAGE_MS else 'OVER GOAL'))
+    lines.append(
+        'object-row inserts via container server: %d in %.2f s = %.0f/s '
+        'at concurrency %d, %d worker(s) (goal >= %d/s: %s); all %d counted'
+        % (figures['inserts'], figures['insert_seconds'],
+           figures['inserts_per_second'], args.concurrency, args.workers,
+           GOAL_INSERTS, 'ok' if figures['inserts_per_second'] >=
+           GOAL_INSERTS else 'UNDER GOAL', figures['inserts_counted']))
+    return '\n'.join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--objects', type=int, default=1000000)
+    parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--inserts', type=int, default=32000)
+    parser.add_argument('--concurrency', type=int, default=32)
+    parser.add_argument('--workers', type=int, default=1,
+                        help='container server worker processes')
+    parser.add_argument('--tmp-dir', default=None,
+                        help='where to build the DB (default: system tmp)')
+    parser.add_argument('--inserts-only', action='store_true',
+                        help='skip the listing part')
+    parser.add_argument('--quick', action='store_true',
+                        help='100,000 objects and 6,400 inserts')
+    args, _unknown = parser.parse_known_args(argv)
+    if args.quick:
+        args.objects = min(args.objects, 100000)
+        args.inserts = min(args.inserts, 6400)
+        args.repeat = min(args.repeat, 3)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    print(report(run(args), args), flush=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
