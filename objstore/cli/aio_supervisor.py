@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-FIRST_BACKOFF = 0.5
+FIRST_BACKOFF = 0.2
 MAX_BACKOFF = 30.0
 STABLE_AFTER = 30.0
 STOP_GRACE = 10.0
@@ -60,10 +60,10 @@ def accepts_tcp(ip, port, timeout=1.0):
 def next_backoff(previous, ran_for):
     """Seconds to wait before restarting a child that just died.
 
-    >>> next_backoff(None, 1.0), next_backoff(0.5, 1.0), next_backoff(16, 2)
-    (0.5, 1.0, 30.0)
+    >>> next_backoff(None, 1.0), next_backoff(0.2, 1.0), next_backoff(16, 2)
+    (0.2, 0.4, 30.0)
     >>> next_backoff(8.0, 120.0)
-    0.5
+    0.2
     """
     if previous is None or ran_for >= STABLE_AFTER:
         return FIRST_BACKOFF

@@ -147,7 +147,8 @@ def test_start_kill9_restart_and_clean_ctrl_c(aio_env):
                     not in (None, victim), timeout=5)
     layout = json.load(open(os.path.join(aio_env.data_dir, 'aio.json')))
     object_port = layout['storage_port_base'] + 10
-    assert wait_for(lambda: _answers(object_port), timeout=5)
+    assert wait_for(lambda: _answers(object_port), timeout=5), open(
+        os.path.join(aio_env.data_dir, 'logs', 'object-server-1.log')).read()
     assert time.monotonic() - killed_at < 5
 
     pids = list(aio_env.children().values())

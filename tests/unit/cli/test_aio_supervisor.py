@@ -59,7 +59,7 @@ def test_killed_child_is_restarted_with_backoff(supervisor):
     assert wait_for(lambda: not supervisor.children['a'].alive())
     supervisor.poll()
     child = supervisor.children['a']
-    assert child.restart_at is not None and child.backoff == 0.5
+    assert child.restart_at is not None and child.backoff == aio_supervisor.FIRST_BACKOFF
     assert wait_for(lambda: (supervisor.poll() or True) and child.alive()
                     and child.pid != old_pid, timeout=5)
     assert child.restarts == 1
