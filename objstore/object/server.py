@@ -14,6 +14,10 @@ what it carries; the newest .meta alone decides, so replicas holding the
 same files agree. A POST without Content-Type therefore shows the type the
 PUT gave, not an earlier POST's.
 
+Conditional headers are evaluated against an existing object only; a
+missing one is a 404 whatever they say, so that the proxy can tell "not
+here" (try another replica) from "here but not matching" (412/304).
+
 Verbs: PUT, GET, HEAD, POST, DELETE on
 ``/<device>/<partition>/<account>/<container>/<object>`` and REPLICATE on
 ``/<device>/<partition>[/<suffix>-<suffix>...]`` (JSON suffix hashes).
@@ -233,25 +237,25 @@ def stored_request_metadata(headers, timestamp, names):
     return meta
 
 
-def existing_timestamp(df, now):
-    """(data Timestamp or None, exists) of what the node holds for ``df``.
+def existing_state(df, now):
+    """(data Timestamp or None, exists, metadata) of what the node holds.
 
     PUT and DELETE are ordered against the data or tombstone timestamp, not
     a newer POST's: a PUT older than a POST but newer than the data it
     modified still wins, and that POST's .meta then applies to it. An
-    expired object still has its timestamp (a write must be newer).
+    expired object does not exist for clients but keeps its timestamp (a
+    write must be newer) and its metadata (X-If-Delete-At compares it).
     """
     try:
         df.open(now)
     except DiskFileDeleted as err:
-        return err.timestamp, False
-    except DiskFileExpired:
-        return df.data_timestamp, False
+        return err.timestamp, False, {}
+    except DiskFileExpired as err:
+        return df.data_timestamp, False, err.metadata
     except (DiskFileNotExist, DiskFileQuarantined):
-        return None, False
-    stamp = df.data_timestamp
+        return None, False, {}
     df.close()
-    return stamp, True
+    return df.data_timestamp, True, df.metadata
 
 
 def conflict(existing):
@@ -340,7 +344,7 @@ class ObjectController:
         check_metadata(req.headers, 'object')
         delete_at = parse_delete_at(req.headers, time.time())
         df = self._diskfile(target)
-        existing, exists = existing_timestamp(df, time.time())
+        existing, exists, _meta = existing_state(df, time.time())
         if existing is not None and existing >= timestamp:
             return conflict(existing)
         if exists and req.headers.get('If-None-Match') == '*':
@@ -472,12 +476,14 @@ class ObjectController:
         target = parse_object_target(req.environ, req.headers)
         timestamp = required_timestamp(req.headers)
         df = self._diskfile(target)
-        existing, exists = existing_timestamp(df, time.time())
+        existing, exists, meta = existing_state(df, time.time())
         if existing is not None and existing >= timestamp:
             return conflict(existing)
         if_delete_at = req.headers.get('X-If-Delete-At')
-        if if_delete_at is not None and (
-                not exists or df.metadata.get('X-Delete-At') != if_delete_at):
+        if if_delete_at is not None and \
+                meta.get('X-Delete-At') != if_delete_at:
+            # The expirer's guard: the object's X-Delete-At changed (or it
+            # is gone) since the queue entry was written.
             return text_error(HTTPPreconditionFailed,
                               'X-If-Delete-At does not match')
         df.delete(timestamp)

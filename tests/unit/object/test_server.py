@@ -337,6 +337,19 @@ def test_x_if_delete_at(server):
     status, _, _ = server.request('DELETE', opath(), {
         'X-Timestamp': ts(1), 'X-If-Delete-At': delete_at})
     assert status == 204
+    assert server.request('DELETE', opath('nothing'), {
+        'X-Timestamp': ts(1), 'X-If-Delete-At': delete_at})[0] == 412
+
+
+def test_expirer_delete_of_expired_object(server, mgr):
+    expired_at = str(int(NOW) - 10)
+    put_object(mgr, 'gone', b'x', ts(-20), {'X-Delete-At': expired_at})
+    status, _, _ = server.request('DELETE', opath('gone'), {
+        'X-Timestamp': Timestamp(expired_at).internal,
+        'X-If-Delete-At': expired_at})
+    assert status == 404
+    status, headers, _ = server.request('HEAD', opath('gone'))
+    assert headers['x-backend-timestamp'] == Timestamp(expired_at).internal
 
 
 # -- expiry ------------------------------------------------------------------------
