@@ -16,6 +16,7 @@ from objstore.account.reaper import (
     object_ring_name)
 from objstore.account.server import app_factory as account_app
 from objstore.common.backend_client import direct_request
+from objstore.common.config import assert_sample_matches
 from objstore.common.db import db_path
 from objstore.common.exceptions import ConfigError
 from objstore.common.hashing import hash_path, load_hash_conf
@@ -277,3 +278,21 @@ def test_helpers_and_config():
                           ('deletes_per_second', 'x')):
         with pytest.raises(ConfigError):
             AccountReaperConf.from_conf({option: value})
+
+
+# -- the sample config agrees with the dataclass --------------------------------
+
+SAMPLES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc')
+SHARED = ('devices', 'mount_check', 'bind_ip', 'bind_port', 'conf_dir',
+          'recon_cache_path')
+LOGGING = ('log_name', 'log_level', 'log_file')
+
+
+@pytest.mark.parametrize('conf_class, sample, section', [
+    (AccountReaperConf, 'account-daemons.conf-sample', 'account-reaper')])
+def test_sample_config_matches_the_dataclass(conf_class, sample, section):
+    path = os.path.join(SAMPLES, sample)
+    own = tuple(name for name in conf_class.option_defaults()
+                if name not in SHARED)
+    assert_sample_matches(conf_class, path, section, ignore=SHARED)
+    assert_sample_matches(conf_class, path, 'DEFAULT', ignore=own + LOGGING)

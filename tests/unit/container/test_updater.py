@@ -6,6 +6,7 @@ import pytest
 
 from objstore.account.server import app_factory as account_app
 from objstore.common.backend_client import direct_request
+from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import read_status_file
 from objstore.common.db import db_path
 from objstore.common.exceptions import ConfigError
@@ -209,3 +210,22 @@ def test_rings_are_injectable(cluster):
          'recon_cache_path': os.path.join(cluster.base, 'recon')},
         container_ring=ring, account_ring=Ring(cluster.conf_dir, 'account'))
     assert updater.run_once().get('errors') == 0
+
+
+# -- the sample config agrees with the dataclass --------------------------------
+
+SAMPLES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc')
+SHARED = ('devices', 'mount_check', 'bind_ip', 'bind_port', 'conf_dir',
+          'recon_cache_path')
+LOGGING = ('log_name', 'log_level', 'log_file')
+
+
+@pytest.mark.parametrize('conf_class, sample, section', [
+    (ContainerUpdaterConf, 'container-daemons.conf-sample',
+     'container-updater')])
+def test_sample_config_matches_the_dataclass(conf_class, sample, section):
+    path = os.path.join(SAMPLES, sample)
+    own = tuple(name for name in conf_class.option_defaults()
+                if name not in SHARED)
+    assert_sample_matches(conf_class, path, section, ignore=SHARED)
+    assert_sample_matches(conf_class, path, 'DEFAULT', ignore=own + LOGGING)

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import read_status_file
 from objstore.common.db import db_path
 from objstore.common.exceptions import ConfigError
@@ -22,7 +23,8 @@ from objstore.container.backend import ContainerBroker
 from objstore.container.server import app_factory as container_app
 from objstore.replicator import db_sync
 from objstore.replicator.db_replicator import (
-    ContainerReplicator, ContainerReplicatorConf, iter_db_files)
+    AccountReplicatorConf, ContainerReplicator, ContainerReplicatorConf,
+    iter_db_files)
 from objstore.replicator.rsync import (
     RsyncDaemon, free_port, render_rsyncd_conf)
 from objstore.ring.ring import Ring
@@ -420,3 +422,24 @@ def test_replicate_call_rejects_non_json_answers(cluster):
     status, body = client.call('sync', info={'id': 'x'})
     assert status == 404 and body is None
     assert json.dumps({'op': 'sync'})
+
+
+# -- the sample config agrees with the dataclasses ----------------------------
+
+SAMPLES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc')
+SHARED = ('devices', 'mount_check', 'bind_ip', 'bind_port', 'conf_dir',
+          'recon_cache_path')
+LOGGING = ('log_name', 'log_level', 'log_file')
+
+
+@pytest.mark.parametrize('conf_class, sample, section', [
+    (ContainerReplicatorConf, 'container-daemons.conf-sample',
+     'container-replicator'),
+    (AccountReplicatorConf, 'account-daemons.conf-sample',
+     'account-replicator')])
+def test_sample_config_matches_the_dataclass(conf_class, sample, section):
+    path = os.path.join(SAMPLES, sample)
+    own = tuple(name for name in conf_class.option_defaults()
+                if name not in SHARED)
+    assert_sample_matches(conf_class, path, section, ignore=SHARED)
+    assert_sample_matches(conf_class, path, 'DEFAULT', ignore=own + LOGGING)
