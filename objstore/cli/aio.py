@@ -29,6 +29,7 @@ from objstore.common.exceptions import ConfigError
 from objstore.common.log import get_logger
 
 START_TIMEOUT = 60.0
+DAEMON_STAGGER = 0.2
 EXIT_OK, EXIT_WARNING, EXIT_ERROR = 0, 1, 2
 
 
@@ -67,6 +68,7 @@ class AioCluster:
         self.layout = None
         self.supervisor = None
         self._lock_fd = None
+        self._pending_daemons = []
 
     # -- preparing ---------------------------------------------------------
 
@@ -188,8 +190,14 @@ class AioCluster:
             self.stop()
             raise ConfigError('did not come up within %ds: %s (see %s)' % (
                 timeout, ', '.join(unhealthy), self.dirs.logs))
-        if daemons:
-            self.supervisor.start([s.name for s in daemons])
+        self._pending_daemons = [s.name for s in daemons]
+
+    def start_next_daemon(self):
+        """Start one more daemon; they are staggered after the servers are
+        healthy so that forty interpreters starting at once do not stall
+        the first client requests."""
+        if self._pending_daemons:
+            self.supervisor.start([self._pending_daemons.pop(0)])
 
     def stop(self):
         if self.supervisor is not None:
@@ -207,7 +215,8 @@ class AioCluster:
         signal.signal(signal.SIGTERM, request_stop)
         while not stopping:
             self.supervisor.poll()
-            time.sleep(0.1)
+            self.start_next_daemon()
+            time.sleep(DAEMON_STAGGER)
         self.stop()
 
     def stop_node(self, kind, node):
