@@ -310,7 +310,8 @@ class DiskFile:
 
     def delete(self, timestamp):
         """Write a .ts tombstone at ``timestamp``, durably."""
-        meta = {'name': self.name, 'X-Timestamp': Timestamp(timestamp).internal}
+        meta = {'name': self.name,
+                'X-Timestamp': Timestamp(timestamp).internal}
         self._write_empty_file(ondisk.TOMBSTONE_EXT, meta)
 
     def _write_empty_file(self, ext, meta):

@@ -9,7 +9,7 @@ Layout under one device (DESIGN.md "On disk")::
     <device>/objects[-N]/<partition>/<hash[-3:]>/<hash>/<timestamp>.data
                                                        /<timestamp>.meta
                                                        /<timestamp>.ts
-                                                       /<name>.mdjson  (sidecar)
+                                                       /<file>.mdjson
     <device>/objects[-N]/<partition>/hashes.json
     <device>/tmp/
     <device>/async_pending[-N]/<hash[-3:]>/<hash>-<timestamp>
@@ -74,8 +74,10 @@ def policy_dir(base, policy_index):
 def policy_index_of(dir_name, base):
     """The policy index of a ``base[-N]`` directory name, or None.
 
-    >>> policy_index_of('objects-3', 'objects'), policy_index_of('tmp', 'objects')
-    (3, None)
+    >>> policy_index_of('objects-3', 'objects')
+    3
+    >>> policy_index_of('tmp', 'objects') is None
+    True
     """
     if dir_name == base:
         return 0

@@ -45,10 +45,11 @@ from objstore.common.hashing import load_hash_conf
 from objstore.common.http import (
     HTTPAccepted, HTTPBadRequest, HTTPClientDisconnect, HTTPConflict,
     HTTPCreated, HTTPForbidden, HTTPInsufficientStorage,
-    HTTPInternalServerError, HTTPLengthRequired, HTTPMethodNotAllowed, HTTPNoContent,
-    HTTPNotFound, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
-    HTTPRequestTimeout, HTTPServiceUnavailable, HTTPUnprocessableEntity,
-    Request, Response, is_success, split_path, text_error)
+    HTTPInternalServerError, HTTPLengthRequired, HTTPMethodNotAllowed,
+    HTTPNoContent, HTTPNotFound, HTTPPreconditionFailed,
+    HTTPRequestEntityTooLarge, HTTPRequestTimeout, HTTPServiceUnavailable,
+    HTTPUnprocessableEntity, Request, Response, is_success, split_path,
+    text_error)
 from objstore.common.log import get_logger, log_access, set_txn_id
 from objstore.common.timestamp import Timestamp
 from objstore.object import asyncpending, expiring
@@ -95,8 +96,13 @@ class ObjectServerConf(ConfBase):
                               '>= 0')
 
 
+class ClientDisconnected(Exception):
+    """The client stopped sending before the body was complete."""
+
+
 # Domain error -> response class. The one place storage errors become HTTP.
 ERROR_RESPONSES = {
+    ClientDisconnected: HTTPClientDisconnect,
     DiskFileDeviceUnavailable: HTTPInsufficientStorage,
     DiskFileNoSpace: HTTPInsufficientStorage,
     DiskFileXattrNotSupported: HTTPInsufficientStorage,
@@ -115,10 +121,6 @@ PUT_STORED_HEADERS = POST_HEADERS + ('X-Static-Large-Object',)
 SYSMETA_PREFIX = 'X-Object-Sysmeta-'
 # WSGI environ key: body bytes a PUT received, for the access line.
 BYTES_RECEIVED = 'objstore.bytes_received'
-
-
-class ClientDisconnected(Exception):
-    """The client stopped sending before the body was complete."""
 
 
 @dataclass(frozen=True)
@@ -304,8 +306,6 @@ class ObjectController:
             return handler(req)
         except InvalidInput as err:
             return _input_error(err)
-        except ClientDisconnected as err:
-            return text_error(HTTPClientDisconnect, str(err))
         except Exception as err:  # noqa: B902 -- the WSGI catch-all
             resp = _error_response(err)
             if resp is not None:
@@ -328,9 +328,8 @@ class ObjectController:
             nbytes = sent if req.method == 'GET' else \
                 req.environ.get(BYTES_RECEIVED, 0)
             log_access(self.logger, req.method, log_path(req.environ),
-                       resp.status_int,
-                       nbytes, time.monotonic() - started, txn_id,
-                       req.remote_addr)
+                       resp.status_int, nbytes, time.monotonic() - started,
+                       txn_id, req.remote_addr)
 
     # -- verbs -----------------------------------------------------------
 

@@ -6,6 +6,7 @@ import time
 
 from objstore.common.timestamp import Timestamp
 from objstore.object import hashdir, hashes, ondisk
+from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from tests.unit.object.conftest import put_object
 
 BASE = int(time.time())
@@ -41,8 +42,8 @@ def test_identical_content_gives_identical_hashes(mgr, tmp_path):
     for node in ('n1', 'n2'):
         dev = tmp_path / node
         os.makedirs(dev / 'sda')
-        node_mgr = type(mgr)(type(mgr.settings)(devices=str(dev),
-                                                hash_conf=mgr.settings.hash_conf))
+        node_mgr = DiskFileManager(DiskFileSettings(
+            devices=str(dev), hash_conf=mgr.settings.hash_conf))
         put_object(node_mgr, 'o', b'same', T1)
         results.append(hashes.get_hashes(str(dev / 'sda'), '0'))
     assert results[0] == results[1]

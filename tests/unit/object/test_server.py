@@ -36,7 +36,7 @@ def device(server):
     return os.path.join(server.devices, 'sda')
 
 
-# -- PUT / GET / HEAD round trips ------------------------------------------
+# -- PUT / GET / HEAD round trips --------------------------------------------
 
 def test_put_get_head_roundtrip(server):
     body = os.urandom(100000)
@@ -199,7 +199,7 @@ def test_longest_name_and_largest_metadata_roundtrip(server, monkeypatch):
                object_files(device(server)))
 
 
-# -- ranges -------------------------------------------------------------------
+# -- ranges ------------------------------------------------------------------
 
 BODY = bytes(range(256)) * 40   # 10,240 bytes
 
@@ -250,7 +250,7 @@ def test_invalid_range_is_ignored(ranged, value):
     assert (status, body) == (200, BODY)
 
 
-# -- conditional requests -------------------------------------------------------
+# -- conditional requests ----------------------------------------------------
 
 def test_conditional_get(ranged):
     etag = hashlib.md5(BODY).hexdigest()
@@ -272,7 +272,7 @@ def test_conditional_get(ranged):
                 assert got_headers['etag'] == etag
 
 
-# -- POST ------------------------------------------------------------------------
+# -- POST --------------------------------------------------------------------
 
 def test_post_replaces_user_metadata_keeps_the_rest(server):
     assert put(server, timestamp=ts(), **{
@@ -300,7 +300,7 @@ def test_post_conflicts_and_missing(server):
     assert status == 409 and headers['x-backend-timestamp'] == ts(5)
 
 
-# -- DELETE -----------------------------------------------------------------------
+# -- DELETE ------------------------------------------------------------------
 
 def test_delete_then_get_404_with_tombstone_time(server):
     put(server, timestamp=ts())
@@ -352,7 +352,7 @@ def test_expirer_delete_of_expired_object(server, mgr):
     assert headers['x-backend-timestamp'] == Timestamp(expired_at).internal
 
 
-# -- expiry ------------------------------------------------------------------------
+# -- expiry ------------------------------------------------------------------
 
 def test_x_delete_at_queues_entry_and_expired_is_404(server, mgr):
     delete_at = int(NOW) + 1000
@@ -376,7 +376,7 @@ def test_x_delete_at_queues_entry_and_expired_is_404(server, mgr):
                           {'X-Timestamp': ts(1)})[0] == 404
 
 
-# -- corruption --------------------------------------------------------------------
+# -- corruption --------------------------------------------------------------
 
 def test_corrupt_object_quarantined_and_stream_cut(server):
     body = os.urandom(300000)
@@ -398,7 +398,7 @@ def test_corrupt_object_quarantined_and_stream_cut(server):
                                       'objects'))
 
 
-# -- REPLICATE -----------------------------------------------------------------------
+# -- REPLICATE ---------------------------------------------------------------
 
 def test_replicate_returns_suffix_hashes(server):
     assert server.request('REPLICATE', '/sda/0')[2] == b'{}'
@@ -415,7 +415,7 @@ def test_replicate_returns_suffix_hashes(server):
     assert server.request('REPLICATE', '/sdz/0')[0] == 507
 
 
-# -- devices --------------------------------------------------------------------------
+# -- devices -----------------------------------------------------------------
 
 def test_missing_device_is_507(server):
     status, _, _ = server.request('PUT', opath(device='sdz'), {
@@ -445,7 +445,7 @@ def test_no_space_is_507_and_leaves_nothing(devices):
         harness.stop()
 
 
-# -- container updates -------------------------------------------------------------------
+# -- container updates -------------------------------------------------------
 
 def container_headers(*backends, partition='7', device='cd'):
     return {'X-Container-Host': ','.join(b.host for b in backends),
@@ -503,7 +503,7 @@ def test_mismatched_container_headers_do_not_fail_the_write(server,
     assert container_backend.requests == []
 
 
-# -- raw sockets: Expect: 100-continue and disconnects ----------------------------------
+# -- raw sockets: Expect: 100-continue and disconnects -----------------------
 
 def raw_request(server, data, read_until=b'\r\n\r\n'):
     sock = socket.create_connection((server.host, server.port), timeout=10)
