@@ -65,7 +65,8 @@ class Cluster:
     def start(self, kind, n):
         app = KINDS[kind]({}, devices=self.devices(kind, n),
                           mount_check='false', conf_dir=self.conf_dir,
-                          log_level='ERROR')
+                          log_level='ERROR', conn_timeout='5',
+                          node_timeout='20', container_update_timeout='20')
         port = self.ports[kind][n] if kind in self.ports else 0
         self.servers[kind, n] = serve_in_thread(app, port=port)
 
@@ -79,9 +80,10 @@ class Cluster:
     def call(self, kind, n, method, path, headers=None, body=b''):
         headers = dict(headers or {})
         headers.setdefault('X-Timestamp', Timestamp.now().internal)
+        # Generous timeouts: a loaded test machine is slow, not broken.
         return direct_request('127.0.0.1', self.ports[kind][n], method,
                               '/d%d/0/%s' % (n, path), headers=headers,
-                              body=body)
+                              body=body, conn_timeout=5, node_timeout=20)
 
     def populate(self, containers):
         """The account, its containers (reported to the account) and
@@ -125,8 +127,8 @@ class Cluster:
                 'bind_port': str(self.ports['account'][n]),
                 'conf_dir': self.conf_dir,
                 'recon_cache_path': os.path.join(self.base, 'recon', str(n)),
-                'deletes_per_second': '0', 'conn_timeout': '0.3',
-                'node_timeout': '3', 'log_level': 'ERROR'}
+                'deletes_per_second': '0', 'conn_timeout': '5',
+                'node_timeout': '20', 'log_level': 'ERROR'}
         conf.update(overrides)
         return AccountReaper(conf)
 

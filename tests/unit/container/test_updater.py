@@ -77,7 +77,8 @@ class AccountCluster:
     def account_request(self, n, method, account, headers=None):
         return direct_request('127.0.0.1', self.ports[n], method,
                               '/d%d/0/%s' % (n, account),
-                              headers=headers or {})
+                              headers=headers or {}, conn_timeout=5,
+                              node_timeout=20)
 
     def create_account(self, account):
         for n in range(3):
@@ -101,7 +102,7 @@ class AccountCluster:
                 'bind_ip': '127.0.0.1', 'bind_port': str(CONTAINER_PORT),
                 'conf_dir': self.conf_dir,
                 'recon_cache_path': os.path.join(self.base, 'recon'),
-                'containers_per_second': '0', 'conn_timeout': '0.3',
+                'containers_per_second': '0', 'conn_timeout': '5',
                 'log_level': 'ERROR'}
         conf.update(overrides)
         return ContainerUpdater(conf)

@@ -150,10 +150,12 @@ def test_served_over_http(node):
     server = serve_in_thread(filter_factory({}, **node)(downstream))
     try:
         status, headers, body = direct_request(
-            '127.0.0.1', server.port, 'GET', '/recon/diskusage')
+            '127.0.0.1', server.port, 'GET', '/recon/diskusage',
+            conn_timeout=5, node_timeout=20)
         assert status == 200 and len(json.loads(body)) == 2
         status, _h, body = direct_request('127.0.0.1', server.port, 'GET',
-                                          '/d1/0/a')
+                                          '/d1/0/a', conn_timeout=5,
+                                          node_timeout=20)
         assert (status, body) == (200, b'from the app')
     finally:
         server.stop()

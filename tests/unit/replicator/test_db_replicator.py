@@ -115,7 +115,8 @@ class DBCluster:
                 'rsync_module': '{replication_ip}::%s{replication_port}'
                                 % self.kind,
                 'rsync_port': str(self.rsync_port), 'rsync_timeout': '20',
-                'node_timeout': '5', 'concurrency': '1',
+                'node_timeout': '20', 'conn_timeout': '5',
+                'concurrency': '1',
                 'databases_per_second': '0', 'log_level': 'WARNING'}
         conf.update(overrides)
         return conf
@@ -343,7 +344,7 @@ def test_handoff_db_is_kept_while_a_primary_is_down(cluster):
     put_objects(stray, ['x'])
     cluster.stop(primaries[2])
     try:
-        stats = cluster.replicator(handoff, conn_timeout='0.3').run_once()
+        stats = cluster.replicator(handoff).run_once()
     finally:
         cluster.start(primaries[2])
     assert stats.get('failures') == 1 and stats.get(db_sync.FAILURE) == 1
@@ -416,7 +417,8 @@ def test_iter_db_files_skips_strays(tmp_path):
 def test_replicate_call_rejects_non_json_answers(cluster):
     node = cluster.ring.devs[0]
     client = db_sync.ReplicateClient(node, 0, 'f' * 32,
-                                     db_sync.SyncSettings(node_timeout=2))
+                                     db_sync.SyncSettings(node_timeout=20,
+                                                          conn_timeout=5))
     with pytest.raises(db_sync.ReplicateError):
         client.call('no-such-op')
     status, body = client.call('sync', info={'id': 'x'})
