@@ -168,12 +168,15 @@ class Topology:
         return True
 
     def crowded_tier(self, devs_of_part):
-        """(level, tier) of the broadest tier holding too many replicas."""
+        """(level, tier) of the broadest tier holding too many replicas.
+
+        NONE entries (unassigned replicas) are ignored.
+        """
         for level in range(LEVELS - 1):
             if not self.restrictive[level]:
                 continue
             tiers = self.dev_tier[level]
-            seen = [tiers[d] for d in devs_of_part]
+            seen = [tiers[d] for d in devs_of_part if d != NONE]
             level_max = self.max[level]
             for tier in seen:
                 if seen.count(tier) > level_max[tier]:
@@ -222,11 +225,14 @@ class Placer:
         """Run steps 1-4; return the set of partitions that changed."""
         before = [array(TABLE_TYPECODE, part2dev) for part2dev in self.table]
         self._count_assigned()
-        pending = self._gather_unplaceable()
-        pending.extend(self._gather_crowded())
-        pending.sort()
-        for part, replica in pending:
-            self._place(part, replica)
+        holes = self._gather_unplaceable()
+        holes.update(self._gather_crowded())
+        # A partition's holes are filled together, so each placement sees
+        # where its other replicas went.
+        for part in sorted(holes):
+            for replica, part2dev in enumerate(self.table):
+                if part2dev[part] == NONE:
+                    self._place(part, replica)
         self._pull_balance()
         changed = set()
         for old, new in zip(before, self.table):
@@ -249,26 +255,34 @@ class Placer:
                 and dev_id not in self.removed)
 
     def _gather_unplaceable(self):
-        """Step 1: replicas with no device, or on a removed device."""
-        pending = []
+        """Step 1: unassign replicas with no device or on a removed device.
+
+        Returns the set of partitions left with holes.
+        """
+        holes = set()
         gone = {d for part2dev in self.table for d in set(part2dev)
                 if d == NONE or not self._is_present(d)}
         if not gone:
-            return pending
-        for replica, part2dev in enumerate(self.table):
-            for part in range(self.parts):
-                if part2dev[part] in gone:
-                    part2dev[part] = NONE
-                    pending.append((part, replica))
-                    self.moved_now[part] = 1
-        return pending
+            return holes
+        for part2dev in self.table:
+            parts = [p for p, d in enumerate(part2dev) if d in gone]
+            for part in parts:
+                part2dev[part] = NONE
+            holes.update(parts)
+        for part in holes:
+            self.moved_now[part] = 1
+        return holes
 
     def _gather_crowded(self):
-        """Step 2: one replica of each movable, over-crowded partition."""
+        """Step 2: unassign replicas of movable, over-crowded partitions.
+
+        One replica per partition when min_part_hours is set, else as many
+        as it takes. Returns the set of partitions left with holes.
+        """
         topo = self.topo
         if not any(topo.restrictive):
-            return []
-        pending = []
+            return set()
+        holes = set()
         table = self.table
         replicas = range(self.replicas)
         for part in range(self.parts):
@@ -277,20 +291,18 @@ class Placer:
             devs_of_part = [table[r][part] for r in replicas]
             if NONE in devs_of_part:
                 continue
-            while True:
-                crowded = topo.crowded_tier(devs_of_part)
-                if crowded is None:
-                    break
+            crowded = topo.crowded_tier(devs_of_part)
+            while crowded is not None:
                 replica = self._most_over_in(crowded, devs_of_part)
                 topo.count(devs_of_part[replica], -1)
                 devs_of_part[replica] = NONE
                 table[replica][part] = NONE
-                pending.append((part, replica))
+                holes.add(part)
                 if self.min_minutes > 0:
                     self.moved_now[part] = 1
                     break
-                devs_of_part = [d for d in devs_of_part if d != NONE]
-        return pending
+                crowded = topo.crowded_tier(devs_of_part)
+        return holes
 
     def _most_over_in(self, crowded, devs_of_part):
         level, tier = crowded

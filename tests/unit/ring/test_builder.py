@@ -338,3 +338,43 @@ def test_bad_builder_files(tmp_path):
         path.write_bytes(data)
         with pytest.raises(RingLoadError):
             RingBuilder.load(str(path))
+
+
+def _one_zone_then_three(min_part_hours):
+    builder = RingBuilder(8, 3, min_part_hours)
+    for zone in (1, 2, 3):
+        for index in range(3):
+            builder.add_dev({'zone': zone, 'ip': '127.0.0.%d' % zone,
+                             'port': 6200 + index, 'device': 'd%d' % index,
+                             'weight': 100 if zone == 1 else 0})
+    builder.rebalance(seed=1, now=0)
+    for dev_id in range(3, 9):
+        builder.set_dev_weight(dev_id, 100)
+    return builder
+
+
+def test_crowded_partitions_spread_out_in_one_go_without_min_part_hours():
+    builder = _one_zone_then_three(0)
+    zone_of = {d['id']: d['zone'] for d in builder.devs}
+    assert all(len({zone_of[d] for d in devs}) == 1
+               for devs in parts_of(builder))
+    builder.rebalance(seed=2)
+    assert all(len({zone_of[d] for d in devs}) == 3
+               for devs in parts_of(builder))
+    assert builder.dispersion == 0.0
+    assert_proportional(builder)
+
+
+def test_crowded_partitions_spread_one_replica_per_window():
+    builder = _one_zone_then_three(1)
+    zone_of = {d['id']: d['zone'] for d in builder.devs}
+    spread = []
+    for hour in (2, 4):
+        before = table_of(builder)
+        builder.rebalance(seed=hour, now=hour * HOUR)
+        assert max(moved_per_part(before, table_of(builder))) == 1
+        spread.append(sorted(len({zone_of[d] for d in devs})
+                             for devs in parts_of(builder)))
+    assert set(spread[0]) == {2}
+    assert set(spread[1]) == {3}
+    assert builder.dispersion == 0.0
