@@ -14,6 +14,10 @@ Vocabulary
   partition it may hold: ``ceil(target / parts)``. Example: 3 replicas,
   4 equal zones -> each zone's target is 0.75 * parts, so max 1 replica of
   a partition per zone; with 2 equal zones it is 1.5 * parts, so max 2.
+* weights win over dispersion (as in Swift with overload 0): when a tier
+  has more weight than an even spread would give it, some partitions get
+  more than one replica there; the tier maxes keep that to the least the
+  weights force.
 * a partition is *movable* when min_part_hours have passed since it last
   moved and (with min_part_hours > 0) none of its replicas moved in this
   rebalance.

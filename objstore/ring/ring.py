@@ -9,11 +9,13 @@ every request.
 It never writes rings and never decides placement; that is the builder's.
 """
 
+import itertools
 import os
 import random
 import struct
 from time import monotonic
 
+from objstore.common.exceptions import RingLoadError
 from objstore.common.hashing import hash_path, load_hash_conf
 from objstore.ring.ringdata import RingData
 
@@ -67,6 +69,7 @@ class Ring:
         self.reload_time = reload_time
         self._signature = None
         self._next_check = 0
+        self.load_error = None
         self._load()
 
     def _load(self):
@@ -80,9 +83,13 @@ class Ring:
         self.build_version = data.build_version
         self._signature = signature
         self._next_check = monotonic() + self.reload_time
-        self._handoff_order = [
-            (dev['id'],) + _tier_keys(dev) for dev in self._devs
-            if dev is not None and dev.get('weight', 0) > 0]
+        present = [dev for dev in self._devs if dev is not None]
+        self._handoff_candidates = [
+            (dev['id'],) + _tier_keys(dev) for dev in present
+            if dev.get('weight', 0) > 0]
+        # Zero-weight devices are being drained: last resort only.
+        self._drained_ids = [dev['id'] for dev in present
+                             if not dev.get('weight', 0) > 0]
 
     def _maybe_reload(self):
         now = monotonic()
@@ -90,9 +97,15 @@ class Ring:
             return
         self._next_check = now + self.reload_time
         signature = _file_signature(self.path)
-        # A missing file (None) is not a reason to drop the ring we have.
+        # A missing or broken file is not a reason to drop the ring we
+        # have: keep serving it and look again after reload_time.
         if signature is not None and signature != self._signature:
-            self._load()
+            try:
+                self._load()
+            except RingLoadError as err:
+                self.load_error = err
+            else:
+                self.load_error = None
 
     def has_changed(self):
         """True when the file on disk differs from the loaded one."""
@@ -151,15 +164,16 @@ class Ring:
         """Handoff devices of a partition, most distinct failure domain first.
 
         Deterministic per partition; never a primary; every other device
-        with weight > 0 exactly once, each dict with its 'handoff_index'.
-        Zero-weight devices are being drained and get no new data.
+        exactly once, each dict with its 'handoff_index'. Zero-weight
+        devices (being drained) come after all the others.
         """
         self._maybe_reload()
         primaries = [part2dev[part] for part2dev in self._replica2part2dev]
         devs = self._devs
-        order = handoff_order(part, primaries, self._handoff_order,
+        order = handoff_order(part, primaries, self._handoff_candidates,
                               [_tier_keys(devs[d]) for d in primaries])
-        for handoff_index, dev_id in enumerate(order):
+        tail = (d for d in self._drained_ids if d not in primaries)
+        for handoff_index, dev_id in enumerate(itertools.chain(order, tail)):
             yield dict(devs[dev_id], handoff_index=handoff_index)
 
 

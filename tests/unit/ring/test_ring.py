@@ -109,14 +109,17 @@ def test_handoffs_prefer_new_regions_then_zones_then_servers():
     assert order == [13, 12, 11, 10]
 
 
-def test_zero_weight_devices_get_no_handoffs(tmp_path):
+def test_zero_weight_devices_are_the_last_handoffs(tmp_path):
     (tmp_path / 'objstore.conf').write_text(
         '[objstore-hash]\npath_hash_prefix = p\n')
-    builder = build(extra=[{'zone': 9, 'ip': '127.0.0.9', 'port': 6200,
+    builder = build(extra=[{'zone': 1, 'ip': '127.0.0.9', 'port': 6200,
                             'device': 'empty', 'weight': 0}])
     builder.get_ring().save(str(tmp_path / 'object.ring.gz'))
     ring = Ring(str(tmp_path), 'object')
-    assert all(n['device'] != 'empty' for n in ring.get_more_nodes(0))
+    for part in range(0, ring.partition_count, 17):
+        handoffs = list(ring.get_more_nodes(part))
+        assert len(handoffs) == 9 - 3
+        assert handoffs[-1]['device'] == 'empty'
 
 
 def _replace_ring(ring_dir, builder):
@@ -140,6 +143,17 @@ def test_reload_checks_are_throttled(ring_dir):
     assert ring.has_changed()
     assert len(ring.devs) == 8
     assert len(Ring(str(ring_dir), 'object').devs) == 12
+
+
+def test_a_broken_new_file_keeps_the_old_ring(ring_dir):
+    ring = Ring(str(ring_dir), 'object', reload_time=0)
+    nodes = ring.get_part_nodes(3)
+    path = ring_dir / 'object.ring.gz'
+    path.write_bytes(b'half-written junk')
+    assert ring.get_part_nodes(3) == nodes
+    assert isinstance(ring.load_error, RingLoadError)
+    _replace_ring(ring_dir, build(devices_per_zone=3))
+    assert len(ring.devs) == 12 and ring.load_error is None
 
 
 def test_missing_or_corrupt_ring(tmp_path, ring_dir):
