@@ -35,10 +35,10 @@ For the replicator and auditor::
     hashdir.cleanup_ondisk_files / iter_hash_dirs.
 
 Write order (the crash-safety invariant): the body goes to ``<device>/tmp/``,
-then metadata (xattrs or a sidecar also written in tmp/), fsync, rename the
-sidecar and then the file into the hash dir, fsync the hash dir (and any
-parent dir just created), and only then are older files of the hash removed
-and the suffix hash invalidated. A crash at any point leaves the old state
+then metadata (xattrs or a sidecar also written in tmp/), fsync, create
+missing dirs, rename the sidecar and then the file into the hash dir, fsync
+the hash dir (and the parent of any dir just created), and only then are
+older files of the hash removed and the suffix hash invalidated. A crash at any point leaves the old state
 or the new one visible, never a partial file: a partial body is only ever
 in tmp/.
 """
@@ -48,6 +48,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 
@@ -55,6 +56,7 @@ from objstore.common.exceptions import (
     DiskFileBadMetadata, DiskFileCollision, DiskFileDeleted,
     DiskFileDeviceUnavailable, DiskFileError, DiskFileExpired,
     DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
+from objstore.common import green
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.timestamp import Timestamp
 from objstore.object import (asyncpending, expiring, hashdir, hashes,
@@ -74,6 +76,7 @@ class DiskFileSettings:
     reclaim_age: int = ondisk.DEFAULT_RECLAIM_AGE
     fallocate_reserve: int = 0
     hash_conf: HashConf = HashConf()
+    sync_in_threads: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,19 @@ class DiskFileManager:
         return hashes.get_hashes(self.device_path(device), partition,
                                  recalculate, policy_index,
                                  self.settings.reclaim_age)
+
+    def run_blocking(self, func, *args):
+        """Call ``func`` (fsyncs) in a native thread when configured.
+
+        A blocking fsync stalls every request of an eventlet worker; in a
+        thread the others run on and concurrent fsyncs share journal
+        commits. Only from the main thread: that is where a server's hub
+        and eventlet's thread pool live (tests serve from other threads).
+        """
+        if (self.settings.sync_in_threads and
+                threading.current_thread() is threading.main_thread()):
+            return green.tpool_execute(func, *args)
+        return func(*args)
 
     def write_async_pending(self, device, obj_hash, update):
         """Store a container update for the updater (asyncpending format)."""
@@ -445,7 +461,7 @@ class DiskFileWriter:
         filename = ondisk.make_filename(Timestamp(meta['X-Timestamp']),
                                         self.ext)
         try:
-            self._make_durable(meta, filename)
+            df.manager.run_blocking(self._make_durable, meta, filename)
         except OSError as err:
             _no_space_or_raise(err, 'finishing %s' % self._tmp_path)
         hashdir.cleanup_ondisk_files(df.hash_dir,
@@ -459,7 +475,7 @@ class DiskFileWriter:
             os.ftruncate(self._fd, self.bytes_written)
         self._sidecar_tmp = md.write_metadata(self._fd, meta, df.tmp_dir)
         os.fsync(self._fd)
-        hashdir.makedirs_durable(df.hash_dir)
+        created = hashdir.make_dirs(df.hash_dir)
         target = os.path.join(df.hash_dir, filename)
         if self._sidecar_tmp:
             os.rename(self._sidecar_tmp, target + ondisk.SIDECAR_SUFFIX)
@@ -467,6 +483,7 @@ class DiskFileWriter:
         os.rename(self._tmp_path, target)
         self._tmp_path = None
         hashdir.fsync_dir(df.hash_dir)
+        hashdir.fsync_new_dirs(created)
 
     def _discard(self):
         if self._fd is not None:

@@ -10,7 +10,7 @@ Public API (used by diskfile, the replicator and the auditor)::
 
     cleanup_ondisk_files(hash_dir, reclaim_age, now) -> FileSet
     fsync_dir(path)
-    makedirs_durable(path)
+    make_dirs(path) -> created dirs; fsync_new_dirs(created)
     write_file_durably(path, data, tmp_dir)
     list_partitions(device_path, policy_index) -> [partition str]
     list_suffixes(partition_path) -> [suffix]
@@ -36,18 +36,30 @@ def fsync_dir(path):
         os.close(fd)
 
 
-def makedirs_durable(path):
-    """makedirs, fsyncing the parent of every directory it creates, so that
-    a file renamed into the new leaf survives a crash with its path."""
+def make_dirs(path):
+    """makedirs; returns the directories it created, outermost first.
+
+    The caller fsyncs their parents (``fsync_new_dirs``) *after* renaming
+    its file in: one journal commit then covers the mkdirs and the rename,
+    where fsyncing after each mkdir would cost a commit apiece.
+    """
     missing = []
     while not os.path.isdir(path):
         missing.append(path)
         path = os.path.dirname(path)
+    created = []
     for directory in reversed(missing):
         try:
             os.mkdir(directory)
         except FileExistsError:
             continue
+        created.append(directory)
+    return created
+
+
+def fsync_new_dirs(created):
+    """Make the entries of directories ``make_dirs`` created durable."""
+    for directory in reversed(created):
         fsync_dir(os.path.dirname(directory))
 
 
@@ -55,9 +67,10 @@ def write_file_durably(path, data, tmp_dir):
     """Write ``data`` to ``path`` atomically and durably.
 
     tmp file in ``tmp_dir`` (same filesystem) -> fsync -> rename -> fsync
-    the dir: a reader sees the old file or the whole new one, and a crash
-    after return cannot lose it. Small files only (async pendings, queue
-    entries); object bodies stream through DiskFileWriter.
+    the dir (and any parent dir just created): a reader sees the old file
+    or the whole new one, and a crash after return cannot lose it. Small
+    files only (async pendings, queue entries); object bodies stream
+    through DiskFileWriter.
     """
     os.makedirs(tmp_dir, exist_ok=True)
     fd, tmp_path = tempfile.mkstemp(dir=tmp_dir, prefix='.small-')
@@ -68,10 +81,11 @@ def write_file_durably(path, data, tmp_dir):
         os.fsync(fd)
         os.close(fd)
         fd = None
-        makedirs_durable(os.path.dirname(path))
+        created = make_dirs(os.path.dirname(path))
         os.rename(tmp_path, path)
         tmp_path = None
         fsync_dir(os.path.dirname(path))
+        fsync_new_dirs(created)
     finally:
         if fd is not None:
             os.close(fd)

@@ -79,6 +79,7 @@ class ObjectServerConf(ConfBase):
     container_update_timeout: float = 1.0
     fallocate_reserve: int = 0
     reclaim_age: int = DEFAULT_RECLAIM_AGE
+    sync_in_threads: bool = True
     log_name: str = 'object-server'
     log_level: str = 'INFO'
     log_file: str = ''
@@ -278,6 +279,7 @@ class ObjectController:
                 disk_chunk_size=self.conf.disk_chunk_size,
                 reclaim_age=self.conf.reclaim_age,
                 fallocate_reserve=self.conf.fallocate_reserve,
+                sync_in_threads=self.conf.sync_in_threads,
                 hash_conf=hash_conf or load_hash_conf(self.conf.conf_dir))
             diskfile_manager = DiskFileManager(settings, self.logger)
         self.mgr = diskfile_manager
