@@ -38,7 +38,9 @@ Rebalance (``Placer.rebalance``)
    whenever the move keeps every tier within its max and brings the two
    devices closer to their targets (surplus + deficit > 1). Stops when no
    such pair is left, or after one pass over the partitions (a few passes
-   when min_part_hours is 0).
+   when min_part_hours is 0). If devices are still short, the same again
+   with any device as donor, so chains of moves reach a device that no
+   over-target device shares a partition with.
 Only step 4 moves data that did not have to move, and only the amount the
 weights call for, which keeps movement close to the minimum.
 """
@@ -390,11 +392,14 @@ class Placer:
         partition may need several replicas moved, e.g. to new big devices).
         """
         passes = 1 if self.min_minutes > 0 else self.replicas + 1
-        for _ in range(passes):
-            if not self._pull_pass():
-                return
+        # Over-target donors first: that is the minimal movement. Only if
+        # devices are still short, let any device give (chains of moves).
+        for any_donor in (False, True):
+            for _ in range(passes):
+                if not self._pull_pass(any_donor):
+                    break
 
-    def _pull_pass(self):
+    def _pull_pass(self, any_donor):
         """One pass over the partitions; True if it moved something and
         devices still want more."""
         receivers = self._receivers()
@@ -407,7 +412,7 @@ class Placer:
             part = (start + step * stride) % self.parts
             if not self.movable(part):
                 continue
-            if self._pull_one(part, receivers):
+            if self._pull_one(part, receivers, any_donor):
                 moved = True
                 if self.min_minutes > 0:
                     self.moved_now[part] = 1
@@ -416,13 +421,17 @@ class Placer:
                     return False
         return moved
 
-    def _pull_one(self, part, receivers):
+    def _pull_one(self, part, receivers, any_donor):
         topo = self.topo
         devs_of_part = [part2dev[part] for part2dev in self.table]
         best = None
         for replica, dev_id in enumerate(devs_of_part):
+            # With any_donor, a device at or just under its target may give
+            # too: surplus + deficit > 1 still brings the pair closer
+            # overall, and a chain of such moves reaches a receiver that
+            # no over-target device shares a partition with.
             over = topo.surplus(dev_id)
-            if over <= 0:
+            if over <= 0 and not any_donor:
                 continue
             others = devs_of_part[:replica] + devs_of_part[replica + 1:]
             for receiver in receivers:

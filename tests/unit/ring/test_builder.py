@@ -378,3 +378,23 @@ def test_crowded_partitions_spread_one_replica_per_window():
     assert set(spread[0]) == {2}
     assert set(spread[1]) == {3}
     assert builder.dispersion == 0.0
+
+
+def test_devices_that_must_hold_every_partition_get_them():
+    # Devices 1 and 4 weigh enough to hold a replica of every partition,
+    # but sit in one zone of the bigger region: reaching that takes chains
+    # of moves (a device at target gives to one short of it, and is
+    # refilled from an over-target one).
+    builder = RingBuilder(8, 3, 0)
+    for region, zone, ip, weight in [
+            (1, 4, '10.1.4.2', 100), (2, 4, '10.2.4.2', 400),
+            (1, 3, '10.1.3.1', 50), (2, 2, '10.2.2.3', 50),
+            (2, 4, '10.2.4.1', 400), (2, 3, '10.2.3.3', 100),
+            (2, 4, '10.2.4.3', 50), (1, 3, '10.1.3.3', 50)]:
+        builder.add_dev({'region': region, 'zone': zone, 'ip': ip,
+                         'port': 6200, 'device': 'd', 'weight': weight})
+    _, balance, _ = builder.rebalance(seed=1)
+    counts = builder.part_counts()
+    assert counts[1] == counts[4] == 256
+    assert balance < 5.0
+    assert builder.dispersion == 0.0
