@@ -3,7 +3,8 @@
 Owns the pass over a node's DBs: find every local DB, reclaim its old
 deleted rows, remove it when it is a tombstone older than ``reclaim_age``,
 push it to the other primaries of its partition (``db_sync.DBSyncer`` does
-one peer), and remove a handoff copy once every primary has it. Counts per
+one peer; a primary whose device answers 507 is replaced by the next
+handoff), and remove a handoff copy once every primary has it. Counts per
 pass go to the per-device status files ``objstore-recon`` reads.
 
 Must not: change rows itself (the broker merges, newest timestamp wins),
@@ -28,14 +29,14 @@ from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 from objstore.replicator.db_sync import (
-    DIFF, DIFF_CAPPED, FAILURE, HASH_MATCH, IN_SYNC, REMOTE_MERGE, RSYNC,
-    DBSyncer, SyncSettings, run_rsync)
+    DIFF, DIFF_CAPPED, FAILURES, HASH_MATCH, IN_SYNC, REMOTE_MERGE, RSYNC,
+    UNMOUNTED, DBSyncer, SyncSettings, run_rsync)
 from objstore.replicator.rsync import rsync_destination
 from objstore.ring.ring import Ring
 
 SUMMARY_COUNTS = ('attempted', 'successes', 'failures', IN_SYNC, HASH_MATCH,
-                  DIFF, DIFF_CAPPED, RSYNC, REMOTE_MERGE, 'handoffs_removed',
-                  'reclaimed_dbs', 'errors')
+                  DIFF, DIFF_CAPPED, RSYNC, REMOTE_MERGE, UNMOUNTED,
+                  'handoffs_removed', 'reclaimed_dbs', 'errors')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,16 +225,28 @@ class DBReplicator(Daemon):
         nodes = self.ring.get_part_nodes(partition)
         is_primary = any(node['id'] == dev['id'] for node in nodes)
         peers = [node for node in nodes if node['id'] != dev['id']]
+        handoffs = self._handoffs(partition, dev)
         outcomes = []
-        for node in peers:
+        while peers:
+            node = peers.pop(0)
             outcome = self.syncer.replicate(broker, info, node, partition,
                                             db_hash, device_path)
             stats.incr(outcome)
             outcomes.append(outcome)
-        all_ok = FAILURE not in outcomes
+            if outcome == UNMOUNTED:
+                # A failed disk will not come back soon: keep the replica
+                # count up on the next handoff meanwhile.
+                substitute = next(handoffs, None)
+                if substitute is not None:
+                    peers.append(substitute)
+        all_ok = not any(outcome in FAILURES for outcome in outcomes)
         stats.incr('successes' if all_ok else 'failures')
         if not is_primary and all_ok and DIFF_CAPPED not in outcomes:
             self._remove_handoff(broker, info, stats)
+
+    def _handoffs(self, partition, dev):
+        return (node for node in self.ring.get_more_nodes(partition)
+                if node['id'] != dev['id'])
 
     def is_reclaimable(self, broker, info, reclaim_before):
         """A tombstone DB older than reclaim_age, safe to forget."""

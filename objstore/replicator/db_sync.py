@@ -39,6 +39,10 @@ REMOTE_MERGE = 'remote_merge'
 DIFF = 'diff'
 DIFF_CAPPED = 'diff_capped'
 FAILURE = 'failure'
+# The peer's device is unmounted or failed (507): the replicator tries a
+# handoff in its place.
+UNMOUNTED = 'unmounted'
+FAILURES = (FAILURE, UNMOUNTED)
 
 # A peer holding less than this share of our rows (and more than per_diff
 # behind) gets the whole DB by rsync and merges from it locally: cheaper
@@ -94,7 +98,14 @@ def choose_strategy(local, remote, outgoing_point, per_diff):
 
 
 class ReplicateError(Exception):
-    """A REPLICATE call failed (connection, timeout or non-2xx)."""
+    """A REPLICATE call failed (connection, timeout or non-2xx).
+
+    ``status`` is the peer's answer, None when there was none.
+    """
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
 
 
 class ReplicateClient:
@@ -134,7 +145,7 @@ class ReplicateClient:
             return status, None
         if not is_success(status):
             raise ReplicateError('%s %s:%s%s: status %s %s' % (
-                op, ip, port, self.path, status, payload[:200]))
+                op, ip, port, self.path, status, payload[:200]), status)
         try:
             return status, json.loads(payload) if payload else None
         except ValueError:
@@ -187,7 +198,8 @@ class DBSyncer:
         """Bring ``node``'s copy up to date; the outcome name.
 
         ``info`` is ``broker.get_replication_info()``. Raises nothing:
-        every failure is logged and returned as FAILURE.
+        every failure is logged and returned as FAILURE, or UNMOUNTED when
+        the peer said its device is unavailable (507).
         """
         client = ReplicateClient(node, partition, db_hash, self.settings)
         try:
@@ -196,6 +208,8 @@ class DBSyncer:
             self.logger.warning('replication of %s to %s:%s/%s failed: %s',
                                 broker.db_file, node['ip'], node['port'],
                                 node['device'], err)
+            if getattr(err, 'status', None) == 507:
+                return UNMOUNTED
             return FAILURE
 
     def _replicate(self, client, broker, info, node, device_path):

@@ -445,3 +445,33 @@ def test_sample_config_matches_the_dataclass(conf_class, sample, section):
                 if name not in SHARED)
     assert_sample_matches(conf_class, path, section, ignore=SHARED)
     assert_sample_matches(conf_class, path, 'DEFAULT', ignore=own + LOGGING)
+
+
+def test_unmounted_primary_is_replaced_by_a_handoff(cluster):
+    _part, _hash, primaries, handoff = cluster.placement('c1')
+    put_objects(cluster.make_db(primaries[0], 'c1'), ['a', 'b'])
+    # The device dir is gone: that server answers 507 for it.
+    os.rename(cluster.device_path(primaries[2]),
+              cluster.device_path(primaries[2]) + '.failed')
+    stats = cluster.replicator(primaries[0]).run_once()
+    assert stats.get(db_sync.UNMOUNTED) == 1
+    assert stats.get(db_sync.RSYNC) == 2
+    assert stats.get('failures') == 1
+    assert live_names(cluster.broker(handoff, 'c1')) == ['a', 'b']
+    assert live_names(cluster.broker(primaries[1], 'c1')) == ['a', 'b']
+
+
+def test_many_dbs_replicate_concurrently(cluster):
+    made = []
+    for i in range(12):
+        name = 'many%d' % i
+        _part, _hash, primaries, _h = cluster.placement(name)
+        if primaries[0] == 0:
+            put_objects(cluster.make_db(0, name), ['x%d' % i])
+            made.append((name, primaries))
+    assert made
+    stats = cluster.replicator(0, concurrency='4').run_once()
+    assert stats.get('successes') == len(made)
+    for name, primaries in made:
+        for n in primaries:
+            assert len(live_names(cluster.broker(n, name))) == 1
