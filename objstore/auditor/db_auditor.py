@@ -1,4 +1,6 @@
-"""The account and container auditors (``objstore-{account,container}-auditor``).
+"""The account and container auditors.
+
+Entry points ``objstore-container-auditor`` and ``objstore-account-auditor``.
 
 Owns the audit pass over a node's DBs: SQLite's integrity check on each,
 rate limited (``databases_per_second``), and the quarantine of a DB that

@@ -104,7 +104,7 @@ def errors_in(results):
             if isinstance(answer, dict) and 'error' in answer]
 
 
-# -- rendering (pure) ----------------------------------------------------------
+# -- rendering (pure) --------------------------------------------------
 
 def _ago(seconds):
     if seconds is None:

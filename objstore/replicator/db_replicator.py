@@ -1,4 +1,7 @@
-"""The account and container replicators (``objstore-{account,container}-replicator``).
+"""The account and container replicators.
+
+Entry points ``objstore-container-replicator`` and
+``objstore-account-replicator``.
 
 Owns the pass over a node's DBs: find every local DB, reclaim its old
 deleted rows, remove it when it is a tombstone older than ``reclaim_age``,
@@ -213,7 +216,8 @@ class DBReplicator(Daemon):
     def _replicate_broker(self, broker, dev, device_path, partition,
                           db_hash, stats):
         now = time.time()
-        reclaim_before = Timestamp(max(0.0, now - self.daemon_conf.reclaim_age))
+        reclaim_before = Timestamp(
+            max(0.0, now - self.daemon_conf.reclaim_age))
         broker.reclaim(reclaim_before)
         info = broker.get_replication_info()
         if self.is_reclaimable(broker, info, reclaim_before):

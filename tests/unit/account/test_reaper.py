@@ -282,7 +282,7 @@ def test_helpers_and_config():
             AccountReaperConf.from_conf({option: value})
 
 
-# -- the sample config agrees with the dataclass --------------------------------
+# -- the sample config agrees with the dataclass ----------------------
 
 SAMPLES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc')
 SHARED = ('devices', 'mount_check', 'bind_ip', 'bind_port', 'conf_dir',

@@ -159,7 +159,7 @@ def test_ring_file_is_read_from_conf_dir(tmp_path, device):
     assert auditor.run_once().get('passes') == 1
 
 
-# -- the sample config agrees with the dataclass --------------------------------
+# -- the sample config agrees with the dataclass ----------------------
 
 SAMPLES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc')
 SHARED = ('devices', 'mount_check', 'bind_ip', 'bind_port', 'conf_dir',

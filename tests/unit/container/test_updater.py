@@ -213,7 +213,7 @@ def test_rings_are_injectable(cluster):
     assert updater.run_once().get('errors') == 0
 
 
-# -- the sample config agrees with the dataclass --------------------------------
+# -- the sample config agrees with the dataclass ----------------------
 
 SAMPLES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc')
 SHARED = ('devices', 'mount_check', 'bind_ip', 'bind_port', 'conf_dir',
