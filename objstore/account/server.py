@@ -19,11 +19,11 @@ from objstore.account.backend import AccountBroker
 from objstore.common import green
 from objstore.common.config import ConfBase
 from objstore.common.constraints import ACCOUNT_LISTING_LIMIT, check_metadata
-from objstore.common.db import (
-    CoalescingFsync, metadata_from_headers, metadata_headers)
+from objstore.common.db import CoalescingFsync
 from objstore.common.db_rpc import (
     POLICY_HEADER, DatabaseServer, conflict, deleted_headers, header_int,
-    listing_request, required_timestamp, response)
+    listing_request, metadata_from_headers, metadata_headers,
+    required_timestamp, response)
 from objstore.common.exceptions import DatabaseAlreadyExists, InvalidInput
 from objstore.common.hashing import load_hash_conf
 from objstore.common.listing import listing_status, render_account_listing

@@ -573,13 +573,6 @@ class DatabaseBroker:
                 % self.stat_table, (created, put, delete))
             self._refresh_status(conn, put)
 
-    def update_status_changed_at(self, timestamp):
-        ts = Timestamp(timestamp).internal
-        with transaction(self.conn) as conn:
-            conn.execute('UPDATE %s SET status_changed_at = ? '
-                         'WHERE status_changed_at < ?' % self.stat_table,
-                         (ts, ts))
-
     def _refresh_status(self, conn, timestamp):
         """After a put: a DB whose put is newer than its delete is live."""
         conn.execute(
@@ -793,16 +786,9 @@ def list_page(conn, table, columns, params, extra_where=''):
     return results[:limit]
 
 
-# -- where DBs live and which headers become DB metadata -------------------
+# -- where DBs live -----------------------------------------------------------
 
 DATADIRS = {'account': 'accounts', 'container': 'containers'}
-
-# Headers kept as container metadata besides X-Container-Meta-* and
-# X-Container-Sysmeta-* (ACLs and Swift's container features).
-CONTAINER_STORED_HEADERS = frozenset((
-    'x-container-read', 'x-container-write', 'x-container-sync-to',
-    'x-container-sync-key', 'x-versions-location', 'x-history-location'))
-
 
 def device_path(devices, device, mount_check):
     """``<devices>/<device>`` if usable, else DiskFileDeviceUnavailable.
@@ -823,39 +809,3 @@ def db_path(device_dir, db_type, partition, name_hash):
     """``<device>/<accounts|containers>/<part>/<hash[-3:]>/<hash>/<hash>.db``."""
     return os.path.join(device_dir, DATADIRS[db_type], str(partition),
                         name_hash[-3:], name_hash, name_hash + '.db')
-
-
-def metadata_from_headers(headers, db_type, timestamp):
-    """{header name: (value, timestamp)} of the DB metadata a request sets.
-
-    ``headers`` is a list of (name, value) pairs. User metadata
-    (``X-<Type>-Meta-*``) and system metadata (``X-<Type>-Sysmeta-*``) are
-    kept under their own names, so removing one kind never touches the
-    other. ``X-Remove-<Type>-Meta-Foo`` (any value) and an empty value both
-    delete a key; deletions are stored as '' with the timestamp.
-
-    >>> metadata_from_headers([('X-Container-Meta-Color', 'red'),
-    ...     ('X-Remove-Container-Meta-Size', 'x'), ('X-Other', '1')],
-    ...     'container', '0000000001.00000')  # doctest: +NORMALIZE_WHITESPACE
-    {'X-Container-Meta-Color': ('red', '0000000001.00000'),
-     'X-Container-Meta-Size': ('', '0000000001.00000')}
-    """
-    prefixes = ('x-%s-meta-' % db_type, 'x-%s-sysmeta-' % db_type)
-    stored = CONTAINER_STORED_HEADERS if db_type == 'container' else ()
-    remove = 'x-remove-'
-    updates = {}
-    for name, value in headers:
-        lower = name.lower()
-        if lower.startswith(remove):
-            target = 'x-' + lower[len(remove):]
-            if target.startswith(prefixes) or target in stored:
-                updates[target.title()] = ('', timestamp)
-        elif lower.startswith(prefixes) or lower in stored:
-            updates.setdefault(lower.title(), (value, timestamp))
-    return updates
-
-
-def metadata_headers(metadata):
-    """[(name, value)] of the live (non-deleted) metadata keys."""
-    return [(name, value) for name, (value, _ts) in sorted(metadata.items())
-            if value != '']

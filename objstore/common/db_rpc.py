@@ -197,6 +197,51 @@ def json_response(status, payload):
                     content_type='application/json')
 
 
+# -- DB metadata from request headers ---------------------------------------
+
+# Headers kept as container metadata besides X-Container-Meta-* and
+# X-Container-Sysmeta-* (ACLs and Swift's container features).
+CONTAINER_STORED_HEADERS = frozenset((
+    'x-container-read', 'x-container-write', 'x-container-sync-to',
+    'x-container-sync-key', 'x-versions-location', 'x-history-location'))
+
+
+def metadata_from_headers(headers, db_type, timestamp):
+    """{header name: (value, timestamp)} of the DB metadata a request sets.
+
+    ``headers`` is a list of (name, value) pairs. User metadata
+    (``X-<Type>-Meta-*``) and system metadata (``X-<Type>-Sysmeta-*``) are
+    kept under their own names, so removing one kind never touches the
+    other. ``X-Remove-<Type>-Meta-Foo`` (any value) and an empty value both
+    delete a key; deletions are stored as '' with the timestamp.
+
+    >>> metadata_from_headers([('X-Container-Meta-Color', 'red'),
+    ...     ('X-Remove-Container-Meta-Size', 'x'), ('X-Other', '1')],
+    ...     'container', '0000000001.00000')  # doctest: +NORMALIZE_WHITESPACE
+    {'X-Container-Meta-Color': ('red', '0000000001.00000'),
+     'X-Container-Meta-Size': ('', '0000000001.00000')}
+    """
+    prefixes = ('x-%s-meta-' % db_type, 'x-%s-sysmeta-' % db_type)
+    stored = CONTAINER_STORED_HEADERS if db_type == 'container' else ()
+    remove = 'x-remove-'
+    updates = {}
+    for name, value in headers:
+        lower = name.lower()
+        if lower.startswith(remove):
+            target = 'x-' + lower[len(remove):]
+            if target.startswith(prefixes) or target in stored:
+                updates[target.title()] = ('', timestamp)
+        elif lower.startswith(prefixes) or lower in stored:
+            updates.setdefault(lower.title(), (value, timestamp))
+    return updates
+
+
+def metadata_headers(metadata):
+    """[(name, value)] of the live (non-deleted) metadata keys."""
+    return [(name, value) for name, (value, _ts) in sorted(metadata.items())
+            if value != '']
+
+
 # -- the server skeleton -------------------------------------------------------
 
 class DatabaseServer:

@@ -17,7 +17,7 @@ import pytest
 from objstore.common import db
 from objstore.common.db import (
     CoalescingFsync, DatabaseBroker, chexor, list_page, merge_metadata,
-    metadata_from_headers, parse_pending)
+    parse_pending)
 from objstore.common.exceptions import (
     DatabaseAlreadyExists, DatabaseCorrupt, DatabaseNotFound,
     DiskFileDeviceUnavailable, LockTimeout)
@@ -293,29 +293,6 @@ def test_merge_metadata_pure():
     merged = merge_metadata({'A': ['1', ts(1)]},
                             {'A': ('2', ts(2)), 'B': ('', ts(1))})
     assert merged == {'A': ['2', ts(2)], 'B': ['', ts(1)]}
-
-
-def test_metadata_from_headers_keeps_sysmeta_apart():
-    updates = metadata_from_headers([
-        ('X-Container-Meta-Color', 'red'),
-        ('X-Container-Sysmeta-Owner', 'me'),
-        ('X-Remove-Container-Meta-Size', 'yes'),
-        ('X-Container-Read', '.r:*'),
-        ('X-Remove-Container-Write', 'x'),
-        ('X-Account-Meta-Wrong-Type', 'no'),
-        ('Content-Type', 'text/plain')], 'container', ts(1))
-    assert updates == {
-        'X-Container-Meta-Color': ('red', ts(1)),
-        'X-Container-Sysmeta-Owner': ('me', ts(1)),
-        'X-Container-Meta-Size': ('', ts(1)),
-        'X-Container-Read': ('.r:*', ts(1)),
-        'X-Container-Write': ('', ts(1))}
-    account = metadata_from_headers([('X-Account-Meta-A', '1'),
-                                     ('X-Container-Read', 'x'),
-                                     ('X-Remove-Account-Sysmeta-B', '1')],
-                                    'account', ts(1))
-    assert account == {'X-Account-Meta-A': ('1', ts(1)),
-                       'X-Account-Sysmeta-B': ('', ts(1))}
 
 
 # -- deletion and reclaim ----------------------------------------------------

@@ -245,3 +245,26 @@ def test_decode_query_keeps_bad_utf8_visible():
     assert query['prefix'] == 'caf\u00e9'
     assert query['marker'] == '\udcff'
     assert query['limit'] == ''
+
+
+def test_metadata_from_headers_keeps_sysmeta_apart():
+    updates = db_rpc.metadata_from_headers([
+        ('X-Container-Meta-Color', 'red'),
+        ('X-Container-Sysmeta-Owner', 'me'),
+        ('X-Remove-Container-Meta-Size', 'yes'),
+        ('X-Container-Read', '.r:*'),
+        ('X-Remove-Container-Write', 'x'),
+        ('X-Account-Meta-Wrong-Type', 'no'),
+        ('Content-Type', 'text/plain')], 'container', ts(1))
+    assert updates == {
+        'X-Container-Meta-Color': ('red', ts(1)),
+        'X-Container-Sysmeta-Owner': ('me', ts(1)),
+        'X-Container-Meta-Size': ('', ts(1)),
+        'X-Container-Read': ('.r:*', ts(1)),
+        'X-Container-Write': ('', ts(1))}
+    account = db_rpc.metadata_from_headers([('X-Account-Meta-A', '1'),
+                                     ('X-Container-Read', 'x'),
+                                     ('X-Remove-Account-Sysmeta-B', '1')],
+                                    'account', ts(1))
+    assert account == {'X-Account-Meta-A': ('1', ts(1)),
+                       'X-Account-Sysmeta-B': ('', ts(1))}
