@@ -7,7 +7,7 @@ replica lists all 200 objects with the right stats (checked on each
 primary directly), and after one container-updater pass every account
 replica agrees on the totals. A container DB removed from one primary
 comes back whole by rsync, and a corrupt one is quarantined by the
-auditor and restored by the replicator.
+auditor and restored by the replicator; objstore-recon reports it all.
 """
 
 import concurrent.futures
@@ -15,6 +15,8 @@ import http.client
 import json
 import os
 import shutil
+import subprocess
+import sys
 from urllib.parse import quote, urlparse
 
 from objstore.common.backend_client import direct_request
@@ -156,3 +158,27 @@ def test_lost_db_comes_back_by_rsync_and_corrupt_db_is_replaced(cluster):
                        nodes=[node_of(d) for d in cnodes[:2]])
     listed, count, _used = replica_listing(cnodes[2], cpart, account)
     assert len(listed) == OBJECTS and count == OBJECTS
+
+
+def test_recon_reports_the_passes_and_the_quarantine(cluster):
+    """After the passes above, objstore-recon sees them on every node."""
+    script = os.path.join(os.path.dirname(sys.executable), 'objstore-recon')
+    done = subprocess.run([script, cluster.conf_dir, '--json', '-r', '-q'],
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    data = json.loads(done.stdout)
+    answers = data['replication']['container']
+    assert len(answers) == cluster.nodes
+    for where, answer in answers.items():
+        records = answer['container-replicator']
+        assert len(records) == 1, where
+        record = next(iter(records.values()))
+        assert record['once'] is True
+        assert 0 <= record['age'] < 600
+    quarantined = [answer['containers'] for answer in
+                   data['quarantined']['all'].values()]
+    assert max(quarantined) >= 1
+    text = subprocess.run([script, cluster.conf_dir], capture_output=True,
+                          timeout=60)
+    assert text.returncode == 0
+    assert b'[replication] container-replicator' in text.stdout
