@@ -20,6 +20,7 @@ the partition in the path is the one its primaries are looked up by.
 
 import dataclasses
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -36,6 +37,15 @@ from objstore.replicator.db_sync import (
     UNMOUNTED, DBSyncer, SyncSettings, run_rsync)
 from objstore.replicator.rsync import rsync_destination
 from objstore.ring.ring import Ring
+
+# A DB snapshot pushed into a peer's tmp dir is moved into place by the
+# complete_rsync/rsync_then_merge call that follows. One older than this
+# was orphaned by a sender that died in between (or a cut rsync left its
+# hidden temp file); no transfer takes a day, so it is safe to remove.
+STALE_SNAPSHOT_AGE = 86400
+SNAPSHOT_NAME = re.compile(
+    r'^\.?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+    r'-[0-9a-f]{12}\.db(\.[A-Za-z0-9]{6})?$')
 
 SUMMARY_COUNTS = ('attempted', 'successes', 'failures', IN_SYNC, HASH_MATCH,
                   DIFF, DIFF_CAPPED, RSYNC, REMOTE_MERGE, UNMOUNTED,
@@ -127,6 +137,27 @@ def _listdir(path):
         return []
 
 
+def remove_stale_snapshots(device_path, now, max_age=STALE_SNAPSHOT_AGE):
+    """Remove orphaned DB snapshots from ``<device>/tmp/``; how many.
+
+    Only names this replicator makes are touched: the object server keeps
+    its own temp files in the same dir.
+    """
+    tmp_dir = os.path.join(device_path, 'tmp')
+    removed = 0
+    for name in _listdir(tmp_dir):
+        if not SNAPSHOT_NAME.match(name):
+            continue
+        path = os.path.join(tmp_dir, name)
+        try:
+            if now - os.stat(path).st_mtime > max_age:
+                os.unlink(path)
+                removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
 def remove_db_dir(db_file):
     """Remove a DB's hash dir, then its suffix and partition dirs if empty."""
     hash_dir = os.path.dirname(db_file)
@@ -181,6 +212,9 @@ class DBReplicator(Daemon):
 
     def replicate_device(self, dev, device_path, partitions=None):
         stats = DaemonStats()
+        stale = remove_stale_snapshots(device_path, time.time())
+        if stale:
+            stats.incr('stale_snapshots_removed', stale)
 
         def one(entry):
             self.limiter.wait()

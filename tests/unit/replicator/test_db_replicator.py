@@ -23,8 +23,8 @@ from objstore.container.backend import ContainerBroker
 from objstore.container.server import app_factory as container_app
 from objstore.replicator import db_sync
 from objstore.replicator.db_replicator import (
-    AccountReplicatorConf, ContainerReplicator, ContainerReplicatorConf,
-    iter_db_files)
+    STALE_SNAPSHOT_AGE, AccountReplicatorConf, ContainerReplicator,
+    ContainerReplicatorConf, iter_db_files, remove_stale_snapshots)
 from objstore.replicator.rsync import (
     RsyncDaemon, free_port, render_rsyncd_conf)
 from objstore.ring.ring import Ring
@@ -475,3 +475,20 @@ def test_many_dbs_replicate_concurrently(cluster):
     for name, primaries in made:
         for n in primaries:
             assert len(live_names(cluster.broker(n, name))) == 1
+
+
+def test_only_old_orphaned_snapshots_are_removed(tmp_path):
+    tmp = tmp_path / 'tmp'
+    tmp.mkdir()
+    orphan = '0b1e2c3d-1111-2222-3333-444455556666-0123456789ab.db'
+    cut = '.' + orphan + '.Ab12Cd'
+    fresh = '9b1e2c3d-1111-2222-3333-444455556666-0123456789ab.db'
+    foreign = 'tmpObjectWrite123'
+    for name in (orphan, cut, fresh, foreign):
+        (tmp / name).write_bytes(b'x')
+    old = time.time() - STALE_SNAPSHOT_AGE - 10
+    for name in (orphan, cut, foreign):
+        os.utime(tmp / name, (old, old))
+    assert remove_stale_snapshots(str(tmp_path), time.time()) == 2
+    assert sorted(os.listdir(tmp)) == sorted([fresh, foreign])
+    assert remove_stale_snapshots(str(tmp_path / 'none'), time.time()) == 0
