@@ -409,17 +409,27 @@ class DatabaseBroker:
             raise DatabaseNotFound(self.db_file)
         line = ('\n' + json.dumps(record, separators=(',', ':')) +
                 '\n').encode('utf-8')
-        if not os.path.exists(self.pending_file):
-            # A DB that arrived by rsync has no pending file yet.
-            self._create_pending_file()
-        with locked_file(self.pending_file, self.pending_timeout) as fd:
-            os.write(fd, line)
-            size = os.fstat(fd).st_size
+        size = self._append_pending(line)
         if size > self.pending_cap:
             # The flush commits to SQLite with synchronous=FULL: durable.
             self._commit_puts()
         else:
             self.pending_sync(self.pending_file)
+
+    def _append_pending(self, line):
+        """Append under the lock; the pending file's size afterwards."""
+        try:
+            return self._append_locked(line)
+        except FileNotFoundError:
+            # A DB that arrived by rsync has no pending file yet.
+            self._create_pending_file()
+            return self._append_locked(line)
+
+    def _append_locked(self, line):
+        with locked_file(self.pending_file, self.pending_timeout,
+                         flags=os.O_RDWR | os.O_APPEND) as fd:
+            os.write(fd, line)
+            return os.fstat(fd).st_size
 
     def _commit_puts(self):
         """Merge the pending file into SQLite and truncate it."""

@@ -176,15 +176,15 @@ def deleted_headers(info):
 def response(status, headers=None, body=b'', content_type=None):
     """A Response whose Content-Length always matches ``body``.
 
-    Without a content type, an empty body is sent as text/plain.
+    Without a content type, the body is sent as text/plain. The header
+    list is built directly: this runs once per object-row update.
     """
-    resp = Response(status=status)
+    headerlist = [('Content-Type',
+                   (content_type or 'text/plain') + '; charset=utf-8')]
     if headers:
-        resp.headers.update(headers)
-    resp.content_type = content_type or 'text/plain'
-    resp.charset = 'utf-8'
-    resp.body = body
-    return resp
+        headerlist.extend(headers.items())
+    headerlist.append(('Content-Length', str(len(body))))
+    return Response(status=status, headerlist=headerlist, body=body)
 
 
 def conflict(message, headers=None):

@@ -538,3 +538,11 @@ def test_pending_record_format_is_json_lines(tmp_path):
     lines = [line for line in data.split(b'\n') if line]
     assert len(lines) == 1
     assert json.loads(lines[0])['name'] == 'o\nwith newline'
+
+
+def test_db_without_pending_file_gets_one(tmp_path):
+    broker = make_broker(tmp_path)
+    os.unlink(broker.pending_file)
+    put(broker, 'o', 1)
+    assert os.path.getsize(broker.pending_file) > 0
+    assert broker.get_info()['object_count'] == 1
