@@ -53,11 +53,17 @@ class AccountAuditorConf(DBAuditorConf):
     bind_port: int = 6202
 
 
-def iter_db_files(device_path, datadir):
-    """(hash, db file) of every DB under one device's datadir."""
+def iter_db_files(device_path, datadir, partitions=None):
+    """(hash, db file) of every DB under one device's datadir.
+
+    ``partitions`` (ints) limits the walk to those partition dirs.
+    """
     root = os.path.join(device_path, datadir)
+    wanted = {str(part) for part in partitions} if partitions else None
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
+        if dirpath == root and wanted is not None:
+            dirnames[:] = [name for name in dirnames if name in wanted]
         name = os.path.basename(dirpath)
         if name + '.db' in filenames:
             dirnames[:] = []
@@ -113,16 +119,17 @@ class DBAuditor(Daemon):
                                     self.name, dev['device'])
                 continue
             names.append(dev['device'])
-            stats = self.audit_device(device_path)
+            stats = self.audit_device(device_path, partitions)
             self.write_device_status(dev['device'], stats.finish(), once)
             total.merge(stats)
         total.finish()
         self.log_pass_summary(total, SUMMARY_COUNTS, ','.join(names))
         return total
 
-    def audit_device(self, device_path):
+    def audit_device(self, device_path, partitions=None):
         stats = DaemonStats()
-        for db_hash, db_file in iter_db_files(device_path, self.datadir):
+        for db_hash, db_file in iter_db_files(device_path, self.datadir,
+                                              partitions):
             if self.stopping:
                 break
             self.limiter.wait()

@@ -74,11 +74,17 @@ def report_headers(info):
     }
 
 
-def iter_container_dbs(device_path):
-    """Every ``<hash>.db`` under the device's ``containers/`` dir."""
+def iter_container_dbs(device_path, partitions=None):
+    """Every ``<hash>.db`` under the device's ``containers/`` dir.
+
+    ``partitions`` (ints) limits the walk to those partition dirs.
+    """
     root = os.path.join(device_path, 'containers')
+    wanted = {str(part) for part in partitions} if partitions else None
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
+        if dirpath == root and wanted is not None:
+            dirnames[:] = [name for name in dirnames if name in wanted]
         name = os.path.basename(dirpath)
         if name + '.db' in filenames:
             dirnames[:] = []
@@ -118,14 +124,14 @@ class ContainerUpdater(Daemon):
                                     self.name, dev['device'])
                 continue
             names.append(dev['device'])
-            stats = self.update_device(device_path)
+            stats = self.update_device(device_path, partitions)
             self.write_device_status(dev['device'], stats.finish(), once)
             total.merge(stats)
         total.finish()
         self.log_pass_summary(total, SUMMARY_COUNTS, ','.join(names))
         return total
 
-    def update_device(self, device_path):
+    def update_device(self, device_path, partitions=None):
         stats = DaemonStats()
 
         def one(db_file):
@@ -137,7 +143,7 @@ class ContainerUpdater(Daemon):
             self.logger.error('%s: unexpected error on %s: %s', self.name,
                               db_file, exc)
 
-        run_concurrently(one, iter_container_dbs(device_path),
+        run_concurrently(one, iter_container_dbs(device_path, partitions),
                          self.daemon_conf.concurrency,
                          should_stop=lambda: self.stopping, on_error=failed)
         return stats

@@ -177,3 +177,13 @@ def test_sample_config_matches_the_dataclass(conf_class, sample, section):
                 if name not in SHARED)
     assert_sample_matches(conf_class, path, section, ignore=SHARED)
     assert_sample_matches(conf_class, path, 'DEFAULT', ignore=own + LOGGING)
+
+
+def test_partitions_option_limits_the_pass(tmp_path, device):
+    make_container_db(device, 1, 'a' * 32)
+    make_container_db(device, 2, 'b' * 32)
+    auditor = ContainerAuditor(auditor_conf(tmp_path), ring=OneDeviceRing())
+    assert auditor.run_once(partitions=[2]).get('passes') == 1
+    assert auditor.run_once(partitions=[7]).get('passes') == 0
+    assert [h for h, _f in iter_db_files(device, 'containers', [1])] == \
+        ['a' * 32]

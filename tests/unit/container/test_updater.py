@@ -230,3 +230,10 @@ def test_sample_config_matches_the_dataclass(conf_class, sample, section):
                 if name not in SHARED)
     assert_sample_matches(conf_class, path, section, ignore=SHARED)
     assert_sample_matches(conf_class, path, 'DEFAULT', ignore=own + LOGGING)
+
+
+def test_partitions_option_limits_the_pass(cluster):
+    cluster.create_account('AUTH_a')
+    cluster.container_db('AUTH_a', 'c1', [('o1', 1)])
+    assert cluster.updater().run_once(partitions=[5]).get('successes') == 0
+    assert cluster.updater().run_once(partitions=[0]).get('successes') == 1
