@@ -83,6 +83,13 @@ class Ring:
         self.build_version = data.build_version
         self._signature = signature
         self._next_check = monotonic() + self.reload_time
+        # Per replica index, every device's node dict with that 'index'
+        # already set: lookups then only copy a dict (about twice as fast
+        # as building one).
+        self._primary_tables = [
+            ([dict(dev, index=index) if dev is not None else None
+              for dev in self._devs], part2dev)
+            for index, part2dev in enumerate(self._replica2part2dev)]
         present = [dev for dev in self._devs if dev is not None]
         self._handoff_candidates = [
             (dev['id'],) + _tier_keys(dev) for dev in present
@@ -142,9 +149,8 @@ class Ring:
     def get_part_nodes(self, part):
         """Primary devices of a partition, each with its replica 'index'."""
         self._maybe_reload()
-        devs = self._devs
-        return [dict(devs[part2dev[part]], index=index)
-                for index, part2dev in enumerate(self._replica2part2dev)]
+        return [nodes[part2dev[part]].copy()
+                for nodes, part2dev in self._primary_tables]
 
     def get_nodes(self, account, container=None, obj=None):
         """(partition, primary node dicts) of a path."""
@@ -155,10 +161,8 @@ class Ring:
         if monotonic() >= self._next_check:
             self._maybe_reload()
         part = _TOP_32_BITS.unpack_from(digest)[0] >> self._part_shift
-        devs = self._devs
-        return part, [dict(devs[part2dev[part]], index=index)
-                      for index, part2dev in
-                      enumerate(self._replica2part2dev)]
+        return part, [nodes[part2dev[part]].copy()
+                      for nodes, part2dev in self._primary_tables]
 
     def get_more_nodes(self, part):
         """Handoff devices of a partition, most distinct failure domain first.
