@@ -95,6 +95,21 @@ def iter_account_dbs(device_path):
                 yield int(part), os.path.join(dirpath, name + '.db')
 
 
+def account_is_deleted(info):
+    """True for an account marked deleted, by its status or its times.
+
+    The node that served the DELETE sets status DELETED; a replica that
+    missed it learns only the newer delete timestamp from replication,
+    and must reap its share all the same.
+
+    >>> account_is_deleted({'status': '', 'put_timestamp': '1.00000',
+    ...                     'delete_timestamp': '2.00000'})
+    True
+    """
+    return info['status'] == 'DELETED' or (
+        Timestamp(info['delete_timestamp']) > Timestamp(info['put_timestamp']))
+
+
 def live_container_rows(broker):
     """Rows of containers not deleted, read in ROWID batches."""
     point = -1
@@ -162,7 +177,7 @@ class AccountReaper(Daemon):
         broker = AccountBroker(db_file, logger=self.logger)
         try:
             info = broker.get_info()
-            if info['status'] != 'DELETED':
+            if not account_is_deleted(info):
                 return
             nodes = self.account_ring.get_part_nodes(part)
             shard = next((i for i, node in enumerate(nodes)

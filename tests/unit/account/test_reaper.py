@@ -298,3 +298,20 @@ def test_sample_config_matches_the_dataclass(conf_class, sample, section):
                 if name not in SHARED)
     assert_sample_matches(conf_class, path, section, ignore=SHARED)
     assert_sample_matches(conf_class, path, 'DEFAULT', ignore=own + LOGGING)
+
+
+def test_replica_that_missed_the_delete_reaps_its_share_too(cluster):
+    cluster.populate(CONTENTS)
+    timestamp = Timestamp.now().internal
+    for n in (0, 1):
+        assert cluster.call('account', n, 'DELETE', ACCOUNT,
+                            {'X-Timestamp': timestamp})[0] == 204
+    # What the account replicator's sync tells node 2: the delete time.
+    late = cluster.account_broker(2)
+    info = late.get_info()
+    late.merge_timestamps(info['created_at'], info['put_timestamp'],
+                          timestamp)
+    late.close()
+    totals = cluster.reap_everywhere()
+    assert totals['containers_deleted'] == len(CONTENTS)
+    assert totals.get('containers_remaining', 0) == 0
