@@ -49,7 +49,8 @@ import time
 from urllib.parse import parse_qsl
 
 from objstore.common.constraints import check_name
-from objstore.common.db import db_path, device_path, fsync_dir
+from objstore.common import green
+from objstore.common.db import CoalescingFsync, db_path, device_path, fsync_dir
 from objstore.common.exceptions import (
     DatabaseCorrupt, DatabaseNotFound, DiskFileDeviceUnavailable,
     InvalidInput, InvalidListingParam, InvalidTimestamp,
@@ -240,6 +241,20 @@ def metadata_headers(metadata):
     """[(name, value)] of the live (non-deleted) metadata keys."""
     return [(name, value) for name, (value, _ts) in sorted(metadata.items())
             if value != '']
+
+
+def pending_syncer():
+    """The pending-file syncer of a DB server process.
+
+    In a monkey-patched server process (its hub in the main thread) the
+    fdatasync runs in eventlet's native thread pool so the hub serves other
+    requests meanwhile; elsewhere (in-thread test servers, whose hubs live
+    in other threads, where the pool cannot wake them) it blocks the hub.
+    """
+    if green.is_monkey_patched():
+        return CoalescingFsync(pause=green.sleep, offload=green.tpool_execute,
+                               make_event=green.Event)
+    return CoalescingFsync(pause=green.sleep)
 
 
 # -- the server skeleton -------------------------------------------------------

@@ -19,16 +19,14 @@ looks for when it walks the container DBs.
 
 from dataclasses import dataclass
 
-from objstore.common import green
 from objstore.common.backend_client import BACKEND_ERRORS, direct_request
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
     CONTAINER_LISTING_LIMIT, check_metadata)
-from objstore.common.db import CoalescingFsync
 from objstore.common.db_rpc import (
     POLICY_HEADER, DatabaseServer, conflict, deleted_headers, header_int,
     listing_request, metadata_from_headers, metadata_headers,
-    required_timestamp, response)
+    pending_syncer, required_timestamp, response)
 from objstore.common.exceptions import DatabaseAlreadyExists, InvalidInput
 from objstore.common.hashing import load_hash_conf
 from objstore.common.listing import listing_status, render_container_listing
@@ -106,7 +104,7 @@ class ContainerController(DatabaseServer):
         super().__init__(
             settings, logger or get_logger(conf, settings.log_name),
             hash_conf or load_hash_conf(settings.conf_dir),
-            pending_sync=CoalescingFsync(pause=green.sleep))
+            pending_sync=pending_syncer())
         self.request_func = request_func
 
     # -- container level --------------------------------------------------
