@@ -48,12 +48,14 @@ weights call for, which keeps movement close to the minimum.
 import math
 import random
 from array import array
+from collections import Counter
 
 NONE = 0xFFFFFFFF
 TABLE_TYPECODE = 'I'
 LEVELS = 4
 _EPSILON = 1e-9
 _MAX_BALANCE = 999.99
+_RECEIVER_REFRESH = 512
 
 
 def new_table(replicas, parts):
@@ -252,9 +254,9 @@ class Placer:
     def _count_assigned(self):
         topo = self.topo
         for part2dev in self.table:
-            for dev_id in set(part2dev):
+            for dev_id, count in Counter(part2dev).items():
                 if dev_id != NONE and self._is_present(dev_id):
-                    topo.count(dev_id, part2dev.count(dev_id))
+                    topo.count(dev_id, count)
 
     def _is_present(self, dev_id):
         return (dev_id < len(self.devs) and self.devs[dev_id] is not None
@@ -406,22 +408,35 @@ class Placer:
         if not receivers:
             return False
         moved = False
+        since_refresh = 0
         start = self.rng.randrange(self.parts)
         stride = self.rng.randrange(self.parts) | 1 if self.parts > 1 else 1
         for step in range(self.parts):
             part = (start + step * stride) % self.parts
             if not self.movable(part):
                 continue
-            if self._pull_one(part, receivers, any_donor):
-                moved = True
-                if self.min_minutes > 0:
-                    self.moved_now[part] = 1
+            receiver = self._pull_one(part, receivers, any_donor)
+            if receiver is None:
+                continue
+            moved = True
+            if self.min_minutes > 0:
+                self.moved_now[part] = 1
+            # Only the two devices of the move changed: drop a receiver
+            # once it is full, and rebuild the list (donors may have run
+            # dry) only now and then, as that costs a look at every device.
+            if self.topo.surplus(receiver) >= 0:
+                receivers.remove(receiver)
+            since_refresh += 1
+            if not receivers or since_refresh >= _RECEIVER_REFRESH:
                 receivers = self._receivers()
+                since_refresh = 0
                 if not receivers:
                     return False
         return moved
 
     def _pull_one(self, part, receivers, any_donor):
+        """Move the best-gain replica of part to a receiver; return the
+        receiver, or None when no move of this partition helps."""
         topo = self.topo
         devs_of_part = [part2dev[part] for part2dev in self.table]
         best = None
@@ -442,21 +457,21 @@ class Placer:
                 if topo.fits(receiver, others):
                     best = (gain, replica, dev_id, receiver)
         if best is None:
-            return False
+            return None
         _, replica, dev_id, receiver = best
         self.table[replica][part] = receiver
         topo.count(dev_id, -1)
         topo.count(receiver, 1)
-        return True
+        return receiver
 
 
 def part_counts(table, size):
     """Partition-replicas per device id (list of length size)."""
     counts = [0] * size
     for part2dev in table:
-        for dev_id in set(part2dev):
+        for dev_id, count in Counter(part2dev).items():
             if dev_id != NONE and dev_id < size:
-                counts[dev_id] += part2dev.count(dev_id)
+                counts[dev_id] += count
     return counts
 
 
