@@ -416,15 +416,18 @@ class DiskFileWriter:
         df = self.diskfile
         df.manager.check_free_space(df.device_path, self.size)
         try:
-            os.makedirs(df.tmp_dir, exist_ok=True)
-            self._fd, self._tmp_path = tempfile.mkstemp(dir=df.tmp_dir,
-                                                        prefix='.obj-')
-            if self.size:
-                os.posix_fallocate(self._fd, 0, self.size)
+            df.manager.run_blocking(self._create_tmp)
         except OSError as err:
             self._discard()
             _no_space_or_raise(err, 'creating a temp file in %s' % df.tmp_dir)
         return self
+
+    def _create_tmp(self):
+        os.makedirs(self.diskfile.tmp_dir, exist_ok=True)
+        self._fd, self._tmp_path = tempfile.mkstemp(
+            dir=self.diskfile.tmp_dir, prefix='.obj-')
+        if self.size:
+            os.posix_fallocate(self._fd, 0, self.size)
 
     def __exit__(self, *exc_info):
         self._discard()
@@ -464,9 +467,14 @@ class DiskFileWriter:
             df.manager.run_blocking(self._make_durable, meta, filename)
         except OSError as err:
             _no_space_or_raise(err, 'finishing %s' % self._tmp_path)
-        hashdir.cleanup_ondisk_files(df.hash_dir,
-                                     df.manager.settings.reclaim_age)
-        hashes.invalidate_hash(os.path.dirname(df.hash_dir))
+        df.manager.run_blocking(self._tidy_up)
+
+    def _tidy_up(self):
+        """After the new file is durable: drop what it made obsolete."""
+        hash_dir = self.diskfile.hash_dir
+        hashdir.cleanup_ondisk_files(
+            hash_dir, self.diskfile.manager.settings.reclaim_age)
+        hashes.invalidate_hash(os.path.dirname(hash_dir))
 
     def _make_durable(self, meta, filename):
         df = self.diskfile
