@@ -67,8 +67,11 @@ class ServerProcess:
             conn.close()
 
 
-@pytest.fixture
-def server_process(tmp_path):
+@pytest.fixture(params=['false', 'true'])
+def server_process(request, tmp_path):
+    """A server process; with and without writes in eventlet's thread
+    pool (``sync_in_threads``), whose path only a real server's main
+    thread takes."""
     devices = tmp_path / 'devices'
     os.makedirs(devices / 'sda')
     (tmp_path / 'objstore.conf').write_text(
@@ -78,7 +81,8 @@ def server_process(tmp_path):
     conf.write_text('\n'.join([
         '[DEFAULT]', 'devices = %s' % devices, 'mount_check = false',
         'bind_ip = 127.0.0.1', 'bind_port = %d' % port, 'workers = 0',
-        'conf_dir = %s' % tmp_path, 'log_level = ERROR', '',
+        'conf_dir = %s' % tmp_path, 'log_level = ERROR',
+        'sync_in_threads = %s' % request.param, '',
         '[pipeline:main]', 'pipeline = object-server', '',
         '[app:object-server]', 'use = egg:objstore#object', '']))
     server = ServerProcess(str(conf), port)
