@@ -328,42 +328,76 @@ class Placer:
         self.topo.count(dev_id, 1)
 
     def _choose(self, others):
-        """Greedy tier walk of step 3; returns a device id."""
+        """Greedy tier walk of step 3; returns a device id.
+
+        ``others`` are the devices holding the partition's other replicas;
+        after each level only those inside the chosen tier still matter,
+        so the deeper levels of a fresh subtree take the quick path.
+        """
         topo = self.topo
-        noise = self.rng.random
         children = topo.root_children
-        dev_id = None
         for level in range(LEVELS):
             tiers = topo.dev_tier[level]
-            used_in = [tiers[o] for o in others]
-            level_max = topo.max[level]
-            target = topo.target[level]
-            assigned = topo.assigned[level]
-            active = topo.active[level]
-            best = None
-            best_rank = best_score = None
-            for child in children:
-                used = used_in.count(child) if used_in else 0
-                if used >= active[child]:
-                    continue
-                want = target[child] - assigned[child]
-                rank = used
-                if want <= 0:
-                    rank += 100
-                if used >= level_max[child]:
-                    rank += 10000
-                score = want + noise()
-                if (best is None or rank < best_rank
-                        or (rank == best_rank and score > best_score)):
-                    best, best_rank, best_score = child, rank, score
-            if best is None:
-                raise ValueError('no device can take another replica '
-                                 '(more replicas than devices?)')
-            if level == LEVELS - 1:
-                dev_id = best
+            if others:
+                best = self._pick_crowded(level, children,
+                                          [tiers[o] for o in others])
+                others = [o for o in others if tiers[o] == best]
             else:
+                best = self._pick_free(level, children)
+            if level < LEVELS - 1:
                 children = topo.children[level][best]
-        return dev_id
+        return best
+
+    def _pick_free(self, level, children):
+        """Child wanting the most, when none holds a replica of the part."""
+        topo = self.topo
+        noise = self.rng.random
+        target = topo.target[level]
+        assigned = topo.assigned[level]
+        active = topo.active[level]
+        best = None
+        best_score = -math.inf
+        for child in children:
+            if active[child]:
+                # Children with room beat full ones whatever the noise.
+                want = target[child] - assigned[child]
+                score = want + noise() if want > 0 else want - 2.0 ** 40
+                if score > best_score:
+                    best, best_score = child, score
+        if best is None:
+            raise ValueError('no device can take another replica')
+        return best
+
+    def _pick_crowded(self, level, children, used_in):
+        """Child for a replica when some children hold others already:
+        within its max first, then with room, then fewest replicas of the
+        part, then wanting the most."""
+        topo = self.topo
+        noise = self.rng.random
+        level_max = topo.max[level]
+        target = topo.target[level]
+        assigned = topo.assigned[level]
+        active = topo.active[level]
+        best = None
+        best_rank = best_score = None
+        for child in children:
+            used = used_in.count(child)
+            if used >= active[child]:
+                continue
+            want = target[child] - assigned[child]
+            rank = used
+            if want <= 0:
+                rank += 100
+            if used >= level_max[child]:
+                rank += 10000
+            score = want + noise()
+            if (best is None or rank < best_rank
+                    or (rank == best_rank and score > best_score)):
+                best, best_rank, best_score = child, rank, score
+        if best is None:
+            raise ValueError('no device can take another replica '
+                             '(more replicas than devices?)')
+        return best
 
     def _receivers(self):
         """Devices short of target that some over-target device could feed.

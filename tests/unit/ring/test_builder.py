@@ -400,3 +400,22 @@ def test_devices_that_must_hold_every_partition_get_them():
     assert min(counts[1], counts[4]) >= 255
     assert balance < 10.0
     assert builder.dispersion == 0.0
+
+
+def test_a_devices_partners_are_spread_over_the_other_zones():
+    # If one device fails, re-replicating its partitions should draw on
+    # many peers, not on a fixed pair: the seeded noise in placement
+    # makes each device share partitions with every device of other zones.
+    builder = make_builder([100] * 20, zones=4, part_power=12)
+    builder.rebalance(seed=1)
+    zone_of = {d['id']: d['zone'] for d in builder.devs}
+    for dev_id in (0, 7, 13):
+        partners = {}
+        for devs in parts_of(builder):
+            if dev_id in devs:
+                for other in devs:
+                    if other != dev_id:
+                        partners[other] = partners.get(other, 0) + 1
+        others = [d for d in zone_of if zone_of[d] != zone_of[dev_id]]
+        assert sorted(partners) == sorted(others)
+        assert min(partners.values()) > 0.5 * max(partners.values())
