@@ -2,8 +2,13 @@
 
 import concurrent.futures
 import json
+import logging
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -12,6 +17,7 @@ from objstore.account.server import AccountController
 from objstore.common.config import assert_sample_matches
 from objstore.common.db import db_path
 from objstore.common.hashing import hash_path
+from objstore.common.listing import ListingParams
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 from objstore.container.server import ContainerController, ContainerServerConf
@@ -431,3 +437,86 @@ def test_concurrent_object_rows_lose_nothing(server, devices):
     assert headers['x-container-object-count'] == '400'
     _, _, body = server.request('GET', '/sda/1/a/c')
     assert len(body.decode().splitlines()) == 400
+
+
+# -- logging and crash safety ------------------------------------------------------
+
+class ListHandler(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+def test_one_access_line_per_request_with_txn_id(devices):
+    logger = logging.getLogger('test-container-access')
+    logger.setLevel(logging.INFO)
+    handler = ListHandler()
+    logger.addHandler(handler)
+    try:
+        app = ContainerController(server_conf(devices), logger=logger,
+                                  hash_conf=HASH_CONF)
+        with running(app) as handle:
+            client = Client(handle.port)
+            put_container(client, **{'X-Trans-Id': 'tx-create'})
+            status, headers, _ = client.request(
+                'HEAD', '/sda/1/a/c', {'X-Trans-Id': 'tx-head'})
+            client.request('PUT', '/sda/1/a/c', {'X-Trans-Id': 'tx-bad'})
+    finally:
+        logger.removeHandler(handler)
+    assert headers['x-trans-id'] == 'tx-head'
+    assert len(handler.lines) == 3
+    assert '"PUT /sda/1/a/c" 201' in handler.lines[0]
+    assert handler.lines[0].endswith('txn:tx-create')
+    assert '"HEAD /sda/1/a/c" 204' in handler.lines[1]
+    assert '"PUT /sda/1/a/c" 400' in handler.lines[2]
+    assert handler.lines[2].endswith('txn:tx-bad')
+
+
+def test_acknowledged_rows_survive_sigkill(devices, tmp_path):
+    """A server killed with SIGKILL right after answering keeps every row
+    it acknowledged: the records are in the pending file, and the next
+    reader merges them."""
+    with open(tmp_path / 'objstore.conf', 'w') as conf:
+        conf.write('[objstore-hash]\npath_hash_prefix = test-prefix\n'
+                   'path_hash_suffix = test-suffix\n')
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    conf_path = tmp_path / 'container-server.conf'
+    conf_path.write_text(
+        '[DEFAULT]\nbind_ip = 127.0.0.1\nbind_port = %d\nworkers = 0\n'
+        'log_level = WARNING\n\n[pipeline:main]\npipeline = cs\n\n'
+        '[app:cs]\nuse = egg:objstore#container\ndevices = %s\n'
+        'mount_check = false\nconf_dir = %s\nlog_level = WARNING\n'
+        % (port, devices, tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'objstore.cli.server', str(conf_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(('127.0.0.1', port), 0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, 'server did not start'
+                time.sleep(0.05)
+        client = Client(port)
+        assert put_container(client)[0] == 201
+        acked = [name for name in ('row-%03d' % i for i in range(60))
+                 if put_row(client, name)[0] == 201]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert len(acked) == 60
+    broker = ContainerBroker(broker_file(devices))
+    assert os.path.getsize(broker.pending_file) > 0
+    names = [e.name for e in broker.list_objects(ListingParams(limit=100))]
+    assert names == acked
