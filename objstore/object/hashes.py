@@ -14,7 +14,9 @@ Invariants:
   so the next ``get_hashes`` recalculates it; a stale hash is never served.
 - ``get_hashes`` folds hashes.invalid into hashes.json under the lock,
   hashes outside it (hashing walks dirs and may be slow), then stores the
-  results under the lock again, except for suffixes invalidated meanwhile.
+  results under the lock again, except for suffixes invalidated meanwhile
+  or computed meanwhile by a concurrent caller (replicator and a peer's
+  REPLICATE), whose result may be the fresher one.
 - hashes.json is replaced atomically (tmp + rename); a missing or corrupt
   one means "recalculate every suffix", never a crash.
 
@@ -180,16 +182,38 @@ def get_hashes(device_path, partition, recalculate=(), policy_index=0,
                                     reclaim_age, now)
                 for suffix, value in hashes.items() if value is None}
     with lock_partition(partition_dir):
-        current = _read_hashes(partition_dir) or {}
-        invalidated_meanwhile = _consume_invalid(partition_dir)
-        current.update(hashes)
-        current.update(computed)
-        for suffix in invalidated_meanwhile:
-            current[suffix] = None
-        current = {s: h for s, h in current.items()
-                   if h is not None or s in invalidated_meanwhile}
+        current = _read_hashes(partition_dir)
+        if current is None:
+            current = hashes
+        invalidated = _consume_invalid(partition_dir)
+        _store_computed(current, computed, invalidated)
         _write_hashes(partition_dir, current)
-    return {s: h for s, h in current.items() if h is not None}
+    # This call's answer: a suffix invalidated while we hashed still
+    # exists; report what we saw (the next call rehashes it).
+    result = {s: h for s, h in current.items() if h is not None}
+    for suffix in invalidated:
+        seen = computed.get(suffix) or hashes.get(suffix)
+        if seen:
+            result[suffix] = seen
+    return result
+
+
+def _store_computed(current, computed, invalidated_meanwhile):
+    """Fold freshly computed hashes into hashes.json's ``current`` dict.
+
+    A suffix that another caller computed meanwhile (its value is no longer
+    None) keeps that value: ours may predate a change it saw. A suffix
+    invalidated meanwhile goes back to None. An emptied suffix is dropped.
+    """
+    for suffix, value in computed.items():
+        if current.get(suffix) is not None:
+            continue
+        if value is None:
+            current.pop(suffix, None)
+        else:
+            current[suffix] = value
+    for suffix in invalidated_meanwhile:
+        current[suffix] = None
 
 
 def quarantine_hash_dir(device_path, hash_dir, policy_index=0):

@@ -111,3 +111,35 @@ def test_walk_lists_partitions_suffixes_hashes(mgr, device_path):
     assert hashdir.list_partitions(device_path) == ['2', '3', '10']
     found = {h for _, _, h, _ in hashdir.iter_hash_dirs(device_path)}
     assert found == {df.hash for df in dfs}
+
+
+def test_store_computed_respects_concurrent_callers():
+    current = {'aaa': None, 'bbb': 'fresh-from-other-caller', 'ccc': None,
+               'ddd': None}
+    computed = {'aaa': 'ours', 'bbb': 'ours-but-older', 'ccc': None,
+                'ddd': 'ours'}
+    hashes._store_computed(current, computed, invalidated_meanwhile={'ddd'})
+    assert current == {'aaa': 'ours', 'bbb': 'fresh-from-other-caller',
+                       'ddd': None}
+
+
+def test_suffix_invalidated_during_hashing_is_reported_and_rehashed(
+        mgr, device_path, monkeypatch):
+    df = put_object(mgr, 'o', b'x', T1)
+    suffix_dir = os.path.dirname(df.hash_dir)
+    real_hash_suffix = hashes.hash_suffix
+
+    def hash_then_see_a_write(path, *args):
+        value = real_hash_suffix(path, *args)
+        hashes.invalidate_hash(suffix_dir)   # a PUT lands meanwhile
+        return value
+
+    monkeypatch.setattr(hashes, 'hash_suffix', hash_then_see_a_write)
+    first = hashes.get_hashes(device_path, '0')
+    monkeypatch.undo()
+    suffix = ondisk.suffix_of(df.hash)
+    assert suffix in first
+    stored = json.load(open(os.path.join(part_dir(device_path),
+                                         'hashes.json')))
+    assert stored['hashes'][suffix] is None
+    assert hashes.get_hashes(device_path, '0') == first

@@ -3,6 +3,7 @@
 import hashlib
 import http.client
 import json
+import logging
 import os
 import socket
 import time
@@ -13,7 +14,7 @@ from objstore.common.conditional import http_date
 from objstore.common.constraints import MAX_FILE_SIZE
 from objstore.common.ranges import split_multipart_byteranges
 from objstore.common.timestamp import Timestamp
-from objstore.object import asyncpending, expiring
+from objstore.object import asyncpending, diskfile, expiring
 from tests.unit.object.conftest import (
     ObjectServerHarness, RecordingBackend, object_files, opath, put_object,
     tmp_files)
@@ -595,7 +596,6 @@ def test_client_that_stops_sending_gets_408(devices):
 
 
 def test_disk_full_mid_write_is_507_and_leaves_nothing(server, monkeypatch):
-    from objstore.object import diskfile
     real_write = os.write
     calls = {'n': 0}
 
@@ -617,7 +617,6 @@ def test_disk_full_mid_write_is_507_and_leaves_nothing(server, monkeypatch):
 
 
 def test_one_access_line_per_request_with_txn_id(server):
-    import logging
     lines = []
 
     class Collect(logging.Handler):
