@@ -213,10 +213,9 @@ class Command:
     def list_parts(self, args):
         if not args:
             raise CliError('list_parts needs a search value')
-        wanted = {}
+        wanted = set()
         for text in args:
-            wanted.update((dev['id'], dev)
-                          for dev in _search(self.builder, text))
+            wanted.update(dev['id'] for dev in _search(self.builder, text))
         if not self.builder.has_table:
             raise CliError('%s was never rebalanced' % self.path)
         self.say('Partition   Matches')
@@ -408,6 +407,11 @@ def main(argv=None):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_SUCCESS
+    except OSError as err:
+        # e.g. no permission to write beside the builder: the temp file is
+        # gone and the old builder untouched.
+        print('error: %s' % err, file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == '__main__':

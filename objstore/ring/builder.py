@@ -371,4 +371,8 @@ def keep_backup(path):
         with open(path, 'rb') as fp:
             atomic_write(backup, fp.read())
         return
-    os.replace(tmp, backup)
+    try:
+        os.replace(tmp, backup)
+    except OSError:
+        os.unlink(tmp)
+        raise

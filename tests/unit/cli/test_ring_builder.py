@@ -269,3 +269,24 @@ def test_real_process_exit_codes(tmp_path):
     result = cli('add', DEVS[0], 1)
     assert result.returncode == 2
     assert result.stderr.startswith('error: device 127.0.0.1:6200/d1')
+
+
+def test_unwritable_directory_is_an_error_not_a_traceback(balanced_path,
+                                                         tmp_path, capsys):
+    before = open(balanced_path, 'rb').read()
+    os.chmod(str(tmp_path), 0o500)
+    try:
+        if os.access(str(tmp_path), os.W_OK):
+            # root ignores directory permissions: make saving fail another
+            # way, with a directory where the backup must go.
+            os.chmod(str(tmp_path), 0o700)
+            os.unlink(balanced_path + '.bak')
+            os.mkdir(balanced_path + '.bak')
+        code, _, err = run(capsys, balanced_path, 'set_weight', 'd0', 5)
+    finally:
+        os.chmod(str(tmp_path), 0o700)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith('error: ')
+    assert open(balanced_path, 'rb').read() == before
+    assert sorted(os.listdir(str(tmp_path))) == [
+        'object.builder', 'object.builder.bak', 'object.ring.gz']
