@@ -75,6 +75,21 @@ def fsync_dir(path):
         os.close(fd)
 
 
+def makedirs_durable(path):
+    """``os.makedirs`` whose new directories survive a power cut: each
+    directory created is made durable by fsyncing its parent."""
+    missing = []
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            continue
+        fsync_dir(os.path.dirname(directory))
+
+
 def fdatasync_path(path):
     """Make appended bytes of ``path`` durable (any fd flushes the inode)."""
     fd = os.open(path, os.O_RDONLY)
@@ -374,7 +389,7 @@ class DatabaseBroker:
         """
         if self.exists():
             raise DatabaseAlreadyExists(self.db_file)
-        os.makedirs(self.db_dir, exist_ok=True)
+        makedirs_durable(self.db_dir)
         tmp_path = '%s.%s.tmp' % (self.db_file, uuid.uuid4().hex)
         try:
             conn = _connect(tmp_path)

@@ -50,7 +50,8 @@ from urllib.parse import parse_qsl
 
 from objstore.common.constraints import check_name
 from objstore.common import green
-from objstore.common.db import CoalescingFsync, db_path, device_path, fsync_dir
+from objstore.common.db import (
+    CoalescingFsync, db_path, device_path, fsync_dir, makedirs_durable)
 from objstore.common.exceptions import (
     DatabaseCorrupt, DatabaseNotFound, DiskFileDeviceUnavailable,
     InvalidInput, InvalidListingParam, InvalidTimestamp,
@@ -424,7 +425,7 @@ def _op_complete_rsync(server, broker, device, args):
         incoming.new_id(str(args['source_id']))
     finally:
         incoming.close()
-    os.makedirs(broker.db_dir, exist_ok=True)
+    makedirs_durable(broker.db_dir)
     os.rename(tmp_path, broker.db_file)
     fsync_dir(broker.db_dir)
     return response(204)
