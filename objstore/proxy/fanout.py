@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from objstore.common import green
 from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.http import HTTP_INSUFFICIENT_STORAGE, is_server_error
+from objstore.common.log import get_txn_id, set_txn_id
 from objstore.proxy.quorum import has_quorum
 
 
@@ -143,8 +144,9 @@ def gather(app, calls, quorum, status_of=lambda r: r.status):
     is dropped, its node's own timeouts bound it).
     """
     results_queue = green.Queue()
+    txn_id = get_txn_id()
     for call in calls:
-        green.spawn_n(_run_into, call, results_queue)
+        green.spawn_n(_run_into, call, results_queue, txn_id)
     results = []
     deadline = None
     while len(results) < len(calls):
@@ -164,7 +166,9 @@ def gather(app, calls, quorum, status_of=lambda r: r.status):
     return results
 
 
-def _run_into(call, results_queue):
+def _run_into(call, results_queue, txn_id):
+    # Green-thread locals are not inherited: carry the id to the log lines.
+    set_txn_id(txn_id)
     results_queue.put(call())
 
 

@@ -7,6 +7,7 @@ import time
 
 from objstore.common import green
 from objstore.common.http import Request
+from objstore.common.log import get_txn_id, set_txn_id
 from objstore.proxy.fanout import BackendResult, gather
 from tests.unit.proxy.conftest import sleeper
 
@@ -362,3 +363,15 @@ def test_info(scripted):
     assert info['swift']['max_file_size'] == 5 * 1024 ** 3 + 2
     assert info['swift']['container_listing_limit'] == 10000
     assert call(scripted, 'POST', '/info').status_int == 405
+
+
+def test_parallel_calls_log_with_the_request_txn_id():
+    class App:
+        conf = type('Conf', (), {'post_quorum_timeout': 0.1})
+    set_txn_id('tx-parent')
+    try:
+        results = gather(App(), [lambda: BackendResult(201, {
+            'txn': get_txn_id()})] * 2, quorum=2)
+    finally:
+        set_txn_id(None)
+    assert [r.headers['txn'] for r in results] == ['tx-parent'] * 2
