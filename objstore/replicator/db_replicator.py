@@ -43,6 +43,8 @@ from objstore.ring.ring import Ring
 # was orphaned by a sender that died in between (or a cut rsync left its
 # hidden temp file); no transfer takes a day, so it is safe to remove.
 STALE_SNAPSHOT_AGE = 86400
+# A long pass logs how far it got this often (seconds).
+PROGRESS_INTERVAL = 300
 SNAPSHOT_NAME = re.compile(
     r'^\.?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
     r'-[0-9a-f]{12}\.db(\.[A-Za-z0-9]{6})?$')
@@ -215,10 +217,17 @@ class DBReplicator(Daemon):
         stale = remove_stale_snapshots(device_path, time.time())
         if stale:
             stats.incr('stale_snapshots_removed', stale)
+        next_progress = [time.monotonic() + PROGRESS_INTERVAL]
 
         def one(entry):
             self.limiter.wait()
             self.replicate_db(dev, device_path, entry, stats)
+            if time.monotonic() >= next_progress[0]:
+                next_progress[0] = time.monotonic() + PROGRESS_INTERVAL
+                self.logger.info('%s: %s in progress: %s, %.0fs so far',
+                                 self.name, dev['device'],
+                                 stats.summary(SUMMARY_COUNTS),
+                                 stats.duration)
 
         def failed(entry, exc):
             stats.incr('errors')

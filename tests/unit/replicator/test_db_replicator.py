@@ -8,6 +8,9 @@ and device p+3 is a handoff), and real SQLite DBs made with the brokers.
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -492,3 +495,44 @@ def test_only_old_orphaned_snapshots_are_removed(tmp_path):
     assert remove_stale_snapshots(str(tmp_path), time.time()) == 2
     assert sorted(os.listdir(tmp)) == sorted([fresh, foreign])
     assert remove_stale_snapshots(str(tmp_path / 'none'), time.time()) == 0
+
+
+def test_daemon_process_runs_passes_until_sigterm(cluster):
+    """The real entry point: run forever, one status file per pass, and a
+    clean exit on SIGTERM."""
+    _part, _hash, primaries, _h = cluster.placement('c1')
+    node = primaries[0]
+    put_objects(cluster.make_db(node, 'c1'), ['a'])
+    conf = cluster.replicator_conf(node, interval='0.5')
+    conf_path = os.path.join(cluster.base, 'replicator.conf')
+    with open(conf_path, 'w') as out:
+        out.write('[DEFAULT]\n')
+        for key in ('devices', 'mount_check', 'bind_ip', 'bind_port',
+                    'conf_dir', 'recon_cache_path'):
+            out.write('%s = %s\n' % (key, conf.pop(key)))
+        out.write('[container-replicator]\n')
+        for key, value in conf.items():
+            out.write('%s = %s\n' % (key, value))
+    script = os.path.join(os.path.dirname(sys.executable),
+                          'objstore-container-replicator')
+    proc = subprocess.Popen([script, conf_path], stderr=subprocess.PIPE)
+    try:
+        status_dir = os.path.join(cluster.base, 'recon', str(node))
+        deadline = time.monotonic() + 30
+        passes = set()
+        while time.monotonic() < deadline and len(passes) < 2:
+            record = read_status_file(status_dir, 'container-replicator',
+                                      'd%d' % node)
+            if record:
+                passes.add(record['pass_start'])
+            time.sleep(0.1)
+        assert len(passes) >= 2, 'no second pass within 30 s'
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        proc.stderr.close()
+    for n in primaries[1:]:
+        assert live_names(cluster.broker(n, 'c1')) == ['a']
