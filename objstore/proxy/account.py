@@ -6,7 +6,8 @@ reseller admins), and creating an account on its owner's first use
 
 from objstore.common.constraints import check_metadata, check_name
 from objstore.common.http import (
-    HTTPBadRequest, HTTPMethodNotAllowed, HTTP_NOT_FOUND, is_success, text_error)
+    HTTPBadRequest, HTTPMethodNotAllowed, HTTP_NOT_FOUND, is_success,
+    text_error)
 from objstore.proxy.base import Controller
 
 

@@ -191,7 +191,7 @@ class ResumingBody:
             yield chunk
 
     def _resume(self, first, sent):
-        """Switch to another node's answer from byte ``sent``; False if none."""
+        """Switch to another node's answer from byte ``sent``; or False."""
         wanted = resume_range(first.status, first.headers, sent)
         etag = first.headers.get('etag')
         if wanted is None or not etag:

@@ -242,7 +242,8 @@ def test_expired_or_bad_token_is_401():
 def test_token_valid_in_another_instance_with_same_config():
     token = _get_token(_middleware()).headers['X-Auth-Token']
     req = Request.blank('/v1/AUTH_test', headers={'X-Storage-Token': token})
-    assert req.get_response(_middleware()).body == b'test,test:tester,AUTH_test'
+    assert req.get_response(_middleware()).body == \
+        b'test,test:tester,AUTH_test'
 
 
 def test_anonymous_request_passes_with_authorize_set():
