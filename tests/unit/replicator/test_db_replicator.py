@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from objstore.account.backend import AccountBroker
+from objstore.account.server import app_factory as account_app
 from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import read_status_file
 from objstore.common.db import db_path
@@ -26,8 +28,9 @@ from objstore.container.backend import ContainerBroker
 from objstore.container.server import app_factory as container_app
 from objstore.replicator import db_sync
 from objstore.replicator.db_replicator import (
-    STALE_SNAPSHOT_AGE, AccountReplicatorConf, ContainerReplicator,
-    ContainerReplicatorConf, iter_db_files, remove_stale_snapshots)
+    STALE_SNAPSHOT_AGE, AccountReplicator, AccountReplicatorConf,
+    ContainerReplicator, ContainerReplicatorConf, iter_db_files,
+    remove_stale_snapshots)
 from objstore.replicator.rsync import (
     RsyncDaemon, free_port, render_rsyncd_conf)
 from objstore.ring.ring import Ring
@@ -536,3 +539,37 @@ def test_daemon_process_runs_passes_until_sigterm(cluster):
         proc.stderr.close()
     for n in primaries[1:]:
         assert live_names(cluster.broker(n, 'c1')) == ['a']
+
+
+def test_account_dbs_replicate_through_account_servers(tmp_path):
+    accounts = DBCluster(tmp_path, kind='account', app_factory=account_app)
+    try:
+        ring = Ring(accounts.conf_dir, 'account')
+        part, nodes = ring.get_nodes('AUTH_acct')
+        name_hash = hash_path('AUTH_acct', hash_conf=accounts.hash_conf)
+        primaries = [node['id'] for node in nodes]
+
+        def broker(n):
+            return AccountBroker(db_path(accounts.device_path(n), 'account',
+                                         part, name_hash),
+                                 account='AUTH_acct')
+
+        base = time.time() - 100
+        first = broker(primaries[0])
+        first.initialize(ts(base))
+        # An up-to-date report and an older one for the same container.
+        first.put_container('c1', ts(base + 10), 0, 5, 50)
+        second = broker(primaries[1])
+        second.initialize(ts(base))
+        second.put_container('c1', ts(base + 5), 0, 1, 10)
+        second.put_container('c2', ts(base + 6), 0, 2, 20)
+        for n in primaries[:2]:
+            stats = AccountReplicator(accounts.replicator_conf(n),
+                                      ring=ring).run_once()
+            assert stats.get('failures') == 0
+        for n in primaries:
+            info = broker(n).get_info()
+            assert (info['container_count'], info['object_count'],
+                    info['bytes_used']) == (2, 7, 70), n
+    finally:
+        accounts.close()
