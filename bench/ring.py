@@ -174,9 +174,9 @@ def report(spec, ours, swift):
     print('%-24s %12s %12s %15s' % ('', 'objstore', 'swift',
                                      'objstore/swift'))
     for label, key, fmt in rows:
-        ratio = ours[key] / swift[key] if swift[key] else float('nan')
-        print('%-24s %12s %12s %15.2f' % (label, fmt % ours[key],
-                                           fmt % swift[key], ratio))
+        ratio = '%.2f' % (ours[key] / swift[key]) if swift[key] else '-'
+        print('%-24s %12s %12s %15s' % (label, fmt % ours[key],
+                                         fmt % swift[key], ratio))
     print('rebalance speed-up (swift CPU time / objstore CPU time): %.2fx'
           % (swift['rebalance_s'] / ours['rebalance_s']))
     print('lookup rate ratio (objstore / swift): %.2fx'
