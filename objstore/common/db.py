@@ -752,11 +752,10 @@ class DatabaseBroker:
 
     # -- listing helper -----------------------------------------------------
 
-    def _list_rows(self, columns, params, extra_where=''):
+    def _list_rows(self, columns, params):
         """Rows and Subdir names of one listing page (see ``list_page``)."""
         self._commit_puts_stale_ok()
-        return list_page(self.conn, self.item_table, columns, params,
-                         extra_where)
+        return list_page(self.conn, self.item_table, columns, params)
 
 
 def _next_string(text):
@@ -772,86 +771,141 @@ def _next_string(text):
     return text[:-1] + chr(code)
 
 
-def _page_query(table, columns, extra_where, lower, lower_inclusive, upper,
-                reverse):
-    where = ['deleted = 0']
-    args = []
-    if lower is not None:
-        where.append('name >= ?' if lower_inclusive else 'name > ?')
-        args.append(lower)
-    if upper is not None:
-        where.append('name < ?')
-        args.append(upper)
-    if extra_where:
-        where.append(extra_where)
-    sql = 'SELECT %s FROM %s WHERE %s ORDER BY name %s LIMIT ?' % (
-        ', '.join(columns), table, ' AND '.join(where),
-        'DESC' if reverse else 'ASC')
-    return sql, args
+# Rows of one subdir read past (cheaply, on the name index) before it is
+# worth a new query that starts after the subdir; adapted per page.
+SCAN_AHEAD = 32
 
 
-def list_page(conn, table, columns, params, extra_where=''):
+class _PageBounds:
+    """The name range still to list: (lower, upper), direction aware."""
+
+    def __init__(self, params):
+        marker, end_marker = params.marker, params.end_marker
+        if params.reverse:
+            marker, end_marker = end_marker, marker
+        self.reverse = params.reverse
+        self.lower, self.lower_inclusive = (marker or None), False
+        self.upper = end_marker or None
+        if params.prefix:
+            if self.lower is None or self.lower < params.prefix:
+                self.lower, self.lower_inclusive = params.prefix, True
+            prefix_end = _next_string(params.prefix)
+            if self.upper is None or self.upper > prefix_end:
+                self.upper = prefix_end
+
+    def past_name(self, name):
+        if self.reverse:
+            self.upper = name
+        else:
+            self.lower, self.lower_inclusive = name, False
+
+    def past_subdir(self, subdir):
+        if self.reverse:
+            self.upper = subdir
+        else:
+            self.lower, self.lower_inclusive = _next_string(subdir), True
+
+    def query(self, table, columns, limit=None):
+        where = ['deleted = 0']
+        args = []
+        if self.lower is not None:
+            where.append('name >= ?' if self.lower_inclusive else 'name > ?')
+            args.append(self.lower)
+        if self.upper is not None:
+            where.append('name < ?')
+            args.append(self.upper)
+        sql = 'SELECT %s FROM %s WHERE %s ORDER BY name %s' % (
+            ', '.join(columns), table, ' AND '.join(where),
+            'DESC' if self.reverse else 'ASC')
+        if limit is not None:
+            sql += ' LIMIT %d' % limit
+        return sql, args
+
+
+def _tuple_cursor(conn, sql, args):
+    """A cursor yielding plain tuples: sqlite3.Row costs more than the
+    query itself on a 10,000-row page."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, args)
+
+
+def list_page(conn, table, columns, params):
     """One listing page as a list of ``(is_subdir, row_tuple_or_name)``.
 
-    Rows are tuples of ``columns`` (name first). Uses the
-    ``(deleted, name)`` index: each query is a range scan, and each subdir
-    found starts a new query past everything under it, so a delimiter
-    listing costs one query per subdir instead of a scan of every row.
+    Rows are tuples of ``columns`` (name first). Everything runs on the
+    ``(deleted, name)`` index. Without a delimiter a page is one range
+    query. With one, the names are scanned on the index alone (name and
+    ROWID: no table lookups); the rows of a subdir are read past while
+    that is cheap, and a subdir bigger than the (adaptive) scan-ahead
+    budget is jumped over with a new query starting after it, so a page
+    never scans every row under a prefix. Leaf rows are then fetched by
+    ROWID. The page is read in one transaction: one consistent snapshot.
     """
+    bounds = _PageBounds(params)
+    conn.execute('BEGIN')
+    try:
+        if not params.delimiter:
+            sql, args = bounds.query(table, columns, params.limit)
+            return [(False, row) for row in _tuple_cursor(conn, sql, args)]
+        entries = _delimited_entries(conn, table, params, bounds)
+        return _with_leaf_rows(conn, table, columns, entries)
+    finally:
+        conn.execute('COMMIT')
+
+
+def _delimited_entries(conn, table, params, bounds):
+    """[(is_subdir, subdir name or leaf ROWID)] of a delimiter page."""
     prefix, delimiter, limit = params.prefix, params.delimiter, params.limit
-    marker, end_marker = params.marker, params.end_marker
-    if params.reverse:
-        marker, end_marker = end_marker, marker
-    # Forward: rows in (lower, upper) ascending; reverse: descending.
-    lower, lower_inclusive = (marker or None), False
-    upper = end_marker or None
-    if prefix:
-        if lower is None or lower < prefix:
-            lower, lower_inclusive = prefix, True
-        prefix_end = _next_string(prefix)
-        if upper is None or upper > prefix_end:
-            upper = prefix_end
-    orig_marker = params.marker
-    results = []
-    while len(results) < limit:
-        sql, args = _page_query(table, columns, extra_where, lower,
-                                lower_inclusive, upper, params.reverse)
-        cursor = conn.cursor()
-        # Plain tuples: sqlite3.Row costs more than the query on a big page.
-        cursor.row_factory = None
-        cursor.execute(sql, args + [limit - len(results)])
-        if not delimiter:
-            results.extend([(False, row) for row in cursor])
-            break
-        for row in cursor:
-            name = row[0]
+    entries = []
+    budget = SCAN_AHEAD
+    exhausted = False
+    while not exhausted and len(entries) < limit:
+        sql, args = bounds.query(table, ('name', 'ROWID'))
+        inside, skipped = None, 0
+        exhausted = True
+        for name, rowid in _tuple_cursor(conn, sql, args):
+            if inside is not None:
+                if name.startswith(inside):
+                    skipped += 1
+                    if skipped > budget:
+                        # A big subdir: jump past it with a new query.
+                        budget //= 2
+                        exhausted = False
+                        break
+                    continue
+                budget = min(SCAN_AHEAD, budget * 2 + 1)
+                inside = None
             cut = name.find(delimiter, len(prefix))
             if cut < 0:
-                results.append((False, row))
-                if params.reverse:
-                    upper = name
-                else:
-                    lower, lower_inclusive = name, False
-                continue
-            subdir = name[:cut + len(delimiter)]
-            if params.reverse:
-                upper = subdir
+                entries.append((False, rowid))
+                bounds.past_name(name)
             else:
-                lower, lower_inclusive = _next_string(subdir), True
-            if subdir != orig_marker:
-                results.append((True, subdir))
-            break
-        else:
-            # No subdir in this batch: either the range is exhausted or the
-            # page is full.
-            break
-        cursor.close()
-    return results[:limit]
+                inside, skipped = name[:cut + len(delimiter)], 0
+                if inside != params.marker:
+                    entries.append((True, inside))
+                bounds.past_subdir(inside)
+            if len(entries) >= limit:
+                break
+    return entries
 
 
-# -- where DBs live -----------------------------------------------------------
+def _with_leaf_rows(conn, table, columns, entries):
+    rowids = [rowid for is_subdir, rowid in entries if not is_subdir]
+    rows = {}
+    for chunk in _chunks(rowids, MERGE_CHUNK):
+        sql = 'SELECT ROWID, %s FROM %s WHERE ROWID IN (%s)' % (
+            ', '.join(columns), table, ', '.join('?' * len(chunk)))
+        for row in _tuple_cursor(conn, sql, chunk):
+            rows[row[0]] = row[1:]
+    return [(True, value) if is_subdir else (False, rows[value])
+            for is_subdir, value in entries]
+
+
+# -- where DBs live -------------------------------------------------------------
 
 DATADIRS = {'account': 'accounts', 'container': 'containers'}
+
 
 def device_path(devices, device, mount_check):
     """``<devices>/<device>`` if usable, else DiskFileDeviceUnavailable.

@@ -570,6 +570,28 @@ def test_listing_matches_reference(listed_broker):
             reference_listing(live, params), params
 
 
+def test_listing_with_mixed_subdir_sizes_matches_reference(tmp_path):
+    rng = random.Random(11)
+    names = set()
+    for top in range(30):
+        for index in range(rng.choice([1, 3, 20, 40, 90])):
+            names.add('t%02d/%s%03d' % (top, rng.choice('ab'), index))
+        names.add('t%02d' % top)
+    broker = make_broker(tmp_path)
+    broker.merge_items([{'name': n, 'created_at': ts(1), 'size': 0,
+                         'content_type': '', 'etag': ''} for n in names])
+    choices = [''] + sorted(names)[::37] + ['t05/', 't10', 't29/z']
+    for _ in range(300):
+        params = ListingParams(
+            limit=rng.choice([1, 7, 25, 1000]),
+            marker=rng.choice(choices), end_marker=rng.choice(choices),
+            prefix=rng.choice(['', '', 't1', 't07/', 't2']),
+            delimiter=rng.choice(['/', '/', 'a', '0']),
+            reverse=rng.random() < 0.4)
+        assert entries_of(broker, params) == \
+            reference_listing(names, params), params
+
+
 def test_listing_examples(listed_broker):
     params = ListingParams(limit=100, delimiter='/')
     assert entries_of(listed_broker, params) == [
@@ -581,18 +603,40 @@ def test_listing_examples(listed_broker):
         'a/', 'a/b', ('subdir', 'a/b/'), 'a/c']
 
 
-def test_listing_counts_queries_per_subdir(tmp_path):
-    broker = make_broker(tmp_path)
-    broker.merge_items([{'name': 'd%02d/o%03d' % (d, o), 'created_at': ts(1),
-                         'size': 0, 'content_type': '', 'etag': ''}
-                        for d in range(20) for o in range(50)])
+def count_name_queries(broker, params):
     statements = []
     broker.conn.set_trace_callback(statements.append)
-    page = broker.list_objects(ListingParams(limit=100, delimiter='/'))
+    page = broker.list_objects(params)
     broker.conn.set_trace_callback(None)
-    assert len(page) == 20
-    selects = [s for s in statements if s.startswith('SELECT name')]
-    assert len(selects) == 21
+    return page, len([s for s in statements if s.startswith('SELECT name')])
+
+
+def fill_dirs(broker, dirs, per_dir):
+    broker.merge_items([{'name': 'd%02d/o%03d' % (d, o), 'created_at': ts(1),
+                         'size': 0, 'content_type': '', 'etag': ''}
+                        for d in range(dirs) for o in range(per_dir)])
+
+
+def test_big_subdirs_are_jumped_over(tmp_path):
+    broker = make_broker(tmp_path)
+    fill_dirs(broker, 20, 200)
+    page, queries = count_name_queries(
+        broker, ListingParams(limit=100, delimiter='/'))
+    assert [e.name for e in page] == ['d%02d/' % d for d in range(20)]
+    # At most one query per subdir (plus the first): never a full scan.
+    assert queries <= 21
+
+
+def test_small_subdirs_are_read_past_in_one_query(tmp_path):
+    broker = make_broker(tmp_path)
+    fill_dirs(broker, 50, 5)
+    page, queries = count_name_queries(
+        broker, ListingParams(limit=100, delimiter='/'))
+    assert len(page) == 50
+    assert queries == 1
+    page, queries = count_name_queries(
+        broker, ListingParams(limit=100, delimiter='/', reverse=True))
+    assert page[0].name == 'd49/' and queries == 1
 
 
 def test_listing_uses_the_deleted_name_index(tmp_path):
