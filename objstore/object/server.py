@@ -534,6 +534,13 @@ class ObjectController:
         self.mgr.add_expiring_entry(target.device, df.hash, entry)
 
     def _update_containers(self, req, target, df, op, headers):
+        """Tell the containers the proxy named about this write.
+
+        Waits at most ``container_update_timeout``; updates still running
+        then finish in the background, and whatever fails is written to
+        async_pending for the object-updater, so the write stays
+        acknowledged either way.
+        """
         nodes = container_nodes(req.headers)
         if nodes is None:
             self.logger.error('Container update headers disagree: host %r '
@@ -544,6 +551,17 @@ class ObjectController:
             return
         if not nodes:
             return
+        updates = green.spawn(self._send_container_updates, target, df.hash,
+                              op, nodes, headers)
+        try:
+            with green.Timeout(self.conf.container_update_timeout):
+                updates.wait()
+        except green.Timeout:
+            self.logger.info('Container updates for %s/%s/%s continue in '
+                             'the background', target.account,
+                             target.container, target.obj)
+
+    def _send_container_updates(self, target, obj_hash, op, nodes, headers):
         pile = green.GreenPile(len(nodes))
         path_tail = '/%s/%s/%s' % (target.account, target.container,
                                    target.obj)
@@ -551,22 +569,27 @@ class ObjectController:
             pile.spawn(self._send_container_update, node, op, path_tail,
                        headers)
         failed = [node for node, ok in zip(nodes, pile) if not ok]
-        if failed:
-            update = asyncpending.make_update(
-                op, target.account, target.container, target.obj, headers,
-                target.policy_index, failed)
-            self.mgr.write_async_pending(target.device, df.hash, update)
+        if not failed:
+            return
+        update = asyncpending.make_update(
+            op, target.account, target.container, target.obj, headers,
+            target.policy_index, failed)
+        try:
+            self.mgr.write_async_pending(target.device, obj_hash, update)
+        except Exception:  # noqa: B902 -- a background green thread
+            self.logger.exception('ERROR writing async pending for %s %s',
+                                  op, path_tail)
 
     def _send_container_update(self, node, op, path_tail, headers):
         ip, _, port = node['host'].rpartition(':')
         path = '/%s/%s%s' % (node['device'], node['partition'], path_tail)
-        timeout = self.conf.conn_timeout + self.conf.container_update_timeout
         try:
-            with green.Timeout(timeout):
+            with green.Timeout(self.conf.conn_timeout +
+                               self.conf.node_timeout):
                 status, _headers, _body = direct_request(
-                    ip, int(port), op, path, headers,
+                    ip.strip('[]'), int(port), op, path, headers,
                     conn_timeout=self.conf.conn_timeout,
-                    node_timeout=self.conf.container_update_timeout)
+                    node_timeout=self.conf.node_timeout)
         except (Exception, green.Timeout) as err:  # noqa: B902
             self.logger.warning('Container update %s %s to %s failed: %s',
                                 op, path, node['host'], err)

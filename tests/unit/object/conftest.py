@@ -2,6 +2,11 @@
 
 import http.client
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from urllib.parse import quote
 
 import pytest
@@ -75,6 +80,72 @@ class ObjectServerHarness:
         self.server.stop()
 
 
+class ServerProcess:
+    """A real object server process (``python -m objstore.cli.server``,
+    workers = 0, monkey patched as in production) on tmp devices."""
+
+    START_TIMEOUT = 15
+
+    def __init__(self, tmp_path, **conf):
+        self.port = free_port()
+        devices = os.path.join(str(tmp_path), 'devices')
+        self.device_path = os.path.join(devices, 'sda')
+        os.makedirs(self.device_path, exist_ok=True)
+        with open(os.path.join(str(tmp_path), 'objstore.conf'), 'w') as out:
+            out.write('[objstore-hash]\npath_hash_suffix = objtest\n')
+        settings = {'devices': devices, 'mount_check': 'false',
+                    'bind_ip': '127.0.0.1', 'bind_port': str(self.port),
+                    'workers': '0', 'conf_dir': str(tmp_path),
+                    'log_level': 'ERROR'}
+        settings.update(conf)
+        self.conf_path = os.path.join(str(tmp_path), 'object-server.conf')
+        with open(self.conf_path, 'w') as out:
+            out.write('[DEFAULT]\n')
+            out.writelines('%s = %s\n' % item for item in settings.items())
+            out.write('\n[pipeline:main]\npipeline = object-server\n\n'
+                      '[app:object-server]\nuse = egg:objstore#object\n')
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, '-m', 'objstore.cli.server', self.conf_path],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + self.START_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(('127.0.0.1', self.port),
+                                         0.2).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError('object server exited with %s'
+                                       % self.proc.returncode)
+                time.sleep(0.05)
+        self.kill()
+        raise RuntimeError('object server did not start')
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def request(self, method, path, headers=None, body=None):
+        """(status, body) of one request."""
+        conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=10)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def opath(obj='o', device='sda', partition='0', account='a', container='c'):
     return '/%s/%s/%s/%s/%s' % (device, partition, quote(account),
                                 quote(container), quote(obj))
@@ -90,9 +161,11 @@ def server(devices):
 class RecordingBackend:
     """A stand-in container server on a real port that records requests."""
 
-    def __init__(self, status=201):
+    def __init__(self, status=201, delay=0):
         self.status = status
+        self.delay = delay
         self.requests = []
+        self.answered = 0
         self.server = serve_in_thread(self)
 
     def __call__(self, environ, start_response):
@@ -100,8 +173,11 @@ class RecordingBackend:
                    for k, v in environ.items() if k.startswith('HTTP_')}
         self.requests.append((environ['REQUEST_METHOD'],
                               environ['PATH_INFO'], headers))
+        # A slow container server (this thread's hub is its own).
+        time.sleep(self.delay)
         start_response('%d Status' % self.status,
                        [('Content-Length', '0')])
+        self.answered += 1
         return [b'']
 
     @property
@@ -117,6 +193,14 @@ def container_backend():
     backend = RecordingBackend()
     yield backend
     backend.stop()
+
+
+def wait_for(predicate, timeout=5.0):
+    """Poll ``predicate`` until true or ``timeout``; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
 
 
 def tmp_files(device_path):

@@ -8,86 +8,24 @@ intact and no partial .data may exist in the object tree.
 """
 
 import hashlib
-import http.client
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
 
 from objstore.common.timestamp import Timestamp
-from tests.unit.object.conftest import object_files, opath
+from tests.unit.object.conftest import ServerProcess, object_files, opath
 
 BIG = 32 * 1024 * 1024
-START_TIMEOUT = 15
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-class ServerProcess:
-    def __init__(self, conf_path, port):
-        self.conf_path, self.port = conf_path, port
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'objstore.cli.server', self.conf_path],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(('127.0.0.1', self.port), 0.2).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError('object server exited with %s'
-                                       % self.proc.returncode)
-                time.sleep(0.05)
-        raise RuntimeError('object server did not start')
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def request(self, method, path, headers=None, body=None):
-        conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=10)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
-
-
 @pytest.fixture(params=['false', 'true'])
 def server_process(request, tmp_path):
     """A server process; with and without writes in eventlet's thread
     pool (``sync_in_threads``), whose path only a real server's main
     thread takes."""
-    devices = tmp_path / 'devices'
-    os.makedirs(devices / 'sda')
-    (tmp_path / 'objstore.conf').write_text(
-        '[objstore-hash]\npath_hash_suffix = crashtest\n')
-    port = free_port()
-    conf = tmp_path / 'object-server.conf'
-    conf.write_text('\n'.join([
-        '[DEFAULT]', 'devices = %s' % devices, 'mount_check = false',
-        'bind_ip = 127.0.0.1', 'bind_port = %d' % port, 'workers = 0',
-        'conf_dir = %s' % tmp_path, 'log_level = ERROR',
-        'sync_in_threads = %s' % request.param, '',
-        '[pipeline:main]', 'pipeline = object-server', '',
-        '[app:object-server]', 'use = egg:objstore#object', '']))
-    server = ServerProcess(str(conf), port)
+    server = ServerProcess(tmp_path, sync_in_threads=request.param)
     server.start()
-    yield server, str(devices / 'sda')
+    yield server, server.device_path
     server.kill()
 
 

@@ -16,8 +16,8 @@ from objstore.common.ranges import split_multipart_byteranges
 from objstore.common.timestamp import Timestamp
 from objstore.object import asyncpending, diskfile, expiring
 from tests.unit.object.conftest import (
-    ObjectServerHarness, RecordingBackend, object_files, opath, put_object,
-    tmp_files)
+    ObjectServerHarness, RecordingBackend, ServerProcess, object_files, opath,
+    put_object, tmp_files, wait_for)
 
 NOW = time.time()
 
@@ -494,6 +494,49 @@ def test_failed_container_update_writes_async_pending(server,
     assert update['headers']['X-Timestamp'] == ts()
     assert {n['host'] for n in update['container_nodes']} == {
         container_backend.host, dead.host}
+
+
+# Background container updates need a monkey-patched process (the backend
+# client's sockets must be green), as servers run in production: these
+# tests use a real server process.
+
+def test_slow_container_update_finishes_in_background(tmp_path):
+    server = ServerProcess(tmp_path, container_update_timeout='0.2',
+                           node_timeout='5')
+    slow = RecordingBackend(delay=1.2)
+    try:
+        server.start()
+        started = time.monotonic()
+        status, _ = server.request('PUT', opath(), dict(
+            container_headers(slow), **{'X-Timestamp': ts()}), b'x')
+        assert status == 201
+        assert time.monotonic() - started < 1.0
+        assert slow.answered == 0
+        assert wait_for(lambda: slow.answered == 1)
+        time.sleep(0.2)
+        assert list(asyncpending.iter_async_pendings(
+            server.device_path, 0)) == []
+    finally:
+        slow.stop()
+        server.kill()
+
+
+def test_container_update_past_node_timeout_goes_async(tmp_path):
+    server = ServerProcess(tmp_path, container_update_timeout='0.2',
+                           node_timeout='0.5')
+    stuck = RecordingBackend(delay=2.0)
+    try:
+        server.start()
+        status, _ = server.request('PUT', opath(), dict(
+            container_headers(stuck), **{'X-Timestamp': ts()}), b'x')
+        assert status == 201
+        pendings = wait_for(lambda: list(asyncpending.iter_async_pendings(
+            server.device_path, 0)))
+        [(_path, update)] = pendings
+        assert update['container_nodes'][0]['host'] == stuck.host
+    finally:
+        stuck.stop()
+        server.kill()
 
 
 def test_mismatched_container_headers_do_not_fail_the_write(server,
