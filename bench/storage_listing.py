@@ -103,29 +103,72 @@ def listing_cases(total):
 
 
 def best_of(repeat, func):
-    best, result = None, None
+    """(best wall seconds, mean CPU seconds of this process, last result)."""
+    best, cpu_total, result = None, 0.0, None
     for _ in range(repeat):
+        cpu_started = time.process_time()
         started = time.perf_counter()
         result = func()
         elapsed = time.perf_counter() - started
+        cpu_total += time.process_time() - cpu_started
         best = elapsed if best is None else min(best, elapsed)
-    return best, result
+    return best, cpu_total / repeat, result
 
 
 def time_broker_listings(broker, total, repeat):
+    """{label: (wall ms, CPU ms)} through ContainerBroker.list_objects."""
     figures = {}
     for label, kwargs, expected in listing_cases(total):
         params = ListingParams(limit=PAGE, **kwargs)
-        seconds, entries = best_of(repeat,
-                                   lambda: broker.list_objects(params))
+        wall, cpu, entries = best_of(repeat,
+                                     lambda: broker.list_objects(params))
         if len(entries) != expected:
             raise AssertionError('%s: %d entries, expected %d'
                                  % (label, len(entries), expected))
-        figures[label] = seconds * 1000
+        figures[label] = (wall * 1000, cpu * 1000)
     return figures
 
 
-def time_http_listings(port, path, total, repeat):
+def process_cpu(pid):
+    """CPU seconds (user + system, all threads) used so far by ``pid``."""
+    with open('/proc/%d/stat' % pid) as stat:
+        fields = stat.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def worker_pids(parent):
+    """The server's worker processes (its children), or itself if none."""
+    children = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as stat:
+                fields = stat.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            children.append(int(entry))
+    return children or [parent]
+
+
+def server_cpu(pids):
+    total = 0.0
+    for pid in pids:
+        try:
+            total += process_cpu(pid)
+        except OSError:
+            pass
+    return total
+
+
+def time_http_listings(port, path, total, repeat, pids):
+    """{label: (wall ms, server CPU ms)}: GET ?format=json, body read.
+
+    Wall time is the best of ``repeat`` fetches (request sent to last body
+    byte read); server CPU is the mean over them, from /proc (10 ms ticks,
+    so it is only meaningful summed over several requests).
+    """
     figures = {}
     for label, kwargs, expected in listing_cases(total):
         query = {'format': 'json', 'limit': str(PAGE)}
@@ -136,13 +179,16 @@ def time_http_listings(port, path, total, repeat):
 
         def fetch():
             with urllib.request.urlopen(url, timeout=30) as resp:
-                return json.loads(resp.read())
+                return resp.read()
 
-        seconds, entries = best_of(repeat, fetch)
+        cpu_before = server_cpu(pids)
+        wall, _client_cpu, body = best_of(repeat, fetch)
+        cpu = (server_cpu(pids) - cpu_before) / repeat
+        entries = json.loads(body)
         if len(entries) != expected:
             raise AssertionError('%s over HTTP: %d entries, expected %d'
                                  % (label, len(entries), expected))
-        figures[label] = seconds * 1000
+        figures[label] = (wall * 1000, cpu * 1000)
     return figures
 
 
@@ -276,33 +322,58 @@ def run(args):
     devices = os.path.join(base, 'devices')
     os.makedirs(os.path.join(devices, 'sda'))
     hash_conf = HashConf(HASH_PREFIX.encode(), HASH_SUFFIX.encode())
-    port = free_port()
-    conf_path = write_confs(base, devices, port, args.workers)
-    figures = {'objects': args.objects}
-    proc = None
+    figures = {'objects': args.objects, 'broker_ms': {}, 'http_ms': {}}
     try:
-        big = ContainerBroker(
-            db_path(os.path.join(devices, 'sda'), 'container', 0,
-                    hash_path('bench', 'big', hash_conf=hash_conf)),
-            account='bench', container='big')
-        big.initialize(Timestamp.now())
-        started = time.perf_counter()
-        fill_container(big, args.objects)
-        figures['setup_seconds'] = time.perf_counter() - started
-        figures['db_bytes'] = os.path.getsize(big.db_file)
-        figures['broker_ms'] = {}
-        figures['http_ms'] = {}
         if not args.inserts_only:
-            figures['broker_ms'] = time_broker_listings(big, args.objects,
-                                                        args.repeat)
-        big.close()
-        proc = start_server(conf_path, port)
-        if not args.inserts_only:
-            figures['http_ms'] = time_http_listings(
-                port, '/sda/0/bench/big', args.objects, args.repeat)
+            figures.update(listing_figures(args, base, devices, hash_conf))
+        figures.update(insert_figures(args, base, devices))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return figures
+
+
+def listing_figures(args, base, devices, hash_conf):
+    figures = {}
+    big = ContainerBroker(
+        db_path(os.path.join(devices, 'sda'), 'container', 0,
+                hash_path('bench', 'big', hash_conf=hash_conf)),
+        account='bench', container='big')
+    big.initialize(Timestamp.now())
+    started = time.perf_counter()
+    fill_container(big, args.objects)
+    figures['setup_seconds'] = time.perf_counter() - started
+    figures['db_bytes'] = os.path.getsize(big.db_file)
+    figures['broker_ms'] = time_broker_listings(big, args.objects,
+                                                args.repeat)
+    big.close()
+    # One process, no workers: its CPU time is exactly the server's.
+    port = free_port()
+    proc = start_server(write_confs(base, devices, port, 0), port)
+    try:
+        figures['http_ms'] = time_http_listings(
+            port, '/sda/0/bench/big', args.objects, args.repeat, [proc.pid])
+    finally:
+        stop_server(proc)
+    return figures
+
+
+def insert_figures(args, base, devices):
+    figures = {}
+    port = free_port()
+    proc = start_server(write_confs(base, devices, port, args.workers), port)
+    try:
         http_put_container(port, '/sda/0/bench/inserts')
+        pids = worker_pids(proc.pid)
+        cpu_before = server_cpu(pids)
+        client_before = os.times()
         done, seconds = time_inserts(port, '/sda/0/bench/inserts',
                                      args.inserts, args.concurrency)
+        client_after = os.times()
+        figures['insert_server_cpu_us'] = (
+            server_cpu(pids) - cpu_before) / done * 1e6
+        figures['insert_client_cpu_us'] = (
+            (client_after.user - client_before.user) +
+            (client_after.system - client_before.system)) / done * 1e6
         figures['inserts'] = done
         figures['insert_seconds'] = seconds
         figures['inserts_per_second'] = done / seconds
@@ -312,32 +383,41 @@ def run(args):
             raise AssertionError('container counts %d rows, %d were sent'
                                  % (figures['inserts_counted'], done))
     finally:
-        if proc is not None:
-            stop_server(proc)
-        shutil.rmtree(base, ignore_errors=True)
+        stop_server(proc)
     return figures
 
 
 def report(figures, args):
-    lines = ['container of %d objects (setup %.1f s, DB %.0f MiB)' % (
-        figures['objects'], figures['setup_seconds'],
-        figures['db_bytes'] / 2 ** 20)]
-    lines.append('%-26s %12s %12s   (goal <= %d ms, best of %d)' % (
-        'page of %d' % PAGE, 'broker ms', 'HTTP ms', GOAL_PAGE_MS,
-        args.repeat))
-    for label in figures['broker_ms']:
-        broker_ms = figures['broker_ms'][label]
-        http_ms = figures['http_ms'][label]
-        lines.append('%-26s %12.1f %12.1f   %s' % (
-            label, broker_ms, http_ms,
-            'ok' if http_ms <= GOAL_PAGE_MS else 'OVER GOAL'))
+    lines = []
+    if figures['broker_ms']:
+        lines.append('container of %d objects (setup %.1f s, DB %.0f MiB)' % (
+            figures['objects'], figures['setup_seconds'],
+            figures['db_bytes'] / 2 ** 20))
+        lines.append(
+            'page of %d entries: wall = best of %d; CPU = mean per page '
+            '(broker: this process; HTTP: the server process); goal <= %d ms'
+            % (PAGE, args.repeat, GOAL_PAGE_MS))
+        lines.append('%-26s %10s %10s %10s %10s' % (
+            '', 'broker', 'broker', 'HTTP', 'HTTP'))
+        lines.append('%-26s %10s %10s %10s %10s' % (
+            'case', 'wall ms', 'CPU ms', 'wall ms', 'srv CPU ms'))
+        for label, (wall, cpu) in figures['broker_ms'].items():
+            http_wall, http_cpu = figures['http_ms'][label]
+            lines.append('%-26s %10.1f %10.1f %10.1f %10.1f  %s' % (
+                label, wall, cpu, http_wall, http_cpu,
+                'ok' if http_wall <= GOAL_PAGE_MS else 'OVER GOAL (wall)'))
     lines.append(
-        'object-row inserts via container server: %d in %.2f s = %.0f/s '
-        'at concurrency %d, %d worker(s) (goal >= %d/s: %s); all %d counted'
+        'object-row inserts via container server: %d in %.2f s = %.0f/s at '
+        'concurrency %d, %d worker(s) (goal >= %d/s: %s); all %d counted'
         % (figures['inserts'], figures['insert_seconds'],
            figures['inserts_per_second'], args.concurrency, args.workers,
            GOAL_INSERTS, 'ok' if figures['inserts_per_second'] >=
            GOAL_INSERTS else 'UNDER GOAL', figures['inserts_counted']))
+    lines.append(
+        'CPU per insert: server %.0f us, benchmark client %.0f us; load '
+        'average during the run: %s' % (
+            figures['insert_server_cpu_us'], figures['insert_client_cpu_us'],
+            ' '.join('%.1f' % v for v in os.getloadavg())))
     return '\n'.join(lines)
 
 
@@ -347,8 +427,8 @@ def parse_args(argv=None):
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--inserts', type=int, default=32000)
     parser.add_argument('--concurrency', type=int, default=32)
-    parser.add_argument('--workers', type=int, default=1,
-                        help='container server worker processes')
+    parser.add_argument('--workers', type=int, default=os.cpu_count() or 1,
+                        help='container server workers for the insert part')
     parser.add_argument('--tmp-dir', default=None,
                         help='where to build the DB (default: system tmp)')
     parser.add_argument('--inserts-only', action='store_true',
