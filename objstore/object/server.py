@@ -367,7 +367,9 @@ class ObjectController:
             meta['Content-Length'] = str(writer.bytes_written)
             writer.put(meta)
         self._after_write(req, target, df, 'PUT', timestamp, delete_at, meta)
-        return HTTPCreated(headers={'ETag': meta['ETag']})
+        return HTTPCreated(headers={
+            'ETag': meta['ETag'],
+            'Last-Modified': http_date(math.ceil(float(timestamp)))})
 
     def _receive_body(self, req, writer, length):
         """Stream the request body into ``writer``.
@@ -489,9 +491,10 @@ class ObjectController:
                               'X-If-Delete-At does not match')
         df.delete(timestamp)
         self._after_write(req, target, df, 'DELETE', timestamp, None, {})
+        headers = {'X-Backend-Timestamp': timestamp.internal}
         if exists:
-            return HTTPNoContent()
-        return text_error(HTTPNotFound, 'object not found')
+            return HTTPNoContent(headers=headers)
+        return text_error(HTTPNotFound, 'object not found', headers=headers)
 
     def REPLICATE(self, req):
         try:

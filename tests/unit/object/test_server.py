@@ -50,6 +50,7 @@ def test_put_get_head_roundtrip(server):
         'X-Delete-At': str(int(NOW) + 3600)}, body)
     assert status == 201
     assert headers['etag'] == hashlib.md5(body).hexdigest()
+    assert headers['last-modified'] == http_date(int(NOW) + 1)
     for method in ('GET', 'HEAD'):
         status, headers, got = server.request(method, opath('dir/ö'))
         assert status == 200
@@ -305,7 +306,9 @@ def test_post_conflicts_and_missing(server):
 
 def test_delete_then_get_404_with_tombstone_time(server):
     put(server, timestamp=ts())
-    assert server.request('DELETE', opath(), {'X-Timestamp': ts(1)})[0] == 204
+    status, headers, _ = server.request('DELETE', opath(),
+                                        {'X-Timestamp': ts(1)})
+    assert status == 204 and headers['x-backend-timestamp'] == ts(1)
     status, headers, _ = server.request('GET', opath())
     assert status == 404 and headers['x-backend-timestamp'] == ts(1)
     status, headers, _ = server.request('DELETE', opath(),
