@@ -210,7 +210,8 @@ def test_delete_while_primary_down_stays_deleted_then_is_reclaimed(cluster):
     time.sleep(2.5)
     only_part = ['--partitions', str(part)]
     run_object_daemon(cluster, 'object-auditor',
-                      {'reclaim_age': 2, 'files_per_second': 0}, args=only_part)
+                      {'reclaim_age': 2, 'files_per_second': 0},
+                      args=only_part)
     run_object_daemon(cluster, 'object-replicator', {'reclaim_age': 2},
                       args=only_part)
     assert not any(os.path.exists(p) for p in tombstones)

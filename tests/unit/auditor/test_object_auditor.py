@@ -1,6 +1,5 @@
 """The object auditor on real tmp devices with real xattrs."""
 
-import json
 import os
 import time
 

@@ -2,7 +2,6 @@
 real rsync daemon and real tmp devices: four nodes of one device each, a
 3-replica ring of 4 partitions."""
 
-import json
 import os
 import subprocess
 import sys
