@@ -175,10 +175,13 @@ class CoalescingFsync:
 
 
 @contextmanager
-def locked_file(path, timeout, flags=os.O_RDWR | os.O_CREAT | os.O_APPEND):
+def locked_file(path, timeout, flags=os.O_RDWR | os.O_CREAT | os.O_APPEND,
+                sleep=time.sleep):
     """Open ``path`` and hold an exclusive flock on it, waiting <= timeout.
 
-    Polls with LOCK_NB so a green thread never blocks the hub indefinitely.
+    Polls with LOCK_NB, waiting with ``sleep`` in between: a green server
+    passes green.sleep so that its hub keeps serving while another process
+    holds the lock.
     """
     fd = os.open(path, flags, 0o644)
     try:
@@ -194,7 +197,7 @@ def locked_file(path, timeout, flags=os.O_RDWR | os.O_CREAT | os.O_APPEND):
                 if time.monotonic() >= deadline:
                     raise LockTimeout('lock on %s not taken in %ss'
                                       % (path, timeout))
-                time.sleep(delay)
+                sleep(delay)
                 delay = min(delay * 2, 0.05)
         yield fd
     finally:
@@ -346,7 +349,7 @@ class DatabaseBroker:
     def __init__(self, db_file, *, account=None, container=None,
                  logger=None, pending_cap=PENDING_CAP,
                  pending_timeout=PENDING_LOCK_TIMEOUT, pending_sync=None,
-                 stale_reads_ok=False):
+                 stale_reads_ok=False, sleep=time.sleep):
         self.db_file = db_file
         self.db_dir = os.path.dirname(db_file)
         self.pending_file = db_file + '.pending'
@@ -357,6 +360,7 @@ class DatabaseBroker:
         self.pending_timeout = pending_timeout
         self.pending_sync = pending_sync or fdatasync_path
         self.stale_reads_ok = stale_reads_ok
+        self.sleep = sleep
         self._conn = None
 
     # -- connection and creation ------------------------------------------
@@ -480,7 +484,8 @@ class DatabaseBroker:
 
     def _append_locked(self, line):
         with locked_file(self.pending_file, self.pending_timeout,
-                         flags=os.O_RDWR | os.O_APPEND) as fd:
+                         flags=os.O_RDWR | os.O_APPEND,
+                         sleep=self.sleep) as fd:
             os.write(fd, line)
             return os.fstat(fd).st_size
 
@@ -492,7 +497,7 @@ class DatabaseBroker:
         except FileNotFoundError:
             return
         with locked_file(self.pending_file, self.pending_timeout,
-                         flags=os.O_RDWR) as fd:
+                         flags=os.O_RDWR, sleep=self.sleep) as fd:
             data = b''
             while True:
                 chunk = os.pread(fd, 1 << 20, len(data))

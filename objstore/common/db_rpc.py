@@ -337,7 +337,7 @@ class DatabaseServer:
         return self.broker_class(
             path, logger=self.logger, pending_cap=self.conf.pending_cap,
             pending_timeout=self.conf.pending_timeout,
-            pending_sync=self.pending_sync, **names)
+            pending_sync=self.pending_sync, sleep=green.sleep, **names)
 
     def broker(self, device, partition, account, container=None):
         name_hash = hash_path(account, container, hash_conf=self.hash_conf)
