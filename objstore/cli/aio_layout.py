@@ -17,6 +17,7 @@ import secrets
 from dataclasses import asdict, dataclass, field
 
 from objstore.common.exceptions import ConfigError
+from objstore.replicator.rsync import render_rsyncd_conf
 from objstore.ring.builder import RingBuilder
 
 LAYOUT_VERSION = 1
@@ -344,22 +345,9 @@ def render_proxy_conf(data_dir, layout):
 
 def render_rsyncd(data_dir, layout):
     """rsyncd.conf: one module per node and kind, named kind + port."""
-    lines = [
-        'pid file = %s' % data_dir.path('rsyncd.pid'),
-        'port = %d' % layout.rsync_port,
-        'address = %s' % layout.bind,
-        'use chroot = no',
-        'log file = %s' % data_dir.path('logs', 'rsyncd.log'),
-        'max connections = 8',
-        '',
-    ]
-    for node in range(layout.devices):
-        for kind in STORAGE_KINDS:
-            lines.extend([
-                '[%s%d]' % (kind, layout.port(kind, node)),
-                'path = %s' % data_dir.node_devices(node),
-                'read only = false',
-                'lock file = %s' % data_dir.path(
-                    'rsync-%s%d.lock' % (kind, layout.port(kind, node))),
-                ''])
-    return '\n'.join(lines)
+    modules = [('%s%d' % (kind, layout.port(kind, node)),
+                data_dir.node_devices(node))
+               for node in range(layout.devices) for kind in STORAGE_KINDS]
+    return render_rsyncd_conf(
+        modules, layout.rsync_port, data_dir.path('rsyncd.pid'),
+        data_dir.path('logs', 'rsyncd.log'), address=layout.bind)
