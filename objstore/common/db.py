@@ -639,6 +639,11 @@ class DatabaseBroker:
                 'put_timestamp = MAX(?, put_timestamp), '
                 'delete_timestamp = MAX(?, delete_timestamp)'
                 % self.stat_table, (created, put, delete))
+            # A deletion learnt from a peer marks the DB as delete_db does.
+            conn.execute(
+                "UPDATE %s SET status = 'DELETED', status_changed_at = "
+                "delete_timestamp WHERE delete_timestamp > put_timestamp "
+                "AND status != 'DELETED'" % self.stat_table)
             self._refresh_status(conn, put)
 
     def _refresh_status(self, conn, timestamp):

@@ -91,6 +91,13 @@ def stats_headers(info):
     return headers
 
 
+def deleted_response(info):
+    """404 for a deleted container: tombstone times and its policy."""
+    headers = deleted_headers(info)
+    headers[POLICY_HEADER] = str(info['storage_policy_index'])
+    return response(404, headers)
+
+
 class ContainerController(DatabaseServer):
     """WSGI app of the container server."""
 
@@ -164,7 +171,7 @@ class ContainerController(DatabaseServer):
             return response(404)
         info = broker.get_info()
         if broker.info_is_deleted(info):
-            return response(404, deleted_headers(info))
+            return deleted_response(info)
         if info['object_count']:
             return conflict('Container is not empty')
         broker.delete_db(timestamp)
@@ -192,7 +199,7 @@ class ContainerController(DatabaseServer):
             return response(404)
         info = broker.get_info()
         if broker.info_is_deleted(info):
-            return response(404, deleted_headers(info))
+            return deleted_response(info)
         headers = stats_headers(info)
         if not with_listing:
             return response(204, headers, content_type=content_type)
@@ -213,7 +220,7 @@ class ContainerController(DatabaseServer):
             return response(404)
         info = broker.get_info()
         if broker.info_is_deleted(info):
-            return response(404, deleted_headers(info))
+            return deleted_response(info)
         broker.update_metadata(metadata_from_headers(
             req.headers.items(), 'container', timestamp.internal))
         return response(204)

@@ -464,6 +464,17 @@ def test_merge_timestamps(tmp_path):
     assert broker.get_info()['put_timestamp'] == ts(3)
 
 
+def test_merged_deletion_marks_status(tmp_path):
+    broker = make_broker(tmp_path)
+    broker.merge_timestamps(ts(0), ts(0), ts(4))
+    info = broker.get_info()
+    assert info['status'] == 'DELETED' and info['status_changed_at'] == ts(4)
+    assert broker.is_deleted()
+    broker.merge_timestamps(ts(0), ts(6), ts(4))
+    assert broker.get_info()['status'] == ''
+    assert not broker.is_deleted()
+
+
 def test_integrity_check(tmp_path):
     broker = make_broker(tmp_path)
     broker.check_integrity()

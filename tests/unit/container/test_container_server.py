@@ -155,6 +155,7 @@ def test_delete_empty_nonempty_and_missing(server):
     assert status == 404
     assert headers['x-backend-timestamp'] == ts(4)
     assert headers['x-backend-delete-timestamp'] == ts(4)
+    assert headers['x-backend-storage-policy-index'] == '0'
     assert server.request('GET', '/sda/1/a/c')[0] == 404
     assert server.request('POST', '/sda/1/a/c',
                           {'X-Timestamp': ts(5)})[0] == 404
