@@ -467,14 +467,12 @@ class DiskFileWriter:
             df.manager.run_blocking(self._make_durable, meta, filename)
         except OSError as err:
             _no_space_or_raise(err, 'finishing %s' % self._tmp_path)
-        df.manager.run_blocking(self._tidy_up)
-
-    def _tidy_up(self):
-        """After the new file is durable: drop what it made obsolete."""
-        hash_dir = self.diskfile.hash_dir
-        hashdir.cleanup_ondisk_files(
-            hash_dir, self.diskfile.manager.settings.reclaim_age)
-        hashes.invalidate_hash(os.path.dirname(hash_dir))
+        # Only now that the new file is durable: drop what it made
+        # obsolete. (In the server's green thread: the partition lock
+        # waits with a green sleep.)
+        hashdir.cleanup_ondisk_files(df.hash_dir,
+                                     df.manager.settings.reclaim_age)
+        hashes.invalidate_hash(os.path.dirname(df.hash_dir))
 
     def _make_durable(self, meta, filename):
         df = self.diskfile

@@ -79,7 +79,7 @@ class ObjectServerConf(ConfBase):
     container_update_timeout: float = 1.0
     fallocate_reserve: int = 0
     reclaim_age: int = DEFAULT_RECLAIM_AGE
-    sync_in_threads: bool = False
+    sync_in_threads: bool = True
     log_name: str = 'object-server'
     log_level: str = 'INFO'
     log_file: str = ''
