@@ -6,8 +6,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from objstore.account.backend import AccountBroker
 from objstore.account.server import AccountController, AccountServerConf
 from objstore.common.config import assert_sample_matches
+from objstore.common.hashing import hash_path
 from objstore.common.timestamp import Timestamp
 from tests.unit.container.db_server_helpers import (
     HASH_CONF, Client, devices_dir, running, server_conf)
@@ -208,3 +210,28 @@ def test_bad_names_write_nothing(server, devices, raw_path):
 def test_missing_device_is_507(server):
     assert put_account(server, path='/sdq/1/a')[0] == 507
     assert server.request('HEAD', '/sdq/1/a')[0] == 507
+
+
+def test_replicate_on_account_db(server, devices, tmp_path):
+    put_account(server)
+    report(server, 'c1', objects=1, nbytes=1)
+    peer = AccountBroker(str(tmp_path / 'peer.db'), account='a')
+    peer.initialize(ts(0))
+    peer.put_container('c2', ts(2), 0, 5, 50)
+    rows = peer.get_items_since(-1, 10)
+    path = '/sda/1/%s' % hash_path('a', hash_conf=HASH_CONF)
+    status, headers, body = server.request(
+        'REPLICATE', path, {}, json.dumps({
+            'op': 'sync', 'info': peer.get_replication_info()}).encode())
+    assert status == 200 and json.loads(body)['point'] == -1
+    status, _, _ = server.request('REPLICATE', path, {}, json.dumps({
+        'op': 'merge_items', 'items': rows,
+        'source_id': peer.get_info()['id']}).encode())
+    assert status == 202
+    _, headers, body = server.request('GET', '/sda/1/a')
+    assert body == b'c1\nc2\n'
+    assert headers['x-account-object-count'] == '6'
+    bad_rows = [dict(rows[0], name='has/slash')]
+    status, _, _ = server.request('REPLICATE', path, {}, json.dumps({
+        'op': 'merge_items', 'items': bad_rows}).encode())
+    assert status == 400
