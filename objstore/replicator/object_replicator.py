@@ -203,7 +203,8 @@ class ObjectReplicator(Daemon):
         return total
 
     def _device_work(self, only_devices):
-        """[(dev, device_path, [(policy_index, ring)])] of local devices."""
+        """[(dev, device_path, [(policy_index, ring, ring dev)])] of the
+        local devices (a device may have another id in each policy's ring)."""
         by_device = {}
         for policy_index in self._known_policies():
             ring = self.ring_for(policy_index)
@@ -216,7 +217,7 @@ class ObjectReplicator(Daemon):
                                         'directory', dev['device'])
                     continue
                 entry = by_device.setdefault(dev['device'], (dev, path, []))
-                entry[2].append((policy_index, ring))
+                entry[2].append((policy_index, ring, dev))
         return [by_device[name] for name in sorted(by_device)]
 
     def _known_policies(self):
@@ -238,11 +239,11 @@ class ObjectReplicator(Daemon):
         """Replicate every partition of one device; write its status."""
         stats = DaemonStats()
         jobs = []
-        for policy_index, ring in policy_rings:
-            if policy_index not in policy_indexes_on(device_path):
-                continue
-            jobs.extend(self.build_jobs(device_path, dev, policy_index, ring,
-                                        partitions))
+        present = policy_indexes_on(device_path)
+        for policy_index, ring, ring_dev in policy_rings:
+            if policy_index in present:
+                jobs.extend(self.build_jobs(device_path, ring_dev,
+                                            policy_index, ring, partitions))
         run_concurrently(lambda job: self.replicate_partition(job, stats),
                          jobs, self.daemon_conf.concurrency,
                          should_stop=lambda: self.stopping,

@@ -61,14 +61,19 @@ class Cluster:
         (etc / 'objstore.conf').write_text(
             '[objstore-hash]\npath_hash_prefix = %s\npath_hash_suffix = %s\n'
             % (HASH_CONF.prefix.decode(), HASH_CONF.suffix.decode()))
-        builder = RingBuilder(2, 3, 0)
-        for n, server in enumerate(self.servers):
-            builder.add_dev({'region': 1, 'zone': n, 'ip': '127.0.0.1',
-                             'port': server.port, 'device': 'd%d' % n,
-                             'weight': 100})
-        builder.rebalance(seed=1)
-        builder.get_ring().save(str(etc / 'object.ring.gz'))
         self.etc = str(etc)
+        # Policy 1's ring lists the devices in the other order, so a
+        # device has another id there.
+        for name, order in (('object', range(NODES)),
+                            ('object-1', reversed(range(NODES)))):
+            builder = RingBuilder(2, 3, 0)
+            for n in order:
+                builder.add_dev({'region': 1, 'zone': n, 'ip': '127.0.0.1',
+                                 'port': self.servers[n].port,
+                                 'device': 'd%d' % n, 'weight': 100})
+            builder.rebalance(seed=1)
+            builder.get_ring().save(str(etc / ('%s.ring.gz' % name)))
+        self.ring1 = Ring(self.etc, 'object-1', hash_conf=HASH_CONF)
         return Ring(self.etc, 'object', hash_conf=HASH_CONF)
 
     def conf(self, n, **extra):
@@ -83,7 +88,8 @@ class Cluster:
         return conf
 
     def replicator(self, n, **extra):
-        return ObjectReplicator(self.conf(n, **extra), rings={0: self.ring})
+        return ObjectReplicator(self.conf(n, **extra),
+                                rings={0: self.ring, 1: self.ring1})
 
     def node_of(self, dev):
         return int(dev['device'][1:])
@@ -94,9 +100,11 @@ class Cluster:
         return (part, [self.node_of(d) for d in primaries],
                 [self.node_of(d) for d in handoffs])
 
-    def put(self, n, obj, body, timestamp, extra=None):
-        part = self.ring.get_part('a', 'c', obj)
-        df = self.mgrs[n].get_diskfile('d%d' % n, part, 'a', 'c', obj)
+    def put(self, n, obj, body, timestamp, extra=None, policy_index=0):
+        ring = self.ring1 if policy_index else self.ring
+        part = ring.get_part('a', 'c', obj)
+        df = self.mgrs[n].get_diskfile('d%d' % n, part, 'a', 'c', obj,
+                                       policy_index)
         with df.create(len(body)) as writer:
             writer.write(body)
             meta = {'X-Timestamp': Timestamp(timestamp).internal,
@@ -109,10 +117,12 @@ class Cluster:
         self.mgrs[n].get_diskfile('d%d' % n, part, 'a', 'c', obj).delete(
             timestamp)
 
-    def read(self, n, obj):
+    def read(self, n, obj, policy_index=0):
         """The body on node n, or the exception class when absent."""
-        part = self.ring.get_part('a', 'c', obj)
-        df = self.mgrs[n].get_diskfile('d%d' % n, part, 'a', 'c', obj)
+        ring = self.ring1 if policy_index else self.ring
+        part = ring.get_part('a', 'c', obj)
+        df = self.mgrs[n].get_diskfile('d%d' % n, part, 'a', 'c', obj,
+                                       policy_index)
         try:
             df.open()
         except DiskFileNotExist as err:
@@ -176,6 +186,19 @@ def test_missing_replica_is_pushed_and_second_pass_is_quiet(cluster):
     again = cluster.replicator(a).run_once()
     assert again.get('rsyncs') == 0
     assert again.get('hashmatches') == 2 and again.get('successes') == 1
+
+
+def test_second_policy_uses_its_own_ring_and_dir(cluster):
+    part, primaries = cluster.ring1.get_nodes('a', 'c', 'obj')
+    nodes = [cluster.node_of(d) for d in primaries]
+    cluster.put(nodes[0], 'obj', b'policy one', T1, policy_index=1)
+    stats = cluster.replicator(nodes[0]).run_once()
+    assert stats.get('rsyncs') == 2 and stats.get('failures') == 0
+    assert [cluster.read(n, 'obj', 1) for n in nodes] == [b'policy one'] * 3
+    assert all(cluster.read(n, 'obj') is DiskFileNotExist for n in nodes)
+    assert os.path.isdir(os.path.join(cluster.roots[nodes[1]],
+                                      'd%d' % nodes[1], 'objects-1',
+                                      str(part)))
 
 
 def test_newer_tombstone_is_never_replaced_by_older_data(cluster):
