@@ -41,6 +41,7 @@ from contextlib import contextmanager
 from objstore.common.exceptions import (
     DatabaseAlreadyExists, DatabaseCorrupt, DatabaseNotFound,
     DiskFileDeviceUnavailable, LockTimeout)
+from objstore.common.listing import NameRange, delimited_entries
 from objstore.common.timestamp import Timestamp
 
 PENDING_CAP = 131072
@@ -768,68 +769,23 @@ class DatabaseBroker:
         return list_page(self.conn, self.item_table, columns, params)
 
 
-def _next_string(text):
-    """The smallest string greater than every string starting with ``text``.
-
-    >>> _next_string('ab')
-    'ac'
-    """
-    code = ord(text[-1]) + 1
-    if 0xD800 <= code <= 0xDFFF:
-        # Surrogates cannot be stored as UTF-8; skip to the next encodable.
-        code = 0xE000
-    return text[:-1] + chr(code)
-
-
-# Rows of one subdir read past (cheaply, on the name index) before it is
-# worth a new query that starts after the subdir; adapted per page.
-SCAN_AHEAD = 32
-
-
-class _PageBounds:
-    """The name range still to list: (lower, upper), direction aware."""
-
-    def __init__(self, params):
-        marker, end_marker = params.marker, params.end_marker
-        if params.reverse:
-            marker, end_marker = end_marker, marker
-        self.reverse = params.reverse
-        self.lower, self.lower_inclusive = (marker or None), False
-        self.upper = end_marker or None
-        if params.prefix:
-            if self.lower is None or self.lower < params.prefix:
-                self.lower, self.lower_inclusive = params.prefix, True
-            prefix_end = _next_string(params.prefix)
-            if self.upper is None or self.upper > prefix_end:
-                self.upper = prefix_end
-
-    def past_name(self, name):
-        if self.reverse:
-            self.upper = name
-        else:
-            self.lower, self.lower_inclusive = name, False
-
-    def past_subdir(self, subdir):
-        if self.reverse:
-            self.upper = subdir
-        else:
-            self.lower, self.lower_inclusive = _next_string(subdir), True
-
-    def query(self, table, columns, limit=None):
-        where = ['deleted = 0']
-        args = []
-        if self.lower is not None:
-            where.append('name >= ?' if self.lower_inclusive else 'name > ?')
-            args.append(self.lower)
-        if self.upper is not None:
-            where.append('name < ?')
-            args.append(self.upper)
-        sql = 'SELECT %s FROM %s WHERE %s ORDER BY name %s' % (
-            ', '.join(columns), table, ' AND '.join(where),
-            'DESC' if self.reverse else 'ASC')
-        if limit is not None:
-            sql += ' LIMIT %d' % limit
-        return sql, args
+def _range_query(name_range, table, columns, limit=None):
+    """SQL and arguments listing ``name_range`` on the (deleted, name) index."""
+    where = ['deleted = 0']
+    args = []
+    if name_range.lower is not None:
+        where.append('name >= ?' if name_range.lower_inclusive
+                     else 'name > ?')
+        args.append(name_range.lower)
+    if name_range.upper is not None:
+        where.append('name < ?')
+        args.append(name_range.upper)
+    sql = 'SELECT %s FROM %s WHERE %s ORDER BY name %s' % (
+        ', '.join(columns), table, ' AND '.join(where),
+        'DESC' if name_range.reverse else 'ASC')
+    if limit is not None:
+        sql += ' LIMIT %d' % limit
+    return sql, args
 
 
 def _tuple_cursor(conn, sql, args):
@@ -843,61 +799,27 @@ def _tuple_cursor(conn, sql, args):
 def list_page(conn, table, columns, params):
     """One listing page as a list of ``(is_subdir, row_tuple_or_name)``.
 
-    Rows are tuples of ``columns`` (name first). Everything runs on the
-    ``(deleted, name)`` index. Without a delimiter a page is one range
-    query. With one, the names are scanned on the index alone (name and
-    ROWID: no table lookups); the rows of a subdir are read past while
-    that is cheap, and a subdir bigger than the (adaptive) scan-ahead
-    budget is jumped over with a new query starting after it, so a page
-    never scans every row under a prefix. Leaf rows are then fetched by
-    ROWID. The page is read in one transaction: one consistent snapshot.
+    Rows are tuples of ``columns`` (name first). Without a delimiter a
+    page is one range query on the ``(deleted, name)`` index. With one,
+    ``listing.delimited_entries`` walks names and ROWIDs, which the index
+    alone answers (no table lookups), and the leaf rows are then fetched
+    by ROWID. The page is read in one transaction: one consistent snapshot.
     """
-    bounds = _PageBounds(params)
+    name_range = NameRange(params)
     conn.execute('BEGIN')
     try:
         if not params.delimiter:
-            sql, args = bounds.query(table, columns, params.limit)
+            sql, args = _range_query(name_range, table, columns, params.limit)
             return [(False, row) for row in _tuple_cursor(conn, sql, args)]
-        entries = _delimited_entries(conn, table, params, bounds)
+
+        def scan(current):
+            sql, args = _range_query(current, table, ('name', 'ROWID'))
+            return _tuple_cursor(conn, sql, args)
+
+        entries = delimited_entries(scan, params, name_range)
         return _with_leaf_rows(conn, table, columns, entries)
     finally:
         conn.execute('COMMIT')
-
-
-def _delimited_entries(conn, table, params, bounds):
-    """[(is_subdir, subdir name or leaf ROWID)] of a delimiter page."""
-    prefix, delimiter, limit = params.prefix, params.delimiter, params.limit
-    entries = []
-    budget = SCAN_AHEAD
-    exhausted = False
-    while not exhausted and len(entries) < limit:
-        sql, args = bounds.query(table, ('name', 'ROWID'))
-        inside, skipped = None, 0
-        exhausted = True
-        for name, rowid in _tuple_cursor(conn, sql, args):
-            if inside is not None:
-                if name.startswith(inside):
-                    skipped += 1
-                    if skipped > budget:
-                        # A big subdir: jump past it with a new query.
-                        budget //= 2
-                        exhausted = False
-                        break
-                    continue
-                budget = min(SCAN_AHEAD, budget * 2 + 1)
-                inside = None
-            cut = name.find(delimiter, len(prefix))
-            if cut < 0:
-                entries.append((False, rowid))
-                bounds.past_name(name)
-            else:
-                inside, skipped = name[:cut + len(delimiter)], 0
-                if inside != params.marker:
-                    entries.append((True, inside))
-                bounds.past_subdir(inside)
-            if len(entries) >= limit:
-                break
-    return entries
 
 
 def _with_leaf_rows(conn, table, columns, entries):

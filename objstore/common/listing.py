@@ -2,8 +2,10 @@
 
 Pure functions only: the servers hand in the decoded query parameters and
 the Accept header, and the rows their brokers found; this module says which
-format to answer in, validates the listing parameters the way Swift does
-and renders the body. It never touches a socket, a file or a database.
+format to answer in, validates the listing parameters the way Swift does,
+walks a sorted name space for delimiter pages (the broker supplies the
+range scans) and renders the body. It never touches a socket, a file or a
+database.
 
 Status rules (Swift's):
 
@@ -186,6 +188,110 @@ def negotiate_format(format_param, accept):
         raise ListingNotAcceptable('No acceptable listing format')
     return best_type
 
+
+# -- paging through sorted names ------------------------------------------
+
+# Rows of one subdir read past before it is worth a new query that starts
+# after the subdir; adapted per page (halved when exceeded, regrown after).
+SCAN_AHEAD = 32
+
+
+def next_string(text):
+    """The smallest string greater than every string starting with ``text``.
+
+    >>> next_string('ab')
+    'ac'
+    """
+    code = ord(text[-1]) + 1
+    if 0xD800 <= code <= 0xDFFF:
+        # Surrogates cannot be stored as UTF-8; skip to the next encodable.
+        code = 0xE000
+    return text[:-1] + chr(code)
+
+
+class NameRange:
+    """The names a page still has to cover: lower/upper bounds, direction.
+
+    Built from ListingParams (marker, end_marker, prefix, reverse); moved
+    forward as entries are emitted, so a new query can resume after them.
+    """
+
+    def __init__(self, params):
+        marker, end_marker = params.marker, params.end_marker
+        if params.reverse:
+            marker, end_marker = end_marker, marker
+        self.reverse = params.reverse
+        self.lower, self.lower_inclusive = (marker or None), False
+        self.upper = end_marker or None
+        if params.prefix:
+            if self.lower is None or self.lower < params.prefix:
+                self.lower, self.lower_inclusive = params.prefix, True
+            prefix_end = next_string(params.prefix)
+            if self.upper is None or self.upper > prefix_end:
+                self.upper = prefix_end
+
+    def past_name(self, name):
+        if self.reverse:
+            self.upper = name
+        else:
+            self.lower, self.lower_inclusive = name, False
+
+    def past_subdir(self, subdir):
+        if self.reverse:
+            self.upper = subdir
+        else:
+            self.lower, self.lower_inclusive = next_string(subdir), True
+
+
+def delimited_entries(scan, params, name_range):
+    """[(is_subdir, subdir name or row key)] of one delimiter page.
+
+    ``scan(name_range)`` returns an iterator of (name, key) in listing
+    order over the range (the caller runs it as a query). The rows of a
+    subdir are read past while that is cheap; one bigger than the adaptive
+    budget is jumped over by a new scan starting after it, so a page costs
+    at most one scan per subdir and never reads every row under a prefix.
+
+    >>> names = ['a/1', 'a/2', 'b', 'c/1']
+    >>> scan = lambda r: ((n, i) for i, n in enumerate(names)
+    ...                   if r.lower is None or n >= r.lower)
+    >>> p = ListingParams(limit=10, delimiter='/')
+    >>> delimited_entries(scan, p, NameRange(p))
+    [(True, 'a/'), (False, 2), (True, 'c/')]
+    """
+    prefix, delimiter, limit = params.prefix, params.delimiter, params.limit
+    entries = []
+    budget = SCAN_AHEAD
+    exhausted = False
+    while not exhausted and len(entries) < limit:
+        inside, skipped = None, 0
+        exhausted = True
+        for name, key in scan(name_range):
+            if inside is not None:
+                if name.startswith(inside):
+                    skipped += 1
+                    if skipped > budget:
+                        budget //= 2
+                        exhausted = False
+                        break
+                    continue
+                budget = min(SCAN_AHEAD, budget * 2 + 1)
+                inside = None
+            cut = name.find(delimiter, len(prefix))
+            if cut < 0:
+                entries.append((False, key))
+                name_range.past_name(name)
+            else:
+                inside, skipped = name[:cut + len(delimiter)], 0
+                if inside != params.marker:
+                    entries.append((True, inside))
+                name_range.past_subdir(inside)
+            if len(entries) >= limit:
+                break
+    return entries
+
+
+# -- rendering -----------------------------------------------------------------
 
 def last_modified(timestamp_text):
     """ISO 8601 (UTC, microseconds) of a normal timestamp string.

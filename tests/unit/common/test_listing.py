@@ -185,3 +185,49 @@ def test_last_modified_day_cache_is_per_day():
         '1970-01-01T23:59:59.999990'
     assert listing.last_modified('0000086400.00000') == \
         '1970-01-02T00:00:00.000000'
+
+
+def scan_over(names):
+    """A range scan over sorted names, counting how often it is started."""
+    calls = []
+
+    def scan(name_range):
+        calls.append(1)
+        ordered = sorted(names, reverse=name_range.reverse)
+        for key, name in enumerate(ordered):
+            if name_range.lower is not None and (
+                    name < name_range.lower or
+                    (name == name_range.lower and
+                     not name_range.lower_inclusive)):
+                continue
+            if name_range.upper is not None and name >= name_range.upper:
+                continue
+            yield name, name
+    return scan, calls
+
+
+@pytest.mark.parametrize('per_dir, max_scans', [(3, 1), (200, 11)])
+def test_delimited_entries_scan_counts(per_dir, max_scans):
+    names = ['d%02d/%04d' % (d, i) for d in range(10) for i in range(per_dir)]
+    scan, calls = scan_over(names)
+    params = listing.ListingParams(limit=100, delimiter='/')
+    entries = listing.delimited_entries(scan, params,
+                                        listing.NameRange(params))
+    assert entries == [(True, 'd%02d/' % d) for d in range(10)]
+    assert len(calls) <= max_scans
+
+
+def test_delimited_entries_limit_and_marker():
+    names = ['a', 'b/1', 'b/2', 'c', 'd/1']
+    scan, _calls = scan_over(names)
+    params = listing.ListingParams(limit=2, delimiter='/', marker='a')
+    assert listing.delimited_entries(scan, params, listing.NameRange(
+        params)) == [(True, 'b/'), (False, 'c')]
+    params = listing.ListingParams(limit=10, delimiter='/', reverse=True)
+    assert listing.delimited_entries(scan, params, listing.NameRange(
+        params)) == [(True, 'd/'), (False, 'c'), (True, 'b/'), (False, 'a')]
+
+
+def test_next_string_skips_surrogates():
+    assert listing.next_string('a/') == 'a0'
+    assert listing.next_string('x\ud7ff') == 'x\ue000'
