@@ -246,7 +246,7 @@ def stop_server(proc):
             proc.wait(5)
 
 
-# -- the insert client ----------------------------------------------------------
+# -- the insert client --------------------------------------------------------
 
 async def _read_response(reader):
     head = await reader.readuntil(b'\r\n\r\n')
@@ -313,7 +313,7 @@ def http_put_container(port, path):
         return resp.status
 
 
-# -- the run --------------------------------------------------------------------
+# -- the run ------------------------------------------------------------------
 
 def run(args):
     """Run the benchmark described by ``args``; the figures as a dict."""

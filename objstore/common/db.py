@@ -402,8 +402,8 @@ class DatabaseBroker:
                 conn.execute('PRAGMA journal_mode = WAL')
                 with transaction(conn):
                     self._create_sync_tables(conn)
-                    self._create_tables(conn, Timestamp(put_timestamp).internal,
-                                        stat_fields)
+                    self._create_tables(
+                        conn, Timestamp(put_timestamp).internal, stat_fields)
                 # Fold the WAL into the main file before it is linked, so the
                 # single file we fsync holds everything.
                 conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')
@@ -516,7 +516,7 @@ class DatabaseBroker:
             os.ftruncate(fd, 0)
 
     def _commit_puts_stale_ok(self):
-        """Flush before a read; a busy lock may yield a stale read if allowed."""
+        """Flush before a read; a busy lock gives a stale read if allowed."""
         try:
             self._commit_puts()
         except LockTimeout:
@@ -714,7 +714,7 @@ class DatabaseBroker:
         return [{'remote_id': r[0], 'sync_point': r[1]} for r in rows]
 
     def merge_syncs(self, sync_points, incoming=True):
-        """Merge [{'remote_id', 'sync_point'}]; a sync point never goes back."""
+        """Merge [{'remote_id', 'sync_point'}]; a point never goes back."""
         with transaction(self.conn) as conn:
             for point in sync_points:
                 self._merge_sync(conn, point['remote_id'],
@@ -770,7 +770,7 @@ class DatabaseBroker:
 
 
 def _range_query(name_range, table, columns, limit=None):
-    """SQL and arguments listing ``name_range`` on the (deleted, name) index."""
+    """SQL and arguments listing ``name_range`` on the name index."""
     where = ['deleted = 0']
     args = []
     if name_range.lower is not None:
@@ -834,7 +834,7 @@ def _with_leaf_rows(conn, table, columns, entries):
             for is_subdir, value in entries]
 
 
-# -- where DBs live -------------------------------------------------------------
+# -- where DBs live -----------------------------------------------------------
 
 DATADIRS = {'account': 'accounts', 'container': 'containers'}
 
@@ -855,6 +855,7 @@ def device_path(devices, device, mount_check):
 
 
 def db_path(device_dir, db_type, partition, name_hash):
-    """``<device>/<accounts|containers>/<part>/<hash[-3:]>/<hash>/<hash>.db``."""
+    """``<device>/<accounts|containers>/<part>/<sfx>/<hash>/<hash>.db``,
+    ``sfx`` being the hash's last three characters."""
     return os.path.join(device_dir, DATADIRS[db_type], str(partition),
                         name_hash[-3:], name_hash, name_hash + '.db')

@@ -258,7 +258,7 @@ def pending_syncer():
     return CoalescingFsync(pause=green.sleep)
 
 
-# -- the server skeleton -------------------------------------------------------
+# -- the server skeleton ------------------------------------------------------
 
 class DatabaseServer:
     """Base of the account and container WSGI apps.

@@ -55,7 +55,7 @@ class ListingParams:
 # Entries are named tuples, not dataclasses: a page builds 10,000 of them.
 
 class Subdir(NamedTuple):
-    """A rolled-up name prefix ending in the delimiter (``{"subdir": ...}``)."""
+    """A rolled-up name prefix ending in the delimiter (a ``subdir``)."""
 
     name: str
 
@@ -291,7 +291,7 @@ def delimited_entries(scan, params, name_range):
     return entries
 
 
-# -- rendering -----------------------------------------------------------------
+# -- rendering ----------------------------------------------------------------
 
 def last_modified(timestamp_text):
     """ISO 8601 (UTC, microseconds) of a normal timestamp string.

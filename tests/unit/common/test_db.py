@@ -45,7 +45,7 @@ def put(broker, name, offset, size=1, deleted=0):
                       deleted=deleted)
 
 
-# -- creation ------------------------------------------------------------------
+# -- creation -----------------------------------------------------------------
 
 def test_initialize_creates_wal_db_and_pending(tmp_path):
     broker = make_broker(tmp_path)
@@ -307,7 +307,7 @@ def test_coalescing_fsync_offload_needs_events():
         CoalescingFsync(pause=green.sleep, offload=lambda f, p: f(p))
 
 
-# -- merging -------------------------------------------------------------------
+# -- merging ------------------------------------------------------------------
 
 def test_older_row_never_overwrites_newer(tmp_path):
     broker = make_broker(tmp_path)
@@ -362,7 +362,7 @@ def test_chexor_is_an_involution():
     assert chexor(once, 'name', ts(1)) == '0' * 32
 
 
-# -- metadata ------------------------------------------------------------------
+# -- metadata -----------------------------------------------------------------
 
 def test_metadata_newest_wins_and_deletions_stick(tmp_path):
     broker = make_broker(tmp_path)
@@ -493,7 +493,7 @@ def test_base_class_is_abstract(tmp_path):
         broker.initialize(ts(1))
 
 
-# -- locations -------------------------------------------------------------------
+# -- locations ----------------------------------------------------------------
 
 def test_db_path_layout():
     path = db.db_path('/srv/node/sda', 'container', 17, 'f' * 29 + 'abc')
@@ -512,7 +512,7 @@ def test_device_path(tmp_path):
         db.device_path(str(tmp_path), 'sda', True)
 
 
-# -- listing pages -----------------------------------------------------------------
+# -- listing pages ------------------------------------------------------------
 
 NAMES = sorted({
     'a', 'a/', 'a/b', 'a/b/c', 'a/c', 'a-b', 'ab', 'b', 'b/x', 'b/y/z',

@@ -73,7 +73,7 @@ def call(server, op, path=PATH, **args):
     return status, payload
 
 
-# -- sync ----------------------------------------------------------------------
+# -- sync ---------------------------------------------------------------------
 
 def test_sync_without_db_is_404(server, tmp_path):
     peer = peer_broker(tmp_path)
@@ -211,7 +211,7 @@ def test_replicate_missing_device(server):
     assert status == 507
 
 
-# -- request helpers -----------------------------------------------------------
+# -- request helpers ----------------------------------------------------------
 
 def test_split_storage_path():
     assert db_rpc.split_storage_path('/sda/1/a/c/o/x', 5) == [

@@ -191,7 +191,7 @@ def test_missing_container_404(server):
                           {'X-Timestamp': ts(1)})[0] == 404
 
 
-# -- object rows -----------------------------------------------------------------
+# -- object rows --------------------------------------------------------------
 
 def test_object_rows_newest_wins(server):
     put_container(server)
@@ -219,7 +219,7 @@ def test_object_row_policy_index_is_stored(server, devices):
     assert broker.get_object_row('o')['storage_policy_index'] == 4
 
 
-# -- listings ----------------------------------------------------------------------
+# -- listings -----------------------------------------------------------------
 
 @pytest.fixture
 def listed(server):
@@ -299,7 +299,7 @@ def test_bad_listing_requests(listed, query, headers, status):
     assert body.endswith(b'\n') and body.count(b'\n') == 1
 
 
-# -- bad input ---------------------------------------------------------------------
+# -- bad input ----------------------------------------------------------------
 
 @pytest.mark.parametrize('method, path, headers, status', [
     ('PUT', '/sda/1/a/c', {}, 400),
@@ -377,7 +377,7 @@ def test_missing_device_is_507(devices):
     assert not os.path.exists(os.path.join(devices, 'sda', 'containers'))
 
 
-# -- account updates -------------------------------------------------------------
+# -- account updates ----------------------------------------------------------
 
 def account_headers(port, device='sda'):
     return {'X-Account-Host': '127.0.0.1:%d' % port,
@@ -421,7 +421,7 @@ def test_unreachable_account_is_left_for_the_updater(server, devices):
     assert info['put_timestamp'] == ts(0)
 
 
-# -- concurrency -------------------------------------------------------------------
+# -- concurrency --------------------------------------------------------------
 
 def test_concurrent_object_rows_lose_nothing(server, devices):
     put_container(server)
@@ -440,7 +440,7 @@ def test_concurrent_object_rows_lose_nothing(server, devices):
     assert len(body.decode().splitlines()) == 400
 
 
-# -- logging and crash safety ------------------------------------------------------
+# -- logging and crash safety -------------------------------------------------
 
 class ListHandler(logging.Handler):
     def __init__(self):
