@@ -101,6 +101,18 @@ def test_expired_object(mgr):
     assert caught.value.metadata['X-Timestamp'] == T1
 
 
+def test_known_size_is_fallocated_up_front(mgr, device_path):
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    with df.create(1000000) as writer:
+        [tmp_name] = tmp_listing(device_path)
+        tmp_path = os.path.join(device_path, 'tmp', tmp_name)
+        assert os.stat(tmp_path).st_blocks * 512 >= 1000000
+        writer.write(b'x' * 1000000)
+        writer.put({'X-Timestamp': T1})
+    assert mgr.get_diskfile('sda', '0', 'a', 'c', 'o').open()[
+        'Content-Length'] == '1000000'
+
+
 def test_writer_without_put_leaves_nothing(mgr, device_path):
     df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
     with pytest.raises(RuntimeError):

@@ -177,9 +177,11 @@ def test_too_many_metadata_items(server):
 ])
 def test_bad_object_paths(server, path):
     for method in ('PUT', 'GET', 'HEAD', 'POST', 'DELETE'):
-        status, _, _ = server.request(method, path, {
+        status, _, body = server.request(method, path, {
             'X-Timestamp': ts(), 'Content-Length': '0'}, b'')
         assert status == 400, (method, path)
+        if method != 'HEAD':
+            assert body.endswith(b'\n') and body.count(b'\n') == 1, body
     assert object_files(device(server)) == []
 
 
