@@ -154,12 +154,13 @@ class DiskFileManager:
 
     def write_async_pending(self, device, obj_hash, update):
         """Store a container update for the updater (asyncpending format)."""
-        return asyncpending.write_async_pending(self.device_path(device),
-                                                obj_hash, update)
+        return self.run_blocking(asyncpending.write_async_pending,
+                                 self.device_path(device), obj_hash, update)
 
     def add_expiring_entry(self, device, obj_hash, entry):
         """Queue an object for the expirer (expiring format)."""
-        return expiring.add_entry(self.device_path(device), obj_hash, entry)
+        return self.run_blocking(expiring.add_entry,
+                                 self.device_path(device), obj_hash, entry)
 
     def check_free_space(self, device_path, size):
         """DiskFileNoSpace when writing ``size`` bytes would eat into the
