@@ -189,8 +189,10 @@ class FileSet:
 def classify_files(names, reclaim_age=None, now=None):
     """Sort a hash dir's file names into winners and obsolete ones.
 
-    With ``reclaim_age`` and ``now``, a winning tombstone older than
-    ``now - reclaim_age`` is obsolete too (the delete is reclaimed).
+    With ``reclaim_age`` and ``now``, what is older than
+    ``now - reclaim_age`` and only waited for time is obsolete too: a
+    winning tombstone (the delete is reclaimed), a .meta whose data never
+    came, and an orphaned sidecar (its write crashed).
 
     >>> fs = classify_files(['1700000001.00000.data',
     ...                      '1700000002.00000.meta', '1700000003.00000.ts'])
@@ -201,12 +203,21 @@ def classify_files(names, reclaim_age=None, now=None):
     owners = sorted((p for p in parsed if not p.sidecar), reverse=True)
     winner = next((p for p in owners if p.ext != META_EXT), None)
     _pick_winners(owners, winner, result)
-    if (result.tombstone and reclaim_age is not None and now is not None
-            and float(winner.timestamp) < now - reclaim_age):
-        result.obsolete.append(result.tombstone)
-        result.tombstone = None
-    _assign_sidecars(parsed, winner, result)
+    cutoff = (now - reclaim_age
+              if reclaim_age is not None and now is not None else None)
+    if cutoff is not None:
+        _reclaim_old(result, cutoff)
+    _assign_sidecars(parsed, winner, result, cutoff)
     return result
+
+
+def _reclaim_old(result, cutoff):
+    for attr in ('tombstone', 'meta'):
+        name = getattr(result, attr)
+        lone = attr == 'tombstone' or result.data is None
+        if name and lone and float(parse_filename(name).timestamp) < cutoff:
+            result.obsolete.append(name)
+            setattr(result, attr, None)
 
 
 def _parse_all(names):
@@ -239,7 +250,7 @@ def _pick_winners(owners, winner, result):
             result.obsolete.append(entry.name)
 
 
-def _assign_sidecars(parsed, winner, result):
+def _assign_sidecars(parsed, winner, result, cutoff):
     kept = {result.data, result.meta, result.tombstone} - {None}
     for entry in parsed:
         if not entry.sidecar:
@@ -249,6 +260,8 @@ def _assign_sidecars(parsed, winner, result):
         elif entry.owner in result.obsolete:
             result.obsolete.append(entry.name)
         elif winner is not None and entry.timestamp <= winner.timestamp:
+            result.obsolete.append(entry.name)
+        elif cutoff is not None and float(entry.timestamp) < cutoff:
             result.obsolete.append(entry.name)
         # else: an orphan newer than the winner, maybe a write in flight.
 

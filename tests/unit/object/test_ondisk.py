@@ -86,6 +86,18 @@ def test_tombstone_reclaimed_after_reclaim_age():
     assert fs.tombstone is None and fs.obsolete == listing and not fs.kept
 
 
+def test_lone_meta_and_orphan_sidecars_reclaimed_after_reclaim_age():
+    listing = [T[5] + '.meta', T[6] + '.data.mdjson']
+    fresh = ondisk.classify_files(listing, 100, float(T[5]) + 50)
+    assert fresh.meta == T[5] + '.meta' and fresh.obsolete == []
+    old = ondisk.classify_files(listing, 100, float(T[6]) + 101)
+    assert old.meta is None and sorted(old.obsolete) == sorted(listing)
+    # A .meta that applies to data is not "lone": it stays.
+    applied = ondisk.classify_files([T[1] + '.data', T[5] + '.meta'], 100,
+                                    float(T[5]) + 1000)
+    assert applied.meta == T[5] + '.meta' and not applied.obsolete
+
+
 def test_sidecars_follow_their_owner():
     data, meta = T[2] + '.data', T[3] + '.meta'
     listing = [data, data + '.mdjson', meta, meta + '.mdjson',
