@@ -17,8 +17,8 @@ object-row inserts through the container server. Not a test.
    the worst case for the subdir-skipping algorithm), and reverse. Timed
    through ContainerBroker.list_objects and through a container server
    process over HTTP (GET ?format=json, the body read completely).
-3. Inserts: a container server process (``objstore-server``, 1 worker by
-   default) receives object-row PUTs from ``--concurrency`` keep-alive
+3. Inserts: a container server process (``objstore-server``, ``--workers``
+   worker processes, 1 by default) receives object-row PUTs from ``--concurrency`` keep-alive
    connections (an asyncio client in this process), each answered only
    after its pending record is fdatasync'ed (group commit). Reports
    inserts/s and checks the container's object count afterwards.
@@ -427,8 +427,10 @@ def parse_args(argv=None):
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--inserts', type=int, default=32000)
     parser.add_argument('--concurrency', type=int, default=32)
-    parser.add_argument('--workers', type=int, default=os.cpu_count() or 1,
-                        help='container server workers for the insert part')
+    parser.add_argument('--workers', type=int, default=1,
+                        help='container server workers for the insert part '
+                             '(one is fastest for a single hot container: '
+                             'no cross-process lock or fsync contention)')
     parser.add_argument('--tmp-dir', default=None,
                         help='where to build the DB (default: system tmp)')
     parser.add_argument('--inserts-only', action='store_true',

@@ -199,7 +199,7 @@ def locked_file(path, timeout, flags=os.O_RDWR | os.O_CREAT | os.O_APPEND,
                     raise LockTimeout('lock on %s not taken in %ss'
                                       % (path, timeout))
                 sleep(delay)
-                delay = min(delay * 2, 0.05)
+                delay = min(delay * 2, 0.005)
         yield fd
     finally:
         os.close(fd)
