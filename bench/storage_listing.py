@@ -13,15 +13,17 @@ object-row inserts through the container server. Not a test.
    so one prefix holds 100,000 rows and 10,000 subdirs.
 2. Listing pages of 10,000 entries (limit=10000), each timed as the best
    of ``--repeat`` runs, at the start, middle and end of the container:
-   plain (marker), prefix, prefix+delimiter (10,000 subdirs in a page:
-   the worst case for the subdir-skipping algorithm), and reverse. Timed
-   through ContainerBroker.list_objects and through a container server
-   process over HTTP (GET ?format=json, the body read completely).
+   plain (marker), prefix, prefix+delimiter (10,000 subdirs of 10 rows
+   in a page), a top-level delimiter page, and reverse. Timed through
+   ContainerBroker.list_objects and through a container server process
+   over HTTP (GET ?format=json, until the last body byte is read), with
+   the CPU time spent per page (load-independent on a shared machine).
 3. Inserts: a container server process (``objstore-server``, ``--workers``
-   worker processes, 1 by default) receives object-row PUTs from ``--concurrency`` keep-alive
-   connections (an asyncio client in this process), each answered only
-   after its pending record is fdatasync'ed (group commit). Reports
-   inserts/s and checks the container's object count afterwards.
+   workers, 1 by default) receives object-row PUTs from ``--concurrency``
+   keep-alive connections (an asyncio client in this process), each
+   answered only after its pending record is fdatasync'ed (group commit).
+   Reports inserts/s, CPU per insert, and checks the container's object
+   count afterwards.
 
 ``run(args)`` returns the figures as a dict; ``main(argv)`` prints them.
 """
