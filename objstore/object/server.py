@@ -204,6 +204,22 @@ def parse_object_target(environ, headers):
                         container, obj, parse_policy_index(headers))
 
 
+def check_object_metadata(headers):
+    """Swift's limits on user metadata, and UTF-8 names and values.
+
+    WSGI hands header values over as latin-1 text of the raw bytes; those
+    bytes must be UTF-8 for metadata (they are returned as they came).
+    """
+    check_metadata(headers, 'object')
+    for key, value in headers.items():
+        if key.lower().startswith(USER_META_PREFIX.lower()):
+            try:
+                value.encode('latin-1').decode('utf-8')
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                raise InvalidInput('metadata value of %s is not valid UTF-8'
+                                   % key)
+
+
 def required_timestamp(headers):
     value = headers.get('X-Timestamp')
     if not value:
@@ -342,7 +358,7 @@ class ObjectController:
                                                '').lower()
         length = check_object_length(req.headers.get('Content-Length'),
                                      chunked)
-        check_metadata(req.headers, 'object')
+        check_object_metadata(req.headers)
         delete_at = parse_delete_at(req.headers, time.time())
         df = self._diskfile(target)
         existing, exists, _meta = existing_state(df, time.time())
@@ -458,7 +474,7 @@ class ObjectController:
     def POST(self, req):
         target = parse_object_target(req.environ, req.headers)
         timestamp = required_timestamp(req.headers)
-        check_metadata(req.headers, 'object')
+        check_object_metadata(req.headers)
         delete_at = parse_delete_at(req.headers, time.time())
         df = self._diskfile(target)
         missing = self._open_or_404(df)

@@ -139,6 +139,7 @@ BAD_PUTS = [
     ({'X-Backend-Storage-Policy-Index': 'x'}, 400, b'Policy-Index'),
     ({'X-Object-Meta-' + 'k' * 200: 'v'}, 400, b'metadata name too long'),
     ({'X-Object-Meta-Big': 'v' * 300}, 400, b'too long'),
+    ({'X-Object-Meta-Bad': 'caf\xe9'}, 400, b'not valid UTF-8'),
 ]
 
 
@@ -163,6 +164,15 @@ def test_put_without_length_or_chunked_is_411(server):
                               ts().encode() + b'\r\n\r\n')
     assert conn_status.startswith(b'HTTP/1.1 411')
     assert object_files(device(server)) == []
+
+
+def test_utf8_metadata_roundtrips_as_bytes(server):
+    value = 'caf\u00e9'.encode('utf-8').decode('latin-1')
+    assert put(server, **{'X-Object-Meta-Word': value})[0] == 201
+    assert server.request('HEAD', opath())[1]['x-object-meta-word'] == value
+    status, _, _ = server.request('POST', opath(), {
+        'X-Timestamp': ts(1), 'X-Object-Meta-Word': 'caf\xe9'})
+    assert status == 400
 
 
 def test_too_many_metadata_items(server):
