@@ -161,7 +161,7 @@ class AccountController(DatabaseServer):
         if container:
             raise InvalidInput('Invalid path for %s' % req.method)
         content_type, params = listing_request(req, ACCOUNT_LISTING_LIMIT)
-        broker = self.broker(device, partition, account)
+        broker = self.broker(device, partition, account, for_read=True)
         if not broker.exists():
             return response(404)
         info = broker.get_info()

@@ -77,6 +77,8 @@ ERROR_STATUS = {
 
 POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
 ROWS_PER_MERGE = 1000
+# Seconds a GET/HEAD waits for the pending lock before reading stale.
+READ_PENDING_TIMEOUT = 0.1
 
 
 # -- request parsing ---------------------------------------------------------
@@ -331,20 +333,29 @@ class DatabaseServer:
     def device_dir(self, device):
         return device_path(self.conf.devices, device, self.conf.mount_check)
 
-    def broker_for_hash(self, device, partition, name_hash, **names):
+    def broker_for_hash(self, device, partition, name_hash, for_read=False,
+                        **names):
+        """The broker of a DB. ``for_read``: a GET/HEAD, which waits only
+        briefly for a pending flush held up by another process and then
+        reads what SQLite has (Swift's stale reads)."""
         path = db_path(self.device_dir(device), self.db_type, partition,
                        name_hash)
+        timeout = self.conf.pending_timeout
+        if for_read:
+            timeout = min(timeout, READ_PENDING_TIMEOUT)
         return self.broker_class(
             path, logger=self.logger, pending_cap=self.conf.pending_cap,
-            pending_timeout=self.conf.pending_timeout,
-            pending_sync=self.pending_sync, sleep=green.sleep, **names)
+            pending_timeout=timeout, pending_sync=self.pending_sync,
+            stale_reads_ok=for_read, sleep=green.sleep, **names)
 
-    def broker(self, device, partition, account, container=None):
+    def broker(self, device, partition, account, container=None,
+               for_read=False):
         name_hash = hash_path(account, container, hash_conf=self.hash_conf)
         names = {'account': account}
         if self.db_type == 'container':
             names['container'] = container
-        return self.broker_for_hash(device, partition, name_hash, **names)
+        return self.broker_for_hash(device, partition, name_hash,
+                                    for_read=for_read, **names)
 
     # -- REPLICATE ------------------------------------------------------------
 

@@ -194,7 +194,8 @@ class ContainerController(DatabaseServer):
         if container is None or obj:
             raise InvalidInput('Invalid path for %s' % req.method)
         content_type, params = listing_request(req, CONTAINER_LISTING_LIMIT)
-        broker = self.broker(device, partition, account, container)
+        broker = self.broker(device, partition, account, container,
+                             for_read=True)
         if not broker.exists():
             return response(404)
         info = broker.get_info()

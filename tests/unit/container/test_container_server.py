@@ -1,6 +1,7 @@
 """The container server over real loopback sockets and real SQLite."""
 
 import concurrent.futures
+import fcntl
 import json
 import logging
 import os
@@ -521,3 +522,27 @@ def test_acknowledged_rows_survive_sigkill(devices, tmp_path):
     assert os.path.getsize(broker.pending_file) > 0
     names = [e.name for e in broker.list_objects(ListingParams(limit=100))]
     assert names == acked
+
+
+def test_reads_go_stale_and_writes_503_while_pending_is_locked(devices):
+    app = ContainerController(server_conf(devices, pending_timeout='0.3'),
+                              hash_conf=HASH_CONF)
+    with running(app) as handle:
+        client = Client(handle.port)
+        put_container(client)
+        put_row(client, 'queued')
+        pending = ContainerBroker(broker_file(devices)).pending_file
+        holder = os.open(pending, os.O_RDWR)
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        try:
+            started = time.monotonic()
+            status, headers, _ = client.request('HEAD', '/sda/1/a/c')
+            assert time.monotonic() - started < 2
+            assert status == 204
+            assert headers['x-container-object-count'] == '0'
+            status, _, body = put_row(client, 'blocked')
+            assert status == 503 and body.count(b'\n') == 1
+        finally:
+            os.close(holder)
+        _, headers, _ = client.request('HEAD', '/sda/1/a/c')
+        assert headers['x-container-object-count'] == '1'
