@@ -120,6 +120,7 @@ INPUT_ERROR_STATUS = {400: HTTPBadRequest, 411: HTTPLengthRequired,
 # Metadata a PUT stores besides user metadata (X-Object-Meta-*).
 PUT_STORED_HEADERS = POST_HEADERS + ('X-Static-Large-Object',)
 SYSMETA_PREFIX = 'X-Object-Sysmeta-'
+CONTAINER_UPDATE_OVERRIDE = 'X-Backend-Container-Update-Override-'
 # WSGI environ key: body bytes a PUT received, for the access line.
 BYTES_RECEIVED = 'objstore.bytes_received'
 
@@ -544,6 +545,7 @@ class ObjectController:
             headers.update({'X-Size': meta['Content-Length'],
                             'X-Content-Type': meta['Content-Type'],
                             'X-Etag': meta['ETag']})
+            headers.update(listing_overrides(req.headers))
         self._update_containers(req, target, df, op, headers)
 
     def _queue_expiry(self, target, df, delete_at, timestamp):
@@ -618,6 +620,22 @@ class ObjectController:
                                 op, path, node['host'], status)
             return False
         return True
+
+
+def listing_overrides(headers):
+    """Container-update values the proxy overrides for the listing.
+
+    ``X-Backend-Container-Update-Override-{Etag,Size,Content-Type}``: what
+    this node stores is not always what a listing must show (an erasure
+    coded fragment is smaller than its object; a manifest's etag is not its
+    content's).
+    """
+    overrides = {}
+    for name in ('Etag', 'Size', 'Content-Type'):
+        value = headers.get(CONTAINER_UPDATE_OVERRIDE + name)
+        if value is not None:
+            overrides['X-' + name] = value
+    return overrides
 
 
 def container_nodes(headers):

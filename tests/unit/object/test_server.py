@@ -495,6 +495,17 @@ def test_put_and_delete_update_every_container(server, container_backend):
     assert not os.path.exists(pending)
 
 
+def test_listing_overrides_replace_stored_values(server, container_backend):
+    headers = container_headers(container_backend)
+    headers.update({'X-Backend-Container-Update-Override-Etag': 'e' * 32,
+                    'X-Backend-Container-Update-Override-Size': '123456'})
+    assert put(server, body=b'frag', **headers)[0] == 201
+    [(_method, _path, got)] = container_backend.requests
+    assert (got['X-Etag'], got['X-Size'], got['X-Content-Type']) == \
+        ('e' * 32, '123456', 'text/plain')
+    assert server.request('HEAD', opath())[1]['content-length'] == '4'
+
+
 def test_failed_container_update_writes_async_pending(server,
                                                       container_backend):
     container_backend.status = 503
