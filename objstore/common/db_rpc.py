@@ -1,9 +1,11 @@
 """What the account and container servers share on the wire.
 
 Owns: parsing a DB server request (storage path, names, timestamps, listing
-query), the WSGI ``__call__`` skeleton (transaction id, one access-log
-line, the domain-error -> status table) as ``DatabaseServer``, and the
-server side of DB replication, the REPLICATE verb.
+query), which request headers become DB metadata, the WSGI ``__call__``
+skeleton (transaction id, one access-log line, the domain-error -> status
+table) as ``DatabaseServer``, the group commit of pending-file appends
+among a server's green threads (``CoalescingFsync``), and the server side
+of DB replication, the REPLICATE verb.
 
 Must not: know a schema (the brokers do) or what a verb means for an
 account or a container (each ``server.py`` does).
@@ -51,7 +53,7 @@ from urllib.parse import parse_qsl
 from objstore.common.constraints import check_name
 from objstore.common import green
 from objstore.common.db import (
-    CoalescingFsync, db_path, device_path, fsync_dir, makedirs_durable)
+    db_path, device_path, fdatasync_path, fsync_dir, makedirs_durable)
 from objstore.common.exceptions import (
     DatabaseCorrupt, DatabaseNotFound, DiskFileDeviceUnavailable,
     InvalidInput, InvalidListingParam, InvalidTimestamp,
@@ -244,6 +246,81 @@ def metadata_headers(metadata):
     """[(name, value)] of the live (non-deleted) metadata keys."""
     return [(name, value) for name, (value, _ts) in sorted(metadata.items())
             if value != '']
+
+
+class _SyncState:
+    """Per-file bookkeeping of CoalescingFsync."""
+
+    __slots__ = ('appended', 'synced', 'callers', 'inflight')
+
+    def __init__(self):
+        self.appended = 0   # appends noted so far
+        self.synced = 0     # appends known to be on stable storage
+        self.callers = 0    # callers inside __call__ for this file
+        self.inflight = None  # event of the sync running elsewhere, if any
+
+
+class CoalescingFsync:
+    """One fdatasync shared by the green threads that appended meanwhile.
+
+    For cooperative (green) threads only. A caller notes its append, then
+    yields once (``pause``) so the other ready requests reach their own
+    appends; the first caller to run afterwards syncs on behalf of all
+    appends noted before the sync started, and a caller returns only once
+    a sync that began after its own append has finished.
+
+    Without ``offload`` the sync blocks the hub, so nothing can append
+    while it runs. With ``offload`` (run a blocking call in a native
+    thread, e.g. green.tpool_execute) the hub keeps serving during the
+    sync: later appends wait on ``make_event()`` for it to end, then sync
+    again if it did not cover them. Plain OS threads must use
+    ``fdatasync_path`` instead.
+    """
+
+    def __init__(self, pause, sync=fdatasync_path, offload=None,
+                 make_event=None):
+        if offload is not None and make_event is None:
+            raise ValueError('offload needs make_event')
+        self._pause = pause
+        self._sync = sync
+        self._offload = offload
+        self._make_event = make_event
+        self._state = {}
+
+    def __call__(self, path):
+        state = self._state.get(path)
+        if state is None:
+            state = self._state[path] = _SyncState()
+        state.appended += 1
+        state.callers += 1
+        seq = state.appended
+        try:
+            self._pause()
+            while state.synced < seq:
+                if state.inflight is not None:
+                    state.inflight.wait()
+                else:
+                    self._sync_once(path, state)
+        finally:
+            state.callers -= 1
+            if state.callers == 0 and self._state.get(path) is state:
+                # Nobody is waiting on this file: forget it, so the map
+                # holds only files being written right now.
+                del self._state[path]
+
+    def _sync_once(self, path, state):
+        target = state.appended
+        if self._offload is None:
+            self._sync(path)
+            state.synced = max(state.synced, target)
+            return
+        event = state.inflight = self._make_event()
+        try:
+            self._offload(self._sync, path)
+            state.synced = max(state.synced, target)
+        finally:
+            state.inflight = None
+            event.send()
 
 
 def pending_syncer():

@@ -11,7 +11,8 @@ import shutil
 
 import pytest
 
-from objstore.common import db_rpc
+from objstore.common import db_rpc, green
+from objstore.common.db_rpc import CoalescingFsync
 from objstore.common.db import db_path
 from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import hash_path
@@ -268,3 +269,118 @@ def test_metadata_from_headers_keeps_sysmeta_apart():
                                     'account', ts(1))
     assert account == {'X-Account-Meta-A': ('1', ts(1)),
                        'X-Account-Sysmeta-B': ('', ts(1))}
+
+
+# -- group commit of pending appends -----------------------------------------
+
+class SyncCounter:
+    def __init__(self):
+        self.syncs = 0
+
+    def sync(self, path):
+        self.syncs += 1
+
+
+def test_coalescing_fsync_shares_one_sync():
+    world = SyncCounter()
+    pending_writers = []
+
+    def pause():
+        # While the first caller yields, three more append and then yield
+        # themselves; the scheduler then resumes them all after one sync.
+        while pending_writers:
+            pending_writers.pop()()
+
+    coalescer = CoalescingFsync(pause=pause, sync=world.sync)
+    pending_writers.extend(lambda: coalescer('/p') for _ in range(3))
+    coalescer('/p')
+    assert world.syncs == 1
+    coalescer('/p')
+    assert world.syncs == 2
+    coalescer('/q')
+    assert world.syncs == 3
+
+
+def test_coalescing_fsync_later_append_waits_for_next_sync():
+    syncs = []
+
+    def sync(path):
+        syncs.append(path)
+
+    coalescer = CoalescingFsync(pause=lambda: None, sync=sync)
+    coalescer('/p')
+    coalescer('/p')
+    assert syncs == ['/p', '/p']
+
+
+def test_coalescing_fsync_with_offload_covers_every_append():
+    """Green threads append while an offloaded sync is running: each must
+    return only after a sync that started after its own append."""
+    appends = [0]
+    durable = [0]
+    syncs = []
+
+    def slow_sync(path):
+        covered = appends[0]
+        syncs.append(covered)
+        green.sleep(0.005)
+        durable[0] = max(durable[0], covered)
+
+    def offload(func, path):
+        # Stands in for tpool: the hub keeps running while func "blocks".
+        return func(path)
+
+    coalescer = CoalescingFsync(pause=green.sleep, sync=slow_sync,
+                                offload=offload, make_event=green.Event)
+    failures = []
+
+    def writer(delay):
+        green.sleep(delay)
+        appends[0] += 1
+        mine = appends[0]
+        coalescer('/p')
+        if durable[0] < mine:
+            failures.append(mine)
+
+    pool = green.GreenPool(64)
+    for index in range(60):
+        pool.spawn_n(writer, (index % 6) * 0.002)
+    pool.waitall()
+    assert failures == []
+    assert durable[0] == 60
+    assert len(syncs) < 20
+    assert coalescer._state == {}
+
+
+def test_coalescing_fsync_failure_is_retried_by_waiters():
+    calls = []
+
+    def flaky_sync(path):
+        calls.append(path)
+        green.sleep(0.002)
+        if len(calls) == 1:
+            raise OSError('disk hiccup')
+
+    coalescer = CoalescingFsync(pause=green.sleep, sync=flaky_sync,
+                                offload=lambda func, path: func(path),
+                                make_event=green.Event)
+    outcomes = []
+
+    def writer():
+        try:
+            coalescer('/p')
+            outcomes.append('ok')
+        except OSError:
+            outcomes.append('error')
+
+    pool = green.GreenPool(8)
+    for _ in range(5):
+        pool.spawn_n(writer)
+    pool.waitall()
+    assert sorted(outcomes) == ['error'] + ['ok'] * 4
+    assert len(calls) == 2
+
+
+def test_coalescing_fsync_offload_needs_events():
+    with pytest.raises(ValueError):
+        CoalescingFsync(pause=green.sleep, offload=lambda f, p: f(p))
