@@ -359,8 +359,26 @@ def listing_figures(args, base, devices, hash_conf):
     return figures
 
 
+def fsync_latency_ms(directory, samples=50):
+    """Median time of a 100-byte append + fdatasync on the bench's disk:
+    what each group commit costs at least, as the disk is right now."""
+    path = os.path.join(directory, 'fsync-probe')
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    times = []
+    try:
+        for _ in range(samples):
+            started = time.perf_counter()
+            os.write(fd, b'x' * 100)
+            os.fdatasync(fd)
+            times.append(time.perf_counter() - started)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return sorted(times)[len(times) // 2] * 1000
+
+
 def insert_figures(args, base, devices):
-    figures = {}
+    figures = {'fsync_ms_before': fsync_latency_ms(base)}
     port = free_port()
     proc = start_server(write_confs(base, devices, port, args.workers), port)
     try:
@@ -379,6 +397,7 @@ def insert_figures(args, base, devices):
         figures['inserts'] = done
         figures['insert_seconds'] = seconds
         figures['inserts_per_second'] = done / seconds
+        figures['fsync_ms_after'] = fsync_latency_ms(base)
         figures['inserts_counted'] = container_count(
             port, '/sda/0/bench/inserts')
         if figures['inserts_counted'] != done:
@@ -416,9 +435,11 @@ def report(figures, args):
            GOAL_INSERTS, 'ok' if figures['inserts_per_second'] >=
            GOAL_INSERTS else 'UNDER GOAL', figures['inserts_counted']))
     lines.append(
-        'CPU per insert: server %.0f us, benchmark client %.0f us; load '
-        'average during the run: %s' % (
+        'CPU per insert: server %.0f us, benchmark client %.0f us; '
+        'append+fdatasync on this disk: %.2f ms before, %.2f ms after; '
+        'load average: %s' % (
             figures['insert_server_cpu_us'], figures['insert_client_cpu_us'],
+            figures['fsync_ms_before'], figures['fsync_ms_after'],
             ' '.join('%.1f' % v for v in os.getloadavg())))
     return '\n'.join(lines)
 
