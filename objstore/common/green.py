@@ -43,7 +43,10 @@ def monkey_patch():
     Called once at process start by every server and daemon entry point,
     before any socket exists.
     """
-    eventlet.monkey_patch(os=False, thread=True)
+    # Naming a module True patches only the named ones, so list them all;
+    # os stays unpatched (blocking file I/O is explicit, via tpool).
+    eventlet.monkey_patch(all=False, socket=True, select=True, time=True,
+                          thread=True)
     eventlet.debug.hub_exceptions(False)
 
 
