@@ -514,9 +514,22 @@ def _op_complete_rsync(server, broker, device, args):
     finally:
         incoming.close()
     makedirs_durable(broker.db_dir)
+    remove_stale_wal(broker.db_file)
     os.rename(tmp_path, broker.db_file)
     fsync_dir(broker.db_dir)
     return response(204)
+
+
+def remove_stale_wal(db_file):
+    """Drop a WAL/shm left behind by a DB file that is gone.
+
+    SQLite would replay such a WAL onto the DB renamed into place.
+    """
+    for suffix in ('-wal', '-shm'):
+        try:
+            os.unlink(db_file + suffix)
+        except FileNotFoundError:
+            pass
 
 
 def _op_rsync_then_merge(server, broker, device, args):

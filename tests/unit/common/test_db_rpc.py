@@ -8,6 +8,7 @@ replicator would.
 import json
 import os
 import shutil
+import sqlite3
 
 import pytest
 
@@ -149,6 +150,33 @@ def test_complete_rsync_moves_db_into_place(server, devices, tmp_path):
     status, _ = call(server, 'complete_rsync', tmp_name=tmp_name,
                      source_id='x')
     assert status == 409
+
+
+def test_complete_rsync_drops_a_stale_wal(server, devices, tmp_path):
+    stale = local_broker(devices)
+    stale.put_object('ghost', ts(1), 1, 'x', 'e')
+    stale.get_info()
+    db_file = stale.db_file
+    stale.close()
+    writer = sqlite3.connect(db_file)
+    writer.execute('PRAGMA wal_autocheckpoint = 0')
+    writer.execute('CREATE TABLE junk (x)')
+    writer.execute('INSERT INTO junk VALUES (1)')
+    writer.commit()
+    shutil.copy(db_file + '-wal', str(tmp_path / 'saved-wal'))
+    writer.close()
+    os.unlink(db_file)
+    shutil.copy(str(tmp_path / 'saved-wal'), db_file + '-wal')
+    peer = peer_broker(tmp_path, [('a', 1)])
+    peer.close()
+    shutil.copy(peer.db_file, os.path.join(devices, 'sda', 'tmp', 'in.db'))
+    status, _ = call(server, 'complete_rsync', tmp_name='in.db',
+                     source_id=peer.get_info()['id'])
+    assert status == 204
+    assert not os.path.exists(db_file + '-wal')
+    local = ContainerBroker(db_file)
+    assert local.get_object_row('a') is not None
+    assert local.get_info()['object_count'] == 1
 
 
 def test_complete_rsync_missing_tmp(server):
