@@ -170,3 +170,11 @@ def test_device_filter(tmp_path, backends):
         paths[name] = pending(str(device), [backends[0].host])
     updater(str(tmp_path / 'devices' / 'd1')).run_once(devices=['d2'])
     assert os.path.exists(paths['d1']) and not os.path.exists(paths['d2'])
+
+
+def test_update_naming_no_node_or_a_bad_host_is_kept(device, backends):
+    empty = pending(device, [])
+    bad = pending(device, ['no-port-here'], obj='p', obj_hash=HASH_B)
+    stats = updater(device).run_once()
+    assert stats.get('failures') == 2
+    assert os.path.exists(empty) and os.path.exists(bad)
