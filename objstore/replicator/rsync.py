@@ -39,6 +39,7 @@ import socket
 import subprocess
 import time
 
+from objstore.common import green
 from objstore.common.exceptions import ConfigError
 
 # rsync exit statuses worth a word in the log (rsync(1), EXIT VALUES).
@@ -172,7 +173,17 @@ def count_sent_files(output):
 
 
 def run_rsync(argv, deadline):
-    """Run one rsync; kill it (by its PID) when ``deadline`` passes."""
+    """Run one rsync; kill it (by its PID) when ``deadline`` passes.
+
+    The process is waited for in a native thread (``green.tpool_execute``):
+    the stdlib subprocess module is not made cooperative by the monkey
+    patching, and without this the green threads of a replicator would
+    run their rsyncs one after the other.
+    """
+    return green.tpool_execute(_run_rsync_blocking, argv, deadline)
+
+
+def _run_rsync_blocking(argv, deadline):
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
