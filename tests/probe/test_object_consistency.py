@@ -232,8 +232,11 @@ def test_flipped_byte_is_quarantined_and_restored(cluster):
     assert proxy_request(cluster, 'PUT', '/audit')[0] in (201, 202)
     assert proxy_request(cluster, 'PUT', '/audit/victim', body=body)[0] == 201
     part, primaries = ring.get_nodes(account, 'audit', 'victim')
-    victim = node_of(primaries[1])
     obj_hash = ring_hash(cluster, account, 'audit', 'victim')
+    # A primary the proxy wrote to (one that was just restarted may still
+    # be error-limited by the proxy, which then used a handoff).
+    victim = next(node_of(d) for d in primaries if os.path.isdir(
+        hash_dir(cluster, node_of(d), part, obj_hash)))
     path = data_file_of(cluster, victim, part, obj_hash)
     with open(path, 'r+b') as f:
         f.seek(4321)
