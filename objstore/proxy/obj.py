@@ -188,6 +188,47 @@ class ObjectController(Controller):
         return ObjectPut(self, req, headers_list, length).run()
 
 
+class NodeSender:
+    """Feeds one object server from its own green thread via a bounded
+    queue, so that a node slow to take data does not stall the others
+    (only a full queue makes the client's reader wait)."""
+
+    def __init__(self, put, depth):
+        self.put = put
+        self.failure = None
+        self._queue = green.Queue(depth)
+        self._done = green.Event()
+        green.spawn_n(self._run)
+
+    def _run(self):
+        try:
+            while True:
+                chunk = self._queue.get()
+                if chunk is None:
+                    return
+                if self.failure is None:
+                    try:
+                        self.put.send(chunk)
+                    except BACKEND_ERRORS as err:
+                        self.failure = err
+        finally:
+            self._done.send()
+
+    def send(self, chunk):
+        self._queue.put(chunk)
+
+    def drain(self):
+        """Wait until every queued chunk was sent (or the node failed)."""
+        self._queue.put(None)
+        self._done.wait()
+
+    def abort(self):
+        self.failure = self.failure or 'aborted'
+        self._queue.put(None)
+        self._done.wait()
+        self.put.abort()
+
+
 class ObjectPut:
     """One streaming object PUT to the object ring's nodes."""
 
@@ -286,21 +327,22 @@ class ObjectPut:
         response when the client failed."""
         reader = self.req.environ['wsgi.input']
         remaining = self.length
-        live = list(puts)
+        senders = [NodeSender(put, self.app.conf.put_queue_depth)
+                   for put in puts]
         while remaining is None or remaining > 0:
             try:
                 chunk = self._read_client(reader, remaining)
             except green.Timeout:
-                self._abort(live)
+                self._abort(senders)
                 return text_error(HTTPRequestTimeout,
                                   'Request Timeout: client sent no data in '
                                   '%ss' % self.app.conf.client_timeout)
             except (OSError, ValueError):
-                self._abort(live)
+                self._abort(senders)
                 return text_error(HTTPClientDisconnect, 'Client disconnected')
             if not chunk:
                 if remaining:
-                    self._abort(live)
+                    self._abort(senders)
                     self.app.logger.warning(
                         'PUT %s: client disconnected with %d bytes unsent',
                         self.path, remaining)
@@ -309,28 +351,31 @@ class ObjectPut:
                 break
             if remaining is not None:
                 remaining -= len(chunk)
-            live = self._send_chunk(live, chunk)
-            if len(live) < self.quorum:
-                self._abort(live)
-                return live
-        return live
+            senders = self._drop_failed(senders)
+            if len(senders) < self.quorum:
+                self._abort(senders)
+                return []
+            for sender in senders:
+                sender.send(chunk)
+        for sender in senders:
+            sender.drain()
+        return [sender.put for sender in self._drop_failed(senders)]
 
-    def _send_chunk(self, live, chunk):
-        still = []
-        for put in live:
-            try:
-                put.send(chunk)
-                still.append(put)
-            except BACKEND_ERRORS as err:
-                self.app.error_occurred(put.node, 'PUT %s: %s'
-                                        % (self.path, err))
-                put.abort()
-        return still
+    def _drop_failed(self, senders):
+        alive = []
+        for sender in senders:
+            if sender.failure is None:
+                alive.append(sender)
+                continue
+            self.app.error_occurred(sender.put.node, 'PUT %s: %s'
+                                    % (self.path, sender.failure))
+            sender.abort()
+        return alive
 
     @staticmethod
-    def _abort(puts):
-        for put in puts:
-            put.abort()
+    def _abort(senders):
+        for sender in senders:
+            sender.abort()
 
     def _finisher(self, put):
         def finish():

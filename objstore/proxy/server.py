@@ -50,6 +50,7 @@ class ProxyServerConf(ConfBase):
     allow_account_management: bool = False
     object_chunk_size: int = 65536
     client_chunk_size: int = 65536
+    put_queue_depth: int = 10
     max_idle_connections: int = 16
     memcache_servers: tuple[str, ...] = ()
     log_name: str = 'proxy-server'
@@ -62,6 +63,8 @@ class ProxyServerConf(ConfBase):
                 raise ConfigError('%s must be > 0' % name)
         if self.post_quorum_timeout < 0:
             raise ConfigError('post_quorum_timeout must be >= 0')
+        if self.put_queue_depth < 1:
+            raise ConfigError('put_queue_depth must be >= 1')
         if self.error_suppression_limit < 1:
             raise ConfigError('error_suppression_limit must be >= 1')
 

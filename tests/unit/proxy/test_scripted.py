@@ -375,3 +375,21 @@ def test_parallel_calls_log_with_the_request_txn_id():
     finally:
         set_txn_id(None)
     assert [r.headers['txn'] for r in results] == ['tx-parent'] * 2
+
+
+def test_node_dying_mid_upload_does_not_fail_the_put(scripted):
+    make_container(scripted)
+    _part, primaries, _ = scripted.nodes('object', 'AUTH_a', 'c', 'big')
+    dying = scripted.backend_of(primaries[1])
+
+    def die_after_some(method, path, headers):
+        if method != 'PUT' or path.count('/') < 5:
+            return None
+        raise ConnectionResetError('node died')
+    dying.override = die_after_some
+    body = b'z' * (3 * 1024 * 1024)
+    resp = call(scripted, 'PUT', '/v1/AUTH_a/c/big', body=body)
+    assert resp.status_int == 201
+    assert call(scripted, 'GET', '/v1/AUTH_a/c/big').body == body
+    holders = [b for b in scripted.backends if 'AUTH_a/c/big' in b.store]
+    assert dying not in holders and len(holders) >= 2
