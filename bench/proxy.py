@@ -446,25 +446,26 @@ def large_ops(storage_url, token, count):
             '64MiB GET MB/s': megabytes / get_seconds}
 
 
-def fill_listing(sessions, count):
+def fill_listing(name, sessions, count):
     """Untimed: a container of ``count`` empty objects."""
     sessions[0].request('PUT', '/listing')
     names = ['obj-%06d' % i for i in range(count)]
     _elapsed, _lat, bad = run_parallel(sessions, names, lambda s, n: expect(
         s.request('PUT', '/listing/' + n, b'')[0], (201,)))
     if bad:
-        print('  listing fill: %d bad answers' % len(bad))
+        print('  %s listing fill: %d bad answers, e.g. %s'
+              % (name, len(bad), bad[:5]))
 
 
-def time_listing(sessions, count):
+def time_listing(name, sessions, count):
     session = sessions[0]
     started = time.perf_counter()
     status, body = session.request(
         'GET', '/listing', headers={'Accept': 'application/json'})
     took = time.perf_counter() - started
     if status != 200 or body.count(b'"name"') != count:
-        print('  listing answered %d with %d names'
-              % (status, body.count(b'"name"')))
+        print('  %s listing answered %d with %d names'
+              % (name, status, body.count(b'"name"')))
     return {'list %d objects ms' % count: took * 1e3}
 
 
@@ -511,11 +512,12 @@ def measure(targets, args):
     for target in targets:
         print('%s: filling a container with %d objects'
               % (target.name, args.listing), flush=True)
-        fill_listing(target.sessions, args.listing)
+        fill_listing(target.name, target.sessions, args.listing)
     for _ in range(3 * args.rounds):
         for target in targets:
             keep_best(results[target.name],
-                      time_listing(target.sessions, args.listing))
+                      time_listing(target.name, target.sessions,
+                                   args.listing))
     return results
 
 
