@@ -48,6 +48,8 @@ HASH_SUFFIX = 'benchsuffix'
 NODES = 3
 BODY = b'replication bench object body\n' * 34   # ~1 KiB
 TIMESTAMP = '1700000000.00000'
+PARTITION_BOOKKEEPING = ('hashes.json', 'hashes.pkl', 'hashes.invalid',
+                         '.lock')
 
 
 def free_port():
@@ -164,7 +166,8 @@ def objstore_server_conf(root, n, port, etc):
             '[app:object-server]', 'use = egg:objstore#object', '',
             '[object-replicator]', 'concurrency = %d' % CONCURRENCY,
             'rsync_module = {replication_ip}::object{replication_port}',
-            'rsync_port = %d' % RSYNC_PORT, 'log_file =', '']))
+            'rsync_port = %d' % RSYNC_PORT, 'log_file =',
+            'log_level = INFO', '']))
     return path
 
 
@@ -357,6 +360,16 @@ def copy_device(src, dst):
     shutil.rmtree(os.path.join(dst, 'objects'), ignore_errors=True)
     subprocess.run(['cp', '-al', os.path.join(src, 'objects'), dst],
                    check=True)
+    # A partition's bookkeeping (hashes.json/.pkl, hashes.invalid, .lock)
+    # is per node: hashes.invalid is appended to in place, so a shared
+    # inode would let one node consume another's invalidations.
+    objects = os.path.join(dst, 'objects')
+    for part in os.listdir(objects):
+        for name in PARTITION_BOOKKEEPING:
+            try:
+                os.unlink(os.path.join(objects, part, name))
+            except FileNotFoundError:
+                pass
 
 
 def run_scenario(label, root, commands, write, args, deadline):
@@ -373,7 +386,11 @@ def run_scenario(label, root, commands, write, args, deadline):
         results['cold_s'], _ = nodes.replicate(0, left())
         results['warm_s'], _ = nodes.replicate(0, left())
         write(nodes, args.objects, args.missed, nodes.devices[:2])
-        results['repair_s'], _ = nodes.replicate(0, left())
+        results['repair_s'], output = nodes.replicate(0, left())
+        summary = [line for line in output.splitlines()
+                   if 'pass done' in line]
+        if summary:
+            results['repair_summary'] = summary[-1].split(': ', 1)[-1]
         results['node2_objects'] = count_hash_dirs(nodes.devices[2])
         results['expected'] = args.objects + args.missed
         print('%s: %s' % (label, json.dumps(results)), flush=True)
