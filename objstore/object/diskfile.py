@@ -48,7 +48,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 
@@ -144,11 +143,11 @@ class DiskFileManager:
 
         A blocking fsync stalls every request of an eventlet worker; in a
         thread the others run on and concurrent fsyncs share journal
-        commits. Only from the main thread: that is where a server's hub
-        and eventlet's thread pool live (tests serve from other threads).
+        commits. Only in a monkey-patched server process: in-process test
+        servers run one hub per OS thread, which eventlet's thread pool
+        cannot wake.
         """
-        if (self.settings.sync_in_threads and
-                threading.current_thread() is threading.main_thread()):
+        if self.settings.sync_in_threads and green.is_monkey_patched():
             return green.tpool_execute(func, *args)
         return func(*args)
 
