@@ -81,6 +81,19 @@ def wait_for_port(port, deadline):
     return False
 
 
+def ensure_memcached():
+    """Swift's tempauth keeps tokens in memcached: install it if absent."""
+    if shutil.which('memcached') is not None:
+        return
+    print('installing memcached (apt-get) for the swift cluster', flush=True)
+    sudo = [] if os.geteuid() == 0 else ['sudo']
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    subprocess.run(sudo + ['apt-get', 'update', '-qq'], check=True, env=env,
+                   timeout=600)
+    subprocess.run(sudo + ['apt-get', 'install', '-y', '-qq', 'memcached'],
+                   check=True, env=env, timeout=600)
+
+
 def ensure_swift_venv():
     proxy_bin = os.path.join(SWIFT_VENV, 'bin', 'swift-proxy-server')
     if os.path.exists(proxy_bin):
@@ -557,9 +570,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    if shutil.which('memcached') is None:
-        sys.exit('memcached is needed for the swift cluster (its tempauth '
-                 'keeps tokens there): apt-get install memcached')
+    ensure_memcached()
     ensure_swift_venv()
     clusters = [ObjstoreCluster(args.workers), SwiftCluster(args.workers)]
     try:
