@@ -26,8 +26,7 @@ from urllib.parse import quote
 from objstore.account.backend import AccountBroker
 from objstore.common.backend_client import BACKEND_ERRORS, direct_request
 from objstore.common.daemon import (
-    Daemon, DaemonConf, DaemonStats, RateLimiter, local_devices, run_daemon,
-    usable_device_path)
+    Daemon, DaemonConf, DaemonStats, RateLimiter, run_daemon)
 from objstore.common.db_rpc import POLICY_HEADER
 from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.http import is_success
@@ -145,33 +144,21 @@ class AccountReaper(Daemon):
     # -- the pass ---------------------------------------------------------
 
     def run_once(self, devices=None, partitions=None, once=False):
-        dconf = self.daemon_conf
-        total = DaemonStats()
-        names = []
-        for dev in local_devices(self.account_ring, dconf.bind_ip,
-                                 dconf.bind_port, devices):
+        return self.run_device_pass(
+            self.account_ring, devices,
+            lambda dev, device_path: self.reap_device(
+                dev, device_path, partitions),
+            SUMMARY_COUNTS, once)
+
+    def reap_device(self, dev, device_path, partitions=None):
+        stats = DaemonStats()
+        for part, db_file in iter_account_dbs(device_path):
             if self.stopping:
                 break
-            device_path = usable_device_path(dconf.devices, dev['device'],
-                                             dconf.mount_check)
-            if device_path is None:
-                total.incr('unmounted')
-                self.logger.warning('%s: skipping %s: not mounted or missing',
-                                    self.name, dev['device'])
+            if partitions and part not in partitions:
                 continue
-            names.append(dev['device'])
-            stats = DaemonStats()
-            for part, db_file in iter_account_dbs(device_path):
-                if self.stopping:
-                    break
-                if partitions and part not in partitions:
-                    continue
-                self.reap_db(dev, part, db_file, stats)
-            self.write_device_status(dev['device'], stats.finish(), once)
-            total.merge(stats)
-        total.finish()
-        self.log_pass_summary(total, SUMMARY_COUNTS, ','.join(names))
-        return total
+            self.reap_db(dev, part, db_file, stats)
+        return stats
 
     def reap_db(self, dev, part, db_file, stats):
         broker = AccountBroker(db_file, logger=self.logger)

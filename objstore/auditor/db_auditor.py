@@ -19,8 +19,7 @@ import uuid
 
 from objstore.account.backend import AccountBroker
 from objstore.common.daemon import (
-    Daemon, DaemonConf, DaemonStats, RateLimiter, local_devices, run_daemon,
-    usable_device_path)
+    Daemon, DaemonConf, DaemonStats, RateLimiter, run_daemon)
 from objstore.common.db import fsync_dir
 from objstore.common.exceptions import (
     ConfigError, DatabaseCorrupt, DatabaseNotFound, LockTimeout)
@@ -104,27 +103,11 @@ class DBAuditor(Daemon):
         self.limiter = RateLimiter(items_per_second=dconf.databases_per_second)
 
     def run_once(self, devices=None, partitions=None, once=False):
-        dconf = self.daemon_conf
-        total = DaemonStats()
-        names = []
-        for dev in local_devices(self.ring, dconf.bind_ip, dconf.bind_port,
-                                 devices):
-            if self.stopping:
-                break
-            device_path = usable_device_path(dconf.devices, dev['device'],
-                                             dconf.mount_check)
-            if device_path is None:
-                total.incr('unmounted')
-                self.logger.warning('%s: skipping %s: not mounted or missing',
-                                    self.name, dev['device'])
-                continue
-            names.append(dev['device'])
-            stats = self.audit_device(device_path, partitions)
-            self.write_device_status(dev['device'], stats.finish(), once)
-            total.merge(stats)
-        total.finish()
-        self.log_pass_summary(total, SUMMARY_COUNTS, ','.join(names))
-        return total
+        return self.run_device_pass(
+            self.ring, devices,
+            lambda dev, device_path: self.audit_device(device_path,
+                                                       partitions),
+            SUMMARY_COUNTS, once)
 
     def audit_device(self, device_path, partitions=None):
         stats = DaemonStats()

@@ -407,6 +407,37 @@ class Daemon:
                 return
             green.sleep(min(left, 0.5))
 
+    def run_device_pass(self, ring, devices, process_device, summary_names,
+                        once=False):
+        """The shape of a pass over local devices, shared by daemons.
+
+        Calls ``process_device(dev, device_path)`` -> DaemonStats for each
+        usable local device of ``ring`` (filtered by ``devices``), writes
+        each device's status file and logs the pass summary. Missing or
+        unmounted devices are counted and skipped.
+        """
+        dconf = self.daemon_conf
+        total = DaemonStats()
+        names = []
+        for dev in local_devices(ring, dconf.bind_ip, dconf.bind_port,
+                                 devices):
+            if self.stopping:
+                break
+            device_path = usable_device_path(dconf.devices, dev['device'],
+                                             dconf.mount_check)
+            if device_path is None:
+                total.incr('unmounted')
+                self.logger.warning('%s: skipping %s: not mounted or missing',
+                                    self.name, dev['device'])
+                continue
+            names.append(dev['device'])
+            stats = process_device(dev, device_path)
+            self.write_device_status(dev['device'], stats.finish(), once)
+            total.merge(stats)
+        total.finish()
+        self.log_pass_summary(total, summary_names, ','.join(names))
+        return total
+
     def write_device_status(self, device, stats, once=False):
         record = stats.status_record(self.name, device, once=once)
         try:

@@ -19,8 +19,7 @@ import sqlite3
 
 from objstore.common.backend_client import BACKEND_ERRORS, direct_request
 from objstore.common.daemon import (
-    Daemon, DaemonConf, DaemonStats, RateLimiter, local_devices,
-    run_concurrently, run_daemon, usable_device_path)
+    Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
 from objstore.common.db_rpc import POLICY_HEADER
 from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.http import is_success
@@ -109,27 +108,11 @@ class ContainerUpdater(Daemon):
             items_per_second=dconf.containers_per_second)
 
     def run_once(self, devices=None, partitions=None, once=False):
-        dconf = self.daemon_conf
-        total = DaemonStats()
-        names = []
-        for dev in local_devices(self.container_ring, dconf.bind_ip,
-                                 dconf.bind_port, devices):
-            if self.stopping:
-                break
-            device_path = usable_device_path(dconf.devices, dev['device'],
-                                             dconf.mount_check)
-            if device_path is None:
-                total.incr('unmounted')
-                self.logger.warning('%s: skipping %s: not mounted or missing',
-                                    self.name, dev['device'])
-                continue
-            names.append(dev['device'])
-            stats = self.update_device(device_path, partitions)
-            self.write_device_status(dev['device'], stats.finish(), once)
-            total.merge(stats)
-        total.finish()
-        self.log_pass_summary(total, SUMMARY_COUNTS, ','.join(names))
-        return total
+        return self.run_device_pass(
+            self.container_ring, devices,
+            lambda dev, device_path: self.update_device(device_path,
+                                                        partitions),
+            SUMMARY_COUNTS, once)
 
     def update_device(self, device_path, partitions=None):
         stats = DaemonStats()

@@ -27,8 +27,7 @@ import time
 
 from objstore.account.backend import AccountBroker
 from objstore.common.daemon import (
-    Daemon, DaemonConf, DaemonStats, RateLimiter, local_devices,
-    run_concurrently, run_daemon, usable_device_path)
+    Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
 from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
@@ -190,27 +189,11 @@ class DBReplicator(Daemon):
 
     def run_once(self, devices=None, partitions=None, once=False):
         """One pass over the local devices; the pass total DaemonStats."""
-        dconf = self.daemon_conf
-        total = DaemonStats()
-        names = []
-        for dev in local_devices(self.ring, dconf.bind_ip, dconf.bind_port,
-                                 devices):
-            if self.stopping:
-                break
-            device_path = usable_device_path(dconf.devices, dev['device'],
-                                             dconf.mount_check)
-            if device_path is None:
-                self.logger.warning('%s: skipping %s: not mounted or missing',
-                                    self.name, dev['device'])
-                total.incr('unmounted')
-                continue
-            names.append(dev['device'])
-            stats = self.replicate_device(dev, device_path, partitions)
-            self.write_device_status(dev['device'], stats.finish(), once)
-            total.merge(stats)
-        total.finish()
-        self.log_pass_summary(total, SUMMARY_COUNTS, ','.join(names))
-        return total
+        return self.run_device_pass(
+            self.ring, devices,
+            lambda dev, device_path: self.replicate_device(
+                dev, device_path, partitions),
+            SUMMARY_COUNTS, once)
 
     def replicate_device(self, dev, device_path, partitions=None):
         stats = DaemonStats()
