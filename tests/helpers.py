@@ -28,10 +28,14 @@ DAEMON_TIMEOUT = 180
 
 
 def free_port_block(devices, bind='127.0.0.1', attempts=200):
-    """(proxy_port, storage_port_base) with every port the aio needs free."""
+    """(proxy_port, storage_port_base) with every port the aio needs free.
+
+    Drawn below Linux's ephemeral range (32768+): a port up there can be
+    taken between two runs by any client connection's local end.
+    """
     rng = random.Random()
     for _ in range(attempts):
-        base = rng.randrange(20000, 60000 - 10 * devices, 10)
+        base = rng.randrange(10010, 32700 - 10 * devices, 10)
         proxy = base - 7
         ports = [proxy] + [base + 10 * n + k for n in range(devices)
                            for k in range(4)]
