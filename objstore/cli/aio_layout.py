@@ -25,6 +25,9 @@ STORAGE_KINDS = ('object', 'container', 'account')
 KIND_PORT_OFFSET = {'object': 0, 'container': 1, 'account': 2}
 RSYNC_PORT_OFFSET = 3
 NODE_PORT_STRIDE = 10
+# What objstore-aio itself may have put in a data dir before aio.json:
+# its lock and, when backgrounded, its own log.
+BOOTSTRAP_FILES = frozenset(('aio.lock', 'aio.log'))
 
 DAEMONS = {
     'object': ('object-replicator', 'object-updater', 'object-auditor',
@@ -177,7 +180,8 @@ def default_users():
 def load_layout(data_dir):
     """The saved layout, None for an empty/new dir; refuses foreign dirs."""
     if not os.path.exists(data_dir.layout_file):
-        if os.path.isdir(data_dir.root) and os.listdir(data_dir.root):
+        if os.path.isdir(data_dir.root) and (
+                set(os.listdir(data_dir.root)) - BOOTSTRAP_FILES):
             raise ConfigError(
                 '%s is not empty and holds no aio.json: not an objstore-aio '
                 'data dir; refusing to touch it' % data_dir.root)

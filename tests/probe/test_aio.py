@@ -216,3 +216,39 @@ def test_refusals_before_start(tmp_path):
                             capture_output=True, timeout=30)
     assert result.returncode == 2
     assert b'cannot write to data dir' in result.stderr
+
+
+def test_daemon_mode_status_and_stop(tmp_path):
+    proxy_port, base = free_port_block(4)
+    data_dir = str(tmp_path / 'bg')
+    args = ['--data-dir', data_dir, '--port', str(proxy_port),
+            '--storage-port-base', str(base), '--part-power', '6',
+            '--no-daemons']
+    started = subprocess.run([AIO, '--daemon'] + args, capture_output=True,
+                             timeout=120)
+    state_file = os.path.join(data_dir, 'aio-state.json')
+    try:
+        assert started.returncode == 0, started.stderr
+        assert b'backgrounded as pid' in started.stdout
+        assert request(proxy_port, 'GET', '/healthcheck')[0] == 200
+        with open(state_file) as f:
+            state = json.load(f)
+        status = subprocess.run([AIO, 'status', '--data-dir', data_dir],
+                                capture_output=True, timeout=60)
+        assert status.returncode == 0
+        assert status.stdout.count(b' ok') == len(state['children'])
+        stopped = subprocess.run([AIO, 'stop', '--data-dir', data_dir],
+                                 capture_output=True, timeout=60)
+        assert stopped.returncode == 0, stopped.stderr
+        pids = [state['pid']] + list(state['children'].values())
+        assert wait_for(lambda: not any(pid_alive(p) for p in pids), 10)
+        assert not os.path.exists(state_file)
+        assert not os.path.exists(os.path.join(data_dir, 'rsyncd.pid'))
+        again = subprocess.run([AIO, 'stop', '--data-dir', data_dir],
+                               capture_output=True, timeout=60)
+        assert again.returncode == 1
+        assert b'not running' in again.stdout
+    finally:
+        if os.path.exists(state_file):
+            subprocess.run([AIO, 'stop', '--data-dir', data_dir],
+                           capture_output=True, timeout=60)

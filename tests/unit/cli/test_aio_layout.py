@@ -47,6 +47,8 @@ def test_layout_round_trips_through_json():
 def test_foreign_or_newer_dirs_are_refused(tmp_path):
     dirs = DataDir(str(tmp_path))
     assert load_layout(dirs) is None
+    (tmp_path / 'aio.log').write_text('a backgrounded aio logs here first')
+    assert load_layout(dirs) is None
     (tmp_path / 'precious.txt').write_text('user data')
     with pytest.raises(ConfigError, match='not an objstore-aio data dir'):
         load_layout(dirs)
