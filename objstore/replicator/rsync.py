@@ -265,7 +265,8 @@ class RsyncDaemon:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode('utf-8', 'replace')
-                raise RuntimeError('rsync daemon exited: %s' % err.strip())
+                raise RuntimeError('rsync daemon exited: %s %s' % (
+                    err.strip(), self._log_tail()))
             try:
                 socket.create_connection((self.host, self.port), 0.2).close()
                 return self
@@ -274,6 +275,20 @@ class RsyncDaemon:
         self.stop()
         raise RuntimeError('rsync daemon did not listen on %s:%d'
                            % (self.host, self.port))
+
+    def _log_tail(self, max_bytes=2000):
+        """The end of the daemon's ``log file``: rsync reports start-up
+        failures there, and only sometimes on stderr."""
+        try:
+            with open(self.conf_path, encoding='utf-8') as conf:
+                paths = [line.split('=', 1)[1].strip() for line in conf
+                         if line.strip().startswith('log file')]
+            with open(paths[0], 'rb') as log:
+                log.seek(0, os.SEEK_END)
+                log.seek(max(0, log.tell() - max_bytes))
+                return log.read().decode('utf-8', 'replace').strip()
+        except (OSError, IndexError):
+            return ''
 
     def stop(self, timeout=5.0):
         if self.proc is None or self.proc.poll() is not None:

@@ -185,7 +185,7 @@ def test_daemon_start_fails_cleanly_on_bad_conf(tmp_path):
     conf.write_text(render_rsyncd_conf([('m', str(tmp_path))], 1,
                                        '/nonexistent/dir/rsyncd.pid',
                                        str(tmp_path / 'log')))
-    with pytest.raises(RuntimeError, match='pid file'):
+    with pytest.raises(RuntimeError, match='pid.file'):
         RsyncDaemon(str(conf), free_port(), start_timeout=3).start()
 
 
