@@ -30,8 +30,7 @@ import os
 import time
 
 from objstore.common.daemon import (
-    Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently,
-    run_daemon, usable_device_path)
+    Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
 from objstore.common.exceptions import (
     ConfigError, DiskFileDeleted, DiskFileError, DiskFileExpired,
     DiskFileNotExist, DiskFileQuarantined, LockTimeout)
@@ -99,15 +98,6 @@ class ObjectAuditor(Daemon):
             kwargs['sleep'] = self._sleep
         return RateLimiter(files_per_second, bytes_per_second, **kwargs)
 
-    def local_device_names(self, only_devices=None):
-        """Device dirs under ``devices`` (no ring needed: every device
-        here holds data to audit), filtered by --devices."""
-        names = sorted(hashdir.listdir(self.daemon_conf.devices))
-        if only_devices:
-            names = [name for name in names if name in set(only_devices)]
-        return [name for name in names if usable_device_path(
-            self.daemon_conf.devices, name, self.daemon_conf.mount_check)]
-
     def run_once(self, devices=None, partitions=None, once=False, mode=None,
                  **_kw):
         """A fast pass then a full pass (or only ``mode``) over devices."""
@@ -150,7 +140,8 @@ class ObjectAuditor(Daemon):
         wanted = {str(p) for p in partitions} if partitions else None
         device_path = os.path.join(dconf.devices, device)
         last_progress = time.monotonic()
-        for policy_index in self._policies_on(device_path):
+        for policy_index in hashdir.policy_indexes(device_path,
+                                                   ondisk.OBJECTS):
             for location in self.mgr.iter_audit_locations(device,
                                                           policy_index):
                 if self.stopping:
@@ -162,12 +153,6 @@ class ObjectAuditor(Daemon):
                     last_progress = time.monotonic()
                     self.logger.info('%s %s pass on %s: %s', self.name, mode,
                                      device, stats.summary(SUMMARY_COUNTS))
-
-    @staticmethod
-    def _policies_on(device_path):
-        return sorted(index for index in (
-            ondisk.policy_index_of(name, ondisk.OBJECTS)
-            for name in hashdir.listdir(device_path)) if index is not None)
 
     def audit_location(self, location, mode, limiter, stats):
         """Check one hash dir; quarantine it when bad."""

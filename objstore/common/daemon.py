@@ -407,6 +407,22 @@ class Daemon:
                 return
             green.sleep(min(left, 0.5))
 
+    def local_device_names(self, only_devices=None):
+        """Usable device dirs under ``devices``, filtered by --devices.
+
+        For daemons that work on whatever a device holds (auditor,
+        updater, expirer), not only on the ring's partitions for it.
+        """
+        root = self.daemon_conf.devices
+        try:
+            names = sorted(os.listdir(root))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        if only_devices:
+            names = [name for name in names if name in set(only_devices)]
+        return [name for name in names if usable_device_path(
+            root, name, self.daemon_conf.mount_check)]
+
     def run_device_pass(self, ring, devices, process_device, summary_names,
                         once=False):
         """The shape of a pass over local devices, shared by daemons.

@@ -43,8 +43,7 @@ import uuid
 from objstore.common import green
 from objstore.common.backend_client import direct_request
 from objstore.common.daemon import (
-    Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently,
-    run_daemon, usable_device_path)
+    Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
 from objstore.common.exceptions import (
     ConfigError, DiskFileDeleted, DiskFileError, DiskFileExpired,
     DiskFileNotExist, LockTimeout)
@@ -124,13 +123,6 @@ class ObjectExpirer(Daemon):
         self._sleep = sleep
         self._now = now
 
-    def local_device_names(self, only_devices=None):
-        names = sorted(hashdir.listdir(self.daemon_conf.devices))
-        if only_devices:
-            names = [name for name in names if name in set(only_devices)]
-        return [name for name in names if usable_device_path(
-            self.daemon_conf.devices, name, self.daemon_conf.mount_check)]
-
     def run_once(self, devices=None, once=False, **_kw):
         total = DaemonStats()
         names = self.local_device_names(devices)
@@ -149,7 +141,8 @@ class ObjectExpirer(Daemon):
         limiter = RateLimiter(self.daemon_conf.tasks_per_second,
                               clock=self._clock, sleep=self._sleep)
         now = self._now()
-        for policy_index in self._policies_on(device_path):
+        for policy_index in hashdir.policy_indexes(device_path,
+                                                   ondisk.EXPIRING):
             run_concurrently(
                 lambda item: self.handle_entry(device, device_path,
                                                policy_index, item, limiter,
@@ -161,12 +154,6 @@ class ObjectExpirer(Daemon):
         stats.finish()
         self.write_device_status(device, stats, once)
         return stats
-
-    @staticmethod
-    def _policies_on(device_path):
-        return sorted(index for index in (
-            ondisk.policy_index_of(name, ondisk.EXPIRING)
-            for name in hashdir.listdir(device_path)) if index is not None)
 
     def _failed(self, item, exc, stats):
         stats.incr('failures')

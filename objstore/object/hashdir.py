@@ -101,6 +101,15 @@ def listdir(path):
         return []
 
 
+def policy_indexes(device_path, base):
+    """Sorted policy indexes of the ``base`` dirs (``async_pending``,
+    ``expiring``...) present on a device: 0 for ``base``, N for
+    ``base-N``."""
+    return sorted(index for index in (
+        ondisk.policy_index_of(name, base) for name in listdir(device_path))
+        if index is not None)
+
+
 def _unlink_quietly(path):
     try:
         os.unlink(path)

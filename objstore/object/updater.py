@@ -26,8 +26,7 @@ import time
 from objstore.common import green
 from objstore.common.backend_client import direct_request
 from objstore.common.daemon import (
-    Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently,
-    run_daemon, usable_device_path)
+    Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
 from objstore.common.exceptions import ConfigError
 from objstore.common.http import is_success
 from objstore.object import asyncpending, hashdir, ondisk
@@ -99,13 +98,6 @@ class ObjectUpdater(Daemon):
         self._clock = clock
         self._sleep = sleep
 
-    def local_device_names(self, only_devices=None):
-        names = sorted(hashdir.listdir(self.daemon_conf.devices))
-        if only_devices:
-            names = [name for name in names if name in set(only_devices)]
-        return [name for name in names if usable_device_path(
-            self.daemon_conf.devices, name, self.daemon_conf.mount_check)]
-
     def run_once(self, devices=None, once=False, **_kw):
         total = DaemonStats()
         names = self.local_device_names(devices)
@@ -123,7 +115,8 @@ class ObjectUpdater(Daemon):
         device_path = os.path.join(self.daemon_conf.devices, device)
         limiter = RateLimiter(self.daemon_conf.objects_per_second,
                               clock=self._clock, sleep=self._sleep)
-        for policy_index in self._policies_on(device_path):
+        for policy_index in hashdir.policy_indexes(device_path,
+                                                   ondisk.ASYNC_PENDING):
             items = group_superseded(
                 asyncpending.iter_async_pendings(device_path, policy_index))
             run_concurrently(
@@ -135,12 +128,6 @@ class ObjectUpdater(Daemon):
         stats.finish()
         self.write_device_status(device, stats, once)
         return stats
-
-    @staticmethod
-    def _policies_on(device_path):
-        return sorted(index for index in (
-            ondisk.policy_index_of(name, ondisk.ASYNC_PENDING)
-            for name in hashdir.listdir(device_path)) if index is not None)
 
     def _failed(self, item, exc, stats):
         stats.incr('failures')

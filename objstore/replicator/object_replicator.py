@@ -110,16 +110,6 @@ def ring_name_for(policy_index):
     return 'object' if policy_index == 0 else 'object-%d' % policy_index
 
 
-def policy_indexes_on(device_path):
-    """Policy indexes that have an ``objects[-N]`` dir on the device."""
-    found = []
-    for name in hashdir.listdir(device_path):
-        index = ondisk.policy_index_of(name, ondisk.OBJECTS)
-        if index is not None:
-            found.append(index)
-    return sorted(found)
-
-
 def differing_suffixes(local, remote):
     """Suffixes we hold whose hash the peer lacks or disagrees with.
 
@@ -239,7 +229,7 @@ class ObjectReplicator(Daemon):
         """Replicate every partition of one device; write its status."""
         stats = DaemonStats()
         jobs = []
-        present = policy_indexes_on(device_path)
+        present = hashdir.policy_indexes(device_path, ondisk.OBJECTS)
         for policy_index, ring, ring_dev in policy_rings:
             if policy_index in present:
                 jobs.extend(self.build_jobs(device_path, ring_dev,

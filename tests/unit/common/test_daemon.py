@@ -298,3 +298,17 @@ def test_run_daemon_config_errors(tmp_path):
                           capture_output=True, text=True, timeout=20)
     assert proc.returncode == 1 and '--partitions' in proc.stderr
 
+
+
+def test_local_device_names_lists_usable_dirs_filtered(tmp_path):
+    for name in ('sdb', 'sda', 'sdc'):
+        (tmp_path / name).mkdir()
+    (tmp_path / 'stray-file').write_text('not a device')
+    daemon = Daemon({'devices': str(tmp_path), 'mount_check': 'false'})
+    assert daemon.local_device_names() == ['sda', 'sdb', 'sdc']
+    assert daemon.local_device_names(['sdc', 'nope']) == ['sdc']
+    missing = Daemon({'devices': str(tmp_path / 'absent'),
+                      'mount_check': 'false'})
+    assert missing.local_device_names() == []
+    mounted_only = Daemon({'devices': str(tmp_path), 'mount_check': 'true'})
+    assert mounted_only.local_device_names() == []

@@ -3,7 +3,7 @@
 import pytest
 
 from objstore.common.timestamp import Timestamp
-from objstore.object import ondisk
+from objstore.object import hashdir, ondisk
 
 T = ['1700000000.%05d' % i for i in range(10)]
 
@@ -125,3 +125,14 @@ def test_paths_and_async_names():
             ondisk.parse_async_pending_name(bad)
     assert ondisk.is_hash_name(obj_hash) and not ondisk.is_hash_name('xyz')
     assert ondisk.is_suffix_name('27e') and not ondisk.is_suffix_name('27')
+
+
+def test_policy_indexes_present_on_a_device(tmp_path):
+    for name in ('async_pending', 'async_pending-2', 'objects-1', 'tmp',
+                 'async_pending-x'):
+        (tmp_path / name).mkdir()
+    assert hashdir.policy_indexes(str(tmp_path), ondisk.ASYNC_PENDING) == [
+        0, 2]
+    assert hashdir.policy_indexes(str(tmp_path), ondisk.OBJECTS) == [1]
+    assert hashdir.policy_indexes(str(tmp_path / 'absent'),
+                                  ondisk.EXPIRING) == []
