@@ -116,7 +116,7 @@ def test_server_over_the_twin(devices):
     try:
         stamp = Timestamp(BASE).internal
         assert harness.request('PUT', opath(), {
-            'X-Timestamp': stamp, 'X-Delete-At': str(BASE + 99)},
+            'X-Timestamp': stamp, 'X-Delete-At': str(BASE + 86400)},
             b'abc')[0] == 201
         assert harness.request('GET', opath())[2] == b'abc'
         assert len(memory.expiring_entries) == 1

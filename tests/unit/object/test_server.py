@@ -535,13 +535,13 @@ def test_slow_container_update_finishes_in_background(tmp_path):
         started = time.monotonic()
         status, _ = server.request('PUT', opath(), dict(
             container_headers(slow), **{'X-Timestamp': ts(),
-                                        'X-Delete-At': str(int(NOW) + 99)}),
+                                        'X-Delete-At': str(int(NOW) + 86400)}),
             b'x')
         assert status == 201
         assert time.monotonic() - started < 1.0
         # Written from the server's main thread, through its thread pool.
         assert len(list(expiring.iter_expired(server.device_path, 0,
-                                              NOW + 99))) == 1
+                                              NOW + 86400))) == 1
         assert slow.answered == 0
         assert wait_for(lambda: slow.answered == 1)
         time.sleep(0.2)
