@@ -24,7 +24,8 @@ from objstore.cli.aio_layout import (
     DAEMONS, STORAGE_KINDS, AioLayout, AioUser, DataDir, create_data_dir,
     default_users, load_layout, write_configs)
 from objstore.cli.aio_supervisor import (
-    ChildSpec, Supervisor, accepts_tcp, answers_http)
+    ChildSpec, Supervisor, answers_http, is_serving)
+from objstore.common.durable import write_atomic
 from objstore.common.exceptions import ConfigError
 from objstore.common.log import get_logger
 
@@ -69,6 +70,13 @@ class AioCluster:
         self.supervisor = None
         self._lock_fd = None
         self._pending_daemons = []
+
+    @classmethod
+    def existing(cls, data_dir):
+        """The cluster of a data dir made earlier (for status/banner)."""
+        cluster = cls(data_dir)
+        cluster.layout = load_layout(cluster.dirs)
+        return cluster
 
     # -- preparing ---------------------------------------------------------
 
@@ -244,11 +252,8 @@ class AioCluster:
     def _write_state(self):
         state = {'pid': os.getpid(), 'proxy_url': self.proxy_url,
                  'children': self.supervisor.pids()}
-        path = self.dirs.path('aio-state.json')
-        tmp = path + '.tmp'
-        with open(tmp, 'w', encoding='utf-8') as f:
-            json.dump(state, f)
-        os.replace(tmp, path)
+        write_atomic(self.dirs.path('aio-state.json'),
+                     json.dumps(state).encode('utf-8'))
 
     def banner(self):
         user = self.layout.users[0]
@@ -352,10 +357,11 @@ def run_background(args, argv):
     dirs = DataDir(args.data_dir)
     os.makedirs(dirs.root, exist_ok=True)
     child_argv = [a for a in argv if a != '--daemon'] + ['--quiet']
-    log = open(dirs.path('aio.log'), 'ab')
-    proc = subprocess.Popen([sys.executable, '-m', 'objstore.cli.aio']
-                            + child_argv, stdout=log, stderr=log,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    with open(dirs.path('aio.log'), 'ab') as log:
+        proc = subprocess.Popen(
+            [sys.executable, '-m', 'objstore.cli.aio'] + child_argv,
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            start_new_session=True)
     deadline = time.monotonic() + START_TIMEOUT + 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -365,10 +371,7 @@ def run_background(args, argv):
         state = read_state(dirs)
         if state.get('pid') == proc.pid and answers_http(
                 *_proxy_host_port(state['proxy_url'])):
-            layout = load_layout(dirs)
-            cluster = AioCluster(dirs.root)
-            cluster.layout = layout
-            print(cluster.banner())
+            print(AioCluster.existing(dirs.root).banner())
             print('  backgrounded as pid %d; objstore-aio stop --data-dir '
                   '%s stops it' % (proc.pid, dirs.root))
             return EXIT_OK
@@ -389,18 +392,12 @@ def show_status(args):
     if not state or not pid_alive(state.get('pid')):
         print('objstore-aio is not running on %s' % dirs.root)
         return EXIT_WARNING
-    layout = load_layout(dirs)
-    cluster = AioCluster(dirs.root)
-    cluster.layout = layout
+    cluster = AioCluster.existing(dirs.root)
     health = {spec.name: spec.health for spec in cluster.server_specs()}
     print('objstore-aio pid %d on %s' % (state['pid'], dirs.root))
     problems = 0
     for name, pid in sorted(state['children'].items()):
-        ok = pid_alive(pid)
-        check = health.get(name)
-        if ok and check is not None:
-            kind, ip, port = check
-            ok = (answers_http if kind == 'http' else accepts_tcp)(ip, port)
+        ok = pid_alive(pid) and is_serving(health.get(name))
         problems += not ok
         print('  %-26s pid %-8s %s' % (name, pid, 'ok' if ok else 'DOWN'))
     return EXIT_OK if not problems else EXIT_WARNING

@@ -16,6 +16,7 @@ import os
 import secrets
 from dataclasses import asdict, dataclass, field
 
+from objstore.common.durable import write_atomic
 from objstore.common.exceptions import ConfigError
 from objstore.replicator.rsync import render_rsyncd_conf
 from objstore.ring.builder import RingBuilder
@@ -200,15 +201,9 @@ def load_layout(data_dir):
     return layout
 
 
-def _write_atomic(path, text, mode=0o644):
+def _write_text(path, text, mode=0o644):
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = '%s.tmp.%d' % (path, os.getpid())
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    write_atomic(path, text.encode('utf-8'), mode)
 
 
 def create_data_dir(data_dir, layout):
@@ -221,13 +216,13 @@ def create_data_dir(data_dir, layout):
         os.makedirs(data_dir.device_path(node), exist_ok=True)
         os.makedirs(data_dir.recon_cache(node), exist_ok=True)
     os.makedirs(data_dir.logs, exist_ok=True)
-    _write_atomic(data_dir.path('etc', 'objstore.conf'), render_objstore_conf(
+    _write_text(data_dir.path('etc', 'objstore.conf'), render_objstore_conf(
         secrets.token_hex(8), secrets.token_hex(8)), mode=0o600)
     build_rings(data_dir, layout)
     write_configs(data_dir, layout)
-    _write_atomic(data_dir.path('credentials.json'), json.dumps(
+    _write_text(data_dir.path('credentials.json'), json.dumps(
         {u.name: u.key for u in layout.users}, indent=2) + '\n', mode=0o600)
-    _write_atomic(data_dir.layout_file,
+    _write_text(data_dir.layout_file,
                   json.dumps(layout.to_json(), indent=2) + '\n', mode=0o600)
 
 
@@ -260,11 +255,11 @@ def build_rings(data_dir, layout):
 def write_configs(data_dir, layout):
     for node in range(layout.devices):
         for kind in STORAGE_KINDS:
-            _write_atomic(data_dir.server_conf(kind, node),
+            _write_text(data_dir.server_conf(kind, node),
                           render_server_conf(data_dir, layout, kind, node))
-    _write_atomic(data_dir.proxy_conf, render_proxy_conf(data_dir, layout),
+    _write_text(data_dir.proxy_conf, render_proxy_conf(data_dir, layout),
                   mode=0o600)
-    _write_atomic(data_dir.rsyncd_conf, render_rsyncd(data_dir, layout))
+    _write_text(data_dir.rsyncd_conf, render_rsyncd(data_dir, layout))
 
 
 def render_server_conf(data_dir, layout, kind, node):

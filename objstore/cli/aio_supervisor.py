@@ -57,6 +57,14 @@ def accepts_tcp(ip, port, timeout=1.0):
         return False
 
 
+def is_serving(health):
+    """Whether a ChildSpec ``health`` check passes (None: nothing to ask)."""
+    if health is None:
+        return True
+    kind, ip, port = health
+    return (answers_http if kind == 'http' else accepts_tcp)(ip, port)
+
+
 def next_backoff(previous, ran_for):
     """Seconds to wait before restarting a child that just died.
 
@@ -113,13 +121,7 @@ class Child:
         return self.proc is not None and self.proc.poll() is None
 
     def healthy(self):
-        if not self.alive():
-            return False
-        if self.spec.health is None:
-            return True
-        kind, ip, port = self.spec.health
-        check = answers_http if kind == 'http' else accepts_tcp
-        return check(ip, port)
+        return self.alive() and is_serving(self.spec.health)
 
     def signal(self, signum):
         if self.alive():

@@ -46,12 +46,12 @@ import os
 import signal
 import socket
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 
 from objstore.common import green
 from objstore.common.config import ConfBase, readconf
+from objstore.common.durable import write_atomic
 from objstore.common.exceptions import ConfigError
 from objstore.common.log import get_logger
 
@@ -199,28 +199,10 @@ def status_file_path(recon_cache_path, daemon_name, device):
 
 
 def write_status_file(recon_cache_path, daemon_name, device, record):
-    """Atomically replace one device's status file with ``record``.
-
-    tmp file in the same directory -> fsync -> rename, so a reader sees
-    the old or the new file, never half of one.
-    """
+    """Atomically replace one device's status file with ``record``."""
     path = status_file_path(recon_cache_path, daemon_name, device)
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix='.%s.' % device,
-                                    suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as tmp:
-            json.dump(record, tmp, sort_keys=True)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.rename(tmp_path, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_path)
-        except OSError:
-            pass
-        raise
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_atomic(path, json.dumps(record, sort_keys=True).encode('utf-8'))
     return path
 
 

@@ -33,10 +33,6 @@ class DuplicateDeviceError(RingBuilderError):
     """A device with the same ip:port/device (or id) is already present."""
 
 
-class EmptyRingError(RingError):
-    """The ring has no devices to place data on."""
-
-
 class ChunkReadTimeout(ObjstoreError):
     """A client or backend stopped sending mid-body."""
 

@@ -14,7 +14,6 @@ with warnings.catch_warnings():
     import eventlet
     import eventlet.corolocal
     import eventlet.debug
-    import eventlet.greenio
     import eventlet.queue
     import eventlet.tpool
     import eventlet.wsgi
@@ -24,17 +23,12 @@ GreenPile = eventlet.GreenPile
 Timeout = eventlet.Timeout
 Event = eventlet.event.Event
 Queue = eventlet.queue.Queue
-LightQueue = eventlet.queue.LightQueue
 QueueEmpty = eventlet.queue.Empty
 spawn = eventlet.spawn
 spawn_n = eventlet.spawn_n
-spawn_after = eventlet.spawn_after
 sleep = eventlet.sleep
 listen = eventlet.listen
-getcurrent = eventlet.getcurrent
 wsgi_server = eventlet.wsgi.server
-wsgi_module = eventlet.wsgi
-hub = eventlet.hubs
 
 
 def monkey_patch():
@@ -57,10 +51,6 @@ def is_monkey_patched():
 def tpool_execute(func, *args, **kwargs):
     """Run a blocking call (fsync, big reads) in a native thread."""
     return eventlet.tpool.execute(func, *args, **kwargs)
-
-
-def kill(greenthread, *throw_args):
-    greenthread.kill(*throw_args)
 
 
 def green_local():

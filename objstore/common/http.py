@@ -6,24 +6,16 @@ without touching them. Also holds the small pure helpers every server needs
 (path splitting, status classes).
 """
 
-from urllib.parse import quote as _quote, unquote as _unquote
+from urllib.parse import quote
 
 import webob
 import webob.exc
 from webob.exc import (  # noqa: F401  (re-exported)
-    HTTPAccepted, HTTPBadGateway, HTTPBadRequest, HTTPConflict, HTTPCreated,
-    HTTPError, HTTPException, HTTPExpectationFailed, HTTPForbidden,
-    HTTPGatewayTimeout, HTTPInsufficientStorage, HTTPInternalServerError,
-    HTTPLengthRequired, HTTPMethodNotAllowed, HTTPMovedPermanently,
-    HTTPNoContent, HTTPNotAcceptable, HTTPNotFound, HTTPNotImplemented,
-    HTTPNotModified, HTTPOk, HTTPPartialContent, HTTPPreconditionFailed,
-    HTTPRequestEntityTooLarge, HTTPRequestHeaderFieldsTooLarge,
-    HTTPRequestRangeNotSatisfiable, HTTPRequestTimeout,
-    HTTPRequestURITooLong, HTTPServerError, HTTPServiceUnavailable,
-    HTTPTemporaryRedirect, HTTPTooManyRequests, HTTPUnauthorized,
-    HTTPUnprocessableEntity, HTTPUnsupportedMediaType)
-
-HTTPRequestedRangeNotSatisfiable = HTTPRequestRangeNotSatisfiable
+    HTTPAccepted, HTTPBadRequest, HTTPConflict, HTTPCreated, HTTPException,
+    HTTPForbidden, HTTPInsufficientStorage, HTTPInternalServerError,
+    HTTPLengthRequired, HTTPMethodNotAllowed, HTTPNoContent, HTTPNotFound,
+    HTTPPreconditionFailed, HTTPRequestEntityTooLarge, HTTPRequestTimeout,
+    HTTPServiceUnavailable, HTTPUnauthorized, HTTPUnprocessableEntity)
 
 
 class HTTPClientDisconnect(webob.exc.HTTPClientError):
@@ -37,45 +29,13 @@ class HTTPClientDisconnect(webob.exc.HTTPClientError):
 Request = webob.Request
 Response = webob.Response
 
-HTTP_CONTINUE = 100
-HTTP_OK = 200
-HTTP_CREATED = 201
-HTTP_ACCEPTED = 202
-HTTP_NO_CONTENT = 204
 HTTP_PARTIAL_CONTENT = 206
-HTTP_MULTIPLE_CHOICES = 300
-HTTP_NOT_MODIFIED = 304
-HTTP_BAD_REQUEST = 400
-HTTP_UNAUTHORIZED = 401
-HTTP_FORBIDDEN = 403
 HTTP_NOT_FOUND = 404
-HTTP_METHOD_NOT_ALLOWED = 405
-HTTP_NOT_ACCEPTABLE = 406
-HTTP_REQUEST_TIMEOUT = 408
-HTTP_CONFLICT = 409
-HTTP_LENGTH_REQUIRED = 411
-HTTP_PRECONDITION_FAILED = 412
-HTTP_REQUEST_ENTITY_TOO_LARGE = 413
-HTTP_REQUESTED_RANGE_NOT_SATISFIABLE = 416
-HTTP_UNPROCESSABLE_ENTITY = 422
-HTTP_CLIENT_CLOSED_REQUEST = 499
-HTTP_INTERNAL_SERVER_ERROR = 500
-HTTP_NOT_IMPLEMENTED = 501
-HTTP_SERVICE_UNAVAILABLE = 503
-HTTP_GATEWAY_TIMEOUT = 504
 HTTP_INSUFFICIENT_STORAGE = 507
-
-
-def is_informational(status):
-    return 100 <= status < 200
 
 
 def is_success(status):
     return 200 <= status < 300
-
-
-def is_redirection(status):
-    return 300 <= status < 400
 
 
 def is_client_error(status):
@@ -100,7 +60,7 @@ def split_path(path, minsegs=1, maxsegs=None, rest_with_last=False):
     """
     maxsegs = maxsegs or minsegs
     if not path.startswith('/') or minsegs > maxsegs:
-        raise ValueError('invalid path: %s' % _quote(path))
+        raise ValueError('invalid path: %s' % quote(path))
     if rest_with_last:
         segs = path[1:].split('/', maxsegs - 1)
     else:
@@ -108,22 +68,8 @@ def split_path(path, minsegs=1, maxsegs=None, rest_with_last=False):
     if segs[-1] == '' and len(segs) > minsegs:
         segs.pop()
     if not minsegs <= len(segs) <= maxsegs or '' in segs:
-        raise ValueError('invalid path: %s' % _quote(path))
+        raise ValueError('invalid path: %s' % quote(path))
     return segs + [None] * (maxsegs - len(segs))
-
-
-def quote(value, safe='/'):
-    """URL-quote a str (UTF-8) for a path on the wire."""
-    return _quote(value, safe=safe)
-
-
-def unquote(value):
-    return _unquote(value)
-
-
-def status_int(status_line):
-    """200 from '200 OK'."""
-    return int(status_line.split(' ', 1)[0])
 
 
 def text_error(exc_class, message, **kwargs):

@@ -49,10 +49,9 @@ class WSGIServerConf(ConfBase):
             raise ConfigError('workers must be >= 0')
 
 
-def load_app(conf_path, name='main', global_conf=None):
+def load_app(conf_path, name='main'):
     """The WSGI app (pipeline) ``name`` of a PasteDeploy config file."""
-    return loadapp('config:' + os.path.abspath(conf_path), name=name,
-                   global_conf=global_conf)
+    return loadapp('config:' + os.path.abspath(conf_path), name=name)
 
 
 def bind_socket(ip, port, backlog=4096):
@@ -64,7 +63,6 @@ def bind_socket(ip, port, backlog=4096):
         if err.errno == errno.EADDRINUSE:
             raise ConfigError('address %s:%d is already in use' % (ip, port))
         raise ConfigError('cannot bind %s:%d: %s' % (ip, port, err.strerror))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if family == socket.AF_INET:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
@@ -86,7 +84,7 @@ class _NullLog:
         pass
 
 
-def serve_forever(sock, app, server_conf, logger=None):
+def serve_forever(sock, app, server_conf):
     """Serve ``app`` on ``sock`` in this process until interrupted."""
     green.wsgi_server(
         sock, app, log=_NullLog(), log_output=False,
@@ -118,7 +116,7 @@ class WorkerSupervisor:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             try:
                 app = load_app(self.conf_path, self.app_name)
-                serve_forever(self.sock, app, self.server_conf, self.logger)
+                serve_forever(self.sock, app, self.server_conf)
             finally:
                 os._exit(0)
         self.children.add(pid)
@@ -183,7 +181,7 @@ def run_server(conf_path, app_name='main'):
     if server_conf.workers == 0:
         app = load_app(conf_path, app_name)
         signal.signal(signal.SIGTERM, lambda *_a: sys.exit(0))
-        serve_forever(sock, app, server_conf, logger)
+        serve_forever(sock, app, server_conf)
         return
     WorkerSupervisor(sock, conf_path, server_conf, logger, app_name).run()
 

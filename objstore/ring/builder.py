@@ -21,12 +21,13 @@ import uuid
 import zlib
 from array import array
 
+from objstore.common.durable import write_atomic
 from objstore.common.exceptions import (
     DuplicateDeviceError, RingBuilderError, RingLoadError,
     RingValidationError)
 from objstore.ring import placement
 from objstore.ring.devices import DEV_KEYS, dev_matches, normalize_dev
-from objstore.ring.ringdata import RingData, atomic_write
+from objstore.ring.ringdata import RingData
 
 BUILDER_FORMAT = 'objstore-ring-builder'
 BUILDER_VERSION = 1
@@ -307,7 +308,7 @@ class RingBuilder:
         data = self.to_bytes()
         if os.path.exists(path):
             keep_backup(path)
-        atomic_write(path, data)
+        write_atomic(path, data)
 
     @classmethod
     def load(cls, path):
@@ -369,7 +370,7 @@ def keep_backup(path):
         os.link(path, tmp)
     except OSError:
         with open(path, 'rb') as fp:
-            atomic_write(backup, fp.read())
+            write_atomic(backup, fp.read())
         return
     try:
         os.replace(tmp, backup)

@@ -23,6 +23,15 @@ DEFAULT_RELOAD_TIME = 15
 _TOP_32_BITS = struct.Struct('>I')
 
 
+def quorum_size(replicas):
+    """How many of a partition's replicas make a majority (write success).
+
+    >>> [quorum_size(n) for n in (1, 2, 3, 4, 5)]
+    [1, 2, 2, 3, 3]
+    """
+    return replicas // 2 + 1
+
+
 def ring_file_path(path_or_dir, ring_name=None):
     """The ring file named by a path, or by a directory and a ring name."""
     if ring_name is not None or os.path.isdir(path_or_dir):

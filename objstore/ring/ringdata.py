@@ -22,13 +22,12 @@ in ring.py and placement in the builder.
 
 import gzip
 import json
-import os
 import struct
 import sys
-import tempfile
 import zlib
 from array import array
 
+from objstore.common.durable import write_atomic
 from objstore.common.exceptions import RingLoadError
 
 MAGIC = b'OBJSTORE-RING'
@@ -56,38 +55,6 @@ def _from_little(typecode, data):
     if sys.byteorder != 'little':
         arr.byteswap()
     return arr
-
-
-def fsync_dir(path):
-    """fsync a directory so a rename inside it is durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path, data):
-    """Write bytes to path: temp file in its dir, fsync, rename, fsync dir.
-
-    Readers see either the old file or the new one, never a partial one.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(dir=directory,
-                                    prefix='.%s.' % os.path.basename(path),
-                                    suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.unlink(tmp_path)
-        raise
-    fsync_dir(directory)
 
 
 class RingData:
@@ -132,7 +99,7 @@ class RingData:
 
     def save(self, path):
         """Write the ring file atomically."""
-        atomic_write(path, self.to_bytes())
+        write_atomic(path, self.to_bytes())
 
     @classmethod
     def load(cls, path):

@@ -1,0 +1,48 @@
+import os
+
+import pytest
+
+from objstore.common import durable
+from objstore.common.durable import (
+    fsync_dir, make_dirs, makedirs_durable, write_atomic)
+
+
+def test_write_atomic_replaces_whole_file_and_leaves_no_temp(tmp_path):
+    target = tmp_path / 'ring.gz'
+    target.write_bytes(b'old')
+    write_atomic(str(target), b'new contents', mode=0o600)
+    assert target.read_bytes() == b'new contents'
+    assert oct(target.stat().st_mode & 0o777) == '0o600'
+    assert os.listdir(tmp_path) == ['ring.gz']
+
+
+def test_write_atomic_failure_keeps_old_file_and_no_temp(tmp_path):
+    target = tmp_path / 'f'
+    target.write_bytes(b'old')
+    with pytest.raises(TypeError):
+        write_atomic(str(target), 'not bytes')
+    assert target.read_bytes() == b'old'
+    assert os.listdir(tmp_path) == ['f']
+
+
+def test_make_dirs_reports_what_it_created(tmp_path):
+    (tmp_path / 'a').mkdir()
+    created = make_dirs(str(tmp_path / 'a' / 'b' / 'c'))
+    assert created == [str(tmp_path / 'a' / 'b'),
+                       str(tmp_path / 'a' / 'b' / 'c')]
+    assert make_dirs(str(tmp_path / 'a' / 'b' / 'c')) == []
+    makedirs_durable(str(tmp_path / 'x' / 'y'))
+    assert (tmp_path / 'x' / 'y').is_dir()
+    fsync_dir(str(tmp_path))
+
+
+def test_makedirs_durable_fsyncs_each_new_parent(tmp_path, monkeypatch):
+    synced = []
+    monkeypatch.setattr(durable, 'fsync_dir', synced.append)
+    (tmp_path / 'exists').mkdir()
+    target = tmp_path / 'exists' / 'a' / 'b'
+    durable.makedirs_durable(str(target))
+    assert target.is_dir()
+    assert synced == [str(tmp_path / 'exists'), str(tmp_path / 'exists' / 'a')]
+    durable.makedirs_durable(str(target))
+    assert len(synced) == 2
