@@ -12,9 +12,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from urllib.parse import urlparse
 
 from objstore.cli.aio import AioCluster, port_is_free
 from objstore.cli.aio_layout import AioUser
+from objstore.common.backend_client import direct_request
 from objstore.common.hashing import load_hash_conf
 from objstore.ring.ring import Ring
 
@@ -123,3 +125,34 @@ class RunningCluster:
             self.aio.stop()
         finally:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+# -- probe helpers: requests through the proxy and straight to a node --------
+
+def node_of(dev):
+    """The aio node number of a ring device (devices are named ``d<N>``)."""
+    return int(dev['device'][1:])
+
+
+def proxy_request(cluster, user, method, path, body=None):
+    """(status, body) of ``method`` on ``path`` below ``user``'s storage URL,
+    through the cluster's proxy."""
+    storage_url, token = cluster.get_token(user)
+    parsed = urlparse(storage_url)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port,
+                                      timeout=30)
+    try:
+        conn.request(method, parsed.path + path, body=body,
+                     headers={'X-Auth-Token': token})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def direct_to(dev, method, path, headers=None, query=None):
+    """(status, headers, body) of a backend request straight to ``dev``'s
+    server, bypassing the proxy."""
+    return direct_request(dev['ip'], dev['port'], method, path,
+                          headers=headers, query=query, conn_timeout=5,
+                          node_timeout=30)

@@ -18,7 +18,6 @@ HTTP to reach containers and objects.
 import dataclasses
 import hashlib
 import json
-import os
 import sqlite3
 import time
 from urllib.parse import quote
@@ -27,11 +26,12 @@ from objstore.account.backend import AccountBroker
 from objstore.common.backend_client import BACKEND_ERRORS, direct_request
 from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_daemon)
+from objstore.common.db import DATADIRS, iter_db_files
 from objstore.common.db_rpc import POLICY_HEADER
 from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.http import is_success
 from objstore.common.timestamp import Timestamp
-from objstore.ring.ring import Ring
+from objstore.ring.ring import Ring, quorum_size
 
 REAPED_KEY = 'X-Backend-Reaped-At'
 LISTING_BATCH = 1000
@@ -73,25 +73,8 @@ def container_shard(container, shards):
     return int.from_bytes(digest[:4], 'big') % shards
 
 
-def quorum_size(replicas):
-    return replicas // 2 + 1
-
-
 def object_ring_name(policy_index):
     return 'object' if int(policy_index) == 0 else 'object-%d' % policy_index
-
-
-def iter_account_dbs(device_path):
-    """(partition, db file) of every account DB on one device."""
-    root = os.path.join(device_path, 'accounts')
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        name = os.path.basename(dirpath)
-        if name + '.db' in filenames:
-            dirnames[:] = []
-            part = os.path.relpath(dirpath, root).split(os.sep)[0]
-            if part.isdigit():
-                yield int(part), os.path.join(dirpath, name + '.db')
 
 
 def account_is_deleted(info):
@@ -152,11 +135,10 @@ class AccountReaper(Daemon):
 
     def reap_device(self, dev, device_path, partitions=None):
         stats = DaemonStats()
-        for part, db_file in iter_account_dbs(device_path):
+        for part, _hash, db_file in iter_db_files(
+                device_path, DATADIRS['account'], partitions):
             if self.stopping:
                 break
-            if partitions and part not in partitions:
-                continue
             self.reap_db(dev, part, db_file, stats)
         return stats
 

@@ -22,7 +22,7 @@ from objstore.common.db_rpc import (
     POLICY_HEADER, DatabaseServer, conflict, deleted_headers, header_int,
     listing_request, metadata_from_headers, metadata_headers,
     pending_syncer, required_timestamp, response)
-from objstore.common.exceptions import DatabaseAlreadyExists, InvalidInput
+from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import load_hash_conf
 from objstore.common.listing import listing_status, render_account_listing
 from objstore.common.log import get_logger
@@ -88,13 +88,7 @@ class AccountController(DatabaseServer):
         timestamp = required_timestamp(req.headers)
         check_metadata(req.headers, 'account')
         broker = self.broker(device, partition, account)
-        created = False
-        if not broker.exists():
-            try:
-                broker.initialize(timestamp)
-                created = True
-            except DatabaseAlreadyExists:
-                pass
+        created = broker.initialize_if_missing(timestamp)
         if not created:
             info = broker.get_info()
             if info['status'] == 'DELETED':
@@ -120,12 +114,8 @@ class AccountController(DatabaseServer):
         bytes_used = header_int(req.headers, 'X-Bytes-Used', 0)
         policy = header_int(req.headers, POLICY_HEADER, 0)
         broker = self.broker(device, partition, account)
-        if (account.startswith(self.conf.auto_create_account_prefix) and
-                not broker.exists()):
-            try:
-                broker.initialize(Timestamp.now())
-            except DatabaseAlreadyExists:
-                pass
+        if account.startswith(self.conf.auto_create_account_prefix):
+            broker.initialize_if_missing(Timestamp.now())
         if not broker.exists():
             return response(404)
         info = broker.stat_info()
@@ -149,12 +139,6 @@ class AccountController(DatabaseServer):
             return account_deleted_response(info)
         broker.delete_db(timestamp)
         return response(204)
-
-    def HEAD(self, req, parts):
-        return self._read(req, parts, with_listing=False)
-
-    def GET(self, req, parts):
-        return self._read(req, parts, with_listing=True)
 
     def _read(self, req, parts, with_listing):
         device, partition, account, container = parts

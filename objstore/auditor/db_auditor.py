@@ -20,7 +20,8 @@ import uuid
 from objstore.account.backend import AccountBroker
 from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_daemon)
-from objstore.common.db import fsync_dir
+from objstore.common.db import iter_db_files
+from objstore.common.durable import fsync_dir
 from objstore.common.exceptions import (
     ConfigError, DatabaseCorrupt, DatabaseNotFound, LockTimeout)
 from objstore.container.backend import ContainerBroker
@@ -50,23 +51,6 @@ class ContainerAuditorConf(DBAuditorConf):
 @dataclasses.dataclass(frozen=True)
 class AccountAuditorConf(DBAuditorConf):
     bind_port: int = 6202
-
-
-def iter_db_files(device_path, datadir, partitions=None):
-    """(hash, db file) of every DB under one device's datadir.
-
-    ``partitions`` (ints) limits the walk to those partition dirs.
-    """
-    root = os.path.join(device_path, datadir)
-    wanted = {str(part) for part in partitions} if partitions else None
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        if dirpath == root and wanted is not None:
-            dirnames[:] = [name for name in dirnames if name in wanted]
-        name = os.path.basename(dirpath)
-        if name + '.db' in filenames:
-            dirnames[:] = []
-            yield name, os.path.join(dirpath, name + '.db')
 
 
 def quarantine_db_dir(device_path, datadir, db_hash, db_file):
@@ -111,8 +95,8 @@ class DBAuditor(Daemon):
 
     def audit_device(self, device_path, partitions=None):
         stats = DaemonStats()
-        for db_hash, db_file in iter_db_files(device_path, self.datadir,
-                                              partitions):
+        for _part, db_hash, db_file in iter_db_files(
+                device_path, self.datadir, partitions):
             if self.stopping:
                 break
             self.limiter.wait()

@@ -4,8 +4,10 @@ Owns: creating a DB file (WAL mode, created under a temporary name and
 linked into place so a half-made DB is never seen), the ``.pending`` file
 that batches small row updates, metadata (JSON: header name -> [value,
 timestamp]), merge-by-timestamp plumbing, reclaim of old deleted rows, the
-auditor's integrity check and the replication primitives (a stable DB id,
-sync-point tables, rows since a ROWID, merging rows from a peer).
+auditor's integrity check, the replication primitives (a stable DB id,
+sync-point tables, rows since a ROWID, merging rows from a peer), and where
+DBs live on a device (``db_path`` and the walk the DB daemons share,
+``iter_db_files``).
 
 Must not: know HTTP, or what an item row means. ``AccountBroker`` and
 ``ContainerBroker`` define their tables, how two rows of one name merge and
@@ -38,6 +40,7 @@ import time
 import uuid
 from contextlib import contextmanager
 
+from objstore.common.durable import fsync_dir, makedirs_durable
 from objstore.common.exceptions import (
     DatabaseAlreadyExists, DatabaseCorrupt, DatabaseNotFound,
     DiskFileDeviceUnavailable, LockTimeout)
@@ -66,29 +69,6 @@ def chexor(old_hex, name, timestamp):
     digest = hashlib.md5(('%s-%s' % (name, timestamp)).encode('utf-8'),
                          usedforsecurity=False).hexdigest()
     return '%032x' % (int(old_hex, 16) ^ int(digest, 16))
-
-
-def fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def makedirs_durable(path):
-    """``os.makedirs`` whose new directories survive a power cut: each
-    directory created is made durable by fsyncing its parent."""
-    missing = []
-    while path and not os.path.isdir(path):
-        missing.append(path)
-        path = os.path.dirname(path)
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory)
-        except FileExistsError:
-            continue
-        fsync_dir(os.path.dirname(directory))
 
 
 def fdatasync_path(path):
@@ -346,6 +326,14 @@ class DatabaseBroker:
             for leftover in (tmp_path, tmp_path + '-wal', tmp_path + '-shm'):
                 if os.path.exists(leftover):
                     os.unlink(leftover)
+
+    def initialize_if_missing(self, put_timestamp, **stat_fields):
+        """``initialize`` unless the DB exists; True if this call made it."""
+        try:
+            self.initialize(put_timestamp, **stat_fields)
+        except DatabaseAlreadyExists:
+            return False
+        return True
 
     def _create_pending_file(self):
         if not os.path.exists(self.pending_file):
@@ -784,3 +772,40 @@ def db_path(device_dir, db_type, partition, name_hash):
     ``sfx`` being the hash's last three characters."""
     return os.path.join(device_dir, DATADIRS[db_type], str(partition),
                         name_hash[-3:], name_hash, name_hash + '.db')
+
+
+def iter_db_files(device_dir, datadir, partitions=None):
+    """(partition, hash, db file) of every DB under one device's datadir.
+
+    The walk of ``db_path``'s layout that every DB daemon (replicator,
+    auditor, container-updater, account-reaper) makes. ``partitions`` (a
+    collection of ints) limits it. Entries that do not look like ours
+    (stray files, temp names) are skipped.
+    """
+    root = os.path.join(device_dir, datadir)
+    try:
+        part_names = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return
+    wanted = set(partitions) if partitions else None
+    for part_name in part_names:
+        if not part_name.isdigit():
+            continue
+        partition = int(part_name)
+        if wanted is not None and partition not in wanted:
+            continue
+        part_dir = os.path.join(root, part_name)
+        for suffix in listdir_sorted(part_dir):
+            suffix_dir = os.path.join(part_dir, suffix)
+            for db_hash in listdir_sorted(suffix_dir):
+                db_file = os.path.join(suffix_dir, db_hash, db_hash + '.db')
+                if os.path.isfile(db_file):
+                    yield partition, db_hash, db_file
+
+
+def listdir_sorted(path):
+    """Sorted names in ``path``; [] if it is missing or not a directory."""
+    try:
+        return sorted(os.listdir(path))
+    except (NotADirectoryError, FileNotFoundError):
+        return []

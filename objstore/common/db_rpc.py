@@ -53,7 +53,8 @@ from urllib.parse import parse_qsl
 from objstore.common.constraints import check_name
 from objstore.common import green
 from objstore.common.db import (
-    db_path, device_path, fdatasync_path, fsync_dir, makedirs_durable)
+    db_path, device_path, fdatasync_path)
+from objstore.common.durable import fsync_dir, makedirs_durable
 from objstore.common.exceptions import (
     DatabaseCorrupt, DatabaseNotFound, DiskFileDeviceUnavailable,
     InvalidInput, InvalidListingParam, InvalidTimestamp,
@@ -343,8 +344,9 @@ class DatabaseServer:
     """Base of the account and container WSGI apps.
 
     Subclasses set ``db_type``, ``broker_class``, ``max_path_segments`` and
-    define the verb methods (``PUT``, ``GET``, ...), each taking a Request
-    and the split path and returning a Response.
+    define the verb methods (``PUT``, ``POST``, ``DELETE``), each taking a
+    Request and the split path and returning a Response, and ``_read``,
+    which answers both GET and HEAD.
     """
 
     db_type = None
@@ -404,6 +406,15 @@ class DatabaseServer:
             message = 'Insufficient storage'
         return response(status, body=(
             message.splitlines()[0] + '\n').encode('utf-8'))
+
+    def HEAD(self, req, parts):
+        return self._read(req, parts, with_listing=False)
+
+    def GET(self, req, parts):
+        return self._read(req, parts, with_listing=True)
+
+    def _read(self, req, parts, with_listing):
+        raise NotImplementedError
 
     # -- brokers --------------------------------------------------------------
 

@@ -18,6 +18,7 @@ Status rules (Swift's):
 * Any parameter that is not UTF-8 or holds a NUL -> 400.
 """
 
+import datetime
 import functools
 from dataclasses import dataclass
 from json.encoder import encode_basestring
@@ -310,24 +311,12 @@ def last_modified(timestamp_text):
                                      (fraction + '000000')[:6])
 
 
+EPOCH = datetime.date(1970, 1, 1)
+
+
 @functools.lru_cache(maxsize=4096)
 def _iso_date(days):
-    return '%04d-%02d-%02d' % _civil_from_days(days)
-
-
-def _civil_from_days(days):
-    """(year, month, day) of a day count since 1970-01-01 (proleptic)."""
-    days += 719468
-    era, day_of_era = divmod(days, 146097)
-    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524
-                   - day_of_era // 146096) // 365
-    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4
-                                - year_of_era // 100)
-    month_index = (5 * day_of_year + 2) // 153
-    day = day_of_year - (153 * month_index + 2) // 5 + 1
-    month = month_index + 3 if month_index < 10 else month_index - 9
-    year = year_of_era + era * 400 + (1 if month <= 2 else 0)
-    return year, month, day
+    return (EPOCH + datetime.timedelta(days=days)).isoformat()
 
 
 def _json_subdir(entry):

@@ -27,7 +27,7 @@ from objstore.common.db_rpc import (
     POLICY_HEADER, DatabaseServer, conflict, deleted_headers, header_int,
     listing_request, metadata_from_headers, metadata_headers,
     pending_syncer, required_timestamp, response)
-from objstore.common.exceptions import DatabaseAlreadyExists, InvalidInput
+from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import load_hash_conf
 from objstore.common.listing import listing_status, render_container_listing
 from objstore.common.log import get_logger
@@ -91,6 +91,19 @@ def stats_headers(info):
     return headers
 
 
+def report_headers(info):
+    """What the account server needs to update the container's row (sent
+    here after a container PUT/DELETE and by the container-updater)."""
+    return {
+        'X-Put-Timestamp': info['put_timestamp'],
+        'X-Delete-Timestamp': info['delete_timestamp'],
+        'X-Object-Count': str(info['object_count']),
+        'X-Bytes-Used': str(info['bytes_used']),
+        'X-Timestamp': Timestamp.now().internal,
+        POLICY_HEADER: str(info['storage_policy_index']),
+    }
+
+
 def deleted_response(info):
     """404 for a deleted container: tombstone times and its policy."""
     headers = deleted_headers(info)
@@ -128,13 +141,8 @@ class ContainerController(DatabaseServer):
         policy = header_int(req.headers, POLICY_HEADER, 0)
         targets = account_targets(req.headers)
         broker = self.broker(device, partition, account, container)
-        created = False
-        if not broker.exists():
-            try:
-                broker.initialize(timestamp, storage_policy_index=policy)
-                created = True
-            except DatabaseAlreadyExists:
-                pass
+        created = broker.initialize_if_missing(timestamp,
+                                               storage_policy_index=policy)
         if not created:
             info = broker.get_info()
             was_deleted = broker.info_is_deleted(info)
@@ -182,12 +190,6 @@ class ContainerController(DatabaseServer):
         if failed is not None:
             return failed
         return response(204)
-
-    def HEAD(self, req, parts):
-        return self._read(req, parts, with_listing=False)
-
-    def GET(self, req, parts):
-        return self._read(req, parts, with_listing=True)
 
     def _read(self, req, parts, with_listing):
         device, partition, account, container, obj = parts
@@ -255,13 +257,9 @@ class ContainerController(DatabaseServer):
     def _object_row_broker(self, device, partition, account, container,
                            timestamp):
         broker = self.broker(device, partition, account, container)
-        if (account.startswith(self.conf.auto_create_account_prefix) and
-                not broker.exists()):
+        if account.startswith(self.conf.auto_create_account_prefix):
             # Internal accounts (expirer queue...) get containers on demand.
-            try:
-                broker.initialize(timestamp)
-            except DatabaseAlreadyExists:
-                pass
+            broker.initialize_if_missing(timestamp)
         return broker
 
     # -- account update ---------------------------------------------------
@@ -276,14 +274,7 @@ class ContainerController(DatabaseServer):
         if not targets:
             return None
         info = broker.get_info()
-        headers = {
-            'X-Put-Timestamp': info['put_timestamp'],
-            'X-Delete-Timestamp': info['delete_timestamp'],
-            'X-Object-Count': str(info['object_count']),
-            'X-Bytes-Used': str(info['bytes_used']),
-            'X-Timestamp': Timestamp.now().internal,
-            POLICY_HEADER: str(info['storage_policy_index']),
-        }
+        headers = report_headers(info)
         if req.headers.get('X-Trans-Id'):
             headers['X-Trans-Id'] = req.headers['X-Trans-Id']
         all_ok = True

@@ -14,18 +14,17 @@ Must not: change object rows, or create accounts (an account that answers
 """
 
 import dataclasses
-import os
 import sqlite3
 
 from objstore.common.backend_client import BACKEND_ERRORS, direct_request
 from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
-from objstore.common.db_rpc import POLICY_HEADER
+from objstore.common.db import DATADIRS, iter_db_files
 from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.http import is_success
-from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker, stats_need_report
-from objstore.ring.ring import Ring
+from objstore.container.server import report_headers
+from objstore.ring.ring import Ring, quorum_size
 
 SUMMARY_COUNTS = ('successes', 'failures', 'no_changes', 'account_missing',
                   'errors')
@@ -50,44 +49,6 @@ class ContainerUpdaterConf(DaemonConf):
             raise ConfigError('node_timeout and conn_timeout must be > 0')
         if self.containers_per_second < 0:
             raise ConfigError('containers_per_second must be >= 0')
-
-
-def quorum_size(replicas):
-    """Replicas that must accept a write: a majority.
-
-    >>> [quorum_size(n) for n in (1, 2, 3, 4)]
-    [1, 2, 2, 3]
-    """
-    return replicas // 2 + 1
-
-
-def report_headers(info):
-    """What the account server needs to update the container's row."""
-    return {
-        'X-Put-Timestamp': info['put_timestamp'],
-        'X-Delete-Timestamp': info['delete_timestamp'],
-        'X-Object-Count': str(info['object_count']),
-        'X-Bytes-Used': str(info['bytes_used']),
-        'X-Timestamp': Timestamp.now().internal,
-        POLICY_HEADER: str(info['storage_policy_index']),
-    }
-
-
-def iter_container_dbs(device_path, partitions=None):
-    """Every ``<hash>.db`` under the device's ``containers/`` dir.
-
-    ``partitions`` (ints) limits the walk to those partition dirs.
-    """
-    root = os.path.join(device_path, 'containers')
-    wanted = {str(part) for part in partitions} if partitions else None
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        if dirpath == root and wanted is not None:
-            dirnames[:] = [name for name in dirnames if name in wanted]
-        name = os.path.basename(dirpath)
-        if name + '.db' in filenames:
-            dirnames[:] = []
-            yield os.path.join(dirpath, name + '.db')
 
 
 class ContainerUpdater(Daemon):
@@ -126,7 +87,9 @@ class ContainerUpdater(Daemon):
             self.logger.error('%s: unexpected error on %s: %s', self.name,
                               db_file, exc)
 
-        run_concurrently(one, iter_container_dbs(device_path, partitions),
+        db_files = (db_file for _part, _hash, db_file in iter_db_files(
+            device_path, DATADIRS['container'], partitions))
+        run_concurrently(one, db_files,
                          self.daemon_conf.concurrency,
                          should_stop=lambda: self.stopping, on_error=failed)
         return stats

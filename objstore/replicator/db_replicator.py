@@ -28,6 +28,7 @@ import time
 from objstore.account.backend import AccountBroker
 from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
+from objstore.common.db import iter_db_files, listdir_sorted
 from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
@@ -104,40 +105,6 @@ class AccountReplicatorConf(DBReplicatorConf):
     rsync_module: str = '{replication_ip}::account'
 
 
-def iter_db_files(device_path, datadir, partitions=None):
-    """(partition, hash, db file) of every DB under one device's datadir.
-
-    ``partitions`` (a collection of ints) limits the walk. Entries that do
-    not look like ours (stray files, temp names) are skipped.
-    """
-    root = os.path.join(device_path, datadir)
-    try:
-        part_names = sorted(os.listdir(root))
-    except FileNotFoundError:
-        return
-    wanted = set(partitions) if partitions else None
-    for part_name in part_names:
-        if not part_name.isdigit():
-            continue
-        partition = int(part_name)
-        if wanted is not None and partition not in wanted:
-            continue
-        part_dir = os.path.join(root, part_name)
-        for suffix in _listdir(part_dir):
-            suffix_dir = os.path.join(part_dir, suffix)
-            for db_hash in _listdir(suffix_dir):
-                db_file = os.path.join(suffix_dir, db_hash, db_hash + '.db')
-                if os.path.isfile(db_file):
-                    yield partition, db_hash, db_file
-
-
-def _listdir(path):
-    try:
-        return sorted(os.listdir(path))
-    except (NotADirectoryError, FileNotFoundError):
-        return []
-
-
 def remove_stale_snapshots(device_path, now, max_age=STALE_SNAPSHOT_AGE):
     """Remove orphaned DB snapshots from ``<device>/tmp/``; how many.
 
@@ -146,7 +113,7 @@ def remove_stale_snapshots(device_path, now, max_age=STALE_SNAPSHOT_AGE):
     """
     tmp_dir = os.path.join(device_path, 'tmp')
     removed = 0
-    for name in _listdir(tmp_dir):
+    for name in listdir_sorted(tmp_dir):
         if not SNAPSHOT_NAME.match(name):
             continue
         path = os.path.join(tmp_dir, name)

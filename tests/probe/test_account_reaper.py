@@ -9,44 +9,23 @@ primary.
 """
 
 import concurrent.futures
-import http.client
 import json
 from urllib.parse import quote, urlparse
 
 from objstore.account.backend import AccountBroker
 from objstore.account.reaper import REAPED_KEY
-from objstore.common.backend_client import direct_request
 from objstore.common.db import db_path
 from objstore.common.hashing import hash_path
 from objstore.common.timestamp import Timestamp
+from tests.helpers import direct_to, node_of, proxy_request
 
 USER = 'test2:tester2'
 CONTAINERS = ['alpha', 'beta', 'gamma', 'delta']
 OBJECTS_PER_CONTAINER = 10
 
 
-def node_of(dev):
-    return int(dev['device'][1:])
-
-
 def proxy(cluster, method, path, body=None):
-    storage_url, token = cluster.get_token(USER)
-    parsed = urlparse(storage_url)
-    conn = http.client.HTTPConnection(parsed.hostname, parsed.port,
-                                      timeout=30)
-    try:
-        conn.request(method, parsed.path + path, body=body,
-                     headers={'X-Auth-Token': token})
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
-
-
-def direct(dev, method, path, headers=None, query=None):
-    return direct_request(dev['ip'], dev['port'], method, path,
-                          headers=headers, query=query, conn_timeout=5,
-                          node_timeout=30)
+    return proxy_request(cluster, USER, method, path, body)
 
 
 def populate(cluster):
@@ -81,7 +60,7 @@ def test_reaper_empties_a_deleted_account(cluster):
     apart, anodes = cluster.ring('account').get_nodes(account)
     timestamp = Timestamp.now().internal
     for dev in anodes:
-        status, _h, _b = direct(dev, 'DELETE', '/%s/%d/%s' % (
+        status, _h, _b = direct_to(dev, 'DELETE', '/%s/%d/%s' % (
             dev['device'], apart, account), {'X-Timestamp': timestamp})
         assert status == 204, dev['device']
 
@@ -91,7 +70,7 @@ def test_reaper_empties_a_deleted_account(cluster):
     for container, name in names:
         part, nodes = object_ring.get_nodes(account, container, name)
         for dev in nodes:
-            status, _h, _b = direct(dev, 'HEAD', '/%s/%d/%s/%s/%s' % (
+            status, _h, _b = direct_to(dev, 'HEAD', '/%s/%d/%s/%s/%s' % (
                 dev['device'], part, account, container, name),
                 {'X-Backend-Storage-Policy-Index': '0'})
             assert status == 404, (container, name, dev['device'])
@@ -99,7 +78,7 @@ def test_reaper_empties_a_deleted_account(cluster):
     for container in CONTAINERS:
         part, nodes = container_ring.get_nodes(account, container)
         for dev in nodes:
-            status, _h, _b = direct(dev, 'HEAD', '/%s/%d/%s/%s' % (
+            status, _h, _b = direct_to(dev, 'HEAD', '/%s/%d/%s/%s' % (
                 dev['device'], part, account, container))
             assert status == 404, (container, dev['device'])
 

@@ -11,7 +11,6 @@ auditor and restored by the replicator; objstore-recon reports it all.
 """
 
 import concurrent.futures
-import http.client
 import json
 import os
 import shutil
@@ -19,31 +18,17 @@ import subprocess
 import sys
 from urllib.parse import quote, urlparse
 
-from objstore.common.backend_client import direct_request
 from objstore.common.db import db_path
 from objstore.common.hashing import hash_path
+from tests.helpers import direct_to, node_of, proxy_request
 
 OBJECTS = 200
 CONTAINER = 'dbprobe'
 USER = 'test:tester'
 
 
-def node_of(dev):
-    return int(dev['device'][1:])
-
-
 def proxy(cluster, method, path, body=None):
-    storage_url, token = cluster.get_token(USER)
-    parsed = urlparse(storage_url)
-    conn = http.client.HTTPConnection(parsed.hostname, parsed.port,
-                                      timeout=30)
-    try:
-        conn.request(method, parsed.path + path, body=body,
-                     headers={'X-Auth-Token': token})
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
+    return proxy_request(cluster, USER, method, path, body)
 
 
 def account_of(cluster):
@@ -63,18 +48,13 @@ def put_objects(cluster, names):
         return list(pool.map(put, names))
 
 
-def direct(dev, method, path, query=None):
-    return direct_request(dev['ip'], dev['port'], method, path,
-                          query=query, conn_timeout=5, node_timeout=30)
-
-
 def replica_listing(dev, part, account):
     """(names, object count, bytes used) of one container replica."""
     path = '/%s/%d/%s/%s' % (dev['device'], part, account, CONTAINER)
     names, marker = [], ''
     while True:
         query = 'format=json&marker=%s' % quote(marker)
-        status, headers, body = direct(dev, 'GET', path, query)
+        status, headers, body = direct_to(dev, 'GET', path, query=query)
         assert status in (200, 204), (dev['device'], status)
         page = json.loads(body) if status == 200 else []
         if not page:
@@ -85,7 +65,7 @@ def replica_listing(dev, part, account):
 
 
 def account_totals(dev, part, account):
-    status, headers, _ = direct(dev, 'HEAD', '/%s/%d/%s' % (
+    status, headers, _ = direct_to(dev, 'HEAD', '/%s/%d/%s' % (
         dev['device'], part, account))
     assert status == 204, (dev['device'], status)
     return (int(headers['x-account-container-count']),
@@ -137,7 +117,7 @@ def test_lost_db_comes_back_by_rsync_and_corrupt_db_is_replaced(cluster):
     # A lost disk loses the DB with its pending, WAL and shared-memory
     # files: the whole hash dir.
     shutil.rmtree(os.path.dirname(lost))
-    assert direct(cnodes[0], 'HEAD', '/%s/%d/%s/%s' % (
+    assert direct_to(cnodes[0], 'HEAD', '/%s/%d/%s/%s' % (
         cnodes[0]['device'], cpart, account, CONTAINER))[0] == 404
     cluster.run_daemon('container-replicator',
                        nodes=[node_of(d) for d in cnodes[1:]])

@@ -10,17 +10,11 @@ from objstore.account.backend import AccountBroker
 from objstore.account.server import AccountController, AccountServerConf
 from objstore.common.config import assert_sample_matches
 from objstore.common.hashing import hash_path
-from objstore.common.timestamp import Timestamp
 from tests.unit.container.db_server_helpers import (
-    HASH_CONF, Client, devices_dir, running, server_conf)
+    HASH_CONF, Client, devices_dir, running, server_conf, ts)
 
-T0 = 1700000000
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'account-server.conf-sample')
-
-
-def ts(offset):
-    return Timestamp(T0 + offset).internal
 
 
 @pytest.fixture

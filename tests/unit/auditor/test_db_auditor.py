@@ -7,10 +7,10 @@ import pytest
 from objstore.account.backend import AccountBroker
 from objstore.auditor.db_auditor import (
     AccountAuditor, AccountAuditorConf, ContainerAuditor,
-    ContainerAuditorConf, iter_db_files, quarantine_db_dir)
+    ContainerAuditorConf, quarantine_db_dir)
 from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import read_status_file
-from objstore.common.db import db_path
+from objstore.common.db import db_path, iter_db_files
 from objstore.common.exceptions import ConfigError
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
@@ -138,7 +138,7 @@ def test_iter_db_files_finds_only_db_dirs(device):
     make_container_db(device, 4, 'a' * 32)
     os.makedirs(os.path.join(device, 'containers', '4', 'zzz', 'empty'))
     found = list(iter_db_files(device, 'containers'))
-    assert [name for name, _path in found] == ['a' * 32]
+    assert [name for _part, name, _path in found] == ['a' * 32]
 
 
 def test_bad_rate_is_refused():
@@ -185,5 +185,5 @@ def test_partitions_option_limits_the_pass(tmp_path, device):
     auditor = ContainerAuditor(auditor_conf(tmp_path), ring=OneDeviceRing())
     assert auditor.run_once(partitions=[2]).get('passes') == 1
     assert auditor.run_once(partitions=[7]).get('passes') == 0
-    assert [h for h, _f in iter_db_files(device, 'containers', [1])] == \
+    assert [h for _p, h, _f in iter_db_files(device, 'containers', [1])] == \
         ['a' * 32]

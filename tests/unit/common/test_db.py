@@ -61,18 +61,6 @@ def test_initialize_creates_wal_db_and_pending(tmp_path):
     assert len(info['id']) == 36
 
 
-def test_makedirs_durable_fsyncs_each_new_parent(tmp_path, monkeypatch):
-    synced = []
-    monkeypatch.setattr(db, 'fsync_dir', synced.append)
-    (tmp_path / 'exists').mkdir()
-    target = tmp_path / 'exists' / 'a' / 'b'
-    db.makedirs_durable(str(target))
-    assert target.is_dir()
-    assert synced == [str(tmp_path / 'exists'), str(tmp_path / 'exists' / 'a')]
-    db.makedirs_durable(str(target))
-    assert len(synced) == 2
-
-
 def test_initialize_twice_fails(tmp_path):
     broker = make_broker(tmp_path)
     again = ContainerBroker(broker.db_file, account='a', container='c')

@@ -21,15 +21,10 @@ from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 from objstore.container.server import ContainerController
 from tests.unit.container.db_server_helpers import (
-    HASH_CONF, Client, devices_dir, running, server_conf)
+    HASH_CONF, Client, devices_dir, running, server_conf, ts)
 
-T0 = 1700000000
 NAME_HASH = hash_path('a', 'c', hash_conf=HASH_CONF)
 PATH = '/sda/1/%s' % NAME_HASH
-
-
-def ts(offset):
-    return Timestamp(T0 + offset).internal
 
 
 @pytest.fixture

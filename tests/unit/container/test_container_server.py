@@ -19,19 +19,13 @@ from objstore.common.config import assert_sample_matches
 from objstore.common.db import db_path
 from objstore.common.hashing import hash_path
 from objstore.common.listing import ListingParams
-from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 from objstore.container.server import ContainerController, ContainerServerConf
 from tests.unit.container.db_server_helpers import (
-    HASH_CONF, Client, devices_dir, running, server_conf)
+    HASH_CONF, Client, devices_dir, running, server_conf, ts)
 
-T0 = 1700000000
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'container-server.conf-sample')
-
-
-def ts(offset):
-    return Timestamp(T0 + offset).internal
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from objstore.account.backend import AccountBroker
 from objstore.account.server import app_factory as account_app
 from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import read_status_file
-from objstore.common.db import db_path
+from objstore.common.db import db_path, iter_db_files
 from objstore.common.exceptions import ConfigError
 from objstore.common.hashing import hash_path, load_hash_conf
 from objstore.common.timestamp import Timestamp
@@ -29,8 +29,7 @@ from objstore.container.server import app_factory as container_app
 from objstore.replicator import db_sync
 from objstore.replicator.db_replicator import (
     STALE_SNAPSHOT_AGE, AccountReplicator, AccountReplicatorConf,
-    ContainerReplicator, ContainerReplicatorConf, iter_db_files,
-    remove_stale_snapshots)
+    ContainerReplicator, ContainerReplicatorConf, remove_stale_snapshots)
 from objstore.replicator.rsync import (
     RsyncDaemon, free_port, render_rsyncd_conf)
 from objstore.ring.ring import Ring
