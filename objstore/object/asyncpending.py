@@ -33,6 +33,7 @@ API for the object-updater::
 
     iter_async_pendings(device_path, policy_index) -> (path, update dict)
     read_async_pending(path) -> dict (ValueError if unreadable)
+    split_host(container_node['host']) -> (ip, port)
     remove_async_pending(path)
 """
 
@@ -63,6 +64,19 @@ def make_update(op, account, container, obj, headers, policy_index=0,
             'policy_index': int(policy_index),
             'headers': {str(k): str(v) for k, v in headers.items()},
             'container_nodes': [dict(node) for node in container_nodes]}
+
+
+def split_host(host):
+    """A container node's 'ip:port' or '[v6]:port' -> (ip, port);
+    ValueError when malformed.
+
+    >>> split_host('[::1]:6201')
+    ('::1', 6201)
+    """
+    ip, sep, port = str(host).rpartition(':')
+    if not sep or not ip or not port.isdigit():
+        raise ValueError('bad container host %r' % host)
+    return ip.strip('[]'), int(port)
 
 
 def write_async_pending(device_path, obj_hash, update):

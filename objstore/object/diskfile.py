@@ -56,6 +56,7 @@ from objstore.common.exceptions import (
     DiskFileDeviceUnavailable, DiskFileError, DiskFileExpired,
     DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
 from objstore.common import green
+from objstore.common.durable import fsync_dir, fsync_new_dirs, make_dirs
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.timestamp import Timestamp
 from objstore.object import (asyncpending, expiring, hashdir, hashes,
@@ -172,26 +173,12 @@ class DiskFileManager:
                                      self.settings.fallocate_reserve))
 
 
-class DiskFile:
-    """One object (one hash dir) on one device. Not thread-safe."""
+class BaseDiskFile:
+    """The metadata accessors DiskFile and its in-memory twin share.
 
-    def __init__(self, manager, device_path, partition, obj_hash,
-                 policy_index, name):
-        self.manager = manager
-        self.device_path = device_path
-        self.partition = str(partition)
-        self.policy_index = policy_index
-        self.hash = obj_hash
-        self.name = name
-        self.hash_dir = os.path.join(device_path, ondisk.hash_dir_relpath(
-            policy_index, partition, obj_hash))
-        self.tmp_dir = os.path.join(device_path, ondisk.TMP_DIR)
-        self._metadata = None
-        self._data_metadata = None
-        self._data_path = None
-        self._fd = None
-
-    # -- reading ---------------------------------------------------------
+    A subclass's ``open()`` sets ``_metadata`` (data merged with POST
+    metadata) and ``_data_metadata`` (the data file's own).
+    """
 
     @property
     def metadata(self):
@@ -215,6 +202,28 @@ class DiskFile:
     @property
     def etag(self):
         return self.metadata['ETag']
+
+
+class DiskFile(BaseDiskFile):
+    """One object (one hash dir) on one device. Not thread-safe."""
+
+    def __init__(self, manager, device_path, partition, obj_hash,
+                 policy_index, name):
+        self.manager = manager
+        self.device_path = device_path
+        self.partition = str(partition)
+        self.policy_index = policy_index
+        self.hash = obj_hash
+        self.name = name
+        self.hash_dir = os.path.join(device_path, ondisk.hash_dir_relpath(
+            policy_index, partition, obj_hash))
+        self.tmp_dir = os.path.join(device_path, ondisk.TMP_DIR)
+        self._metadata = None
+        self._data_metadata = None
+        self._data_path = None
+        self._fd = None
+
+    # -- reading ---------------------------------------------------------
 
     def open(self, now=None):
         """Load the current state; return its metadata dict.
@@ -250,8 +259,7 @@ class DiskFile:
             merged = md.merge_post_metadata(
                 self._data_metadata, self._read_or_quarantine(meta_path))
         self._metadata = merged
-        delete_at = merged.get('X-Delete-At')
-        if delete_at and delete_at.isdigit() and int(delete_at) <= now:
+        if md.is_expired(merged, now):
             self.close()
             raise DiskFileExpired(merged)
         return merged
@@ -481,15 +489,15 @@ class DiskFileWriter:
             os.ftruncate(self._fd, self.bytes_written)
         self._sidecar_tmp = md.write_metadata(self._fd, meta, df.tmp_dir)
         os.fsync(self._fd)
-        created = hashdir.make_dirs(df.hash_dir)
+        created = make_dirs(df.hash_dir)
         target = os.path.join(df.hash_dir, filename)
         if self._sidecar_tmp:
-            os.rename(self._sidecar_tmp, target + ondisk.SIDECAR_SUFFIX)
+            os.rename(self._sidecar_tmp, ondisk.sidecar_name(target))
             self._sidecar_tmp = None
         os.rename(self._tmp_path, target)
         self._tmp_path = None
-        hashdir.fsync_dir(df.hash_dir)
-        hashdir.fsync_new_dirs(created)
+        fsync_dir(df.hash_dir)
+        fsync_new_dirs(created)
 
     def _discard(self):
         if self._fd is not None:

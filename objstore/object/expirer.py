@@ -43,7 +43,7 @@ import uuid
 from objstore.common import green
 from objstore.common.backend_client import direct_request
 from objstore.common.daemon import (
-    Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
+    Daemon, DaemonStats, RateLimiter, run_concurrently, run_daemon)
 from objstore.common.exceptions import (
     ConfigError, DiskFileDeleted, DiskFileError, DiskFileExpired,
     DiskFileNotExist, LockTimeout)
@@ -52,6 +52,7 @@ from objstore.common.http import is_success
 from objstore.common.timestamp import Timestamp
 from objstore.object import asyncpending, expiring, hashdir, ondisk
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
+from objstore.object.updater import ContainerUpdateDaemonConf
 from objstore.ring.ring import Ring
 
 SUMMARY_COUNTS = ('due', 'expired', 'stale', 'failures',
@@ -59,23 +60,16 @@ SUMMARY_COUNTS = ('due', 'expired', 'stale', 'failures',
 
 
 @dataclasses.dataclass(frozen=True)
-class ObjectExpirerConf(DaemonConf):
+class ObjectExpirerConf(ContainerUpdateDaemonConf):
     """Options of [object-expirer] (DaemonConf's come from [DEFAULT])."""
 
-    interval: float = 300.0
     concurrency: int = 4
     tasks_per_second: float = 50.0
-    conn_timeout: float = 0.5
-    node_timeout: float = 10.0
 
     def validate(self):
         super().validate()
-        if self.concurrency < 1:
-            raise ConfigError('concurrency must be >= 1')
         if self.tasks_per_second < 0:
             raise ConfigError('tasks_per_second must be >= 0')
-        if self.conn_timeout <= 0 or self.node_timeout <= 0:
-            raise ConfigError('conn_timeout and node_timeout must be > 0')
 
 
 def tombstone_timestamp(delete_at, data_timestamp):
@@ -170,9 +164,9 @@ class ObjectExpirer(Daemon):
             stats.incr('stale')
             return
         limiter.wait()
+        obj_hash = os.path.basename(path)
         try:
-            expired = self.expire_object(device, entry, os.path.basename(
-                path))
+            expired = self.expire_object(device, entry, obj_hash)
         except (DiskFileError, OSError, LockTimeout) as err:
             stats.incr('failures')
             self.logger.error('cannot expire /%s/%s/%s: %s',
@@ -183,7 +177,8 @@ class ObjectExpirer(Daemon):
             stats.incr('stale')
         else:
             stats.incr('expired')
-            if not self.update_containers(device_path, entry, expired):
+            if not self.update_containers(device_path, obj_hash, entry,
+                                          expired):
                 stats.incr('container_failures')
         expiring.remove_entry(path)
 
@@ -213,9 +208,11 @@ class ObjectExpirer(Daemon):
         df.delete(stamp)
         return stamp
 
-    def update_containers(self, device_path, entry, stamp):
+    def update_containers(self, device_path, obj_hash, entry, stamp):
         """DELETE the listing row on every container replica; an async
-        pending for those that fail. True when all took it."""
+        pending for those that fail. True when all took it.
+
+        ``obj_hash`` is the entry's, which ``expire_object`` checked."""
         part, nodes = self.container_ring.get_nodes(entry['account'],
                                                     entry['container'])
         headers = {'X-Timestamp': stamp.internal,
@@ -234,10 +231,6 @@ class ObjectExpirer(Daemon):
             [{'host': '%s:%d' % (_host(node['ip']), node['port']),
               'partition': str(part), 'device': node['device']}
              for node in failed])
-        obj_hash = self.mgr.get_diskfile(
-            os.path.basename(device_path), entry['partition'],
-            entry['account'], entry['container'], entry['obj'],
-            entry['policy_index']).hash
         asyncpending.write_async_pending(device_path, obj_hash, update)
         return False
 

@@ -1,16 +1,15 @@
 """File operations on the object tree: hash dirs, their cleanup, and walks.
 
-Owns removing obsolete files of a hash dir (``cleanup_ondisk_files``), the
-directory fsync used after renames, and listing what a device holds
-(partitions, suffixes, hash dirs) for the replicator and the auditor. It
+Owns removing obsolete files of a hash dir (``cleanup_ondisk_files``),
+small durable writes (the fsync steps are ``objstore.common.durable``'s),
+and listing what a device holds (partitions, suffixes, hash dirs) for the
+replicator and the auditor. It
 applies the rules of ``ondisk.classify_files`` and must not decide them;
 it knows nothing of metadata contents or of hashes.json (``hashes``).
 
 Public API (used by diskfile, the replicator and the auditor)::
 
     cleanup_ondisk_files(hash_dir, reclaim_age, now) -> FileSet
-    fsync_dir(path)
-    make_dirs(path) -> created dirs; fsync_new_dirs(created)
     write_file_durably(path, data, tmp_dir)
     list_partitions(device_path, policy_index) -> [partition str]
     list_suffixes(partition_path) -> [suffix]
@@ -24,43 +23,8 @@ import os
 import tempfile
 import time
 
+from objstore.common.durable import fsync_dir, fsync_new_dirs, make_dirs
 from objstore.object import ondisk
-
-
-def fsync_dir(path):
-    """Make renames into ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def make_dirs(path):
-    """makedirs; returns the directories it created, outermost first.
-
-    The caller fsyncs their parents (``fsync_new_dirs``) *after* renaming
-    its file in: one journal commit then covers the mkdirs and the rename,
-    where fsyncing after each mkdir would cost a commit apiece.
-    """
-    missing = []
-    while not os.path.isdir(path):
-        missing.append(path)
-        path = os.path.dirname(path)
-    created = []
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory)
-        except FileExistsError:
-            continue
-        created.append(directory)
-    return created
-
-
-def fsync_new_dirs(created):
-    """Make the entries of directories ``make_dirs`` created durable."""
-    for directory in reversed(created):
-        fsync_dir(os.path.dirname(directory))
 
 
 def write_file_durably(path, data, tmp_dir):

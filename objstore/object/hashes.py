@@ -29,6 +29,7 @@ Public API (replicator, auditor, diskfile)::
                reclaim_age=..., now=None) -> {suffix: md5 hex}
     invalidate_hash(suffix_dir)
     hash_suffix(suffix_dir, reclaim_age, now) -> md5 hex or None (emptied)
+    suffix_digest([(hash, kept names)...]) -> md5 hex or None (pure)
     quarantine_hash_dir(device_path, hash_dir, policy_index) -> new path
 """
 
@@ -96,21 +97,32 @@ def hash_suffix(suffix_dir, reclaim_age=ondisk.DEFAULT_RECLAIM_AGE,
 
     Returns None, and removes the suffix dir, when nothing remains.
     """
+    value = suffix_digest(
+        (obj_hash, hashdir.cleanup_ondisk_files(
+            os.path.join(suffix_dir, obj_hash), reclaim_age, now).kept)
+        for obj_hash in hashdir.list_hash_dirs(suffix_dir))
+    if value is None:
+        hashdir.remove_dir_if_empty(suffix_dir)
+    return value
+
+
+def suffix_digest(kept_files):
+    """The suffix hash of (hash dir name, its kept file names) pairs, in
+    sorted hash order; None when no file is kept.
+
+    >>> suffix_digest([('abd', [])]) is None
+    True
+    """
     digest = hashlib.md5(usedforsecurity=False)
     found = False
-    for obj_hash in hashdir.list_hash_dirs(suffix_dir):
-        file_set = hashdir.cleanup_ondisk_files(
-            os.path.join(suffix_dir, obj_hash), reclaim_age, now)
-        if not file_set.kept:
+    for obj_hash, names in kept_files:
+        if not names:
             continue
         found = True
         digest.update(obj_hash.encode('ascii'))
-        for name in file_set.kept:
+        for name in names:
             digest.update(name.encode('ascii'))
-    if not found:
-        hashdir.remove_dir_if_empty(suffix_dir)
-        return None
-    return digest.hexdigest()
+    return digest.hexdigest() if found else None
 
 
 def _read_hashes(partition_dir):

@@ -21,7 +21,8 @@ from objstore.common.exceptions import (
     DiskFileExpired, DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.timestamp import Timestamp
-from objstore.object import metadata as md, ondisk
+from objstore.object import hashes, metadata as md, ondisk
+from objstore.object.diskfile import BaseDiskFile
 
 
 class InMemoryDiskFileManager:
@@ -55,7 +56,7 @@ class InMemoryDiskFileManager:
                                 % (account, container, obj))
 
     def get_hashes(self, device, partition, recalculate=(), policy_index=0):
-        """Suffix hashes computed the way ``hashes.hash_suffix`` does."""
+        """Suffix hashes computed as ``hashes.hash_suffix`` does."""
         self.device_path(device)
         by_suffix = {}
         for (dev, policy, part, obj_hash), files in sorted(
@@ -65,14 +66,11 @@ class InMemoryDiskFileManager:
                 continue
             kept = ondisk.classify_files(files, self.reclaim_age,
                                          time.time()).kept
-            if kept:
-                digest = by_suffix.setdefault(
-                    ondisk.suffix_of(obj_hash),
-                    hashlib.md5(usedforsecurity=False))
-                digest.update(obj_hash.encode('ascii'))
-                for name in kept:
-                    digest.update(name.encode('ascii'))
-        return {suffix: d.hexdigest() for suffix, d in by_suffix.items()}
+            by_suffix.setdefault(ondisk.suffix_of(obj_hash), []).append(
+                (obj_hash, kept))
+        digests = {suffix: hashes.suffix_digest(kept_files)
+                   for suffix, kept_files in by_suffix.items()}
+        return {suffix: d for suffix, d in digests.items() if d is not None}
 
     def write_async_pending(self, device, obj_hash, update):
         self.device_path(device)
@@ -83,7 +81,7 @@ class InMemoryDiskFileManager:
         self.expiring_entries.append((device, obj_hash, entry))
 
 
-class InMemoryDiskFile:
+class InMemoryDiskFile(BaseDiskFile):
     """One object in memory; the API of diskfile.DiskFile."""
 
     def __init__(self, manager, key, name):
@@ -98,28 +96,6 @@ class InMemoryDiskFile:
     @property
     def _files(self):
         return self.manager.objects.setdefault(self.key, {})
-
-    @property
-    def metadata(self):
-        if self._metadata is None:
-            raise DiskFileNotExist('open() the DiskFile first')
-        return self._metadata
-
-    @property
-    def timestamp(self):
-        return Timestamp(self.metadata['X-Timestamp'])
-
-    @property
-    def data_timestamp(self):
-        return Timestamp(self._data_metadata['X-Timestamp'])
-
-    @property
-    def content_length(self):
-        return int(self.metadata['Content-Length'])
-
-    @property
-    def etag(self):
-        return self.metadata['ETag']
 
     def open(self, now=None):
         now = time.time() if now is None else now
@@ -140,8 +116,7 @@ class InMemoryDiskFile:
             merged = md.merge_post_metadata(data_meta,
                                             self._files[file_set.meta][1])
         self._metadata = merged
-        delete_at = merged.get('X-Delete-At')
-        if delete_at and delete_at.isdigit() and int(delete_at) <= now:
+        if md.is_expired(merged, now):
             raise DiskFileExpired(merged)
         return merged
 

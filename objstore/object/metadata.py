@@ -28,7 +28,7 @@ import tempfile
 
 from objstore.common.exceptions import (DiskFileBadMetadata,
                                         DiskFileXattrNotSupported)
-from objstore.object.ondisk import SIDECAR_SUFFIX
+from objstore.object.ondisk import sidecar_name
 
 METADATA_VERSION = 1
 XATTR_KEY = 'user.objstore.metadata'
@@ -185,7 +185,7 @@ def read_metadata(path, fd=None):
     document = _load(_read_chunks(path if fd is None else fd))
     if 'sidecar' not in document:
         return _meta_of(document)
-    return _read_sidecar(path + SIDECAR_SUFFIX, document['sidecar'])
+    return _read_sidecar(sidecar_name(path), document['sidecar'])
 
 
 def _read_sidecar(sidecar_path, marker):
@@ -244,3 +244,13 @@ def merge_post_metadata(data_meta, meta_meta):
     merged['X-Timestamp'] = meta_meta.get('X-Timestamp',
                                           data_meta.get('X-Timestamp'))
     return merged
+
+
+def is_expired(metadata, now):
+    """True when the object's X-Delete-At (an integer time) is not after now.
+
+    >>> is_expired({'X-Delete-At': '100'}, 100), is_expired({}, 100)
+    (True, False)
+    """
+    delete_at = metadata.get('X-Delete-At')
+    return bool(delete_at and delete_at.isdigit() and int(delete_at) <= now)

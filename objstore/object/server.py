@@ -602,13 +602,13 @@ class ObjectController:
                                   op, path_tail)
 
     def _send_container_update(self, node, op, path_tail, headers):
-        ip, _, port = node['host'].rpartition(':')
         path = '/%s/%s%s' % (node['device'], node['partition'], path_tail)
         try:
+            ip, port = asyncpending.split_host(node['host'])
             with green.Timeout(self.conf.conn_timeout +
                                self.conf.node_timeout):
                 status, _headers, _body = direct_request(
-                    ip.strip('[]'), int(port), op, path, headers,
+                    ip, port, op, path, headers,
                     conn_timeout=self.conf.conn_timeout,
                     node_timeout=self.conf.node_timeout)
         except (Exception, green.Timeout) as err:  # noqa: B902

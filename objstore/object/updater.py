@@ -36,12 +36,12 @@ SUMMARY_COUNTS = ('async_pendings', 'successes', 'failures', 'superseded',
 
 
 @dataclasses.dataclass(frozen=True)
-class ObjectUpdaterConf(DaemonConf):
-    """Options of [object-updater] (DaemonConf's come from [DEFAULT])."""
+class ContainerUpdateDaemonConf(DaemonConf):
+    """Options shared by the daemons that send container updates (this
+    updater and the object-expirer)."""
 
     interval: float = 300.0
     concurrency: int = 8
-    objects_per_second: float = 50.0
     conn_timeout: float = 0.5
     node_timeout: float = 10.0
 
@@ -49,22 +49,20 @@ class ObjectUpdaterConf(DaemonConf):
         super().validate()
         if self.concurrency < 1:
             raise ConfigError('concurrency must be >= 1')
-        if self.objects_per_second < 0:
-            raise ConfigError('objects_per_second must be >= 0')
         if self.conn_timeout <= 0 or self.node_timeout <= 0:
             raise ConfigError('conn_timeout and node_timeout must be > 0')
 
 
-def split_host(host):
-    """'ip:port' or '[v6]:port' -> (ip, port); ValueError when malformed.
+@dataclasses.dataclass(frozen=True)
+class ObjectUpdaterConf(ContainerUpdateDaemonConf):
+    """Options of [object-updater] (DaemonConf's come from [DEFAULT])."""
 
-    >>> split_host('[::1]:6201')
-    ('::1', 6201)
-    """
-    ip, sep, port = str(host).rpartition(':')
-    if not sep or not ip or not port.isdigit():
-        raise ValueError('bad container host %r' % host)
-    return ip.strip('[]'), int(port)
+    objects_per_second: float = 50.0
+
+    def validate(self):
+        super().validate()
+        if self.objects_per_second < 0:
+            raise ConfigError('objects_per_second must be >= 0')
 
 
 def group_superseded(pendings):
@@ -165,7 +163,7 @@ class ObjectUpdater(Daemon):
 
     def _send_one(self, update, node):
         try:
-            ip, port = split_host(node['host'])
+            ip, port = asyncpending.split_host(node['host'])
             path = '/%s/%s/%s/%s/%s' % (node['device'], node['partition'],
                                         update['account'],
                                         update['container'], update['obj'])

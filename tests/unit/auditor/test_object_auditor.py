@@ -13,23 +13,10 @@ from objstore.object import expiring, hashes
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.auditor.object_auditor import (
     FAST, FULL, ObjectAuditor, ObjectAuditorConf, split_name)
-from tests.unit.object.conftest import HASH_CONF
+from tests.unit.object.conftest import HASH_CONF, FakeClock
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'object-daemons.conf-sample')
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-        self.slept = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.slept += seconds
-        self.now += seconds
 
 
 @pytest.fixture

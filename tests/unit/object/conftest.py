@@ -15,6 +15,7 @@ from objstore.common.hashing import HashConf
 from objstore.common.wsgi import serve_in_thread
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.object.server import ObjectController
+from objstore.replicator.rsync import free_port
 
 HASH_CONF = HashConf(b'', b'objtest')
 
@@ -140,10 +141,19 @@ class ServerProcess:
             conn.close()
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+class FakeClock:
+    """A clock for daemons' ``clock``/``sleep``: sleeping advances it."""
+
+    def __init__(self, now=1000.0):
+        self.now = now
+        self.slept = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept += seconds
+        self.now += seconds
 
 
 def opath(obj='o', device='sda', partition='0', account='a', container='c'):

@@ -11,28 +11,16 @@ from objstore.common.daemon import DaemonConf, read_status_file
 from objstore.common.exceptions import ConfigError
 from objstore.common.timestamp import Timestamp
 from objstore.object import asyncpending
+from objstore.object.asyncpending import split_host
 from objstore.object.updater import (
-    ObjectUpdater, ObjectUpdaterConf, group_superseded, split_host)
+    ObjectUpdater, ObjectUpdaterConf, group_superseded)
 from objstore.replicator.rsync import free_port
-from tests.unit.object.conftest import RecordingBackend
+from tests.unit.object.conftest import FakeClock, RecordingBackend
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'object-daemons.conf-sample')
 HASH_A = 'a' * 29 + '123'
 HASH_B = 'b' * 29 + '123'
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 50.0
-        self.slept = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.slept += seconds
-        self.now += seconds
 
 
 @pytest.fixture
@@ -154,7 +142,7 @@ def test_policy_dirs_and_rate_limit(device, backends):
     for i in range(10):
         pending(device, [backends[0].host], obj='o%d' % i,
                 obj_hash='%032x' % i, policy_index=i % 2)
-    clock = FakeClock()
+    clock = FakeClock(now=50.0)
     stats = updater(device, clock, objects_per_second=5).run_once()
     assert stats.get('successes') == 10
     assert len(backends[0].requests) == 10
