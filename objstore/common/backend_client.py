@@ -152,9 +152,6 @@ class BackendResponse:
             self.close()
         return data
 
-    def read_all(self):
-        return self.read()
-
     def close(self):
         if self._conn is None:
             return
@@ -234,15 +231,17 @@ class BackendClient:
         conn.sock.settimeout(self.node_timeout)
         return conn, reused
 
-    def request(self, ip, port, method, path, headers=None, body=b'',
-                query=None):
-        """Send a request with a small body; the answer's body streams."""
+    def _on_connection(self, ip, port, send, timeout_error, waited_for):
+        """``send(conn)`` on a pooled connection: (conn, its result).
+
+        A pooled connection the server already closed is retried once on a
+        fresh one; on any failure the connection is closed, and a timeout
+        becomes ``timeout_error('no <waited_for> from ip:port in time')``.
+        """
         for fresh in (False, True):
             conn, reused = self._conn_for(ip, port, fresh)
             try:
-                conn.request(method, _target(path, query),
-                             body=body or None, headers=dict(headers or {}))
-                response = conn.getresponse()
+                return conn, send(conn)
             except _STALE_ERRORS:
                 conn.close()
                 if reused:
@@ -250,13 +249,23 @@ class BackendClient:
                 raise
             except (socket.timeout, TimeoutError):
                 conn.close()
-                raise ChunkReadTimeout('no answer from %s:%s in time'
-                                       % (ip, port))
+                raise timeout_error('no %s from %s:%s in time'
+                                    % (waited_for, ip, port))
             except BaseException:
                 conn.close()
                 raise
-            return BackendResponse(self, ip, port, conn, response)
         raise ConnectionError('unreachable')  # the loop always returns
+
+    def request(self, ip, port, method, path, headers=None, body=b'',
+                query=None):
+        """Send a request with a small body; the answer's body streams."""
+        def send(conn):
+            conn.request(method, _target(path, query),
+                         body=body or None, headers=dict(headers or {}))
+            return conn.getresponse()
+        conn, response = self._on_connection(ip, port, send,
+                                             ChunkReadTimeout, 'answer')
+        return BackendResponse(self, ip, port, conn, response)
 
     def request_full(self, ip, port, method, path, headers=None, body=b'',
                      query=None):
@@ -271,29 +280,17 @@ class BackendClient:
         if chunked:
             send_headers['Transfer-Encoding'] = 'chunked'
             send_headers.pop('Content-Length', None)
-        for fresh in (False, True):
-            conn, reused = self._conn_for(ip, port, fresh)
-            try:
-                conn.putrequest('PUT', _target(path, None),
-                                skip_accept_encoding=True)
-                for name, value in send_headers.items():
-                    conn.putheader(name, value)
-                conn.endheaders()
-                continued = _await_continue(conn.sock)
-            except _STALE_ERRORS:
-                conn.close()
-                if reused:
-                    continue
-                raise
-            except (socket.timeout, TimeoutError):
-                conn.close()
-                raise ConnectionTimeout('no 100-continue from %s:%s in time'
-                                        % (ip, port))
-            except BaseException:
-                conn.close()
-                raise
-            return PutStream(self, ip, port, conn, chunked, continued)
-        raise ConnectionError('unreachable')  # the loop always returns
+
+        def send(conn):
+            conn.putrequest('PUT', _target(path, None),
+                            skip_accept_encoding=True)
+            for name, value in send_headers.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            return _await_continue(conn.sock)
+        conn, continued = self._on_connection(
+            ip, port, send, ConnectionTimeout, '100-continue')
+        return PutStream(self, ip, port, conn, chunked, continued)
 
 
 def _await_continue(sock):

@@ -81,18 +81,19 @@ class ServerSideCopy:
             return self.app(environ, start_response)
         req = Request(environ)
         try:
-            _v, account, _c, _o = split_path(req.path_info, 4, 4, True)
+            _v, account, container, obj = split_path(req.path_info, 4, 4,
+                                                     True)
         except (ValueError, UnicodeDecodeError):
             return self.app(environ, start_response)
         if method == 'COPY':
-            resp = self.handle_copy(req, account)
+            resp = self.handle_copy(req, account, container, obj)
         elif 'X-Copy-From' in req.headers:
             resp = self.handle_put_copy(req, account)
         else:
             return self.app(environ, start_response)
         return resp(environ, start_response)
 
-    def handle_copy(self, req, account):
+    def handle_copy(self, req, account, container, obj):
         """COPY -> a PUT of the destination with X-Copy-From the source."""
         if 'Destination' not in req.headers:
             return text_error(HTTPPreconditionFailed,
@@ -102,7 +103,6 @@ class ServerSideCopy:
                 req.headers['Destination'], 'Destination')
         except ValueError as err:
             return text_error(HTTPPreconditionFailed, str(err))
-        _v, _a, container, obj = split_path(req.path_info, 4, 4, True)
         dest_account = req.headers.get('Destination-Account', account)
         put = Request(req.environ.copy())
         put.method = 'PUT'

@@ -32,8 +32,7 @@ class AccountController(Controller):
         resp = self._read(req)
         if resp.status_int == HTTP_NOT_FOUND and \
                 self.app.conf.account_autocreate and self.is_owner(req):
-            created = self.autocreate(req)
-            if created is not None and is_success(created.status_int):
+            if is_success(self.autocreate(req).status_int):
                 resp = self._read(req)
         return resp
 
@@ -47,21 +46,15 @@ class AccountController(Controller):
             query=req.query_string or None, owner=self.is_owner(req))
 
     def autocreate(self, req):
-        """PUT the account to its nodes; the response or None on success."""
-        ring = self.app.account_ring
-        headers = self.backend_headers(req, self.new_timestamp())
-        resp = self.fan_out(req, ring, self._part(), 'PUT', self.path,
-                            [dict(headers) for _ in
-                             range(ring.replica_count)])
-        self.invalidate(self.account)
+        """PUT the account to its nodes (none of the client's headers)."""
+        resp = self._write(req, 'PUT', forward=False)
         self.app.logger.info('autocreated account %s: %s', self.account,
                              resp.status_int)
         return resp
 
-    def _write(self, req, method):
+    def _write(self, req, method, forward=True):
         ring = self.app.account_ring
-        headers = self.backend_headers(req, self.new_timestamp(),
-                                       forward=method != 'DELETE')
+        headers = self.backend_headers(req, self.new_timestamp(), forward)
         resp = self.fan_out(req, ring, self._part(), method, self.path,
                             [dict(headers) for _ in
                              range(ring.replica_count)])
@@ -102,4 +95,4 @@ class AccountController(Controller):
         denied = self.authorize(req)
         if denied is not None:
             return denied
-        return self._write(req, 'DELETE')
+        return self._write(req, 'DELETE', forward=False)

@@ -18,6 +18,7 @@ from objstore.proxy.getter import (
 from objstore.proxy.infocache import (
     account_info_from, cache_key, container_info_from)
 from objstore.proxy.quorum import best_response_index
+from objstore.ring.ring import quorum_size
 
 # Client headers never forwarded: hop-by-hop, credentials, and the ones
 # the proxy itself sets for the backends.
@@ -60,6 +61,22 @@ def client_headers(backend_headers, owner=True):
 
 def _title(name):
     return '-'.join(part.capitalize() for part in name.split('-'))
+
+
+def update_headers(kind, nodes, part, count):
+    """X-<kind>-Host/-Partition/-Device telling each of ``count`` replicas
+    which ``kind`` node to update (an object its container, a container
+    its account); replica i pairs with node i, round robin.
+
+    >>> update_headers('Account', [{'ip': '10.0.0.1', 'port': 6202,
+    ...                             'device': 'sdb'}], 5, 1)
+    [{'X-Account-Host': '10.0.0.1:6202', 'X-Account-Partition': '5', \
+'X-Account-Device': 'sdb'}]
+    """
+    return [{'X-%s-Host' % kind: '%s:%s' % (node['ip'], node['port']),
+             'X-%s-Partition' % kind: str(part),
+             'X-%s-Device' % kind: node['device']}
+            for node in (nodes[i % len(nodes)] for i in range(count))]
 
 
 def txn_id(req):
@@ -111,46 +128,37 @@ class Controller:
 
     def account_info(self, req, account=None):
         """Cached info of the account, or a dict with a non-2xx status."""
-        account = account or self.account
-        key = cache_key(account)
-        info = self.app.info_cache.get(key)
-        if info is not None:
-            return info
-        ring = self.app.account_ring
-        part = ring.get_part(account)
-        source, statuses, _err = find_source(
-            self.app, ring, part, 'HEAD', '/%s' % account,
-            self.backend_headers(req))
-        if source is None:
-            return {'status': failure_status(statuses, ring.replica_count)}
-        source.response.read()
-        info = account_info_from(source.status, source.headers)
-        if is_success(source.status):
-            self.app.info_cache.set(key, info,
-                                    self.app.conf.recheck_account_existence)
-        return info
+        return self._info(req, self.app.account_ring,
+                          (account or self.account,), account_info_from,
+                          self.app.conf.recheck_account_existence)
 
     def container_info(self, req, account=None, container=None):
         """Cached info of the container, or a dict with a non-2xx status."""
-        account = account or self.account
-        container = container or self.container
-        key = cache_key(account, container)
+        return self._info(req, self.app.container_ring,
+                          (account or self.account,
+                           container or self.container),
+                          container_info_from,
+                          self.app.conf.recheck_container_existence,
+                          unknown={'read_acl': None, 'write_acl': None})
+
+    def _info(self, req, ring, names, info_from, ttl, unknown=()):
+        """The cached info of ``names`` (account[, container]), else from
+        a HEAD through ``ring``, cached ``ttl`` seconds when it exists;
+        ``unknown`` completes the dict when no node answered usably."""
+        key = cache_key(*names)
         info = self.app.info_cache.get(key)
         if info is not None:
             return info
-        ring = self.app.container_ring
-        part = ring.get_part(account, container)
         source, statuses, _err = find_source(
-            self.app, ring, part, 'HEAD', '/%s/%s' % (account, container),
-            self.backend_headers(req))
+            self.app, ring, ring.get_part(*names), 'HEAD',
+            '/' + '/'.join(names), self.backend_headers(req))
         if source is None:
             return {'status': failure_status(statuses, ring.replica_count),
-                    'read_acl': None, 'write_acl': None}
+                    **dict(unknown)}
         source.response.read()
-        info = container_info_from(source.status, source.headers)
+        info = info_from(source.status, source.headers)
         if is_success(source.status):
-            self.app.info_cache.set(key, info,
-                                    self.app.conf.recheck_container_existence)
+            self.app.info_cache.set(key, info, ttl)
         return info
 
     def invalidate(self, account, container=None):
@@ -161,7 +169,7 @@ class Controller:
     def quorum_response(self, req, results, replicas, reduce_status=None):
         """The client response for the answers of a fan-out write."""
         statuses = [r.status for r in results]
-        quorum = replicas // 2 + 1
+        quorum = quorum_size(replicas)
         if reduce_status is not None:
             status = reduce_status(statuses, quorum)
             chosen = next((r for r in results if r.status == status),

@@ -13,11 +13,14 @@ from objstore.common.constraints import check_metadata, check_name
 from objstore.common.http import (
     HTTPBadRequest, HTTP_NOT_FOUND, Response, is_success, text_error)
 from objstore.proxy.account import AccountController
-from objstore.proxy.base import Controller
+from objstore.proxy.base import Controller, update_headers
+from objstore.proxy.info import POLICIES
 
 ACL_HEADERS = ('X-Container-Read', 'X-Container-Write')
-# name -> index of every storage policy this cluster has.
-POLICIES = {'policy-0': 0}
+# lower-case name -> index of every storage policy /info lists (its place
+# in that list).
+POLICY_INDEXES = {policy['name'].lower(): index
+                  for index, policy in enumerate(POLICIES)}
 
 
 def policy_index_for(name):
@@ -27,22 +30,9 @@ def policy_index_for(name):
     0
     """
     try:
-        return POLICIES[name.strip().lower()]
+        return POLICY_INDEXES[name.strip().lower()]
     except KeyError:
         raise ValueError('Invalid X-Storage-Policy %r' % name)
-
-
-def account_update_headers(account_nodes, account_part, count):
-    """X-Account-* headers for each of ``count`` container replicas."""
-    pairs = []
-    for index in range(count):
-        node = account_nodes[index % len(account_nodes)]
-        pairs.append({
-            'X-Account-Host': '%s:%s' % (node['ip'], node['port']),
-            'X-Account-Partition': str(account_part),
-            'X-Account-Device': node['device'],
-        })
-    return pairs
 
 
 class ContainerController(Controller):
@@ -113,8 +103,8 @@ class ContainerController(Controller):
             self.account)
         base = self.backend_headers(req, self.new_timestamp(), forward,
                                     policy_index)
-        headers_list = [dict(base, **pair) for pair in account_update_headers(
-            account_nodes, account_part, ring.replica_count)]
+        headers_list = [dict(base, **pair) for pair in update_headers(
+            'Account', account_nodes, account_part, ring.replica_count)]
         resp = self.fan_out(req, ring, self._part(), method, self.path,
                             headers_list)
         self.invalidate(self.account, self.container)

@@ -19,6 +19,7 @@ from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.http import HTTP_INSUFFICIENT_STORAGE, is_server_error
 from objstore.common.log import get_txn_id, set_txn_id
 from objstore.proxy.quorum import has_quorum
+from objstore.ring.ring import quorum_size
 
 
 @dataclass
@@ -44,7 +45,7 @@ def node_name(node):
 
 
 class NodeIter:
-    """Primaries, then up to ``handoff_count`` handoffs; not thread-shared.
+    """Primaries, then up to ``handoff_count`` handoffs.
 
     Error-limited nodes are put last: tried only when every other
     candidate failed (slowness under load is not death). Handoffs are
@@ -173,34 +174,19 @@ def _run_into(call, results_queue, txn_id):
 
 
 def make_requests(app, ring, part, method, path, headers_list, body=b'',
-                  query=None, quorum=None):
+                  query=None):
     """Send one request per entry of ``headers_list`` to the partition.
 
     Each request starts at its own primary and moves on to handoffs when a
     node fails; returns the BackendResults gathered (see ``gather``).
     """
+    # One node iterator for all the parallel requests: each node is used
+    # once. Green threads switch only on I/O, so ``next`` is never
+    # re-entered.
     node_iter = NodeIter(app, ring, part)
-    primaries = node_iter.primaries
-    quorum = quorum or len(primaries) // 2 + 1
-    shared = _SharedNodes(node_iter)
+    quorum = quorum_size(len(node_iter.primaries))
 
     def call_for(headers):
         return lambda: request_until_answer(
-            app, shared, part, method, path, headers, body, query)
+            app, node_iter, part, method, path, headers, body, query)
     return gather(app, [call_for(h) for h in headers_list], quorum)
-
-
-class _SharedNodes:
-    """One node iterator shared by parallel requests: each node used once.
-
-    Green threads switch only on I/O, so ``next`` is never re-entered.
-    """
-
-    def __init__(self, node_iter):
-        self._iter = node_iter
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return next(self._iter)

@@ -19,6 +19,7 @@ from objstore.common.timestamp import Timestamp
 from objstore.proxy.fanout import NodeIter, gather, node_name, node_path, \
     note_status
 from objstore.proxy.quorum import best_status
+from objstore.ring.ring import quorum_size
 
 # Statuses that end the search: the object (or DB) is there and answered.
 FINAL_STATUSES = frozenset((304, 412, 416))
@@ -124,7 +125,7 @@ def failure_status(statuses, replicas):
     404 when a quorum (or every answering node) said so; a 503 otherwise:
     too many nodes failed to tell.
     """
-    quorum = replicas // 2 + 1
+    quorum = quorum_size(replicas)
     chosen = best_status(statuses, quorum)
     if chosen is not None:
         return chosen

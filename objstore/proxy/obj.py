@@ -22,11 +22,13 @@ from objstore.common.subrequest import sent_content_type
 from objstore.common.http import (
     HTTPClientDisconnect, HTTPNotFound, HTTPRequestTimeout,
     HTTPServiceUnavailable, Response, is_success, text_error)
-from objstore.proxy.base import Controller, client_headers
+from objstore.proxy.base import (
+    Controller, client_headers, update_headers)
 from objstore.proxy.fanout import (
     BackendResult, NodeIter, gather, make_requests, node_name, node_path,
     note_status)
 from objstore.proxy.quorum import best_response_index, delete_status
+from objstore.ring.ring import quorum_size
 
 DEFAULT_CONTENT_TYPE = 'application/octet-stream'
 
@@ -69,19 +71,6 @@ def delete_at_header(headers, now):
             raise InvalidInput('X-Delete-At in past')
         return str(delete_at)
     return None
-
-
-def container_update_headers(container_nodes, container_part, count):
-    """X-Container-* headers for each of ``count`` object replicas."""
-    pairs = []
-    for index in range(count):
-        node = container_nodes[index % len(container_nodes)]
-        pairs.append({
-            'X-Container-Host': '%s:%s' % (node['ip'], node['port']),
-            'X-Container-Partition': str(container_part),
-            'X-Container-Device': node['device'],
-        })
-    return pairs
 
 
 class ObjectController(Controller):
@@ -132,8 +121,8 @@ class ObjectController(Controller):
             self.account, self.container)
         base = self.backend_headers(req, timestamp, forward=True,
                                     policy_index=info['storage_policy'])
-        return [dict(base, **pair) for pair in container_update_headers(
-            container_nodes, container_part,
+        return [dict(base, **pair) for pair in update_headers(
+            'Container', container_nodes, container_part,
             self.app.object_ring.replica_count)]
 
     def POST(self, req):
@@ -242,7 +231,7 @@ class ObjectPut:
         self.ring = self.app.object_ring
         self.part = controller._part()
         self.path = controller.path
-        self.quorum = self.ring.replica_count // 2 + 1
+        self.quorum = quorum_size(self.ring.replica_count)
 
     def run(self):
         node_iter = NodeIter(self.app, self.ring, self.part)

@@ -15,15 +15,6 @@ from collections import Counter
 STATUS_CLASSES = (200, 300, 400, 500)
 
 
-def quorum_size(replicas):
-    """Number of agreeing nodes needed for ``replicas`` copies.
-
-    >>> [quorum_size(n) for n in (1, 2, 3, 4, 5)]
-    [1, 2, 2, 3, 3]
-    """
-    return replicas // 2 + 1
-
-
 def status_class(status):
     """The hundred a status belongs to (``404 -> 400``)."""
     return (status // 100) * 100

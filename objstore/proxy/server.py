@@ -73,6 +73,12 @@ def _load_ring(conf_dir, name):
     return Ring(conf_dir, name, hash_conf=load_hash_conf(conf_dir))
 
 
+def _invalid_input(err):
+    """The client's answer to a request that failed a constraint check."""
+    return Response(status=err.status, content_type='text/plain',
+                    body=(err.message + '\n').encode('utf-8'))
+
+
 class Application:
     """The proxy app; collaborators injectable for tests."""
 
@@ -132,9 +138,7 @@ class Application:
         try:
             controller = self.controller_for(path)
         except InvalidInput as err:
-            return Response(status=err.status, body=(
-                err.message + '\n').encode('utf-8'),
-                content_type='text/plain')
+            return _invalid_input(err)
         except ValueError:
             return text_error(HTTPNotFound, 'Bad URL')
         if req.method not in VERBS:
@@ -144,9 +148,7 @@ class Application:
         try:
             return getattr(controller, req.method)(req)
         except InvalidInput as err:
-            return Response(status=err.status, body=(
-                err.message + '\n').encode('utf-8'),
-                content_type='text/plain')
+            return _invalid_input(err)
 
     def controller_for(self, path):
         """The controller of a ``/v1/...`` path; ValueError for others."""

@@ -8,14 +8,15 @@ from objstore.proxy import quorum
 from objstore.proxy.errorlimit import ErrorLimiter
 from objstore.proxy.getter import failure_status, resume_range
 from objstore.proxy.infocache import InfoCache, container_info_from
-from objstore.proxy.obj import (
-    container_update_headers, delete_at_header, guess_content_type)
+from objstore.proxy.base import update_headers
+from objstore.proxy.obj import delete_at_header, guess_content_type
+from objstore.ring.ring import quorum_size
 
 
 @pytest.mark.parametrize('replicas,size', [(1, 1), (2, 2), (3, 2), (4, 3),
                                            (5, 3)])
 def test_quorum_size(replicas, size):
-    assert quorum.quorum_size(replicas) == size
+    assert quorum_size(replicas) == size
 
 
 @pytest.mark.parametrize('statuses,expected', [
@@ -110,7 +111,7 @@ def test_guess_content_type():
 def test_container_update_headers_pairs_round_robin():
     nodes = [{'ip': '1.1.1.%d' % i, 'port': 6201, 'device': 'd%d' % i}
              for i in range(2)]
-    pairs = container_update_headers(nodes, 7, 3)
+    pairs = update_headers('Container', nodes, 7, 3)
     assert [p['X-Container-Device'] for p in pairs] == ['d0', 'd1', 'd0']
     assert {p['X-Container-Partition'] for p in pairs} == {'7'}
 
