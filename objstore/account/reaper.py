@@ -27,11 +27,10 @@ from objstore.common.backend_client import BACKEND_ERRORS, direct_request
 from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_daemon)
 from objstore.common.db import DATADIRS, iter_db_files
-from objstore.common.db_rpc import POLICY_HEADER
 from objstore.common.exceptions import ConfigError, DatabaseError
-from objstore.common.http import is_success
+from objstore.common.http import POLICY_HEADER, is_success
 from objstore.common.timestamp import Timestamp
-from objstore.ring.ring import Ring, quorum_size
+from objstore.ring.ring import Ring, policy_ring_name, quorum_size
 
 REAPED_KEY = 'X-Backend-Reaped-At'
 LISTING_BATCH = 1000
@@ -71,10 +70,6 @@ def container_shard(container, shards):
     digest = hashlib.md5(container.encode('utf-8', 'surrogateescape'),
                          usedforsecurity=False).digest()
     return int.from_bytes(digest[:4], 'big') % shards
-
-
-def object_ring_name(policy_index):
-    return 'object' if int(policy_index) == 0 else 'object-%d' % policy_index
 
 
 def account_is_deleted(info):
@@ -304,7 +299,7 @@ class AccountReaper(Daemon):
         return ok >= quorum_size(len(nodes))
 
     def _object_ring(self, policy):
-        name = object_ring_name(policy)
+        name = policy_ring_name(policy)
         if name not in self.object_rings:
             self.object_rings[name] = Ring(self.daemon_conf.conf_dir, name)
         return self.object_rings[name]

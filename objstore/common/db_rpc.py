@@ -78,7 +78,6 @@ ERROR_STATUS = {
     DatabaseCorrupt: 500,
 }
 
-POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
 ROWS_PER_MERGE = 1000
 # Seconds a GET/HEAD waits for the pending lock before reading stale.
 READ_PENDING_TIMEOUT = 0.1

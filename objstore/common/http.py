@@ -29,6 +29,8 @@ class HTTPClientDisconnect(webob.exc.HTTPClientError):
 Request = webob.Request
 Response = webob.Response
 
+POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
+
 HTTP_PARTIAL_CONTENT = 206
 HTTP_NOT_FOUND = 404
 HTTP_INSUFFICIENT_STORAGE = 507

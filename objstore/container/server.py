@@ -24,11 +24,12 @@ from objstore.common.config import ConfBase
 from objstore.common.constraints import (
     CONTAINER_LISTING_LIMIT, check_metadata)
 from objstore.common.db_rpc import (
-    POLICY_HEADER, DatabaseServer, conflict, deleted_headers, header_int,
-    listing_request, metadata_from_headers, metadata_headers,
-    pending_syncer, required_timestamp, response)
+    DatabaseServer, conflict, deleted_headers, header_int, listing_request,
+    metadata_from_headers, metadata_headers, pending_syncer,
+    required_timestamp, response)
 from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import load_hash_conf
+from objstore.common.http import POLICY_HEADER
 from objstore.common.listing import listing_status, render_container_listing
 from objstore.common.log import get_logger
 from objstore.common.timestamp import Timestamp

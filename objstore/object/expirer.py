@@ -48,7 +48,7 @@ from objstore.common.exceptions import (
     ConfigError, DiskFileDeleted, DiskFileError, DiskFileExpired,
     DiskFileNotExist, LockTimeout)
 from objstore.common.hashing import load_hash_conf
-from objstore.common.http import is_success
+from objstore.common.http import POLICY_HEADER, is_success
 from objstore.common.timestamp import Timestamp
 from objstore.object import asyncpending, expiring, hashdir, ondisk
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
@@ -217,8 +217,7 @@ class ObjectExpirer(Daemon):
                                                     entry['container'])
         headers = {'X-Timestamp': stamp.internal,
                    'X-Trans-Id': 'tx' + uuid.uuid4().hex,
-                   'X-Backend-Storage-Policy-Index':
-                       str(entry['policy_index'])}
+                   POLICY_HEADER: str(entry['policy_index'])}
         path_tail = '/%s/%s/%s' % (entry['account'], entry['container'],
                                    entry['obj'])
         failed = [node for node in nodes

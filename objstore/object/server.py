@@ -43,8 +43,8 @@ from objstore.common.exceptions import (
     InvalidInput, InvalidTimestamp, LockTimeout)
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import (
-    HTTPAccepted, HTTPBadRequest, HTTPClientDisconnect, HTTPConflict,
-    HTTPCreated, HTTPForbidden, HTTPInsufficientStorage,
+    POLICY_HEADER, HTTPAccepted, HTTPBadRequest, HTTPClientDisconnect,
+    HTTPConflict, HTTPCreated, HTTPForbidden, HTTPInsufficientStorage,
     HTTPInternalServerError, HTTPLengthRequired, HTTPMethodNotAllowed,
     HTTPNoContent, HTTPNotFound, HTTPPreconditionFailed,
     HTTPRequestEntityTooLarge, HTTPRequestTimeout, HTTPServiceUnavailable,
@@ -184,10 +184,9 @@ def parse_partition(value):
 
 
 def parse_policy_index(headers):
-    value = headers.get('X-Backend-Storage-Policy-Index', '0')
+    value = headers.get(POLICY_HEADER, '0')
     if not value.isdigit():
-        raise InvalidInput('invalid X-Backend-Storage-Policy-Index %r'
-                           % value)
+        raise InvalidInput('invalid %s %r' % (POLICY_HEADER, value))
     return int(value)
 
 
@@ -539,8 +538,7 @@ class ObjectController:
             self._queue_expiry(target, df, delete_at, timestamp)
         headers = {'X-Timestamp': timestamp.internal,
                    'X-Trans-Id': req.headers.get('X-Trans-Id', '-'),
-                   'X-Backend-Storage-Policy-Index':
-                       str(target.policy_index)}
+                   POLICY_HEADER: str(target.policy_index)}
         if op == 'PUT':
             headers.update({'X-Size': meta['Content-Length'],
                             'X-Content-Type': meta['Content-Type'],

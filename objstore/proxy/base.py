@@ -9,7 +9,7 @@ container.py, obj.py) build on it and own their verbs.
 """
 
 from objstore.common.http import (
-    HTTPServiceUnavailable, Response, is_success, text_error)
+    POLICY_HEADER, HTTPServiceUnavailable, Response, is_success, text_error)
 from objstore.common.log import get_txn_id
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.fanout import BackendResult, make_requests, node_name
@@ -100,7 +100,7 @@ class Controller:
                         policy_index='0'):
         headers = forwarded_headers(req) if forward else {}
         headers['X-Trans-Id'] = txn_id(req)
-        headers['X-Backend-Storage-Policy-Index'] = str(policy_index)
+        headers[POLICY_HEADER] = str(policy_index)
         if timestamp is not None:
             headers['X-Timestamp'] = timestamp.internal
         return headers

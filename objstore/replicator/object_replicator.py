@@ -38,15 +38,15 @@ from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, local_devices, run_concurrently,
     run_daemon, usable_device_path)
 from objstore.common.exceptions import ConfigError, LockTimeout
-from objstore.common.http import HTTP_INSUFFICIENT_STORAGE, is_success
+from objstore.common.http import (
+    HTTP_INSUFFICIENT_STORAGE, POLICY_HEADER, is_success)
 from objstore.object import hashdir, hashes, ondisk
 from objstore.replicator.rsync import (
     RsyncSettings, build_rsync_command, rsync_destination, run_rsync)
-from objstore.ring.ring import Ring
+from objstore.ring.ring import Ring, policy_ring_name
 
 SUMMARY_COUNTS = ('partitions', 'suffixes_synced', 'rsyncs', 'files_sent',
                   'failures', 'handoffs_removed')
-POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,10 +106,6 @@ class PartitionJob:
                              self.partition, suffix)
 
 
-def ring_name_for(policy_index):
-    return 'object' if policy_index == 0 else 'object-%d' % policy_index
-
-
 def differing_suffixes(local, remote):
     """Suffixes we hold whose hash the peer lacks or disagrees with.
 
@@ -147,7 +143,7 @@ class ObjectReplicator(Daemon):
         """The object ring of a policy, loaded from conf_dir once."""
         if policy_index not in self._rings:
             self._rings[policy_index] = Ring(self.daemon_conf.conf_dir,
-                                             ring_name_for(policy_index))
+                                             policy_ring_name(policy_index))
         return self._rings[policy_index]
 
     def _local_devices(self, ring, only_devices):

@@ -12,8 +12,7 @@ import pytest
 from objstore.account import reaper as reaper_module
 from objstore.account.backend import AccountBroker
 from objstore.account.reaper import (
-    REAPED_KEY, AccountReaper, AccountReaperConf, container_shard,
-    object_ring_name)
+    REAPED_KEY, AccountReaper, AccountReaperConf, container_shard)
 from objstore.account.server import app_factory as account_app
 from objstore.common.backend_client import direct_request
 from objstore.common.config import assert_sample_matches
@@ -24,6 +23,7 @@ from objstore.common.timestamp import Timestamp
 from objstore.common.wsgi import serve_in_thread
 from objstore.container.server import app_factory as container_app
 from objstore.object.server import app_factory as object_app
+from objstore.ring.ring import policy_ring_name
 from objstore.ring.ringdata import RingData
 
 KINDS = {'account': account_app, 'container': container_app,
@@ -273,8 +273,8 @@ def test_status_file_counts(cluster):
 
 
 def test_helpers_and_config():
-    assert object_ring_name(0) == 'object'
-    assert object_ring_name(2) == 'object-2'
+    assert policy_ring_name(0) == 'object'
+    assert policy_ring_name(2) == 'object-2'
     assert {container_shard('c%d' % i, 3) for i in range(40)} == {0, 1, 2}
     for option, value in (('delay_reaping', '-1'), ('node_timeout', '0'),
                           ('deletes_per_second', 'x')):
