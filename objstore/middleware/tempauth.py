@@ -7,6 +7,10 @@ admins, container ACLs ``X-Container-Read``/``X-Container-Write``). It must
 not touch storage: the proxy reads the container's ACL and puts it on the
 request (``req.acl``) before it calls ``swift.authorize`` a second time.
 
+It claims (common.access) every path the proxy routes, token or not: both
+take the API versions from common.access, and the proxy answers 401 to
+whatever nobody claimed, so the two cannot drift into a bypass again.
+
 Users are declared in the filter section as Swift's tempauth does::
 
     user_<account>_<user> = <key> [.admin] [.reseller_admin] [<storage url>]
@@ -36,6 +40,7 @@ import struct
 import time
 from urllib.parse import urlparse, quote
 
+from objstore.common.access import api_version, claim, unauthorized
 from objstore.common.config import ConfBase
 from objstore.common.http import (
     HTTPBadRequest, HTTPForbidden, HTTPUnauthorized, Response, Request,
@@ -383,26 +388,18 @@ class TempAuth:
         if token:
             verified = self.signer.verify(token, self.clock())
             if verified is None or verified[0] not in self.users:
-                if path.startswith('/v1/') or token.startswith(
+                if api_version(path) or token.startswith(
                         self.signer.token_prefix):
-                    return HTTPUnauthorized(
-                        headers={'Www-Authenticate':
-                                 'Swift realm="%s"' % self._realm(path)})(
-                        environ, start_response)
+                    return unauthorized(path)(environ, start_response)
             else:
                 user = self.users[verified[0]]
                 environ['REMOTE_USER'] = ','.join(
                     user_groups(user, self.conf.prefix))
-        if path.startswith('/v1/'):
-            environ['swift.authorize'] = self.authorize
+        # Every path the proxy routes is ours to decide (deny by default,
+        # common.access): anonymous requests too, for ACLs to apply.
+        if api_version(path) and claim(environ, self.authorize):
             environ['swift.clean_acl'] = clean_acl
         return self.app(environ, start_response)
-
-    def _realm(self, path):
-        try:
-            return split_path(path, 2, 2, True)[1]
-        except ValueError:
-            return 'unknown'
 
     def authorize(self, req):
         """None when allowed (marking owners), else a 401/403 response."""
@@ -423,8 +420,7 @@ class TempAuth:
         if verdict == ALLOW:
             return None
         if verdict == UNAUTHORIZED:
-            return HTTPUnauthorized(headers={
-                'Www-Authenticate': 'Swift realm="%s"' % account})
+            return unauthorized(req.path)
         return HTTPForbidden()
 
     def handle_get_token(self, req):
@@ -447,8 +443,7 @@ class TempAuth:
         if user is None or not key or not hmac.compare_digest(
                 user.key.encode('utf-8'), key.encode('utf-8')):
             self.logger.info('auth failed for user %r', user_id)
-            return HTTPUnauthorized(headers={
-                'Www-Authenticate': 'Swift realm="unknown"'})
+            return unauthorized(req.path)
         now = self.clock()
         expires = int(now) + self.conf.token_life
         token = self.signer.issue(user.user_id, expires)

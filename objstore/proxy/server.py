@@ -6,12 +6,18 @@ that the controllers share, the mapping of domain errors to statuses, and
 ``/info``. It reaches storage servers only through common.backend_client
 and knows them only through the rings. Auth, logging, txn ids, healthcheck
 and COPY are middlewares in front of it (etc/proxy-server.conf-sample).
+
+Deny by default: a request for anything but a public path (common.access)
+that no middleware claimed gets 401 here, before any routing, so a missing
+or misconfigured auth middleware can never make the caller an owner.
 """
 
 import dataclasses
 import os
 import time
 
+from objstore.common.access import (
+    api_version, is_claimed, is_public, unauthorized)
 from objstore.common.backend_client import BackendClient
 from objstore.common.config import ConfBase
 from objstore.common.exceptions import ConfigError, InvalidInput
@@ -32,7 +38,6 @@ from objstore.proxy.obj import ObjectController
 from objstore.ring.ring import Ring
 
 VERBS = ('GET', 'HEAD', 'PUT', 'POST', 'DELETE')
-API_VERSIONS = ('v1', 'v1.0')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +138,8 @@ class Application:
             path = req.path_info
         except UnicodeDecodeError:
             return text_error(HTTPPreconditionFailed, 'Invalid UTF8')
+        if not is_public(path) and not is_claimed(req.environ):
+            return unauthorized(path)
         if path.rstrip('/') == '/info':
             return self.info(req)
         try:
@@ -152,9 +159,9 @@ class Application:
 
     def controller_for(self, path):
         """The controller of a ``/v1/...`` path; ValueError for others."""
-        version, account, container, obj = split_path(path, 2, 4, True)
-        if version not in API_VERSIONS:
-            raise ValueError('unknown API version %r' % version)
+        if api_version(path) is None:
+            raise ValueError('not an API path')
+        _version, account, container, obj = split_path(path, 2, 4, True)
         if obj is not None:
             return ObjectController(self, account, container, obj)
         if container is not None:

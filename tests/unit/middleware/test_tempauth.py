@@ -3,6 +3,7 @@ WSGI filter (token endpoint, 401/403 decisions) over a tiny inner app."""
 
 import pytest
 
+from objstore.common.access import API_VERSIONS
 from objstore.common.http import Request
 from objstore.middleware import tempauth
 from objstore.middleware.tempauth import (
@@ -260,3 +261,31 @@ def test_anonymous_request_passes_with_authorize_set():
     seen.clear()
     Request.blank('/info').get_response(mw)
     assert 'swift.authorize' not in seen
+
+
+@pytest.mark.parametrize('path', ['/%s/AUTH_test/c/o' % version
+                                  for version in API_VERSIONS])
+def test_claims_every_path_the_proxy_routes(path):
+    seen = {}
+
+    def inner(environ, start_response):
+        seen.update(environ)
+        return _inner(environ, start_response)
+    Request.blank(path).get_response(tempauth.TempAuth(inner, dict(CONF)))
+    assert seen['swift.authorize'](Request(seen)).status_int == 401
+
+
+def test_keeps_an_overriding_claim():
+    seen = {}
+
+    def inner(environ, start_response):
+        seen.update(environ)
+        return _inner(environ, start_response)
+
+    def tempurl_decision(req):
+        return None
+    req = Request.blank('/v1/AUTH_test/c/o', environ={
+        'swift.authorize': tempurl_decision,
+        'swift.authorize_override': True})
+    req.get_response(tempauth.TempAuth(inner, dict(CONF)))
+    assert seen['swift.authorize'] is tempurl_decision

@@ -12,8 +12,15 @@ from objstore.proxy.fanout import BackendResult, gather
 from tests.unit.proxy.conftest import sleeper
 
 
+def as_owner(req):
+    """The authorizer an auth middleware would claim requests with
+    (common.access): these tests act as the account's owner."""
+    req.environ['swift_owner'] = True
+
+
 def call(harness, method, path, headers=None, body=None):
-    req = Request.blank(path, method=method, headers=headers or {})
+    req = Request.blank(path, method=method, headers=headers or {},
+                        environ={'swift.authorize': as_owner})
     if body is not None:
         req.body = body
     resp = req.get_response(harness.app)
@@ -334,7 +341,8 @@ def test_bad_requests(scripted):
 
 def test_put_without_length_is_411(scripted):
     make_container(scripted)
-    req = Request.blank('/v1/AUTH_a/c/o', method='PUT')
+    req = Request.blank('/v1/AUTH_a/c/o', method='PUT',
+                        environ={'swift.authorize': as_owner})
     req.environ.pop('CONTENT_LENGTH', None)
     assert req.get_response(scripted.app).status_int == 411
 

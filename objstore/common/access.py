@@ -1,0 +1,107 @@
+"""Who may reach the Swift API: the routed paths and the auth claim.
+
+Owns two contracts that must not drift apart:
+
+* **The API paths.** ``API_VERSIONS`` are the first path segments the proxy
+  routes to its controllers (``/v1/...`` and ``/v1.0/...``); ``api_version``
+  says whether a path is one of them. The proxy routes with it and auth
+  middlewares decide what to claim with it, so a prefix the proxy serves is
+  never one that auth ignores.
+
+* **The claim (deny by default).** A request reaches the proxy's API only if
+  a middleware has claimed it by putting its decision callback in
+  ``environ['swift.authorize']`` (``claim``). The proxy calls that callback
+  (``callback(req) -> None | denial response``) before it touches storage,
+  and again with the container's ACL in ``environ['swift.acl']``. A request
+  that nobody claimed gets ``unauthorized`` (401) from the proxy, unless its
+  path is public (``is_public``: ``/info``, ``/healthcheck``, ``/auth/...``).
+
+  tempauth claims every API path (``api_version``). A middleware that
+  authenticates a request by other means (TempURL signature, FormPost, S3
+  signature) sits before tempauth, claims it with ``override=True``; that
+  sets ``environ['swift.authorize_override']`` so that auth middlewares
+  further down keep its decision instead of replacing it. Subrequests inherit
+  the claim (common.subrequest), so they are authorized as the client.
+
+Pure: no I/O.
+"""
+
+from urllib.parse import quote
+
+from objstore.common.http import HTTPUnauthorized
+
+API_VERSIONS = ('v1', 'v1.0')
+AUTHORIZE_KEY = 'swift.authorize'
+OVERRIDE_KEY = 'swift.authorize_override'
+PUBLIC_PATHS = ('/info', '/healthcheck')
+PUBLIC_PREFIXES = ('/auth/',)
+
+# Swift's text for a 401 (swob's RESPONSE_REASONS), so clients see the same.
+UNAUTHORIZED_BODY = (
+    b'<html><h1>Unauthorized</h1><p>This server could not verify that you '
+    b'are authorized to access the document you requested.</p></html>')
+
+
+def api_version(path):
+    """The API version a path is addressed to, or None when it is not one
+    the proxy routes. Exact match: ``/V1`` and ``//v1`` are not API paths.
+
+    >>> api_version('/v1.0/AUTH_test/c/o'), api_version('/V1/AUTH_test')
+    ('v1.0', None)
+    """
+    if not path.startswith('/'):
+        return None
+    version = path[1:].split('/', 1)[0]
+    return version if version in API_VERSIONS else None
+
+
+def is_public(path):
+    """Whether a path needs no claim (it reveals nothing stored).
+
+    >>> is_public('/info/'), is_public('/auth/v1.0'), is_public('/v1/a')
+    (True, True, False)
+    """
+    return path.rstrip('/') in PUBLIC_PATHS or path.startswith(
+        PUBLIC_PREFIXES)
+
+
+def claim(environ, authorize, override=False):
+    """Make ``authorize`` the decision for this request.
+
+    Returns False, changing nothing, when a middleware before this one
+    claimed it with ``override`` (its decision stands).
+    """
+    if environ.get(OVERRIDE_KEY):
+        return False
+    environ[AUTHORIZE_KEY] = authorize
+    if override:
+        environ[OVERRIDE_KEY] = True
+    return True
+
+
+def is_claimed(environ):
+    return callable(environ.get(AUTHORIZE_KEY))
+
+
+def realm_of(path):
+    """The realm a 401 names: the account of an API path, else 'unknown'.
+
+    >>> realm_of('/v1/AUTH_test/c'), realm_of('/healthcheck')
+    ('AUTH_test', 'unknown')
+    """
+    parts = path.split('/', 3)
+    if api_version(path) and len(parts) > 2 and parts[2]:
+        return parts[2]
+    return 'unknown'
+
+
+def unauthorized(path):
+    """Swift's 401: ``Www-Authenticate: Swift realm="<account>"``.
+
+    The realm is percent-quoted: a name may hold quotes or CR/LF, which
+    must not end the header.
+    """
+    return HTTPUnauthorized(
+        body=UNAUTHORIZED_BODY, content_type='text/html', charset='UTF-8',
+        headers={'Www-Authenticate': 'Swift realm="%s"'
+                 % quote(realm_of(path), safe='')})
