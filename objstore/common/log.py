@@ -4,10 +4,17 @@
 (``log_name``, ``log_level``, ``log_file``; stderr when no file). The
 transaction id of the request being served lives in a green-thread local
 set by the servers (``set_txn_id``) and is added to every line.
+
+One record is one line: names and headers come from clients, and a CR or
+LF in them must not forge a log line. So every message has its control
+characters escaped (``OneLineFilter``), and access lines percent-quote
+each field as Swift's access log does (``log_access``). Tracebacks keep
+their own line breaks.
 """
 
 import logging
 import sys
+from urllib.parse import quote
 
 from objstore.common import green
 
@@ -36,6 +43,31 @@ class TxnFilter(logging.Filter):
         return True
 
 
+# C0 controls and DEL: each would end, rewind or garble a line in a log.
+_CONTROL_ESCAPES = {code: '\\x%02x' % code for code in (*range(0x20), 0x7f)}
+
+
+def escape_controls(text):
+    """``text`` with control characters as visible escapes.
+
+    >>> escape_controls('/a/c/o\\r\\nforged line')
+    '/a/c/o\\\\x0d\\\\x0aforged line'
+    """
+    return text.translate(_CONTROL_ESCAPES)
+
+
+class OneLineFilter(logging.Filter):
+    """Formats each message once, with its control characters escaped."""
+
+    def filter(self, record):
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True     # let the handler report the bad format call
+        record.msg, record.args = escape_controls(message), None
+        return True
+
+
 def _make_handler(log_file):
     if log_file:
         return logging.FileHandler(log_file, encoding='utf-8')
@@ -59,14 +91,34 @@ def get_logger(conf, name=None):
         handler = _make_handler(log_file)
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         handler.addFilter(TxnFilter())
+        handler.addFilter(OneLineFilter())
         logger.addHandler(handler)
         logger._objstore_handler = wanted
     return logger
 
 
+# What an access-line field keeps as it is: the characters of a URL, '%'
+# included since a raw path arrives quoted already. Everything else
+# (controls, spaces, quotes, non-ASCII) is percent-quoted, so a line always
+# has the same fields whatever the client sent.
+ACCESS_SAFE = "/:@&=+$,;!~*'()?%[]"
+
+
+def quote_field(value):
+    """One access-line field; '-' when there is none.
+
+    >>> quote_field('/v1/a/c/o\\n1.2.3.4 "GET /forged"')
+    '/v1/a/c/o%0A1.2.3.4%20%22GET%20/forged%22'
+    """
+    if value is None or value == '':
+        return '-'
+    return quote(str(value), safe=ACCESS_SAFE)
+
+
 def log_access(logger, method, path, status, nbytes, duration, txn_id,
                client=None):
     """The one access line a server writes per request."""
-    logger.info('%s "%s %s" %s %s %.4f txn:%s', client or '-', method, path,
-                status, nbytes if nbytes is not None else '-', duration,
-                txn_id or '-', extra={'access': True})
+    logger.info('%s "%s %s" %s %s %.4f txn:%s', quote_field(client),
+                quote_field(method), quote_field(path), status,
+                nbytes if nbytes is not None else '-', duration,
+                quote_field(txn_id), extra={'access': True})

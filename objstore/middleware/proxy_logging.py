@@ -2,12 +2,15 @@
 
 Owns the access line (client address, method, path, status, bytes sent,
 duration, transaction id), written when the response body has been sent
-or the client went away (499). Subrequests made by middlewares further
+or the client went away (499). The path is logged quoted, as the client
+sent it (common.log.log_access quotes every field), never decoded: a
+name with CR/LF in it must not forge a line. Subrequests made by middlewares further
 down (COPY) do not pass here, so each client request is logged once.
 """
 
 import dataclasses
 import time
+from urllib.parse import quote
 
 from objstore.common.config import ConfBase
 from objstore.common.log import get_logger, log_access
@@ -17,6 +20,20 @@ from objstore.common.log import get_logger, log_access
 class ProxyLoggingConf(ConfBase):
     access_log_name: str = 'proxy-access'
     log_name: str = 'proxy-access'
+
+
+def logged_path(environ):
+    """The request target, percent-quoted: the raw one the server kept, or
+    PATH_INFO (latin-1 by WSGI's rules) quoted again.
+
+    >>> logged_path({'PATH_INFO': '/v1/a/c/o\\r\\n', 'QUERY_STRING': 'x=1'})
+    '/v1/a/c/o%0D%0A?x=1'
+    """
+    path = environ.get('RAW_PATH_INFO') or quote(
+        environ.get('PATH_INFO', '').encode('latin-1', 'backslashreplace'))
+    if environ.get('QUERY_STRING'):
+        path += '?' + environ['QUERY_STRING']
+    return path
 
 
 def _client_of(environ):
@@ -61,9 +78,7 @@ class ProxyLogging:
     def __call__(self, environ, start_response):
         started = self.clock()
         method = environ.get('REQUEST_METHOD')
-        path = environ.get('RAW_PATH_INFO') or environ.get('PATH_INFO', '')
-        if environ.get('QUERY_STRING'):
-            path += '?' + environ['QUERY_STRING']
+        path = logged_path(environ)
         status_seen = []
 
         def start_logged(status, headers, exc_info=None):

@@ -34,3 +34,29 @@ def test_txn_id_is_green_thread_local():
         pool.spawn(worker, name)
     pool.waitall()
     assert seen == {'a': 'a', 'b': 'b', 'c': 'c'}
+
+
+def test_a_message_with_controls_stays_one_line(tmp_path):
+    log_file = tmp_path / 'x.log'
+    logger = get_logger({'log_file': str(log_file)}, 'test-log-controls')
+    logger.warning('bad name %s', 'c/o\r\n2026-01-01 forged ERROR\x1b[2J\x7f')
+    logger.info('no args: \n')
+    lines = log_file.read_text().splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith(
+        'bad name c/o\\x0d\\x0a2026-01-01 forged ERROR\\x1b[2J\\x7f')
+    assert lines[1].endswith('no args: \\x0a')
+
+
+def test_access_line_quotes_every_field(tmp_path):
+    log_file = tmp_path / 'x.log'
+    logger = get_logger({'log_file': str(log_file)}, 'test-log-access')
+    log_access(logger, 'GET', '/a/c/o\n1.2.3.4 "GET /x" 200', 200, 0, 0.1,
+               'tx1', '6.6.6.6 "x"\r\n')
+    log_access(logger, 'PUT', '/a/c/caf\u00e9 100%', 201, None, 0.1, None)
+    lines = log_file.read_text().splitlines()
+    assert len(lines) == 2
+    assert '6.6.6.6%20%22x%22%0D%0A "GET /a/c/o%0A1.2.3.4%20%22GET%20/x' \
+        '%22%20200" 200 0 ' in lines[0]
+    assert '- "PUT /a/c/caf%C3%A9%20100%" 201 - ' in lines[1]
+    assert lines[1].endswith('txn:-')
