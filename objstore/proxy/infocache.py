@@ -7,11 +7,19 @@ share it. Only answers that say "exists" are cached: a negative answer is
 asked again each time, so a container created through another worker is
 usable at once. The proxy's own writes delete the entry they change.
 
+The in-process layer is bounded both ways: an entry is never served after
+its TTL, and at most ``max_entries`` are kept -- when full, expired entries
+go first, then the least recently used -- so a client walking millions of
+names cannot grow a worker without limit.
+
 Pure data handling; the proxy fetches the info (HEAD) and hands it here.
 """
 
+import collections
 import json
 import time
+
+DEFAULT_MAX_ENTRIES = 10000
 
 ACCOUNT_META_PREFIX = 'x-account-meta-'
 CONTAINER_META_PREFIX = 'x-container-meta-'
@@ -68,10 +76,17 @@ class InfoCache:
     layer is not used then.
     """
 
-    def __init__(self, memcache=None, clock=time.time):
-        self._local = {}
+    def __init__(self, memcache=None, clock=time.time,
+                 max_entries=DEFAULT_MAX_ENTRIES):
+        if max_entries < 1:
+            raise ValueError('max_entries must be >= 1')
+        self._local = collections.OrderedDict()     # least recent first
         self.memcache = memcache
         self.clock = clock
+        self.max_entries = max_entries
+
+    def __len__(self):
+        return len(self._local)
 
     def get(self, key):
         if self.memcache is not None:
@@ -80,6 +95,7 @@ class InfoCache:
         if entry is None:
             return None
         if entry[1] > self.clock():
+            self._local.move_to_end(key)
             return entry[0]
         del self._local[key]
         return None
@@ -98,8 +114,22 @@ class InfoCache:
             return
         if self.memcache is not None:
             self.memcache.set(key, json.dumps(info), ttl)
-        else:
-            self._local[key] = (info, self.clock() + ttl)
+            return
+        now = self.clock()
+        self._local[key] = (info, now + ttl)
+        self._local.move_to_end(key)
+        if len(self._local) > self.max_entries:
+            self._evict(now)
+
+    def _evict(self, now):
+        """Drop the expired entries, then the least recently used ones,
+        until the cache is back to ``max_entries``. The full scan runs only
+        when the cache is over its bound."""
+        for key in [k for k, (_, expiry) in self._local.items()
+                    if expiry <= now]:
+            del self._local[key]
+        while len(self._local) > self.max_entries:
+            self._local.popitem(last=False)
 
     def delete(self, key):
         self._local.pop(key, None)

@@ -51,6 +51,7 @@ class ProxyServerConf(ConfBase):
     error_suppression_limit: int = 10
     recheck_account_existence: float = 10.0
     recheck_container_existence: float = 10.0
+    info_cache_max_entries: int = 10000
     account_autocreate: bool = True
     allow_account_management: bool = False
     object_chunk_size: int = 65536
@@ -72,6 +73,8 @@ class ProxyServerConf(ConfBase):
             raise ConfigError('put_queue_depth must be >= 1')
         if self.error_suppression_limit < 1:
             raise ConfigError('error_suppression_limit must be >= 1')
+        if self.info_cache_max_entries < 1:
+            raise ConfigError('info_cache_max_entries must be >= 1')
 
 
 def _load_ring(conf_dir, name):
@@ -105,7 +108,8 @@ class Application:
                                     clock)
         if memcache is None and self.conf.memcache_servers:
             memcache = MemcacheRing(self.conf.memcache_servers)
-        self.info_cache = InfoCache(memcache, clock)
+        self.info_cache = InfoCache(memcache, clock,
+                                    self.conf.info_cache_max_entries)
         self.capabilities = base_capabilities()
         self.capabilities['swift']['allow_account_management'] = \
             self.conf.allow_account_management
