@@ -4,8 +4,9 @@ Owns the access line (client address, method, path, status, bytes sent,
 duration, transaction id), written when the response body has been sent
 or the client went away (499). The path is logged quoted, as the client
 sent it (common.log.log_access quotes every field), never decoded: a
-name with CR/LF in it must not forge a line. Subrequests made by middlewares further
-down (COPY) do not pass here, so each client request is logged once.
+name with CR/LF in it must not forge a line. Subrequests made by
+middlewares further down (COPY) do not pass here, so each client request
+is logged once.
 """
 
 import dataclasses
