@@ -34,12 +34,11 @@ Public API (replicator, auditor, diskfile)::
     invalidate_hash(suffix_dir)
     hash_suffix(suffix_dir, reclaim_age, now) -> md5 hex or None (emptied)
     suffix_digest([(hash, kept names)...]) -> md5 hex or None (pure)
-    quarantine_hash_dir(device_path, hash_dir, policy_index) -> new path
+    quarantine_files(device_path, hash_dir, names, policy_index) -> new path
 """
 
 import contextlib
 import dataclasses
-import errno
 import fcntl
 import hashlib
 import json
@@ -260,26 +259,38 @@ def get_hashes(device_path, partition, recalculate=(), policy_index=0,
     return result
 
 
-def quarantine_hash_dir(device_path, hash_dir, policy_index=0):
-    """Move a corrupt hash dir to ``<device>/quarantined/objects[-N]/``.
+def quarantine_files(device_path, hash_dir, names, policy_index=0):
+    """Move ``names`` of a hash dir to a new dir in
+    ``<device>/quarantined/objects[-N]/`` (``<hash>``, or ``<hash>-<uuid>``
+    when that hash was quarantined before); return its path.
 
-    The replicator restores the object from another replica. Returns the
-    new path (uniquified if that hash was quarantined before).
+    Only the named files go: newer files beside them are other writes'.
+    A file gone meanwhile (a newer write removed it) is skipped. The hash
+    dir is removed when emptied and the suffix invalidated, so the
+    replicator restores the object from another replica.
     """
     hash_dir = hash_dir.rstrip('/')
-    target_root = os.path.join(device_path, ondisk.QUARANTINED,
-                               ondisk.policy_dir(ondisk.OBJECTS,
-                                                 policy_index))
-    os.makedirs(target_root, exist_ok=True)
-    target = os.path.join(target_root, os.path.basename(hash_dir))
-    while True:
+    target = _new_quarantine_dir(device_path, os.path.basename(hash_dir),
+                                 policy_index)
+    for name in names:
         try:
-            os.rename(hash_dir, target)
-            break
-        except OSError as err:
-            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                raise
-            target = os.path.join(target_root, '%s-%s' % (
-                os.path.basename(hash_dir), uuid.uuid4().hex))
+            os.rename(os.path.join(hash_dir, name),
+                      os.path.join(target, name))
+        except FileNotFoundError:
+            continue
+    hashdir.remove_dir_if_empty(hash_dir)
     invalidate_hash(os.path.dirname(hash_dir))
     return target
+
+
+def _new_quarantine_dir(device_path, obj_hash, policy_index):
+    root = os.path.join(device_path, ondisk.QUARANTINED,
+                        ondisk.policy_dir(ondisk.OBJECTS, policy_index))
+    os.makedirs(root, exist_ok=True)
+    target = os.path.join(root, obj_hash)
+    while True:
+        try:
+            os.mkdir(target)
+            return target
+        except FileExistsError:
+            target = os.path.join(root, '%s-%s' % (obj_hash, uuid.uuid4().hex))

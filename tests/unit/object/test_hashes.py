@@ -95,13 +95,18 @@ def test_hashing_reclaims_old_tombstones(mgr, device_path):
     assert not os.path.exists(suffix_dir)
 
 
-def test_quarantine_hash_dir_twice(mgr, device_path):
+def test_quarantine_files_moves_only_the_named_files(mgr, device_path):
     first = put_object(mgr, 'o', b'1', T1)
-    q1 = hashes.quarantine_hash_dir(device_path, first.hash_dir)
+    q1 = hashes.quarantine_files(device_path, first.hash_dir,
+                                 [T1 + '.data', 'gone.data'])
+    assert os.listdir(q1) == [T1 + '.data']
+    assert not os.path.exists(first.hash_dir)
     put_object(mgr, 'o', b'2', T2)
-    q2 = hashes.quarantine_hash_dir(device_path, first.hash_dir)
-    assert q1 != q2 and os.path.isdir(q1) and os.path.isdir(q2)
-    assert hashes.get_hashes(device_path, '0') == {}
+    first.write_metadata({'X-Timestamp': Timestamp(BASE + 3).normal})
+    q2 = hashes.quarantine_files(device_path, first.hash_dir, [T2 + '.data'])
+    assert q1 != q2 and os.listdir(q2) == [T2 + '.data']
+    assert os.listdir(first.hash_dir) == [Timestamp(BASE + 3).internal +
+                                          '.meta']
 
 
 def test_walk_lists_partitions_suffixes_hashes(mgr, device_path):
