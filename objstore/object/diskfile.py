@@ -38,9 +38,9 @@ Write order (the crash-safety invariant): the body goes to ``<device>/tmp/``,
 then metadata (xattrs or a sidecar also written in tmp/), fsync, create
 missing dirs, rename the sidecar and then the file into the hash dir, fsync
 the hash dir (and the parent of any dir just created), and only then are
-older files of the hash removed and the suffix hash invalidated. A crash at any point leaves the old state
-or the new one visible, never a partial file: a partial body is only ever
-in tmp/.
+older files of the hash removed and the suffix hash invalidated. A crash
+at any point leaves the old state or the new one visible, never a partial
+file: a partial body is only ever in tmp/.
 """
 
 import errno

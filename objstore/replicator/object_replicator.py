@@ -8,8 +8,9 @@ rehash those suffixes (``REPLICATE /<dev>/<part>/<suf>-<suf>``).
 A partition this node holds without being one of its primaries (a handoff
 copy) is pushed to every primary and removed here only after all of them
 took it. It must not read or write object files itself beyond removing a
-handoff copy and stale temp files (``<device>/tmp/``, each pass); the DiskFile layer (``objstore.object.hashes``/``hashdir``)
-owns the format, and ``objstore.replicator.rsync`` owns the transfer.
+handoff copy and stale temp files (``<device>/tmp/``, each pass); the
+DiskFile layer (``objstore.object.hashes``/``hashdir``) owns the format,
+and ``objstore.replicator.rsync`` owns the transfer.
 
 Invariants:
 

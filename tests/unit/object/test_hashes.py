@@ -30,7 +30,8 @@ def test_hashes_cover_every_suffix_and_change_with_files(mgr, device_path):
     assert all(len(h) == 32 for h in first.values())
     stored = json.load(open(os.path.join(part_dir(device_path),
                                          'hashes.json')))
-    assert stored['v'] == hashes.HASHES_VERSION and set(stored['hashes']) == suffixes
+    assert stored['v'] == hashes.HASHES_VERSION
+    assert set(stored['hashes']) == suffixes
     # A POST changes only its own suffix's hash (invalidated by the write).
     dfs[0].write_metadata({'X-Timestamp': T2})
     second = hashes.get_hashes(device_path, '0')
