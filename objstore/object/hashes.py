@@ -241,8 +241,12 @@ def get_hashes(device_path, partition, recalculate=(), policy_index=0,
         return {}
     with lock_partition(partition_dir):
         cache = _load_invalidated(partition_dir, recalculate)
-        _write_cache(partition_dir, cache)
-    started = cache.stale()
+        started = cache.stale()
+        if started:
+            _write_cache(partition_dir, cache)
+    if not started:
+        # Nothing changed: an unchanged partition costs two small reads.
+        return dict(cache.hashes)
     computed = {suffix: hash_suffix(os.path.join(partition_dir, suffix),
                                     reclaim_age, now)
                 for suffix in started}
