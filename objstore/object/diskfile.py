@@ -458,7 +458,8 @@ class DiskFileReader:
                     yield held
                 held = chunk
             if offset != self.size or digest.hexdigest() != self.etag:
-                self.diskfile.quarantine_read(self._fd, 
+                self.diskfile.quarantine_read(
+                    self._fd,
                     'read %d bytes with md5 %s, expected %d bytes with %s'
                     % (offset, digest.hexdigest(), self.size, self.etag))
             if held is not None:
