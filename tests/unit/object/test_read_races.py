@@ -5,6 +5,7 @@ The objects here carry the largest metadata the API allows, so it lives
 in sidecar files (ext4 xattr overflow), where reading takes two steps.
 """
 
+import http.client
 import os
 import shutil
 import threading
@@ -16,7 +17,8 @@ from objstore.common.exceptions import (
     DiskFileDeleted, DiskFileNotExist, DiskFileQuarantined)
 from objstore.common.timestamp import Timestamp
 from objstore.object import diskfile, metadata as md
-from tests.unit.object.conftest import HASH_CONF, put_object
+from tests.unit.object.conftest import (
+    HASH_CONF, ServerProcess, opath, put_object)
 
 BASE = int(time.time())
 
@@ -115,6 +117,24 @@ def test_corrupt_body_replaced_while_read_is_not_quarantined(mgr,
     assert b''.join(df.reader()) == b'new'
 
 
+def read_loop(mgr, stop, errors):
+    """Open and read object 'o' until ``stop``; a version's body is its
+    timestamp's offset from BASE. Records quarantines and torn reads."""
+    while not stop.is_set():
+        df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+        try:
+            meta = df.open()
+            body = b''.join(df.reader())
+            if int(body) != int(float(meta['X-Timestamp'])) - BASE:
+                errors.append((body, meta['X-Timestamp']))
+        except DiskFileNotExist:
+            pass
+        except DiskFileQuarantined as err:
+            errors.append(err)
+        finally:
+            df.close()
+
+
 def test_concurrent_writers_and_readers_never_quarantine(mgr, device_path):
     """Real threads: PUT/DELETE loops against readers, for a while."""
     put_big(mgr, 0, b'0')
@@ -130,23 +150,9 @@ def test_concurrent_writers_and_readers_never_quarantine(mgr, device_path):
                 put_big(mgr, i, b'%d' % i)
             i += 1
 
-    def read_loop():
-        while not stop.is_set():
-            df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
-            try:
-                meta = df.open()
-                body = b''.join(df.reader())
-                if int(body) != int(float(meta['X-Timestamp'])) - BASE:
-                    errors.append((body, meta['X-Timestamp']))
-            except DiskFileNotExist:
-                pass
-            except DiskFileQuarantined as err:
-                errors.append(err)
-            finally:
-                df.close()
-
     threads = [threading.Thread(target=write_loop)] + [
-        threading.Thread(target=read_loop) for _ in range(3)]
+        threading.Thread(target=read_loop, args=(mgr, stop, errors))
+        for _ in range(3)]
     for thread in threads:
         thread.start()
     time.sleep(3)
@@ -208,3 +214,46 @@ def test_owner_whose_sidecar_never_came_is_quarantined_alone(mgr, receiver):
     assert os.listdir(os.path.join(quarantine_root(got.device_path),
                                    target)) == [stamp(2) + '.data']
     assert os.listdir(got.hash_dir) == [stamp(3) + '.meta']
+
+
+def test_server_process_writes_racing_readers_never_quarantine(tmp_path):
+    """Real processes: an object server process takes PUT/DELETE loops
+    over HTTP while reader threads here open and read the same object."""
+    server = ServerProcess(tmp_path)
+    server.start()
+    mgr = diskfile.DiskFileManager(diskfile.DiskFileSettings(
+        devices=os.path.dirname(server.device_path), hash_conf=HASH_CONF))
+    stop = threading.Event()
+    errors = []
+    # The largest user metadata the API allows: a sidecar on ext4.
+    headers = {'X-Object-Meta-K%02d' % i: 'v' * (43 if i < 46 else 42)
+               for i in range(90)}
+
+    def write_loop():
+        i = 1
+        while not stop.is_set():
+            timestamp = {'X-Timestamp': stamp(i)}
+            if i % 5:
+                status, _ = server.request(
+                    'PUT', opath(), dict(headers, **timestamp,
+                                         **{'Content-Type': 'text/plain'}),
+                    body=b'%d' % i)
+            else:
+                status, _ = server.request('DELETE', opath(), timestamp)
+            if status not in (201, 204, 404):
+                errors.append(('write', status))
+            i += 1
+
+    threads = [threading.Thread(target=write_loop)] + [
+        threading.Thread(target=read_loop, args=(mgr, stop, errors))
+        for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(4)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(15)
+        server.kill()
+    assert errors == [] and quarantined(server.device_path) == []
