@@ -183,9 +183,9 @@ def _read_cache(partition_dir):
     hashes, tokens = document.get('hashes'), document.get('tokens')
     if not isinstance(hashes, dict) or not isinstance(tokens, dict):
         return None
-    return SuffixCache(
-        {s: h for s, h in hashes.items() if ondisk.is_suffix_name(s)},
-        {s: t for s, t in tokens.items() if s in hashes})
+    hashes = {s: h for s, h in hashes.items() if ondisk.is_suffix_name(s)}
+    return SuffixCache(hashes,
+                       {s: t for s, t in tokens.items() if s in hashes})
 
 
 def _write_cache(partition_dir, cache):
