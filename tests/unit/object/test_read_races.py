@@ -5,7 +5,6 @@ The objects here carry the largest metadata the API allows, so it lives
 in sidecar files (ext4 xattr overflow), where reading takes two steps.
 """
 
-import http.client
 import os
 import shutil
 import threading
