@@ -13,7 +13,10 @@ A bad object is moved to ``<device>/quarantined/objects[-N]/<hash>/`` by
 the DiskFile layer, which also invalidates the suffix hash, so the next
 replication pass sees the suffix differ and a good replica is pushed back
 (DESIGN.md, "Consistency machinery"). The auditor never repairs data
-itself and never talks to other nodes.
+itself and never talks to other nodes. It walks while the server writes
+and rsync delivers: a file a newer write replaced under it, or one whose
+sidecar rsync has not delivered yet, is not damage, and DiskFile.open()
+passes it over (DiskFileNotExist) instead of quarantining.
 
 Two chores ride on the walk because it already opens every object:
 

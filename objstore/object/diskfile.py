@@ -31,16 +31,16 @@ For the replicator and auditor::
     mgr.iter_audit_locations(device, policy_index) -> AuditLocation...
     mgr.get_diskfile_from_audit_location(location) -> DiskFile (name unknown
         until open(), which reads it from the metadata)
-    plus hashes.get_hashes / invalidate_hash / quarantine_hash_dir and
+    plus hashes.get_hashes / invalidate_hash / quarantine_files and
     hashdir.cleanup_ondisk_files / iter_hash_dirs.
 
 Write order (the crash-safety invariant): the body goes to ``<device>/tmp/``,
 then metadata (xattrs or a sidecar also written in tmp/), fsync, create
 missing dirs, rename the sidecar and then the file into the hash dir, fsync
 the hash dir (and the parent of any dir just created), and only then are
-older files of the hash removed and the suffix hash invalidated. A crash at any point leaves the old state
-or the new one visible, never a partial file: a partial body is only ever
-in tmp/.
+older files of the hash removed and the suffix hash invalidated. A crash
+at any point leaves the old state or the new one visible, never a partial
+file: a partial body is only ever in tmp/.
 """
 
 import errno
@@ -63,7 +63,15 @@ from objstore.object import (asyncpending, expiring, hashdir, hashes,
                              metadata as md, ondisk)
 
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
-OPEN_RETRIES = 3
+# Each retry follows a concurrent write or a file passed over as
+# incomplete; a hash dir changing this often is answered as not found.
+OPEN_RETRIES = 4
+# rsync renames an owner into place before its sidecar (names sort that
+# way) and a cut transfer sends the sidecar only in a later pass. An owner
+# without its sidecar that changed this recently is such a transfer in
+# flight, passed over by readers; an older one has lost its sidecar and is
+# quarantined. Longer than one rsync run may stall (rsync_timeout).
+SIDECAR_ARRIVAL_GRACE = 3600
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,24 @@ class AuditLocation:
     policy_index: int
     obj_hash: str
     path: str
+
+
+class _FileReplaced(Exception):
+    """A file opened was removed or replaced meanwhile: list again."""
+
+
+class _SidecarNotArrived(Exception):
+    """``name`` is an owner whose sidecar is still on its way."""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.name = name
+
+
+def _changed_since(fd, when):
+    """True when the open file was written or renamed after ``when``."""
+    stat = os.fstat(fd)
+    return max(stat.st_mtime, stat.st_ctime) > when
 
 
 def _no_space_or_raise(err, what):
@@ -229,17 +255,25 @@ class DiskFile(BaseDiskFile):
         """Load the current state; return its metadata dict.
 
         Keeps the data file open, so a reader started later reads these
-        bytes even if a newer PUT or a DELETE lands meanwhile.
+        bytes even if a newer PUT or a DELETE lands meanwhile. A reader
+        must never quarantine what a concurrent writer just made: when a
+        file turns out bad, it is quarantined only if it is still the very
+        file that was opened (else the hash dir is listed again), and a
+        file whose sidecar has not arrived yet is passed over, not judged.
         """
         now = time.time() if now is None else now
         self.close()
+        incomplete = set()
         for _attempt in range(OPEN_RETRIES):
-            file_set = ondisk.classify_files(hashdir.listdir(self.hash_dir))
+            names = [name for name in hashdir.listdir(self.hash_dir)
+                     if name not in incomplete]
             try:
-                return self._open_file_set(file_set, now)
-            except FileNotFoundError:
-                # A newer write removed the file between listdir and open.
+                return self._open_file_set(ondisk.classify_files(names), now)
+            except (FileNotFoundError, _FileReplaced):
                 self.close()
+            except _SidecarNotArrived as err:
+                self.close()
+                incomplete.add(err.name)
         raise DiskFileNotExist('%s kept changing while opened' % self.hash_dir)
 
     def _open_file_set(self, file_set, now):
@@ -249,15 +283,13 @@ class DiskFile(BaseDiskFile):
             raise DiskFileNotExist(self.hash_dir)
         self._data_path = os.path.join(self.hash_dir, file_set.data)
         self._fd = os.open(self._data_path, os.O_RDONLY)
-        self._data_metadata = self._read_or_quarantine(self._data_path,
-                                                       self._fd)
+        self._data_metadata = self._read_owner(file_set.data, self._fd, now)
         self._check_name(self._data_metadata)
         self._check_size(self._data_metadata)
         merged = dict(self._data_metadata)
         if file_set.meta:
-            meta_path = os.path.join(self.hash_dir, file_set.meta)
             merged = md.merge_post_metadata(
-                self._data_metadata, self._read_or_quarantine(meta_path))
+                self._data_metadata, self._read_meta_file(file_set.meta, now))
         self._metadata = merged
         if md.is_expired(merged, now):
             self.close()
@@ -272,17 +304,45 @@ class DiskFile(BaseDiskFile):
             meta = {}
         return stamp, meta
 
-    def _read_or_quarantine(self, path, fd=None):
+    def _read_meta_file(self, name, now):
+        fd = os.open(os.path.join(self.hash_dir, name), os.O_RDONLY)
+        try:
+            return self._read_owner(name, fd, now)
+        finally:
+            os.close(fd)
+
+    def _read_owner(self, name, fd, now):
+        """The metadata of ``name``, open as ``fd``; bad metadata is
+        believed only once ``name`` is seen to still be that file."""
+        path = os.path.join(self.hash_dir, name)
         try:
             return md.read_metadata(path, fd)
         except DiskFileBadMetadata as err:
-            self.quarantine('bad metadata in %s: %s' % (path, err))
+            self._require_same_file(name, fd)
+            if isinstance(err, md.SidecarMissing) and _changed_since(
+                    fd, now - SIDECAR_ARRIVAL_GRACE):
+                raise _SidecarNotArrived(name)
+            self._quarantine(name, 'bad metadata in %s: %s' % (path, err))
+
+    def _same_file(self, name, fd):
+        """True when ``name`` in the hash dir is still the file of ``fd``."""
+        try:
+            on_disk = os.stat(os.path.join(self.hash_dir, name))
+        except FileNotFoundError:
+            return False
+        opened = os.fstat(fd)
+        return ((on_disk.st_dev, on_disk.st_ino) ==
+                (opened.st_dev, opened.st_ino))
+
+    def _require_same_file(self, name, fd):
+        if not self._same_file(name, fd):
+            raise _FileReplaced(name)
 
     def _check_name(self, meta):
         stored = meta.get('name')
         if not stored or 'X-Timestamp' not in meta:
-            self.quarantine('metadata of %s lacks name or X-Timestamp'
-                            % self._data_path)
+            self._quarantine_opened('metadata of %s lacks name or '
+                                    'X-Timestamp' % self._data_path)
         if self.name is None:
             self.name = stored
         elif stored != self.name:
@@ -293,18 +353,39 @@ class DiskFile(BaseDiskFile):
     def _check_size(self, meta):
         size = os.fstat(self._fd).st_size
         if str(size) != meta.get('Content-Length'):
-            self.quarantine('%s is %d bytes, metadata says %s'
-                            % (self._data_path, size,
-                               meta.get('Content-Length')))
+            self._quarantine_opened('%s is %d bytes, metadata says %s'
+                                    % (self._data_path, size,
+                                       meta.get('Content-Length')))
 
-    def quarantine(self, reason):
-        """Move the hash dir to quarantine and raise DiskFileQuarantined."""
+    def _quarantine_opened(self, reason):
+        """In open(): quarantine the data file, unless a newer write
+        replaced it meanwhile (then the hash dir is listed again)."""
+        name = os.path.basename(self._data_path)
+        self._require_same_file(name, self._fd)
+        self._quarantine(name, reason)
+
+    def quarantine_read(self, fd, reason):
+        """The body read through ``fd`` is corrupt: quarantine that data
+        file and raise DiskFileQuarantined; DiskFileNotExist instead when a
+        newer write has already replaced it (there is nothing to move)."""
+        name = os.path.basename(self._data_path)
+        if not self._same_file(name, fd):
+            raise DiskFileNotExist('%s was replaced while read; the copy '
+                                   'read was bad: %s' % (self._data_path,
+                                                         reason))
+        self._quarantine(name, reason)
+
+    def _quarantine(self, name, reason):
+        """Move ``name`` (and what goes with it, ``ondisk.quarantine_names``)
+        to quarantine and raise DiskFileQuarantined."""
         self.close()
-        target = hashes.quarantine_hash_dir(self.device_path, self.hash_dir,
-                                            self.policy_index)
+        names = ondisk.quarantine_names(hashdir.listdir(self.hash_dir), name)
+        target = hashes.quarantine_files(self.device_path, self.hash_dir,
+                                         names, self.policy_index)
         if self.manager.logger:
-            self.manager.logger.warning('Quarantined %s to %s: %s',
-                                        self.hash_dir, target, reason)
+            self.manager.logger.warning('Quarantined %s of %s to %s: %s',
+                                        ', '.join(names), self.hash_dir,
+                                        target, reason)
         raise DiskFileQuarantined(reason)
 
     def reader(self):
@@ -377,8 +458,8 @@ class DiskFileReader:
                     yield held
                 held = chunk
             if offset != self.size or digest.hexdigest() != self.etag:
-                self.close()
-                self.diskfile.quarantine(
+                self.diskfile.quarantine_read(
+                    self._fd,
                     'read %d bytes with md5 %s, expected %d bytes with %s'
                     % (offset, digest.hexdigest(), self.size, self.etag))
             if held is not None:

@@ -14,14 +14,18 @@ Invariants:
   so the next ``get_hashes`` recalculates it; a stale hash is never served.
 - ``get_hashes`` folds hashes.invalid into hashes.json under the lock,
   hashes outside it (hashing walks dirs and may be slow), then stores the
-  results under the lock again, except for suffixes invalidated meanwhile
-  or computed meanwhile by a concurrent caller (replicator and a peer's
-  REPLICATE), whose result may be the fresher one.
+  results under the lock again. Every invalidation gives the suffix a new
+  random token; a result is stored only if the suffix's token is still the
+  one seen when hashing began. So when the replicator and a peer's
+  REPLICATE hash at once around a write, the one that hashed before the
+  write can never store its stale hash over the write (whichever of them
+  took the invalidation from hashes.invalid).
 - hashes.json is replaced atomically (tmp + rename); a missing or corrupt
   one means "recalculate every suffix", never a crash.
 
-hashes.json: ``{"v": 1, "hashes": {"<suffix>": "<md5 hex>" | null}}``,
-null meaning "needs recalculating".
+hashes.json: ``{"v": 2, "hashes": {"<suffix>": "<md5 hex>" | null},
+"tokens": {"<suffix>": "<token>"}}``, null meaning "needs recalculating".
+A version 1 file (no tokens) is unusable and rebuilt: one recalculation.
 
 Public API (replicator, auditor, diskfile)::
 
@@ -30,11 +34,11 @@ Public API (replicator, auditor, diskfile)::
     invalidate_hash(suffix_dir)
     hash_suffix(suffix_dir, reclaim_age, now) -> md5 hex or None (emptied)
     suffix_digest([(hash, kept names)...]) -> md5 hex or None (pure)
-    quarantine_hash_dir(device_path, hash_dir, policy_index) -> new path
+    quarantine_files(device_path, hash_dir, names, policy_index) -> new path
 """
 
 import contextlib
-import errno
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -45,7 +49,7 @@ import uuid
 from objstore.common.exceptions import LockTimeout
 from objstore.object import hashdir, ondisk
 
-HASHES_VERSION = 1
+HASHES_VERSION = 2
 LOCK_TIMEOUT = 10.0
 # The lock is held for microseconds (an append, a small JSON rewrite), so a
 # waiter polls fast at first and backs off only under real contention.
@@ -125,8 +129,49 @@ def suffix_digest(kept_files):
     return digest.hexdigest() if found else None
 
 
-def _read_hashes(partition_dir):
-    """{suffix: hash or None}, or None when hashes.json is unusable."""
+@dataclasses.dataclass
+class SuffixCache:
+    """hashes.json in memory.
+
+    ``hashes``: suffix -> md5 hex, or None when it needs recalculating.
+    ``tokens``: suffix -> a random token replaced at every invalidation,
+    so a computation can tell whether the suffix was invalidated after it
+    started (a counter could repeat after hashes.json is rebuilt; a token
+    cannot).
+    """
+
+    hashes: dict
+    tokens: dict
+
+    def invalidate(self, suffix):
+        self.hashes[suffix] = None
+        self.tokens[suffix] = uuid.uuid4().hex
+
+    def stale(self):
+        """{suffix: token} of the suffixes to recalculate."""
+        return {s: self.tokens.get(s) for s, value in self.hashes.items()
+                if value is None}
+
+    def store(self, computed, started):
+        """Keep the hashes computed since ``started`` ({suffix: token}).
+
+        A suffix whose token changed was invalidated after our hashing
+        began, maybe by a write we did not see: our value is dropped and it
+        stays None. Emptied suffixes (None) are dropped from the cache.
+        """
+        for suffix, value in computed.items():
+            token = started.get(suffix)
+            if token is None or self.tokens.get(suffix) != token:
+                continue
+            if value is None:
+                self.hashes.pop(suffix, None)
+                self.tokens.pop(suffix, None)
+            else:
+                self.hashes[suffix] = value
+
+
+def _read_cache(partition_dir):
+    """The SuffixCache of hashes.json, or None when it is unusable."""
     try:
         with open(os.path.join(partition_dir, ondisk.HASHES_FILE),
                   'rb') as stored:
@@ -135,18 +180,20 @@ def _read_hashes(partition_dir):
         return None
     if not isinstance(document, dict) or document.get('v') != HASHES_VERSION:
         return None
-    hashes = document.get('hashes')
-    if not isinstance(hashes, dict):
+    hashes, tokens = document.get('hashes'), document.get('tokens')
+    if not isinstance(hashes, dict) or not isinstance(tokens, dict):
         return None
-    return {s: h for s, h in hashes.items() if ondisk.is_suffix_name(s)}
+    hashes = {s: h for s, h in hashes.items() if ondisk.is_suffix_name(s)}
+    return SuffixCache(hashes,
+                       {s: t for s, t in tokens.items() if s in hashes})
 
 
-def _write_hashes(partition_dir, hashes):
+def _write_cache(partition_dir, cache):
     path = os.path.join(partition_dir, ondisk.HASHES_FILE)
     tmp_path = '%s.%s.tmp' % (path, uuid.uuid4().hex)
     with open(tmp_path, 'w', encoding='ascii') as out:
-        json.dump({'v': HASHES_VERSION, 'hashes': hashes}, out,
-                  sort_keys=True)
+        json.dump({'v': HASHES_VERSION, 'hashes': cache.hashes,
+                   'tokens': cache.tokens}, out, sort_keys=True)
     # No fsync: losing hashes.json in a crash only costs a recalculation.
     os.replace(tmp_path, path)
 
@@ -163,17 +210,21 @@ def _consume_invalid(partition_dir):
     return {s for s in suffixes if ondisk.is_suffix_name(s)}
 
 
-def _marked_for_recalculation(partition_dir, recalculate):
-    """Under the lock: hashes.json with invalidated suffixes set to None."""
-    hashes = _read_hashes(partition_dir)
-    invalid = _consume_invalid(partition_dir)
-    if hashes is None:
-        hashes = {s: None for s in hashdir.list_suffixes(partition_dir)}
-    for suffix in invalid | set(recalculate):
+def _load_invalidated(partition_dir, recalculate=()):
+    """Under the lock: the cache with every pending invalidation applied.
+
+    An unusable hashes.json is rebuilt with every suffix invalidated, so
+    no computation that started before the rebuild can store its result.
+    """
+    cache = _read_cache(partition_dir)
+    stale = _consume_invalid(partition_dir) | set(recalculate)
+    if cache is None:
+        cache = SuffixCache({}, {})
+        stale |= set(hashdir.list_suffixes(partition_dir))
+    for suffix in stale:
         if ondisk.is_suffix_name(suffix):
-            hashes[suffix] = None
-    _write_hashes(partition_dir, hashes)
-    return hashes
+            cache.invalidate(suffix)
+    return cache
 
 
 def get_hashes(device_path, partition, recalculate=(), policy_index=0,
@@ -189,65 +240,61 @@ def get_hashes(device_path, partition, recalculate=(), policy_index=0,
     if not os.path.isdir(partition_dir):
         return {}
     with lock_partition(partition_dir):
-        hashes = _marked_for_recalculation(partition_dir, recalculate)
+        cache = _load_invalidated(partition_dir, recalculate)
+        started = cache.stale()
+        if started:
+            _write_cache(partition_dir, cache)
+    if not started:
+        # Nothing changed: an unchanged partition costs two small reads.
+        return dict(cache.hashes)
     computed = {suffix: hash_suffix(os.path.join(partition_dir, suffix),
                                     reclaim_age, now)
-                for suffix, value in hashes.items() if value is None}
+                for suffix in started}
     with lock_partition(partition_dir):
-        current = _read_hashes(partition_dir)
-        if current is None:
-            current = hashes
-        invalidated = _consume_invalid(partition_dir)
-        _store_computed(current, computed, invalidated)
-        _write_hashes(partition_dir, current)
+        cache = _load_invalidated(partition_dir)
+        cache.store(computed, started)
+        _write_cache(partition_dir, cache)
     # This call's answer: a suffix invalidated while we hashed still
     # exists; report what we saw (the next call rehashes it).
-    result = {s: h for s, h in current.items() if h is not None}
-    for suffix in invalidated:
-        seen = computed.get(suffix) or hashes.get(suffix)
-        if seen:
-            result[suffix] = seen
+    result = {s: h for s, h in cache.hashes.items() if h is not None}
+    for suffix, value in computed.items():
+        if value is not None and cache.hashes.get(suffix) is None:
+            result[suffix] = value
     return result
 
 
-def _store_computed(current, computed, invalidated_meanwhile):
-    """Fold freshly computed hashes into hashes.json's ``current`` dict.
+def quarantine_files(device_path, hash_dir, names, policy_index=0):
+    """Move ``names`` of a hash dir to a new dir in
+    ``<device>/quarantined/objects[-N]/`` (``<hash>``, or ``<hash>-<uuid>``
+    when that hash was quarantined before); return its path.
 
-    A suffix that another caller computed meanwhile (its value is no longer
-    None) keeps that value: ours may predate a change it saw. A suffix
-    invalidated meanwhile goes back to None. An emptied suffix is dropped.
-    """
-    for suffix, value in computed.items():
-        if current.get(suffix) is not None:
-            continue
-        if value is None:
-            current.pop(suffix, None)
-        else:
-            current[suffix] = value
-    for suffix in invalidated_meanwhile:
-        current[suffix] = None
-
-
-def quarantine_hash_dir(device_path, hash_dir, policy_index=0):
-    """Move a corrupt hash dir to ``<device>/quarantined/objects[-N]/``.
-
-    The replicator restores the object from another replica. Returns the
-    new path (uniquified if that hash was quarantined before).
+    Only the named files go: newer files beside them are other writes'.
+    A file gone meanwhile (a newer write removed it) is skipped. The hash
+    dir is removed when emptied and the suffix invalidated, so the
+    replicator restores the object from another replica.
     """
     hash_dir = hash_dir.rstrip('/')
-    target_root = os.path.join(device_path, ondisk.QUARANTINED,
-                               ondisk.policy_dir(ondisk.OBJECTS,
-                                                 policy_index))
-    os.makedirs(target_root, exist_ok=True)
-    target = os.path.join(target_root, os.path.basename(hash_dir))
-    while True:
+    target = _new_quarantine_dir(device_path, os.path.basename(hash_dir),
+                                 policy_index)
+    for name in names:
         try:
-            os.rename(hash_dir, target)
-            break
-        except OSError as err:
-            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                raise
-            target = os.path.join(target_root, '%s-%s' % (
-                os.path.basename(hash_dir), uuid.uuid4().hex))
+            os.rename(os.path.join(hash_dir, name),
+                      os.path.join(target, name))
+        except FileNotFoundError:
+            continue
+    hashdir.remove_dir_if_empty(hash_dir)
     invalidate_hash(os.path.dirname(hash_dir))
     return target
+
+
+def _new_quarantine_dir(device_path, obj_hash, policy_index):
+    root = os.path.join(device_path, ondisk.QUARANTINED,
+                        ondisk.policy_dir(ondisk.OBJECTS, policy_index))
+    os.makedirs(root, exist_ok=True)
+    target = os.path.join(root, obj_hash)
+    while True:
+        try:
+            os.mkdir(target)
+            return target
+        except FileExistsError:
+            target = os.path.join(root, '%s-%s' % (obj_hash, uuid.uuid4().hex))

@@ -40,6 +40,15 @@ TOO_BIG_ERRNOS = (errno.ENOSPC, errno.E2BIG, errno.ERANGE)
 NOT_SUPPORTED_ERRNOS = (errno.ENOTSUP, errno.EOPNOTSUPP)
 
 
+class SidecarMissing(DiskFileBadMetadata):
+    """The owner's marker names a sidecar that is not there.
+
+    Not always damage: an owner replicated by rsync may arrive before its
+    sidecar, and a reader racing a newer write may find the sidecar already
+    removed with its obsolete owner. ``diskfile`` tells these apart.
+    """
+
+
 def encode_metadata(metadata):
     """The versioned JSON bytes of a {str: str} dict.
 
@@ -180,7 +189,8 @@ def read_metadata(path, fd=None):
 
     ``fd``, when given, is an open descriptor of that file (xattrs are read
     from it, so a concurrent unlink does not matter); the sidecar, if any,
-    is read by path. DiskFileBadMetadata when missing or corrupt.
+    is read by path. DiskFileBadMetadata when missing or corrupt,
+    SidecarMissing (a subclass) when only the sidecar is missing.
     """
     document = _load(_read_chunks(path if fd is None else fd))
     if 'sidecar' not in document:
@@ -193,7 +203,7 @@ def _read_sidecar(sidecar_path, marker):
         with open(sidecar_path, 'rb') as sidecar:
             blob = sidecar.read()
     except FileNotFoundError:
-        raise DiskFileBadMetadata('sidecar %s is missing' % sidecar_path)
+        raise SidecarMissing('sidecar %s is missing' % sidecar_path)
     if (not isinstance(marker, dict) or len(blob) != marker.get('length') or
             hashlib.md5(blob, usedforsecurity=False).hexdigest()
             != marker.get('md5')):

@@ -266,6 +266,35 @@ def _assign_sidecars(parsed, winner, result, cutoff):
         # else: an orphan newer than the winner, maybe a write in flight.
 
 
+def quarantine_names(names, bad):
+    """The files of a hash dir to quarantine along with the corrupt ``bad``.
+
+    ``bad`` and its sidecar; for a data file also every older file (what it
+    superseded: left behind, an older version would be served as current).
+    Newer files stay: they are later writes, not this file's damage.
+
+    >>> for name in quarantine_names(
+    ...         ['1700000001.00000.data', '1700000001.00000.data.mdjson',
+    ...          '1700000000.00000.ts', '1700000002.00000.meta'],
+    ...         '1700000001.00000.data'):
+    ...     print(name)
+    1700000001.00000.data
+    1700000001.00000.data.mdjson
+    1700000000.00000.ts
+    """
+    bad_entry = parse_filename(bad)
+    chosen = [bad, sidecar_name(bad)]
+    if bad_entry.ext == DATA_EXT:
+        for name in sorted(names):
+            try:
+                entry = parse_filename(name)
+            except ValueError:
+                continue
+            if entry.timestamp < bad_entry.timestamp:
+                chosen.append(name)
+    return [name for name in chosen if name in names]
+
+
 def newest_timestamp(file_set):
     """The newest timestamp among the winners (meta included), or None."""
     stamps = [parse_filename(n).timestamp for n in

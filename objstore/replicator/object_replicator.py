@@ -8,8 +8,9 @@ rehash those suffixes (``REPLICATE /<dev>/<part>/<suf>-<suf>``).
 A partition this node holds without being one of its primaries (a handoff
 copy) is pushed to every primary and removed here only after all of them
 took it. It must not read or write object files itself beyond removing a
-handoff copy; the DiskFile layer (``objstore.object.hashes``/``hashdir``)
-owns the format, and ``objstore.replicator.rsync`` owns the transfer.
+handoff copy and stale temp files (``<device>/tmp/``, each pass); the
+DiskFile layer (``objstore.object.hashes``/``hashdir``) owns the format,
+and ``objstore.replicator.rsync`` owns the transfer.
 
 Invariants:
 
@@ -41,12 +42,13 @@ from objstore.common.exceptions import ConfigError, LockTimeout
 from objstore.common.http import (
     HTTP_INSUFFICIENT_STORAGE, POLICY_HEADER, is_success)
 from objstore.object import hashdir, hashes, ondisk
+from objstore.object.diskfile import remove_tmp_older_than
 from objstore.replicator.rsync import (
     RsyncSettings, build_rsync_command, rsync_destination, run_rsync)
 from objstore.ring.ring import Ring, policy_ring_name
 
 SUMMARY_COUNTS = ('partitions', 'suffixes_synced', 'rsyncs', 'files_sent',
-                  'failures', 'handoffs_removed')
+                  'failures', 'handoffs_removed', 'tmp_files_removed')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,6 +226,7 @@ class ObjectReplicator(Daemon):
                          partitions=None, once=False):
         """Replicate every partition of one device; write its status."""
         stats = DaemonStats()
+        self.remove_stale_tmp(device_path, stats)
         jobs = []
         present = hashdir.policy_indexes(device_path, ondisk.OBJECTS)
         for policy_index, ring, ring_dev in policy_rings:
@@ -238,6 +241,19 @@ class ObjectReplicator(Daemon):
         stats.finish()
         self.write_device_status(dev['device'], stats, once=once)
         return stats
+
+    def remove_stale_tmp(self, device_path, stats):
+        """Remove what a server killed mid-write left in ``<device>/tmp/``.
+
+        Nothing else ever removes it. Older than ``reclaim_age`` (as Swift
+        does), it is no live write's temp file.
+        """
+        removed = remove_tmp_older_than(device_path,
+                                        self.daemon_conf.reclaim_age)
+        if removed:
+            stats.incr('tmp_files_removed', removed)
+            self.logger.info('removed %d stale temp files from %s/%s',
+                             removed, device_path, ondisk.TMP_DIR)
 
     def _job_failed(self, job, exc, stats):
         stats.incr('failures')

@@ -21,7 +21,11 @@ once renamed into place, so a file name identifies one version.
   never leaves a visible object file; ``--exclude=.*.??????`` keeps such
   leftovers of an earlier cut transfer from being sent on.
 - ``--xattrs``: object metadata lives in xattrs; ``--whole-file``: files
-  are immutable, delta transfer would only cost CPU.
+  are immutable, delta transfer would only cost CPU. A metadata sidecar
+  (``<owner>.mdjson``) sorts after its owner, so the receiver sees the
+  owner first, and a cut transfer may leave it alone until the next pass;
+  the receiver's readers pass such an owner over (``diskfile``), and its
+  suffix hash differs from ours until the sidecar arrives.
 - ``--relative`` with a ``/./`` anchor: the receiver creates
   ``objects[-N]/<part>/`` under the device dir as needed, and nothing
   outside the device dir is ever named.

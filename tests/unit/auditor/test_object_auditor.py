@@ -1,6 +1,7 @@
 """The object auditor on real tmp devices with real xattrs."""
 
 import os
+import shutil
 import time
 
 import pytest
@@ -9,7 +10,7 @@ from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import DaemonConf, read_status_file
 from objstore.common.exceptions import ConfigError, DiskFileNotExist
 from objstore.common.timestamp import Timestamp
-from objstore.object import expiring, hashes
+from objstore.object import expiring, hashes, metadata as md
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.auditor.object_auditor import (
     FAST, FULL, ObjectAuditor, ObjectAuditorConf, split_name)
@@ -202,3 +203,46 @@ def test_stop_request_ends_the_walk(node):
     aud.request_stop()
     stats = aud.run_once()
     assert stats.get('quarantines') == 0
+
+
+def big_meta(tag):
+    """Metadata too large for ext4's xattr block: kept in a sidecar."""
+    return {'X-Object-Meta-K%02d' % i: tag * 43 for i in range(90)}
+
+
+def test_put_racing_the_audit_is_not_quarantined(node, monkeypatch):
+    tmp_path, devices, mgr = node
+    put(mgr, 'o', b'old', extra=big_meta('a'), timestamp=time.time() - 5)
+    real_read_sidecar = md._read_sidecar
+    raced = []
+
+    def newer_put_lands_first(path, marker):
+        if not raced:
+            raced.append(put(mgr, 'o', b'new', extra=big_meta('b')))
+        return real_read_sidecar(path, marker)
+
+    monkeypatch.setattr(md, '_read_sidecar', newer_put_lands_first)
+    stats = auditor(tmp_path, devices).run_once(once=True)
+    monkeypatch.undo()
+    assert raced and stats.get('quarantines') == 0
+    assert quarantined(devices) == []
+    df = mgr.get_diskfile('d1', 3, 'a', 'c', 'o')
+    assert df.open()['X-Object-Meta-K00'] == 'b' * 43
+    assert b''.join(df.reader()) == b'new'
+
+
+def test_owner_replicated_before_its_sidecar_is_not_quarantined(node):
+    tmp_path, devices, mgr = node
+    sent = put(mgr, 'o', b'body', device='d2', extra=big_meta('a'))
+    got = mgr.get_diskfile('d1', 3, 'a', 'c', 'o')
+    os.makedirs(got.hash_dir)
+    [owner] = [n for n in os.listdir(sent.hash_dir) if n.endswith('.data')]
+    for name in (owner, owner + '.mdjson'):
+        # rsync --xattrs renames the owner into place first.
+        shutil.copy2(os.path.join(sent.hash_dir, name), got.hash_dir)
+        os.utime(os.path.join(got.hash_dir, name))
+        stats = auditor(tmp_path, devices).run_once(devices=['d1'],
+                                                    once=True)
+        assert stats.get('quarantines') == 0 and stats.get('errors') == 0
+    assert quarantined(devices) == []
+    assert stats.get('full_audited') == 1

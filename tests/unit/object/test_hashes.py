@@ -2,6 +2,7 @@
 
 import json
 import os
+import threading
 import time
 
 from objstore.common.timestamp import Timestamp
@@ -29,7 +30,8 @@ def test_hashes_cover_every_suffix_and_change_with_files(mgr, device_path):
     assert all(len(h) == 32 for h in first.values())
     stored = json.load(open(os.path.join(part_dir(device_path),
                                          'hashes.json')))
-    assert stored['v'] == 1 and set(stored['hashes']) == suffixes
+    assert stored['v'] == hashes.HASHES_VERSION
+    assert set(stored['hashes']) == suffixes
     # A POST changes only its own suffix's hash (invalidated by the write).
     dfs[0].write_metadata({'X-Timestamp': T2})
     second = hashes.get_hashes(device_path, '0')
@@ -94,13 +96,18 @@ def test_hashing_reclaims_old_tombstones(mgr, device_path):
     assert not os.path.exists(suffix_dir)
 
 
-def test_quarantine_hash_dir_twice(mgr, device_path):
+def test_quarantine_files_moves_only_the_named_files(mgr, device_path):
     first = put_object(mgr, 'o', b'1', T1)
-    q1 = hashes.quarantine_hash_dir(device_path, first.hash_dir)
+    q1 = hashes.quarantine_files(device_path, first.hash_dir,
+                                 [T1 + '.data', 'gone.data'])
+    assert os.listdir(q1) == [T1 + '.data']
+    assert not os.path.exists(first.hash_dir)
     put_object(mgr, 'o', b'2', T2)
-    q2 = hashes.quarantine_hash_dir(device_path, first.hash_dir)
-    assert q1 != q2 and os.path.isdir(q1) and os.path.isdir(q2)
-    assert hashes.get_hashes(device_path, '0') == {}
+    first.write_metadata({'X-Timestamp': Timestamp(BASE + 3).normal})
+    q2 = hashes.quarantine_files(device_path, first.hash_dir, [T2 + '.data'])
+    assert q1 != q2 and os.listdir(q2) == [T2 + '.data']
+    assert os.listdir(first.hash_dir) == [Timestamp(BASE + 3).internal +
+                                          '.meta']
 
 
 def test_walk_lists_partitions_suffixes_hashes(mgr, device_path):
@@ -113,14 +120,25 @@ def test_walk_lists_partitions_suffixes_hashes(mgr, device_path):
     assert found == {df.hash for df in dfs}
 
 
-def test_store_computed_respects_concurrent_callers():
-    current = {'aaa': None, 'bbb': 'fresh-from-other-caller', 'ccc': None,
-               'ddd': None}
-    computed = {'aaa': 'ours', 'bbb': 'ours-but-older', 'ccc': None,
-                'ddd': 'ours'}
-    hashes._store_computed(current, computed, invalidated_meanwhile={'ddd'})
-    assert current == {'aaa': 'ours', 'bbb': 'fresh-from-other-caller',
-                       'ddd': None}
+def test_cache_stores_only_results_not_invalidated_since_they_began():
+    cache = hashes.SuffixCache({}, {})
+    for suffix in ('aaa', 'bbb', 'ccc'):
+        cache.invalidate(suffix)
+    started = cache.stale()
+    cache.invalidate('bbb')   # a write landed while we hashed
+    cache.store({'aaa': 'ours', 'bbb': 'ours-maybe-stale', 'ccc': None},
+                started)
+    assert cache.hashes == {'aaa': 'ours', 'bbb': None}
+    assert cache.stale() == {'bbb': cache.tokens['bbb']}
+
+
+def test_version_1_hashes_json_is_rebuilt(mgr, device_path):
+    df = put_object(mgr, 'o', b'x', T1)
+    suffix = ondisk.suffix_of(df.hash)
+    with open(os.path.join(part_dir(device_path), 'hashes.json'), 'w') as out:
+        json.dump({'v': 1, 'hashes': {suffix: 'stale'}}, out)
+    assert hashes.get_hashes(device_path, '0')[suffix] == \
+        hashes.hash_suffix(os.path.dirname(df.hash_dir))
 
 
 def test_suffix_invalidated_during_hashing_is_reported_and_rehashed(
@@ -143,3 +161,61 @@ def test_suffix_invalidated_during_hashing_is_reported_and_rehashed(
                                          'hashes.json')))
     assert stored['hashes'][suffix] is None
     assert hashes.get_hashes(device_path, '0') == first
+
+
+class PausingHasher:
+    """Wraps hash_suffix so chosen threads stop after hashing, until let go.
+
+    The seam that forces two concurrent get_hashes calls (the replicator
+    and a peer's REPLICATE) into one exact interleaving.
+    """
+
+    def __init__(self, real):
+        self.real = real
+        self.hashed = {}
+        self.release = {}
+
+    def pause(self, thread_name):
+        self.hashed[thread_name] = threading.Event()
+        self.release[thread_name] = threading.Event()
+
+    def __call__(self, path, *args):
+        value = self.real(path, *args)
+        name = threading.current_thread().name
+        if name in self.hashed:
+            self.hashed[name].set()
+            assert self.release[name].wait(10), 'never released'
+        return value
+
+    def run(self, name, device_path, results):
+        self.pause(name)
+        thread = threading.Thread(
+            name=name, target=lambda: results.update(
+                {name: hashes.get_hashes(device_path, '0')}))
+        thread.start()
+        assert self.hashed[name].wait(10), '%s never hashed' % name
+        return thread
+
+
+def test_write_during_two_concurrent_get_hashes_is_never_lost(
+        mgr, device_path, monkeypatch):
+    df = put_object(mgr, 'o', b'old', T1)
+    suffix = ondisk.suffix_of(df.hash)
+    hashes.get_hashes(device_path, '0')
+    hashes.invalidate_hash(os.path.dirname(df.hash_dir))
+    hasher = PausingHasher(hashes.hash_suffix)
+    monkeypatch.setattr(hashes, 'hash_suffix', hasher)
+    results = {}
+    # A hashes the suffix as it was; then a PUT lands (and invalidates);
+    # B takes that invalidation and hashes the new state; A stores first.
+    first = hasher.run('replicator', device_path, results)
+    put_object(mgr, 'o', b'new', T2)
+    second = hasher.run('replicate-request', device_path, results)
+    hasher.release['replicator'].set()
+    first.join(10)
+    hasher.release['replicate-request'].set()
+    second.join(10)
+    monkeypatch.undo()
+    fresh = hashes.hash_suffix(os.path.dirname(df.hash_dir))
+    assert results['replicate-request'][suffix] == fresh
+    assert hashes.get_hashes(device_path, '0')[suffix] == fresh

@@ -3,6 +3,7 @@ real rsync daemon and real tmp devices: four nodes of one device each, a
 3-replica ring of 4 partitions."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -335,3 +336,39 @@ def test_command_line_once(cluster):
          str(cluster.tmp / 'missing.conf'), '--once'],
         capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and 'missing.conf' in bad.stderr
+
+
+def test_stale_temp_files_are_removed_each_pass(cluster):
+    tmp_dir = os.path.join(cluster.roots[0], 'd0', 'tmp')
+    os.makedirs(tmp_dir)
+    for name, age in (('.obj-killed-mid-put', 3700), ('.obj-live', 10)):
+        path = os.path.join(tmp_dir, name)
+        open(path, 'w').close()
+        os.utime(path, (time.time() - age, time.time() - age))
+    stats = cluster.replicator(0, reclaim_age=3600).run_once()
+    assert os.listdir(tmp_dir) == ['.obj-live']
+    assert stats.get('tmp_files_removed') == 1
+
+
+def test_owner_rsynced_without_its_sidecar_is_completed(cluster):
+    """A cut rsync left a primary the .data but not its sidecar: nothing is
+    quarantined, and the next passes bring the sidecar everywhere."""
+    part, primaries, _ = cluster.placement('obj')
+    a, b, c = primaries
+    big = {'X-Object-Meta-K%02d' % i: 'v' * 43 for i in range(90)}
+    cluster.put(a, 'obj', b'x', T1, extra=big)
+    sent = cluster.mgrs[a].get_diskfile('d%d' % a, part, 'a', 'c', 'obj')
+    got = cluster.mgrs[b].get_diskfile('d%d' % b, part, 'a', 'c', 'obj')
+    os.makedirs(got.hash_dir)
+    owner = Timestamp(T1).internal + '.data'
+    shutil.copy2(os.path.join(sent.hash_dir, owner), got.hash_dir)
+    assert cluster.read(b, 'obj') is DiskFileNotExist
+    # b pushes what it has (the owner alone) on to c; a completes both.
+    cluster.replicator(b).run_once()
+    cluster.replicator(a).run_once()
+    for n in primaries:
+        df = cluster.mgrs[n].get_diskfile('d%d' % n, part, 'a', 'c', 'obj')
+        assert df.open()['X-Object-Meta-K89'] == 'v' * 43
+        assert b''.join(df.reader()) == b'x'
+        quarantine = os.path.join(cluster.roots[n], 'd%d' % n, 'quarantined')
+        assert not os.path.exists(quarantine)
