@@ -9,6 +9,8 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
+import time
 
 import pytest
 
@@ -205,6 +207,166 @@ def test_rsync_then_merge(server, devices, tmp_path):
 def test_rsync_then_merge_missing_files(server, devices):
     assert call(server, 'rsync_then_merge', tmp_name='m.db',
                 source_id='x')[0] == 404
+
+
+# -- the rsync ops against live writers --------------------------------------
+#
+# A server never renames a file over a live DB: other connections (a cached
+# broker, another server process) would go on with the old file and WAL and
+# rows they commit would be lost. These tests commit rows from a writer with
+# its own long-lived broker while the op runs, and then check that every
+# acknowledged row, and every row of the pushed copy, is in the DB.
+
+COPY_ROWS = 6000
+# Fat rows make the copy big enough that checking it takes a while, which
+# gives a racing writer time to act while the op works on it.
+FAT_TYPE = 'text/' + 'x' * 3000
+
+
+def object_row(name, offset, etag='e', content_type='text/plain'):
+    return {'name': name, 'created_at': ts(offset), 'size': offset,
+            'content_type': content_type, 'etag': etag, 'deleted': 0,
+            'storage_policy_index': 0}
+
+
+@pytest.fixture(scope='module')
+def big_copy(tmp_path_factory):
+    """(path, id) of a closed peer DB of COPY_ROWS rows named copy-NNNNN."""
+    path = str(tmp_path_factory.mktemp('big-peer') / 'peer.db')
+    broker = ContainerBroker(path, account='a', container='c')
+    broker.initialize(ts(0))
+    broker.merge_items([object_row('copy-%05d' % i, 1,
+                                   content_type=FAT_TYPE)
+                        for i in range(COPY_ROWS)])
+    db_id = broker.get_info()['id']
+    broker.close()
+    return path, db_id
+
+
+def push_copy(devices, big_copy, tmp_name):
+    """What the sender's rsync leaves in our tmp dir; its path."""
+    tmp_path = os.path.join(devices, 'sda', 'tmp', tmp_name)
+    shutil.copy(big_copy[0], tmp_path)
+    return tmp_path
+
+
+class RowWriter(threading.Thread):
+    """Commits object rows one at a time through one long-lived broker
+    (pending_cap=0: each put is merged into SQLite before it returns), as
+    a busy container server does, until ``finish``. ``acked`` holds the
+    names whose put returned. With ``create`` it first creates the DB,
+    once ``ready()`` says so."""
+
+    def __init__(self, db_file, create=False, ready=lambda: True):
+        super().__init__(daemon=True)
+        self.db_file = db_file
+        self.create = create
+        self.ready = ready
+        self.acked = []
+        self.error = None
+        self.inodes = None
+        self.broker = ContainerBroker(db_file, account='a', container='c',
+                                      pending_cap=0)
+        self._stop_event = threading.Event()
+
+    def run(self):
+        try:
+            deadline = time.monotonic() + 30
+            while not self.ready() and time.monotonic() < deadline:
+                time.sleep(0.0005)
+            if self.create:
+                self.broker.initialize_if_missing(ts(0))
+            while not self._stop_event.is_set():
+                name = 'live-%05d' % len(self.acked)
+                self.broker.put_object(name, ts(3), 3, 'text/plain', 'w')
+                if self.inodes is None:
+                    self.inodes = file_inodes(self.db_file)
+                self.acked.append(name)
+                # A steady stream, not a flood that starves the op.
+                time.sleep(0.002)
+        except Exception as err:
+            self.error = err
+
+    def wait_for_rows(self, count, timeout=30):
+        deadline = time.monotonic() + timeout
+        while len(self.acked) < count and self.is_alive():
+            assert time.monotonic() < deadline, 'writer is stuck'
+            time.sleep(0.001)
+
+    def finish(self, more_rows=5):
+        """Let it commit ``more_rows`` more, then stop it."""
+        self.wait_for_rows(len(self.acked) + more_rows)
+        self._stop_event.set()
+        self.join(30)
+        assert self.error is None, self.error
+
+
+def file_inodes(db_file):
+    """Inodes of the DB and its WAL: who is using which file."""
+    return (os.stat(db_file).st_ino, os.stat(db_file + '-wal').st_ino)
+
+
+def stored_rows(db_file):
+    """{name: row} read through a fresh connection, after an integrity
+    check."""
+    fresh = ContainerBroker(db_file)
+    try:
+        fresh.check_integrity()
+        return {row['name']: row
+                for row in fresh.get_items_since(-1, 10 * COPY_ROWS)}
+    finally:
+        fresh.close()
+
+
+def test_rsync_then_merge_keeps_rows_of_live_writers(server, devices,
+                                                     big_copy):
+    local = local_broker(devices)
+    # One row newer than the copy's, one older: newest wins either way.
+    local.merge_items([object_row('copy-00001', 9, etag='local-newer'),
+                       object_row('copy-00002', 0, etag='local-older')])
+    writer = RowWriter(local.db_file)
+    writer.start()
+    writer.wait_for_rows(3)
+    tmp_path = push_copy(devices, big_copy, 'merge.db')
+    status, _ = call(server, 'rsync_then_merge', tmp_name='merge.db',
+                     source_id=big_copy[1])
+    writer.finish()
+    assert status == 204
+    rows = stored_rows(local.db_file)
+    assert not set(writer.acked) - set(rows)
+    assert {'copy-%05d' % i for i in range(COPY_ROWS)} <= set(rows)
+    assert rows['copy-00001']['etag'] == 'local-newer'
+    assert rows['copy-00002']['etag'] == 'e'
+    # Same DB file and WAL as the writer began with; its cached
+    # connection sees the copy's rows.
+    assert file_inodes(local.db_file) == writer.inodes
+    assert writer.broker.get_object_row('copy-00003') is not None
+    assert writer.broker.get_info()['object_count'] == len(rows)
+    assert local.get_sync(big_copy[1]) == COPY_ROWS
+    assert not os.path.exists(tmp_path)
+    writer.broker.close()
+
+
+def test_complete_rsync_racing_a_create_keeps_both(server, devices,
+                                                  big_copy):
+    tmp_path = push_copy(devices, big_copy, 'race.db')
+    db_file = local_file(devices)
+    # The server opens the copy only once it found no DB; the DB is
+    # created (by a PUT, say) right then.
+    writer = RowWriter(db_file, create=True,
+                       ready=lambda: os.path.exists(tmp_path + '-shm'))
+    writer.start()
+    status, _ = call(server, 'complete_rsync', tmp_name='race.db',
+                     source_id=big_copy[1])
+    writer.finish()
+    assert status == 204
+    rows = stored_rows(db_file)
+    assert not set(writer.acked) - set(rows)
+    assert {'copy-%05d' % i for i in range(COPY_ROWS)} <= set(rows)
+    assert file_inodes(db_file) == writer.inodes
+    assert writer.broker.get_object_row('copy-00003') is not None
+    assert not os.path.exists(tmp_path)
+    writer.broker.close()
 
 
 @pytest.mark.parametrize('body', [
