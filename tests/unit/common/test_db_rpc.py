@@ -6,6 +6,7 @@ replicator would.
 """
 
 import json
+import multiprocessing
 import os
 import shutil
 import sqlite3
@@ -293,12 +294,67 @@ class RowWriter(threading.Thread):
             assert time.monotonic() < deadline, 'writer is stuck'
             time.sleep(0.001)
 
+    def begin(self, rows=3):
+        """Start, and return once it committed ``rows`` rows."""
+        self.start()
+        self.wait_for_rows(rows)
+
     def finish(self, more_rows=5):
-        """Let it commit ``more_rows`` more, then stop it."""
+        """Let it commit ``more_rows`` more, stop it; what it saw: acked
+        names, the inodes of the DB and WAL at its first and last row,
+        whether its still open broker sees a row of the pushed copy, and
+        its error if it failed."""
         self.wait_for_rows(len(self.acked) + more_rows)
         self._stop_event.set()
         self.join(30)
-        assert self.error is None, self.error
+        try:
+            inodes_now = file_inodes(self.db_file)
+            sees_copy = self.broker.get_object_row('copy-00003') is not None
+        except Exception as err:
+            inodes_now = sees_copy = repr(err)
+        finally:
+            self.broker.close()
+        return {'acked': self.acked, 'inodes': self.inodes,
+                'inodes_now': inodes_now, 'sees_copy': sees_copy,
+                'error': None if self.error is None else repr(self.error)}
+
+
+def run_writer_process(db_file, ready, stop, report):
+    """Body of a WriterProcess."""
+    writer = RowWriter(db_file)
+    writer.begin()
+    ready.set()
+    stop.wait(60)
+    report.put(writer.finish())
+
+
+class WriterProcess:
+    """A RowWriter in a process of its own, as another server worker: SQLite
+    shares locks and the WAL index between connections of one process, so
+    a second process meets the op differently. Spawned, not forked: SQLite
+    connections must not cross a fork."""
+
+    def __init__(self, db_file):
+        context = multiprocessing.get_context('spawn')
+        self.ready = context.Event()
+        self.stop = context.Event()
+        self.report = context.Queue()
+        self.process = context.Process(
+            target=run_writer_process,
+            args=(db_file, self.ready, self.stop, self.report), daemon=True)
+
+    def begin(self):
+        self.process.start()
+        assert self.ready.wait(60), 'writer process did not start'
+
+    def finish(self):
+        self.stop.set()
+        try:
+            return self.report.get(timeout=60)
+        finally:
+            self.process.join(10)
+            if self.process.is_alive():
+                self.process.kill()
 
 
 def file_inodes(db_file):
@@ -318,33 +374,34 @@ def stored_rows(db_file):
         fresh.close()
 
 
+@pytest.mark.parametrize('writer_class', [RowWriter, WriterProcess],
+                         ids=['thread', 'process'])
 def test_rsync_then_merge_keeps_rows_of_live_writers(server, devices,
-                                                     big_copy):
+                                                     big_copy, writer_class):
     local = local_broker(devices)
     # One row newer than the copy's, one older: newest wins either way.
     local.merge_items([object_row('copy-00001', 9, etag='local-newer'),
                        object_row('copy-00002', 0, etag='local-older')])
-    writer = RowWriter(local.db_file)
-    writer.start()
-    writer.wait_for_rows(3)
+    writer = writer_class(local.db_file)
+    writer.begin()
     tmp_path = push_copy(devices, big_copy, 'merge.db')
     status, _ = call(server, 'rsync_then_merge', tmp_name='merge.db',
                      source_id=big_copy[1])
-    writer.finish()
+    seen = writer.finish()
     assert status == 204
+    assert seen['error'] is None
     rows = stored_rows(local.db_file)
-    assert not set(writer.acked) - set(rows)
+    assert not set(seen['acked']) - set(rows)
     assert {'copy-%05d' % i for i in range(COPY_ROWS)} <= set(rows)
     assert rows['copy-00001']['etag'] == 'local-newer'
     assert rows['copy-00002']['etag'] == 'e'
-    # Same DB file and WAL as the writer began with; its cached
-    # connection sees the copy's rows.
-    assert file_inodes(local.db_file) == writer.inodes
-    assert writer.broker.get_object_row('copy-00003') is not None
-    assert writer.broker.get_info()['object_count'] == len(rows)
+    # Same DB file and WAL as the writer began with; its open broker
+    # sees the copy's rows.
+    assert seen['inodes_now'] == seen['inodes']
+    assert seen['sees_copy'] is True
+    assert local.get_info()['object_count'] == len(rows)
     assert local.get_sync(big_copy[1]) == COPY_ROWS
     assert not os.path.exists(tmp_path)
-    writer.broker.close()
 
 
 def test_complete_rsync_racing_a_create_keeps_both(server, devices,
@@ -358,15 +415,15 @@ def test_complete_rsync_racing_a_create_keeps_both(server, devices,
     writer.start()
     status, _ = call(server, 'complete_rsync', tmp_name='race.db',
                      source_id=big_copy[1])
-    writer.finish()
+    seen = writer.finish()
     assert status == 204
+    assert seen['error'] is None
     rows = stored_rows(db_file)
-    assert not set(writer.acked) - set(rows)
+    assert not set(seen['acked']) - set(rows)
     assert {'copy-%05d' % i for i in range(COPY_ROWS)} <= set(rows)
-    assert file_inodes(db_file) == writer.inodes
-    assert writer.broker.get_object_row('copy-00003') is not None
+    assert seen['inodes_now'] == seen['inodes']
+    assert seen['sees_copy'] is True
     assert not os.path.exists(tmp_path)
-    writer.broker.close()
 
 
 @pytest.mark.parametrize('body', [
