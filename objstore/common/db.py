@@ -721,7 +721,9 @@ class DatabaseBroker:
         The copy gets its own id (``new_id``), its WAL is folded into its
         file, which is fsynced and then hard-linked in by
         ``_link_into_place``: a concurrent creator either wins (and the
-        copy is merged into its DB) or finds this one.
+        copy is merged into its DB) or finds this one. Once linked, the
+        copy must not be opened under its own name again: SQLite would
+        give the one file a second WAL, named after that path.
         """
         copy.new_id(source_id)
         copy.fold_wal()

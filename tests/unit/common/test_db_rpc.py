@@ -409,9 +409,11 @@ def test_complete_rsync_racing_a_create_keeps_both(server, devices,
     tmp_path = push_copy(devices, big_copy, 'race.db')
     db_file = local_file(devices)
     # The server opens the copy only once it found no DB; the DB is
-    # created (by a PUT, say) right then.
+    # created (by a PUT, say) right then (or, should the writer miss that
+    # moment, once the op is over and the copy gone).
     writer = RowWriter(db_file, create=True,
-                       ready=lambda: os.path.exists(tmp_path + '-shm'))
+                       ready=lambda: os.path.exists(tmp_path + '-shm') or
+                       not os.path.exists(tmp_path))
     writer.start()
     status, _ = call(server, 'complete_rsync', tmp_name='race.db',
                      source_id=big_copy[1])
