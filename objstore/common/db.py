@@ -54,6 +54,8 @@ EMPTY_HASH = '0' * 32
 # Rows looked up per "name IN (...)" query while merging; below SQLite's
 # default limit on bound parameters.
 MERGE_CHUNK = 500
+# Rows of a replicated DB copy merged per transaction (see merge_copy).
+MERGE_COPY_BATCH = 1000
 
 
 def chexor(old_hex, name, timestamp):
@@ -317,11 +319,7 @@ class DatabaseBroker:
             with open(tmp_path, 'rb') as made:
                 os.fsync(made.fileno())
             self._create_pending_file()
-            try:
-                os.link(tmp_path, self.db_file)
-            except FileExistsError:
-                raise DatabaseAlreadyExists(self.db_file)
-            fsync_dir(self.db_dir)
+            self._link_into_place(tmp_path)
         finally:
             for leftover in (tmp_path, tmp_path + '-wal', tmp_path + '-shm'):
                 if os.path.exists(leftover):
@@ -334,6 +332,31 @@ class DatabaseBroker:
         except DatabaseAlreadyExists:
             return False
         return True
+
+    def _link_into_place(self, made_path):
+        """Hard-link the finished DB file ``made_path`` in as ``db_file``.
+
+        Every creator links under an flock on the DB's directory, so a
+        ``-wal``/``-shm`` found there without a DB is an orphan (its DB was
+        removed or moved away and the removal was cut short) that SQLite
+        would replay onto the new file: it goes first. A live DB and its
+        WAL are never touched: then this raises DatabaseAlreadyExists.
+        """
+        with locked_file(self.db_dir, self.pending_timeout,
+                         flags=os.O_RDONLY | os.O_DIRECTORY,
+                         sleep=self.sleep):
+            if self.exists():
+                raise DatabaseAlreadyExists(self.db_file)
+            for orphan in (self.db_file + '-wal', self.db_file + '-shm'):
+                try:
+                    os.unlink(orphan)
+                except FileNotFoundError:
+                    pass
+            try:
+                os.link(made_path, self.db_file)
+            except FileExistsError:
+                raise DatabaseAlreadyExists(self.db_file)
+        fsync_dir(self.db_dir)
 
     def _create_pending_file(self):
         if not os.path.exists(self.pending_file):
@@ -660,6 +683,66 @@ class DatabaseBroker:
             self._merge_sync(conn, remote_id, point, incoming=True)
             conn.execute('UPDATE %s SET id = ?' % self.stat_table,
                          (str(uuid.uuid4()),))
+
+    def merge_copy(self, copy, source_id, batch=MERGE_COPY_BATCH):
+        """Merge ``copy``, a broker on a copy of peer DB ``source_id``, into
+        this live DB: rows, incoming sync points, metadata, timestamps.
+
+        Replication by rsync lands here. The file is never replaced, since
+        other connections (another server process, a cached broker) would
+        go on with the old file and WAL and lose what they commit. Rows go
+        through ``merge_items`` (newest timestamp wins) in transactions of
+        ``batch`` rows in the copy's ROWID order, each advancing
+        ``source_id``'s incoming sync point: writers run between batches,
+        and a merge cut short resumes where it stopped. The copy's incoming
+        sync points become ours, as we now hold every row it held.
+        """
+        point = self.get_sync(source_id)
+        while True:
+            rows = copy.get_items_since(point, batch)
+            if not rows:
+                break
+            self.merge_items(rows, source_id=source_id)
+            point = rows[-1]['ROWID']
+            # A green server serves its other requests between batches.
+            self.sleep(0)
+        self.merge_syncs(copy.get_syncs(incoming=True))
+        self.update_metadata({key: tuple(entry)
+                              for key, entry in copy.metadata.items()})
+        info = copy.get_info()
+        self.merge_timestamps(info['created_at'], info['put_timestamp'],
+                              info['delete_timestamp'])
+
+    def adopt_copy(self, copy, source_id):
+        """Make ``copy`` (see ``merge_copy``; a file on this filesystem)
+        this DB, which did not exist; True if it did, False if a DB was
+        created meanwhile and the copy was merged into it instead.
+
+        The copy gets its own id (``new_id``), its WAL is folded into its
+        file, which is fsynced and then hard-linked in by
+        ``_link_into_place``: a concurrent creator either wins (and the
+        copy is merged into its DB) or finds this one. Once linked, the
+        copy must not be opened under its own name again: SQLite would
+        give the one file a second WAL, named after that path.
+        """
+        copy.new_id(source_id)
+        copy.fold_wal()
+        makedirs_durable(self.db_dir)
+        self._create_pending_file()
+        try:
+            self._link_into_place(copy.db_file)
+        except DatabaseAlreadyExists:
+            self.merge_copy(copy, source_id)
+            return False
+        return True
+
+    def fold_wal(self):
+        """Checkpoint the WAL into the main file, fsync it and close, so
+        that the file alone holds the whole DB."""
+        self.conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+        self.close()
+        with open(self.db_file, 'rb') as made:
+            os.fsync(made.fileno())
 
     def check_integrity(self):
         """Raise DatabaseCorrupt unless SQLite's integrity check passes."""

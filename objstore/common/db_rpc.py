@@ -37,24 +37,31 @@ device unavailable.
   sender are not sent again.
 * ``{"op": "complete_rsync", "tmp_name": <file name in <device>/tmp/>,
   "source_id": <sender's DB id>}`` -> 204; the rsynced DB gets a new id
-  (with ``source_id``'s sync point at its max ROWID) and is moved into
-  place. 404 if the tmp file is missing, 409 if a DB exists already.
+  (with ``source_id``'s sync point at its max ROWID) and is hard-linked
+  into place, never over a DB: if one was created meanwhile, the copy is
+  merged into it as by rsync_then_merge. 404 if the tmp file is missing,
+  409 if a DB exists already.
 * ``{"op": "rsync_then_merge", "tmp_name": ..., "source_id": ...}`` -> 204;
-  for a peer far behind: the sender rsynced its whole DB to tmp; our rows,
-  sync points and metadata are merged into that copy, which gets a new id
-  and replaces our DB. 404 if either file is missing.
+  for a peer far behind: the sender rsynced its whole DB to tmp; its rows,
+  sync points, metadata and timestamps are merged into our live DB, in
+  transactions, newest timestamp wins (``DatabaseBroker.merge_copy``).
+  404 if either file is missing.
+
+Either way the tmp copy is removed afterwards. A live DB file is never
+replaced: connections of other processes would go on with the old file and
+WAL, and what they commit would be lost.
 """
 
 import json
 import os
 import time
+from contextlib import contextmanager
 from urllib.parse import parse_qsl
 
 from objstore.common.constraints import check_name
 from objstore.common import green
 from objstore.common.db import (
     db_path, device_path, fdatasync_path)
-from objstore.common.durable import fsync_dir, makedirs_durable
 from objstore.common.exceptions import (
     DatabaseCorrupt, DatabaseNotFound, DiskFileDeviceUnavailable,
     InvalidInput, InvalidListingParam, InvalidTimestamp,
@@ -78,7 +85,6 @@ ERROR_STATUS = {
     DatabaseCorrupt: 500,
 }
 
-ROWS_PER_MERGE = 1000
 # Seconds a GET/HEAD waits for the pending lock before reading stale.
 READ_PENDING_TIMEOUT = 0.1
 
@@ -517,61 +523,36 @@ def _op_complete_rsync(server, broker, device, args):
         return response(409, body=b'DB already exists\n')
     if not os.path.exists(tmp_path):
         return response(404, body=b'No such tmp file\n')
-    incoming = server.broker_class(tmp_path, logger=server.logger)
-    try:
-        incoming.check_integrity()
-        incoming.new_id(str(args['source_id']))
-    finally:
-        incoming.close()
-    makedirs_durable(broker.db_dir)
-    remove_stale_wal(broker.db_file)
-    os.rename(tmp_path, broker.db_file)
-    fsync_dir(broker.db_dir)
+    with pushed_copy(server, tmp_path) as incoming:
+        broker.adopt_copy(incoming, str(args['source_id']))
     return response(204)
-
-
-def remove_stale_wal(db_file):
-    """Drop a WAL/shm left behind by a DB file that is gone.
-
-    SQLite would replay such a WAL onto the DB renamed into place.
-    """
-    for suffix in ('-wal', '-shm'):
-        try:
-            os.unlink(db_file + suffix)
-        except FileNotFoundError:
-            pass
 
 
 def _op_rsync_then_merge(server, broker, device, args):
     tmp_path = server.tmp_file(device, args['tmp_name'])
     if not broker.exists() or not os.path.exists(tmp_path):
         return response(404, body=b'No such DB or tmp file\n')
+    with pushed_copy(server, tmp_path) as incoming:
+        broker.merge_copy(incoming, str(args['source_id']))
+    return response(204)
+
+
+@contextmanager
+def pushed_copy(server, tmp_path):
+    """A broker on the DB copy a replicator rsynced to ``tmp_path``, after
+    an integrity check. The copy (and the WAL files opening it made) is
+    removed afterwards, used or not: every push has its own name."""
     incoming = server.broker_class(tmp_path, logger=server.logger)
     try:
         incoming.check_integrity()
-        point = -1
-        while True:
-            rows = broker.get_items_since(point, ROWS_PER_MERGE)
-            if not rows:
-                break
-            incoming.merge_items(rows)
-            point = rows[-1]['ROWID']
-        incoming.merge_syncs(broker.get_syncs())
-        incoming.update_metadata({key: tuple(entry) for key, entry in
-                                  broker.metadata.items()})
-        info = broker.get_info()
-        incoming.merge_timestamps(info['created_at'], info['put_timestamp'],
-                                  info['delete_timestamp'])
-        incoming.new_id(str(args['source_id']))
+        yield incoming
     finally:
         incoming.close()
-    # Fold our WAL into the old file so no WAL of it outlives the rename
-    # and gets replayed onto the replacement.
-    broker.conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')
-    broker.close()
-    os.rename(tmp_path, broker.db_file)
-    fsync_dir(broker.db_dir)
-    return response(204)
+        for path in (tmp_path, tmp_path + '-wal', tmp_path + '-shm'):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
 
 
 REPLICATE_OPS = {

@@ -38,16 +38,17 @@ from objstore.replicator.db_sync import (
 from objstore.replicator.rsync import rsync_destination
 from objstore.ring.ring import Ring
 
-# A DB snapshot pushed into a peer's tmp dir is moved into place by the
+# A DB snapshot pushed into a peer's tmp dir is used and removed by the
 # complete_rsync/rsync_then_merge call that follows. One older than this
 # was orphaned by a sender that died in between (or a cut rsync left its
-# hidden temp file); no transfer takes a day, so it is safe to remove.
+# hidden temp file, or a server died while it had the copy open and left
+# its -wal/-shm); no transfer takes a day, so it is safe to remove.
 STALE_SNAPSHOT_AGE = 86400
 # A long pass logs how far it got this often (seconds).
 PROGRESS_INTERVAL = 300
 SNAPSHOT_NAME = re.compile(
     r'^\.?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
-    r'-[0-9a-f]{12}\.db(\.[A-Za-z0-9]{6})?$')
+    r'-[0-9a-f]{12}\.db(\.[A-Za-z0-9]{6}|-wal|-shm)?$')
 
 SUMMARY_COUNTS = ('attempted', 'successes', 'failures', IN_SYNC, HASH_MATCH,
                   DIFF, DIFF_CAPPED, RSYNC, REMOTE_MERGE, UNMOUNTED,

@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import random
+import shutil
 import sqlite3
 import threading
 
@@ -325,6 +326,88 @@ def test_replication_info_and_new_id(tmp_path):
     broker.new_id('the-source')
     assert broker.get_info()['id'] != old_id
     assert broker.get_sync('the-source') == 2
+
+
+def test_initialize_over_an_orphan_wal_starts_clean(tmp_path):
+    # A DB removed with its -wal left behind (a removal cut short): SQLite
+    # would replay that WAL onto a new DB of the same name.
+    old = make_broker(tmp_path)
+    db_file = old.db_file
+    old.close()
+    writer = sqlite3.connect(db_file)
+    writer.execute('PRAGMA wal_autocheckpoint = 0')
+    writer.execute('CREATE TABLE junk (x)')
+    writer.commit()
+    shutil.copy(db_file + '-wal', str(tmp_path / 'saved-wal'))
+    writer.close()
+    os.unlink(db_file)
+    shutil.copy(str(tmp_path / 'saved-wal'), db_file + '-wal')
+    fresh = ContainerBroker(db_file, account='a', container='c')
+    fresh.initialize(ts(5))
+    fresh.check_integrity()
+    tables = {row[0] for row in fresh.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert 'junk' not in tables
+    assert fresh.get_info()['put_timestamp'] == ts(5)
+
+
+def copy_with_rows(tmp_path):
+    """A peer DB: rows 'both' (t3) and 'theirs', a sync point, metadata."""
+    copy = make_broker(tmp_path, 'copy')
+    put(copy, 'both', 3)
+    put(copy, 'theirs', 2)
+    copy.merge_syncs([{'remote_id': 'third', 'sync_point': 4}])
+    copy.update_metadata({'X-Container-Meta-Copy': ('1', ts(2))})
+    copy.merge_timestamps(ts(0), ts(8), '0')
+    return copy, copy.get_info()['id']
+
+
+def test_merge_copy_is_the_union_newest_wins(tmp_path):
+    live = make_broker(tmp_path, 'live')
+    put(live, 'both', 5)
+    put(live, 'mine', 1)
+    copy, copy_id = copy_with_rows(tmp_path)
+    live.merge_copy(copy, copy_id, batch=1)
+    rows = {r['name']: r['created_at'] for r in live.get_items_since(-1, 9)}
+    assert rows == {'both': ts(5), 'mine': ts(1), 'theirs': ts(2)}
+    assert live.get_sync(copy_id) == copy.get_max_row()
+    assert live.get_sync('third') == 4
+    assert live.metadata['X-Container-Meta-Copy'] == ['1', ts(2)]
+    assert live.get_info()['put_timestamp'] == ts(8)
+
+
+def test_merge_copy_starts_after_the_sync_point(tmp_path):
+    live = make_broker(tmp_path, 'live')
+    copy, copy_id = copy_with_rows(tmp_path)
+    first = copy.get_items_since(-1, 1)[0]
+    # As after a merge cut short once its first batch was in.
+    live.merge_syncs([{'remote_id': copy_id, 'sync_point': first['ROWID']}])
+    live.merge_copy(copy, copy_id)
+    names = [r['name'] for r in live.get_items_since(-1, 9)]
+    assert names == ['theirs']
+
+
+def test_adopt_copy_links_the_copy_in_when_there_is_no_db(tmp_path):
+    copy, copy_id = copy_with_rows(tmp_path)
+    target = ContainerBroker(str(tmp_path / 'new' / 'new.db'))
+    assert target.adopt_copy(copy, copy_id) is True
+    assert os.stat(target.db_file).st_ino == os.stat(copy.db_file).st_ino
+    info = target.get_info()
+    assert info['id'] != copy_id and info['object_count'] == 2
+    assert target.get_sync(copy_id) == copy.get_max_row()
+    assert os.path.exists(target.pending_file)
+    target.check_integrity()
+
+
+def test_adopt_copy_merges_into_a_db_made_meanwhile(tmp_path):
+    live = make_broker(tmp_path, 'live')
+    put(live, 'mine', 1)
+    inode = os.stat(live.db_file).st_ino
+    copy, copy_id = copy_with_rows(tmp_path)
+    assert live.adopt_copy(copy, copy_id) is False
+    assert os.stat(live.db_file).st_ino == inode
+    names = {r['name'] for r in live.get_items_since(-1, 9)}
+    assert names == {'both', 'mine', 'theirs'}
 
 
 def test_merge_timestamps(tmp_path):

@@ -6,9 +6,12 @@ replicator would.
 """
 
 import json
+import multiprocessing
 import os
 import shutil
 import sqlite3
+import threading
+import time
 
 import pytest
 
@@ -205,6 +208,224 @@ def test_rsync_then_merge(server, devices, tmp_path):
 def test_rsync_then_merge_missing_files(server, devices):
     assert call(server, 'rsync_then_merge', tmp_name='m.db',
                 source_id='x')[0] == 404
+
+
+# -- the rsync ops against live writers --------------------------------------
+#
+# A server never renames a file over a live DB: other connections (a cached
+# broker, another server process) would go on with the old file and WAL and
+# rows they commit would be lost. These tests commit rows from a writer with
+# its own long-lived broker while the op runs, and then check that every
+# acknowledged row, and every row of the pushed copy, is in the DB.
+
+COPY_ROWS = 6000
+# Fat rows make the copy big enough that checking it takes a while, which
+# gives a racing writer time to act while the op works on it.
+FAT_TYPE = 'text/' + 'x' * 3000
+
+
+def object_row(name, offset, etag='e', content_type='text/plain'):
+    return {'name': name, 'created_at': ts(offset), 'size': offset,
+            'content_type': content_type, 'etag': etag, 'deleted': 0,
+            'storage_policy_index': 0}
+
+
+@pytest.fixture(scope='module')
+def big_copy(tmp_path_factory):
+    """(path, id) of a closed peer DB of COPY_ROWS rows named copy-NNNNN."""
+    path = str(tmp_path_factory.mktemp('big-peer') / 'peer.db')
+    broker = ContainerBroker(path, account='a', container='c')
+    broker.initialize(ts(0))
+    broker.merge_items([object_row('copy-%05d' % i, 1,
+                                   content_type=FAT_TYPE)
+                        for i in range(COPY_ROWS)])
+    db_id = broker.get_info()['id']
+    broker.close()
+    return path, db_id
+
+
+def push_copy(devices, big_copy, tmp_name):
+    """What the sender's rsync leaves in our tmp dir; its path."""
+    tmp_path = os.path.join(devices, 'sda', 'tmp', tmp_name)
+    shutil.copy(big_copy[0], tmp_path)
+    return tmp_path
+
+
+class RowWriter(threading.Thread):
+    """Commits object rows one at a time through one long-lived broker
+    (pending_cap=0: each put is merged into SQLite before it returns), as
+    a busy container server does, until ``finish``. ``acked`` holds the
+    names whose put returned. With ``create`` it first creates the DB,
+    once ``ready()`` says so."""
+
+    def __init__(self, db_file, create=False, ready=lambda: True):
+        super().__init__(daemon=True)
+        self.db_file = db_file
+        self.create = create
+        self.ready = ready
+        self.acked = []
+        self.error = None
+        self.inodes = None
+        self.broker = ContainerBroker(db_file, account='a', container='c',
+                                      pending_cap=0)
+        self._stop_event = threading.Event()
+
+    def run(self):
+        try:
+            deadline = time.monotonic() + 30
+            while not self.ready() and time.monotonic() < deadline:
+                time.sleep(0.0005)
+            if self.create:
+                self.broker.initialize_if_missing(ts(0))
+            while not self._stop_event.is_set():
+                name = 'live-%05d' % len(self.acked)
+                self.broker.put_object(name, ts(3), 3, 'text/plain', 'w')
+                if self.inodes is None:
+                    self.inodes = file_inodes(self.db_file)
+                self.acked.append(name)
+                # A steady stream, not a flood that starves the op.
+                time.sleep(0.002)
+        except Exception as err:
+            self.error = err
+
+    def wait_for_rows(self, count, timeout=30):
+        deadline = time.monotonic() + timeout
+        while len(self.acked) < count and self.is_alive():
+            assert time.monotonic() < deadline, 'writer is stuck'
+            time.sleep(0.001)
+
+    def begin(self, rows=3):
+        """Start, and return once it committed ``rows`` rows."""
+        self.start()
+        self.wait_for_rows(rows)
+
+    def finish(self, more_rows=5):
+        """Let it commit ``more_rows`` more, stop it; what it saw: acked
+        names, the inodes of the DB and WAL at its first and last row,
+        whether its still open broker sees a row of the pushed copy, and
+        its error if it failed."""
+        self.wait_for_rows(len(self.acked) + more_rows)
+        self._stop_event.set()
+        self.join(30)
+        try:
+            inodes_now = file_inodes(self.db_file)
+            sees_copy = self.broker.get_object_row('copy-00003') is not None
+        except Exception as err:
+            inodes_now = sees_copy = repr(err)
+        finally:
+            self.broker.close()
+        return {'acked': self.acked, 'inodes': self.inodes,
+                'inodes_now': inodes_now, 'sees_copy': sees_copy,
+                'error': None if self.error is None else repr(self.error)}
+
+
+def run_writer_process(db_file, ready, stop, report):
+    """Body of a WriterProcess."""
+    writer = RowWriter(db_file)
+    writer.begin()
+    ready.set()
+    stop.wait(60)
+    report.put(writer.finish())
+
+
+class WriterProcess:
+    """A RowWriter in a process of its own, as another server worker: SQLite
+    shares locks and the WAL index between connections of one process, so
+    a second process meets the op differently. Spawned, not forked: SQLite
+    connections must not cross a fork."""
+
+    def __init__(self, db_file):
+        context = multiprocessing.get_context('spawn')
+        self.ready = context.Event()
+        self.stop = context.Event()
+        self.report = context.Queue()
+        self.process = context.Process(
+            target=run_writer_process,
+            args=(db_file, self.ready, self.stop, self.report), daemon=True)
+
+    def begin(self):
+        self.process.start()
+        assert self.ready.wait(60), 'writer process did not start'
+
+    def finish(self):
+        self.stop.set()
+        try:
+            return self.report.get(timeout=60)
+        finally:
+            self.process.join(10)
+            if self.process.is_alive():
+                self.process.kill()
+
+
+def file_inodes(db_file):
+    """Inodes of the DB and its WAL: who is using which file."""
+    return (os.stat(db_file).st_ino, os.stat(db_file + '-wal').st_ino)
+
+
+def stored_rows(db_file):
+    """{name: row} read through a fresh connection, after an integrity
+    check."""
+    fresh = ContainerBroker(db_file)
+    try:
+        fresh.check_integrity()
+        return {row['name']: row
+                for row in fresh.get_items_since(-1, 10 * COPY_ROWS)}
+    finally:
+        fresh.close()
+
+
+@pytest.mark.parametrize('writer_class', [RowWriter, WriterProcess],
+                         ids=['thread', 'process'])
+def test_rsync_then_merge_keeps_rows_of_live_writers(server, devices,
+                                                     big_copy, writer_class):
+    local = local_broker(devices)
+    # One row newer than the copy's, one older: newest wins either way.
+    local.merge_items([object_row('copy-00001', 9, etag='local-newer'),
+                       object_row('copy-00002', 0, etag='local-older')])
+    writer = writer_class(local.db_file)
+    writer.begin()
+    tmp_path = push_copy(devices, big_copy, 'merge.db')
+    status, _ = call(server, 'rsync_then_merge', tmp_name='merge.db',
+                     source_id=big_copy[1])
+    seen = writer.finish()
+    assert status == 204
+    assert seen['error'] is None
+    rows = stored_rows(local.db_file)
+    assert not set(seen['acked']) - set(rows)
+    assert {'copy-%05d' % i for i in range(COPY_ROWS)} <= set(rows)
+    assert rows['copy-00001']['etag'] == 'local-newer'
+    assert rows['copy-00002']['etag'] == 'e'
+    # Same DB file and WAL as the writer began with; its open broker
+    # sees the copy's rows.
+    assert seen['inodes_now'] == seen['inodes']
+    assert seen['sees_copy'] is True
+    assert local.get_info()['object_count'] == len(rows)
+    assert local.get_sync(big_copy[1]) == COPY_ROWS
+    assert not os.path.exists(tmp_path)
+
+
+def test_complete_rsync_racing_a_create_keeps_both(server, devices,
+                                                  big_copy):
+    tmp_path = push_copy(devices, big_copy, 'race.db')
+    db_file = local_file(devices)
+    # The server opens the copy only once it found no DB; the DB is
+    # created (by a PUT, say) right then (or, should the writer miss that
+    # moment, once the op is over and the copy gone).
+    writer = RowWriter(db_file, create=True,
+                       ready=lambda: os.path.exists(tmp_path + '-shm') or
+                       not os.path.exists(tmp_path))
+    writer.start()
+    status, _ = call(server, 'complete_rsync', tmp_name='race.db',
+                     source_id=big_copy[1])
+    seen = writer.finish()
+    assert status == 204
+    assert seen['error'] is None
+    rows = stored_rows(db_file)
+    assert not set(seen['acked']) - set(rows)
+    assert {'copy-%05d' % i for i in range(COPY_ROWS)} <= set(rows)
+    assert seen['inodes_now'] == seen['inodes']
+    assert seen['sees_copy'] is True
+    assert not os.path.exists(tmp_path)
 
 
 @pytest.mark.parametrize('body', [

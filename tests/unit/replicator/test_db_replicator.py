@@ -487,14 +487,16 @@ def test_only_old_orphaned_snapshots_are_removed(tmp_path):
     tmp.mkdir()
     orphan = '0b1e2c3d-1111-2222-3333-444455556666-0123456789ab.db'
     cut = '.' + orphan + '.Ab12Cd'
+    # What a server that died while opening a pushed copy leaves.
+    opened = (orphan + '-wal', orphan + '-shm')
     fresh = '9b1e2c3d-1111-2222-3333-444455556666-0123456789ab.db'
     foreign = 'tmpObjectWrite123'
-    for name in (orphan, cut, fresh, foreign):
+    for name in (orphan, cut, fresh, foreign) + opened:
         (tmp / name).write_bytes(b'x')
     old = time.time() - STALE_SNAPSHOT_AGE - 10
-    for name in (orphan, cut, foreign):
+    for name in (orphan, cut, foreign) + opened:
         os.utime(tmp / name, (old, old))
-    assert remove_stale_snapshots(str(tmp_path), time.time()) == 2
+    assert remove_stale_snapshots(str(tmp_path), time.time()) == 4
     assert sorted(os.listdir(tmp)) == sorted([fresh, foreign])
     assert remove_stale_snapshots(str(tmp_path / 'none'), time.time()) == 0
 
