@@ -1,4 +1,5 @@
-"""Limits on names, metadata and sizes: the one home of every constraint.
+"""Limits on names, metadata, header lines and sizes: the one home of
+every constraint.
 
 The proxy publishes these in ``/info``; proxy and storage servers check
 them with the functions below, which raise InvalidInput(message, status)
@@ -19,18 +20,18 @@ MAX_ACCOUNT_NAME_LENGTH = 256
 CONTAINER_LISTING_LIMIT = 10000
 ACCOUNT_LISTING_LIMIT = 10000
 
-# Header lines one HTTP message may carry. User metadata is the only part a
-# client can grow (up to MAX_META_COUNT lines); the rest is what HTTP and
-# objstore add around it, budgeted generously so that the largest legal
-# metadata passes every hop (client -> proxy -> storage server and back):
-# framing, caching, conditional, range, auth and CORS headers, and what a
-# client's library adds;
+# Header lines one HTTP message may carry, on every hop (client -> proxy ->
+# storage server and back). User metadata is the only part a client can
+# grow; around it, generous allowances for what HTTP and objstore add, so
+# that the largest legal metadata always passes:
+# - framing, caching, conditional, range, auth and CORS headers, and what a
+#   client's HTTP library adds on its own;
 PROTOCOL_HEADER_ALLOWANCE = 40
-# what the proxy adds on a backend request (X-Timestamp, X-Trans-Id, the
-# policy index, the container or account to update, X-Delete-At-*,
-# Expect) and the X-Backend-* headers of a storage server's answer;
+# - the proxy's backend headers (X-Timestamp, X-Trans-Id, the policy index,
+#   the container or account to update, X-Delete-At-*, Expect) and the
+#   X-Backend-* headers of a storage server's answer;
 BACKEND_HEADER_ALLOWANCE = 20
-# system metadata that middlewares keep beside user metadata.
+# - system metadata that middlewares keep beside user metadata.
 SYSMETA_HEADER_ALLOWANCE = 20
 MAX_HEADER_COUNT = (MAX_META_COUNT + PROTOCOL_HEADER_ALLOWANCE +
                     BACKEND_HEADER_ALLOWANCE + SYSMETA_HEADER_ALLOWANCE)

@@ -19,10 +19,12 @@ import pytest
 
 # The test's own client must read answers with 100+ header lines.
 CLIENT_MAX_HEADERS = 1000
-LIMITS = ('max_meta_count', 'max_meta_overall_size')
+# Swift's defaults, which /info must advertise (the first test checks).
+META_COUNT = 90
+META_OVERALL_SIZE = 4096
 
 
-def largest_metadata(prefix, count=90, overall=4096):
+def largest_metadata(prefix, count=META_COUNT, overall=META_OVERALL_SIZE):
     """``count`` items of exactly ``overall`` bytes (names + values)."""
     names = ['k%02d' % i for i in range(count)]
     room = overall - sum(len(n) for n in names)
@@ -80,12 +82,12 @@ def assert_has(headers, meta):
 def test_info_advertises_the_limits_used_here(client):
     info = client.info()
     assert (info['max_meta_count'], info['max_meta_overall_size']) == \
-        (90, 4096)
+        (META_COUNT, META_OVERALL_SIZE)
 
 
 def test_account_with_largest_metadata_stays_usable(client):
     meta = largest_metadata('x-account-meta-')
-    assert meta_size(meta, 'x-account-meta-') == 4096
+    assert meta_size(meta, 'x-account-meta-') == META_OVERALL_SIZE
     assert client.request('POST', headers=meta)[0] == 204
     status, headers, _ = client.request('HEAD')
     assert status == 204
@@ -143,7 +145,8 @@ def test_metadata_count_accumulated_over_posts_is_bounded(
     second = {'%sb%d' % (prefix, i): 'v' for i in range(31)}
     assert client.request('POST', path, first)[0] == 204
     status, _, body = client.request('POST', path, second)
-    assert (status, body.strip()) == (400, b'Too many metadata items; max 90')
+    assert (status, body.strip()) == (
+        400, b'Too many metadata items; max 90')
     status, headers, _ = client.request('HEAD', path)
     assert not [k for k in headers if k.startswith(prefix + 'b')]
     # Removing keys frees room in the same request.
@@ -167,7 +170,8 @@ def test_metadata_size_accumulated_over_posts_is_bounded(
     assert_has(headers, whole)
     one_more_byte = {next(iter(half)): half[next(iter(half))] + 'v'}
     status, _, body = client.request('POST', path, one_more_byte)
-    assert (status, body.strip()) == (400, b'Total metadata too large; max 4096')
+    assert (status, body.strip()) == (
+        400, b'Total metadata too large; max 4096')
 
 
 def test_container_put_counts_existing_metadata(client):
@@ -175,4 +179,5 @@ def test_container_put_counts_existing_metadata(client):
     assert client.request('PUT', '/c', first)[0] == 201
     status, _, body = client.request('PUT', '/c',
                                      {'x-container-meta-extra': 'v'})
-    assert (status, body.strip()) == (400, b'Too many metadata items; max 90')
+    assert (status, body.strip()) == (
+        400, b'Too many metadata items; max 90')
