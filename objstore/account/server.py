@@ -102,7 +102,7 @@ class AccountController(DatabaseServer):
                 return conflict('Account was deleted later')
             created = was_deleted
         broker.update_metadata(metadata_from_headers(
-            req.headers.items(), 'account', timestamp.internal))
+            req.headers.items(), 'account', timestamp.internal), validate=True)
         return response(201 if created else 202)
 
     def put_container_row(self, req, parts):
@@ -174,7 +174,7 @@ class AccountController(DatabaseServer):
         if broker.info_is_deleted(info):
             return account_deleted_response(info)
         broker.update_metadata(metadata_from_headers(
-            req.headers.items(), 'account', timestamp.internal))
+            req.headers.items(), 'account', timestamp.internal), validate=True)
         return response(204)
 
 

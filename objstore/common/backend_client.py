@@ -22,6 +22,7 @@ import time
 from collections import defaultdict, deque
 from urllib.parse import quote
 
+from objstore.common.constraints import MAX_HEADER_COUNT
 from objstore.common.exceptions import (
     ChunkReadTimeout, ChunkWriteTimeout, ConnectionTimeout)
 
@@ -35,6 +36,18 @@ _STALE_ERRORS = (BrokenPipeError, ConnectionResetError,
 CONTINUE_LINE = b'HTTP/1.1 100'
 
 
+def allow_header_count(count=MAX_HEADER_COUNT):
+    """Let this process parse HTTP messages of up to ``count`` header lines.
+
+    http.client refuses more than 100 (``_MAXHEADERS``, one module global),
+    fewer than an answer about an account, container or object with the
+    largest legal metadata carries. That parser reads the answers of this
+    client and, through http.server, the requests of the WSGI server
+    (common.wsgi calls this too), so one limit holds on both sides.
+    """
+    http.client._MAXHEADERS = max(http.client._MAXHEADERS, count)
+
+
 def _host_for(ip):
     return ip.strip('[]')
 
@@ -45,6 +58,7 @@ def _target(path, query):
 
 
 def _connect(ip, port, conn_timeout):
+    allow_header_count()
     conn = http.client.HTTPConnection(_host_for(ip), int(port),
                                       timeout=conn_timeout)
     try:
@@ -287,32 +301,38 @@ class BackendClient:
             for name, value in send_headers.items():
                 conn.putheader(name, value)
             conn.endheaders()
-            return _await_continue(conn.sock)
+            return _await_continue(conn.sock, self.node_timeout)
         conn, continued = self._on_connection(
             ip, port, send, ConnectionTimeout, '100-continue')
         return PutStream(self, ip, port, conn, chunked, continued)
 
 
-def _await_continue(sock):
+def _await_continue(sock, timeout):
     """True after consuming a ``100 Continue``; False if a final answer waits.
 
     Peeks so that a final answer stays in the socket for http.client to
-    parse. A server that closes without a byte looks like a stale pooled
-    connection (RemoteDisconnected), so the caller may retry it.
+    parse (under the socket's own timeout). A server that closes without a
+    byte looks like a stale pooled connection (RemoteDisconnected), so the
+    caller may retry it. A peek returns the bytes already there at once, so
+    the socket timeout never fires on a partial ``100`` answer: the wait for
+    the rest of it is bounded by ``timeout`` in all.
     """
+    deadline = time.monotonic() + timeout
     while True:
         data = sock.recv(4096, socket.MSG_PEEK)
         if not data:
             raise http.client.RemoteDisconnected('closed before answering')
+        if not CONTINUE_LINE.startswith(data[:len(CONTINUE_LINE)]):
+            return False
         end = data.find(b'\r\n\r\n')
-        if end < 0:
-            if len(data) >= 4096:
-                return False
-            time.sleep(0.001)
-            continue
-        if data.startswith(CONTINUE_LINE):
-            remaining = end + 4
-            while remaining:
-                remaining -= len(sock.recv(remaining))
-            return True
-        return False
+        if end >= 0:
+            break
+        if len(data) >= 4096:
+            return False
+        if time.monotonic() >= deadline:
+            raise socket.timeout('partial 100-continue answer')
+        time.sleep(0.001)
+    remaining = end + 4
+    while remaining:
+        remaining -= len(sock.recv(remaining))
+    return True

@@ -1,4 +1,5 @@
-"""Limits on names, metadata and sizes: the one home of every constraint.
+"""Limits on names, metadata, header lines and sizes: the one home of
+every constraint.
 
 The proxy publishes these in ``/info``; proxy and storage servers check
 them with the functions below, which raise InvalidInput(message, status)
@@ -19,6 +20,22 @@ MAX_ACCOUNT_NAME_LENGTH = 256
 CONTAINER_LISTING_LIMIT = 10000
 ACCOUNT_LISTING_LIMIT = 10000
 
+# Header lines one HTTP message may carry, on every hop (client -> proxy ->
+# storage server and back). User metadata is the only part a client can
+# grow; around it, generous allowances for what HTTP and objstore add, so
+# that the largest legal metadata always passes:
+# - framing, caching, conditional, range, auth and CORS headers, and what a
+#   client's HTTP library adds on its own;
+PROTOCOL_HEADER_ALLOWANCE = 40
+# - the proxy's backend headers (X-Timestamp, X-Trans-Id, the policy index,
+#   the container or account to update, X-Delete-At-*, Expect) and the
+#   X-Backend-* headers of a storage server's answer;
+BACKEND_HEADER_ALLOWANCE = 20
+# - system metadata that middlewares keep beside user metadata.
+SYSMETA_HEADER_ALLOWANCE = 20
+MAX_HEADER_COUNT = (MAX_META_COUNT + PROTOCOL_HEADER_ALLOWANCE +
+                    BACKEND_HEADER_ALLOWANCE + SYSMETA_HEADER_ALLOWANCE)
+
 NAME_LIMITS = {
     'account': MAX_ACCOUNT_NAME_LENGTH,
     'container': MAX_CONTAINER_NAME_LENGTH,
@@ -30,6 +47,7 @@ META_PREFIXES = {
     'container': 'x-container-meta-',
     'object': 'x-object-meta-',
 }
+DB_META_PREFIXES = (META_PREFIXES['account'], META_PREFIXES['container'])
 
 
 def public_limits():
@@ -120,11 +138,51 @@ def check_metadata(headers, target_type):
                                % (name, MAX_META_VALUE_LENGTH))
         count += 1
         size += len(key) + len(value)
+    _check_meta_totals(count, size)
+
+
+def _check_meta_totals(count, size):
     if count > MAX_META_COUNT:
-        raise InvalidInput('too many metadata items; max %d' % MAX_META_COUNT)
+        raise InvalidInput('Too many metadata items; max %d' % MAX_META_COUNT)
     if size > MAX_META_OVERALL_SIZE:
-        raise InvalidInput('total metadata too large; max %d'
+        raise InvalidInput('Total metadata too large; max %d'
                            % MAX_META_OVERALL_SIZE)
+
+
+def db_metadata_usage(metadata):
+    """(item count, bytes) of the user metadata an account or container DB
+    holds, counted as ``check_metadata`` counts one request.
+
+    ``metadata`` maps a header name to [value, timestamp], as the broker
+    keeps it. Deleted keys (empty value) and system metadata are free, as in
+    Swift: a client makes room by removing keys.
+
+    >>> db_metadata_usage({'X-Container-Meta-Color': ['red', '1.0'],
+    ...                    'X-Container-Meta-Gone': ['', '2.0'],
+    ...                    'X-Container-Sysmeta-Acl': ['x', '1.0']})
+    (1, 8)
+    """
+    count = 0
+    size = 0
+    for name, (value, _timestamp) in metadata.items():
+        lower = name.lower()
+        if not value or not lower.startswith(DB_META_PREFIXES):
+            continue
+        prefix = next(p for p in DB_META_PREFIXES if lower.startswith(p))
+        count += 1
+        size += len(lower) - len(prefix) + len(value)
+    return count, size
+
+
+def check_db_metadata(metadata):
+    """Reject a DB's metadata (existing merged with a request's) that is
+    over the limits ``/info`` advertises for one request.
+
+    Each POST may be within the limits while many together are not; the
+    storage server checks the merged result before it commits, so a DB's
+    metadata, and the headers of every answer about it, stay bounded.
+    """
+    _check_meta_totals(*db_metadata_usage(metadata))
 
 
 def check_object_length(content_length, chunked):

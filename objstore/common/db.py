@@ -40,6 +40,7 @@ import time
 import uuid
 from contextlib import contextmanager
 
+from objstore.common.constraints import check_db_metadata
 from objstore.common.durable import fsync_dir, makedirs_durable
 from objstore.common.exceptions import (
     DatabaseAlreadyExists, DatabaseCorrupt, DatabaseNotFound,
@@ -546,13 +547,20 @@ class DatabaseBroker:
         """{header name: [value, timestamp]}, deleted keys included."""
         return self._read_metadata(self.conn)
 
-    def update_metadata(self, updates):
-        """Merge {name: (value, timestamp)} into the DB's metadata."""
+    def update_metadata(self, updates, validate=False):
+        """Merge {name: (value, timestamp)} into the DB's metadata.
+
+        With ``validate`` (a client's PUT or POST, not replication), raise
+        InvalidInput and change nothing when the merged metadata would be
+        over the limits (``constraints.check_db_metadata``).
+        """
         if not updates:
             return
         with transaction(self.conn) as conn:
             current = self._read_metadata(conn)
             merged = merge_metadata(current, updates)
+            if validate:
+                check_db_metadata(merged)
             if merged != current:
                 self._write_metadata(conn, merged)
 

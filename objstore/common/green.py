@@ -28,7 +28,20 @@ spawn = eventlet.spawn
 spawn_n = eventlet.spawn_n
 sleep = eventlet.sleep
 listen = eventlet.listen
-wsgi_server = eventlet.wsgi.server
+
+
+class _HttpProtocol(eventlet.wsgi.HttpProtocol):
+    """eventlet's HTTP protocol, but a request it refuses itself (more
+    header lines than http.client's limit, a malformed request line) gets
+    a one-line plain-text reason rather than the stdlib's HTML page."""
+
+    error_message_format = '%(message)s\n'
+    error_content_type = 'text/plain; charset=utf-8'
+
+
+def wsgi_server(sock, app, **kwargs):
+    """eventlet.wsgi.server with our protocol; keyword args pass through."""
+    return eventlet.wsgi.server(sock, app, protocol=_HttpProtocol, **kwargs)
 
 
 def monkey_patch():

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from paste.deploy import loadapp
 
 from objstore.common import green
+from objstore.common.backend_client import allow_header_count
 from objstore.common.config import ConfBase, readconf
 from objstore.common.exceptions import ConfigError
 from objstore.common.log import get_logger
@@ -86,6 +87,7 @@ class _NullLog:
 
 def serve_forever(sock, app, server_conf):
     """Serve ``app`` on ``sock`` in this process until interrupted."""
+    allow_header_count()
     green.wsgi_server(
         sock, app, log=_NullLog(), log_output=False,
         custom_pool=green.GreenPool(server_conf.max_clients),

@@ -159,8 +159,9 @@ class ContainerController(DatabaseServer):
             if broker.is_deleted():
                 return conflict('Container was deleted later')
             created = was_deleted
-        broker.update_metadata(metadata_from_headers(
-            req.headers.items(), 'container', timestamp.internal))
+        broker.update_metadata(
+            metadata_from_headers(req.headers.items(), 'container',
+                                  timestamp.internal), validate=True)
         failed = self.update_accounts(req, targets, account, container,
                                       broker)
         if failed is not None:
@@ -225,8 +226,9 @@ class ContainerController(DatabaseServer):
         info = broker.get_info()
         if broker.info_is_deleted(info):
             return deleted_response(info)
-        broker.update_metadata(metadata_from_headers(
-            req.headers.items(), 'container', timestamp.internal))
+        broker.update_metadata(
+            metadata_from_headers(req.headers.items(), 'container',
+                                  timestamp.internal), validate=True)
         return response(204)
 
     # -- object rows (from object servers) ------------------------------

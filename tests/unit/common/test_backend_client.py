@@ -1,15 +1,20 @@
 """backend_client against a real WSGI server on a loopback port: pooling,
 streaming bodies, Expect: 100-continue PUTs (accepted and refused),
-timeouts, dead ports and stale pooled connections."""
+timeouts, dead ports, stale pooled connections and messages with as many
+header lines as the largest legal metadata needs."""
 
+import http.client
 import socket
+import threading
+import time
 
 import pytest
 
 from objstore.common import green
 from objstore.common.backend_client import (
     BackendClient, ConnectionPool, direct_request)
-from objstore.common.exceptions import ChunkReadTimeout
+from objstore.common.constraints import MAX_HEADER_COUNT
+from objstore.common.exceptions import ChunkReadTimeout, ConnectionTimeout
 from objstore.common.wsgi import serve_in_thread
 
 
@@ -151,3 +156,74 @@ def test_pool_limits_idle_connections():
     assert b.closed and not a.closed
     assert pool.take('h', 1) is a
     assert pool.take('h', 1) is None
+
+
+def _echo_meta_app(environ, start_response):
+    """Answers with every X-Object-Meta-* header of the request."""
+    meta = [(key[5:].replace('_', '-').title(), value)
+            for key, value in environ.items()
+            if key.startswith('HTTP_X_OBJECT_META_')]
+    start_response('200 OK', [('Content-Length', '0')] + meta)
+    return [b'']
+
+
+def test_as_many_header_lines_as_allowed_cross_both_ways(monkeypatch):
+    # Start from the stdlib's limit (100), whatever ran before in this
+    # process: the server and the client must raise it themselves.
+    monkeypatch.setattr(http.client, '_MAXHEADERS', 100)
+    handle = serve_in_thread(_echo_meta_app)
+    try:
+        meta = {'X-Object-Meta-K%03d' % i: 'v%d' % i
+                for i in range(MAX_HEADER_COUNT - 10)}
+        status, headers, _ = direct_request(
+            '127.0.0.1', handle.port, 'GET', '/o', headers=meta)
+    finally:
+        handle.stop()
+    assert status == 200
+    assert {k: headers[k.lower()] for k in meta} == meta
+
+
+@pytest.fixture
+def stalling_server():
+    """Reads a request's headers, sends part of a 100 line, then stalls."""
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(1)
+    accepted = []
+
+    def serve():
+        conn, _ = listener.accept()
+        accepted.append(conn)
+        received = b''
+        while b'\r\n\r\n' not in received:
+            received += conn.recv(4096)
+        conn.sendall(b'HTTP/1.1 10')
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    thread.join(5)
+    for conn in accepted:
+        conn.close()
+    listener.close()
+
+
+def test_partial_continue_line_times_out(stalling_server):
+    client = BackendClient(node_timeout=0.3)
+    outcome = []
+
+    def put():
+        started = time.monotonic()
+        try:
+            client.start_put('127.0.0.1', stalling_server, '/o',
+                             {'Content-Length': '1'}, False)
+        except ConnectionTimeout as err:
+            outcome.append((err, time.monotonic() - started))
+
+    thread = threading.Thread(target=put, daemon=True)
+    thread.start()
+    thread.join(5)
+    assert not thread.is_alive(), 'start_put still waiting after 5 s'
+    (err, waited), = outcome
+    assert '100-continue' in str(err)
+    assert waited < 2

@@ -57,3 +57,44 @@ def test_public_limits_cover_listing_and_sizes():
     limits = constraints.public_limits()
     assert limits['container_listing_limit'] == 10000
     assert limits['max_file_size'] == constraints.MAX_FILE_SIZE
+
+
+def db_meta(items):
+    return {name: [value, '1700000000.00000'] for name, value in items}
+
+
+def test_db_metadata_usage_counts_live_user_metadata_only():
+    metadata = db_meta([
+        ('X-Account-Meta-Color', 'red'),         # 5 + 3
+        ('X-Container-Meta-Size', 'xl'),         # 4 + 2
+        ('X-Container-Meta-Gone', ''),           # deleted: free
+        ('X-Container-Sysmeta-Versions', 'v'),   # system: free
+        ('X-Container-Read', '.r:*')])           # ACL: free
+    assert constraints.db_metadata_usage(metadata) == (2, 14)
+    assert constraints.db_metadata_usage({}) == (0, 0)
+
+
+def test_db_metadata_exactly_at_the_limits_is_accepted():
+    names = ['k%02d' % i for i in range(constraints.MAX_META_COUNT)]
+    room = constraints.MAX_META_OVERALL_SIZE - sum(map(len, names))
+    base, extra = divmod(room, len(names))
+    metadata = db_meta(('X-Container-Meta-' + name,
+                        'v' * (base + (i < extra)))
+                       for i, name in enumerate(names))
+    assert constraints.db_metadata_usage(metadata) == (
+        constraints.MAX_META_COUNT, constraints.MAX_META_OVERALL_SIZE)
+    constraints.check_db_metadata(metadata)
+
+
+@pytest.mark.parametrize('items, message', [
+    ([('X-Account-Meta-%d' % i, 'v') for i in range(91)],
+     'Too many metadata items; max 90'),
+    ([('X-Container-Meta-%02d' % i, 'v' * 254) for i in range(16)] +
+     [('X-Container-Meta-Last', 'v' * 29)],
+     'Total metadata too large; max 4096'),
+])
+def test_db_metadata_over_the_limits_is_refused(items, message):
+    with pytest.raises(InvalidInput) as info:
+        constraints.check_db_metadata(db_meta(items))
+    assert str(info.value) == message
+    assert info.value.status == 400

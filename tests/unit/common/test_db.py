@@ -20,7 +20,7 @@ from objstore.common.db import (
     DatabaseBroker, chexor, list_page, merge_metadata, parse_pending)
 from objstore.common.exceptions import (
     DatabaseAlreadyExists, DatabaseCorrupt, DatabaseNotFound,
-    DiskFileDeviceUnavailable, LockTimeout)
+    DiskFileDeviceUnavailable, InvalidInput, LockTimeout)
 from objstore.common.listing import ListingParams
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
@@ -247,6 +247,26 @@ def test_metadata_newest_wins_and_deletions_stick(tmp_path):
     broker.update_metadata({'X-Container-Meta-A': ('', ts(3))})
     broker.update_metadata({'X-Container-Meta-A': ('back', ts(2.5))})
     assert broker.metadata['X-Container-Meta-A'] == ['', ts(3)]
+
+
+def test_validated_metadata_counts_what_the_db_already_holds(tmp_path):
+    broker = make_broker(tmp_path)
+    first = {'X-Container-Meta-A%d' % i: ('v', ts(1)) for i in range(60)}
+    broker.update_metadata(first, validate=True)
+    more = {'X-Container-Meta-B%d' % i: ('v', ts(2)) for i in range(31)}
+    with pytest.raises(InvalidInput, match='Too many metadata items'):
+        broker.update_metadata(more, validate=True)
+    assert len(broker.metadata) == 60
+    more['X-Container-Meta-A0'] = ('', ts(2))
+    broker.update_metadata(more, validate=True)
+    assert sum(value != '' for value, _ in broker.metadata.values()) == 90
+
+
+def test_replicated_metadata_is_merged_unchecked(tmp_path):
+    broker = make_broker(tmp_path)
+    many = {'X-Container-Meta-A%d' % i: ('v', ts(1)) for i in range(91)}
+    broker.update_metadata(many)
+    assert len(broker.metadata) == 91
 
 
 def test_merge_metadata_pure():
