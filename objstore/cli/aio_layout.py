@@ -343,10 +343,16 @@ def render_proxy_conf(data_dir, layout):
 
 
 def render_rsyncd(data_dir, layout):
-    """rsyncd.conf: one module per node and kind, named kind + port."""
+    """rsyncd.conf: one module per node and kind, named kind + port.
+
+    It listens on the cluster's address only and serves only clients
+    coming from that address: every node is on this machine, and the
+    writable modules must not be reachable from any other.
+    """
     modules = [('%s%d' % (kind, layout.port(kind, node)),
                 data_dir.node_devices(node))
                for node in range(layout.devices) for kind in STORAGE_KINDS]
     return render_rsyncd_conf(
         modules, layout.rsync_port, data_dir.path('rsyncd.pid'),
-        data_dir.path('logs', 'rsyncd.log'), address=layout.bind)
+        data_dir.path('logs', 'rsyncd.log'), address=layout.bind,
+        hosts_allow=(layout.bind,))
