@@ -305,7 +305,8 @@ def test_signal_during_start_up_stops_every_child(aio_env, signum):
     aio_env.proc = subprocess.Popen(
         aio_env.args + ['--no-daemons', '--quiet'], stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    assert wait_for(lambda: _children_started(aio_env), timeout=30)
+    servers = 1 + 4 * 3 + 1  # rsyncd, 4 nodes' servers, proxy
+    assert wait_for(lambda: len(_children_started(aio_env)) == servers, 30)
     pids = list(aio_env.children().values())
     aio_env.proc.send_signal(signum)
     output = aio_env.proc.communicate(timeout=30)[0].decode()
