@@ -93,8 +93,12 @@ class AioLayout:
         if not 1 <= self.part_power <= 20:
             raise ConfigError('--part-power must be 1..20')
         top = self.storage_port_base + NODE_PORT_STRIDE * self.devices
-        if not 1 <= self.proxy_port <= 65535 or top > 65535:
-            raise ConfigError('ports out of range')
+        if not 1 <= self.proxy_port <= 65535:
+            raise ConfigError('--port must be 1..65535')
+        if self.storage_port_base < 1 or top > 65535:
+            raise ConfigError('--port-base must be 1..%d with %d devices'
+                              % (65535 - NODE_PORT_STRIDE * self.devices,
+                                 self.devices))
         if self.storage_port_base <= self.proxy_port < top:
             raise ConfigError('--port %d collides with the storage ports '
                               '%d..%d' % (self.proxy_port,

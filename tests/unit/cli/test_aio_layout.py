@@ -28,7 +28,8 @@ def test_bad_users_are_refused(bad):
 
 @pytest.mark.parametrize('kwargs', [
     {'devices': 0}, {'replicas': 5, 'devices': 4}, {'part_power': 0},
-    {'proxy_port': 6210}, {'storage_port_base': 65500}])
+    {'proxy_port': 6210}, {'storage_port_base': 65500},
+    {'storage_port_base': 0}, {'storage_port_base': -6200}])
 def test_bad_layouts_are_refused(kwargs):
     with pytest.raises(ConfigError):
         AioLayout(**kwargs).validate()
