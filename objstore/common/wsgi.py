@@ -237,7 +237,10 @@ class WorkerSupervisor:
             else:
                 time.sleep(0.05)
         for pid in self.children:
-            os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def run_server(conf_path, app_name='main'):
