@@ -11,6 +11,7 @@ Configs are generated from code here, never copied from etc/*-sample, so
 that what the aio runs and what the tests run is one thing.
 """
 
+import ipaddress
 import json
 import os
 import secrets
@@ -346,17 +347,27 @@ def render_proxy_conf(data_dir, layout):
     return '\n'.join(lines)
 
 
-def render_rsyncd(data_dir, layout):
-    """rsyncd.conf: one module per node and kind, named kind + port.
+def rsync_address(bind):
+    """Where the aio's rsync daemon listens, and the one client address
+    it serves: every node is on this machine, and the writable modules
+    must not be reachable from any other. A wildcard ``--bind`` (storage
+    servers on every interface) still keeps rsync on loopback, where the
+    replicators' connections to the wildcard address arrive."""
+    try:
+        address = ipaddress.ip_address(bind)
+    except ValueError:
+        return bind  # a host name: rsync resolves it like the servers do
+    if address.is_unspecified:
+        return '::1' if address.version == 6 else '127.0.0.1'
+    return bind
 
-    It listens on the cluster's address only and serves only clients
-    coming from that address: every node is on this machine, and the
-    writable modules must not be reachable from any other.
-    """
+
+def render_rsyncd(data_dir, layout):
+    """rsyncd.conf: one module per node and kind, named kind + port."""
     modules = [('%s%d' % (kind, layout.port(kind, node)),
                 data_dir.node_devices(node))
                for node in range(layout.devices) for kind in STORAGE_KINDS]
     return render_rsyncd_conf(
         modules, layout.rsync_port, data_dir.path('rsyncd.pid'),
-        data_dir.path('logs', 'rsyncd.log'), address=layout.bind,
-        hosts_allow=(layout.bind,))
+        data_dir.path('logs', 'rsyncd.log'),
+        address=rsync_address(layout.bind))
