@@ -4,9 +4,13 @@
 starts rsync, every storage node's servers, the proxy and the consistency
 daemons as supervised child processes, waits until they answer, prints how
 to reach the cluster, and runs until Ctrl-C/SIGTERM, which stops every
-child. ``--daemon`` backgrounds it; ``status`` and ``stop`` act on a
-backgrounded one. ``AioCluster`` is the same code as a library: the
-functional and probe test fixtures start their clusters through it.
+child, also when it comes during start-up. ``--daemon`` backgrounds it;
+``status`` and ``stop`` act on a backgrounded one, found through the lock
+it holds on its data dir (a state file alone may name a PID that the
+kernel has long given to another process). ``--port-base`` moves the
+storage and rsync ports so that several clusters share one machine.
+``AioCluster`` is the same code as a library: the functional and probe
+test fixtures start their clusters through it.
 """
 
 import argparse
@@ -18,7 +22,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+
+import psutil
 
 from objstore.cli.aio_layout import (
     DAEMONS, STORAGE_KINDS, AioLayout, AioUser, DataDir, create_data_dir,
@@ -43,6 +50,10 @@ def _server_argv(conf):
     return (sys.executable, '-m', 'objstore.cli.server', conf)
 
 
+class StartInterrupted(Exception):
+    """SIGINT/SIGTERM came while the cluster was starting; it is stopped."""
+
+
 def port_is_free(ip, port):
     family = socket.AF_INET6 if ':' in ip else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -54,6 +65,26 @@ def port_is_free(ip, port):
         return False
     finally:
         sock.close()
+
+
+def port_holder(port):
+    """``pid N (name)`` of a process using TCP ``port``, None if unknown.
+
+    A listener is preferred over a connection that merely has the port as
+    its local end. Other users' processes stay unknown unless we are root.
+    """
+    try:
+        conns = [c for c in psutil.net_connections('inet')
+                 if c.laddr and c.laddr.port == port and c.pid]
+    except psutil.Error:
+        return None
+    conns.sort(key=lambda c: c.status != psutil.CONN_LISTEN)
+    for conn in conns:
+        try:
+            return 'pid %d (%s)' % (conn.pid, psutil.Process(conn.pid).name())
+        except psutil.Error:
+            continue
+    return None
 
 
 class AioCluster:
@@ -70,6 +101,9 @@ class AioCluster:
         self.supervisor = None
         self._lock_fd = None
         self._pending_daemons = []
+        # Set by request_stop (a signal handler): start-up and the main
+        # loop stop at the next check.
+        self.stopping = threading.Event()
 
     @classmethod
     def existing(cls, data_dir):
@@ -146,10 +180,16 @@ class AioCluster:
                         self.dirs.root, key, getattr(existing, key), value))
 
     def _check_ports(self):
+        users = {spec.health[2]: spec.name for spec in self.server_specs()}
         for port in self.layout.all_ports():
             if not port_is_free(self.layout.bind, port):
-                raise ConfigError('port %s:%d is already in use'
-                                  % (self.layout.bind, port))
+                option = '--port' if port == self.layout.proxy_port \
+                    else '--port-base'
+                raise ConfigError(
+                    'port %s:%d (for %s) is already in use%s; stop that '
+                    'or choose another %s' % (
+                        self.layout.bind, port, users[port],
+                        _by(port_holder(port)), option))
 
     # -- processes ---------------------------------------------------------
 
@@ -189,11 +229,15 @@ class AioCluster:
         daemons = self.daemon_specs() if self.with_daemons else []
         env = dict(os.environ, PYTHONUNBUFFERED='1')
         self.supervisor = Supervisor(servers + daemons, self.dirs.logs,
-                                     self.console, self.logger, env)
+                                     self.console, self.logger, env,
+                                     stop_requested=self.stopping)
         self.supervisor.on_change = self._write_state
         self.supervisor.start([s.name for s in servers])
         unhealthy = self.supervisor.wait_healthy(
             [s.name for s in servers], timeout)
+        if self.stopping.is_set():
+            self.stop()
+            raise StartInterrupted()
         if unhealthy:
             self.stop()
             raise ConfigError('did not come up within %ds: %s (see %s)' % (
@@ -213,15 +257,13 @@ class AioCluster:
         remove_state(self.dirs)
         self._release_lock()
 
-    def run_until_signalled(self):
-        stopping = []
+    def request_stop(self, *_signal_args):
+        """Stop at the next check; safe to call from a signal handler."""
+        self.stopping.set()
 
-        def request_stop(signum, _frame):
-            stopping.append(signum)
-
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
-        while not stopping:
+    def run_until_stopped(self):
+        """Supervise until ``request_stop``, then stop every child."""
+        while not self.stopping.is_set():
             self.supervisor.poll()
             self.start_next_daemon()
             time.sleep(DAEMON_STAGGER)
@@ -272,6 +314,10 @@ class AioCluster:
         return '\n'.join(lines)
 
 
+def _by(holder):
+    return ' by %s' % holder if holder else ''
+
+
 def read_state(dirs):
     try:
         with open(dirs.path('aio-state.json'), encoding='utf-8') as f:
@@ -297,6 +343,27 @@ def pid_alive(pid):
         return True
 
 
+def running_pid(dirs):
+    """PID of the objstore-aio holding the data dir's lock, else None.
+
+    The lock goes with its holder, so unlike the state file's PID it
+    cannot point at a process that merely inherited a dead aio's PID.
+    """
+    try:
+        fd = os.open(dirs.path('aio.lock'), os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.read(fd, 32).decode('ascii', 'replace').strip()
+            return int(text) if text.isdigit() else None
+        return None
+    finally:
+        os.close(fd)
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog='objstore-aio',
@@ -310,10 +377,12 @@ def parse_args(argv):
     parser.add_argument('--part-power', type=int)
     parser.add_argument('--port', type=int, dest='proxy_port',
                         help='proxy port (default 8080)')
-    parser.add_argument('--storage-port-base', type=int,
+    parser.add_argument('--port-base', '--storage-port-base', type=int,
+                        dest='storage_port_base',
                         help='first storage port (default 6200): node n '
                              'uses base+10n (object), +1 (container), +2 '
-                             '(account); rsync base+3')
+                             '(account); rsync base+3. Give each cluster '
+                             'on one machine its own.')
     parser.add_argument('--bind', help='IP to listen on (default 127.0.0.1)')
     parser.add_argument('--proxy-workers', type=int)
     parser.add_argument('--user', action='append', dest='users',
@@ -343,12 +412,19 @@ def run_foreground(args):
     console = None if args.quiet else (lambda line: print(line, flush=True))
     cluster = AioCluster(args.data_dir, layout_args_from(args),
                          console=console, daemons=not args.no_daemons)
+    # Before any child exists: a signal during start-up must stop them too.
+    signal.signal(signal.SIGINT, cluster.request_stop)
+    signal.signal(signal.SIGTERM, cluster.request_stop)
     cluster.prepare()
     started = time.monotonic()
-    cluster.start()
+    try:
+        cluster.start()
+    except StartInterrupted:
+        print('objstore-aio stopped during start-up', flush=True)
+        return EXIT_OK
     print('%s\n  healthy after %.1fs; Ctrl-C stops everything' % (
         cluster.banner(), time.monotonic() - started), flush=True)
-    cluster.run_until_signalled()
+    cluster.run_until_stopped()
     print('objstore-aio stopped', flush=True)
     return EXIT_OK
 
@@ -388,26 +464,27 @@ def _proxy_host_port(url):
 
 def show_status(args):
     dirs = DataDir(args.data_dir)
-    state = read_state(dirs)
-    if not state or not pid_alive(state.get('pid')):
+    pid = running_pid(dirs)
+    if pid is None:
         print('objstore-aio is not running on %s' % dirs.root)
         return EXIT_WARNING
     cluster = AioCluster.existing(dirs.root)
     health = {spec.name: spec.health for spec in cluster.server_specs()}
-    print('objstore-aio pid %d on %s' % (state['pid'], dirs.root))
+    print('objstore-aio pid %d on %s' % (pid, dirs.root))
     problems = 0
-    for name, pid in sorted(state['children'].items()):
-        ok = pid_alive(pid) and is_serving(health.get(name))
+    children = read_state(dirs).get('children', {})
+    for name, child_pid in sorted(children.items()):
+        ok = pid_alive(child_pid) and is_serving(health.get(name))
         problems += not ok
-        print('  %-26s pid %-8s %s' % (name, pid, 'ok' if ok else 'DOWN'))
+        print('  %-26s pid %-8s %s' % (name, child_pid,
+                                       'ok' if ok else 'DOWN'))
     return EXIT_OK if not problems else EXIT_WARNING
 
 
 def stop_background(args):
     dirs = DataDir(args.data_dir)
-    state = read_state(dirs)
-    pid = state.get('pid')
-    if not pid or not pid_alive(pid):
+    pid = running_pid(dirs)
+    if pid is None:
         print('objstore-aio is not running on %s' % dirs.root)
         return EXIT_WARNING
     os.kill(pid, signal.SIGTERM)

@@ -11,6 +11,7 @@ Configs are generated from code here, never copied from etc/*-sample, so
 that what the aio runs and what the tests run is one thing.
 """
 
+import ipaddress
 import json
 import os
 import secrets
@@ -93,8 +94,12 @@ class AioLayout:
         if not 1 <= self.part_power <= 20:
             raise ConfigError('--part-power must be 1..20')
         top = self.storage_port_base + NODE_PORT_STRIDE * self.devices
-        if not 1 <= self.proxy_port <= 65535 or top > 65535:
-            raise ConfigError('ports out of range')
+        if not 1 <= self.proxy_port <= 65535:
+            raise ConfigError('--port must be 1..65535')
+        if self.storage_port_base < 1 or top > 65535:
+            raise ConfigError('--port-base must be 1..%d with %d devices'
+                              % (65535 - NODE_PORT_STRIDE * self.devices,
+                                 self.devices))
         if self.storage_port_base <= self.proxy_port < top:
             raise ConfigError('--port %d collides with the storage ports '
                               '%d..%d' % (self.proxy_port,
@@ -342,6 +347,21 @@ def render_proxy_conf(data_dir, layout):
     return '\n'.join(lines)
 
 
+def rsync_address(bind):
+    """Where the aio's rsync daemon listens, and the one client address
+    it serves: every node is on this machine, and the writable modules
+    must not be reachable from any other. A wildcard ``--bind`` (storage
+    servers on every interface) still keeps rsync on loopback, where the
+    replicators' connections to the wildcard address arrive."""
+    try:
+        address = ipaddress.ip_address(bind)
+    except ValueError:
+        return bind  # a host name: rsync resolves it like the servers do
+    if address.is_unspecified:
+        return '::1' if address.version == 6 else '127.0.0.1'
+    return bind
+
+
 def render_rsyncd(data_dir, layout):
     """rsyncd.conf: one module per node and kind, named kind + port."""
     modules = [('%s%d' % (kind, layout.port(kind, node)),
@@ -349,4 +369,5 @@ def render_rsyncd(data_dir, layout):
                for node in range(layout.devices) for kind in STORAGE_KINDS]
     return render_rsyncd_conf(
         modules, layout.rsync_port, data_dir.path('rsyncd.pid'),
-        data_dir.path('logs', 'rsyncd.log'), address=layout.bind)
+        data_dir.path('logs', 'rsyncd.log'),
+        address=rsync_address(layout.bind))

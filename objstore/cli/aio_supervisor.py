@@ -6,6 +6,12 @@ child in order), copies its output to ``logs/<name>.log`` and optionally to
 the console, restarts a child that dies with exponential backoff, and stops
 them all with SIGTERM, then SIGKILL after a grace period. A child stopped on
 purpose (``hold``) is not restarted until ``release``.
+
+Signals go to a child's whole process group (its session leader's PID):
+a proxy's prefork workers and an rsync daemon's per-connection children
+must not outlive the child that made them. An optional ``stop_requested``
+event cuts start-up short, so a Ctrl-C while the cluster comes up stops
+it as promptly as one after.
 """
 
 import http.client
@@ -124,11 +130,18 @@ class Child:
         return self.alive() and is_serving(self.spec.health)
 
     def signal(self, signum):
-        if self.alive():
-            try:
-                os.kill(self.proc.pid, signum)
-            except ProcessLookupError:
-                pass
+        """Send ``signum`` to every process of this child's group.
+
+        Also when the leader is gone: what it forked may still run. The
+        group is this child's own (``start_new_session``), and the kernel
+        does not hand its ID to a new process while a member lives.
+        """
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signum)
+        except ProcessLookupError:
+            pass
 
     def reap(self, timeout):
         if self.proc is None:
@@ -145,12 +158,14 @@ class Child:
 class Supervisor:
     """Starts, watches, restarts and stops a set of children."""
 
-    def __init__(self, specs, log_dir, console=None, logger=None, env=None):
+    def __init__(self, specs, log_dir, console=None, logger=None, env=None,
+                 stop_requested=None):
         os.makedirs(log_dir, exist_ok=True)
         self.children = {spec.name: Child(spec, log_dir, console)
                          for spec in specs}
         self.logger = logger
         self.env = env
+        self.stop_requested = stop_requested or threading.Event()
         self._lock = threading.RLock()
         self.on_change = None
 
@@ -161,16 +176,20 @@ class Supervisor:
     def start(self, names=None):
         with self._lock:
             for name in names or self.children:
+                if self.stop_requested.is_set():
+                    break
                 child = self.children[name]
                 if not child.alive():
                     child.start(self.env)
-            self._changed()
+                    self._changed()
 
     def wait_healthy(self, names=None, timeout=30.0):
-        """Names still unhealthy after ``timeout`` (empty list: all good)."""
+        """Names still unhealthy after ``timeout`` or when a stop was
+        requested (empty list: all good)."""
         pending = list(names or self.children)
         deadline = time.monotonic() + timeout
-        while pending and time.monotonic() < deadline:
+        while (pending and time.monotonic() < deadline
+               and not self.stop_requested.is_set()):
             pending = [n for n in pending
                        if not self.children[n].healthy()]
             if pending:
@@ -185,6 +204,9 @@ class Supervisor:
                 if child.held or child.proc is None or child.alive():
                     continue
                 if child.restart_at is None:
+                    # What the dead child forked (workers, rsync children)
+                    # would hold its port against its successor.
+                    child.signal(signal.SIGKILL)
                     ran_for = now - child.started_at
                     child.backoff = next_backoff(child.backoff, ran_for)
                     child.restart_at = now + child.backoff
@@ -204,9 +226,9 @@ class Supervisor:
             child = self.children[name]
             child.held = True
             child.signal(signum)
-        if not child.reap(STOP_GRACE):
-            child.signal(signal.SIGKILL)
-            child.reap(STOP_GRACE)
+        child.reap(STOP_GRACE)
+        child.signal(signal.SIGKILL)
+        child.reap(STOP_GRACE)
         self._changed()
 
     def release(self, name):
@@ -219,6 +241,9 @@ class Supervisor:
             self._changed()
 
     def stop_all(self):
+        """SIGTERM to every child's group; after the grace period SIGKILL
+        to every group, also of children that exited in time, since what
+        they forked may not have."""
         with self._lock:
             for child in self.children.values():
                 child.held = True
@@ -226,8 +251,12 @@ class Supervisor:
         deadline = time.monotonic() + STOP_GRACE
         for child in self.children.values():
             if not child.reap(max(0.1, deadline - time.monotonic())):
-                child.signal(signal.SIGKILL)
-                child.reap(STOP_GRACE)
+                self._log('%s (pid %s) ignored SIGTERM for %.0fs; killing '
+                          'its process group', child.spec.name, child.pid,
+                          STOP_GRACE)
+        for child in self.children.values():
+            child.signal(signal.SIGKILL)
+            child.reap(STOP_GRACE)
         self._changed()
 
     def pids(self):

@@ -4,7 +4,10 @@
 reads ``[DEFAULT]`` (bind_ip, bind_port, workers, backlog, client_timeout,
 max_clients, log_*), binds once, then either serves in-process
 (``workers = 0``) or forks ``workers`` children that share the listening
-socket and are restarted when they die. SIGTERM/SIGINT stop it cleanly.
+socket and are restarted when they die: at once when they had served a
+while, after a growing delay when they keep dying young, and not at all
+when one cannot load its app (the server then exits with the error, since
+a replacement would fail the same way). SIGTERM/SIGINT stop it cleanly.
 
 ``serve_in_thread(app)`` runs an app on a loopback port in a background OS
 thread with its own event hub: the in-process servers of unit tests.
@@ -95,6 +98,31 @@ def serve_forever(sock, app, server_conf):
         minimum_chunk_size=4096, debug=False)
 
 
+# Exit status of a worker that could not load its app.
+WORKER_CANNOT_LOAD = 3
+# A worker that dies sooner than this after its fork is failing, not done.
+WORKER_QUICK_EXIT = 5.0
+WORKER_FIRST_DELAY = 0.1
+WORKER_MAX_DELAY = 10.0
+
+
+def worker_respawn_delay(previous, lived):
+    """Seconds to wait before replacing a worker that lived ``lived`` s.
+
+    >>> worker_respawn_delay(0.0, 0.5), worker_respawn_delay(0.1, 0.5)
+    (0.1, 0.2)
+    >>> worker_respawn_delay(8.0, 0.5), worker_respawn_delay(8.0, 60.0)
+    (10.0, 0.0)
+    """
+    if lived >= WORKER_QUICK_EXIT:
+        return 0.0
+    return min(max(previous * 2, WORKER_FIRST_DELAY), WORKER_MAX_DELAY)
+
+
+def _exit_text(code):
+    return 'signal %d' % -code if code < 0 else 'status %d' % code
+
+
 class WorkerSupervisor:
     """The prefork parent: keeps ``workers`` children alive.
 
@@ -108,32 +136,64 @@ class WorkerSupervisor:
         self.server_conf = server_conf
         self.logger = logger
         self.app_name = app_name
-        self.children = set()
+        self.children = {}  # pid -> time.monotonic() of its fork
         self.running = True
+        self.failure = None
+        self.respawn_delay = 0.0
+        self.respawn_at = 0.0
 
     def spawn_worker(self):
         pid = os.fork()
         if pid == 0:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            try:
-                app = load_app(self.conf_path, self.app_name)
-                serve_forever(self.sock, app, self.server_conf)
-            finally:
-                os._exit(0)
-        self.children.add(pid)
+            self._be_worker()
+        self.children[pid] = time.monotonic()
+
+    def _be_worker(self):
+        """The child side of the fork; never returns, whatever happens,
+        so that no exception unwinds into the parent's loop."""
+        status = 1
+        try:
+            status = self._serve_as_worker()
+        finally:
+            os._exit(status)
+
+    def _serve_as_worker(self):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        try:
+            app = load_app(self.conf_path, self.app_name)
+        except Exception:
+            self.logger.exception('worker %d cannot load the app from %s',
+                                  os.getpid(), self.conf_path)
+            return WORKER_CANNOT_LOAD
+        try:
+            serve_forever(self.sock, app, self.server_conf)
+        except Exception:
+            self.logger.exception('worker %d stopped on an error',
+                                  os.getpid())
+            return 1
+        return 0
 
     def stop(self, *_args):
         self.running = False
 
     def run(self):
+        """Supervise until stopped; ConfigError when workers cannot load
+        the app."""
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         while self.running:
-            while len(self.children) < self.server_conf.workers:
-                self.spawn_worker()
+            self._spawn_missing()
             self._reap(block_for=0.5)
         self._terminate_children()
+        if self.failure:
+            raise ConfigError(self.failure)
+
+    def _spawn_missing(self):
+        if time.monotonic() < self.respawn_at:
+            return
+        while len(self.children) < self.server_conf.workers:
+            self.spawn_worker()
 
     def _reap(self, block_for):
         deadline = time.monotonic() + block_for
@@ -143,18 +203,31 @@ class WorkerSupervisor:
             except ChildProcessError:
                 return
             if pid:
-                self.children.discard(pid)
-                self.logger.warning('worker %d exited (status %d); '
-                                    'starting another', pid, status)
+                self._worker_exited(pid, os.waitstatus_to_exitcode(status))
                 return
             time.sleep(0.05)
+
+    def _worker_exited(self, pid, code):
+        lived = time.monotonic() - self.children.pop(pid, 0.0)
+        if code == WORKER_CANNOT_LOAD:
+            self.failure = ('workers cannot load the app from %s (see the '
+                            'error logged above)' % self.conf_path)
+            self.logger.error('worker %d could not load the app; stopping '
+                              'the server', pid)
+            self.running = False
+            return
+        self.respawn_delay = worker_respawn_delay(self.respawn_delay, lived)
+        self.respawn_at = time.monotonic() + self.respawn_delay
+        self.logger.warning('worker %d exited (%s) after %.1fs; starting '
+                            'another in %.1fs', pid, _exit_text(code), lived,
+                            self.respawn_delay)
 
     def _terminate_children(self):
         for pid in list(self.children):
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
-                self.children.discard(pid)
+                self.children.pop(pid)
         deadline = time.monotonic() + 10
         while self.children and time.monotonic() < deadline:
             try:
@@ -162,11 +235,14 @@ class WorkerSupervisor:
             except ChildProcessError:
                 break
             if pid:
-                self.children.discard(pid)
+                self.children.pop(pid, None)
             else:
                 time.sleep(0.05)
         for pid in self.children:
-            os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def run_server(conf_path, app_name='main'):

@@ -204,13 +204,16 @@ def _run_rsync_blocking(argv, deadline):
 
 
 def render_rsyncd_conf(modules, port, pid_file, log_file, address='127.0.0.1',
-                       uid=None, gid=None, max_connections=0):
+                       uid=None, gid=None, max_connections=0,
+                       hosts_allow=None):
     """rsyncd.conf text for ``modules``, a list of (name, path).
 
     ``uid``/``gid`` default to the running user: started as root, rsync
     would otherwise switch to ``nobody`` and could not write the devices.
     ``max_connections`` 0 means unlimited (each module then needs no lock
-    file).
+    file). ``hosts_allow`` (IPs or networks) are the only clients served,
+    by default ``address`` alone: the modules are writable without a
+    password, so whoever may connect may read and overwrite every object.
     """
     uid = uid if uid is not None else pwd.getpwuid(os.getuid()).pw_name
     gid = gid if gid is not None else grp.getgrgid(os.getgid()).gr_name
@@ -220,6 +223,8 @@ def render_rsyncd_conf(modules, port, pid_file, log_file, address='127.0.0.1',
         'log file = %s' % log_file,
         'port = %d' % int(port),
         'address = %s' % address,
+        'hosts allow = %s' % ' '.join(hosts_allow or (address,)),
+        'hosts deny = *',
         'use chroot = no',
         'uid = %s' % uid,
         'gid = %s' % gid,

@@ -1,7 +1,9 @@
 """objstore-aio as users run it: the real command, real child processes.
 
 Start to healthy, kill -9 of a child, Ctrl-C (SIGINT) leaving nothing
-behind, a second instance refused, a restart keeping the data, bad input.
+behind, a second instance refused, a restart keeping the data, bad input;
+signals during start-up, a stale state file, SIGKILL escalation to whole
+process groups, two clusters side by side on their own port bases.
 """
 
 import http.client
@@ -65,11 +67,13 @@ def token(port):
 class Aio:
     """One foreground objstore-aio process under test."""
 
-    def __init__(self, data_dir, proxy_port, base):
+    def __init__(self, data_dir, proxy_port, base, devices=4):
         self.data_dir = data_dir
         self.proxy_port = proxy_port
+        self.base = base
         self.args = [AIO, '--data-dir', data_dir, '--port', str(proxy_port),
-                     '--storage-port-base', str(base), '--devices', '4',
+                     '--storage-port-base', str(base), '--devices',
+                     str(devices),
                      '--part-power', '6', '--user', USER]
         self.proc = None
 
@@ -107,22 +111,57 @@ class Aio:
             self.proc.wait(30)
 
 
+def group_members(pgid):
+    """Live (not zombie) processes of process group ``pgid``."""
+    members = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                state, _ppid, group = f.read().rsplit(')', 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if state != 'Z' and int(group) == pgid:
+            members.append(int(entry))
+    return members
+
+
+def kill_groups(pgids):
+    for pgid in pgids:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 @pytest.fixture
-def aio_env():
-    data_dir = tempfile.mkdtemp(prefix='objstore-aio-test-')
-    proxy_port, base = free_port_block(4)
-    instance = Aio(data_dir, proxy_port, base)
-    yield instance
-    seen = []
-    try:
-        seen = list(instance.children().values())
-    except (OSError, ValueError):
-        pass
-    instance.stop()
-    for pid in seen:
-        if pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
-    shutil.rmtree(data_dir, ignore_errors=True)
+def make_aio():
+    """Makes Aio instances on free ports; stops them and every process
+    of their children's process groups afterwards."""
+    made = []
+
+    def make(devices=4):
+        data_dir = tempfile.mkdtemp(prefix='objstore-aio-test-')
+        proxy_port, base = free_port_block(devices)
+        made.append(Aio(data_dir, proxy_port, base, devices))
+        return made[-1]
+
+    yield make
+    for instance in made:
+        seen = []
+        try:
+            seen = list(instance.children().values())
+        except (OSError, ValueError):
+            pass
+        instance.stop()
+        kill_groups(seen)
+        shutil.rmtree(instance.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def aio_env(make_aio):
+    return make_aio()
 
 
 def test_start_kill9_restart_and_clean_ctrl_c(aio_env):
@@ -222,7 +261,7 @@ def test_daemon_mode_status_and_stop(tmp_path):
     proxy_port, base = free_port_block(4)
     data_dir = str(tmp_path / 'bg')
     args = ['--data-dir', data_dir, '--port', str(proxy_port),
-            '--storage-port-base', str(base), '--part-power', '6',
+            '--port-base', str(base), '--part-power', '6',
             '--no-daemons']
     started = subprocess.run([AIO, '--daemon'] + args, capture_output=True,
                              timeout=120)
@@ -252,3 +291,135 @@ def test_daemon_mode_status_and_stop(tmp_path):
         if os.path.exists(state_file):
             subprocess.run([AIO, 'stop', '--data-dir', data_dir],
                            capture_output=True, timeout=60)
+
+
+def _children_started(instance):
+    try:
+        return instance.children()
+    except (OSError, ValueError):
+        return {}
+
+
+@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
+def test_signal_during_start_up_stops_every_child(aio_env, signum):
+    aio_env.proc = subprocess.Popen(
+        aio_env.args + ['--no-daemons', '--quiet'], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    servers = 1 + 4 * 3 + 1  # rsyncd, 4 nodes' servers, proxy
+    assert wait_for(lambda: len(_children_started(aio_env)) == servers, 30)
+    pids = list(aio_env.children().values())
+    aio_env.proc.send_signal(signum)
+    output = aio_env.proc.communicate(timeout=30)[0].decode()
+    assert 'healthy after' not in output, 'signalled too late: ' + output
+    assert wait_for(lambda: not any(group_members(p) for p in pids), 10), (
+        'left running: %s' % [group_members(p) for p in pids])
+    assert not os.path.exists(os.path.join(aio_env.data_dir,
+                                           'aio-state.json'))
+
+
+def test_stop_never_signals_a_process_that_is_not_the_aio(tmp_path):
+    data_dir = tmp_path / 'crashed'
+    data_dir.mkdir()
+    (data_dir / 'aio.lock').write_text('1')
+    # Not our child: the kernel reaps it, so its death shows at once.
+    unrelated = int(subprocess.run(
+        ['sh', '-c', 'sleep 60 >/dev/null 2>&1 & echo $!'],
+        capture_output=True, check=True, timeout=10).stdout)
+    try:
+        # What a crashed (kill -9) objstore-aio leaves behind, once the
+        # kernel has handed its PID to some other process.
+        (data_dir / 'aio-state.json').write_text(json.dumps(
+            {'pid': unrelated, 'proxy_url': 'http://127.0.0.1:1',
+             'children': {}}))
+        stopped = subprocess.run([AIO, 'stop', '--data-dir', str(data_dir)],
+                                 capture_output=True, timeout=30)
+        assert stopped.returncode == 1, stopped.stderr
+        assert b'not running' in stopped.stdout
+        time.sleep(0.2)
+        assert pid_alive(unrelated), 'stop killed an unrelated process'
+        status = subprocess.run(
+            [AIO, 'status', '--data-dir', str(data_dir)],
+            capture_output=True, timeout=30)
+        assert status.returncode == 1 and b'not running' in status.stdout
+    finally:
+        try:
+            os.kill(unrelated, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _open_rsync_session(port):
+    """A connection the rsync daemon has forked a child for."""
+    conn = socket.create_connection(('127.0.0.1', port), 5)
+    conn.settimeout(5)
+    assert conn.recv(100).startswith(b'@RSYNCD:')
+    conn.sendall(b'@RSYNCD: 31.0\n')
+    return conn
+
+
+@pytest.mark.slow
+def test_sigkill_escalation_reaches_whole_process_groups(aio_env):
+    aio_env.start(['--no-daemons', '--proxy-workers', '2'])
+    children = aio_env.children()
+    proxy, rsyncd = children['proxy-server'], children['rsyncd']
+    assert wait_for(lambda: len(group_members(proxy)) == 3, 10)
+    session = _open_rsync_session(aio_env.base + 3)
+    try:
+        assert wait_for(lambda: len(group_members(rsyncd)) >= 2, 10)
+        # Stopped processes cannot act on SIGTERM: only the SIGKILL
+        # escalation can end them, and it must reach every member.
+        members = group_members(proxy) + group_members(rsyncd)
+        os.killpg(proxy, signal.SIGSTOP)
+        os.killpg(rsyncd, signal.SIGSTOP)
+        aio_env.stop(signal.SIGINT)
+        assert wait_for(lambda: not any(pid_alive(p) for p in members), 5), (
+            'survived: %s' % [p for p in members if pid_alive(p)])
+    finally:
+        session.close()
+        kill_groups([proxy, rsyncd])
+
+
+def test_two_clusters_run_side_by_side_on_their_own_port_bases(make_aio):
+    first, second = make_aio(devices=2), make_aio(devices=2)
+    for instance in (first, second):
+        instance.args[instance.args.index('--storage-port-base')] = (
+            '--port-base')
+        instance.start(['--no-daemons', '--replicas', '2'])
+    for instance in (first, second):
+        assert request(instance.proxy_port, 'GET', '/healthcheck')[0] == 200
+        layout = json.load(open(os.path.join(instance.data_dir, 'aio.json')))
+        assert layout['storage_port_base'] == instance.base
+        assert _answers(instance.base + 10 + 2)
+    url, tok = token(second.proxy_port)
+    path = url.split(str(second.proxy_port), 1)[1]
+    assert request(second.proxy_port, 'PUT', path + '/c',
+                   {'X-Auth-Token': tok})[0] in (201, 202)
+
+
+def test_taken_storage_port_is_refused_naming_its_holder(tmp_path):
+    proxy_port, base = free_port_block(4)
+    taken = base + 10 + 1
+    holder = subprocess.Popen(
+        [sys.executable, '-c',
+         'import socket, sys, time\n'
+         's = socket.socket()\n'
+         's.bind(("127.0.0.1", int(sys.argv[1])))\n'
+         's.listen()\n'
+         'print("ready", flush=True)\n'
+         'time.sleep(60)\n', str(taken)], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b'ready\n'
+        result = subprocess.run(
+            [AIO, '--data-dir', str(tmp_path / 'd'), '--port',
+             str(proxy_port), '--port-base', str(base)],
+            capture_output=True, timeout=60)
+    finally:
+        holder.kill()
+        holder.wait()
+    message = result.stderr.decode()
+    assert result.returncode == 2, message
+    assert len(message.strip().splitlines()) == 1, message
+    assert '127.0.0.1:%d (for container-server-1) is already in use' % (
+        taken) in message
+    assert 'pid %d' % holder.pid in message
+    assert '--port-base' in message

@@ -1,4 +1,6 @@
 import json
+import os
+import subprocess
 
 import pytest
 
@@ -7,6 +9,7 @@ from objstore.cli.aio_layout import (
     render_server_conf)
 from objstore.common.config import readconf
 from objstore.common.exceptions import ConfigError
+from objstore.replicator.rsync import RsyncDaemon, free_port
 
 
 def test_user_parsing():
@@ -25,7 +28,8 @@ def test_bad_users_are_refused(bad):
 
 @pytest.mark.parametrize('kwargs', [
     {'devices': 0}, {'replicas': 5, 'devices': 4}, {'part_power': 0},
-    {'proxy_port': 6210}, {'storage_port_base': 65500}])
+    {'proxy_port': 6210}, {'storage_port_base': 65500},
+    {'storage_port_base': 0}, {'storage_port_base': -6200}])
 def test_bad_layouts_are_refused(kwargs):
     with pytest.raises(ConfigError):
         AioLayout(**kwargs).validate()
@@ -76,3 +80,35 @@ def test_rsyncd_has_a_module_per_node_and_kind(tmp_path):
     text = render_rsyncd(DataDir(str(tmp_path)), AioLayout(devices=2))
     for module in ('[object6200]', '[container6211]', '[account6212]'):
         assert module in text
+
+
+def _rsync_list(ip, port, module, source_ip):
+    return subprocess.run(
+        ['rsync', '--address=%s' % source_ip, '--contimeout=5',
+         '--timeout=5', 'rsync://%s:%d/%s/' % (ip, port, module)],
+        capture_output=True, timeout=30)
+
+
+@pytest.mark.parametrize('bind', ['127.0.0.1', '0.0.0.0'])
+def test_aio_rsyncd_serves_only_its_own_address(tmp_path, bind):
+    """A real rsync daemon on the aio's rsyncd.conf, reached at the ring's
+    replication_ip: a client from 127.0.0.1 lists a module, one from
+    127.0.0.2 (another "host" on the loopback net) is refused."""
+    layout = AioLayout(devices=1, bind=bind,
+                       storage_port_base=free_port() - 3)
+    data_dir = DataDir(str(tmp_path))
+    os.makedirs(data_dir.device_path(0))
+    os.makedirs(data_dir.logs)
+    conf = tmp_path / 'rsyncd.conf'
+    text = render_rsyncd(data_dir, layout)
+    conf.write_text(text)
+    module = 'object%d' % layout.port('object', 0)
+    with RsyncDaemon(str(conf), layout.rsync_port):
+        local = _rsync_list(bind, layout.rsync_port, module, '127.0.0.1')
+        other = _rsync_list(bind, layout.rsync_port, module, '127.0.0.2')
+    assert local.returncode == 0, local.stderr
+    assert b'd0' in local.stdout
+    assert other.returncode != 0
+    assert (b'access denied' in other.stderr
+            or b'Connection refused' in other.stderr), other.stderr
+    assert 'address = 127.0.0.1\n' in text

@@ -74,3 +74,49 @@ def test_held_child_stays_down_until_released(supervisor):
     assert not supervisor.children['b'].alive()
     supervisor.release('b')
     assert supervisor.children['b'].alive()
+
+
+# A child that forks a grandchild ignoring SIGTERM (think of a worker stuck
+# in a system call), tells its PID, and dies on SIGTERM itself.
+FORKER = (sys.executable, '-c',
+          'import os, signal, time\n'
+          'if os.fork() == 0:\n'
+          '    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n'
+          '    print("grandchild", os.getpid(), flush=True)\n'
+          'time.sleep(120)\n')
+
+
+def running(pid):
+    """Alive and not a zombie waiting for a reaper."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
+
+
+def test_stop_all_reaches_what_a_child_forked(tmp_path, monkeypatch):
+    monkeypatch.setattr(aio_supervisor, 'STOP_GRACE', 0.5)
+    lines = []
+    sup = Supervisor([ChildSpec('forker', FORKER)], str(tmp_path),
+                     console=lines.append)
+    sup.start()
+    assert wait_for(lambda: any('grandchild' in line for line in lines))
+    grandchild = int(next(l for l in lines if 'grandchild' in l).split()[-1])
+    try:
+        sup.stop_all()
+        assert wait_for(lambda: not running(grandchild), timeout=3)
+    finally:
+        if running(grandchild):
+            os.kill(grandchild, signal.SIGKILL)
+
+
+def test_stop_requested_cuts_start_up_short(tmp_path):
+    sup = Supervisor([ChildSpec('a', SLEEPER), ChildSpec('b', SLEEPER)],
+                     str(tmp_path))
+    sup.stop_requested.set()
+    sup.start()
+    assert sup.pids() == {}
+    started = time.monotonic()
+    assert sup.wait_healthy(timeout=30) == ['a', 'b']
+    assert time.monotonic() - started < 1

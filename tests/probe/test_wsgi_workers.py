@@ -1,0 +1,121 @@
+"""objstore-server's prefork workers as real processes.
+
+A worker that cannot load its app must not be re-forked forever: the
+server logs the error and exits non-zero, promptly. Workers that keep
+dying young are replaced after growing delays, not in a tight loop.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from objstore.cli.aio_layout import render_objstore_conf
+from objstore.replicator.rsync import free_port
+
+SERVER = os.path.join(os.path.dirname(sys.executable), 'objstore-server')
+BROKEN_PROXY_CONF = """\
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = %d
+workers = 2
+
+[pipeline:main]
+pipeline = nosuchfilter proxy-server
+
+[filter:nosuchfilter]
+use = egg:objstore#nosuchfilter
+
+[app:proxy-server]
+use = egg:objstore#proxy
+"""
+
+
+def test_worker_that_cannot_load_its_app_stops_the_server(tmp_path):
+    conf = tmp_path / 'proxy-server.conf'
+    conf.write_text(BROKEN_PROXY_CONF % free_port())
+    server = subprocess.Popen([SERVER, str(conf)], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        output = server.communicate(timeout=20)[0].decode()
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        output = server.communicate()[0].decode()
+        raise AssertionError('still running after 20s (%d worker exits '
+                             'logged)' % output.count('exited'))
+    assert server.returncode != 0, output
+    assert 'nosuchfilter' in output
+    assert 'cannot load' in output
+    assert output.count('exited') <= 2, output
+
+
+ACCOUNT_CONF = """\
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = %(port)d
+workers = 1
+devices = %(dir)s/devices
+mount_check = false
+conf_dir = %(dir)s
+
+[pipeline:main]
+pipeline = healthcheck account-server
+
+[app:account-server]
+use = egg:objstore#account
+
+[filter:healthcheck]
+use = egg:objstore#healthcheck
+"""
+
+
+def workers_of(parent):
+    """Live children of ``parent`` (from /proc: ppid field of stat)."""
+    found = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                state, ppid = f.read().rsplit(')', 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if int(ppid) == parent and state != 'Z':
+            found.append(int(entry))
+    return found
+
+
+def wait_for_worker(parent, not_this, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fresh = [p for p in workers_of(parent) if p != not_this]
+        if fresh:
+            return fresh[0]
+        time.sleep(0.01)
+    raise AssertionError('no worker within %.0fs' % timeout)
+
+
+def test_workers_dying_young_are_replaced_after_growing_delays(tmp_path):
+    (tmp_path / 'devices').mkdir()
+    (tmp_path / 'objstore.conf').write_text(render_objstore_conf('a', 'b'))
+    conf = tmp_path / 'account-server.conf'
+    conf.write_text(ACCOUNT_CONF % {'port': free_port(),
+                                    'dir': str(tmp_path)})
+    server = subprocess.Popen([SERVER, str(conf)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        worker = wait_for_worker(server.pid, None, 10)
+        gaps = []
+        for _ in range(5):
+            os.kill(worker, signal.SIGKILL)
+            killed = time.monotonic()
+            worker = wait_for_worker(server.pid, worker, 10)
+            gaps.append(time.monotonic() - killed)
+        assert gaps[-1] >= 0.8, gaps
+        assert gaps[-1] > 2 * gaps[0], gaps
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
