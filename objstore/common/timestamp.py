@@ -161,10 +161,11 @@ def _header_integer(value, name):
     True
     """
     text = (value or '').strip()
-    digits = text[1:] if text.startswith('-') else text
+    negative = text.startswith('-')
+    digits = text[1:] if negative else text
     if not (digits.isascii() and digits.isdigit()):
         raise InvalidInput('Non-integer %s' % name)
-    sign = -1 if digits is not text else 1
+    sign = -1 if negative else 1
     significant = digits.lstrip('0')
     if len(significant) > MAX_DECIMAL_DIGITS:
         return sign * 10 ** MAX_DECIMAL_DIGITS

@@ -18,10 +18,10 @@ from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.constraints import (
     check_metadata, check_name, check_object_length)
 from objstore.common.subrequest import sent_content_type
-from objstore.common.timestamp import delete_at_after, parse_delete_at
 from objstore.common.http import (
     HTTPClientDisconnect, HTTPNotFound, HTTPRequestTimeout,
     HTTPServiceUnavailable, Response, is_success, text_error)
+from objstore.common.timestamp import delete_at_after, parse_delete_at
 from objstore.proxy.base import (
     Controller, client_headers, update_headers)
 from objstore.proxy.fanout import (
