@@ -22,7 +22,7 @@ Worked example::
     False
 """
 
-import calendar
+import datetime
 import email.utils
 
 NOT_MODIFIED = 304
@@ -61,10 +61,14 @@ def etag_matches(header_value, etag):
 def parse_http_date(value):
     """Seconds since the epoch of an HTTP-date, or None when unparseable.
 
-    An invalid date makes the condition be ignored, as RFC 7232 requires.
+    An invalid date makes the condition be ignored, as RFC 7232 requires:
+    that includes fields out of range (day 32, hour 25) and years no
+    calendar holds (an 11-digit year would overflow).
 
     >>> parse_http_date('Thu, 01 Jan 1970 00:01:40 GMT')
     100
+    >>> parse_http_date('Thu, 01 Jan 10000000000 00:00:00 GMT') is None
+    True
     """
     try:
         parsed = email.utils.parsedate_tz(value)
@@ -72,8 +76,11 @@ def parse_http_date(value):
         return None
     if parsed is None:
         return None
-    offset = parsed[9] or 0
-    return calendar.timegm(parsed[:6] + (0, 0, 0)) - offset
+    try:
+        moment = datetime.datetime(*parsed[:6], tzinfo=datetime.timezone.utc)
+    except (ValueError, OverflowError):
+        return None
+    return int(moment.timestamp()) - (parsed[9] or 0)
 
 
 def http_date(seconds):

@@ -16,10 +16,20 @@ Status rules (Swift's):
   value that is not a non-negative integer is ignored (the default applies).
 * ``delimiter`` must be a single character below U+00FF -> else 412.
 * Any parameter that is not UTF-8 or holds a NUL -> 400.
+
+XML listings stay well-formed whatever the names hold. Names may contain
+control characters (only NUL is refused), but XML 1.0 cannot carry most
+of them, not even as character references (``&#x7;`` is a fatal error for
+a conforming parser). Swift writes them raw, which breaks every client's
+parser; we write U+FFFD (the replacement character) in their place
+instead, in XML only. JSON and plain listings carry the exact names, so a
+client that needs them asks for JSON.
 """
 
 import datetime
 import functools
+import re
+import sys
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import NamedTuple
@@ -108,10 +118,14 @@ def parse_listing_params(query, max_limit):
     limit = max_limit
     given = query.get('limit', '')
     if given.isdigit() and given.isascii():
-        limit = int(given)
-        if limit > max_limit:
+        # Compared as digits: int() of thousands of them is slow, and
+        # refused past 4,300.
+        significant = given.lstrip('0') or '0'
+        if len(significant) > len(str(max_limit)) or \
+                int(significant) > max_limit:
             raise ListingPreconditionFailed(
                 'Maximum limit is %d' % max_limit)
+        limit = int(significant)
     delimiter = query.get('delimiter', '')
     if delimiter and (len(delimiter) > 1 or ord(delimiter) > 254):
         raise ListingPreconditionFailed('Bad delimiter')
@@ -198,16 +212,25 @@ SCAN_AHEAD = 32
 
 
 def next_string(text):
-    """The smallest string greater than every string starting with ``text``.
+    """The smallest string greater than every string starting with ``text``,
+    or None when there is none (``text`` is only U+10FFFF, the last code
+    point, so every greater string starts with it).
 
     >>> next_string('ab')
     'ac'
+    >>> next_string('a\U0010ffff')
+    'b'
+    >>> next_string('\U0010ffff') is None
+    True
     """
-    code = ord(text[-1]) + 1
+    stem = text.rstrip(chr(sys.maxunicode))
+    if not stem:
+        return None
+    code = ord(stem[-1]) + 1
     if 0xD800 <= code <= 0xDFFF:
         # Surrogates cannot be stored as UTF-8; skip to the next encodable.
         code = 0xE000
-    return text[:-1] + chr(code)
+    return stem[:-1] + chr(code)
 
 
 class NameRange:
@@ -228,7 +251,8 @@ class NameRange:
             if self.lower is None or self.lower < params.prefix:
                 self.lower, self.lower_inclusive = params.prefix, True
             prefix_end = next_string(params.prefix)
-            if self.upper is None or self.upper > prefix_end:
+            if prefix_end is not None and (self.upper is None or
+                                           self.upper > prefix_end):
                 self.upper = prefix_end
 
     def past_name(self, name):
@@ -238,6 +262,8 @@ class NameRange:
             self.lower, self.lower_inclusive = name, False
 
     def past_subdir(self, subdir):
+        # A subdir ends in the delimiter (below U+00FF), so next_string
+        # always has an answer here.
         if self.reverse:
             self.upper = subdir
         else:
@@ -343,9 +369,33 @@ def _container_json(entry):
                entry.bytes_used, last_modified(entry.put_timestamp)))
 
 
+# Characters XML 1.0's Char production excludes (surrogates cannot reach
+# here: names are valid UTF-8).
+XML_FORBIDDEN = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
+
+
+# A raw CR in character data reaches the reader as LF (XML end-of-line
+# handling); a character reference survives.
+XML_TEXT_ENTITIES = {'\r': '&#13;'}
+
+
+def xml_text(value):
+    """``value`` escaped as XML character data, forbidden chars replaced.
+
+    >>> xml_text('a<b\\x07\\r') == 'a&lt;b\\ufffd&#13;'
+    True
+    """
+    return escape(XML_FORBIDDEN.sub('\ufffd', value), XML_TEXT_ENTITIES)
+
+
+def xml_attr(value):
+    """``value`` as a quoted XML attribute, forbidden chars replaced."""
+    return quoteattr(XML_FORBIDDEN.sub('\ufffd', value))
+
+
 def _subdir_xml(entry):
     return '<subdir name=%s><name>%s</name></subdir>' % (
-        quoteattr(entry.name), escape(entry.name))
+        xml_attr(entry.name), xml_text(entry.name))
 
 
 def _object_xml(entry):
@@ -354,8 +404,8 @@ def _object_xml(entry):
     return ('<object><name>%s</name><hash>%s</hash><bytes>%d</bytes>'
             '<content_type>%s</content_type>'
             '<last_modified>%s</last_modified></object>' % (
-                escape(entry.name), escape(entry.etag), entry.size,
-                escape(entry.content_type), last_modified(entry.created_at)))
+                xml_text(entry.name), xml_text(entry.etag), entry.size,
+                xml_text(entry.content_type), last_modified(entry.created_at)))
 
 
 def _container_xml(entry):
@@ -363,7 +413,7 @@ def _container_xml(entry):
         return _subdir_xml(entry)
     return ('<container><name>%s</name><count>%d</count><bytes>%d</bytes>'
             '<last_modified>%s</last_modified></container>' % (
-                escape(entry.name), entry.object_count, entry.bytes_used,
+                xml_text(entry.name), entry.object_count, entry.bytes_used,
                 last_modified(entry.put_timestamp)))
 
 
@@ -374,7 +424,7 @@ def _render(entries, content_type, root, owner, to_json, to_xml):
     if content_type in (XML_TYPE, TEXT_XML_TYPE):
         body = ''.join(to_xml(e) for e in entries)
         return ('%s<%s name=%s>%s</%s>' % (
-            XML_PROLOG, root, quoteattr(owner), body, root)).encode('utf-8')
+            XML_PROLOG, root, xml_attr(owner), body, root)).encode('utf-8')
     if not entries:
         return b''
     return ''.join(e.name + '\n' for e in entries).encode('utf-8')

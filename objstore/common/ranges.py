@@ -64,8 +64,21 @@ def _parse_range_spec(part):
     return first_num, last_num
 
 
+def _is_ascii_digits(text):
+    """True for a non-empty run of ASCII digits only.
+
+    ``str.isdigit`` alone also accepts digits ``int`` cannot read, such as
+    superscripts ('\xb2' is '²'), and other scripts' digits; RFC 7233's
+    DIGIT is ASCII.
+
+    >>> _is_ascii_digits('42'), _is_ascii_digits('\xb2'), _is_ascii_digits('')
+    (True, False, False)
+    """
+    return text.isascii() and text.isdigit()
+
+
 def _parse_offset(text):
-    if not text.isdigit():
+    if not _is_ascii_digits(text):
         raise BadRange('not a byte offset: %r' % text)
     return int(text)
 
@@ -151,8 +164,8 @@ def parse_content_range(value):
     unit, _, spec = (value or '').strip().partition(' ')
     span, _, total = spec.partition('/')
     first, _, last = span.partition('-')
-    if (unit.lower() != 'bytes' or not first.isdigit() or
-            not last.isdigit() or not total.isdigit()):
+    if (unit.lower() != 'bytes' or not _is_ascii_digits(first) or
+            not _is_ascii_digits(last) or not _is_ascii_digits(total)):
         raise BadRange('bad Content-Range: %r' % value)
     start, stop, length = int(first), int(last) + 1, int(total)
     if stop <= start or stop > length:

@@ -5,12 +5,18 @@ A timestamp is seconds since the epoch with 5 decimal places, written
 (``1700000000.12345_000000000000000a``) so that a node can order two
 events that share one client timestamp (e.g. a POST made from a PUT's
 timestamp). Newest wins everywhere; equal timestamps compare by offset.
+
+Also the one home of X-Delete-At / X-Delete-After parsing (whole epoch
+seconds), shared by the proxy, which refuses bad values before any
+backend write, and the object server, which checks again. Pure: ``now``
+is passed in.
 """
 
 import functools
+import re
 import time
 
-from objstore.common.exceptions import InvalidTimestamp
+from objstore.common.exceptions import InvalidInput, InvalidTimestamp
 
 PRECISION = 1e-5
 OFFSET_FORMAT = '%016x'
@@ -94,23 +100,27 @@ class Timestamp:
         return self._key() < other._key()
 
 
+# ``float`` and ``int`` alone would also take '1_0', '1e3', ' +5' and other
+# scripts' digits; a timestamp on the wire is plain ASCII decimal.
+TIMESTAMP_TEXT = re.compile(
+    r'(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:_(?P<offset>[0-9a-f]+))?',
+    re.ASCII | re.IGNORECASE)
+
+
 def _parse(value):
     """(ticks, offset) from a float, int or normal/internal string."""
     offset = 0
     if isinstance(value, bytes):
         value = value.decode('ascii', 'replace')
     if isinstance(value, str):
-        text = value.strip()
-        if '_' in text:
-            text, _, hex_offset = text.partition('_')
-            try:
-                offset = int(hex_offset, 16)
-            except ValueError:
-                raise InvalidTimestamp('bad timestamp offset: %r' % value)
-        try:
-            number = float(text)
-        except ValueError:
+        match = TIMESTAMP_TEXT.fullmatch(value.strip())
+        if match is None:
             raise InvalidTimestamp('not a timestamp: %r' % value)
+        if match['offset'] is not None:
+            if len(match['offset']) > 16:
+                raise InvalidTimestamp('timestamp offset out of range')
+            offset = int(match['offset'], 16)
+        number = float(match['number'])
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         number = float(value)
     else:
@@ -130,3 +140,64 @@ def timestamp_or_none(value):
     if value in (None, '', b''):
         return None
     return Timestamp(value)
+
+
+# Swift's ceiling for X-Delete-At: ten digits (the year 2286), the width
+# of the expirer queue's time index. Anything later is refused rather
+# than stored as a name the queue cannot hold.
+MAX_DELETE_AT = 9999999999
+# A decimal value longer than this is beyond every bound checked here;
+# it is not converted (int() of thousands of digits is slow, and refused
+# past 4,300).
+MAX_DECIMAL_DIGITS = 20
+
+
+def _header_integer(value, name):
+    """int of a decimal header value with an optional '-' sign.
+
+    >>> _header_integer(' -42 ', 'X-Delete-After')
+    -42
+    >>> _header_integer('9' * 400, 'X-Delete-After') > MAX_DELETE_AT
+    True
+    """
+    text = (value or '').strip()
+    negative = text.startswith('-')
+    digits = text[1:] if negative else text
+    if not (digits.isascii() and digits.isdigit()):
+        raise InvalidInput('Non-integer %s' % name)
+    sign = -1 if negative else 1
+    significant = digits.lstrip('0')
+    if len(significant) > MAX_DECIMAL_DIGITS:
+        return sign * 10 ** MAX_DECIMAL_DIGITS
+    return sign * int(digits)
+
+
+def parse_delete_at(value, now):
+    """The whole epoch seconds of an X-Delete-At value; InvalidInput if it
+    is not an integer, not after ``now`` or past MAX_DELETE_AT.
+
+    >>> parse_delete_at('1700000060', 1700000000.5)
+    1700000060
+    """
+    delete_at = _header_integer(value, 'X-Delete-At')
+    if delete_at <= now:
+        raise InvalidInput('X-Delete-At in past')
+    if delete_at > MAX_DELETE_AT:
+        raise InvalidInput('X-Delete-At too far in the future')
+    return delete_at
+
+
+def delete_at_after(value, now):
+    """The X-Delete-At an X-Delete-After value means at ``now`` (seconds
+    from now, the fraction of ``now`` dropped as Swift does).
+
+    >>> delete_at_after('60', 1000.5)
+    1060
+    """
+    after = _header_integer(value, 'X-Delete-After')
+    delete_at = int(now) + after
+    if delete_at <= now:
+        raise InvalidInput('X-Delete-After in past')
+    if delete_at > MAX_DELETE_AT:
+        raise InvalidInput('X-Delete-After too far in the future')
+    return delete_at

@@ -90,11 +90,15 @@ def due_times(names, now):
     """The queue dir names that are delete times at or before ``now``,
     oldest first.
 
-    >>> due_times(['300', '100', 'tmp', '200'], 250)
+    Names of other things (a stray '\xb2', which ``isdigit`` takes but
+    ``int`` does not) are passed over.
+
+    >>> due_times(['300', '100', 'tmp', '200', '\xb2'], 250)
     ['100', '200']
     """
     return sorted((name for name in names
-                   if name.isdigit() and int(name) <= now), key=int)
+                   if name.isascii() and name.isdigit() and int(name) <= now),
+                  key=int)
 
 
 def iter_expired(device_path, policy_index, now):

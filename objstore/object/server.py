@@ -51,7 +51,7 @@ from objstore.common.http import (
     HTTPUnprocessableEntity, Request, Response, is_success, split_path,
     text_error)
 from objstore.common.log import get_logger, log_access, set_txn_id
-from objstore.common.timestamp import Timestamp
+from objstore.common.timestamp import Timestamp, parse_delete_at
 from objstore.object import asyncpending, expiring
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.object.metadata import POST_HEADERS, USER_META_PREFIX
@@ -177,15 +177,20 @@ def client_sent_header(environ, name):
     return any(key.lower() == name.lower() for key, _value in raw)
 
 
+def is_ascii_digits(text):
+    """``isdigit`` alone takes digits ``int`` cannot read ('\xb2')."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_partition(value):
-    if not value.isdigit():
+    if not is_ascii_digits(value):
         raise InvalidInput('invalid partition %r' % value)
     return value
 
 
 def parse_policy_index(headers):
     value = headers.get(POLICY_HEADER, '0')
-    if not value.isdigit():
+    if not is_ascii_digits(value):
         raise InvalidInput('invalid %s %r' % (POLICY_HEADER, value))
     return int(value)
 
@@ -230,16 +235,12 @@ def required_timestamp(headers):
         raise InvalidInput('Invalid X-Timestamp header %r' % value)
 
 
-def parse_delete_at(headers, now):
+def delete_at_of(headers, now):
     """The integer X-Delete-At of a write, None, or InvalidInput."""
     value = headers.get('X-Delete-At')
     if value in (None, ''):
         return None
-    if not value.isdigit():
-        raise InvalidInput('Non-integer X-Delete-At')
-    if int(value) <= now:
-        raise InvalidInput('X-Delete-At in past')
-    return int(value)
+    return parse_delete_at(value, now)
 
 
 def stored_request_metadata(headers, timestamp, names):
@@ -359,7 +360,7 @@ class ObjectController:
         length = check_object_length(req.headers.get('Content-Length'),
                                      chunked)
         check_object_metadata(req.headers)
-        delete_at = parse_delete_at(req.headers, time.time())
+        delete_at = delete_at_of(req.headers, time.time())
         df = self._diskfile(target)
         existing, exists, _meta = existing_state(df, time.time())
         if existing is not None and existing >= timestamp:
@@ -475,7 +476,7 @@ class ObjectController:
         target = parse_object_target(req.environ, req.headers)
         timestamp = required_timestamp(req.headers)
         check_object_metadata(req.headers)
-        delete_at = parse_delete_at(req.headers, time.time())
+        delete_at = delete_at_of(req.headers, time.time())
         df = self._diskfile(target)
         missing = self._open_or_404(df)
         if missing is not None:

@@ -17,11 +17,11 @@ from objstore.common import green
 from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.constraints import (
     check_metadata, check_name, check_object_length)
-from objstore.common.exceptions import InvalidInput
 from objstore.common.subrequest import sent_content_type
 from objstore.common.http import (
     HTTPClientDisconnect, HTTPNotFound, HTTPRequestTimeout,
     HTTPServiceUnavailable, Response, is_success, text_error)
+from objstore.common.timestamp import delete_at_after, parse_delete_at
 from objstore.proxy.base import (
     Controller, client_headers, update_headers)
 from objstore.proxy.fanout import (
@@ -47,7 +47,9 @@ def guess_content_type(name):
 def delete_at_header(headers, now):
     """The X-Delete-At value a write carries, or None; InvalidInput if bad.
 
-    X-Delete-After (seconds from now) becomes an absolute X-Delete-At.
+    X-Delete-After (seconds from now) becomes an absolute X-Delete-At and
+    wins over an X-Delete-At sent with it, as in Swift. Checked here,
+    before any backend write, so that a bad value writes nothing.
 
     >>> delete_at_header({'X-Delete-After': '60'}, 1000.5)
     '1060'
@@ -55,21 +57,9 @@ def delete_at_header(headers, now):
     True
     """
     if 'X-Delete-After' in headers:
-        try:
-            after = int(headers['X-Delete-After'])
-        except ValueError:
-            raise InvalidInput('Non-integer X-Delete-After')
-        if after < 0:
-            raise InvalidInput('X-Delete-After in past')
-        return str(int(now + after))
+        return str(delete_at_after(headers['X-Delete-After'], now))
     if 'X-Delete-At' in headers:
-        try:
-            delete_at = int(headers['X-Delete-At'])
-        except ValueError:
-            raise InvalidInput('Non-integer X-Delete-At')
-        if delete_at <= now:
-            raise InvalidInput('X-Delete-At in past')
-        return str(delete_at)
+        return str(parse_delete_at(headers['X-Delete-At'], now))
     return None
 
 

@@ -55,3 +55,20 @@ def test_http_date_roundtrip_and_offsets():
     assert cond.parse_http_date('Thu, 01 Jan 1970 01:00:00 +0100') == 0
     assert cond.parse_http_date('') is None
     assert cond.parse_http_date('yesterday') is None
+
+
+@pytest.mark.parametrize('value', [
+    'Thu, 01 Jan 10000000000 00:00:00 GMT',
+    'Thu, 01 Jan 99999 00:00:00 GMT',
+    'Thu, 32 Jan 2020 00:00:00 GMT',
+    'Thu, 01 Jan 2020 25:00:00 GMT',
+])
+def test_dates_no_calendar_holds_are_unparseable(value):
+    assert cond.parse_http_date(value) is None
+
+
+def test_condition_with_an_overflowing_year_is_ignored():
+    headers = {'If-Modified-Since': 'Thu, 01 Jan 10000000000 00:00:00 GMT',
+               'If-Unmodified-Since': 'Thu, 01 Jan 10000000000 00:00:00 GMT'}
+    assert cond.evaluate_conditions('GET', headers, ETAG,
+                                    LAST_MODIFIED) is None

@@ -231,3 +231,68 @@ def test_delimited_entries_limit_and_marker():
 def test_next_string_skips_surrogates():
     assert listing.next_string('a/') == 'a0'
     assert listing.next_string('x\ud7ff') == 'x\ue000'
+
+
+TOP = '\U0010ffff'
+
+
+def test_next_string_past_the_last_code_point():
+    assert listing.next_string('a' + TOP) == 'b'
+    assert listing.next_string('a' + TOP * 3) == 'b'
+    assert listing.next_string(TOP * 2) is None
+
+
+@pytest.mark.parametrize('prefix, expected', [
+    (TOP, [TOP, TOP + 'a']),
+    ('x' + TOP, ['x' + TOP]),
+])
+def test_prefix_of_the_last_code_point(prefix, expected):
+    names = ['a', 'x' + TOP, 'y', TOP, TOP + 'a']
+    scan, _calls = scan_over(names)
+    params = parse_listing_params({'prefix': prefix}, MAX)
+    name_range = listing.NameRange(params)
+    assert [name for name, _key in scan(name_range)] == expected
+
+
+@pytest.mark.parametrize('given', ['9' * 5000, '0' * 5000 + '10001'])
+def test_limit_of_thousands_of_digits_is_412(given):
+    with pytest.raises(ListingPreconditionFailed):
+        parse_listing_params({'limit': given}, MAX)
+
+
+def test_limit_with_leading_zeros():
+    assert parse_listing_params({'limit': '0' * 5000 + '7'}, MAX).limit == 7
+
+
+CONTROL_NAMES = ['bell\x07', 'esc\x1b[0m', 'tab\tcr\rlf\n', 'del\x7f',
+                 'non-char\ufffe\uffff', 'vt\x0bff\x0c']
+
+
+def _as_xml_shows(name):
+    return ''.join('\ufffd' if c in '\x07\x1b\x0b\x0c\ufffe\uffff' else c
+                   for c in name)
+
+
+def test_xml_listings_with_control_chars_stay_well_formed():
+    objects = [ObjectEntry(n, '1700000000.00000', 0, 'text/\x01', 'e')
+               for n in CONTROL_NAMES] + [Subdir('sub\x01/')]
+    root = ET.fromstring(listing.render_container_listing(
+        objects, listing.XML_TYPE, 'c\x02'))
+    assert root.get('name') == 'c\ufffd'
+    names = [el.findtext('name') for el in root.iter('object')]
+    assert names == [_as_xml_shows(n) for n in CONTROL_NAMES]
+    assert root.find('object/content_type').text == 'text/\ufffd'
+    assert root.find('subdir').get('name') == 'sub\ufffd/'
+    containers = [ContainerEntry(n, 0, 0, '1700000000.00000')
+                  for n in CONTROL_NAMES]
+    root = ET.fromstring(listing.render_account_listing(
+        containers, listing.XML_TYPE, 'AUTH_\x03'))
+    assert [el.findtext('name') for el in root.iter('container')] == \
+        [_as_xml_shows(n) for n in CONTROL_NAMES]
+
+
+def test_json_listing_keeps_control_chars_exactly():
+    objects = [ObjectEntry(n, '1700000000.00000', 0, 't', 'e')
+               for n in CONTROL_NAMES]
+    body = listing.render_container_listing(objects, listing.JSON_TYPE, 'c')
+    assert [row['name'] for row in json.loads(body)] == CONTROL_NAMES

@@ -97,3 +97,16 @@ def test_split_multipart_rejects_bad_framing():
                    body.replace(b'\r\n\r\n', b'\r\n', 1), b'nothing'):
         with pytest.raises(BadRange):
             ranges.split_multipart_byteranges(broken, 'b0undary')
+
+
+@pytest.mark.parametrize('header', [
+    'bytes=\xb2-', 'bytes=-\xb2', 'bytes=0-\u0663', 'bytes=\uff11-'])
+def test_non_ascii_digits_are_not_offsets(header):
+    # str.isdigit() takes these; int() does not (or reads another script).
+    with pytest.raises(BadRange):
+        ranges.parse_range_header(header)
+
+
+def test_content_range_with_non_ascii_digits():
+    with pytest.raises(BadRange):
+        ranges.parse_content_range('bytes 0-\xb2/10')

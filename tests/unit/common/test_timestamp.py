@@ -1,8 +1,11 @@
 import pytest
 
-from objstore.common.exceptions import InvalidTimestamp
+from objstore.common.exceptions import InvalidInput, InvalidTimestamp
 from objstore.common.timestamp import (
-    Timestamp, normalize_timestamp, timestamp_or_none)
+    MAX_DELETE_AT, Timestamp, delete_at_after, normalize_timestamp,
+    parse_delete_at, timestamp_or_none)
+
+NOW = 1700000000.5
 
 
 def test_normal_form_is_fixed_width():
@@ -54,3 +57,55 @@ def test_timestamp_or_none():
 
 def test_now_accepts_injected_clock():
     assert Timestamp.now(now=12.5).normal == '0000000012.50000'
+
+
+@pytest.mark.parametrize('value', [
+    '1_700_000_000', '1e9', '\u0661\u0662', '\xb2', '+5', '-1',
+    '1700000000.5_-1', '1700000000.5_1_2', '1700000000.5_' + 'f' * 17,
+    '9' * 400, 'nan', 'inf'])
+def test_only_plain_ascii_decimal_is_a_timestamp(value):
+    with pytest.raises(InvalidTimestamp):
+        Timestamp(value)
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('1700000060', 1700000060), (' 0001700000060 ', 1700000060)])
+def test_parse_delete_at(value, expected):
+    assert parse_delete_at(value, NOW) == expected
+
+
+@pytest.mark.parametrize('value, reason', [
+    ('\xb2', 'Non-integer X-Delete-At'),
+    ('1_700_000_060', 'Non-integer X-Delete-At'),
+    ('17e8', 'Non-integer X-Delete-At'),
+    ('', 'Non-integer X-Delete-At'),
+    ('1700000000', 'X-Delete-At in past'),
+    ('-1', 'X-Delete-At in past'),
+    ('1' * 300, 'X-Delete-At too far in the future'),
+    ('9' * 5000, 'X-Delete-At too far in the future'),
+    (str(MAX_DELETE_AT + 1), 'X-Delete-At too far in the future'),
+])
+def test_bad_delete_at(value, reason):
+    with pytest.raises(InvalidInput) as caught:
+        parse_delete_at(value, NOW)
+    assert (caught.value.status, caught.value.message) == (400, reason)
+
+
+def test_delete_after_counts_from_now():
+    assert delete_at_after('60', NOW) == 1700000060
+    assert delete_at_after(str(MAX_DELETE_AT - 1700000000), NOW) == \
+        MAX_DELETE_AT
+
+
+@pytest.mark.parametrize('value, reason', [
+    ('\xb2', 'Non-integer X-Delete-After'),
+    ('1.5', 'Non-integer X-Delete-After'),
+    ('0', 'X-Delete-After in past'),
+    ('-5', 'X-Delete-After in past'),
+    ('-' + '9' * 400, 'X-Delete-After in past'),
+    ('9' * 400, 'X-Delete-After too far in the future'),
+])
+def test_bad_delete_after(value, reason):
+    with pytest.raises(InvalidInput) as caught:
+        delete_at_after(value, NOW)
+    assert caught.value.message == reason

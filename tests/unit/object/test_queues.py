@@ -76,3 +76,11 @@ def test_expirer_entry_validation(device_path):
     with open(path, 'wb') as broken:
         broken.write(b'{"v": 2}')
     assert list(expiring.iter_expired(device_path, 0, 100)) == [(path, None)]
+
+
+def test_expirer_queue_passes_over_dirs_int_cannot_read(device_path):
+    root = expiring.queue_dir(device_path, 0)
+    for name in ('\xb2', '\u0661\u0662', '100'):
+        os.makedirs(os.path.join(root, name))
+    assert expiring.due_times(os.listdir(root), 1000) == ['100']
+    assert list(expiring.iter_expired(device_path, 0, 1000)) == []

@@ -136,6 +136,13 @@ BAD_PUTS = [
     ({'Content-Length': str(MAX_FILE_SIZE + 1)}, 413, b'too large'),
     ({'X-Delete-At': 'soon'}, 400, b'X-Delete-At'),
     ({'X-Delete-At': '1000'}, 400, b'X-Delete-At in past'),
+    # Digits int() cannot read, and values no expirer queue can hold.
+    ({'X-Delete-At': '\xb2\xb2'}, 400, b'Non-integer X-Delete-At'),
+    ({'X-Delete-At': '1_999_999_999'}, 400, b'Non-integer X-Delete-At'),
+    ({'X-Delete-At': '1' * 300}, 400, b'X-Delete-At too far in the future'),
+    ({'X-Timestamp': '1_700_000_000'}, 400, b'Invalid X-Timestamp'),
+    ({'X-Timestamp': '\xb2'}, 400, b'Invalid X-Timestamp'),
+    ({'X-Backend-Storage-Policy-Index': '\xb2'}, 400, b'Policy-Index'),
     ({'X-Backend-Storage-Policy-Index': 'x'}, 400, b'Policy-Index'),
     ({'X-Object-Meta-' + 'k' * 200: 'v'}, 400, b'metadata name too long'),
     ({'X-Object-Meta-Big': 'v' * 300}, 400, b'too long'),
@@ -175,6 +182,17 @@ def test_utf8_metadata_roundtrips_as_bytes(server):
     assert status == 400
 
 
+def test_post_with_unusable_delete_at_changes_nothing(server):
+    assert put(server)[0] == 201
+    status, _, body = server.request('POST', opath(), {
+        'X-Timestamp': ts(1), 'X-Object-Meta-New': 'x',
+        'X-Delete-At': '1' * 300})
+    assert (status, body) == (400, b'X-Delete-At too far in the future\n')
+    assert 'x-object-meta-new' not in server.request('HEAD', opath())[1]
+    assert not [name for name in os.listdir(device(server))
+                if name.startswith('expiring')]
+
+
 def test_too_many_metadata_items(server):
     headers = {'X-Object-Meta-K%d' % i: 'v' for i in range(91)}
     assert put(server, **headers)[0] == 400
@@ -183,7 +201,7 @@ def test_too_many_metadata_items(server):
 @pytest.mark.parametrize('path', [
     '/sda/0/a/c', '/sda/0/a', '/sda/x/a/c/o', '/sda/0/a/c/%FF%FE',
     '/sda/0/a/c/with%00nul', '/sda/0/a/c/x/../y', '/sda/0/a/c/' + 'o' * 1025,
-    '/sda/0/' + 'a' * 257 + '/c/o', '/sda/0/a/c/.',
+    '/sda/0/' + 'a' * 257 + '/c/o', '/sda/0/a/c/.', '/sda/%C2%B2/a/c/o',
 ])
 def test_bad_object_paths(server, path):
     for method in ('PUT', 'GET', 'HEAD', 'POST', 'DELETE'):

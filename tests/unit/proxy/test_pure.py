@@ -96,11 +96,26 @@ def test_failure_status(statuses, expected):
 
 def test_delete_at_header():
     assert delete_at_header({'X-Delete-At': '2000'}, 1000) == '2000'
-    assert delete_at_header({'X-Delete-After': '0'}, 1000.9) == '1000'
+    assert delete_at_header({'X-Delete-After': '1'}, 1000.9) == '1001'
+    assert delete_at_header({'X-Delete-After': '10',
+                             'X-Delete-At': '5'}, 1000) == '1010'
     for bad in ({'X-Delete-At': '999'}, {'X-Delete-At': '1e9'},
-                {'X-Delete-After': 'x'}, {'X-Delete-After': '-1'}):
+                {'X-Delete-After': 'x'}, {'X-Delete-After': '-1'},
+                {'X-Delete-After': '0'}):
         with pytest.raises(InvalidInput):
             delete_at_header(bad, 1000)
+
+
+@pytest.mark.parametrize('headers, reason', [
+    ({'X-Delete-After': '9' * 400}, 'X-Delete-After too far in the future'),
+    ({'X-Delete-At': '1' * 300}, 'X-Delete-At too far in the future'),
+    ({'X-Delete-At': '\xb2'}, 'Non-integer X-Delete-At'),
+    ({'X-Delete-After': '\xb2'}, 'Non-integer X-Delete-After'),
+])
+def test_delete_at_header_out_of_range(headers, reason):
+    with pytest.raises(InvalidInput) as caught:
+        delete_at_header(headers, 1000)
+    assert (caught.value.status, caught.value.message) == (400, reason)
 
 
 def test_guess_content_type():

@@ -147,6 +147,36 @@ def test_error_limiting_skips_node_and_logs(tmp_path):
         harness.close()
 
 
+def test_client_errors_never_count_against_a_node(tmp_path):
+    """4xx answers are the client's doing: with a limit of one error, none
+    of them may limit a node or be logged as a node error; a 500 does."""
+    from tests.unit.proxy.conftest import Scripted
+    harness = Scripted(tmp_path, error_suppression_limit='1')
+    try:
+        make_container(harness)
+        assert call(harness, 'PUT', '/v1/AUTH_a/c/o',
+                    body=b'x').status_int == 201
+        for status in (400, 408, 409, 412, 416, 422, 499):
+            for backend in harness.backends:
+                backend.override = lambda m, p, h, s=status: (
+                    (s, {}, b'no\n') if p.count('/') >= 5 else None)
+            for method in ('GET', 'HEAD', 'POST', 'DELETE', 'PUT'):
+                call(harness, method, '/v1/AUTH_a/c/o', body=b'y'
+                     if method == 'PUT' else None)
+        _part, primaries, handoffs = harness.nodes('object', 'AUTH_a', 'c',
+                                                  'o')
+        assert not [n for n in primaries + handoffs
+                    if harness.app.limiter.is_limited(n)]
+        assert not [m for m in harness.logger.handler.messages('WARNING')
+                    if 'ERROR with' in m or 'error-limited' in m]
+        harness.backend_of(primaries[0]).override = \
+            lambda m, p, h: (500, {}, b'') if p.count('/') >= 5 else None
+        call(harness, 'POST', '/v1/AUTH_a/c/o')
+        assert harness.app.limiter.is_limited(primaries[0])
+    finally:
+        harness.close()
+
+
 def test_all_nodes_limited_are_tried_anyway(scripted):
     make_container(scripted)
     assert call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=b'x').status_int \
