@@ -8,6 +8,7 @@ GET/HEAD flow over getter.py. Controllers per level (account.py,
 container.py, obj.py) build on it and own their verbs.
 """
 
+from objstore.common.access import AUTHORIZE_KEY, unauthorized
 from objstore.common.http import (
     POLICY_HEADER, HTTPServiceUnavailable, Response, is_success, text_error)
 from objstore.common.log import get_txn_id
@@ -113,16 +114,17 @@ class Controller:
 
     def authorize(self, req, acl=None):
         """None when allowed, else the denial response to return."""
-        authorize = req.environ.get('swift.authorize')
+        authorize = req.environ.get(AUTHORIZE_KEY)
         if authorize is None:
-            return None
+            # Unreachable through Application (it refuses unclaimed
+            # requests first); kept so a controller can never be the hole.
+            return unauthorized(req.path)
         req.environ['swift.acl'] = acl
         return authorize(req)
 
     @staticmethod
     def is_owner(req):
-        return 'swift.authorize' not in req.environ or \
-            bool(req.environ.get('swift_owner'))
+        return bool(req.environ.get('swift_owner'))
 
     # --------------------------------------------------------------- info
 
