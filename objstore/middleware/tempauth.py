@@ -8,6 +8,10 @@ syntax and matching live in common.acl). It must
 not touch storage: the proxy reads the container's ACL and puts it on the
 request (``req.acl``) before it calls ``swift.authorize`` a second time.
 
+It offers its users' credentials to signing middlewares (s3api) through
+``lookup_credentials`` and honours the signatures they verify with it; the
+contract is in common.access.
+
 It claims (common.access) every path the proxy routes, token or not: both
 take the API versions from common.access, and the proxy answers 401 to
 whatever nobody claimed, so the two cannot drift into a bypass again.
@@ -41,7 +45,9 @@ import struct
 import time
 from urllib.parse import quote
 
-from objstore.common.access import api_version, claim, unauthorized
+from objstore.common.access import (
+    Credentials, api_version, claim, publish_lookup, signature_verifier,
+    unauthorized)
 from objstore.common.acl import (
     clean_acl, group_allowed, parse_acl, referrer_allowed)
 from objstore.common.config import ConfBase
@@ -276,23 +282,60 @@ class TempAuth:
         if path.startswith(self.conf.auth_prefix):
             return self.handle_get_token(Request(environ))(
                 environ, start_response)
-        token = environ.get('HTTP_X_AUTH_TOKEN') or \
-            environ.get('HTTP_X_STORAGE_TOKEN')
-        if token:
-            verified = self.signer.verify(token, self.clock())
-            if verified is None or verified[0] not in self.users:
-                if api_version(path) or token.startswith(
-                        self.signer.token_prefix):
-                    return unauthorized(path)(environ, start_response)
-            else:
-                user = self.users[verified[0]]
-                environ['REMOTE_USER'] = ','.join(
-                    user_groups(user, self.conf.prefix))
+        publish_lookup(environ, self.lookup_credentials)
+        verify = signature_verifier(environ)
+        if verify is not None:
+            denied = self._identify_signed(environ, verify)
+        else:
+            denied = self._identify_token(environ, path)
+        if denied is not None:
+            return denied(environ, start_response)
+        # A signing middleware's verify may have pointed the path at the
+        # user's account.
+        path = environ.get('PATH_INFO', '')
         # Every path the proxy routes is ours to decide (deny by default,
         # common.access): anonymous requests too, for ACLs to apply.
         if api_version(path) and claim(environ, self.authorize):
             environ['swift.clean_acl'] = clean_acl
         return self.app(environ, start_response)
+
+    def _identify_token(self, environ, path):
+        """Set REMOTE_USER for a valid token; a 401 for a bad one."""
+        token = environ.get('HTTP_X_AUTH_TOKEN') or \
+            environ.get('HTTP_X_STORAGE_TOKEN')
+        if not token:
+            return None
+        verified = self.signer.verify(token, self.clock())
+        if verified is None or verified[0] not in self.users:
+            if api_version(path) or token.startswith(
+                    self.signer.token_prefix):
+                return unauthorized(path)
+            return None
+        environ['REMOTE_USER'] = ','.join(
+            user_groups(self.users[verified[0]], self.conf.prefix))
+        return None
+
+    def _identify_signed(self, environ, verify):
+        """Set REMOTE_USER for a request whose signature ``verify`` accepts
+        (common.access); a 401 for an unknown key or a bad signature."""
+        credentials = verify(self.lookup_credentials)
+        if credentials is None:
+            self.logger.info('signature check failed for %s',
+                             environ.get('PATH_INFO', ''))
+            return unauthorized(environ.get('PATH_INFO', ''))
+        environ['REMOTE_USER'] = ','.join(credentials.groups)
+        return None
+
+    def lookup_credentials(self, access_key):
+        """Credentials of the user ``account:user``, or None (the contract
+        is in common.access)."""
+        user = self.users.get(access_key)
+        if user is None:
+            return None
+        return Credentials(
+            secret=user.key, account=self.conf.prefix + user.account,
+            user=user.user_id,
+            groups=tuple(user_groups(user, self.conf.prefix)))
 
     def authorize(self, req):
         """None when allowed (marking owners), else a 401/403 response."""
