@@ -321,8 +321,8 @@ def render_proxy_conf(data_dir, layout):
         'log_name = proxy-server',
         '',
         '[pipeline:main]',
-        'pipeline = catch_errors healthcheck proxy_logging tempauth copy '
-        'proxy-server',
+        'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
+        'tempauth copy proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -330,6 +330,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:catch_errors]',
         'use = egg:objstore#catch_errors',
+        '',
+        '[filter:gatekeeper]',
+        'use = egg:objstore#gatekeeper',
         '',
         '[filter:healthcheck]',
         'use = egg:objstore#healthcheck',

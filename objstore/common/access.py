@@ -23,9 +23,33 @@ Owns two contracts that must not drift apart:
   further down keep its decision instead of replacing it. Subrequests inherit
   the claim (common.subrequest), so they are authorized as the client.
 
+* **Credentials for signatures.** A middleware that authenticates requests
+  signed with a user's secret (s3api: access key ``account:user``, secret =
+  the user's key) checks them against the auth middleware's users through
+  ``lookup(access_key) -> Credentials | None``:
+
+  - The auth middleware (tempauth) puts its ``lookup`` in
+    ``environ[CREDENTIALS_KEY]`` of every request it passes on
+    (``publish_lookup``), for middlewares after it.
+  - A signing middleware sits *before* the auth middleware (it must answer
+    in its own protocol), so it cannot look a key up when the request
+    reaches it. It parses the signature and leaves a callback,
+    ``verify(lookup) -> Credentials | None``, in
+    ``environ[SIGNED_REQUEST_KEY]`` (``await_signature_check``). ``verify``
+    looks the access key up, checks the signature with the secret and
+    returns the Credentials when it matches; it may then rewrite the
+    request's path to ``credentials.account``. None means unknown key or
+    bad signature.
+  - The auth middleware calls it (``signature_verifier``) with its lookup
+    before it looks at tokens: with Credentials the request is that user's
+    (``REMOTE_USER`` = the groups, as for a token) and is claimed as usual;
+    with None it answers 401. A client cannot forge either key: WSGI puts
+    client headers under ``HTTP_*`` only.
+
 Pure: no I/O.
 """
 
+import dataclasses
 from urllib.parse import quote
 
 from objstore.common.http import HTTPUnauthorized
@@ -33,6 +57,8 @@ from objstore.common.http import HTTPUnauthorized
 API_VERSIONS = ('v1', 'v1.0')
 AUTHORIZE_KEY = 'swift.authorize'
 OVERRIDE_KEY = 'swift.authorize_override'
+CREDENTIALS_KEY = 'objstore.auth.lookup_credentials'
+SIGNED_REQUEST_KEY = 'objstore.auth.verify_signature'
 PUBLIC_PATHS = ('/info', '/healthcheck')
 PUBLIC_PREFIXES = ('/auth/',)
 
@@ -105,3 +131,31 @@ def unauthorized(path):
         body=UNAUTHORIZED_BODY, content_type='text/html', charset='UTF-8',
         headers={'Www-Authenticate': 'Swift realm="%s"'
                  % quote(realm_of(path), safe='')})
+
+
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    """What ``lookup(access_key)`` knows of a user: the secret signatures
+    are made with, the account the user's storage URL names (``AUTH_test``),
+    the user id (``test:tester``) and the user's groups, as the auth
+    middleware puts them in ``REMOTE_USER``."""
+    secret: str
+    account: str
+    user: str
+    groups: tuple
+
+
+def publish_lookup(environ, lookup):
+    """Offer ``lookup`` to the middlewares after the auth middleware."""
+    environ[CREDENTIALS_KEY] = lookup
+
+
+def await_signature_check(environ, verify):
+    """Ask the auth middleware further down to run ``verify(lookup)``."""
+    environ[SIGNED_REQUEST_KEY] = verify
+
+
+def signature_verifier(environ):
+    """The ``verify`` callback a signing middleware left, or None."""
+    verify = environ.get(SIGNED_REQUEST_KEY)
+    return verify if callable(verify) else None

@@ -3,9 +3,14 @@
 Owns: the ``/auth/v1.0`` token endpoint, turning a request's token into the
 user's groups (``REMOTE_USER``), and the authorization decision the proxy
 asks for through ``environ['swift.authorize']`` (account owners, reseller
-admins, container ACLs ``X-Container-Read``/``X-Container-Write``). It must
+admins, container ACLs ``X-Container-Read``/``X-Container-Write``, whose
+syntax and matching live in common.acl). It must
 not touch storage: the proxy reads the container's ACL and puts it on the
 request (``req.acl``) before it calls ``swift.authorize`` a second time.
+
+It offers its users' credentials to signing middlewares (s3api) through
+``lookup_credentials`` and honours the signatures they verify with it; the
+contract is in common.access.
 
 It claims (common.access) every path the proxy routes, token or not: both
 take the API versions from common.access, and the proxy answers 401 to
@@ -38,9 +43,13 @@ import hmac
 import os
 import struct
 import time
-from urllib.parse import urlparse, quote
+from urllib.parse import quote
 
-from objstore.common.access import api_version, claim, unauthorized
+from objstore.common.access import (
+    Credentials, api_version, claim, publish_lookup, signature_verifier,
+    unauthorized)
+from objstore.common.acl import (
+    clean_acl, group_allowed, parse_acl, referrer_allowed)
 from objstore.common.config import ConfBase
 from objstore.common.http import (
     HTTPBadRequest, HTTPForbidden, HTTPUnauthorized, Response, Request,
@@ -50,7 +59,6 @@ from objstore.common.subrequest import add_capability
 
 TOKEN_TAG_HEX = 32  # 128 bits of HMAC-SHA256 are enough against forgery
 TOKEN_NONCE_BYTES = 8
-REFERRER_ALIASES = ('.r', '.ref', '.referer', '.referrer')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,116 +211,7 @@ class TokenSigner:
             return None
 
 
-# ------------------------------------------------------------------ ACLs
-
-
-def clean_acl(name, value):
-    """Normalize an X-Container-Read/Write value; ValueError when invalid.
-
-    Referrer forms (``.r:``, ``.ref:``, ``.referer:``, ``.referrer:``) become
-    ``.r:<host>``; ``.r:*.example.com`` becomes ``.r:.example.com``; a
-    referrer or ``.rlistings`` is only valid in a read ACL.
-
-    >>> clean_acl('X-Container-Read', ' .ref:*.example.com , test:tester')
-    '.r:.example.com,test:tester'
-    """
-    values = []
-    for raw in value.split(','):
-        item = raw.strip()
-        if not item:
-            continue
-        if ':' in item and item.split(':', 1)[0].strip() in REFERRER_ALIASES:
-            item = _clean_referrer(name, item)
-        elif item == '.rlistings':
-            if 'write' in name.lower():
-                raise ValueError('.rlistings is only valid in a read ACL')
-        elif item.startswith('.'):
-            raise ValueError('unknown designator %r in ACL' % item)
-        values.append(item)
-    return ','.join(values)
-
-
-def _clean_referrer(name, item):
-    if 'write' in name.lower():
-        raise ValueError('referrers are only valid in a read ACL: %r' % item)
-    host = item.split(':', 1)[1].strip()
-    negate = host.startswith('-')
-    if negate:
-        host = host[1:].strip()
-    if host.startswith('*') and host != '*':
-        host = host[1:]
-    if not host or host == '.' or (negate and host == '*'):
-        raise ValueError('no host given in referrer %r' % item)
-    return '.r:%s%s' % ('-' if negate else '', host)
-
-
-def parse_acl(acl):
-    """Split a cleaned ACL into (referrers, groups).
-
-    >>> parse_acl('.r:*,.rlistings,test:tester,test2')
-    (['*'], ['.rlistings', 'test:tester', 'test2'])
-    """
-    referrers, groups = [], []
-    for item in (acl or '').split(','):
-        item = item.strip()
-        if not item:
-            continue
-        if item.startswith('.r:'):
-            referrers.append(item[3:])
-        else:
-            groups.append(item)
-    return referrers, groups
-
-
-def referrer_allowed(referrer, referrers):
-    """Whether a Referer header passes the referrer part of an ACL.
-
-    Later entries override earlier ones, so ``.r:*,.r:-bad.com`` lets all
-    but bad.com in. ``.example.com`` matches the domain and its subdomains.
-
-    >>> referrer_allowed('http://www.example.com/x', ['.example.com'])
-    True
-    >>> referrer_allowed(None, ['example.com'])
-    False
-    >>> referrer_allowed('http://bad.com/', ['*', '-bad.com'])
-    False
-    """
-    host = (urlparse(referrer).hostname or '') if referrer else ''
-    allowed = False
-    for entry in referrers:
-        negate = entry.startswith('-')
-        pattern = entry[1:] if negate else entry
-        if _referrer_matches(host, pattern):
-            allowed = not negate
-    return allowed
-
-
-def _referrer_matches(host, pattern):
-    if pattern == '*':
-        return True
-    if not host:
-        return False
-    if pattern.startswith('.'):
-        return host.endswith(pattern) or host == pattern[1:]
-    return host == pattern
-
-
-def group_allowed(groups_of_user, acl_groups):
-    """Whether any group of the user is granted by the ACL's groups.
-
-    ``<account>:*`` grants every user of that account.
-
-    >>> group_allowed(['test', 'test:tester3'], ['test:*'])
-    True
-    >>> group_allowed(['test2', 'test2:tester2'], ['test:tester'])
-    False
-    """
-    for granted in acl_groups:
-        if granted in groups_of_user:
-            return True
-        if granted.endswith(':*') and granted[:-2] in groups_of_user[:1]:
-            return True
-    return False
+# -------------------------------------------------------------- decision
 
 
 @dataclasses.dataclass
@@ -383,23 +282,60 @@ class TempAuth:
         if path.startswith(self.conf.auth_prefix):
             return self.handle_get_token(Request(environ))(
                 environ, start_response)
-        token = environ.get('HTTP_X_AUTH_TOKEN') or \
-            environ.get('HTTP_X_STORAGE_TOKEN')
-        if token:
-            verified = self.signer.verify(token, self.clock())
-            if verified is None or verified[0] not in self.users:
-                if api_version(path) or token.startswith(
-                        self.signer.token_prefix):
-                    return unauthorized(path)(environ, start_response)
-            else:
-                user = self.users[verified[0]]
-                environ['REMOTE_USER'] = ','.join(
-                    user_groups(user, self.conf.prefix))
+        publish_lookup(environ, self.lookup_credentials)
+        verify = signature_verifier(environ)
+        if verify is not None:
+            denied = self._identify_signed(environ, verify)
+        else:
+            denied = self._identify_token(environ, path)
+        if denied is not None:
+            return denied(environ, start_response)
+        # A signing middleware's verify may have pointed the path at the
+        # user's account.
+        path = environ.get('PATH_INFO', '')
         # Every path the proxy routes is ours to decide (deny by default,
         # common.access): anonymous requests too, for ACLs to apply.
         if api_version(path) and claim(environ, self.authorize):
             environ['swift.clean_acl'] = clean_acl
         return self.app(environ, start_response)
+
+    def _identify_token(self, environ, path):
+        """Set REMOTE_USER for a valid token; a 401 for a bad one."""
+        token = environ.get('HTTP_X_AUTH_TOKEN') or \
+            environ.get('HTTP_X_STORAGE_TOKEN')
+        if not token:
+            return None
+        verified = self.signer.verify(token, self.clock())
+        if verified is None or verified[0] not in self.users:
+            if api_version(path) or token.startswith(
+                    self.signer.token_prefix):
+                return unauthorized(path)
+            return None
+        environ['REMOTE_USER'] = ','.join(
+            user_groups(self.users[verified[0]], self.conf.prefix))
+        return None
+
+    def _identify_signed(self, environ, verify):
+        """Set REMOTE_USER for a request whose signature ``verify`` accepts
+        (common.access); a 401 for an unknown key or a bad signature."""
+        credentials = verify(self.lookup_credentials)
+        if credentials is None:
+            self.logger.info('signature check failed for %s',
+                             environ.get('PATH_INFO', ''))
+            return unauthorized(environ.get('PATH_INFO', ''))
+        environ['REMOTE_USER'] = ','.join(credentials.groups)
+        return None
+
+    def lookup_credentials(self, access_key):
+        """Credentials of the user ``account:user``, or None (the contract
+        is in common.access)."""
+        user = self.users.get(access_key)
+        if user is None:
+            return None
+        return Credentials(
+            secret=user.key, account=self.conf.prefix + user.account,
+            user=user.user_id,
+            groups=tuple(user_groups(user, self.conf.prefix)))
 
     def authorize(self, req):
         """None when allowed (marking owners), else a 401/403 response."""

@@ -218,15 +218,21 @@ def _read_sidecar(sidecar_path, marker):
 POST_HEADERS = ('Content-Type', 'Content-Disposition', 'Content-Encoding',
                 'X-Delete-At', 'X-Object-Manifest')
 USER_META_PREFIX = 'X-Object-Meta-'
+# Set by a PUT only: a POST cannot change it (middlewares' durable state).
+SYSMETA_PREFIX = 'X-Object-Sysmeta-'
+# Middlewares' state that, like user metadata, a POST replaces.
+TRANSIENT_SYSMETA_PREFIX = 'X-Object-Transient-Sysmeta-'
+POST_PREFIXES = (USER_META_PREFIX.lower(), TRANSIENT_SYSMETA_PREFIX.lower())
 
 
 def is_post_settable(key):
-    """True for metadata a POST replaces (user metadata and POST_HEADERS).
+    """True for metadata a POST replaces (user metadata, transient system
+    metadata and POST_HEADERS).
 
     >>> is_post_settable('X-Object-Meta-Color'), is_post_settable('ETag')
     (True, False)
     """
-    return (key.lower().startswith(USER_META_PREFIX.lower()) or
+    return (key.lower().startswith(POST_PREFIXES) or
             key.lower() in {h.lower() for h in POST_HEADERS})
 
 

@@ -54,7 +54,8 @@ from objstore.common.log import get_logger, log_access, set_txn_id
 from objstore.common.timestamp import Timestamp, parse_delete_at
 from objstore.object import asyncpending, expiring
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
-from objstore.object.metadata import POST_HEADERS, USER_META_PREFIX
+from objstore.object.metadata import (
+    POST_HEADERS, POST_PREFIXES, SYSMETA_PREFIX, USER_META_PREFIX)
 from objstore.object.ondisk import DEFAULT_RECLAIM_AGE
 from objstore.object.responses import build_get_response, object_headers
 
@@ -119,7 +120,8 @@ INPUT_ERROR_STATUS = {400: HTTPBadRequest, 411: HTTPLengthRequired,
 
 # Metadata a PUT stores besides user metadata (X-Object-Meta-*).
 PUT_STORED_HEADERS = POST_HEADERS + ('X-Static-Large-Object',)
-SYSMETA_PREFIX = 'X-Object-Sysmeta-'
+# A PUT stores system metadata too; a POST may not change it.
+PUT_PREFIXES = POST_PREFIXES + (SYSMETA_PREFIX.lower(),)
 CONTAINER_UPDATE_OVERRIDE = 'X-Backend-Container-Update-Override-'
 # WSGI environ key: body bytes a PUT received, for the access line.
 BYTES_RECEIVED = 'objstore.bytes_received'
@@ -243,16 +245,16 @@ def delete_at_of(headers, now):
     return parse_delete_at(value, now)
 
 
-def stored_request_metadata(headers, timestamp, names):
-    """X-Timestamp plus the headers in ``names`` and user/system metadata."""
+def stored_request_metadata(headers, timestamp, names, prefixes):
+    """X-Timestamp plus the headers in ``names`` and those whose lower-case
+    name starts with one of ``prefixes``."""
     meta = {'X-Timestamp': timestamp.internal}
     wanted = {name.lower(): name for name in names}
     for key, value in headers.items():
         lower = key.lower()
         if lower in wanted:
             meta[wanted[lower]] = value
-        elif lower.startswith(USER_META_PREFIX.lower()) or \
-                lower.startswith(SYSMETA_PREFIX.lower()):
+        elif lower.startswith(prefixes):
             meta[key.title()] = value
     return meta
 
@@ -375,7 +377,7 @@ class ObjectController:
                                   'ETag %s does not match the body (%s)'
                                   % (expected, writer.etag))
             meta = stored_request_metadata(req.headers, timestamp,
-                                           PUT_STORED_HEADERS)
+                                           PUT_STORED_HEADERS, PUT_PREFIXES)
             meta['Content-Type'] = (
                 req.headers.get('Content-Type')
                 if client_sent_header(req.environ, 'Content-Type')
@@ -484,7 +486,8 @@ class ObjectController:
         df.close()
         if df.timestamp >= timestamp:
             return conflict(df.timestamp)
-        meta = stored_request_metadata(req.headers, timestamp, POST_HEADERS)
+        meta = stored_request_metadata(req.headers, timestamp, POST_HEADERS,
+                                       POST_PREFIXES)
         if not client_sent_header(req.environ, 'Content-Type'):
             meta.pop('Content-Type', None)
         df.write_metadata(meta)

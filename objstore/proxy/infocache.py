@@ -1,7 +1,8 @@
 """Account and container info: what the proxy remembers between requests.
 
 Owns the short-lived cache of account/container existence and metadata
-(status, ACLs, counts, storage policy, user metadata), in process and, when
+(status, ACLs, counts, storage policy, user and system metadata), in
+process and, when
 a memcache client is given, in memcached too so that workers and proxies
 share it. Only answers that say "exists" are cached: a negative answer is
 asked again each time, so a container created through another worker is
@@ -23,12 +24,25 @@ DEFAULT_MAX_ENTRIES = 10000
 
 ACCOUNT_META_PREFIX = 'x-account-meta-'
 CONTAINER_META_PREFIX = 'x-container-meta-'
+ACCOUNT_SYSMETA_PREFIX = 'x-account-sysmeta-'
+CONTAINER_SYSMETA_PREFIX = 'x-container-sysmeta-'
 
 
 def cache_key(account, container=None):
     if container is None:
         return 'account/%s' % account
     return 'container/%s/%s' % (account, container)
+
+
+def _strip_prefix(headers, prefix):
+    """{name after prefix: value} of the headers that start with it.
+
+    >>> _strip_prefix({'x-container-sysmeta-a': '1', 'etag': 'e'},
+    ...               CONTAINER_SYSMETA_PREFIX)
+    {'a': '1'}
+    """
+    return {k[len(prefix):]: v for k, v in headers.items()
+            if k.startswith(prefix)}
 
 
 def _int_header(headers, name):
@@ -45,8 +59,8 @@ def account_info_from(status, headers):
         'container_count': _int_header(headers, 'x-account-container-count'),
         'object_count': _int_header(headers, 'x-account-object-count'),
         'bytes': _int_header(headers, 'x-account-bytes-used'),
-        'meta': {k[len(ACCOUNT_META_PREFIX):]: v for k, v in headers.items()
-                 if k.startswith(ACCOUNT_META_PREFIX)},
+        'meta': _strip_prefix(headers, ACCOUNT_META_PREFIX),
+        'sysmeta': _strip_prefix(headers, ACCOUNT_SYSMETA_PREFIX),
     }
 
 
@@ -63,9 +77,8 @@ def container_info_from(status, headers):
         'object_count': _int_header(headers, 'x-container-object-count'),
         'bytes': _int_header(headers, 'x-container-bytes-used'),
         'storage_policy': headers.get('x-backend-storage-policy-index', '0'),
-        'meta': {k[len(CONTAINER_META_PREFIX):]: v
-                 for k, v in headers.items()
-                 if k.startswith(CONTAINER_META_PREFIX)},
+        'meta': _strip_prefix(headers, CONTAINER_META_PREFIX),
+        'sysmeta': _strip_prefix(headers, CONTAINER_SYSMETA_PREFIX),
     }
 
 

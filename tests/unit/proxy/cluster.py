@@ -4,8 +4,9 @@ tmp rings (4 devices, 3 replicas) and the proxy pipeline in front.
 
 Every server runs in its own thread with its own event hub
 (common.wsgi.serve_in_thread); the proxy pipeline is the same stack as
-etc/proxy-server.conf-sample (catch_errors, healthcheck, proxy_logging,
-tempauth, copy, proxy-server), assembled here without PasteDeploy.
+etc/proxy-server.conf-sample (catch_errors, gatekeeper, healthcheck,
+proxy_logging, tempauth, copy, proxy-server), assembled here without
+PasteDeploy.
 """
 
 import os
@@ -15,7 +16,7 @@ from objstore.common.hashing import HashConf
 from objstore.common.wsgi import serve_in_thread
 from objstore.container.server import app_factory as container_factory
 from objstore.middleware import (
-    catch_errors, copy, healthcheck, proxy_logging, tempauth)
+    catch_errors, copy, gatekeeper, healthcheck, proxy_logging, tempauth)
 from objstore.object.server import app_factory as object_factory
 from objstore.proxy.server import Application
 from objstore.ring.builder import RingBuilder
@@ -77,6 +78,7 @@ class InProcessCluster:
         app = tempauth.filter_factory({}, **conf)(app)
         app = proxy_logging.filter_factory({}, log_level='WARNING')(app)
         app = healthcheck.filter_factory({})(app)
+        app = gatekeeper.filter_factory({}, log_level='WARNING')(app)
         return catch_errors.filter_factory({}, log_level='WARNING')(app)
 
     @property

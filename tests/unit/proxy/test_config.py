@@ -8,6 +8,7 @@ import pytest
 from objstore.common.config import assert_sample_matches
 from objstore.common.exceptions import ConfigError
 from objstore.middleware.catch_errors import CatchErrorsConf
+from objstore.middleware.gatekeeper import GatekeeperConf
 from objstore.middleware.healthcheck import HealthcheckConf
 from objstore.middleware.proxy_logging import ProxyLoggingConf
 from objstore.middleware.tempauth import TempAuthConf
@@ -23,6 +24,7 @@ USERS = ('user_admin_admin', 'user_test_tester', 'user_test2_tester2',
     (ProxyServerConf, 'app:proxy-server', ('use',)),
     (TempAuthConf, 'filter:tempauth', ('use',) + USERS),
     (CatchErrorsConf, 'filter:catch_errors', ('use',)),
+    (GatekeeperConf, 'filter:gatekeeper', ('use',)),
     (HealthcheckConf, 'filter:healthcheck', ('use',)),
     (ProxyLoggingConf, 'filter:proxy_logging', ('use',)),
 ])
