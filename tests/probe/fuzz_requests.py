@@ -177,8 +177,9 @@ def failure_kind(reason):
 
 
 def shrink(request, still_fails, attempts=60):
-    """A smaller request that still fails: drop header lines, cut the
-    target at '/' and '?' boundaries, drop the body (while framing allows).
+    """A smaller request that still fails: plain GET, target '/' and
+    HTTP/1.1 where they do not matter, header lines dropped, the target
+    cut at '/' and '?' boundaries, the body dropped (if framing allows).
 
     ``still_fails(candidate)`` re-sends it; at most ``attempts`` sends.
     """
@@ -197,6 +198,12 @@ def shrink(request, still_fails, attempts=60):
 
 
 def _smaller(request):
+    if request.method != b'GET':
+        yield replace(request, method=b'GET')
+    if request.target != b'/':
+        yield replace(request, target=b'/')
+    if request.version != b'HTTP/1.1':
+        yield replace(request, version=b'HTTP/1.1')
     for index in range(len(request.lines)):
         if request.lines[index].lower().startswith(b'host:'):
             continue

@@ -37,8 +37,10 @@ FUZZ_SECONDS = float(os.environ.get('OBJSTORE_FUZZ_SECONDS') or 60)
 RESPONSE_BOUND = 5.0
 CLIENT_TIMEOUT = 2.0
 LEDGER_SHARE = 0.2
-SHRUNK_KINDS = 4
-LOG_LINE = re.compile(r'\d{4}-\d\d-\d\d ')
+SHRUNK_PER_KIND = 4
+TRACEBACK = re.compile(rb'Traceback \(most recent call last\)')
+CHAINED = re.compile(rb'During handling|The above exception')
+CHAIN_LINES = ('Traceback', 'During handling', 'The above exception')
 
 
 def set_proxy_client_timeout(cluster, seconds):
@@ -66,29 +68,45 @@ def proxy_address(cluster):
 
 
 def logged_tracebacks(cluster):
-    """{log file: first traceback lines} for every log under the data dir."""
+    """{(log file name, where it was raised, exception): innermost frames}
+    of every distinct traceback in every log under the data dir."""
     found = {}
     for root, _dirs, files in os.walk(cluster.data_dir):
         for name in files:
             if not name.endswith('.log'):
                 continue
-            path = os.path.join(root, name)
-            with open(path, 'rb') as log:
+            with open(os.path.join(root, name), 'rb') as log:
                 text = log.read()
-            at = text.find(b'Traceback')
-            if at >= 0:
-                found[path] = first_traceback(text[at:])
+            for piece in split_tracebacks(text):
+                frames = first_traceback(piece)
+                lines = frames.splitlines()
+                where = [line.strip() for line in lines
+                         if line.strip().startswith('File ')][-1:]
+                key = (name.split('-')[0], tuple(where), lines[-1])
+                found.setdefault(key, frames)
     return found
 
 
+def split_tracebacks(text):
+    """The tracebacks in a log's bytes, each with its chained ones."""
+    starts = [m.start() for m in TRACEBACK.finditer(text)
+              if not CHAINED.search(text[max(0, m.start() - 120):m.start()])]
+    return [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)])]
+
+
 def first_traceback(text):
-    """The last lines of the traceback at the start of ``text`` (through
-    any chained exceptions, up to the next log line): the innermost
-    frames and the exception that escaped."""
+    """The innermost frames and the exception that escaped, of the
+    traceback at the start of ``text`` (through chained exceptions)."""
     lines = text.decode('utf-8', 'replace').splitlines()
     end = 1
-    while end < len(lines) and not LOG_LINE.match(lines[end]):
+    while end < len(lines):
+        line = lines[end]
         end += 1
+        if line and not line[0].isspace() and not line.startswith(
+                CHAIN_LINES):
+            following = [n for n in lines[end:end + 2] if n.strip()]
+            if not following or not following[0].startswith(CHAIN_LINES):
+                break
     return '\n'.join(lines[max(1, end - 9):end])
 
 
@@ -151,16 +169,33 @@ class FuzzRun:
         return check
 
     def report(self):
+        """Each kind of failure, shrunk; failures that a request shrunk
+        already explains are not shrunk again."""
         lines = []
-        for (kind, label), found in sorted(self.failures.items())[
-                :SHRUNK_KINDS]:
-            first, reason = found[0]
-            small = shrink(first, self.still_fails(kind))
-            lines.append('%d %s request(s) failed as %r; first: %s\n'
-                         '  minimal failing request: %s'
-                         % (len(found), label, reason, first.describe(300),
-                            small.describe()))
+        for (kind, label), found in sorted(self.failures.items()):
+            minimal = []
+            for request, reason in found:
+                if len(minimal) == SHRUNK_PER_KIND:
+                    break
+                if any(explains(small, request) for small in minimal):
+                    continue
+                small = shrink(request, self.still_fails(kind))
+                minimal.append(small)
+                lines.append('%s request failed as %r: %s\n'
+                             '  minimal failing request: %s'
+                             % (label, reason, request.describe(300),
+                                small.describe()))
+            lines.append('(%d %s request(s) failed as %s in all)'
+                         % (len(found), label, kind))
         return '\n'.join(lines)
+
+
+def explains(small, request):
+    """Whether ``request`` holds everything the shrunk ``small`` holds
+    (a method shrunk to GET did not matter)."""
+    return (small.method in (b'GET', request.method) and
+            request.target.startswith(small.target) and
+            set(small.lines) <= set(request.lines))
 
 
 @pytest.mark.timeout(FUZZ_SECONDS + 400)
@@ -204,7 +239,10 @@ def test_fuzzed_requests_get_bounded_non_5xx_answers_and_lose_no_data(
                         % (len(lost), dict(list(lost.items())[:5])))
     tracebacks = logged_tracebacks(proxy)
     if tracebacks:
-        problems.append('tracebacks in the logs: %s' % tracebacks)
+        problems.append('%d distinct tracebacks in the logs:\n%s' % (
+            len(tracebacks), '\n--\n'.join(
+                '%s log:\n%s' % (key[0], frames)
+                for key, frames in sorted(tracebacks.items()))))
     assert not problems, 'seed %d (OBJSTORE_FUZZ_SEED=%d replays it), %d ' \
         'requests:\n%s' % (seed, seed, run.sent, '\n'.join(problems))
 
