@@ -12,6 +12,7 @@ import http.client
 import re
 import socket
 import time
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field, replace
 
 CRLF = b'\r\n'
@@ -109,6 +110,7 @@ class Outcome:
     seconds: float
     error: str = ''
     body: bytes = b''
+    content_type: str = ''
 
 
 def exchange(host, port, request, bound):
@@ -118,13 +120,15 @@ def exchange(host, port, request, bound):
     try:
         sock.settimeout(bound)
         sock.sendall(request.wire())
-        if not sock.recv(5, socket.MSG_PEEK).startswith(b'HTTP/'):
+        if not sock.recv(5, socket.MSG_PEEK | socket.MSG_WAITALL).startswith(
+                b'HTTP/'):
             return _status_less_reply(sock, started)
         resp = http.client.HTTPResponse(
             sock, method=request.method.decode('latin-1'))
         resp.begin()
         body = resp.read()
-        return Outcome(resp.status, time.monotonic() - started, body=body)
+        return Outcome(resp.status, time.monotonic() - started, body=body,
+                       content_type=resp.getheader('Content-Type', ''))
     except (OSError, http.client.HTTPException) as err:
         return Outcome(None, time.monotonic() - started,
                        error='%s: %s' % (type(err).__name__, err))
@@ -167,6 +171,11 @@ def failure_of(request, outcome, bound):
         return '%d' % outcome.status
     if b'Traceback' in outcome.body:
         return 'traceback in the body'
+    if outcome.status == 200 and 'xml' in outcome.content_type:
+        try:
+            ElementTree.fromstring(outcome.body)
+        except ElementTree.ParseError as err:
+            return 'malformed XML (%s)' % err
     return ''
 
 
@@ -236,6 +245,34 @@ class RequestMaker:
         self.ledger_root = ledger_root
         self.ledger_token = ledger_token
         self.ledger_count = 0
+
+    def known(self):
+        """Requests that broke the cluster before, sent first in every
+        run so that none depends on luck (an object ``fuzz/o`` is made
+        for the ones that need one)."""
+        root, auth = self.chaos_root, b'X-Auth-Token: ' + self.chaos_token
+        obj = root + b'/fuzz/o'
+
+        def request(method, target, *lines, body=b''):
+            return RawRequest(method, target, lines=(
+                b'Host: 127.0.0.1', auth) + lines, body=body, label='known')
+
+        return [
+            request(b'PUT', obj, b'Content-Length: 3', body=b'abc'),
+            request(b'PUT', root + b'/fuzz/%01%1B%0A', b'Content-Length: 0'),
+            request(b'GET', obj, b'Range: bytes=\xb2-'),
+            request(b'GET', obj, b'If-Modified-Since: ' + DATES[0]),
+            request(b'GET', root + b'/fuzz?prefix=%F4%8F%BF%BF'),
+            request(b'GET', root + b'/fuzz?format=xml'),
+            request(b'PUT', obj, b'X-Delete-After: ' + b'9' * 400,
+                    b'Content-Length: 0'),
+            request(b'PUT', obj, b'X-Delete-At: ' + b'9' * 300,
+                    b'Content-Length: 0'),
+            request(b'POST', root, *[b'X-Account-Meta-K%03d: %s' % (
+                n, b'v' * 40) for n in range(90)]),
+            request(b'GET', root),
+            request(b'GET', root + b'/fuzz'),
+        ]
 
     def chaos(self):
         rng = self.rng

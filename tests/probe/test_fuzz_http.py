@@ -214,6 +214,8 @@ def test_fuzzed_requests_get_bounded_non_5xx_answers_and_lose_no_data(
                          (ledger_root + '/ledger').encode(),
                          ledger_token.encode())
     run = FuzzRun(proxy, maker)
+    for request in maker.known():
+        run.send(request)
     deadline = time.monotonic() + FUZZ_SECONDS
     while time.monotonic() < deadline:
         run.step()
