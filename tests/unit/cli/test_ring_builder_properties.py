@@ -42,6 +42,7 @@ def test_add_answers_success_or_one_error_line(dev, weight):
 
 @settings(max_examples=40)
 @given(value=dev_like)
+@example(value='_')
 def test_search_answers_matches_or_one_error_line(value):
     with tempfile.TemporaryDirectory() as tmp:
         builder = os.path.join(tmp, 'object.builder')

@@ -48,9 +48,16 @@ def test_format_dev_round_trips(dev):
 
 
 @given(text=dev_like)
+@example(text='_')
+@example(text='d1_')
 def test_parse_search_value_gives_a_filter_or_raises(text):
     try:
         found = parse_search_value(text)
     except ValueError:
         return
     assert found and set(found) <= set(DEV_KEYS)
+
+
+def test_search_value_with_an_empty_meta_matches_devices_without_meta():
+    assert parse_search_value('_') == {'meta': ''}
+    assert parse_search_value('d1_') == {'id': 1, 'meta': ''}
