@@ -185,23 +185,25 @@ def failure_kind(reason):
     return '5xx' if word.isdigit() else word
 
 
-def shrink(request, still_fails, attempts=60):
+def shrink(request, still_fails, attempts=60, seconds=20.0):
     """A smaller request that still fails: plain GET, target '/' and
     HTTP/1.1 where they do not matter, header lines dropped, the target
     cut at '/' and '?' boundaries, the body dropped (if framing allows).
 
-    ``still_fails(candidate)`` re-sends it; at most ``attempts`` sends.
+    ``still_fails(candidate)`` re-sends it; at most ``attempts`` sends
+    and ``seconds`` in all (a slow failure costs seconds per send).
     """
+    deadline = time.monotonic() + seconds
     best = request
     progress = True
-    while progress and attempts > 0:
+    while progress:
         progress = False
         for candidate in _smaller(best):
             attempts -= 1
+            if attempts < 0 or time.monotonic() > deadline:
+                return best
             if still_fails(candidate):
                 best, progress = candidate, True
-                break
-            if attempts <= 0:
                 break
     return best
 
