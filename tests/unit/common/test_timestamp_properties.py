@@ -20,6 +20,9 @@ timestamps = st.builds(lambda t, o: Timestamp(t / 100000.0, offset=o),
                'e', '9' * 300, ' ', '\xb2', '0x'))))
 @example(value='9' * 300)
 @example(value='1' + '0' * 400)
+@example(value='1' + '0' * 305)
+@example(value='1e305')
+@example(value=1e305)
 @example(value='1700000000.00000_' + 'f' * 5000)
 def test_timestamp_parses_or_raises_invalid_timestamp(value):
     try:
