@@ -108,7 +108,7 @@ class RawRequest:
 class Outcome:
     """What came back: a status (None if no status line), the time taken."""
 
-    status: int
+    status: int | None
     seconds: float
     error: str = ''
     body: bytes = b''
