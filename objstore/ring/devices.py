@@ -127,7 +127,9 @@ def parse_search_value(text):
         match = pattern.match(rest)
         if not match:
             continue
-        value = next(group for group in match.groups() if group)
+        # The ip piece has two alternative groups; an empty meta ('_')
+        # is a value too (devices without meta), so test for None.
+        value = next(group for group in match.groups() if group is not None)
         if key in _INT_KEYS:
             value = int(value)
         elif key in ('ip', 'replication_ip'):
