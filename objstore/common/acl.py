@@ -117,7 +117,7 @@ def referrer_allowed(referrer, referrers):
     >>> referrer_allowed('http://bad.com/', ['*', '-bad.com'])
     False
     """
-    host = (urlparse(referrer).hostname or '') if referrer else ''
+    host = _referrer_host(referrer)
     allowed = False
     for entry in referrers:
         negate = entry.startswith('-')
@@ -125,6 +125,20 @@ def referrer_allowed(referrer, referrers):
         if _referrer_matches(host, pattern):
             allowed = not negate
     return allowed
+
+
+def _referrer_host(referrer):
+    """The host of a Referer value; '' when it has none or is no URL.
+
+    >>> _referrer_host('http://www.example.com/x'), _referrer_host('http://[')
+    ('www.example.com', '')
+    """
+    if not referrer:
+        return ''
+    try:
+        return urlparse(referrer).hostname or ''
+    except ValueError:
+        return ''
 
 
 def _referrer_matches(host, pattern):

@@ -77,9 +77,20 @@ def _is_ascii_digits(text):
     return text.isascii() and text.isdigit()
 
 
+MAX_OFFSET_DIGITS = 20
+
+
 def _parse_offset(text):
+    """A byte offset; any offset of more than 20 digits is past every
+    entity, so it is read as 10**20 (``int`` refuses 4,300+ digits).
+
+    >>> _parse_offset('7'), _parse_offset('9' * 5000) == 10 ** 20
+    (7, True)
+    """
     if not _is_ascii_digits(text):
         raise BadRange('not a byte offset: %r' % text)
+    if len(text.lstrip('0')) > MAX_OFFSET_DIGITS:
+        return 10 ** MAX_OFFSET_DIGITS
     return int(text)
 
 
@@ -167,7 +178,8 @@ def parse_content_range(value):
     if (unit.lower() != 'bytes' or not _is_ascii_digits(first) or
             not _is_ascii_digits(last) or not _is_ascii_digits(total)):
         raise BadRange('bad Content-Range: %r' % value)
-    start, stop, length = int(first), int(last) + 1, int(total)
+    start, stop, length = (_parse_offset(first), _parse_offset(last) + 1,
+                           _parse_offset(total))
     if stop <= start or stop > length:
         raise BadRange('bad Content-Range: %r' % value)
     return start, stop, length

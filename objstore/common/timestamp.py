@@ -125,8 +125,9 @@ def _parse(value):
         number = float(value)
     else:
         raise InvalidTimestamp('not a timestamp: %r' % (value,))
-    if number != number or number in (float('inf'), float('-inf')):
-        raise InvalidTimestamp('not a timestamp: %r' % (value,))
+    if not abs(number) < 10 ** 10:
+        # also NaN and the infinities; bigger values would overflow ticks
+        raise InvalidTimestamp('timestamp out of range: %r' % (value,))
     return int(round(number / PRECISION)), offset
 
 

@@ -197,7 +197,8 @@ class TokenSigner:
             payload = binascii.unhexlify(payload_hex)
         except (binascii.Error, ValueError):
             return None
-        if not hmac.compare_digest(self._tag(payload), tag):
+        if not hmac.compare_digest(self._tag(payload).encode('ascii'),
+                                   tag.encode('utf-8', 'surrogateescape')):
             return None
         head = TOKEN_NONCE_BYTES + 8
         if len(payload) <= head:
