@@ -35,16 +35,16 @@ class Source:
         self.headers = response.headers
 
 
-def _open(app, node, part, method, path, headers, query):
+def _open(backend, node, part, method, path, headers, query):
     """A streaming answer from one node, or None if it failed."""
     try:
-        response = app.client.request(node['ip'], node['port'], method,
-                                      node_path(node, part, path), headers,
-                                      b'', query)
+        response = backend.client.request(
+            node['ip'], node['port'], method, node_path(node, part, path),
+            headers, b'', query)
     except BACKEND_ERRORS as err:
-        app.error_occurred(node, '%s %s: %s' % (method, path, err))
+        backend.error_occurred(node, '%s %s: %s' % (method, path, err))
         return None
-    note_status(app, node, response.status, method, path)
+    note_status(backend, node, response.status, method, path)
     return response
 
 
@@ -53,18 +53,18 @@ def _is_usable(status):
         (is_client_error(status) and status != HTTP_NOT_FOUND)
 
 
-def find_source(app, ring, part, method, path, headers, query=None):
+def find_source(backend, ring, part, method, path, headers, query=None):
     """(Source or None, [statuses], last error answer or None).
 
     Stops at the first usable answer; also once every primary's worth of
     nodes said 404, since a write reaches a quorum of primaries or their
     handoffs (see DESIGN.md), so more 404s would not change the outcome.
     """
-    node_iter = NodeIter(app, ring, part, shuffle=True)
+    node_iter = NodeIter(backend, ring, part, shuffle=True)
     replicas = len(node_iter.primaries)
     statuses, not_found, last_error = [], 0, None
     for node in node_iter:
-        response = _open(app, node, part, method, path, headers, query)
+        response = _open(backend, node, part, method, path, headers, query)
         if response is None:
             statuses.append(503)
             continue
@@ -90,15 +90,15 @@ def _timestamp_of(headers):
     return Timestamp(0)
 
 
-def find_newest(app, ring, part, method, path, headers, query=None):
+def find_newest(backend, ring, part, method, path, headers, query=None):
     """Like find_source but asks every primary and keeps the newest 2xx."""
-    node_iter = NodeIter(app, ring, part)
+    node_iter = NodeIter(backend, ring, part)
     primaries = node_iter.primaries
 
     def call_for(node):
-        return lambda: (node, _open(app, node, part, method, path, headers,
+        return lambda: (node, _open(backend, node, part, method, path, headers,
                                     query))
-    answers = gather(app, [call_for(n) for n in primaries],
+    answers = gather(backend, [call_for(n) for n in primaries],
                      quorum=len(primaries) + 1,
                      status_of=lambda pair: pair[1].status if pair[1]
                      else 503)
@@ -161,15 +161,15 @@ def resume_range(status, headers, sent):
 class ResumingBody:
     """The client's body iterator over one or more backend answers."""
 
-    def __init__(self, app, source, ring, part, path, headers, tried):
-        self.app = app
+    def __init__(self, backend, source, ring, part, path, headers, tried):
+        self.backend = backend
         self.source = source
         self.ring = ring
         self.part = part
         self.path = path
         self.headers = headers
         self.tried = tried
-        self.chunk_size = app.conf.object_chunk_size
+        self.chunk_size = backend.chunk_size
 
     def __iter__(self):
         sent = 0
@@ -178,10 +178,10 @@ class ResumingBody:
             try:
                 chunk = self.source.response.read(self.chunk_size)
             except BACKEND_ERRORS as err:
-                self.app.error_occurred(self.source.node, 'GET %s: %s'
-                                        % (self.path, err))
+                self.backend.error_occurred(
+                    self.source.node, 'GET %s: %s' % (self.path, err))
                 if not self._resume(first, sent):
-                    self.app.logger.error(
+                    self.backend.logger.error(
                         'GET %s: body broken at byte %d, no node to resume '
                         'from', self.path, sent)
                     raise
@@ -199,18 +199,19 @@ class ResumingBody:
             return False
         headers = dict(self.headers, Range=wanted)
         headers['If-Match'] = etag
-        for node in NodeIter(self.app, self.ring, self.part):
+        for node in NodeIter(self.backend, self.ring, self.part):
             if node_name(node) in self.tried:
                 continue
             self.tried.add(node_name(node))
-            response = _open(self.app, node, self.part, 'GET', self.path,
+            response = _open(self.backend, node, self.part, 'GET', self.path,
                              headers, None)
             if response is None:
                 continue
             if response.status == HTTP_PARTIAL_CONTENT and \
                     response.headers.get('etag') == etag:
-                self.app.logger.warning('GET %s: resumed at byte %d from %s',
-                                        self.path, sent, node_name(node))
+                self.backend.logger.warning(
+                    'GET %s: resumed at byte %d from %s', self.path, sent,
+                    node_name(node))
                 self.source = Source(response, node)
                 return True
             response.close()

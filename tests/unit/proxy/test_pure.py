@@ -7,7 +7,7 @@ from objstore.common.exceptions import InvalidInput
 from objstore.proxy import quorum
 from objstore.proxy.errorlimit import ErrorLimiter
 from objstore.proxy.getter import failure_status, resume_range
-from objstore.proxy.infocache import InfoCache, container_info_from
+from objstore.common.infocache import InfoCache, container_info_from
 from objstore.proxy.base import update_headers
 from objstore.proxy.obj import delete_at_header, guess_content_type
 from objstore.ring.ring import quorum_size
