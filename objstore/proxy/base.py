@@ -22,7 +22,7 @@ from objstore.common.timestamp import Timestamp
 from objstore.proxy.fanout import BackendResult, make_requests, node_name
 from objstore.proxy.getter import (
     ResumingBody, failure_status, find_newest, find_source)
-from objstore.proxy.quorum import best_response_index
+from objstore.proxy.quorum import best_response_index, client_status
 from objstore.ring.ring import quorum_size
 
 # Client headers never forwarded: hop-by-hop, credentials, and the ones
@@ -195,7 +195,7 @@ class Controller:
         else:
             index = best_response_index(statuses, quorum)
             chosen = results[index] if index is not None else None
-        if chosen is None or chosen.status == 503 and not chosen.headers:
+        if chosen is None or client_status(chosen.status) != chosen.status:
             self.app.logger.error(
                 '%s %s: no quorum among %s', req.method, req.path, statuses)
             return text_error(HTTPServiceUnavailable,

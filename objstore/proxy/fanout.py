@@ -22,7 +22,7 @@ from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.http import HTTP_INSUFFICIENT_STORAGE, is_server_error
 from objstore.common.log import get_txn_id, set_txn_id
 from objstore.proxy.errorlimit import ErrorLimiter
-from objstore.proxy.quorum import has_quorum
+from objstore.proxy.quorum import NO_NODE_LEFT, client_status, has_quorum
 from objstore.ring.ring import quorum_size
 
 
@@ -65,9 +65,6 @@ class BackendResult:
     headers: dict = field(default_factory=dict)
     body: bytes = b''
     node: dict = None
-
-
-NO_NODE_LEFT = 503
 
 
 def node_path(node, part, path):
@@ -161,7 +158,7 @@ def request_until_answer(backend, node_iter, part, method, path, headers,
 
     Returns that answer, or the last 5xx, or a 503 when no node was left.
     """
-    last = BackendResult(NO_NODE_LEFT)
+    last = BackendResult(client_status(NO_NODE_LEFT))
     for node in node_iter:
         result = request_node(backend, node, part, method, path, headers, body,
                               query)

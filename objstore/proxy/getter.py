@@ -18,7 +18,8 @@ from objstore.common.ranges import parse_content_range
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.fanout import NodeIter, gather, node_name, node_path, \
     note_status
-from objstore.proxy.quorum import best_status
+from objstore.proxy.quorum import (
+    NODE_FAILED, NO_QUORUM, best_status, client_status)
 from objstore.ring.ring import quorum_size
 
 # Statuses that end the search: the object (or DB) is there and answered.
@@ -66,7 +67,7 @@ def find_source(backend, ring, part, method, path, headers, query=None):
     for node in node_iter:
         response = _open(backend, node, part, method, path, headers, query)
         if response is None:
-            statuses.append(503)
+            statuses.append(client_status(NODE_FAILED))
             continue
         if _is_usable(response.status):
             return Source(response, node), statuses, last_error
@@ -101,10 +102,11 @@ def find_newest(backend, ring, part, method, path, headers, query=None):
     answers = gather(backend, [call_for(n) for n in primaries],
                      quorum=len(primaries) + 1,
                      status_of=lambda pair: pair[1].status if pair[1]
-                     else 503)
+                     else client_status(NODE_FAILED))
     good = [(node, resp) for node, resp in answers
             if resp is not None and is_success(resp.status)]
-    statuses = [resp.status if resp else 503 for _node, resp in answers]
+    statuses = [resp.status if resp else client_status(NODE_FAILED)
+                for _node, resp in answers]
     chosen = max(good, key=lambda pair: _timestamp_of(pair[1].headers),
                  default=None)
     last_error = None
@@ -123,17 +125,17 @@ def failure_status(statuses, replicas):
     """The status of a read no node answered usably.
 
     404 when a quorum (or every answering node) said so; a 503 otherwise:
-    too many nodes failed to tell.
+    too many nodes failed to tell (quorum.client_status).
     """
     quorum = quorum_size(replicas)
     chosen = best_status(statuses, quorum)
     if chosen is not None:
-        return chosen
+        return client_status(chosen)
     answered = [s for s in statuses if not is_server_error(s)]
     if answered and all(s == HTTP_NOT_FOUND for s in answered) and \
             len(answered) >= quorum:
         return HTTP_NOT_FOUND
-    return 503
+    return client_status(NO_QUORUM)
 
 
 def resume_range(status, headers, sent):

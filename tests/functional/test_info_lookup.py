@@ -141,8 +141,8 @@ def owner(cluster):
     return urlparse(storage_url).path, token
 
 
-def test_a_middleware_sees_acls_meta_sysmeta_and_counts(cluster, pipeline,
-                                                         owner):
+def test_a_middleware_sees_acls_meta_sysmeta_and_counts(
+        cluster, pipeline, owner):
     account_path, token = owner
     path = '%s/info-%s' % (account_path, uuid.uuid4().hex)
     status, body = pipeline.request('PUT', path, token, {

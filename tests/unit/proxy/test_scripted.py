@@ -436,3 +436,23 @@ def test_node_dying_mid_upload_does_not_fail_the_put(scripted):
     assert call(scripted, 'GET', '/v1/AUTH_a/c/big').body == body
     holders = [b for b in scripted.backends if 'AUTH_a/c/big' in b.store]
     assert dying not in holders and len(holders) >= 2
+
+
+def every_backend_answers(harness, status, body):
+    for backend in harness.backends:
+        backend.override = lambda m, p, h: (status, {}, body)
+
+
+def test_backend_server_errors_reach_the_client_as_503(scripted):
+    """quorum.CLIENT_STATUS: a quorum of 5xx on a write, or nothing but
+    5xx on a read, is the cluster's trouble: 503, never the node's own
+    status or body."""
+    make_container(scripted)
+    every_backend_answers(scripted, 500, b'Traceback (most recent call)')
+    resp = call(scripted, 'POST', '/v1/AUTH_a/c',
+                headers={'X-Container-Meta-A': 'b'})
+    assert resp.status_int == 503
+    assert b'Traceback' not in resp.body
+    every_backend_answers(scripted, 507, b'full')
+    assert call(scripted, 'GET', '/v1/AUTH_a/c').status_int == 503
+    assert call(scripted, 'DELETE', '/v1/AUTH_a/c').status_int == 503
