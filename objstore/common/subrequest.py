@@ -7,7 +7,16 @@ destination this way; large objects, versioning and S3 will too). The
 copy keeps who the client is (``REMOTE_USER``, ``swift.authorize``,
 ``swift.clean_acl``), the transaction id and the server facts, and
 nothing of the original request's body, query or conditional headers, so
-the subrequest is authorized as the client for its own path.
+the subrequest is authorized as the client for its own path. The
+request's infocache and the shared info cache go along by reference, so
+what a subrequest learns or changes is seen by the whole request
+(common.info).
+
+``make_preauthed_subrequest`` is the other kind: a lookup a middleware
+makes for itself (account/container info), which no ACL of the client may
+stop and whose answer never reaches the client. It carries no identity of
+the client and is claimed (common.access) with a decision that allows it,
+overriding any auth middleware further down.
 
 ``add_capability`` lets a middleware add its section to ``/info``: on an
 ``/info`` request it writes into ``environ['objstore.capabilities']``,
@@ -17,7 +26,9 @@ which the proxy app merges into the document (no process-wide registry).
 import io
 from urllib.parse import quote
 
+from objstore.common.access import claim
 from objstore.common.http import Request
+from objstore.common.infocache import INFOCACHE_KEY, SHARED_CACHE_KEY
 
 # Environ keys a subrequest inherits from the request that makes it.
 INHERITED_KEYS = (
@@ -26,7 +37,10 @@ INHERITED_KEYS = (
     'SCRIPT_NAME', 'wsgi.url_scheme', 'wsgi.errors', 'wsgi.version',
     'wsgi.multithread', 'wsgi.multiprocess', 'wsgi.run_once',
     'swift.trans_id', 'swift.authorize', 'swift.clean_acl',
+    INFOCACHE_KEY, SHARED_CACHE_KEY,
 )
+# The client's identity: what a pre-authorized subrequest must not carry.
+IDENTITY_KEYS = ('REMOTE_USER', 'swift.authorize', 'swift.clean_acl')
 
 
 CAPABILITIES_KEY = 'objstore.capabilities'
@@ -108,4 +122,23 @@ def make_subrequest(environ, method, path, headers=None, body=None,
         req.environ['wsgi.input'] = IterReader(body)
     else:
         req.environ['wsgi.input'] = io.BytesIO(b'')
+    return req
+
+
+def _allow_internal(_req):
+    """The decision of a pre-authorized subrequest: always allowed."""
+    return None
+
+
+def make_preauthed_subrequest(environ, method, path, headers=None,
+                              source=None):
+    """A Request for ``path`` that auth lets through (see module doc).
+
+    Only for requests whose answers the calling middleware consumes
+    itself; never hand their responses to the client.
+    """
+    req = make_subrequest(environ, method, path, headers, source=source)
+    for key in IDENTITY_KEYS:
+        req.environ.pop(key, None)
+    claim(req.environ, _allow_internal, override=True)
     return req

@@ -58,7 +58,7 @@ class AccountController(Controller):
         resp = self.fan_out(req, ring, self._part(), method, self.path,
                             [dict(headers) for _ in
                              range(ring.replica_count)])
-        self.invalidate(self.account)
+        self.invalidate(req, self.account)
         return resp
 
     def POST(self, req):

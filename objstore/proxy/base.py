@@ -2,23 +2,27 @@
 
 Owns: which client headers go to the storage servers and which backend
 headers come back to the client; the account/container info lookup (HEAD
-through the ring, cached in InfoCache); asking ``swift.authorize`` with the
-ACL that applies; turning backend answers into client responses, and the
-GET/HEAD flow over getter.py. Controllers per level (account.py,
-container.py, obj.py) build on it and own their verbs.
+through the ring, cached in the layers of common.info, with the same keys
+that middlewares read, and forgotten on this proxy's writes), including
+the answer to a middleware's info lookup subrequest; asking
+``swift.authorize`` with the ACL that applies; turning backend answers
+into client responses, and the GET/HEAD flow over getter.py. Controllers
+per level (account.py, container.py, obj.py) build on it and own their
+verbs.
 """
 
 from objstore.common.access import AUTHORIZE_KEY, unauthorized
+from objstore.common.info import forget, lookup, remember
+from objstore.common.infocache import (
+    account_info_from, cache_key, container_info_from)
 from objstore.common.http import (
-    POLICY_HEADER, HTTPServiceUnavailable, Response, is_success, text_error)
+    POLICY_HEADER, HTTPServiceUnavailable, Response, text_error)
 from objstore.common.log import get_txn_id
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.fanout import BackendResult, make_requests, node_name
 from objstore.proxy.getter import (
     ResumingBody, failure_status, find_newest, find_source)
-from objstore.proxy.infocache import (
-    account_info_from, cache_key, container_info_from)
-from objstore.proxy.quorum import best_response_index
+from objstore.proxy.quorum import best_response_index, client_status
 from objstore.ring.ring import quorum_size
 
 # Client headers never forwarded: hop-by-hop, credentials, and the ones
@@ -140,31 +144,43 @@ class Controller:
                           (account or self.account,
                            container or self.container),
                           container_info_from,
-                          self.app.conf.recheck_container_existence,
-                          unknown={'read_acl': None, 'write_acl': None})
+                          self.app.conf.recheck_container_existence)
 
-    def _info(self, req, ring, names, info_from, ttl, unknown=()):
+    def _info(self, req, ring, names, info_from, ttl):
         """The cached info of ``names`` (account[, container]), else from
-        a HEAD through ``ring``, cached ``ttl`` seconds when it exists;
-        ``unknown`` completes the dict when no node answered usably."""
+        a HEAD through ``ring``, cached ``ttl`` seconds when it exists."""
         key = cache_key(*names)
-        info = self.app.info_cache.get(key)
+        info = lookup(req.environ, key, self.app.info_cache)
         if info is not None:
             return info
         source, statuses, _err = find_source(
-            self.app, ring, ring.get_part(*names), 'HEAD',
+            self.app.backend, ring, ring.get_part(*names), 'HEAD',
             '/' + '/'.join(names), self.backend_headers(req))
         if source is None:
-            return {'status': failure_status(statuses, ring.replica_count),
-                    **dict(unknown)}
+            return info_from(failure_status(statuses, ring.replica_count),
+                             {})
         source.response.read()
         info = info_from(source.status, source.headers)
-        if is_success(source.status):
-            self.app.info_cache.set(key, info, ttl)
+        remember(req.environ, key, info, self.app.info_cache, ttl)
         return info
 
-    def invalidate(self, account, container=None):
-        self.app.info_cache.delete(cache_key(account, container))
+    def invalidate(self, req, account, container=None):
+        """Forget the cached info of what this request just changed."""
+        forget(req.environ, cache_key(account, container),
+               self.app.info_cache)
+
+    def info_lookup(self, req):
+        """Answer the HEAD of a common.info lookup: the info goes into the
+        request's infocache (shared with the caller), served from the cache
+        when there, and only its status into the answer."""
+        if self.obj is not None:
+            return self.HEAD(req)
+        denied = self.authorize(req)
+        if denied is not None:
+            return denied
+        info = self.account_info(req) if self.container is None \
+            else self.container_info(req)
+        return Response(status=info['status'], body=b'')
 
     # ---------------------------------------------------------- responses
 
@@ -179,7 +195,7 @@ class Controller:
         else:
             index = best_response_index(statuses, quorum)
             chosen = results[index] if index is not None else None
-        if chosen is None or chosen.status == 503 and not chosen.headers:
+        if chosen is None or client_status(chosen.status) != chosen.status:
             self.app.logger.error(
                 '%s %s: no quorum among %s', req.method, req.path, statuses)
             return text_error(HTTPServiceUnavailable,
@@ -191,7 +207,7 @@ class Controller:
                         body=chosen.body)
 
     def fan_out(self, req, ring, part, method, path, headers_list, body=b''):
-        results = make_requests(self.app, ring, part, method, path,
+        results = make_requests(self.app.backend, ring, part, method, path,
                                 headers_list, body=body)
         return self.quorum_response(req, results, ring.replica_count)
 
@@ -202,7 +218,7 @@ class Controller:
                                                               'yes', 'on')
         finder = find_newest if newest else find_source
         source, statuses, last_error = finder(
-            self.app, ring, part, req.method, path, headers, query)
+            self.app.backend, ring, part, req.method, path, headers, query)
         if source is None:
             status = failure_status(statuses, ring.replica_count)
             if last_error is not None and last_error[0] == status:
@@ -218,7 +234,7 @@ class Controller:
             source.response.close()
             return Response(status=source.status, headerlist=resp_headers,
                             app_iter=[])
-        body = ResumingBody(self.app, source, ring, part, path, headers,
-                            tried={node_name(source.node)})
+        body = ResumingBody(self.app.backend, source, ring, part, path,
+                            headers, tried={node_name(source.node)})
         return Response(status=source.status, headerlist=resp_headers,
                         app_iter=body)

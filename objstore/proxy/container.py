@@ -107,8 +107,8 @@ class ContainerController(Controller):
             'Account', account_nodes, account_part, ring.replica_count)]
         resp = self.fan_out(req, ring, self._part(), method, self.path,
                             headers_list)
-        self.invalidate(self.account, self.container)
-        self.invalidate(self.account)
+        self.invalidate(req, self.account, self.container)
+        self.invalidate(req, self.account)
         return resp
 
     def PUT(self, req):

@@ -7,6 +7,9 @@ until one answers, and waiting for a quorum of answers in parallel green
 threads with a short grace for stragglers (``post_quorum_timeout``) once
 the outcome is decided. It does not decide what an answer means for the
 client: quorum.py reduces statuses, the controllers build responses.
+
+The helpers here and in getter.py take a ``Backend`` (the client, node
+health, logger, timeouts), never the proxy app: that is all they use.
 """
 
 import itertools
@@ -18,8 +21,40 @@ from objstore.common import green
 from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.http import HTTP_INSUFFICIENT_STORAGE, is_server_error
 from objstore.common.log import get_txn_id, set_txn_id
-from objstore.proxy.quorum import has_quorum
+from objstore.proxy.errorlimit import ErrorLimiter
+from objstore.proxy.quorum import NO_NODE_LEFT, client_status, has_quorum
 from objstore.ring.ring import quorum_size
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What talking to storage nodes needs: one per proxy process.
+
+    ``client`` is the keep-alive backend client (its own connect and node
+    timeouts); ``limiter`` the node health; ``post_quorum_timeout`` the
+    grace stragglers get once a quorum decided; ``chunk_size`` the read
+    size of a streamed body.
+    """
+
+    client: object
+    limiter: ErrorLimiter
+    logger: object
+    post_quorum_timeout: float
+    chunk_size: int
+
+    def error_occurred(self, node, message):
+        """Count an error against ``node``; say so when it gets limited."""
+        self.logger.warning('ERROR with %s: %s', node_name(node), message)
+        if self.limiter.record_error(node):
+            self.logger.warning(
+                'node %s error-limited: %d errors within %ss',
+                node_name(node), self.limiter.limit, self.limiter.interval)
+
+    def limit_node(self, node, message):
+        """Limit ``node`` at once (its device is unusable)."""
+        self.limiter.make_limited(node)
+        self.logger.warning('node %s error-limited at once: %s',
+                            node_name(node), message)
 
 
 @dataclass
@@ -30,9 +65,6 @@ class BackendResult:
     headers: dict = field(default_factory=dict)
     body: bytes = b''
     node: dict = None
-
-
-NO_NODE_LEFT = 503
 
 
 def node_path(node, part, path):
@@ -52,8 +84,8 @@ class NodeIter:
     logged as warnings: a primary is unavailable.
     """
 
-    def __init__(self, app, ring, part, handoff_count=None, shuffle=False):
-        self.app = app
+    def __init__(self, backend, ring, part, handoff_count=None, shuffle=False):
+        self.backend = backend
         self.part = part
         self.primaries = ring.get_part_nodes(part)
         if shuffle:
@@ -67,7 +99,7 @@ class NodeIter:
         self._gen = self._generate()
 
     def _generate(self):
-        limiter = self.app.limiter
+        limiter = self.backend.limiter
         skipped = []
         for node in self.primaries:
             if limiter.is_limited(node):
@@ -78,8 +110,9 @@ class NodeIter:
             if limiter.is_limited(node):
                 skipped.append(node)
                 continue
-            self.app.logger.warning('trying handoff %s for partition %s',
-                                    node_name(node), self.part)
+            self.backend.logger.warning(
+                'trying handoff %s for partition %s', node_name(node),
+                self.part)
             yield node
         # Last resort: an error-limited node may just have been slow or
         # restarted; asking it beats failing a request that needs it.
@@ -92,41 +125,42 @@ class NodeIter:
         return next(self._gen)
 
 
-def request_node(app, node, part, method, path, headers, body=b'',
+def request_node(backend, node, part, method, path, headers, body=b'',
                  query=None):
     """One whole request to one node; None when the node failed to answer.
 
     Failures and 5xx count against the node (507: limited at once).
     """
     try:
-        status, resp_headers, resp_body = app.client.request_full(
+        status, resp_headers, resp_body = backend.client.request_full(
             node['ip'], node['port'], method, node_path(node, part, path),
             headers, body, query)
     except BACKEND_ERRORS as err:
-        app.error_occurred(node, '%s %s: %s' % (method, path, err))
+        backend.error_occurred(node, '%s %s: %s' % (method, path, err))
         return None
-    note_status(app, node, status, method, path)
+    note_status(backend, node, status, method, path)
     return BackendResult(status, resp_headers, resp_body, node)
 
 
-def note_status(app, node, status, method, path):
+def note_status(backend, node, status, method, path):
     """Count a bad status against the node that gave it."""
     if status == HTTP_INSUFFICIENT_STORAGE:
-        app.limit_node(node, '%s %s: 507 Insufficient Storage'
-                       % (method, path))
+        backend.limit_node(node, '%s %s: 507 Insufficient Storage'
+                           % (method, path))
     elif is_server_error(status):
-        app.error_occurred(node, '%s %s: status %s' % (method, path, status))
+        backend.error_occurred(node, '%s %s: status %s'
+                               % (method, path, status))
 
 
-def request_until_answer(app, node_iter, part, method, path, headers,
+def request_until_answer(backend, node_iter, part, method, path, headers,
                          body=b'', query=None):
     """Ask nodes from ``node_iter`` until one answers without a 5xx.
 
     Returns that answer, or the last 5xx, or a 503 when no node was left.
     """
-    last = BackendResult(NO_NODE_LEFT)
+    last = BackendResult(client_status(NO_NODE_LEFT))
     for node in node_iter:
-        result = request_node(app, node, part, method, path, headers, body,
+        result = request_node(backend, node, part, method, path, headers, body,
                               query)
         if result is None:
             continue
@@ -136,7 +170,7 @@ def request_until_answer(app, node_iter, part, method, path, headers,
     return last
 
 
-def gather(app, calls, quorum, status_of=lambda r: r.status):
+def gather(backend, calls, quorum, status_of=lambda r: r.status):
     """Run ``calls`` in parallel green threads; their results, as they end.
 
     Waits for every call until a quorum of answers agrees on a class of
@@ -153,7 +187,7 @@ def gather(app, calls, quorum, status_of=lambda r: r.status):
     while len(results) < len(calls):
         if deadline is None and has_quorum(
                 [status_of(r) for r in results], quorum):
-            deadline = time.monotonic() + app.conf.post_quorum_timeout
+            deadline = time.monotonic() + backend.post_quorum_timeout
         try:
             if deadline is None:
                 results.append(results_queue.get())
@@ -173,7 +207,7 @@ def _run_into(call, results_queue, txn_id):
     results_queue.put(call())
 
 
-def make_requests(app, ring, part, method, path, headers_list, body=b'',
+def make_requests(backend, ring, part, method, path, headers_list, body=b'',
                   query=None):
     """Send one request per entry of ``headers_list`` to the partition.
 
@@ -183,10 +217,10 @@ def make_requests(app, ring, part, method, path, headers_list, body=b'',
     # One node iterator for all the parallel requests: each node is used
     # once. Green threads switch only on I/O, so ``next`` is never
     # re-entered.
-    node_iter = NodeIter(app, ring, part)
+    node_iter = NodeIter(backend, ring, part)
     quorum = quorum_size(len(node_iter.primaries))
 
     def call_for(headers):
         return lambda: request_until_answer(
-            app, node_iter, part, method, path, headers, body, query)
-    return gather(app, [call_for(h) for h in headers_list], quorum)
+            backend, node_iter, part, method, path, headers, body, query)
+    return gather(backend, [call_for(h) for h in headers_list], quorum)

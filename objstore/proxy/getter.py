@@ -18,7 +18,8 @@ from objstore.common.ranges import parse_content_range
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.fanout import NodeIter, gather, node_name, node_path, \
     note_status
-from objstore.proxy.quorum import best_status
+from objstore.proxy.quorum import (
+    NODE_FAILED, NO_QUORUM, best_status, client_status)
 from objstore.ring.ring import quorum_size
 
 # Statuses that end the search: the object (or DB) is there and answered.
@@ -35,16 +36,16 @@ class Source:
         self.headers = response.headers
 
 
-def _open(app, node, part, method, path, headers, query):
+def _open(backend, node, part, method, path, headers, query):
     """A streaming answer from one node, or None if it failed."""
     try:
-        response = app.client.request(node['ip'], node['port'], method,
-                                      node_path(node, part, path), headers,
-                                      b'', query)
+        response = backend.client.request(
+            node['ip'], node['port'], method, node_path(node, part, path),
+            headers, b'', query)
     except BACKEND_ERRORS as err:
-        app.error_occurred(node, '%s %s: %s' % (method, path, err))
+        backend.error_occurred(node, '%s %s: %s' % (method, path, err))
         return None
-    note_status(app, node, response.status, method, path)
+    note_status(backend, node, response.status, method, path)
     return response
 
 
@@ -53,20 +54,20 @@ def _is_usable(status):
         (is_client_error(status) and status != HTTP_NOT_FOUND)
 
 
-def find_source(app, ring, part, method, path, headers, query=None):
+def find_source(backend, ring, part, method, path, headers, query=None):
     """(Source or None, [statuses], last error answer or None).
 
     Stops at the first usable answer; also once every primary's worth of
     nodes said 404, since a write reaches a quorum of primaries or their
     handoffs (see DESIGN.md), so more 404s would not change the outcome.
     """
-    node_iter = NodeIter(app, ring, part, shuffle=True)
+    node_iter = NodeIter(backend, ring, part, shuffle=True)
     replicas = len(node_iter.primaries)
     statuses, not_found, last_error = [], 0, None
     for node in node_iter:
-        response = _open(app, node, part, method, path, headers, query)
+        response = _open(backend, node, part, method, path, headers, query)
         if response is None:
-            statuses.append(503)
+            statuses.append(client_status(NODE_FAILED))
             continue
         if _is_usable(response.status):
             return Source(response, node), statuses, last_error
@@ -90,21 +91,22 @@ def _timestamp_of(headers):
     return Timestamp(0)
 
 
-def find_newest(app, ring, part, method, path, headers, query=None):
+def find_newest(backend, ring, part, method, path, headers, query=None):
     """Like find_source but asks every primary and keeps the newest 2xx."""
-    node_iter = NodeIter(app, ring, part)
+    node_iter = NodeIter(backend, ring, part)
     primaries = node_iter.primaries
 
     def call_for(node):
-        return lambda: (node, _open(app, node, part, method, path, headers,
+        return lambda: (node, _open(backend, node, part, method, path, headers,
                                     query))
-    answers = gather(app, [call_for(n) for n in primaries],
+    answers = gather(backend, [call_for(n) for n in primaries],
                      quorum=len(primaries) + 1,
                      status_of=lambda pair: pair[1].status if pair[1]
-                     else 503)
+                     else client_status(NODE_FAILED))
     good = [(node, resp) for node, resp in answers
             if resp is not None and is_success(resp.status)]
-    statuses = [resp.status if resp else 503 for _node, resp in answers]
+    statuses = [resp.status if resp else client_status(NODE_FAILED)
+                for _node, resp in answers]
     chosen = max(good, key=lambda pair: _timestamp_of(pair[1].headers),
                  default=None)
     last_error = None
@@ -123,17 +125,17 @@ def failure_status(statuses, replicas):
     """The status of a read no node answered usably.
 
     404 when a quorum (or every answering node) said so; a 503 otherwise:
-    too many nodes failed to tell.
+    too many nodes failed to tell (quorum.client_status).
     """
     quorum = quorum_size(replicas)
     chosen = best_status(statuses, quorum)
     if chosen is not None:
-        return chosen
+        return client_status(chosen)
     answered = [s for s in statuses if not is_server_error(s)]
     if answered and all(s == HTTP_NOT_FOUND for s in answered) and \
             len(answered) >= quorum:
         return HTTP_NOT_FOUND
-    return 503
+    return client_status(NO_QUORUM)
 
 
 def resume_range(status, headers, sent):
@@ -161,15 +163,15 @@ def resume_range(status, headers, sent):
 class ResumingBody:
     """The client's body iterator over one or more backend answers."""
 
-    def __init__(self, app, source, ring, part, path, headers, tried):
-        self.app = app
+    def __init__(self, backend, source, ring, part, path, headers, tried):
+        self.backend = backend
         self.source = source
         self.ring = ring
         self.part = part
         self.path = path
         self.headers = headers
         self.tried = tried
-        self.chunk_size = app.conf.object_chunk_size
+        self.chunk_size = backend.chunk_size
 
     def __iter__(self):
         sent = 0
@@ -178,10 +180,10 @@ class ResumingBody:
             try:
                 chunk = self.source.response.read(self.chunk_size)
             except BACKEND_ERRORS as err:
-                self.app.error_occurred(self.source.node, 'GET %s: %s'
-                                        % (self.path, err))
+                self.backend.error_occurred(
+                    self.source.node, 'GET %s: %s' % (self.path, err))
                 if not self._resume(first, sent):
-                    self.app.logger.error(
+                    self.backend.logger.error(
                         'GET %s: body broken at byte %d, no node to resume '
                         'from', self.path, sent)
                     raise
@@ -199,18 +201,19 @@ class ResumingBody:
             return False
         headers = dict(self.headers, Range=wanted)
         headers['If-Match'] = etag
-        for node in NodeIter(self.app, self.ring, self.part):
+        for node in NodeIter(self.backend, self.ring, self.part):
             if node_name(node) in self.tried:
                 continue
             self.tried.add(node_name(node))
-            response = _open(self.app, node, self.part, 'GET', self.path,
+            response = _open(self.backend, node, self.part, 'GET', self.path,
                              headers, None)
             if response is None:
                 continue
             if response.status == HTTP_PARTIAL_CONTENT and \
                     response.headers.get('etag') == etag:
-                self.app.logger.warning('GET %s: resumed at byte %d from %s',
-                                        self.path, sent, node_name(node))
+                self.backend.logger.warning(
+                    'GET %s: resumed at byte %d from %s', self.path, sent,
+                    node_name(node))
                 self.source = Source(response, node)
                 return True
             response.close()

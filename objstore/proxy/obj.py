@@ -135,8 +135,8 @@ class ObjectController(Controller):
             return problem
         ring = self.app.object_ring
         headers_list = self._write_headers(req, info, self.new_timestamp())
-        results = make_requests(self.app, ring, self._part(), 'DELETE',
-                                self.path, headers_list)
+        results = make_requests(self.app.backend, ring, self._part(),
+                                'DELETE', self.path, headers_list)
         return self.quorum_response(req, results, ring.replica_count,
                                     reduce_status=delete_status)
 
@@ -224,7 +224,7 @@ class ObjectPut:
         self.quorum = quorum_size(self.ring.replica_count)
 
     def run(self):
-        node_iter = NodeIter(self.app, self.ring, self.part)
+        node_iter = NodeIter(self.app.backend, self.ring, self.part)
         connected, refusals = self._connect_all(node_iter)
         if len(connected) < self.quorum:
             for put in connected:
@@ -239,8 +239,8 @@ class ObjectPut:
             return text_error(HTTPServiceUnavailable,
                               'Service Unavailable: too few object servers '
                               'took the data')
-        results = gather(self.app, [self._finisher(put) for put in live],
-                         self.quorum)
+        results = gather(self.app.backend,
+                         [self._finisher(put) for put in live], self.quorum)
         return self.controller.quorum_response(
             self.req, [r for r in results if r is not None],
             self.ring.replica_count)
@@ -249,7 +249,7 @@ class ObjectPut:
         """PutStreams that said 100 Continue, and the final answers of those
         that did not (409, 412, 422: the client's problem)."""
         calls = [self._connector(node_iter, h) for h in self.headers_list]
-        answers = gather(self.app, calls, self.quorum,
+        answers = gather(self.app.backend, calls, self.quorum,
                          status_of=lambda a: 100 if a[0] else a[1].status)
         connected = [put for put, _result in answers if put is not None]
         refusals = [result for put, result in answers if put is None]
@@ -265,15 +265,15 @@ class ObjectPut:
                         node_path(node, self.part, self.path), headers,
                         self.chunked)
                 except BACKEND_ERRORS as err:
-                    self.app.error_occurred(node, 'PUT %s: %s'
-                                            % (self.path, err))
+                    self.app.backend.error_occurred(
+                        node, 'PUT %s: %s' % (self.path, err))
                     continue
                 if put.continued:
                     put.node = node
                     return put, None
                 status = put.final.status
                 body = put.final.read()
-                note_status(self.app, node, status, 'PUT', self.path)
+                note_status(self.app.backend, node, status, 'PUT', self.path)
                 last = BackendResult(status, put.final.headers, body, node)
                 if status < 500:
                     return None, last
@@ -346,8 +346,8 @@ class ObjectPut:
             if sender.failure is None:
                 alive.append(sender)
                 continue
-            self.app.error_occurred(sender.put.node, 'PUT %s: %s'
-                                    % (self.path, sender.failure))
+            self.app.backend.error_occurred(
+                sender.put.node, 'PUT %s: %s' % (self.path, sender.failure))
             sender.abort()
         return alive
 
@@ -362,10 +362,10 @@ class ObjectPut:
                 response = put.finish()
                 body = response.read()
             except BACKEND_ERRORS as err:
-                self.app.error_occurred(put.node, 'PUT %s: %s'
-                                        % (self.path, err))
+                self.app.backend.error_occurred(
+                    put.node, 'PUT %s: %s' % (self.path, err))
                 return BackendResult(503, node=put.node)
-            note_status(self.app, put.node, response.status, 'PUT',
+            note_status(self.app.backend, put.node, response.status, 'PUT',
                         self.path)
             if not is_success(response.status):
                 self.app.logger.warning('PUT %s: %s answered %s', self.path,

@@ -8,11 +8,41 @@ is reported.
 
 Invariant: quorum = replicas // 2 + 1, so two disjoint quorums cannot both
 succeed; with 3 replicas 2 answers decide, with 4 replicas 3 do.
+
+``CLIENT_STATUS`` is the one table from a backend outcome to what the
+client is told; fanout.py, getter.py and the controllers all go through
+``client_status``.
 """
 
 from collections import Counter
 
 STATUS_CLASSES = (200, 300, 400, 500)
+
+# Backend outcomes that are not a node's status.
+NODE_FAILED = 'node failed'     # refused, reset or timed out: no answer
+NO_NODE_LEFT = 'no node left'   # every candidate node was tried
+NO_QUORUM = 'no quorum'         # answers, but no class of them agrees
+
+# Backend outcome (one of the above, or a status class) -> client status.
+# Trouble on the storage side is the cluster's, not the client's: whatever
+# 5xx the nodes gave (a 507 full disk, a 500), the client hears 503, as
+# from Swift. Classes not listed reach the client as the node said them.
+CLIENT_STATUS = {
+    NODE_FAILED: 503,
+    NO_NODE_LEFT: 503,
+    NO_QUORUM: 503,
+    500: 503,
+}
+
+
+def client_status(outcome):
+    """The status the client sees for a backend outcome.
+
+    >>> client_status(507), client_status(NODE_FAILED), client_status(404)
+    (503, 503, 404)
+    """
+    key = status_class(outcome) if isinstance(outcome, int) else outcome
+    return CLIENT_STATUS.get(key, outcome)
 
 
 def status_class(status):
@@ -79,4 +109,4 @@ def delete_status(statuses, quorum):
     missing = [s for s in statuses if s == 404]
     if deleted and len(deleted) + len(missing) >= quorum:
         return max(Counter(deleted), key=lambda s: (deleted.count(s), s))
-    return best_status(statuses, quorum) or 503
+    return best_status(statuses, quorum) or client_status(NO_QUORUM)

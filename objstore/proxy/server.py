@@ -21,6 +21,8 @@ from objstore.common.access import (
 from objstore.common.backend_client import BackendClient
 from objstore.common.config import ConfBase
 from objstore.common.exceptions import ConfigError, InvalidInput
+from objstore.common.info import is_info_lookup
+from objstore.common.infocache import InfoCache
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import (
     HTTPMethodNotAllowed, HTTPNotFound,
@@ -31,9 +33,8 @@ from objstore.common.subrequest import CAPABILITIES_KEY
 from objstore.proxy.account import AccountController
 from objstore.proxy.container import ContainerController
 from objstore.proxy.errorlimit import ErrorLimiter
-from objstore.proxy.fanout import node_name
+from objstore.proxy.fanout import Backend
 from objstore.proxy.info import base_capabilities, info_document
-from objstore.proxy.infocache import InfoCache
 from objstore.proxy.obj import ObjectController
 from objstore.ring.ring import Ring
 
@@ -106,6 +107,9 @@ class Application:
         self.limiter = ErrorLimiter(self.conf.error_suppression_interval,
                                     self.conf.error_suppression_limit,
                                     clock)
+        self.backend = Backend(self.client, self.limiter, self.logger,
+                               self.conf.post_quorum_timeout,
+                               self.conf.object_chunk_size)
         if memcache is None and self.conf.memcache_servers:
             memcache = MemcacheRing(self.conf.memcache_servers)
         self.info_cache = InfoCache(memcache, clock,
@@ -115,21 +119,6 @@ class Application:
             self.conf.allow_account_management
         self.capabilities['swift']['account_autocreate'] = \
             self.conf.account_autocreate
-
-    # ------------------------------------------------------ node health
-
-    def error_occurred(self, node, message):
-        self.logger.warning('ERROR with %s: %s', node_name(node), message)
-        if self.limiter.record_error(node):
-            self.logger.warning(
-                'node %s error-limited: %d errors within %ss',
-                node_name(node), self.conf.error_suppression_limit,
-                self.conf.error_suppression_interval)
-
-    def limit_node(self, node, message):
-        self.limiter.make_limited(node)
-        self.logger.warning('node %s error-limited at once: %s',
-                            node_name(node), message)
 
     # ---------------------------------------------------------- routing
 
@@ -157,6 +146,8 @@ class Application:
                               'Method %s not allowed' % req.method,
                               headers={'Allow': ', '.join(VERBS)})
         try:
+            if is_info_lookup(req.environ):
+                return controller.info_lookup(req)
             return getattr(controller, req.method)(req)
         except InvalidInput as err:
             return _invalid_input(err)

@@ -7,7 +7,7 @@ from objstore.common.exceptions import InvalidInput
 from objstore.proxy import quorum
 from objstore.proxy.errorlimit import ErrorLimiter
 from objstore.proxy.getter import failure_status, resume_range
-from objstore.proxy.infocache import InfoCache, container_info_from
+from objstore.common.infocache import InfoCache, container_info_from
 from objstore.proxy.base import update_headers
 from objstore.proxy.obj import delete_at_header, guess_content_type
 from objstore.ring.ring import quorum_size
@@ -32,6 +32,15 @@ def test_quorum_size(replicas, size):
 ])
 def test_best_status(statuses, expected):
     assert quorum.best_status(statuses, 2) == expected
+
+
+@pytest.mark.parametrize('outcome,expected', [
+    (201, 201), (304, 304), (404, 404), (409, 409), (500, 503), (507, 503),
+    (503, 503), (quorum.NODE_FAILED, 503), (quorum.NO_NODE_LEFT, 503),
+    (quorum.NO_QUORUM, 503),
+])
+def test_client_status_of_backend_outcomes(outcome, expected):
+    assert quorum.client_status(outcome) == expected
 
 
 def test_best_response_index_and_has_quorum():
@@ -89,6 +98,7 @@ def test_resume_range(status, headers, sent, expected):
 @pytest.mark.parametrize('statuses,expected', [
     ([404, 404, 404], 404), ([404, 404], 404), ([503, 503, 404], 503),
     ([404, 503, 503], 503), ([], 503), ([507, 404, 404], 404),
+    ([507, 507, 404], 503), ([500, 500, 500], 503),
 ])
 def test_failure_status(statuses, expected):
     assert failure_status(statuses, 3) == expected

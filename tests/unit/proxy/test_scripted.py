@@ -8,7 +8,8 @@ import time
 from objstore.common import green
 from objstore.common.http import Request
 from objstore.common.log import get_txn_id, set_txn_id
-from objstore.proxy.fanout import BackendResult, gather
+from objstore.proxy.errorlimit import ErrorLimiter
+from objstore.proxy.fanout import Backend, BackendResult, gather
 from tests.unit.proxy.conftest import sleeper
 
 
@@ -275,9 +276,12 @@ def test_x_newest_returns_newest_copy(scripted):
     assert bodies == {b'new'}
 
 
+def backend_with_grace(seconds):
+    """A Backend whose only use here is its post-quorum grace."""
+    return Backend(None, ErrorLimiter(), None, seconds, 65536)
+
+
 def test_stragglers_get_only_the_grace_time():
-    class App:
-        conf = type('Conf', (), {'post_quorum_timeout': 0.2})
 
     def answer(status, delay):
         def call():
@@ -285,13 +289,15 @@ def test_stragglers_get_only_the_grace_time():
             return BackendResult(status)
         return call
     started = time.monotonic()
-    results = gather(App(), [answer(201, 0), answer(201, 0.05),
-                             answer(201, 3)], quorum=2)
+    results = gather(backend_with_grace(0.2),
+                     [answer(201, 0), answer(201, 0.05), answer(201, 3)],
+                     quorum=2)
     assert [r.status for r in results] == [201, 201]
     assert time.monotonic() - started < 1.0
     started = time.monotonic()
-    results = gather(App(), [answer(201, 0), answer(503, 0.05),
-                             answer(201, 0.3)], quorum=2)
+    results = gather(backend_with_grace(0.2),
+                     [answer(201, 0), answer(503, 0.05), answer(201, 0.3)],
+                     quorum=2)
     assert sorted(r.status for r in results) == [201, 201, 503]
     assert time.monotonic() - started >= 0.3
 
@@ -404,12 +410,11 @@ def test_info(scripted):
 
 
 def test_parallel_calls_log_with_the_request_txn_id():
-    class App:
-        conf = type('Conf', (), {'post_quorum_timeout': 0.1})
     set_txn_id('tx-parent')
     try:
-        results = gather(App(), [lambda: BackendResult(201, {
-            'txn': get_txn_id()})] * 2, quorum=2)
+        results = gather(backend_with_grace(0.1), [
+            lambda: BackendResult(201, {'txn': get_txn_id()})] * 2,
+            quorum=2)
     finally:
         set_txn_id(None)
     assert [r.headers['txn'] for r in results] == ['tx-parent'] * 2
@@ -431,3 +436,23 @@ def test_node_dying_mid_upload_does_not_fail_the_put(scripted):
     assert call(scripted, 'GET', '/v1/AUTH_a/c/big').body == body
     holders = [b for b in scripted.backends if 'AUTH_a/c/big' in b.store]
     assert dying not in holders and len(holders) >= 2
+
+
+def every_backend_answers(harness, status, body):
+    for backend in harness.backends:
+        backend.override = lambda m, p, h: (status, {}, body)
+
+
+def test_backend_server_errors_reach_the_client_as_503(scripted):
+    """quorum.CLIENT_STATUS: a quorum of 5xx on a write, or nothing but
+    5xx on a read, is the cluster's trouble: 503, never the node's own
+    status or body."""
+    make_container(scripted)
+    every_backend_answers(scripted, 500, b'Traceback (most recent call)')
+    resp = call(scripted, 'POST', '/v1/AUTH_a/c',
+                headers={'X-Container-Meta-A': 'b'})
+    assert resp.status_int == 503
+    assert b'Traceback' not in resp.body
+    every_backend_answers(scripted, 507, b'full')
+    assert call(scripted, 'GET', '/v1/AUTH_a/c').status_int == 503
+    assert call(scripted, 'DELETE', '/v1/AUTH_a/c').status_int == 503

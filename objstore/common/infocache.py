@@ -1,19 +1,20 @@
-"""Account and container info: what the proxy remembers between requests.
+"""Account and container info: the cached form, and the shared cache.
 
 Owns the short-lived cache of account/container existence and metadata
-(status, ACLs, counts, storage policy, user and system metadata), in
-process and, when
-a memcache client is given, in memcached too so that workers and proxies
-share it. Only answers that say "exists" are cached: a negative answer is
-asked again each time, so a container created through another worker is
-usable at once. The proxy's own writes delete the entry they change.
+(status, ACLs, counts, storage policy, user and system metadata, CORS), in
+process and, when a memcache client is given, in memcached too so that
+workers and proxies share it. Only answers that say "exists" are cached: a
+negative answer is asked again each time, so a container created through
+another worker is usable at once. The proxy's own writes delete the entry
+they change.
 
 The in-process layer is bounded both ways: an entry is never served after
 its TTL, and at most ``max_entries`` are kept -- when full, expired entries
 go first, then the least recently used -- so a client walking millions of
 names cannot grow a worker without limit.
 
-Pure data handling; the proxy fetches the info (HEAD) and hands it here.
+Pure data handling: the proxy fetches the info (HEAD) and hands it here;
+common.info is the lookup that middlewares and the proxy share.
 """
 
 import collections
@@ -21,28 +22,22 @@ import json
 import time
 
 DEFAULT_MAX_ENTRIES = 10000
-
-ACCOUNT_META_PREFIX = 'x-account-meta-'
-CONTAINER_META_PREFIX = 'x-container-meta-'
-ACCOUNT_SYSMETA_PREFIX = 'x-account-sysmeta-'
-CONTAINER_SYSMETA_PREFIX = 'x-container-sysmeta-'
+# Environ keys: this request's own info dict (cache key -> info), shared
+# by reference with its subrequests; and the shared InfoCache a cache
+# middleware installs (see common.info).
+INFOCACHE_KEY = 'swift.infocache'
+SHARED_CACHE_KEY = 'objstore.cache'
 
 
 def cache_key(account, container=None):
+    """The key of an info in every cache layer (stable across processes).
+
+    >>> cache_key('AUTH_a'), cache_key('AUTH_a', 'c')
+    ('account/AUTH_a', 'container/AUTH_a/c')
+    """
     if container is None:
         return 'account/%s' % account
     return 'container/%s/%s' % (account, container)
-
-
-def _strip_prefix(headers, prefix):
-    """{name after prefix: value} of the headers that start with it.
-
-    >>> _strip_prefix({'x-container-sysmeta-a': '1', 'etag': 'e'},
-    ...               CONTAINER_SYSMETA_PREFIX)
-    {'a': '1'}
-    """
-    return {k[len(prefix):]: v for k, v in headers.items()
-            if k.startswith(prefix)}
 
 
 def _int_header(headers, name):
@@ -52,33 +47,57 @@ def _int_header(headers, name):
         return 0
 
 
+def _prefixed(headers, prefix):
+    """{lower-case suffix: value} of the headers named ``prefix``...
+
+    >>> _prefixed({'X-Container-Meta-Color': 'red'}, 'x-container-meta-')
+    {'color': 'red'}
+    """
+    return {name[len(prefix):].lower(): value
+            for name, value in headers.items()
+            if name.lower().startswith(prefix)}
+
+
 def account_info_from(status, headers):
-    """The cached form of an account HEAD answer."""
+    """The cached form of an account HEAD answer (Swift's field names)."""
+    lower = {name.lower(): value for name, value in headers.items()}
     return {
         'status': status,
-        'container_count': _int_header(headers, 'x-account-container-count'),
-        'object_count': _int_header(headers, 'x-account-object-count'),
-        'bytes': _int_header(headers, 'x-account-bytes-used'),
-        'meta': _strip_prefix(headers, ACCOUNT_META_PREFIX),
-        'sysmeta': _strip_prefix(headers, ACCOUNT_SYSMETA_PREFIX),
+        'container_count': _int_header(lower, 'x-account-container-count'),
+        'total_object_count': _int_header(lower, 'x-account-object-count'),
+        'bytes': _int_header(lower, 'x-account-bytes-used'),
+        'meta': _prefixed(lower, 'x-account-meta-'),
+        'sysmeta': _prefixed(lower, 'x-account-sysmeta-'),
     }
 
 
 def container_info_from(status, headers):
-    """The cached form of a container HEAD answer.
+    """The cached form of a container HEAD answer (Swift's field names).
 
-    >>> container_info_from(204, {'x-container-read': '.r:*'})['read_acl']
-    '.r:*'
+    >>> info = container_info_from(204, {'X-Container-Read': '.r:*',
+    ...     'X-Container-Meta-Access-Control-Max-Age': '60'})
+    >>> info['read_acl'], info['cors']['max_age']
+    ('.r:*', '60')
     """
+    lower = {name.lower(): value for name, value in headers.items()}
+    meta = _prefixed(lower, 'x-container-meta-')
     return {
         'status': status,
-        'read_acl': headers.get('x-container-read'),
-        'write_acl': headers.get('x-container-write'),
-        'object_count': _int_header(headers, 'x-container-object-count'),
-        'bytes': _int_header(headers, 'x-container-bytes-used'),
-        'storage_policy': headers.get('x-backend-storage-policy-index', '0'),
-        'meta': _strip_prefix(headers, CONTAINER_META_PREFIX),
-        'sysmeta': _strip_prefix(headers, CONTAINER_SYSMETA_PREFIX),
+        'read_acl': lower.get('x-container-read'),
+        'write_acl': lower.get('x-container-write'),
+        'sync_to': lower.get('x-container-sync-to'),
+        'sync_key': lower.get('x-container-sync-key'),
+        'object_count': _int_header(lower, 'x-container-object-count'),
+        'bytes': _int_header(lower, 'x-container-bytes-used'),
+        'versions': lower.get('x-versions-location'),
+        'storage_policy': lower.get('x-backend-storage-policy-index', '0'),
+        'cors': {
+            'allow_origin': meta.get('access-control-allow-origin'),
+            'expose_headers': meta.get('access-control-expose-headers'),
+            'max_age': meta.get('access-control-max-age'),
+        },
+        'meta': meta,
+        'sysmeta': _prefixed(lower, 'x-container-sysmeta-'),
     }
 
 

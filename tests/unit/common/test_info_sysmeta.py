@@ -4,8 +4,8 @@ cached info lookup as Swift's do."""
 
 import doctest
 
-from objstore.proxy import infocache
-from objstore.proxy.infocache import account_info_from, container_info_from
+from objstore.common import infocache
+from objstore.common.infocache import account_info_from, container_info_from
 
 
 def test_doctests():

@@ -1,6 +1,6 @@
 """The proxy's in-process info cache is bounded: by TTL and by size."""
 
-from objstore.proxy.infocache import InfoCache
+from objstore.common.infocache import InfoCache
 from tests.unit.proxy.conftest import Scripted
 from tests.unit.proxy.test_scripted import call
 
