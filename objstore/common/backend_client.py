@@ -52,9 +52,32 @@ def _host_for(ip):
     return ip.strip('[]')
 
 
+# Printable ASCII but space: kept as the client wrote it in a query.
+QUERY_SAFE = ''.join(chr(code) for code in range(0x21, 0x7f))
+
+
 def _target(path, query):
     target = quote(path)
-    return target + '?' + query if query else target
+    return target + '?' + _wire_query(query) if query else target
+
+
+def _wire_query(query):
+    """The query string as it may go on a request line.
+
+    A client may send raw bytes outside ASCII in its query, which WSGI
+    hands over decoded as latin-1; they are percent-encoded again here,
+    and everything printable is passed on as the client wrote it.
+
+    >>> _wire_query('end_marker=\xff&limit=2')
+    'end_marker=%FF&limit=2'
+    """
+    if query.isascii() and query.isprintable() and ' ' not in query:
+        return query
+    try:
+        raw = query.encode('latin-1')
+    except UnicodeEncodeError:
+        raw = query.encode('utf-8', 'surrogateescape')
+    return quote(raw, safe=QUERY_SAFE)
 
 
 def _connect(ip, port, conn_timeout):

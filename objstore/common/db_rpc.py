@@ -409,8 +409,10 @@ class DatabaseServer:
             message = 'Not found'
         if status == 507:
             message = 'Insufficient storage'
-        return response(status, body=(
-            message.splitlines()[0] + '\n').encode('utf-8'))
+        # backslashreplace: a message may quote surrogates of bad UTF-8
+        line = message.splitlines()[0] + '\n'
+        return response(status,
+                        body=line.encode('utf-8', 'backslashreplace'))
 
     def HEAD(self, req, parts):
         return self._read(req, parts, with_listing=False)

@@ -38,6 +38,14 @@ class _HttpProtocol(eventlet.wsgi.HttpProtocol):
     error_message_format = '%(message)s\n'
     error_content_type = 'text/plain; charset=utf-8'
 
+    def send_error(self, code, message=None, explain=None):
+        # A request line refused before its version was read leaves
+        # request_version at HTTP/0.9, for which the stdlib writes no status
+        # line and no headers; no client speaks 0.9, so always send them.
+        if self.request_version == 'HTTP/0.9':
+            self.request_version = 'HTTP/1.0'
+        super().send_error(code, message, explain)
+
 
 def wsgi_server(sock, app, **kwargs):
     """eventlet.wsgi.server with our protocol; keyword args pass through."""

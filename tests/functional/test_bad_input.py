@@ -5,6 +5,7 @@ a 5xx, and never an error charged to a healthy storage node."""
 
 import http.client
 import os
+import socket
 import time
 import uuid
 from urllib.parse import quote, urlparse
@@ -244,3 +245,33 @@ def _xml_visible(name):
     """What a name looks like in XML: chars XML 1.0 forbids, as U+FFFD."""
     return ''.join('\ufffd' if ord(c) < 0x20 and c not in '\t\n\r' else c
                    for c in name)
+
+
+# -- query strings the proxy must forward intact ----------------------------
+
+def raw_get_status(client, target):
+    """Status of a GET whose request line holds ``target`` byte for byte
+    (http.client refuses to send raw bytes outside ASCII)."""
+    with socket.create_connection((client.host, client.port), 30) as sock:
+        sock.sendall(b'GET ' + client.base.encode() + target +
+                     b' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n'
+                     b'X-Auth-Token: ' + client.token.encode() + b'\r\n\r\n')
+        resp = http.client.HTTPResponse(sock, method='GET')
+        resp.begin()
+        resp.read()
+        return resp.status
+
+
+@pytest.mark.parametrize('query', [b'?end_marker=\xff', b'?prefix=\xe2\x98'])
+def test_raw_bytes_in_a_listing_query_are_no_server_error(
+        client, container, query, uncharged):
+    for target in (b'', b'/' + container.encode()):
+        assert raw_get_status(client, target + query) < 500
+
+
+def test_query_name_not_utf8_is_a_client_error(client, container, uncharged):
+    for target in ('', '/' + container):
+        status, _headers, body = client.request('GET', target,
+                                                query='?%FF=%FF')
+        assert 400 <= status < 500, body
+        assert body.strip()
