@@ -30,13 +30,64 @@ sleep = eventlet.sleep
 listen = eventlet.listen
 
 
+class _RequestHeadTimeout(Exception):
+    """The request line and headers took longer than the client timeout."""
+
+
+REQUEST_TIMEOUT_RESPONSE = (
+    b'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n'
+    b'Content-Type: text/plain; charset=utf-8\r\nContent-Length: 41\r\n'
+    b'\r\nRequest line and headers took too long.\r\n')
+
+
 class _HttpProtocol(eventlet.wsgi.HttpProtocol):
-    """eventlet's HTTP protocol, but a request it refuses itself (more
-    header lines than http.client's limit, a malformed request line) gets
-    a one-line plain-text reason rather than the stdlib's HTML page."""
+    """eventlet's HTTP protocol, with two changes.
+
+    A request it refuses itself (more header lines than http.client's
+    limit, a malformed request line) gets a one-line plain-text reason
+    rather than the stdlib's HTML page.
+
+    The request line and headers together must arrive within the server's
+    socket timeout (the client timeout): eventlet bounds each read only, so
+    a client dripping one header line at a time could hold a connection
+    forever (slowloris). The body is not under this bound; its reads are.
+    """
 
     error_message_format = '%(message)s\n'
     error_content_type = 'text/plain; charset=utf-8'
+    _head_timer = None
+
+    def _read_request_line(self):
+        if self.server.socket_timeout:
+            self._head_timer = eventlet.Timeout(self.server.socket_timeout,
+                                                _RequestHeadTimeout)
+        return super()._read_request_line()
+
+    def parse_request(self):
+        try:
+            return super().parse_request()
+        except _RequestHeadTimeout:
+            self.close_connection = 1
+            try:
+                self.wfile.write(REQUEST_TIMEOUT_RESPONSE)
+            except OSError:
+                pass
+            return False
+        finally:
+            self._stop_head_timer()
+
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        except _RequestHeadTimeout:
+            self.close_connection = 1
+        finally:
+            self._stop_head_timer()
+
+    def _stop_head_timer(self):
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
 
     def send_error(self, code, message=None, explain=None):
         # A request line refused before its version was read leaves
