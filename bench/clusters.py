@@ -170,9 +170,12 @@ class SwiftCluster:
     name = 'swift'
     KINDS = ('account', 'container', 'object')
 
-    def __init__(self, workers=1, users=BENCH_USERS):
+    def __init__(self, workers=1, users=BENCH_USERS, proxy_options=()):
+        """``proxy_options``: extra (name, value) pairs for the proxy
+        app's config section."""
         self.workers = workers
         self.users = tuple(users)
+        self.proxy_options = tuple(proxy_options)
         self.root = tempfile.mkdtemp(prefix='bench-swift-')
         self.etc = os.path.join(self.root, 'etc')
         os.makedirs(self.etc)
@@ -241,7 +244,9 @@ class SwiftCluster:
             'cache listing_formats tempauth copy proxy-logging proxy-server',
             '',
             '[app:proxy-server]', 'use = egg:swift#proxy',
-            'account_autocreate = true', '',
+            'account_autocreate = true',
+        ] + ['%s = %s' % item for item in self.proxy_options] + [
+            '',
             '[filter:catch_errors]', 'use = egg:swift#catch_errors', '',
             '[filter:gatekeeper]', 'use = egg:swift#gatekeeper', '',
             '[filter:healthcheck]', 'use = egg:swift#healthcheck', '',
