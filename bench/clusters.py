@@ -14,6 +14,7 @@ here is stopped by PID.
 
 import getpass
 import os
+import random
 import shutil
 import signal
 import socket
@@ -32,6 +33,7 @@ SWIFT_REQUIREMENT = 'swift>=2.38,<2.39'
 PIP_TIMEOUT = 900
 START_TIMEOUT = 60
 REPLICAS, DEVICES, PART_POWER = 3, 4, 6
+PORT_LOW, PORT_HIGH = 20000, 32000
 BENCH_USERS = (AioUser('test', 'tester', 'testing', ('.admin',)),)
 
 
@@ -142,10 +144,11 @@ class ObjstoreCluster:
 
     @staticmethod
     def _ports():
-        for _ in range(200):
-            base = free_ports(1)[0] // 10 * 10
-            if base > 60000 - 10 * DEVICES or base < 20000:
-                continue
+        """(proxy port, storage port base): a block below the kernel's
+        ephemeral range, where ports handed out to clients (and to the
+        other cluster) are not."""
+        for _ in range(500):
+            base = random.randrange(PORT_LOW, PORT_HIGH, 10)
             ports = [base - 7] + [base + 10 * n + k for n in range(DEVICES)
                                   for k in range(4)]
             if all(port_is_free('127.0.0.1', p) for p in ports):
@@ -170,13 +173,15 @@ class SwiftCluster:
     name = 'swift'
     KINDS = ('account', 'container', 'object')
 
-    def __init__(self, workers=1, users=BENCH_USERS, proxy_options=()):
+    def __init__(self, workers=1, users=BENCH_USERS, proxy_options=(),
+                 parent_dir=None):
         """``proxy_options``: extra (name, value) pairs for the proxy
-        app's config section."""
+        app's config section; ``parent_dir``: where its devices and
+        configs go (default: the temp dir)."""
         self.workers = workers
         self.users = tuple(users)
         self.proxy_options = tuple(proxy_options)
-        self.root = tempfile.mkdtemp(prefix='bench-swift-')
+        self.root = tempfile.mkdtemp(prefix='bench-swift-', dir=parent_dir)
         self.etc = os.path.join(self.root, 'etc')
         os.makedirs(self.etc)
         os.makedirs(os.path.join(self.root, 'logs'))
