@@ -71,6 +71,15 @@ def test_repeated_headers_are_joined():
     assert dict(one.headers)['vary'] == ('Vary', 'a, b')
 
 
+def test_allow_is_compared_as_a_set():
+    swift = normalize(answer(405, [('Allow', 'HEAD, GET, POST')]), SWIFT)
+    ours = normalize(answer(405, [('Allow', 'GET, HEAD, POST')]), OURS)
+    assert differences(swift, ours) == []
+    fewer = normalize(answer(405, [('Allow', 'GET, HEAD')]), OURS)
+    assert differences(swift, fewer) == [
+        "header Allow: swift 'GET, HEAD, POST', objstore 'GET, HEAD'"]
+
+
 def test_no_answer_is_a_difference_only_when_the_other_answered():
     gone = Answer(status=0, error='timed out after 30s')
     assert differences(gone, gone) == []
