@@ -2,7 +2,7 @@
 
 What must differ between two clusters is replaced by a placeholder
 before comparing: transaction ids, dates, timestamps, tokens and each
-cluster's own host:port. Presence is kept (a header that only one
+cluster's own host:port, multipart boundaries. Presence is kept (a header that only one
 cluster sends is still a difference); only the value is masked. A
 listing's ETag is masked when its body held something masked, since it
 is the MD5 of that body.
@@ -29,6 +29,8 @@ VOLATILE_HEADERS = {
     # clusters.
     'x-delete-at': '<delete-at>',
 }
+# A multipart answer's boundary is random per response.
+BOUNDARY = re.compile(r'boundary=([0-9A-Za-z\'()+_,./:=?-]+)')
 # Headers whose value is a set: Swift builds Allow from a Python set, so
 # its order changes from one process to the next.
 SET_HEADERS = frozenset(('allow',))
@@ -86,18 +88,32 @@ def mask_text(data, secrets, trans_ids=()):
     return data
 
 
+def mask_boundary(headers, body):
+    """Headers and body with a multipart boundary replaced by
+    ``<boundary>``."""
+    name, value = headers.get('content-type', ('', ''))
+    found = BOUNDARY.search(value)
+    if not found:
+        return headers, body
+    boundary = found.group(1)
+    headers = dict(headers, **{'content-type': (
+        name, value.replace(boundary, '<boundary>'))})
+    return headers, body.replace(boundary.encode('latin-1'), b'<boundary>')
+
+
 def normalize(answer, secrets):
     """The answer with volatile values masked; headers as a map."""
-    headers = header_map(answer.headers)
+    headers, raw_body = mask_boundary(header_map(answer.headers),
+                                      answer.body)
     trans_ids = [headers[k][1] for k in ('x-trans-id',
                                          'x-openstack-request-id')
                  if k in headers]
-    body = mask_text(answer.body, secrets, trans_ids)
+    body = mask_text(raw_body, secrets, trans_ids)
     masked = {}
     for key, (name, value) in headers.items():
         if key in VOLATILE_HEADERS:
             value = VOLATILE_HEADERS[key]
-        elif key == 'etag' and body != answer.body:
+        elif key == 'etag' and body != raw_body:
             value = '<etag of a masked body>'
         elif key in SET_HEADERS:
             value = ', '.join(sorted(v.strip() for v in value.split(',')))

@@ -71,6 +71,17 @@ def test_repeated_headers_are_joined():
     assert dict(one.headers)['vary'] == ('Vary', 'a, b')
 
 
+def test_multipart_boundaries_are_masked():
+    def ranges(boundary):
+        return answer(206, [('Content-Type', 'multipart/byteranges; '
+                                             'boundary=' + boundary)],
+                      b'--%s\r\nhe\r\n--%s--' % (boundary.encode(),
+                                                 boundary.encode()))
+    swift = normalize(ranges('abc123'), SWIFT)
+    assert differences(swift, normalize(ranges('ffee99'), OURS)) == []
+    assert swift.body == b'--<boundary>\r\nhe\r\n--<boundary>--'
+
+
 def test_allow_is_compared_as_a_set():
     swift = normalize(answer(405, [('Allow', 'HEAD, GET, POST')]), SWIFT)
     ours = normalize(answer(405, [('Allow', 'GET, HEAD, POST')]), OURS)
