@@ -26,6 +26,12 @@ RUN_TIMEOUT = 1800
 # shared machine into 503s on setup steps; the harness compares
 # behaviour, not speed.
 SWIFT_PROXY_OPTIONS = (('conn_timeout', 5), ('node_timeout', 60))
+# Swift keeps all object metadata in xattrs: on ext4 (one ~4 KiB block
+# per file) a large-metadata case gets 507 from its object servers, which
+# then error-limits them and fails the next cases with 503. tmpfs has
+# room, the way XFS under a real Swift does.
+SWIFT_PARENT_DIR = '/dev/shm'
+PROGRESS_EVERY = 100
 
 
 def parse_args(argv):
@@ -46,14 +52,6 @@ def parse_args(argv):
 def corpus_users():
     return tuple(AioUser(account, user, key, groups)
                  for account, user, key, groups in USERS.values())
-
-
-PROGRESS_EVERY = 100
-# Swift keeps all object metadata in xattrs: on ext4 (one ~4 KiB block
-# per file) a large-metadata case gets 507 from its object servers, which
-# then error-limits them and fails the next cases with 503. tmpfs has
-# room, the way XFS under a real Swift does.
-SWIFT_PARENT_DIR = '/dev/shm'
 
 
 def make_cluster(name):
