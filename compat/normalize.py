@@ -33,7 +33,8 @@ VOLATILE_HEADERS = {
 BOUNDARY = re.compile(r'boundary=([0-9A-Za-z\'()+_,./:=?-]+)')
 # Headers whose value is a set: Swift builds them from Python sets, so
 # their order changes from one process to the next.
-SET_HEADERS = frozenset(('allow', 'access-control-allow-methods'))
+SET_HEADERS = frozenset(('allow', 'access-control-allow-methods',
+                         'access-control-expose-headers'))
 BODY_PATTERNS = (
     (re.compile(rb'tx[0-9a-f]{21}-[0-9a-f]{10}'), b'<txid>'),
     (re.compile(rb'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?'), b'<date>'),
