@@ -1,6 +1,5 @@
 """Supervisor behaviour with real child processes (sleepers)."""
 
-import doctest
 import os
 import signal
 import sys
@@ -13,10 +12,6 @@ from objstore.cli.aio_supervisor import ChildSpec, Supervisor
 
 SLEEPER = (sys.executable, '-c',
            'import sys, time; print("up", flush=True); time.sleep(120)')
-
-
-def test_doctests():
-    assert doctest.testmod(aio_supervisor).failed == 0
 
 
 @pytest.fixture
