@@ -20,6 +20,7 @@ import time
 
 import pytest
 
+from objstore.cli.aio import AioCluster
 from tests.helpers import free_port_block
 
 AIO = os.path.join(os.path.dirname(sys.executable), 'objstore-aio')
@@ -423,3 +424,22 @@ def test_taken_storage_port_is_refused_naming_its_holder(tmp_path):
         taken) in message
     assert 'pid %d' % holder.pid in message
     assert '--port-base' in message
+
+
+def test_sigkill_of_the_aio_takes_every_child_and_grandchild_down(make_aio):
+    # A killed test run or a crash gives the aio no chance to stop its
+    # children: they must go by themselves (parent-death signal).
+    instance = make_aio(devices=2)
+    instance.start(['--proxy-workers', '2', '--replicas', '2'])
+    cluster = AioCluster.existing(instance.data_dir)
+    everyone = len(cluster.server_specs()) + len(cluster.daemon_specs())
+    assert wait_for(lambda: len(instance.children()) == everyone, 30), (
+        'only %s started' % sorted(instance.children()))
+    groups = list(instance.children().values())
+    assert wait_for(lambda: len(group_members(
+        instance.children()['proxy-server'])) == 3, 10)
+    members = [pid for group in groups for pid in group_members(group)]
+    instance.proc.kill()
+    instance.proc.wait(10)
+    assert wait_for(lambda: not any(pid_alive(p) for p in members), 10), (
+        'survived their aio: %s' % [p for p in members if pid_alive(p)])
