@@ -1,23 +1,34 @@
-"""Shared test fixtures' machinery: real aio clusters on free ports.
+"""The one home of helpers shared by tests: timestamps, polling, fake
+clocks, log capture, process checks, and real aio clusters on free ports.
 
 Functional and probe tests start their clusters through
 ``objstore.cli.aio.AioCluster`` (the code path of ``objstore-aio``), on
-free loopback ports in a temp data dir, and stop them by PID afterwards.
+free loopback ports in a temp data dir, and stop them by PID afterwards;
+a run that ends without tearing them down (Ctrl-C, an error in a
+fixture) still kills their process groups at exit, and one killed
+outright leaves nothing either: the aio's children die with the thread
+that started them (``objstore.cli.aio_supervisor``).
 """
 
+import atexit
+import contextlib
 import http.client
+import logging
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from urllib.parse import urlparse
 
 from objstore.cli.aio import AioCluster, port_is_free
 from objstore.cli.aio_layout import AioUser
 from objstore.common.backend_client import direct_request
 from objstore.common.hashing import load_hash_conf
+from objstore.common.timestamp import Timestamp
 from objstore.ring.ring import Ring
 
 TEST_USERS = (
@@ -27,6 +38,128 @@ TEST_USERS = (
     AioUser('test', 'tester3', 'testing3', ()),
 )
 DAEMON_TIMEOUT = 180
+
+# A fixed moment for tests whose timestamps need not be near the real now.
+T0 = 1700000000
+
+
+def ts(offset=0, base=T0):
+    """The internal timestamp ``offset`` seconds after ``base``.
+
+    >>> ts(1), ts(0.5, base=10)
+    ('1700000001.00000', '0000000010.50000')
+    """
+    return Timestamp(base + offset).internal
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05):
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass;
+    its last value (so ``assert wait_for(...)`` fails only at the
+    deadline, never on a race a fixed sleep would lose)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result or time.monotonic() >= deadline:
+            return result
+        time.sleep(interval)
+
+
+class FakeClock:
+    """A clock for daemons' ``clock``/``sleep``: sleeping advances it and
+    adds to ``slept``."""
+
+    def __init__(self, now=1000.0):
+        self.now = now
+        self.slept = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept += seconds
+        self.now += seconds
+
+
+class LogCapture(logging.Handler):
+    """Keeps every record it is given as (level name, message)."""
+
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append((record.levelname, record.getMessage()))
+
+    def messages(self, level=None):
+        """Messages logged at ``level`` (all of them when None), in order."""
+        return [msg for lvl, msg in self.records
+                if level is None or lvl == level]
+
+
+@contextlib.contextmanager
+def capture_logs(logger, level=logging.DEBUG):
+    """A LogCapture on ``logger`` (set to ``level``) for a with-block."""
+    handler = LogCapture()
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+def make_logger(name):
+    """A private DEBUG logger whose records land in ``logger.handler``, a
+    LogCapture, and nowhere else."""
+    logger = logging.getLogger('objstore.test.' + name)
+    logger.handlers = []
+    logger.handler = LogCapture()
+    logger.addHandler(logger.handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    return logger
+
+
+# -- processes ----------------------------------------------------------------
+
+def pid_alive(pid):
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
+def group_members(pgid):
+    """Live (not zombie) processes of process group ``pgid``."""
+    members = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                state, _ppid, group = f.read().rsplit(')', 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if state != 'Z' and int(group) == pgid:
+            members.append(int(entry))
+    return members
+
+
+def kill_groups(pgids):
+    """SIGKILL every process of each group (gone groups are fine)."""
+    for pgid in pgids:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 # Deny by default (objstore.common.access): what the auth tests try.
 AUTH_VERBS = ('GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY', 'OPTIONS')
@@ -82,6 +215,16 @@ def free_port_block(devices, bind='127.0.0.1', attempts=200):
     raise RuntimeError('no free block of ports found')
 
 
+# Clusters started and not yet closed; whatever is left at exit is killed.
+_open_clusters = []
+
+
+@atexit.register
+def _kill_open_clusters():
+    for cluster in list(_open_clusters):
+        cluster.kill()
+
+
 class RunningCluster:
     """An aio cluster for one test session or module."""
 
@@ -94,8 +237,13 @@ class RunningCluster:
              'part_power': part_power, 'proxy_port': proxy_port,
              'storage_port_base': base, 'users': TEST_USERS},
             daemons=daemons)
-        self.aio.prepare()
-        self.aio.start()
+        _open_clusters.append(self)
+        try:
+            self.aio.prepare()
+            self.aio.start()
+        except BaseException:
+            self.close()
+            raise
         self.nodes = devices
         self.users = {u.name: u.key for u in TEST_USERS}
         self.conf_dir = self.aio.dirs.etc
@@ -156,11 +304,28 @@ class RunningCluster:
             results.append(result)
         return results
 
+    def _process_groups(self):
+        """The process groups of children still running (each leads its
+        own). A reaped child's group ID may already be someone else's."""
+        if self.aio.supervisor is None:
+            return []
+        return [child.proc.pid for child in
+                self.aio.supervisor.children.values()
+                if child.proc and child.proc.poll() is None]
+
+    def kill(self):
+        """SIGKILL every process of the cluster, its data dir gone: for
+        when an orderly ``close`` cannot run or did not finish."""
+        kill_groups(self._process_groups())
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self in _open_clusters:
+            _open_clusters.remove(self)
+
     def close(self):
         try:
             self.aio.stop()
         finally:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.kill()
 
 
 # -- probe helpers: requests through the proxy and straight to a node --------

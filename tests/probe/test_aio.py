@@ -21,31 +21,11 @@ import time
 import pytest
 
 from objstore.cli.aio import AioCluster
-from tests.helpers import free_port_block
+from tests.helpers import (
+    free_port_block, group_members, kill_groups, pid_alive, wait_for)
 
 AIO = os.path.join(os.path.dirname(sys.executable), 'objstore-aio')
 USER = 'test:tester:testing:.admin'
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().split()[2] != 'Z'
-    except OSError:
-        return False
 
 
 def request(port, method, path, headers=None, body=None):
@@ -110,30 +90,6 @@ class Aio:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signum)
             self.proc.wait(30)
-
-
-def group_members(pgid):
-    """Live (not zombie) processes of process group ``pgid``."""
-    members = []
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % entry) as f:
-                state, _ppid, group = f.read().rsplit(')', 1)[1].split()[:3]
-        except (OSError, ValueError):
-            continue
-        if state != 'Z' and int(group) == pgid:
-            members.append(int(entry))
-    return members
-
-
-def kill_groups(pgids):
-    for pgid in pgids:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from objstore.object import expiring, hashes, metadata as md
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.auditor.object_auditor import (
     FAST, FULL, ObjectAuditor, ObjectAuditorConf, split_name)
-from tests.unit.object.conftest import HASH_CONF, FakeClock
+from tests.helpers import FakeClock
+from tests.unit.object.conftest import HASH_CONF
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'object-daemons.conf-sample')

@@ -9,6 +9,7 @@ import pytest
 
 from objstore.cli import aio_supervisor
 from objstore.cli.aio_supervisor import ChildSpec, Supervisor
+from tests.helpers import wait_for
 
 SLEEPER = (sys.executable, '-c',
            'import sys, time; print("up", flush=True); time.sleep(120)')
@@ -22,15 +23,6 @@ def supervisor(tmp_path):
     sup.lines = lines
     yield sup
     sup.stop_all()
-
-
-def wait_for(predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_start_logs_and_stop_leave_no_process(supervisor, tmp_path):

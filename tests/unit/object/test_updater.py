@@ -15,7 +15,8 @@ from objstore.object.asyncpending import split_host
 from objstore.object.updater import (
     ObjectUpdater, ObjectUpdaterConf, group_superseded)
 from objstore.replicator.rsync import free_port
-from tests.unit.object.conftest import FakeClock, RecordingBackend
+from tests.helpers import FakeClock
+from tests.unit.object.conftest import RecordingBackend
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'object-daemons.conf-sample')

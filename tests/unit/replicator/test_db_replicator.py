@@ -6,6 +6,7 @@ a real ``rsync --daemon`` with one module per server, a 4-device ring with
 and device p+3 is a handoff), and real SQLite DBs made with the brokers.
 """
 
+import functools
 import json
 import os
 import signal
@@ -34,6 +35,7 @@ from objstore.replicator.rsync import (
     RsyncDaemon, free_port, render_rsyncd_conf)
 from objstore.ring.ring import Ring
 from objstore.ring.ringdata import RingData
+from tests.helpers import ts as ts_after
 
 NODES = 4
 PART_POWER = 2
@@ -157,8 +159,8 @@ def cluster(tmp_path):
     made.close()
 
 
-def ts(value):
-    return Timestamp(value).internal
+# Timestamps here are absolute seconds.
+ts = functools.partial(ts_after, base=0)
 
 
 def put_objects(broker, names, when=1700000000.0, size=10):
