@@ -24,9 +24,10 @@ import tempfile
 import time
 from urllib.parse import urlparse
 
-from objstore.cli.aio import AioCluster, port_is_free
-from objstore.cli.aio_layout import AioUser
+from objstore.cli.aio import AioCluster, port_is_free, running_pid
+from objstore.cli.aio_layout import AioUser, DataDir
 from objstore.common.backend_client import direct_request
+from objstore.common.exceptions import ConfigError
 from objstore.common.hashing import load_hash_conf
 from objstore.common.timestamp import Timestamp
 from objstore.ring.ring import Ring
@@ -215,6 +216,10 @@ def free_port_block(devices, bind='127.0.0.1', attempts=200):
     raise RuntimeError('no free block of ports found')
 
 
+# Names the data dir of a running objstore-aio for the functional tests
+# to use instead of starting their own.
+CLUSTER_ENV = 'OBJSTORE_TEST_CLUSTER'
+
 # Clusters started and not yet closed; whatever is left at exit is killed.
 _open_clusters = []
 
@@ -225,7 +230,66 @@ def _kill_open_clusters():
         cluster.kill()
 
 
-class RunningCluster:
+class ClusterClient:
+    """What tests reach an aio cluster by: its URLs and users' tokens.
+    Subclasses set ``aio`` (an AioCluster with its layout) and ``users``
+    ({'account:user': key})."""
+
+    @property
+    def proxy_url(self):
+        return self.aio.proxy_url
+
+    @property
+    def auth_url(self):
+        return self.aio.auth_url
+
+    def get_token(self, user='admin:admin'):
+        host, port = self.aio.layout.bind, self.aio.layout.proxy_port
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        try:
+            conn.request('GET', '/auth/v1.0', headers={
+                'X-Auth-User': user, 'X-Auth-Key': self.users[user]})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                raise AssertionError('auth for %s answered %d'
+                                     % (user, resp.status))
+            return (resp.getheader('X-Storage-Url'),
+                    resp.getheader('X-Auth-Token'))
+        finally:
+            conn.close()
+
+
+def user_flag(user):
+    """The objstore-aio ``--user`` argument that makes ``user``."""
+    groups = ':' + ','.join(user.groups) if user.groups else ''
+    return '--user %s:%s%s' % (user.name, user.key, groups)
+
+
+class ExistingCluster(ClusterClient):
+    """A cluster started elsewhere with objstore-aio, found by its data dir
+    as ``objstore-aio status`` finds it; it must have the TEST_USERS."""
+
+    def __init__(self, data_dir):
+        dirs = DataDir(data_dir)
+        if running_pid(dirs) is None:
+            raise ConfigError('%s=%s: no objstore-aio is running on that '
+                              'data dir' % (CLUSTER_ENV, data_dir))
+        self.aio = AioCluster.existing(data_dir)
+        self.users = {u.name: u.key for u in self.aio.layout.users}
+        # Any key will do; the groups decide what the tests may do.
+        has = {(u.name, frozenset(u.groups)) for u in self.aio.layout.users}
+        missing = [u for u in TEST_USERS
+                   if (u.name, frozenset(u.groups)) not in has]
+        if missing:
+            raise ConfigError('%s=%s lacks test users; start it with %s' % (
+                CLUSTER_ENV, data_dir, ' '.join(map(user_flag, missing))))
+
+    def close(self):
+        """Nothing to stop: the cluster is not ours."""
+
+
+class RunningCluster(ClusterClient):
     """An aio cluster for one test session or module."""
 
     def __init__(self, devices=4, replicas=3, part_power=6, daemons=False):
@@ -249,14 +313,6 @@ class RunningCluster:
         self.conf_dir = self.aio.dirs.etc
         self.hash_conf = load_hash_conf(self.conf_dir)
 
-    @property
-    def proxy_url(self):
-        return self.aio.proxy_url
-
-    @property
-    def auth_url(self):
-        return self.aio.auth_url
-
     def ring(self, kind):
         return Ring(self.conf_dir, kind, hash_conf=self.hash_conf)
 
@@ -271,22 +327,6 @@ class RunningCluster:
 
     def start_node(self, kind, node):
         self.aio.start_node(kind, node)
-
-    def get_token(self, user='admin:admin'):
-        host, port = self.aio.layout.bind, self.aio.layout.proxy_port
-        conn = http.client.HTTPConnection(host, port, timeout=10)
-        try:
-            conn.request('GET', '/auth/v1.0', headers={
-                'X-Auth-User': user, 'X-Auth-Key': self.users[user]})
-            resp = conn.getresponse()
-            resp.read()
-            if resp.status != 200:
-                raise AssertionError('auth for %s answered %d'
-                                     % (user, resp.status))
-            return (resp.getheader('X-Storage-Url'),
-                    resp.getheader('X-Auth-Token'))
-        finally:
-            conn.close()
 
     def run_daemon(self, name, nodes=None, args=()):
         kind = name.split('-', 1)[0]

@@ -625,10 +625,7 @@ def test_client_disconnect_mid_body_leaves_nothing(server):
     assert sock.recv(1024).startswith(b'HTTP/1.1 100')
     sock.sendall(b'x' * 100000)
     sock.close()
-    deadline = time.time() + 5
-    while tmp_files(device(server)) and time.time() < deadline:
-        time.sleep(0.05)
-    assert tmp_files(device(server)) == []
+    assert wait_for(lambda: tmp_files(device(server)) == [])
     assert server.request('GET', opath())[2] == b'original'
     assert len(object_files(device(server))) == 1
 
