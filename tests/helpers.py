@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 from objstore.cli.aio import AioCluster, port_is_free, running_pid
 from objstore.cli.aio_layout import AioUser, DataDir
 from objstore.common.backend_client import direct_request
+from objstore.common.config import assert_sample_matches
 from objstore.common.exceptions import ConfigError
 from objstore.common.hashing import load_hash_conf
 from objstore.common.timestamp import Timestamp
@@ -162,9 +163,29 @@ def kill_groups(pgids):
         except ProcessLookupError:
             pass
 
+SAMPLE_DIR = os.path.join(os.path.dirname(__file__), '..', 'etc')
+# Options of every account/container daemon: the samples set them once,
+# in [DEFAULT].
+DB_DAEMON_SHARED_OPTIONS = ('devices', 'mount_check', 'bind_ip', 'bind_port',
+                            'conf_dir', 'recon_cache_path')
+LOGGING_OPTIONS = ('log_name', 'log_level', 'log_file')
+
 # Deny by default (objstore.common.access): what the auth tests try.
 AUTH_VERBS = ('GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY', 'OPTIONS')
 BAD_TOKENS = (None, 'garbage', 'AUTH_tk' + '0' * 80)
+
+
+def assert_db_daemon_sample_matches(conf_class, sample, section):
+    """An account/container daemon's ``etc/<sample>`` agrees with its conf
+    dataclass: its own options in ``[section]``, the shared ones in
+    [DEFAULT]."""
+    path = os.path.join(SAMPLE_DIR, sample)
+    own = tuple(name for name in conf_class.option_defaults()
+                if name not in DB_DAEMON_SHARED_OPTIONS)
+    assert_sample_matches(conf_class, path, section,
+                          ignore=DB_DAEMON_SHARED_OPTIONS)
+    assert_sample_matches(conf_class, path, 'DEFAULT',
+                          ignore=own + LOGGING_OPTIONS)
 
 
 def denied_status(verb, level, token):
