@@ -1,5 +1,7 @@
 """The one home of helpers shared by tests: timestamps, polling, fake
-clocks, log capture, process checks, and real aio clusters on free ports.
+clocks, log capture, process checks, free ports, sample-config checks, and
+real aio clusters on free ports. Test-only code lives here, not in the
+objstore package.
 
 Functional and probe tests start their clusters through
 ``objstore.cli.aio.AioCluster`` (the code path of ``objstore-aio``), on
@@ -16,8 +18,10 @@ import http.client
 import logging
 import os
 import random
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +31,6 @@ from urllib.parse import urlparse
 from objstore.cli.aio import AioCluster, port_is_free, running_pid
 from objstore.cli.aio_layout import AioUser, DataDir
 from objstore.common.backend_client import direct_request
-from objstore.common.config import assert_sample_matches
 from objstore.common.exceptions import ConfigError
 from objstore.common.hashing import load_hash_conf
 from objstore.common.timestamp import Timestamp
@@ -170,6 +173,54 @@ DB_DAEMON_SHARED_OPTIONS = ('devices', 'mount_check', 'bind_ip', 'bind_port',
                             'conf_dir', 'recon_cache_path')
 LOGGING_OPTIONS = ('log_name', 'log_level', 'log_file')
 
+SAMPLE_OPTION = re.compile(r'^#?\s*([a-z_][a-z0-9_]*)\s*=\s*(.*?)\s*$')
+
+
+def sample_options(path, section):
+    """{option: value} of a section of an ``etc/*.conf-sample`` file.
+
+    Options may be commented out (``# key = default``), as sample files
+    list defaults without setting them. Prose comments do not match.
+    """
+    options = {}
+    current = None
+    with open(path, encoding='utf-8') as sample:
+        for line in sample:
+            stripped = line.strip()
+            if stripped.startswith('[') and stripped.endswith(']'):
+                current = stripped[1:-1]
+                continue
+            if current != section:
+                continue
+            match = SAMPLE_OPTION.match(stripped)
+            if match:
+                options[match.group(1)] = match.group(2)
+    return options
+
+
+def assert_sample_matches(conf_class, path, section, ignore=()):
+    """Raise AssertionError naming the options where sample and code differ
+    (each service's config test: etc/ and the conf dataclass agree)."""
+    sample = sample_options(path, section)
+    defaults = conf_class.option_defaults()
+    problems = []
+    for name, default in defaults.items():
+        if name in ignore:
+            continue
+        if name not in sample:
+            problems.append('%s missing from %s [%s]' % (name, path, section))
+            continue
+        parsed = conf_class.from_conf({name: sample[name]})
+        if getattr(parsed, name) != default:
+            problems.append('%s: sample says %r, code says %r'
+                            % (name, sample[name], default))
+    for name in sample:
+        if name not in defaults and name not in ignore:
+            problems.append('%s in sample but not an option' % name)
+    if problems:
+        raise AssertionError('; '.join(problems))
+
+
 # Deny by default (objstore.common.access): what the auth tests try.
 AUTH_VERBS = ('GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY', 'OPTIONS')
 BAD_TOKENS = (None, 'garbage', 'AUTH_tk' + '0' * 80)
@@ -218,6 +269,13 @@ def spelled_object_paths(account, container, obj):
         ('/v1//' + rest, 404),
         ('/v1.0//' + rest, 404),
     ]
+
+
+def free_port(host='127.0.0.1'):
+    """A port nothing listens on right now (small race, fine for tests)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
 def free_port_block(devices, bind='127.0.0.1', attempts=200):

@@ -12,7 +12,7 @@ import sys
 import time
 
 from objstore.cli.aio_layout import render_objstore_conf
-from objstore.replicator.rsync import free_port
+from tests.helpers import free_port
 
 SERVER = os.path.join(os.path.dirname(sys.executable), 'objstore-server')
 BROKEN_PROXY_CONF = """\

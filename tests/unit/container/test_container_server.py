@@ -15,13 +15,12 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from objstore.account.server import AccountController
-from objstore.common.config import assert_sample_matches
 from objstore.common.db import db_path
 from objstore.common.hashing import hash_path
 from objstore.common.listing import ListingParams
 from objstore.container.backend import ContainerBroker
 from objstore.container.server import ContainerController, ContainerServerConf
-from tests.helpers import capture_logs, ts
+from tests.helpers import assert_sample_matches, capture_logs, ts
 from tests.unit.container.db_server_helpers import (
     HASH_CONF, Client, devices_dir, running, server_conf)
 

@@ -15,7 +15,7 @@ from objstore.common.hashing import HashConf
 from objstore.common.wsgi import serve_in_thread
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.object.server import ObjectController
-from objstore.replicator.rsync import free_port
+from tests.helpers import free_port
 
 HASH_CONF = HashConf(b'', b'objtest')
 

@@ -30,11 +30,11 @@ from objstore.replicator import db_sync
 from objstore.replicator.db_replicator import (
     STALE_SNAPSHOT_AGE, AccountReplicator, AccountReplicatorConf,
     ContainerReplicator, ContainerReplicatorConf, remove_stale_snapshots)
-from objstore.replicator.rsync import (
-    RsyncDaemon, free_port, render_rsyncd_conf)
+from objstore.replicator.rsync import RsyncDaemon, render_rsyncd_conf
 from objstore.ring.ring import Ring
 from objstore.ring.ringdata import RingData
-from tests.helpers import assert_db_daemon_sample_matches, ts as ts_after
+from tests.helpers import (
+    assert_db_daemon_sample_matches, free_port, ts as ts_after)
 
 NODES = 4
 PART_POWER = 2
