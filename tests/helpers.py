@@ -142,20 +142,29 @@ def pid_alive(pid):
         return False
 
 
-def group_members(pgid):
-    """Live (not zombie) processes of process group ``pgid``."""
-    members = []
+def live_processes():
+    """(pid, parent pid, process group) of every live (not zombie)
+    process, from /proc/<pid>/stat."""
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
             continue
         try:
             with open('/proc/%s/stat' % entry) as f:
-                state, _ppid, group = f.read().rsplit(')', 1)[1].split()[:3]
+                state, ppid, pgid = f.read().rsplit(')', 1)[1].split()[:3]
         except (OSError, ValueError):
             continue
-        if state != 'Z' and int(group) == pgid:
-            members.append(int(entry))
-    return members
+        if state != 'Z':
+            yield int(entry), int(ppid), int(pgid)
+
+
+def group_members(pgid):
+    """Live processes of process group ``pgid``."""
+    return [pid for pid, _ppid, group in live_processes() if group == pgid]
+
+
+def children_of(parent):
+    """Live children of process ``parent``."""
+    return [pid for pid, ppid, _pgid in live_processes() if ppid == parent]
 
 
 def kill_groups(pgids):
