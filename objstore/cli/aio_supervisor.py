@@ -12,8 +12,18 @@ a proxy's prefork workers and an rsync daemon's per-connection children
 must not outlive the child that made them. An optional ``stop_requested``
 event cuts start-up short, so a Ctrl-C while the cluster comes up stops
 it as promptly as one after.
+
+Children die with their supervisor even when it cannot stop them (SIGKILL,
+a crash, a test run killed by ``timeout``): each asks the kernel, before
+it execs, for SIGTERM when its parent goes (Linux's parent-death signal).
+SIGTERM rather than SIGKILL so that each stops as on a normal stop and
+takes what it forked (a proxy's workers) with it. The kernel sends that
+signal when the *thread* that forked the child exits, not the process, so
+a supervisor starts children only from the thread that made it.
 """
 
+import ctypes
+import functools
 import http.client
 import os
 import signal
@@ -27,6 +37,11 @@ FIRST_BACKOFF = 0.2
 MAX_BACKOFF = 30.0
 STABLE_AFTER = 30.0
 STOP_GRACE = 10.0
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# Resolved here, not in the forked child, where loading a library could
+# wait on a lock another thread of the parent held at fork time.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,19 @@ def next_backoff(previous, ran_for):
     return min(previous * 2, MAX_BACKOFF)
 
 
+def die_with_parent(parent_pid):
+    """``preexec_fn`` of every child: SIGTERM it when ``parent_pid`` dies.
+
+    Runs in the forked child before exec (the setting survives exec). A
+    parent that died before the call would never send the signal, hence
+    the check after it.
+    """
+    if _prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        os._exit(1)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
 class Child:
     """One supervised process and its restart bookkeeping."""
 
@@ -106,7 +134,8 @@ class Child:
     def start(self, env):
         self.proc = subprocess.Popen(
             self.spec.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+            stdin=subprocess.DEVNULL, start_new_session=True, env=env,
+            preexec_fn=functools.partial(die_with_parent, os.getpid()))
         self.started_at = time.monotonic()
         self.restart_at = None
         self._pump = threading.Thread(target=self._copy_output,
@@ -168,6 +197,8 @@ class Supervisor:
         self.stop_requested = stop_requested or threading.Event()
         self._lock = threading.RLock()
         self.on_change = None
+        # Children get their parent-death signal when this thread exits.
+        self._forking_thread = threading.current_thread()
 
     def _log(self, message, *args):
         if self.logger is not None:
@@ -180,7 +211,7 @@ class Supervisor:
                     break
                 child = self.children[name]
                 if not child.alive():
-                    child.start(self.env)
+                    self._start_child(child)
                     self._changed()
 
     def wait_healthy(self, names=None, timeout=30.0):
@@ -215,7 +246,7 @@ class Supervisor:
                               child.proc.returncode, child.backoff)
                 elif now >= child.restart_at:
                     child.restarts += 1
-                    child.start(self.env)
+                    self._start_child(child)
                     self._log('%s restarted as pid %s (restart #%d)',
                               child.spec.name, child.pid, child.restarts)
                     self._changed()
@@ -237,7 +268,7 @@ class Supervisor:
             child.held = False
             child.backoff = None
             if not child.alive():
-                child.start(self.env)
+                self._start_child(child)
             self._changed()
 
     def stop_all(self):
@@ -258,6 +289,14 @@ class Supervisor:
             child.signal(signal.SIGKILL)
             child.reap(STOP_GRACE)
         self._changed()
+
+    def _start_child(self, child):
+        if threading.current_thread() is not self._forking_thread:
+            raise RuntimeError(
+                'children must be started from the thread that made the '
+                'supervisor (%s): they die when the thread that forked them '
+                'exits' % self._forking_thread.name)
+        child.start(self.env)
 
     def pids(self):
         return {name: child.pid for name, child in self.children.items()

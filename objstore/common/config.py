@@ -8,7 +8,6 @@ validates a dict once, at start-up, with an error that names the option.
 
 import dataclasses
 import os
-import re
 import typing
 from configparser import ConfigParser, Error as ConfigParserError
 
@@ -114,53 +113,3 @@ class ConfBase:
             elif field.default_factory is not dataclasses.MISSING:
                 defaults[field.name] = field.default_factory()
         return defaults
-
-
-_SAMPLE_OPTION = re.compile(r'^#?\s*([a-z_][a-z0-9_]*)\s*=\s*(.*?)\s*$')
-
-
-def sample_options(path, section):
-    """{option: value} of a section of an ``etc/*.conf-sample`` file.
-
-    Options may be commented out (``# key = default``), as sample files
-    list defaults without setting them. Prose comments do not match.
-    """
-    options = {}
-    current = None
-    with open(path, encoding='utf-8') as sample:
-        for line in sample:
-            stripped = line.strip()
-            if stripped.startswith('[') and stripped.endswith(']'):
-                current = stripped[1:-1]
-                continue
-            if current != section:
-                continue
-            match = _SAMPLE_OPTION.match(stripped)
-            if match:
-                options[match.group(1)] = match.group(2)
-    return options
-
-
-def assert_sample_matches(conf_class, path, section, ignore=()):
-    """Raise AssertionError naming the options where sample and code differ.
-
-    Used by the config tests of every service.
-    """
-    sample = sample_options(path, section)
-    defaults = conf_class.option_defaults()
-    problems = []
-    for name, default in defaults.items():
-        if name in ignore:
-            continue
-        if name not in sample:
-            problems.append('%s missing from %s [%s]' % (name, path, section))
-            continue
-        parsed = conf_class.from_conf({name: sample[name]})
-        if getattr(parsed, name) != default:
-            problems.append('%s: sample says %r, code says %r'
-                            % (name, sample[name], default))
-    for name in sample:
-        if name not in defaults and name not in ignore:
-            problems.append('%s in sample but not an option' % name)
-    if problems:
-        raise AssertionError('; '.join(problems))

@@ -241,13 +241,6 @@ def render_rsyncd_conf(modules, port, pid_file, log_file, address='127.0.0.1',
     return '\n'.join(lines)
 
 
-def free_port(host='127.0.0.1'):
-    """A port nothing listens on right now (small race, fine for tests)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 class RsyncDaemon:
     """An rsync daemon child process we own, stopped by its PID.
 

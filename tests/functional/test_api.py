@@ -15,6 +15,8 @@ from xml.etree import ElementTree
 import pytest
 from swiftclient.client import ClientException, Connection
 
+from tests.helpers import wait_for
+
 
 def connect(cluster, user='test:tester'):
     return Connection(cluster.auth_url, user, cluster.users[user],
@@ -170,11 +172,8 @@ def test_expiry(conn, container):
                     headers={'X-Delete-At': str(int(time.time()) + 3600)})
     headers = conn.head_object(container, 'soon')
     assert int(headers['x-delete-at']) <= time.time() + 3
-    deadline = time.time() + 10
-    while time.time() < deadline and \
-            status_of(conn.head_object, container, 'soon') != 404:
-        time.sleep(0.5)
-    assert status_of(conn.head_object, container, 'soon') == 404
+    assert wait_for(lambda: status_of(conn.head_object, container, 'soon')
+                    == 404, timeout=10, interval=0.5)
     assert status_of(conn.head_object, container, 'later') == 200
     assert status_of(conn.put_object, container, 'past', b'x',
                      headers={'X-Delete-At': '1000'}) == 400

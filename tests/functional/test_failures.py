@@ -17,6 +17,12 @@ from swiftclient.client import ClientException, Connection
 OBJECTS_PER_ROUND = 12
 
 
+@pytest.fixture(scope='session')
+def cluster(own_cluster):
+    """Stopping nodes needs a cluster these tests started."""
+    return own_cluster
+
+
 @pytest.fixture
 def conn(cluster):
     return Connection(cluster.auth_url, 'test:tester',

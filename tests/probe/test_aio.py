@@ -20,31 +20,12 @@ import time
 
 import pytest
 
-from tests.helpers import free_port_block
+from objstore.cli.aio import AioCluster
+from tests.helpers import (
+    free_port_block, group_members, kill_groups, pid_alive, wait_for)
 
 AIO = os.path.join(os.path.dirname(sys.executable), 'objstore-aio')
 USER = 'test:tester:testing:.admin'
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().split()[2] != 'Z'
-    except OSError:
-        return False
 
 
 def request(port, method, path, headers=None, body=None):
@@ -109,30 +90,6 @@ class Aio:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signum)
             self.proc.wait(30)
-
-
-def group_members(pgid):
-    """Live (not zombie) processes of process group ``pgid``."""
-    members = []
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % entry) as f:
-                state, _ppid, group = f.read().rsplit(')', 1)[1].split()[:3]
-        except (OSError, ValueError):
-            continue
-        if state != 'Z' and int(group) == pgid:
-            members.append(int(entry))
-    return members
-
-
-def kill_groups(pgids):
-    for pgid in pgids:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture
@@ -423,3 +380,22 @@ def test_taken_storage_port_is_refused_naming_its_holder(tmp_path):
         taken) in message
     assert 'pid %d' % holder.pid in message
     assert '--port-base' in message
+
+
+def test_sigkill_of_the_aio_takes_every_child_and_grandchild_down(make_aio):
+    # A killed test run or a crash gives the aio no chance to stop its
+    # children: they must go by themselves (parent-death signal).
+    instance = make_aio(devices=2)
+    instance.start(['--proxy-workers', '2', '--replicas', '2'])
+    cluster = AioCluster.existing(instance.data_dir)
+    everyone = len(cluster.server_specs()) + len(cluster.daemon_specs())
+    assert wait_for(lambda: len(instance.children()) == everyone, 30), (
+        'only %s started' % sorted(instance.children()))
+    groups = list(instance.children().values())
+    assert wait_for(lambda: len(group_members(
+        instance.children()['proxy-server'])) == 3, 10)
+    members = [pid for group in groups for pid in group_members(group)]
+    instance.proc.kill()
+    instance.proc.wait(10)
+    assert wait_for(lambda: not any(pid_alive(p) for p in members), 10), (
+        'survived their aio: %s' % [p for p in members if pid_alive(p)])

@@ -23,6 +23,7 @@ from urllib.parse import quote, urlparse
 from objstore.common.backend_client import direct_request
 from objstore.common.hashing import hash_path
 from objstore.object import ondisk
+from tests.helpers import node_of, wait_for
 
 OBJECTS = 500
 DOWN = 1
@@ -68,19 +69,6 @@ def put_many(cluster, container, names, body_of):
 
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         return list(pool.map(put, names))
-
-
-def node_of(dev):
-    return int(dev['device'][1:])
-
-
-def wait_until(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def direct(dev, method, part, path):
@@ -189,8 +177,8 @@ def test_delete_while_primary_down_stays_deleted_then_is_reclaimed(cluster):
     # The proxy answers after a quorum and may have used a handoff for a
     # node it error-limited in an earlier test: make sure the primary we
     # stop holds the object, as the scenario requires.
-    if not wait_until(lambda: direct(primaries[0], 'GET', part, path)[0]
-                      == 200, timeout=3):
+    if not wait_for(lambda: direct(primaries[0], 'GET', part, path)[0]
+                    == 200, timeout=3):
         cluster.run_daemon('object-replicator')
     assert direct(primaries[0], 'GET', part, path)[0] == 200
     down = node_of(primaries[0])

@@ -12,7 +12,7 @@ import sys
 import time
 
 from objstore.cli.aio_layout import render_objstore_conf
-from objstore.replicator.rsync import free_port
+from tests.helpers import children_of, free_port, wait_for
 
 SERVER = os.path.join(os.path.dirname(sys.executable), 'objstore-server')
 BROKEN_PROXY_CONF = """\
@@ -71,30 +71,11 @@ use = egg:objstore#healthcheck
 """
 
 
-def workers_of(parent):
-    """Live children of ``parent`` (from /proc: ppid field of stat)."""
-    found = []
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % entry) as f:
-                state, ppid = f.read().rsplit(')', 1)[1].split()[:2]
-        except (OSError, ValueError):
-            continue
-        if int(ppid) == parent and state != 'Z':
-            found.append(int(entry))
-    return found
-
-
 def wait_for_worker(parent, not_this, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        fresh = [p for p in workers_of(parent) if p != not_this]
-        if fresh:
-            return fresh[0]
-        time.sleep(0.01)
-    raise AssertionError('no worker within %.0fs' % timeout)
+    fresh = wait_for(lambda: [p for p in children_of(parent)
+                              if p != not_this], timeout, interval=0.01)
+    assert fresh, 'no worker within %.0fs' % timeout
+    return fresh[0]
 
 
 def test_workers_dying_young_are_replaced_after_growing_delays(tmp_path):

@@ -5,13 +5,7 @@ import pytest
 from objstore.account.backend import AccountBroker, merge_container_row
 from objstore.common.listing import ContainerEntry, ListingParams, Subdir
 from objstore.common.timestamp import Timestamp
-
-T0 = 1700000000
-
-
-def ts(offset):
-    return Timestamp(T0 + offset).internal
-
+from tests.helpers import ts
 
 @pytest.fixture
 def broker(tmp_path):

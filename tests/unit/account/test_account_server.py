@@ -8,10 +8,10 @@ import pytest
 
 from objstore.account.backend import AccountBroker
 from objstore.account.server import AccountController, AccountServerConf
-from objstore.common.config import assert_sample_matches
 from objstore.common.hashing import hash_path
+from tests.helpers import assert_sample_matches, ts
 from tests.unit.container.db_server_helpers import (
-    HASH_CONF, Client, devices_dir, running, server_conf, ts)
+    HASH_CONF, Client, devices_dir, running, server_conf)
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'account-server.conf-sample')

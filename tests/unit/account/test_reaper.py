@@ -15,7 +15,6 @@ from objstore.account.reaper import (
     REAPED_KEY, AccountReaper, AccountReaperConf, container_shard)
 from objstore.account.server import app_factory as account_app
 from objstore.common.backend_client import direct_request
-from objstore.common.config import assert_sample_matches
 from objstore.common.db import db_path
 from objstore.common.exceptions import ConfigError
 from objstore.common.hashing import hash_path, load_hash_conf
@@ -25,6 +24,7 @@ from objstore.container.server import app_factory as container_app
 from objstore.object.server import app_factory as object_app
 from objstore.ring.ring import policy_ring_name
 from objstore.ring.ringdata import RingData
+from tests.helpers import assert_db_daemon_sample_matches
 
 KINDS = {'account': account_app, 'container': container_app,
          'object': object_app}
@@ -284,20 +284,10 @@ def test_helpers_and_config():
 
 # -- the sample config agrees with the dataclass ----------------------
 
-SAMPLES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc')
-SHARED = ('devices', 'mount_check', 'bind_ip', 'bind_port', 'conf_dir',
-          'recon_cache_path')
-LOGGING = ('log_name', 'log_level', 'log_file')
-
-
 @pytest.mark.parametrize('conf_class, sample, section', [
     (AccountReaperConf, 'account-daemons.conf-sample', 'account-reaper')])
 def test_sample_config_matches_the_dataclass(conf_class, sample, section):
-    path = os.path.join(SAMPLES, sample)
-    own = tuple(name for name in conf_class.option_defaults()
-                if name not in SHARED)
-    assert_sample_matches(conf_class, path, section, ignore=SHARED)
-    assert_sample_matches(conf_class, path, 'DEFAULT', ignore=own + LOGGING)
+    assert_db_daemon_sample_matches(conf_class, sample, section)
 
 
 def test_replica_that_missed_the_delete_reaps_its_share_too(cluster):

@@ -8,13 +8,13 @@ from objstore.account.backend import AccountBroker
 from objstore.auditor.db_auditor import (
     AccountAuditor, AccountAuditorConf, ContainerAuditor,
     ContainerAuditorConf, quarantine_db_dir)
-from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import read_status_file
 from objstore.common.db import db_path, iter_db_files
 from objstore.common.exceptions import ConfigError
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 from objstore.ring.ringdata import RingData
+from tests.helpers import assert_db_daemon_sample_matches
 
 PORT = 6201
 
@@ -161,22 +161,12 @@ def test_ring_file_is_read_from_conf_dir(tmp_path, device):
 
 # -- the sample config agrees with the dataclass ----------------------
 
-SAMPLES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc')
-SHARED = ('devices', 'mount_check', 'bind_ip', 'bind_port', 'conf_dir',
-          'recon_cache_path')
-LOGGING = ('log_name', 'log_level', 'log_file')
-
-
 @pytest.mark.parametrize('conf_class, sample, section', [
     (ContainerAuditorConf, 'container-daemons.conf-sample',
      'container-auditor'),
     (AccountAuditorConf, 'account-daemons.conf-sample', 'account-auditor')])
 def test_sample_config_matches_the_dataclass(conf_class, sample, section):
-    path = os.path.join(SAMPLES, sample)
-    own = tuple(name for name in conf_class.option_defaults()
-                if name not in SHARED)
-    assert_sample_matches(conf_class, path, section, ignore=SHARED)
-    assert_sample_matches(conf_class, path, 'DEFAULT', ignore=own + LOGGING)
+    assert_db_daemon_sample_matches(conf_class, sample, section)
 
 
 def test_partitions_option_limits_the_pass(tmp_path, device):

@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import DaemonConf, read_status_file
 from objstore.common.exceptions import ConfigError, DiskFileNotExist
 from objstore.common.timestamp import Timestamp
@@ -14,7 +13,8 @@ from objstore.object import expiring, hashes, metadata as md
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.auditor.object_auditor import (
     FAST, FULL, ObjectAuditor, ObjectAuditorConf, split_name)
-from tests.unit.object.conftest import HASH_CONF, FakeClock
+from tests.helpers import FakeClock, assert_sample_matches
+from tests.unit.object.conftest import HASH_CONF
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'object-daemons.conf-sample')

@@ -9,7 +9,8 @@ from objstore.cli.aio_layout import (
     render_server_conf)
 from objstore.common.config import readconf
 from objstore.common.exceptions import ConfigError
-from objstore.replicator.rsync import RsyncDaemon, free_port
+from objstore.replicator.rsync import RsyncDaemon
+from tests.helpers import free_port
 
 
 def test_user_parsing():

@@ -1,6 +1,5 @@
 """Supervisor behaviour with real child processes (sleepers)."""
 
-import doctest
 import os
 import signal
 import sys
@@ -10,13 +9,10 @@ import pytest
 
 from objstore.cli import aio_supervisor
 from objstore.cli.aio_supervisor import ChildSpec, Supervisor
+from tests.helpers import wait_for
 
 SLEEPER = (sys.executable, '-c',
            'import sys, time; print("up", flush=True); time.sleep(120)')
-
-
-def test_doctests():
-    assert doctest.testmod(aio_supervisor).failed == 0
 
 
 @pytest.fixture
@@ -27,15 +23,6 @@ def supervisor(tmp_path):
     sup.lines = lines
     yield sup
     sup.stop_all()
-
-
-def wait_for(predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_start_logs_and_stop_leave_no_process(supervisor, tmp_path):
@@ -68,9 +55,9 @@ def test_killed_child_is_restarted_with_backoff(supervisor):
 def test_held_child_stays_down_until_released(supervisor):
     supervisor.start()
     supervisor.hold('b')
-    supervisor.poll()
-    time.sleep(0.7)
-    supervisor.poll()
+    # Far past any restart backoff (two steps: notice, then restart).
+    supervisor.poll(now=time.monotonic() + aio_supervisor.MAX_BACKOFF)
+    supervisor.poll(now=time.monotonic() + 3 * aio_supervisor.MAX_BACKOFF)
     assert not supervisor.children['b'].alive()
     supervisor.release('b')
     assert supervisor.children['b'].alive()

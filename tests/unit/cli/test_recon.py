@@ -10,8 +10,8 @@ from objstore.cli.recon import main, ring_kind, servers_by_kind
 from objstore.common.daemon import DaemonStats, write_status_file
 from objstore.common.wsgi import serve_in_thread
 from objstore.middleware.recon import filter_factory
-from objstore.replicator.rsync import free_port
 from objstore.ring.ringdata import RingData
+from tests.helpers import free_port
 
 NOW = 1700000500.0
 

@@ -2,10 +2,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from objstore.common.config import (
-    ConfBase, assert_sample_matches, config_true_value, readconf,
-    sample_options)
+from objstore.common.config import ConfBase, config_true_value, readconf
 from objstore.common.exceptions import ConfigError
+from tests.helpers import assert_sample_matches, sample_options
 
 
 @dataclass(frozen=True)

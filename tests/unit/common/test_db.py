@@ -24,13 +24,7 @@ from objstore.common.exceptions import (
 from objstore.common.listing import ListingParams
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
-
-T0 = 1700000000
-
-
-def ts(offset):
-    return Timestamp(T0 + offset).internal
-
+from tests.helpers import T0, ts
 
 def make_broker(tmp_path, name='c', **kwargs):
     path = tmp_path / 'containers' / '1' / 'abc' / name / (name + '.db')

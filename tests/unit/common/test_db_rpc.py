@@ -23,8 +23,9 @@ from objstore.common.hashing import hash_path
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 from objstore.container.server import ContainerController
+from tests.helpers import ts
 from tests.unit.container.db_server_helpers import (
-    HASH_CONF, Client, devices_dir, running, server_conf, ts)
+    HASH_CONF, Client, devices_dir, running, server_conf)
 
 NAME_HASH = hash_path('a', 'c', hash_conf=HASH_CONF)
 PATH = '/sda/1/%s' % NAME_HASH

@@ -1,12 +1,6 @@
-import doctest
-
 import pytest
 
 from objstore.common import http
-
-
-def test_doctests():
-    assert doctest.testmod(http).failed == 0
 
 
 @pytest.mark.parametrize('path,args,expected', [

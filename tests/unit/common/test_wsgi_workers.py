@@ -1,12 +1,7 @@
-"""The prefork parent's respawn policy (pure logic, via its doctests)."""
-
-import doctest
+"""The prefork parent's respawn policy (pure logic; its worked examples
+run as doctests)."""
 
 from objstore.common import wsgi
-
-
-def test_respawn_delay_doctests():
-    assert doctest.testmod(wsgi).failed == 0
 
 
 def test_quick_deaths_back_off_to_the_cap_and_a_long_life_resets():

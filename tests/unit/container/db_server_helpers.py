@@ -10,18 +10,9 @@ from contextlib import contextmanager
 from urllib.parse import quote
 
 from objstore.common.hashing import HashConf
-from objstore.common.timestamp import Timestamp
 from objstore.common.wsgi import serve_in_thread
 
 HASH_CONF = HashConf(b'test-prefix', b'test-suffix')
-T0 = 1700000000
-
-
-def ts(offset):
-    """The internal timestamp ``offset`` seconds after T0."""
-    return Timestamp(T0 + offset).internal
-
-
 def server_conf(devices, **extra):
     conf = {'devices': devices, 'mount_check': 'false',
             'log_level': 'WARNING', 'conn_timeout': '0.5',

@@ -3,15 +3,8 @@
 import pytest
 
 from objstore.common.listing import ListingParams, ObjectEntry, Subdir
-from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker, stats_need_report
-
-T0 = 1700000000
-
-
-def ts(offset):
-    return Timestamp(T0 + offset).internal
-
+from tests.helpers import ts
 
 @pytest.fixture
 def broker(tmp_path):

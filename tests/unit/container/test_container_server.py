@@ -15,14 +15,14 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from objstore.account.server import AccountController
-from objstore.common.config import assert_sample_matches
 from objstore.common.db import db_path
 from objstore.common.hashing import hash_path
 from objstore.common.listing import ListingParams
 from objstore.container.backend import ContainerBroker
 from objstore.container.server import ContainerController, ContainerServerConf
+from tests.helpers import assert_sample_matches, capture_logs, ts
 from tests.unit.container.db_server_helpers import (
-    HASH_CONF, Client, devices_dir, running, server_conf, ts)
+    HASH_CONF, Client, devices_dir, running, server_conf)
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'container-server.conf-sample')
@@ -437,21 +437,9 @@ def test_concurrent_object_rows_lose_nothing(server, devices):
 
 # -- logging and crash safety -------------------------------------------------
 
-class ListHandler(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
-
-
 def test_one_access_line_per_request_with_txn_id(devices):
     logger = logging.getLogger('test-container-access')
-    logger.setLevel(logging.INFO)
-    handler = ListHandler()
-    logger.addHandler(handler)
-    try:
+    with capture_logs(logger, logging.INFO) as handler:
         app = ContainerController(server_conf(devices), logger=logger,
                                   hash_conf=HASH_CONF)
         with running(app) as handle:
@@ -460,15 +448,14 @@ def test_one_access_line_per_request_with_txn_id(devices):
             status, headers, _ = client.request(
                 'HEAD', '/sda/1/a/c', {'X-Trans-Id': 'tx-head'})
             client.request('PUT', '/sda/1/a/c', {'X-Trans-Id': 'tx-bad'})
-    finally:
-        logger.removeHandler(handler)
+    lines = handler.messages()
     assert headers['x-trans-id'] == 'tx-head'
-    assert len(handler.lines) == 3
-    assert '"PUT /sda/1/a/c" 201' in handler.lines[0]
-    assert handler.lines[0].endswith('txn:tx-create')
-    assert '"HEAD /sda/1/a/c" 204' in handler.lines[1]
-    assert '"PUT /sda/1/a/c" 400' in handler.lines[2]
-    assert handler.lines[2].endswith('txn:tx-bad')
+    assert len(lines) == 3
+    assert '"PUT /sda/1/a/c" 201' in lines[0]
+    assert lines[0].endswith('txn:tx-create')
+    assert '"HEAD /sda/1/a/c" 204' in lines[1]
+    assert '"PUT /sda/1/a/c" 400' in lines[2]
+    assert lines[2].endswith('txn:tx-bad')
 
 
 def test_acknowledged_rows_survive_sigkill(devices, tmp_path):

@@ -6,7 +6,6 @@ import pytest
 
 from objstore.account.server import app_factory as account_app
 from objstore.common.backend_client import direct_request
-from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import read_status_file
 from objstore.common.db import db_path
 from objstore.common.exceptions import ConfigError
@@ -18,6 +17,7 @@ from objstore.container.updater import (
     ContainerUpdater, ContainerUpdaterConf, quorum_size)
 from objstore.ring.ring import Ring
 from objstore.ring.ringdata import RingData
+from tests.helpers import assert_db_daemon_sample_matches
 
 CONTAINER_PORT = 6201
 
@@ -215,21 +215,11 @@ def test_rings_are_injectable(cluster):
 
 # -- the sample config agrees with the dataclass ----------------------
 
-SAMPLES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc')
-SHARED = ('devices', 'mount_check', 'bind_ip', 'bind_port', 'conf_dir',
-          'recon_cache_path')
-LOGGING = ('log_name', 'log_level', 'log_file')
-
-
 @pytest.mark.parametrize('conf_class, sample, section', [
     (ContainerUpdaterConf, 'container-daemons.conf-sample',
      'container-updater')])
 def test_sample_config_matches_the_dataclass(conf_class, sample, section):
-    path = os.path.join(SAMPLES, sample)
-    own = tuple(name for name in conf_class.option_defaults()
-                if name not in SHARED)
-    assert_sample_matches(conf_class, path, section, ignore=SHARED)
-    assert_sample_matches(conf_class, path, 'DEFAULT', ignore=own + LOGGING)
+    assert_db_daemon_sample_matches(conf_class, sample, section)
 
 
 def test_partitions_option_limits_the_pass(cluster):

@@ -1,6 +1,5 @@
 """catch_errors, proxy_logging and healthcheck around tiny inner apps."""
 
-import logging
 import re
 
 from objstore.common.http import Request
@@ -8,7 +7,7 @@ from objstore.common.log import get_txn_id
 from objstore.middleware.catch_errors import CatchErrors, make_txn_id
 from objstore.middleware.healthcheck import Healthcheck
 from objstore.middleware.proxy_logging import ProxyLogging
-from tests.unit.proxy.conftest import make_logger
+from tests.helpers import make_logger
 
 TXN = re.compile(r'^tx[0-9a-f]{21}-[0-9a-f]{10}')
 
@@ -71,17 +70,12 @@ def test_healthcheck_ok_and_disabled(tmp_path):
 
 def test_proxy_logging_one_line_per_request():
     logger = make_logger('access')
-    logged = []
-
-    class Capture(logging.Handler):
-        def emit(self, record):
-            logged.append(record.getMessage())
-    logger.addHandler(Capture())
     app = CatchErrors(ProxyLogging(ok_app, {}, logger=logger), {})
     resp = Request.blank('/v1/AUTH_a/c?format=json',
                          environ={'REMOTE_ADDR': '10.0.0.1'}).get_response(
                              app)
     assert resp.body == b'hello'
+    logged = logger.handler.messages()
     assert len(logged) == 1
     line = logged[0]
     assert '10.0.0.1 "GET /v1/AUTH_a/c?format=json" 200 5' in line

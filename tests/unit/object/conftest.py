@@ -15,7 +15,7 @@ from objstore.common.hashing import HashConf
 from objstore.common.wsgi import serve_in_thread
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.object.server import ObjectController
-from objstore.replicator.rsync import free_port
+from tests.helpers import free_port
 
 HASH_CONF = HashConf(b'', b'objtest')
 
@@ -141,21 +141,6 @@ class ServerProcess:
             conn.close()
 
 
-class FakeClock:
-    """A clock for daemons' ``clock``/``sleep``: sleeping advances it."""
-
-    def __init__(self, now=1000.0):
-        self.now = now
-        self.slept = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.slept += seconds
-        self.now += seconds
-
-
 def opath(obj='o', device='sda', partition='0', account='a', container='c'):
     return '/%s/%s/%s/%s/%s' % (device, partition, quote(account),
                                 quote(container), quote(obj))
@@ -203,14 +188,6 @@ def container_backend():
     backend = RecordingBackend()
     yield backend
     backend.stop()
-
-
-def wait_for(predicate, timeout=5.0):
-    """Poll ``predicate`` until true or ``timeout``; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return predicate()
 
 
 def tmp_files(device_path):

@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from objstore.common.config import sample_options
 from objstore.common.exceptions import ConfigError
 from objstore.object.server import ObjectServerConf, app_factory
+from tests.helpers import sample_options
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'object-server.conf-sample')

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from objstore.common.timestamp import Timestamp
+from tests.helpers import wait_for
 from tests.unit.object.conftest import ServerProcess, object_files, opath
 
 BIG = 32 * 1024 * 1024
@@ -56,11 +57,8 @@ def kill_mid_put(server, device_path, path, timestamp):
         chunk = b'N' * (1024 * 1024)
         for _ in range(4):
             sock.sendall(chunk)
-        deadline = time.monotonic() + 10
-        while tmp_names(device_path) == before and \
-                time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert tmp_names(device_path) != before, 'server never wrote'
+        assert wait_for(lambda: tmp_names(device_path) != before), (
+            'server never wrote')
         time.sleep(0.2)
         server.kill()
     finally:

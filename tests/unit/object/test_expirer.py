@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import DaemonConf, read_status_file
 from objstore.common.exceptions import ConfigError, DiskFileDeleted
 from objstore.common.timestamp import Timestamp
@@ -16,6 +15,7 @@ from objstore.object.expirer import (
     ObjectExpirer, ObjectExpirerConf, tombstone_timestamp)
 from objstore.ring.builder import RingBuilder
 from objstore.ring.ring import Ring
+from tests.helpers import assert_sample_matches
 from tests.unit.object.conftest import HASH_CONF, RecordingBackend
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',

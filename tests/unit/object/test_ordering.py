@@ -6,20 +6,18 @@ object name and the final state must be the same: the one the timestamps
 say, whatever the order.
 """
 
+import functools
 import itertools
 import random
 import time
 
 import pytest
 
-from objstore.common.timestamp import Timestamp
+from tests.helpers import ts as ts_after
 from tests.unit.object.conftest import opath
 
 NOW = time.time()
-
-
-def ts(offset):
-    return Timestamp(NOW + offset).internal
+ts = functools.partial(ts_after, base=NOW)
 
 
 def apply(server, obj, op):

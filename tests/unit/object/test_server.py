@@ -1,5 +1,6 @@
 """The object server over real sockets and real tmp devices: every verb."""
 
+import functools
 import hashlib
 import http.client
 import json
@@ -17,13 +18,13 @@ from objstore.common.timestamp import Timestamp
 from objstore.object import asyncpending, diskfile, expiring
 from tests.unit.object.conftest import (
     ObjectServerHarness, RecordingBackend, ServerProcess, object_files, opath,
-    put_object, tmp_files, wait_for)
+    put_object, tmp_files)
+from tests.helpers import capture_logs, ts as ts_after, wait_for
 
 NOW = time.time()
-
-
-def ts(offset=0):
-    return Timestamp(NOW + offset).internal
+# Offsets from the real now: X-Delete-At and Last-Modified are checked
+# against it.
+ts = functools.partial(ts_after, base=NOW)
 
 
 def put(server, obj='o', body=b'body', timestamp=None, **headers):
@@ -642,10 +643,7 @@ def test_client_disconnect_mid_body_leaves_nothing(server):
     assert sock.recv(1024).startswith(b'HTTP/1.1 100')
     sock.sendall(b'x' * 100000)
     sock.close()
-    deadline = time.time() + 5
-    while tmp_files(device(server)) and time.time() < deadline:
-        time.sleep(0.05)
-    assert tmp_files(device(server)) == []
+    assert wait_for(lambda: tmp_files(device(server)) == [])
     assert server.request('GET', opath())[2] == b'original'
     assert len(object_files(device(server))) == 1
 
@@ -709,21 +707,11 @@ def test_disk_full_mid_write_is_507_and_leaves_nothing(server, monkeypatch):
 
 
 def test_one_access_line_per_request_with_txn_id(server):
-    lines = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            lines.append(record.getMessage())
-
-    handler = Collect()
-    server.app.logger.addHandler(handler)
-    server.app.logger.setLevel(logging.INFO)
-    try:
+    with capture_logs(server.app.logger, logging.INFO) as handler:
         put(server, **{'X-Trans-Id': 'tx-put-1'})
         server.request('GET', opath(), {'X-Trans-Id': 'tx-get-1'})
         server.request('GET', opath('missing'), {'X-Trans-Id': 'tx-404'})
-    finally:
-        server.app.logger.removeHandler(handler)
+    lines = handler.messages()
     assert len(lines) == 3
     assert '"PUT /sda/0/a/c/o" 201 4' in lines[0] and 'tx-put-1' in lines[0]
     assert '"GET /sda/0/a/c/o" 200 4' in lines[1] and 'tx-get-1' in lines[1]

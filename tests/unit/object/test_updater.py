@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import DaemonConf, read_status_file
 from objstore.common.exceptions import ConfigError
 from objstore.common.timestamp import Timestamp
@@ -14,8 +13,8 @@ from objstore.object import asyncpending
 from objstore.object.asyncpending import split_host
 from objstore.object.updater import (
     ObjectUpdater, ObjectUpdaterConf, group_superseded)
-from objstore.replicator.rsync import free_port
-from tests.unit.object.conftest import FakeClock, RecordingBackend
+from tests.helpers import FakeClock, assert_sample_matches, free_port
+from tests.unit.object.conftest import RecordingBackend
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'object-daemons.conf-sample')

@@ -12,7 +12,6 @@
 
 import hashlib
 import json
-import logging
 import os
 import socket
 
@@ -24,6 +23,7 @@ from objstore.common.wsgi import serve_in_thread
 from objstore.proxy.server import Application
 from objstore.ring.builder import RingBuilder
 from objstore.ring.ring import Ring
+from tests.helpers import make_logger
 from tests.unit.proxy.cluster import InProcessCluster
 
 REPLICAS = 3
@@ -42,29 +42,6 @@ def write_ring(tmpdir, name, ports, replicas=REPLICAS, part_power=4):
     path = os.path.join(str(tmpdir), '%s.ring.gz' % name)
     builder.get_ring().save(path)
     return Ring(path, hash_conf=HASH_CONF)
-
-
-class ListLogHandler(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append((record.levelname, record.getMessage()))
-
-    def messages(self, level):
-        return [msg for lvl, msg in self.lines if lvl == level]
-
-
-def make_logger(name='proxy-test'):
-    logger = logging.getLogger('objstore.test.' + name)
-    logger.handlers = []
-    handler = ListLogHandler()
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    logger.handler = handler
-    return logger
 
 
 def _depth(path):
@@ -174,7 +151,7 @@ class Scripted:
         ports = [b.port for b in self.backends]
         self.rings = {name: write_ring(tmpdir, name, ports)
                       for name in ('account', 'container', 'object')}
-        self.logger = make_logger()
+        self.logger = make_logger('proxy-test')
         base = {'node_timeout': '1', 'conn_timeout': '0.5',
                 'post_quorum_timeout': '0.2', 'recheck_account_existence':
                 '0', 'recheck_container_existence': '0'}

@@ -5,7 +5,6 @@ import os
 
 import pytest
 
-from objstore.common.config import assert_sample_matches
 from objstore.common.exceptions import ConfigError
 from objstore.middleware.catch_errors import CatchErrorsConf
 from objstore.middleware.gatekeeper import GatekeeperConf
@@ -13,6 +12,7 @@ from objstore.middleware.healthcheck import HealthcheckConf
 from objstore.middleware.proxy_logging import ProxyLoggingConf
 from objstore.middleware.tempauth import TempAuthConf
 from objstore.proxy.server import ProxyServerConf
+from tests.helpers import assert_sample_matches
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'proxy-server.conf-sample')

@@ -6,6 +6,7 @@ a real ``rsync --daemon`` with one module per server, a 4-device ring with
 and device p+3 is a handoff), and real SQLite DBs made with the brokers.
 """
 
+import functools
 import json
 import os
 import signal
@@ -17,7 +18,6 @@ import pytest
 
 from objstore.account.backend import AccountBroker
 from objstore.account.server import app_factory as account_app
-from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import read_status_file
 from objstore.common.db import db_path, iter_db_files
 from objstore.common.exceptions import ConfigError
@@ -30,10 +30,11 @@ from objstore.replicator import db_sync
 from objstore.replicator.db_replicator import (
     STALE_SNAPSHOT_AGE, AccountReplicator, AccountReplicatorConf,
     ContainerReplicator, ContainerReplicatorConf, remove_stale_snapshots)
-from objstore.replicator.rsync import (
-    RsyncDaemon, free_port, render_rsyncd_conf)
+from objstore.replicator.rsync import RsyncDaemon, render_rsyncd_conf
 from objstore.ring.ring import Ring
 from objstore.ring.ringdata import RingData
+from tests.helpers import (
+    assert_db_daemon_sample_matches, free_port, ts as ts_after)
 
 NODES = 4
 PART_POWER = 2
@@ -157,8 +158,8 @@ def cluster(tmp_path):
     made.close()
 
 
-def ts(value):
-    return Timestamp(value).internal
+# Timestamps here are absolute seconds.
+ts = functools.partial(ts_after, base=0)
 
 
 def put_objects(broker, names, when=1700000000.0, size=10):
@@ -433,23 +434,13 @@ def test_replicate_call_rejects_non_json_answers(cluster):
 
 # -- the sample config agrees with the dataclasses ----------------------------
 
-SAMPLES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc')
-SHARED = ('devices', 'mount_check', 'bind_ip', 'bind_port', 'conf_dir',
-          'recon_cache_path')
-LOGGING = ('log_name', 'log_level', 'log_file')
-
-
 @pytest.mark.parametrize('conf_class, sample, section', [
     (ContainerReplicatorConf, 'container-daemons.conf-sample',
      'container-replicator'),
     (AccountReplicatorConf, 'account-daemons.conf-sample',
      'account-replicator')])
 def test_sample_config_matches_the_dataclass(conf_class, sample, section):
-    path = os.path.join(SAMPLES, sample)
-    own = tuple(name for name in conf_class.option_defaults()
-                if name not in SHARED)
-    assert_sample_matches(conf_class, path, section, ignore=SHARED)
-    assert_sample_matches(conf_class, path, 'DEFAULT', ignore=own + LOGGING)
+    assert_db_daemon_sample_matches(conf_class, sample, section)
 
 
 def test_unmounted_primary_is_replaced_by_a_handoff(cluster):

@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import DaemonConf, read_status_file
 from objstore.common.exceptions import (
     ConfigError, DiskFileDeleted, DiskFileNotExist)
@@ -18,10 +17,10 @@ from objstore.common.timestamp import Timestamp
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.replicator.object_replicator import (
     ObjectReplicator, ObjectReplicatorConf, differing_suffixes)
-from objstore.replicator.rsync import (
-    RsyncDaemon, free_port, render_rsyncd_conf)
+from objstore.replicator.rsync import RsyncDaemon, render_rsyncd_conf
 from objstore.ring.builder import RingBuilder
 from objstore.ring.ring import Ring
+from tests.helpers import assert_sample_matches, free_port
 from tests.unit.object.conftest import HASH_CONF, ObjectServerHarness
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',

@@ -12,8 +12,8 @@ from objstore.common.daemon import run_concurrently
 from objstore.common.exceptions import ConfigError
 from objstore.replicator.rsync import (
     KILLED_BY_DEADLINE, RsyncDaemon, RsyncSettings, build_rsync_command,
-    count_sent_files, free_port, render_rsyncd_conf, rsync_destination,
-    run_rsync)
+    count_sent_files, render_rsyncd_conf, rsync_destination, run_rsync)
+from tests.helpers import free_port
 
 
 def start_rsync_daemon(tmp_path, modules):
