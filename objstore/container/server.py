@@ -36,6 +36,9 @@ from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 
 OBJECT_ROW_HEADERS = ('X-Size', 'X-Content-Type', 'X-Etag')
+# The policy of a container a PUT creates (or revives) without naming one;
+# an existing container keeps its own.
+POLICY_DEFAULT_HEADER = 'X-Backend-Storage-Policy-Default'
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,8 @@ class ContainerController(DatabaseServer):
         timestamp = required_timestamp(req.headers)
         check_metadata(req.headers, 'container')
         requested_policy = req.headers.get(POLICY_HEADER)
-        policy = header_int(req.headers, POLICY_HEADER, 0)
+        policy = header_int(req.headers, POLICY_HEADER,
+                            header_int(req.headers, POLICY_DEFAULT_HEADER, 0))
         targets = account_targets(req.headers)
         broker = self.broker(device, partition, account, container)
         created = broker.initialize_if_missing(timestamp,
@@ -147,10 +151,8 @@ class ContainerController(DatabaseServer):
         if not created:
             info = broker.get_info()
             was_deleted = broker.info_is_deleted(info)
-            if was_deleted and requested_policy is not None:
-                broker.set_storage_policy_index(policy)
-            elif (requested_policy is not None and
-                  info['storage_policy_index'] != policy):
+            if (not was_deleted and requested_policy is not None and
+                    info['storage_policy_index'] != policy):
                 existing = str(info['storage_policy_index'])
                 return conflict(
                     'Container exists with storage policy %s' % existing,
@@ -158,6 +160,9 @@ class ContainerController(DatabaseServer):
             broker.update_put_timestamp(timestamp)
             if broker.is_deleted():
                 return conflict('Container was deleted later')
+            if was_deleted:
+                # Revived: bound anew, as a new container would be.
+                broker.set_storage_policy_index(policy)
             created = was_deleted
         broker.update_metadata(
             metadata_from_headers(req.headers.items(), 'container',

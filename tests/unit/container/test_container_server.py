@@ -540,3 +540,34 @@ def test_reads_go_stale_and_writes_503_while_pending_is_locked(devices):
             os.close(holder)
         _, headers, _ = client.request('HEAD', '/sda/1/a/c')
         assert headers['x-container-object-count'] == '1'
+
+
+def test_policy_default_header_binds_only_a_new_container(server):
+    default = {'X-Backend-Storage-Policy-Default': '1'}
+    assert put_container(server, **default)[0] == 201
+    _, headers, _ = server.request('HEAD', '/sda/1/a/c')
+    assert headers['x-backend-storage-policy-index'] == '1'
+    status, _, _ = put_container(
+        server, offset=1, **{'X-Backend-Storage-Policy-Default': '0'})
+    assert status == 202
+    _, headers, _ = server.request('HEAD', '/sda/1/a/c')
+    assert headers['x-backend-storage-policy-index'] == '1'
+
+
+def test_revived_container_gets_the_default_policy(server):
+    put_container(server, **{'X-Backend-Storage-Policy-Index': '2'})
+    server.request('DELETE', '/sda/1/a/c', {'X-Timestamp': ts(2)})
+    assert put_container(
+        server, offset=3, **{'X-Backend-Storage-Policy-Default': '1'})[0] \
+        == 201
+    _, headers, _ = server.request('HEAD', '/sda/1/a/c')
+    assert headers['x-backend-storage-policy-index'] == '1'
+
+
+def test_stale_put_leaves_deleted_container_policy(server):
+    put_container(server, **{'X-Backend-Storage-Policy-Index': '2'})
+    server.request('DELETE', '/sda/1/a/c', {'X-Timestamp': ts(2)})
+    assert put_container(server, offset=1,
+                         **{'X-Backend-Storage-Policy-Index': '1'})[0] == 409
+    _, headers, _ = server.request('HEAD', '/sda/1/a/c')
+    assert headers['x-backend-storage-policy-index'] == '2'
