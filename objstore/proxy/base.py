@@ -106,6 +106,11 @@ class Controller:
             headers['X-Timestamp'] = timestamp.internal
         return headers
 
+    def extra_client_headers(self, backend_headers):
+        """[(name, value)] a level adds to a GET/HEAD answer from what
+        the backend sent (none here)."""
+        return []
+
     @staticmethod
     def new_timestamp():
         return Timestamp.now()
@@ -213,7 +218,8 @@ class Controller:
                                       req.method, req.path, statuses)
             return Response(status=status, body=b'',
                             content_type='text/plain')
-        resp_headers = client_headers(source.headers, owner)
+        resp_headers = client_headers(source.headers, owner) + \
+            self.extra_client_headers(source.headers)
         if req.method == 'HEAD':
             source.response.close()
             return Response(status=source.status, headerlist=resp_headers,
