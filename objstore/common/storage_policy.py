@@ -57,6 +57,16 @@ OPTIONS_BY_TYPE = {REPLICATION: COMMON_OPTIONS,
                    ERASURE_CODING: COMMON_OPTIONS | EC_OPTIONS}
 
 
+def policy_ring_name(policy_index):
+    """The object ring (``<name>.ring.gz``) of a storage policy.
+
+    >>> policy_ring_name(0), policy_ring_name('2')
+    ('object', 'object-2')
+    """
+    index = int(policy_index)
+    return 'object' if index == 0 else 'object-%d' % index
+
+
 class PolicyError(ConfigError):
     """A storage policy section breaks a rule; names the index when known.
 
@@ -106,13 +116,7 @@ class StoragePolicy:
 
     @property
     def ring_name(self):
-        """``object`` for policy 0, else ``object-N`` (``.ring.gz`` file).
-
-        >>> StoragePolicy(0, ('gold',)).ring_name, \
-StoragePolicy(2, ('x',)).ring_name
-        ('object', 'object-2')
-        """
-        return 'object' if self.index == 0 else 'object-%d' % self.index
+        return policy_ring_name(self.index)
 
     def info(self):
         """The policy's ``/info`` entry.

@@ -1,4 +1,5 @@
 import doctest
+import os
 
 import pytest
 
@@ -125,3 +126,11 @@ def test_load_policies_refuses_unparsable_file(tmp_path):
     (tmp_path / 'objstore.conf').write_text('no section header\n')
     with pytest.raises(storage_policy.ConfigError):
         load_policies(str(tmp_path))
+
+
+def test_sample_config_declares_a_valid_policy_0():
+    sample = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
+                          'objstore.conf-sample')
+    result = load_policies(sample)
+    assert [(p.index, p.name, p.is_default) for p in result] == [
+        (0, 'Policy-0', True)]
