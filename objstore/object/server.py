@@ -663,12 +663,21 @@ def listing_overrides(headers):
 
 def container_nodes(headers):
     """[{host, partition, device}] named by X-Container-*; None if they
-    disagree in number (the proxy sends comma-separated lists)."""
+    disagree in number. The proxy sends comma-separated hosts and devices
+    and, as Swift's does, one partition (a container has one) for all.
+
+    >>> container_nodes({'X-Container-Host': '10.0.0.1:6201,10.0.0.2:6201',
+    ...                  'X-Container-Partition': '7',
+    ...                  'X-Container-Device': 'd1,d2'})[1]
+    {'host': '10.0.0.2:6201', 'partition': '7', 'device': 'd2'}
+    """
     fields = [[v.strip() for v in headers.get(name, '').split(',')
                if v.strip()]
               for name in ('X-Container-Host', 'X-Container-Partition',
                            'X-Container-Device')]
     hosts, partitions, devices = fields
+    if len(partitions) == 1:
+        partitions = partitions * len(hosts)
     if not (len(hosts) == len(partitions) == len(devices)):
         return None
     return [{'host': h, 'partition': p, 'device': d}

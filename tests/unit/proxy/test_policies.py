@@ -11,6 +11,7 @@ from objstore.common.hashing import HashConf, hash_path
 from objstore.common.storage_policy import StoragePolicies
 from objstore.common.wsgi import serve_in_thread
 from objstore.proxy.server import Application
+from tests.helpers import direct_to
 from tests.unit.proxy.cluster import InProcessCluster
 from tests.unit.proxy.conftest import make_logger
 from tests.unit.proxy.test_cluster import Client
@@ -88,6 +89,19 @@ def test_object_lands_on_its_policy_ring_and_dirs(cluster, tester):
                              for node in primaries)
     status, _, body = tester('GET', '/c?format=json')
     assert [e['name'] for e in json.loads(body)] == ['o']
+
+
+def test_two_replicas_update_all_three_container_replicas(cluster, tester):
+    tester('PUT', '/c', {'X-Storage-Policy': 'silver'})
+    assert tester('PUT', '/c/o', body=b'x')[0] == 201
+    account = tester.storage_path.rsplit('/', 1)[1]
+    part, nodes = cluster.rings['container'].get_nodes(account, 'c')
+    for node in nodes:
+        status, _, body = direct_to(
+            node, 'GET', '/%s/%d/%s/c' % (node['device'], part, account),
+            query='format=json')
+        assert (status, [e['name'] for e in json.loads(body)]) == \
+            (200, ['o']), node['device']
 
 
 def test_info_lists_policies_not_deprecated(tester):
