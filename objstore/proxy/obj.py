@@ -3,9 +3,9 @@ DELETE for replicated storage policies.
 
 Owns: object request checks (name, metadata, length, X-Delete-At/After,
 Content-Type guessed from the name), the container ACL check, the
-container's storage policy (its object ring places the object; its index
-goes to the object servers; a policy type not served here is a 503), pairing each
-object replica with a container replica to update
+container's storage policy (its object ring places the object, its index
+goes to the object servers, a policy type not served here is a 503),
+pairing each object replica with a container replica to update
 (``X-Container-Host/-Partition/-Device``), and the streaming PUT: headers
 with ``Expect: 100-continue`` to all primaries in parallel (a failing node
 replaced by a handoff), the body streamed only to nodes that said continue,
@@ -87,43 +87,42 @@ class ObjectController(Controller):
         return '/%s/%s/%s' % (self.account, self.container, self.obj)
 
     def _part(self):
-        return self.ring.get_part(self.account, self.container,
-                                             self.obj)
+        return self.ring.get_part(self.account, self.container, self.obj)
 
     def _container_checked(self, req, acl_name):
-        """(container info, None) or (None, response to return)."""
+        """None when the request may go on (the container's policy and
+        ring then bound), else the response to return."""
         info = self.container_info(req)
         denied = self.authorize(req, info.get(acl_name))
         if denied is not None:
-            return None, denied
+            return denied
         if info['status'] == 404:
-            return None, HTTPNotFound(body=b'Container not found\n',
-                                      content_type='text/plain')
+            return HTTPNotFound(body=b'Container not found\n',
+                                content_type='text/plain')
         if not is_success(info['status']):
-            return None, text_error(HTTPServiceUnavailable,
-                                    'Container info unavailable')
-        return self._bind_policy(info)
+            return text_error(HTTPServiceUnavailable,
+                              'Container info unavailable')
+        return self._bind_policy(info['storage_policy'])
 
-    def _bind_policy(self, info):
-        """Take the container's policy and its ring: (info, None), or
-        (None, 503) for a policy this proxy does not know or serve."""
-        policy = self.app.policies.get_by_index(info['storage_policy'])
+    def _bind_policy(self, policy_index):
+        """Take the container's policy and its ring: None, or a 503 for a
+        policy this proxy does not know or serve."""
+        policy = self.app.policies.get_by_index(policy_index)
         if policy is None:
             self.app.logger.error('%s: container has unknown policy index '
-                                  '%r', self.path, info['storage_policy'])
-            return None, text_error(HTTPServiceUnavailable,
-                                    'No policy with index %s'
-                                    % info['storage_policy'])
+                                  '%r', self.path, policy_index)
+            return text_error(HTTPServiceUnavailable,
+                              'No policy with index %s' % policy_index)
         if policy.policy_type not in SERVED_POLICY_TYPES:
-            return None, text_error(HTTPServiceUnavailable,
-                                    'Storage policy type %s is not served '
-                                    'by this proxy' % policy.policy_type)
+            return text_error(HTTPServiceUnavailable,
+                              'Storage policy type %s is not served by '
+                              'this proxy' % policy.policy_type)
         self.policy = policy
         self.ring = self.app.object_rings[policy.index]
-        return info, None
+        return None
 
     def GETorHEAD(self, req):
-        info, problem = self._container_checked(req, 'read_acl')
+        problem = self._container_checked(req, 'read_acl')
         if problem is not None:
             return problem
         headers = self.backend_headers(
@@ -133,7 +132,7 @@ class ObjectController(Controller):
 
     GET = HEAD = GETorHEAD
 
-    def _write_headers(self, req, info, timestamp):
+    def _write_headers(self, req, timestamp):
         """One header dict per object replica, each with its container."""
         container_part, container_nodes = self.app.container_ring.get_nodes(
             self.account, self.container)
@@ -146,10 +145,10 @@ class ObjectController(Controller):
     def POST(self, req):
         check_metadata(req.headers, 'object')
         delete_at = delete_at_header(req.headers, time.time())
-        info, problem = self._container_checked(req, 'write_acl')
+        problem = self._container_checked(req, 'write_acl')
         if problem is not None:
             return problem
-        headers_list = self._write_headers(req, info, self.new_timestamp())
+        headers_list = self._write_headers(req, self.new_timestamp())
         for headers in headers_list:
             headers.pop('X-Delete-After', None)
             if delete_at:
@@ -158,11 +157,11 @@ class ObjectController(Controller):
                             self.path, headers_list)
 
     def DELETE(self, req):
-        info, problem = self._container_checked(req, 'write_acl')
+        problem = self._container_checked(req, 'write_acl')
         if problem is not None:
             return problem
         ring = self.ring
-        headers_list = self._write_headers(req, info, self.new_timestamp())
+        headers_list = self._write_headers(req, self.new_timestamp())
         results = make_requests(self.app, ring, self._part(), 'DELETE',
                                 self.path, headers_list)
         return self.quorum_response(req, results, ring.replica_count,
@@ -176,10 +175,10 @@ class ObjectController(Controller):
                                      chunked)
         check_metadata(req.headers, 'object')
         delete_at = delete_at_header(req.headers, time.time())
-        info, problem = self._container_checked(req, 'write_acl')
+        problem = self._container_checked(req, 'write_acl')
         if problem is not None:
             return problem
-        headers_list = self._write_headers(req, info, self.new_timestamp())
+        headers_list = self._write_headers(req, self.new_timestamp())
         content_type = sent_content_type(req.environ)
         if not content_type or req.headers.get(
                 'X-Detect-Content-Type', '').lower() in ('true', '1', 'yes'):
