@@ -104,9 +104,13 @@ class ContainerController(Controller):
 
     def extra_client_headers(self, backend_headers):
         """X-Storage-Policy: the name of the container's policy."""
-        policy = self.app.policies.get_by_index(
-            backend_headers.get(POLICY_HEADER.lower()))
+        index = backend_headers.get(POLICY_HEADER.lower())
+        if index is None:
+            return []
+        policy = self.app.policies.get_by_index(index)
         if policy is None:
+            self.app.logger.error('%s: container has unknown policy index '
+                                  '%r', self.path, index)
             return []
         return [('X-Storage-Policy', policy.name)]
 
