@@ -29,16 +29,13 @@ from objstore.common.db_rpc import (
     required_timestamp, response)
 from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import load_hash_conf
-from objstore.common.http import POLICY_HEADER
+from objstore.common.http import POLICY_DEFAULT_HEADER, POLICY_HEADER
 from objstore.common.listing import listing_status, render_container_listing
 from objstore.common.log import get_logger
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 
 OBJECT_ROW_HEADERS = ('X-Size', 'X-Content-Type', 'X-Etag')
-# The policy of a container a PUT creates (or revives) without naming one;
-# an existing container keeps its own.
-POLICY_DEFAULT_HEADER = 'X-Backend-Storage-Policy-Default'
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,12 @@ hiding ACLs from non-owners. Reaches the container servers over HTTP only.
 from objstore.common.constraints import check_metadata, check_name
 from objstore.common.exceptions import InvalidInput
 from objstore.common.http import (
-    HTTPBadRequest, HTTP_NOT_FOUND, POLICY_HEADER, Response, is_success,
-    text_error)
+    HTTPBadRequest, HTTP_NOT_FOUND, POLICY_DEFAULT_HEADER, POLICY_HEADER,
+    Response, is_success, text_error)
 from objstore.proxy.account import AccountController
 from objstore.proxy.base import Controller, update_headers
 
 ACL_HEADERS = ('X-Container-Read', 'X-Container-Write')
-# Tells the container servers which policy a container created by a PUT
-# without X-Storage-Policy gets; an existing container keeps its own.
-POLICY_DEFAULT_HEADER = 'X-Backend-Storage-Policy-Default'
 
 
 def requested_policy(policies, headers):
