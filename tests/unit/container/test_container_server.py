@@ -22,7 +22,7 @@ from objstore.common.listing import ListingParams
 from objstore.container.backend import ContainerBroker
 from objstore.container.server import ContainerController, ContainerServerConf
 from tests.unit.container.db_server_helpers import (
-    HASH_CONF, Client, devices_dir, running, server_conf, ts)
+    HASH_CONF, POLICIES, Client, devices_dir, running, server_conf, ts)
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'container-server.conf-sample')
@@ -36,7 +36,8 @@ def devices():
 
 @pytest.fixture
 def server(devices):
-    app = ContainerController(server_conf(devices), hash_conf=HASH_CONF)
+    app = ContainerController(server_conf(devices), hash_conf=HASH_CONF,
+                              policies=POLICIES)
     with running(app) as handle:
         yield Client(handle.port)
 
@@ -571,3 +572,12 @@ def test_stale_put_leaves_deleted_container_policy(server):
                          **{'X-Backend-Storage-Policy-Index': '1'})[0] == 409
     _, headers, _ = server.request('HEAD', '/sda/1/a/c')
     assert headers['x-backend-storage-policy-index'] == '2'
+
+
+def test_put_binding_an_unknown_policy_is_400(server):
+    for headers in ({'X-Backend-Storage-Policy-Index': '9'},
+                    {'X-Backend-Storage-Policy-Default': '9'}):
+        status, _, body = put_container(server, **headers)
+        assert (status, body) == (
+            400, b'Invalid X-Backend-Storage-Policy-Index 9\n')
+    assert server.request('HEAD', '/sda/1/a/c')[0] == 404
