@@ -29,8 +29,9 @@ from objstore.common.daemon import (
 from objstore.common.db import DATADIRS, iter_db_files
 from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.http import POLICY_HEADER, is_success
+from objstore.common.storage_policy import policy_ring_name
 from objstore.common.timestamp import Timestamp
-from objstore.ring.ring import Ring, policy_ring_name, quorum_size
+from objstore.ring.ring import Ring, quorum_size
 
 REAPED_KEY = 'X-Backend-Reaped-At'
 LISTING_BATCH = 1000

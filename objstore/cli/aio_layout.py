@@ -9,6 +9,11 @@ with), ``etc/`` (objstore.conf, rings and builders, every config),
 
 Configs are generated from code here, never copied from etc/*-sample, so
 that what the aio runs and what the tests run is one thing.
+
+Two replication storage policies: ``Policy-0`` (index 0, the default,
+``--replicas`` replicas, ``object.ring.gz``) and ``silver`` (alias
+``reduced``; index 1, two replicas, ``object-1.ring.gz``) over the same
+devices. A data dir made before policies existed keeps policy 0 alone.
 """
 
 import ipaddress
@@ -19,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 from objstore.common.durable import write_atomic
 from objstore.common.exceptions import ConfigError
+from objstore.common.storage_policy import policy_ring_name
 from objstore.replicator.rsync import render_rsyncd_conf
 from objstore.ring.builder import RingBuilder
 
@@ -30,6 +36,13 @@ NODE_PORT_STRIDE = 10
 # What objstore-aio itself may have put in a data dir before aio.json:
 # its lock and, when backgrounded, its own log.
 BOOTSTRAP_FILES = frozenset(('aio.lock', 'aio.log'))
+
+# index -> (objstore.conf options, replica count or None for --replicas)
+AIO_POLICIES = {
+    0: ((('name', 'Policy-0'), ('default', 'yes')), None),
+    1: ((('name', 'silver'), ('aliases', 'reduced'),
+         ('policy_type', 'replication')), 2),
+}
 
 DAEMONS = {
     'object': ('object-replicator', 'object-updater', 'object-auditor',
@@ -232,19 +245,36 @@ def create_data_dir(data_dir, layout):
 
 
 def render_objstore_conf(prefix, suffix):
-    return (
-        '[objstore-hash]\n'
-        '# The secret salt of every placement in this cluster. Never change\n'
-        '# these once data exists: every stored path would be lost.\n'
-        'path_hash_prefix = %s\n'
-        'path_hash_suffix = %s\n' % (prefix, suffix))
+    lines = [
+        '[objstore-hash]',
+        '# The secret salt of every placement in this cluster. Never change',
+        '# these once data exists: every stored path would be lost.',
+        'path_hash_prefix = %s' % prefix,
+        'path_hash_suffix = %s' % suffix,
+    ]
+    for index, (options, _replicas) in sorted(AIO_POLICIES.items()):
+        lines.extend(['', '[storage-policy:%d]' % index])
+        lines.extend('%s = %s' % option for option in options)
+    return '\n'.join(lines) + '\n'
+
+
+def ring_plan(layout):
+    """[(ring name, kind, replica count)] of every ring the aio builds:
+    account, container, and one object ring per storage policy."""
+    plan = [(kind, kind, layout.replicas) for kind in STORAGE_KINDS
+            if kind != 'object']
+    for index, (_options, replicas) in sorted(AIO_POLICIES.items()):
+        plan.append((policy_ring_name(index), 'object',
+                     replicas or layout.replicas))
+    return plan
 
 
 def build_rings(data_dir, layout):
-    """One ring per kind, one device per node, one zone per node."""
-    for kind in STORAGE_KINDS:
+    """Every ring of ``ring_plan``: one device per node, one zone per
+    node (no more replicas than devices)."""
+    for name, kind, replicas in ring_plan(layout):
         builder = RingBuilder(layout.part_power,
-                              min(layout.replicas, layout.devices), 0)
+                              min(replicas, layout.devices), 0)
         for node in range(layout.devices):
             builder.add_dev({
                 'region': 1, 'zone': node + 1, 'ip': layout.bind,
@@ -253,8 +283,8 @@ def build_rings(data_dir, layout):
                 'replication_ip': layout.bind,
                 'replication_port': layout.port(kind, node)})
         builder.rebalance(seed=1)
-        builder.save(data_dir.path('etc', '%s.builder' % kind))
-        builder.get_ring().save(data_dir.path('etc', '%s.ring.gz' % kind))
+        builder.save(data_dir.path('etc', '%s.builder' % name))
+        builder.get_ring().save(data_dir.path('etc', '%s.ring.gz' % name))
 
 
 def write_configs(data_dir, layout):

@@ -121,6 +121,11 @@ class LockTimeout(ObjstoreError):
     """A file lock could not be taken in time."""
 
 
+class StoragePolicyUnavailable(ObjstoreError):
+    """A request names a storage policy this process does not know or has
+    no storage for."""
+
+
 class InvalidTimestamp(ObjstoreError, ValueError):
     """A timestamp string or number cannot be parsed."""
 

@@ -30,6 +30,9 @@ Request = webob.Request
 Response = webob.Response
 
 POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
+# The policy a container PUT without X-Storage-Policy gives a container it
+# creates (or revives); an existing container keeps its own.
+POLICY_DEFAULT_HEADER = 'X-Backend-Storage-Policy-Default'
 
 HTTP_PARTIAL_CONTENT = 206
 HTTP_NOT_FOUND = 404

@@ -7,7 +7,8 @@ object rows sent by object servers as PUT/DELETE on
 ``/<device>/<partition>/<account>/<container>/<object>``, and the
 synchronous update of the account after a container PUT/DELETE.
 Request parsing, error mapping, access logging and REPLICATE come from
-objstore.common.db_rpc.
+objstore.common.db_rpc. A container PUT binds a storage policy that
+objstore.conf declares (400 otherwise); the proxy decides which.
 
 Must not: know the SQLite schema (backend.py) or render listings
 (objstore.common.listing).
@@ -29,9 +30,10 @@ from objstore.common.db_rpc import (
     required_timestamp, response)
 from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import load_hash_conf
-from objstore.common.http import POLICY_HEADER
+from objstore.common.http import POLICY_DEFAULT_HEADER, POLICY_HEADER
 from objstore.common.listing import listing_status, render_container_listing
 from objstore.common.log import get_logger
+from objstore.common.storage_policy import load_policies
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 
@@ -120,13 +122,24 @@ class ContainerController(DatabaseServer):
     max_path_segments = 5
 
     def __init__(self, conf, logger=None, hash_conf=None,
-                 request_func=direct_request):
+                 request_func=direct_request, policies=None):
         settings = ContainerServerConf.from_conf(conf)
         super().__init__(
             settings, logger or get_logger(conf, settings.log_name),
             hash_conf or load_hash_conf(settings.conf_dir),
             pending_sync=pending_syncer())
         self.request_func = request_func
+        self.policies = policies or load_policies(settings.conf_dir)
+
+    def container_policy_index(self, headers):
+        """The policy a container PUT binds: the one it names, else the
+        proxy's default (for a container it creates), else policy 0;
+        InvalidInput (400) when the index names no configured policy."""
+        index = header_int(headers, POLICY_HEADER,
+                           header_int(headers, POLICY_DEFAULT_HEADER, 0))
+        if self.policies.get_by_index(index) is None:
+            raise InvalidInput('Invalid %s %d' % (POLICY_HEADER, index))
+        return index
 
     # -- container level --------------------------------------------------
 
@@ -139,7 +152,7 @@ class ContainerController(DatabaseServer):
         timestamp = required_timestamp(req.headers)
         check_metadata(req.headers, 'container')
         requested_policy = req.headers.get(POLICY_HEADER)
-        policy = header_int(req.headers, POLICY_HEADER, 0)
+        policy = self.container_policy_index(req.headers)
         targets = account_targets(req.headers)
         broker = self.broker(device, partition, account, container)
         created = broker.initialize_if_missing(timestamp,
@@ -147,10 +160,8 @@ class ContainerController(DatabaseServer):
         if not created:
             info = broker.get_info()
             was_deleted = broker.info_is_deleted(info)
-            if was_deleted and requested_policy is not None:
-                broker.set_storage_policy_index(policy)
-            elif (requested_policy is not None and
-                  info['storage_policy_index'] != policy):
+            if (not was_deleted and requested_policy is not None and
+                    info['storage_policy_index'] != policy):
                 existing = str(info['storage_policy_index'])
                 return conflict(
                     'Container exists with storage policy %s' % existing,
@@ -158,6 +169,9 @@ class ContainerController(DatabaseServer):
             broker.update_put_timestamp(timestamp)
             if broker.is_deleted():
                 return conflict('Container was deleted later')
+            if was_deleted:
+                # Revived: bound anew, as a new container would be.
+                broker.set_storage_policy_index(policy)
             created = was_deleted
         broker.update_metadata(
             metadata_from_headers(req.headers.items(), 'container',

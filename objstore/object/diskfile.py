@@ -19,6 +19,7 @@ API::
     with df.create(size) as writer:           # size None when unknown
         writer.write(chunk)
         writer.put(metadata)                  # durable when it returns
+        writer.commit(timestamp)              # the write is complete
     df.write_metadata(metadata)               # a .meta (POST)
     df.delete(timestamp)                      # a .ts (DELETE)
 
@@ -41,6 +42,13 @@ the hash dir (and the parent of any dir just created), and only then are
 older files of the hash removed and the suffix hash invalidated. A crash
 at any point leaves the old state or the new one visible, never a partial
 file: a partial body is only ever in tmp/.
+
+Two phases, ``put()`` then ``commit()``: for a replicated object the
+.data is complete and durable once ``put()`` returns (any one replica is
+the whole object), so ``commit()`` only checks that ``put()`` happened.
+It is the step where an erasure-coded fragment archive will be marked
+durable (``#d``) once the proxy knows enough fragments landed; the server
+calls it for every policy type before acknowledging a PUT.
 """
 
 import errno
@@ -500,6 +508,7 @@ class DiskFileWriter:
         self._fd = None
         self._tmp_path = None
         self._sidecar_tmp = None
+        self._put_timestamp = None
 
     def __enter__(self):
         df = self.diskfile
@@ -562,6 +571,16 @@ class DiskFileWriter:
         hashdir.cleanup_ondisk_files(df.hash_dir,
                                      df.manager.settings.reclaim_age)
         hashes.invalidate_hash(os.path.dirname(df.hash_dir))
+        self._put_timestamp = Timestamp(meta['X-Timestamp'])
+
+    def commit(self, timestamp):
+        """Complete the write put() made durable at ``timestamp``.
+
+        Nothing is left to do for a replicated .data (see the module
+        docstring); DiskFileError when put() did not happen or was for
+        another timestamp, a caller's bug that must not be acknowledged.
+        """
+        check_commit(self._put_timestamp, timestamp)
 
     def _make_durable(self, meta, filename):
         df = self.diskfile
@@ -591,6 +610,25 @@ class DiskFileWriter:
                 except FileNotFoundError:
                     pass
         self._tmp_path = self._sidecar_tmp = None
+
+
+def check_commit(put_timestamp, timestamp):
+    """DiskFileError unless a put() at ``timestamp`` precedes a commit().
+
+    >>> check_commit(Timestamp(1), '1.00000')
+    >>> check_commit(None, 1)
+    Traceback (most recent call last):
+    ...
+    objstore.common.exceptions.DiskFileError: commit() at 0000000001.00000 \
+without a put()
+    """
+    if put_timestamp is None:
+        raise DiskFileError('commit() at %s without a put()'
+                            % Timestamp(timestamp).internal)
+    if put_timestamp != Timestamp(timestamp):
+        raise DiskFileError('commit() at %s after a put() at %s'
+                            % (Timestamp(timestamp).internal,
+                               put_timestamp.internal))
 
 
 def remove_tmp_older_than(device_path, age, now=None):

@@ -22,7 +22,7 @@ from objstore.common.exceptions import (
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.timestamp import Timestamp
 from objstore.object import hashes, metadata as md, ondisk
-from objstore.object.diskfile import BaseDiskFile
+from objstore.object.diskfile import BaseDiskFile, check_commit
 
 
 class InMemoryDiskFileManager:
@@ -187,6 +187,7 @@ class InMemoryWriter:
         self._chunks = []
         self.bytes_written = 0
         self._digest = hashlib.md5(usedforsecurity=False)
+        self._put_timestamp = None
 
     def __enter__(self):
         if self.diskfile.manager.full:
@@ -222,3 +223,8 @@ class InMemoryWriter:
                                          time.time())
         for obsolete in file_set.obsolete:
             files.pop(obsolete, None)
+        self._put_timestamp = Timestamp(meta['X-Timestamp'])
+
+    def commit(self, timestamp):
+        """As DiskFileWriter.commit: put() already made it visible."""
+        check_commit(self._put_timestamp, timestamp)

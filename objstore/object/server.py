@@ -4,8 +4,10 @@ Owns the HTTP side of object storage: parsing and validating requests,
 timestamp ordering (409 for writes older than what the node holds),
 streaming bodies to and from the DiskFile API, ranges and conditional
 requests, container updates after writes (async pendings on failure) and
-the expirer queue. It speaks to storage only through ``DiskFileManager``
-(or its in-memory twin) and never touches files itself; domain errors
+the expirer queue. It speaks to storage only through DiskFile managers,
+one per storage policy type (``manager_for``; policies come from
+objstore.conf), and never touches files itself; a PUT is acknowledged
+after the writer's ``put()`` and ``commit()``; domain errors
 become HTTP statuses in one table, ``ERROR_RESPONSES``.
 
 POST semantics: a POST replaces every POST-settable item (user metadata,
@@ -40,7 +42,7 @@ from objstore.common.exceptions import (
     ChunkReadTimeout, ConfigError, DiskFileCollision, DiskFileDeleted,
     DiskFileDeviceUnavailable, DiskFileExpired, DiskFileNoSpace,
     DiskFileNotExist, DiskFileQuarantined, DiskFileXattrNotSupported,
-    InvalidInput, InvalidTimestamp, LockTimeout)
+    InvalidInput, InvalidTimestamp, LockTimeout, StoragePolicyUnavailable)
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import (
     POLICY_HEADER, HTTPAccepted, HTTPBadRequest, HTTPClientDisconnect,
@@ -51,6 +53,7 @@ from objstore.common.http import (
     HTTPUnprocessableEntity, Request, Response, is_success, split_path,
     text_error)
 from objstore.common.log import get_logger, log_access, set_txn_id
+from objstore.common.storage_policy import REPLICATION, load_policies
 from objstore.common.timestamp import Timestamp, parse_delete_at
 from objstore.object import asyncpending, expiring
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
@@ -112,6 +115,7 @@ ERROR_RESPONSES = {
     DiskFileQuarantined: HTTPNotFound,
     DiskFileNotExist: HTTPNotFound,
     LockTimeout: HTTPServiceUnavailable,
+    StoragePolicyUnavailable: HTTPServiceUnavailable,
     InvalidTimestamp: HTTPBadRequest,
     ChunkReadTimeout: HTTPRequestTimeout,
 }
@@ -289,7 +293,7 @@ class ObjectController:
     """The object server WSGI app."""
 
     def __init__(self, conf, logger=None, diskfile_manager=None,
-                 hash_conf=None):
+                 hash_conf=None, policies=None):
         self.conf = ObjectServerConf.from_conf(conf)
         self.logger = logger or get_logger(conf, self.conf.log_name)
         if diskfile_manager is None:
@@ -301,7 +305,10 @@ class ObjectController:
                 sync_in_threads=self.conf.sync_in_threads,
                 hash_conf=hash_conf or load_hash_conf(self.conf.conf_dir))
             diskfile_manager = DiskFileManager(settings, self.logger)
-        self.mgr = diskfile_manager
+        self.policies = policies or load_policies(self.conf.conf_dir)
+        # One DiskFile manager per policy type: a type owns its on-disk
+        # format (EC's fragment archives will get their own manager).
+        self.managers = {REPLICATION: diskfile_manager}
         self.handlers = {'PUT': self.PUT, 'GET': self.GET, 'HEAD': self.HEAD,
                          'POST': self.POST, 'DELETE': self.DELETE,
                          'REPLICATE': self.REPLICATE}
@@ -385,6 +392,7 @@ class ObjectController:
             meta['ETag'] = writer.etag
             meta['Content-Length'] = str(writer.bytes_written)
             writer.put(meta)
+            writer.commit(timestamp)
         self._after_write(req, target, df, 'PUT', timestamp, delete_at, meta)
         return HTTPCreated(headers={
             'ETag': meta['ETag'],
@@ -524,18 +532,32 @@ class ObjectController:
             raise InvalidInput('invalid REPLICATE path %s'
                                % log_path(req.environ))
         recalculate = suffixes.split('-') if suffixes else []
-        hashes = self.mgr.get_hashes(device, parse_partition(partition),
-                                     recalculate,
-                                     parse_policy_index(req.headers))
+        policy_index = parse_policy_index(req.headers)
+        hashes = self.manager_for(policy_index).get_hashes(
+            device, parse_partition(partition), recalculate, policy_index)
         return Response(status=200, content_type='application/json',
                         body=json.dumps(hashes, sort_keys=True).encode())
 
     # -- helpers ---------------------------------------------------------
 
+    def manager_for(self, policy_index):
+        """The DiskFile manager of a policy's type; StoragePolicyUnavailable
+        (503, as in Swift) for a policy unknown here or of a type this
+        server cannot store."""
+        policy = self.policies.get_by_index(policy_index)
+        if policy is None:
+            raise StoragePolicyUnavailable('No policy with index %s'
+                                           % policy_index)
+        try:
+            return self.managers[policy.policy_type]
+        except KeyError:
+            raise StoragePolicyUnavailable(
+                'No storage for policy type %s' % policy.policy_type)
+
     def _diskfile(self, target):
-        return self.mgr.get_diskfile(target.device, target.partition,
-                                     target.account, target.container,
-                                     target.obj, target.policy_index)
+        return self.manager_for(target.policy_index).get_diskfile(
+            target.device, target.partition, target.account,
+            target.container, target.obj, target.policy_index)
 
     def _after_write(self, req, target, df, op, timestamp, delete_at, meta):
         if delete_at is not None:
@@ -554,7 +576,8 @@ class ObjectController:
         entry = expiring.make_entry(target.account, target.container,
                                     target.obj, target.partition, delete_at,
                                     timestamp.internal, target.policy_index)
-        self.mgr.add_expiring_entry(target.device, df.hash, entry)
+        self.manager_for(target.policy_index).add_expiring_entry(
+            target.device, df.hash, entry)
 
     def _update_containers(self, req, target, df, op, headers):
         """Tell the containers the proxy named about this write.
@@ -598,7 +621,8 @@ class ObjectController:
             op, target.account, target.container, target.obj, headers,
             target.policy_index, failed)
         try:
-            self.mgr.write_async_pending(target.device, obj_hash, update)
+            self.manager_for(target.policy_index).write_async_pending(
+                target.device, obj_hash, update)
         except Exception:  # noqa: B902 -- a background green thread
             self.logger.exception('ERROR writing async pending for %s %s',
                                   op, path_tail)
@@ -642,12 +666,21 @@ def listing_overrides(headers):
 
 def container_nodes(headers):
     """[{host, partition, device}] named by X-Container-*; None if they
-    disagree in number (the proxy sends comma-separated lists)."""
+    disagree in number. The proxy sends comma-separated hosts and devices
+    and, as Swift's does, one partition (a container has one) for all.
+
+    >>> container_nodes({'X-Container-Host': '10.0.0.1:6201,10.0.0.2:6201',
+    ...                  'X-Container-Partition': '7',
+    ...                  'X-Container-Device': 'd1,d2'})[1]
+    {'host': '10.0.0.2:6201', 'partition': '7', 'device': 'd2'}
+    """
     fields = [[v.strip() for v in headers.get(name, '').split(',')
                if v.strip()]
               for name in ('X-Container-Host', 'X-Container-Partition',
                            'X-Container-Device')]
     hosts, partitions, devices = fields
+    if len(partitions) == 1:
+        partitions = partitions * len(hosts)
     if not (len(hosts) == len(partitions) == len(devices)):
         return None
     return [{'host': h, 'partition': p, 'device': d}

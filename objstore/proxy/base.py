@@ -70,18 +70,29 @@ def _title(name):
 
 def update_headers(kind, nodes, part, count):
     """X-<kind>-Host/-Partition/-Device telling each of ``count`` replicas
-    which ``kind`` node to update (an object its container, a container
-    its account); replica i pairs with node i, round robin.
+    which ``kind`` nodes to update (an object its container, a container
+    its account). Every node is told by some replica, and every replica
+    tells one node at least: with fewer replicas than nodes (a 2-replica
+    policy, 3 container replicas) replica i tells nodes i, i + count...
 
     >>> update_headers('Account', [{'ip': '10.0.0.1', 'port': 6202,
     ...                             'device': 'sdb'}], 5, 1)
     [{'X-Account-Host': '10.0.0.1:6202', 'X-Account-Partition': '5', \
 'X-Account-Device': 'sdb'}]
+    >>> [h['X-Container-Device'] for h in update_headers('Container', [
+    ...     {'ip': 'h', 'port': 1, 'device': d} for d in 'abc'], 5, 2)]
+    ['a,c', 'b']
     """
-    return [{'X-%s-Host' % kind: '%s:%s' % (node['ip'], node['port']),
+    groups = [[] for _ in range(count)]
+    for i in range(max(count, len(nodes))):
+        groups[i % count].append(nodes[i % len(nodes)])
+    return [{'X-%s-Host' % kind: ','.join('%s:%s' % (node['ip'],
+                                                     node['port'])
+                                          for node in group),
              'X-%s-Partition' % kind: str(part),
-             'X-%s-Device' % kind: node['device']}
-            for node in (nodes[i % len(nodes)] for i in range(count))]
+             'X-%s-Device' % kind: ','.join(node['device']
+                                            for node in group)}
+            for group in groups]
 
 
 def txn_id(req):
@@ -109,6 +120,11 @@ class Controller:
         if timestamp is not None:
             headers['X-Timestamp'] = timestamp.internal
         return headers
+
+    def extra_client_headers(self, backend_headers):
+        """[(name, value)] a level adds to a GET/HEAD answer from what
+        the backend sent (none here)."""
+        return []
 
     @staticmethod
     def new_timestamp():
@@ -229,7 +245,8 @@ class Controller:
                                       req.method, req.path, statuses)
             return Response(status=status, body=b'',
                             content_type='text/plain')
-        resp_headers = client_headers(source.headers, owner)
+        resp_headers = client_headers(source.headers, owner) + \
+            self.extra_client_headers(source.headers)
         if req.method == 'HEAD':
             source.response.close()
             return Response(status=source.status, headerlist=resp_headers,

@@ -3,36 +3,38 @@ HEAD, PUT, POST, DELETE.
 
 Owns the container rules of the API: name and metadata checks, ACL
 cleaning (``swift.clean_acl`` of the auth middleware, 400 when invalid),
-``X-Storage-Policy`` (only the default policy exists), creating the account
+``X-Storage-Policy`` (a PUT binds the container to a policy by name or
+alias; without it the container servers give a new container the default
+one; GET/HEAD name the bound policy), creating the account
 on its owner's first container PUT, pairing each container replica with an
 account replica to update (``X-Account-Host/-Partition/-Device``), and
 hiding ACLs from non-owners. Reaches the container servers over HTTP only.
 """
 
 from objstore.common.constraints import check_metadata, check_name
+from objstore.common.exceptions import InvalidInput
 from objstore.common.http import (
-    HTTPBadRequest, HTTP_NOT_FOUND, Response, is_success, text_error)
+    HTTPBadRequest, HTTP_NOT_FOUND, POLICY_DEFAULT_HEADER, POLICY_HEADER,
+    Response, is_success, text_error)
 from objstore.proxy.account import AccountController
 from objstore.proxy.base import Controller, update_headers
-from objstore.proxy.info import POLICIES
 
 ACL_HEADERS = ('X-Container-Read', 'X-Container-Write')
-# lower-case name -> index of every storage policy /info lists (its place
-# in that list).
-POLICY_INDEXES = {policy['name'].lower(): index
-                  for index, policy in enumerate(POLICIES)}
 
 
-def policy_index_for(name):
-    """Index of a policy name (case-insensitive); ValueError if unknown.
-
-    >>> policy_index_for('Policy-0')
-    0
-    """
-    try:
-        return POLICY_INDEXES[name.strip().lower()]
-    except KeyError:
-        raise ValueError('Invalid X-Storage-Policy %r' % name)
+def requested_policy(policies, headers):
+    """The policy an X-Storage-Policy header names (any case, name or
+    alias), None without one; InvalidInput (400) for an unknown or
+    deprecated one, with Swift's texts."""
+    name = headers.get('X-Storage-Policy')
+    if not name:
+        return None
+    policy = policies.get_by_name(name)
+    if policy is None:
+        raise InvalidInput("Invalid X-Storage-Policy '%s'" % name)
+    if policy.is_deprecated:
+        raise InvalidInput('Storage Policy %r is deprecated' % policy.name)
+    return policy
 
 
 class ContainerController(Controller):
@@ -97,12 +99,30 @@ class ContainerController(Controller):
             return resp
         return None
 
-    def _write(self, req, method, forward=True, policy_index=0):
+    def extra_client_headers(self, backend_headers):
+        """X-Storage-Policy: the name of the container's policy."""
+        index = backend_headers.get(POLICY_HEADER.lower())
+        if index is None:
+            return []
+        policy = self.app.policies.get_by_index(index)
+        if policy is None:
+            self.app.logger.error('%s: container has unknown policy index '
+                                  '%r', self.path, index)
+            return []
+        return [('X-Storage-Policy', policy.name)]
+
+    def _write(self, req, method, forward=True, policy=None):
+        """Fan ``method`` out to the container replicas; a PUT names its
+        ``policy``, or the default for a container it creates."""
         ring = self.app.container_ring
         account_part, account_nodes = self.app.account_ring.get_nodes(
             self.account)
-        base = self.backend_headers(req, self.new_timestamp(), forward,
-                                    policy_index)
+        base = self.backend_headers(req, self.new_timestamp(), forward)
+        del base[POLICY_HEADER]
+        if policy is not None:
+            base[POLICY_HEADER] = str(policy.index)
+        elif method == 'PUT':
+            base[POLICY_DEFAULT_HEADER] = str(self.app.policies.default.index)
         headers_list = [dict(base, **pair) for pair in update_headers(
             'Account', account_nodes, account_part, ring.replica_count)]
         resp = self.fan_out(req, ring, self._part(), method, self.path,
@@ -115,20 +135,14 @@ class ContainerController(Controller):
         bad = self._check_write(req)
         if bad is not None:
             return bad
-        policy_index = 0
-        if 'X-Storage-Policy' in req.headers:
-            try:
-                policy_index = policy_index_for(
-                    req.headers['X-Storage-Policy'])
-            except ValueError as err:
-                return text_error(HTTPBadRequest, str(err))
+        policy = requested_policy(self.app.policies, req.headers)
         denied = self.authorize(req)
         if denied is not None:
             return denied
         missing = self._autocreate_account(req)
         if missing is not None:
             return missing
-        return self._write(req, 'PUT', policy_index=policy_index)
+        return self._write(req, 'PUT', policy=policy)
 
     def POST(self, req):
         bad = self._check_write(req)

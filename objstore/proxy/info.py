@@ -1,7 +1,8 @@
 """``/info``: what this cluster offers, as Swift's discoverability does.
 
-Pure: builds the document from the constraint limits and the sections
-that middlewares add to ``environ['objstore.capabilities']`` when an
+Pure: builds the document from the constraint limits, the cluster's
+storage policies (the ones not deprecated, as Swift lists them) and the
+sections that middlewares add to ``environ['objstore.capabilities']`` when an
 ``/info`` request passes through them (no process-wide registry). The
 proxy serves it as JSON to anyone, without auth.
 """
@@ -10,15 +11,14 @@ import json
 
 from objstore.common.constraints import public_limits
 
-POLICIES = [{'name': 'Policy-0', 'default': True}]
 
-
-def base_capabilities(strict_cors_mode=True):
-    """The ``swift`` section: limits and facts clients rely on."""
+def base_capabilities(policies, strict_cors_mode=True):
+    """The ``swift`` section: limits and facts clients rely on;
+    ``policies`` is a StoragePolicies."""
     swift = dict(public_limits())
     swift.update({
         'version': 'objstore',
-        'policies': list(POLICIES),
+        'policies': policies.info(),
         'strict_cors_mode': strict_cors_mode,
         'allow_account_management': False,
         'account_autocreate': True,

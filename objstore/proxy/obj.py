@@ -2,8 +2,10 @@
 DELETE for replicated storage policies.
 
 Owns: object request checks (name, metadata, length, X-Delete-At/After,
-Content-Type guessed from the name), the container ACL check, pairing each
-object replica with a container replica to update
+Content-Type guessed from the name), the container ACL check, the
+container's storage policy (its object ring places the object, its index
+goes to the object servers, a policy type not served here is a 503),
+pairing each object replica with a container replica to update
 (``X-Container-Host/-Partition/-Device``), and the streaming PUT: headers
 with ``Expect: 100-continue`` to all primaries in parallel (a failing node
 replaced by a handoff), the body streamed only to nodes that said continue,
@@ -17,6 +19,7 @@ from objstore.common import green
 from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.constraints import (
     check_metadata, check_name, check_object_length)
+from objstore.common.storage_policy import REPLICATION
 from objstore.common.subrequest import sent_content_type
 from objstore.common.http import (
     HTTPClientDisconnect, HTTPNotFound, HTTPRequestTimeout,
@@ -31,6 +34,9 @@ from objstore.proxy.quorum import best_response_index, delete_status
 from objstore.ring.ring import quorum_size
 
 DEFAULT_CONTENT_TYPE = 'application/octet-stream'
+# The policy types whose objects this controller reads and writes; the
+# erasure coding data path is still to come.
+SERVED_POLICY_TYPES = frozenset((REPLICATION,))
 
 
 def guess_content_type(name):
@@ -71,70 +77,91 @@ class ObjectController(Controller):
         check_name(account, 'account')
         check_name(container, 'container')
         check_name(obj, 'object')
+        # The container's policy and its object ring, once
+        # _container_checked has looked the container up.
+        self.policy = None
+        self.ring = None
 
     @property
     def path(self):
         return '/%s/%s/%s' % (self.account, self.container, self.obj)
 
     def _part(self):
-        return self.app.object_ring.get_part(self.account, self.container,
-                                             self.obj)
+        return self.ring.get_part(self.account, self.container, self.obj)
 
     def _container_checked(self, req, acl_name):
-        """(container info, None) or (None, response to return)."""
+        """None when the request may go on (the container's policy and
+        ring then bound), else the response to return."""
         info = self.container_info(req)
         denied = self.authorize(req, info.get(acl_name))
         if denied is not None:
-            return None, denied
+            return denied
         if info['status'] == 404:
-            return None, HTTPNotFound(body=b'Container not found\n',
-                                      content_type='text/plain')
+            return HTTPNotFound(body=b'Container not found\n',
+                                content_type='text/plain')
         if not is_success(info['status']):
-            return None, text_error(HTTPServiceUnavailable,
-                                    'Container info unavailable')
-        return info, None
+            return text_error(HTTPServiceUnavailable,
+                              'Container info unavailable')
+        return self._bind_policy(info['storage_policy'])
+
+    def _bind_policy(self, policy_index):
+        """Take the container's policy and its ring: None, or a 503 for a
+        policy this proxy does not know or serve."""
+        policy = self.app.policies.get_by_index(policy_index)
+        if policy is None:
+            self.app.logger.error('%s: container has unknown policy index '
+                                  '%r', self.path, policy_index)
+            return text_error(HTTPServiceUnavailable,
+                              'No policy with index %s' % policy_index)
+        if policy.policy_type not in SERVED_POLICY_TYPES:
+            return text_error(HTTPServiceUnavailable,
+                              'Storage policy type %s is not served by '
+                              'this proxy' % policy.policy_type)
+        self.policy = policy
+        self.ring = self.app.object_rings[policy.index]
+        return None
 
     def GETorHEAD(self, req):
-        info, problem = self._container_checked(req, 'read_acl')
+        problem = self._container_checked(req, 'read_acl')
         if problem is not None:
             return problem
         headers = self.backend_headers(
-            req, forward=True, policy_index=info['storage_policy'])
-        return self.get_or_head(req, self.app.object_ring, self._part(),
+            req, forward=True, policy_index=self.policy.index)
+        return self.get_or_head(req, self.ring, self._part(),
                                 self.path, headers)
 
     GET = HEAD = GETorHEAD
 
-    def _write_headers(self, req, info, timestamp):
+    def _write_headers(self, req, timestamp):
         """One header dict per object replica, each with its container."""
         container_part, container_nodes = self.app.container_ring.get_nodes(
             self.account, self.container)
         base = self.backend_headers(req, timestamp, forward=True,
-                                    policy_index=info['storage_policy'])
+                                    policy_index=self.policy.index)
         return [dict(base, **pair) for pair in update_headers(
             'Container', container_nodes, container_part,
-            self.app.object_ring.replica_count)]
+            self.ring.replica_count)]
 
     def POST(self, req):
         check_metadata(req.headers, 'object')
         delete_at = delete_at_header(req.headers, time.time())
-        info, problem = self._container_checked(req, 'write_acl')
+        problem = self._container_checked(req, 'write_acl')
         if problem is not None:
             return problem
-        headers_list = self._write_headers(req, info, self.new_timestamp())
+        headers_list = self._write_headers(req, self.new_timestamp())
         for headers in headers_list:
             headers.pop('X-Delete-After', None)
             if delete_at:
                 headers['X-Delete-At'] = delete_at
-        return self.fan_out(req, self.app.object_ring, self._part(), 'POST',
+        return self.fan_out(req, self.ring, self._part(), 'POST',
                             self.path, headers_list)
 
     def DELETE(self, req):
-        info, problem = self._container_checked(req, 'write_acl')
+        problem = self._container_checked(req, 'write_acl')
         if problem is not None:
             return problem
-        ring = self.app.object_ring
-        headers_list = self._write_headers(req, info, self.new_timestamp())
+        ring = self.ring
+        headers_list = self._write_headers(req, self.new_timestamp())
         results = make_requests(self.app.backend, ring, self._part(),
                                 'DELETE', self.path, headers_list)
         return self.quorum_response(req, results, ring.replica_count,
@@ -148,10 +175,10 @@ class ObjectController(Controller):
                                      chunked)
         check_metadata(req.headers, 'object')
         delete_at = delete_at_header(req.headers, time.time())
-        info, problem = self._container_checked(req, 'write_acl')
+        problem = self._container_checked(req, 'write_acl')
         if problem is not None:
             return problem
-        headers_list = self._write_headers(req, info, self.new_timestamp())
+        headers_list = self._write_headers(req, self.new_timestamp())
         content_type = sent_content_type(req.environ)
         if not content_type or req.headers.get(
                 'X-Detect-Content-Type', '').lower() in ('true', '1', 'yes'):
@@ -218,7 +245,7 @@ class ObjectPut:
         self.headers_list = headers_list
         self.length = length
         self.chunked = length is None
-        self.ring = self.app.object_ring
+        self.ring = controller.ring
         self.part = controller._part()
         self.path = controller.path
         self.quorum = quorum_size(self.ring.replica_count)

@@ -1,6 +1,7 @@
 """The proxy server WSGI app: routes ``/v1/...`` to the controllers.
 
-Owns the proxy's typed config (``ProxyServerConf``), the rings, the
+Owns the proxy's typed config (``ProxyServerConf``), the storage policies
+and the rings (account, container, and one object ring per policy), the
 backend client (keep-alive pools), the error limiter and the info cache
 that the controllers share, the mapping of domain errors to statuses, and
 ``/info``. It reaches storage servers only through common.backend_client
@@ -29,6 +30,7 @@ from objstore.common.http import (
     HTTPPreconditionFailed, Request, Response, split_path, text_error)
 from objstore.common.log import get_logger
 from objstore.common.memcache import MemcacheRing
+from objstore.common.storage_policy import load_policies
 from objstore.common.subrequest import CAPABILITIES_KEY
 from objstore.proxy.account import AccountController
 from objstore.proxy.container import ContainerController
@@ -89,18 +91,31 @@ def _invalid_input(err):
 
 
 class Application:
-    """The proxy app; collaborators injectable for tests."""
+    """The proxy app; collaborators injectable for tests.
+
+    ``policies`` (a StoragePolicies) defaults to objstore.conf's;
+    ``object_rings`` ({policy index: Ring}) to each policy's ring file in
+    conf_dir, ``object_ring`` being policy 0's. Every policy's ring is
+    loaded at start-up, so a missing one stops the proxy there.
+    """
 
     def __init__(self, conf, logger=None, account_ring=None,
                  container_ring=None, object_ring=None, memcache=None,
-                 clock=time.time):
+                 clock=time.time, policies=None, object_rings=None):
         self.conf = ProxyServerConf.from_conf(conf)
         self.logger = logger or get_logger(conf, self.conf.log_name)
         conf_dir = self.conf.conf_dir
         self.account_ring = account_ring or _load_ring(conf_dir, 'account')
         self.container_ring = container_ring or _load_ring(conf_dir,
                                                            'container')
-        self.object_ring = object_ring or _load_ring(conf_dir, 'object')
+        self.policies = policies or load_policies(conf_dir)
+        self.object_rings = dict(object_rings or {})
+        if object_ring is not None:
+            self.object_rings[0] = object_ring
+        for policy in self.policies:
+            if policy.index not in self.object_rings:
+                self.object_rings[policy.index] = _load_ring(
+                    conf_dir, policy.ring_name)
         self.client = BackendClient(
             self.conf.conn_timeout, self.conf.node_timeout,
             max_idle_per_host=self.conf.max_idle_connections)
@@ -114,7 +129,7 @@ class Application:
             memcache = MemcacheRing(self.conf.memcache_servers)
         self.info_cache = InfoCache(memcache, clock,
                                     self.conf.info_cache_max_entries)
-        self.capabilities = base_capabilities()
+        self.capabilities = base_capabilities(self.policies)
         self.capabilities['swift']['allow_account_management'] = \
             self.conf.allow_account_management
         self.capabilities['swift']['account_autocreate'] = \

@@ -41,11 +41,13 @@ from objstore.common.daemon import (
 from objstore.common.exceptions import ConfigError, LockTimeout
 from objstore.common.http import (
     HTTP_INSUFFICIENT_STORAGE, POLICY_HEADER, is_success)
+from objstore.common.storage_policy import (
+    REPLICATION, load_policies, policy_ring_name)
 from objstore.object import hashdir, hashes, ondisk
 from objstore.object.diskfile import remove_tmp_older_than
 from objstore.replicator.rsync import (
     RsyncSettings, build_rsync_command, rsync_destination, run_rsync)
-from objstore.ring.ring import Ring, policy_ring_name
+from objstore.ring.ring import Ring
 
 SUMMARY_COUNTS = ('partitions', 'suffixes_synced', 'rsyncs', 'files_sent',
                   'failures', 'handoffs_removed', 'tmp_files_removed')
@@ -122,17 +124,19 @@ def differing_suffixes(local, remote):
 class ObjectReplicator(Daemon):
     """``objstore-object-replicator``.
 
-    ``rings`` ({policy index: Ring}) and ``rsync`` (a ``run_rsync``-like
-    callable) and ``http`` (a ``direct_request``-like callable) may be
-    injected by tests.
+    ``policies`` (StoragePolicies, else objstore.conf's), ``rings``
+    ({policy index: Ring}) and ``rsync`` (a ``run_rsync``-like callable)
+    and ``http`` (a ``direct_request``-like callable) may be injected by
+    tests.
     """
 
     name = 'object-replicator'
     conf_class = ObjectReplicatorConf
 
     def __init__(self, conf, logger=None, rings=None, rsync=run_rsync,
-                 http=direct_request):
+                 http=direct_request, policies=None):
         super().__init__(conf, logger)
+        self.policies = policies or load_policies(self.daemon_conf.conf_dir)
         self.rsync_settings = self.daemon_conf.rsync_settings()
         self._rings = dict(rings) if rings else {}
         self._rsync = rsync
@@ -209,14 +213,10 @@ class ObjectReplicator(Daemon):
         return [by_device[name] for name in sorted(by_device)]
 
     def _known_policies(self):
-        """Policy 0 plus every policy with a ring file in conf_dir."""
-        indexes = set(self._rings) | {0}
-        for name in hashdir.listdir(self.daemon_conf.conf_dir):
-            if name.startswith('object-') and name.endswith('.ring.gz'):
-                middle = name[len('object-'):-len('.ring.gz')]
-                if middle.isdigit():
-                    indexes.add(int(middle))
-        return sorted(indexes)
+        """The replication policies of objstore.conf, deprecated ones
+        too: their containers still hold objects."""
+        return [p.index for p in self.policies
+                if p.policy_type == REPLICATION]
 
     def _device_failed(self, item, exc):
         self.logger.error('replication of %s failed: %s', item[0]['device'],

@@ -32,16 +32,6 @@ def quorum_size(replicas):
     return replicas // 2 + 1
 
 
-def policy_ring_name(policy_index):
-    """The object ring of a storage policy.
-
-    >>> policy_ring_name(0), policy_ring_name('2')
-    ('object', 'object-2')
-    """
-    index = int(policy_index)
-    return 'object' if index == 0 else 'object-%d' % index
-
-
 def ring_file_path(path_or_dir, ring_name=None):
     """The ring file named by a path, or by a directory and a ring name."""
     if ring_name is not None or os.path.isdir(path_or_dir):

@@ -22,7 +22,7 @@ from objstore.common.timestamp import Timestamp
 from objstore.common.wsgi import serve_in_thread
 from objstore.container.server import app_factory as container_app
 from objstore.object.server import app_factory as object_app
-from objstore.ring.ring import policy_ring_name
+from objstore.common.storage_policy import policy_ring_name
 from objstore.ring.ringdata import RingData
 from tests.helpers import assert_db_daemon_sample_matches
 

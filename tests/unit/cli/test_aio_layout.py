@@ -5,11 +5,13 @@ import subprocess
 import pytest
 
 from objstore.cli.aio_layout import (
-    AioLayout, AioUser, DataDir, load_layout, render_rsyncd,
-    render_server_conf)
+    AioLayout, AioUser, DataDir, build_rings, load_layout,
+    render_objstore_conf, render_rsyncd, render_server_conf)
 from objstore.common.config import readconf
 from objstore.common.exceptions import ConfigError
+from objstore.common.storage_policy import load_policies
 from objstore.replicator.rsync import RsyncDaemon
+from objstore.ring.ring import Ring
 from tests.helpers import free_port
 
 
@@ -113,3 +115,32 @@ def test_aio_rsyncd_serves_only_its_own_address(tmp_path, bind):
     assert (b'access denied' in other.stderr
             or b'Connection refused' in other.stderr), other.stderr
     assert 'address = 127.0.0.1\n' in text
+
+
+def test_two_replication_policies_with_their_rings(tmp_path):
+    dirs = DataDir(str(tmp_path))
+    os.makedirs(dirs.etc)
+    (tmp_path / 'etc' / 'objstore.conf').write_text(
+        render_objstore_conf('pre', 'suf'))
+    policies = load_policies(dirs.etc)
+    assert [(p.index, p.name, p.policy_type) for p in policies] == [
+        (0, 'Policy-0', 'replication'), (1, 'silver', 'replication')]
+    assert policies.default.index == 0
+    assert policies.get_by_name('reduced').index == 1
+    build_rings(dirs, AioLayout(devices=4, replicas=3))
+    replicas = {name: Ring(dirs.etc, name).replica_count
+                for name in ('object', 'object-1', 'container')}
+    assert replicas == {'object': 3, 'object-1': 2, 'container': 3}
+
+
+def test_replicas_option_sets_policy_0_only(tmp_path):
+    dirs = DataDir(str(tmp_path))
+    os.makedirs(dirs.etc)
+    (tmp_path / 'etc' / 'objstore.conf').write_text(
+        render_objstore_conf('pre', 'suf'))
+    build_rings(dirs, AioLayout(devices=1, replicas=1))
+    assert Ring(dirs.etc, 'object').replica_count == 1
+    assert Ring(dirs.etc, 'object-1').replica_count == 1
+    build_rings(dirs, AioLayout(devices=4, replicas=4))
+    assert Ring(dirs.etc, 'object').replica_count == 4
+    assert Ring(dirs.etc, 'object-1').replica_count == 2

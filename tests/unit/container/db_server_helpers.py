@@ -10,9 +10,17 @@ from contextlib import contextmanager
 from urllib.parse import quote
 
 from objstore.common.hashing import HashConf
+from objstore.common.storage_policy import StoragePolicies
 from objstore.common.wsgi import serve_in_thread
 
 HASH_CONF = HashConf(b'test-prefix', b'test-suffix')
+# Policies 0 (the default) to 4, for tests binding containers to others.
+POLICIES = StoragePolicies.from_sections(
+    {'storage-policy:%d' % i: {'name': 'p%d' % i,
+                               'default': 'yes' if i == 0 else 'no'}
+     for i in range(5)})
+
+
 def server_conf(devices, **extra):
     conf = {'devices': devices, 'mount_check': 'false',
             'log_level': 'WARNING', 'conn_timeout': '0.5',

@@ -22,7 +22,7 @@ from objstore.container.backend import ContainerBroker
 from objstore.container.server import ContainerController, ContainerServerConf
 from tests.helpers import assert_sample_matches, capture_logs, ts
 from tests.unit.container.db_server_helpers import (
-    HASH_CONF, Client, devices_dir, running, server_conf)
+    HASH_CONF, POLICIES, Client, devices_dir, running, server_conf)
 
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                       'container-server.conf-sample')
@@ -36,7 +36,8 @@ def devices():
 
 @pytest.fixture
 def server(devices):
-    app = ContainerController(server_conf(devices), hash_conf=HASH_CONF)
+    app = ContainerController(server_conf(devices), hash_conf=HASH_CONF,
+                              policies=POLICIES)
     with running(app) as handle:
         yield Client(handle.port)
 
@@ -527,3 +528,43 @@ def test_reads_go_stale_and_writes_503_while_pending_is_locked(devices):
             os.close(holder)
         _, headers, _ = client.request('HEAD', '/sda/1/a/c')
         assert headers['x-container-object-count'] == '1'
+
+
+def test_policy_default_header_binds_only_a_new_container(server):
+    default = {'X-Backend-Storage-Policy-Default': '1'}
+    assert put_container(server, **default)[0] == 201
+    _, headers, _ = server.request('HEAD', '/sda/1/a/c')
+    assert headers['x-backend-storage-policy-index'] == '1'
+    status, _, _ = put_container(
+        server, offset=1, **{'X-Backend-Storage-Policy-Default': '0'})
+    assert status == 202
+    _, headers, _ = server.request('HEAD', '/sda/1/a/c')
+    assert headers['x-backend-storage-policy-index'] == '1'
+
+
+def test_revived_container_gets_the_default_policy(server):
+    put_container(server, **{'X-Backend-Storage-Policy-Index': '2'})
+    server.request('DELETE', '/sda/1/a/c', {'X-Timestamp': ts(2)})
+    assert put_container(
+        server, offset=3, **{'X-Backend-Storage-Policy-Default': '1'})[0] \
+        == 201
+    _, headers, _ = server.request('HEAD', '/sda/1/a/c')
+    assert headers['x-backend-storage-policy-index'] == '1'
+
+
+def test_stale_put_leaves_deleted_container_policy(server):
+    put_container(server, **{'X-Backend-Storage-Policy-Index': '2'})
+    server.request('DELETE', '/sda/1/a/c', {'X-Timestamp': ts(2)})
+    assert put_container(server, offset=1,
+                         **{'X-Backend-Storage-Policy-Index': '1'})[0] == 409
+    _, headers, _ = server.request('HEAD', '/sda/1/a/c')
+    assert headers['x-backend-storage-policy-index'] == '2'
+
+
+def test_put_binding_an_unknown_policy_is_400(server):
+    for headers in ({'X-Backend-Storage-Policy-Index': '9'},
+                    {'X-Backend-Storage-Policy-Default': '9'}):
+        status, _, body = put_container(server, **headers)
+        assert (status, body) == (
+            400, b'Invalid X-Backend-Storage-Policy-Index 9\n')
+    assert server.request('HEAD', '/sda/1/a/c')[0] == 404

@@ -5,6 +5,7 @@ import os
 import pytest
 
 from objstore.common.exceptions import ConfigError
+from objstore.common.storage_policy import REPLICATION
 from objstore.object.server import ObjectServerConf, app_factory
 from tests.helpers import sample_options
 
@@ -41,6 +42,16 @@ def test_app_factory_reads_hash_conf(tmp_path):
     app = app_factory({'devices': str(tmp_path), 'conf_dir': str(tmp_path),
                        'log_level': 'ERROR'}, mount_check='false')
     assert app.conf.mount_check is False
-    assert app.mgr.settings.hash_conf.suffix == b's3cret'
+    assert app.managers[REPLICATION].settings.hash_conf.suffix == b's3cret'
     with pytest.raises(ConfigError):
         app_factory({'conf_dir': str(tmp_path / 'missing')})
+
+
+def test_app_factory_reads_storage_policies(tmp_path):
+    (tmp_path / 'objstore.conf').write_text(
+        '[objstore-hash]\npath_hash_suffix = s\n'
+        '[storage-policy:0]\nname = gold\ndefault = yes\n'
+        '[storage-policy:1]\nname = silver\n')
+    app = app_factory({'devices': str(tmp_path), 'conf_dir': str(tmp_path),
+                       'log_level': 'ERROR'}, mount_check='false')
+    assert [p.name for p in app.policies] == ['gold', 'silver']

@@ -12,6 +12,7 @@ import pytest
 from objstore.common.exceptions import (
     DiskFileDeleted, DiskFileDeviceUnavailable, DiskFileExpired,
     DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
+from objstore.common.storage_policy import REPLICATION
 from objstore.common.timestamp import Timestamp
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.object.memdiskfile import InMemoryDiskFileManager
@@ -112,7 +113,7 @@ def test_hashes_agree_between_disk_and_memory(devices):
 def test_server_over_the_twin(devices):
     memory = InMemoryDiskFileManager(('sda',), HASH_CONF)
     harness = ObjectServerHarness(devices)
-    harness.app.mgr = memory
+    harness.app.managers[REPLICATION] = memory
     try:
         stamp = Timestamp(BASE).internal
         assert harness.request('PUT', opath(), {

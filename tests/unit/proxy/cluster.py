@@ -35,12 +35,23 @@ CREDENTIALS = {'admin:admin': 'admin', 'test:tester': 'testing',
                'test2:tester2': 'testing2', 'test:tester3': 'testing3'}
 
 
+# Three replication policies: gold (the default, 3 replicas), silver (2
+# replicas) and a deprecated one (2 replicas); used with ``policies=True``.
+POLICIES_CONF = ('[storage-policy:0]\nname = gold\naliases = yellow\n'
+                 'default = yes\n'
+                 '[storage-policy:1]\nname = silver\naliases = reduced\n'
+                 '[storage-policy:2]\nname = old\ndeprecated = yes\n')
+POLICY_REPLICAS = {'object-1': 2, 'object-2': 2}
+
+
 class InProcessCluster:
-    def __init__(self, root, proxy_conf=None, logger=None):
+    def __init__(self, root, proxy_conf=None, logger=None, policies=False):
         self.root = str(root)
         with open(os.path.join(self.root, 'objstore.conf'), 'w') as conf:
             conf.write('[objstore-hash]\npath_hash_prefix = p\n'
                        'path_hash_suffix = s\n')
+            if policies:
+                conf.write(POLICIES_CONF)
         self.servers = {kind: [] for kind in KINDS}
         for kind, factory in KINDS.items():
             for index in range(NODES):
@@ -50,6 +61,9 @@ class InProcessCluster:
                               conf_dir=self.root, log_level='WARNING')
                 self.servers[kind].append(serve_in_thread(app))
         self.rings = {kind: self._ring(kind) for kind in KINDS}
+        if policies:
+            self.rings.update((name, self._ring('object', name, replicas))
+                              for name, replicas in POLICY_REPLICAS.items())
         conf = {'conf_dir': self.root, 'node_timeout': '2',
                 'post_quorum_timeout': '0.2', 'log_level': 'WARNING'}
         conf.update(proxy_conf or {})
@@ -60,14 +74,14 @@ class InProcessCluster:
         self.pipeline = self._pipeline(self.proxy_app)
         self.proxy = serve_in_thread(self.pipeline)
 
-    def _ring(self, kind):
-        builder = RingBuilder(6, 3, 0)
+    def _ring(self, kind, name=None, replicas=3):
+        builder = RingBuilder(6, replicas, 0)
         for index, server in enumerate(self.servers[kind]):
             builder.add_dev({'region': 1, 'zone': index + 1,
                              'ip': '127.0.0.1', 'port': server.port,
                              'device': 'd%d' % index, 'weight': 100})
         builder.rebalance(seed=7)
-        path = os.path.join(self.root, '%s.ring.gz' % kind)
+        path = os.path.join(self.root, '%s.ring.gz' % (name or kind))
         builder.get_ring().save(path)
         return Ring(path, hash_conf=HashConf(b'p', b's'))
 

@@ -141,6 +141,15 @@ def test_container_update_headers_pairs_round_robin():
     assert {p['X-Container-Partition'] for p in pairs} == {'7'}
 
 
+def test_fewer_replicas_than_containers_still_update_every_container():
+    nodes = [{'ip': '1.1.1.%d' % i, 'port': 6201, 'device': 'd%d' % i}
+             for i in range(3)]
+    pairs = update_headers('Container', nodes, 7, 2)
+    assert [p['X-Container-Device'] for p in pairs] == ['d0,d2', 'd1']
+    assert pairs[0]['X-Container-Host'] == '1.1.1.0:6201,1.1.1.2:6201'
+    assert [p['X-Container-Partition'] for p in pairs] == ['7', '7']
+
+
 class FakeMemcache:
     def __init__(self):
         self.data = {}

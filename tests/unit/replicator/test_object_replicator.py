@@ -39,11 +39,13 @@ class Cluster:
         self.tmp = tmp_path
         self.roots = []
         self.servers = []
+        self.etc = self._write_conf(tmp_path / 'etc')
         for n in range(NODES):
             root = tmp_path / ('node%d' % n)
             (root / ('d%d' % n)).mkdir(parents=True)
             self.roots.append(str(root))
-            self.servers.append(ObjectServerHarness(str(root)))
+            self.servers.append(ObjectServerHarness(str(root),
+                                                    conf_dir=self.etc))
         self.ring = self._build_ring(tmp_path / 'etc')
         self.rsync_port = free_port()
         conf = tmp_path / 'rsyncd.conf'
@@ -56,12 +58,18 @@ class Cluster:
         self.mgrs = [DiskFileManager(DiskFileSettings(
             devices=root, hash_conf=HASH_CONF)) for root in self.roots]
 
-    def _build_ring(self, etc):
+    @staticmethod
+    def _write_conf(etc):
+        """objstore.conf with the hash salt and two policies."""
         etc.mkdir()
         (etc / 'objstore.conf').write_text(
             '[objstore-hash]\npath_hash_prefix = %s\npath_hash_suffix = %s\n'
+            '[storage-policy:0]\nname = gold\ndefault = yes\n'
+            '[storage-policy:1]\nname = silver\n'
             % (HASH_CONF.prefix.decode(), HASH_CONF.suffix.decode()))
-        self.etc = str(etc)
+        return str(etc)
+
+    def _build_ring(self, etc):
         # Policy 1's ring lists the devices in the other order, so a
         # device has another id there.
         for name, order in (('object', range(NODES)),
