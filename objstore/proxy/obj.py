@@ -15,6 +15,8 @@ import time
 
 from objstore.common import green
 from objstore.common.backend_client import BACKEND_ERRORS
+from objstore.common.conditional import (
+    check_put_if_none_match, requires_entity)
 from objstore.common.constraints import (
     check_metadata, check_name, check_object_length)
 from objstore.common.subrequest import sent_content_type
@@ -100,8 +102,12 @@ class ObjectController(Controller):
             return problem
         headers = self.backend_headers(
             req, forward=True, policy_index=info['storage_policy'])
-        return self.get_or_head(req, self.app.object_ring, self._part(),
+        resp = self.get_or_head(req, self.app.object_ring, self._part(),
                                 self.path, headers)
+        if resp.status_int == 404 and requires_entity(req.headers):
+            # If-Match: * on nothing: 412 with an empty body, as Swift.
+            return Response(status=412)
+        return resp
 
     GET = HEAD = GETorHEAD
 
@@ -147,6 +153,7 @@ class ObjectController(Controller):
         length = check_object_length(req.headers.get('Content-Length'),
                                      chunked)
         check_metadata(req.headers, 'object')
+        check_put_if_none_match(req.headers)
         delete_at = delete_at_header(req.headers, time.time())
         info, problem = self._container_checked(req, 'write_acl')
         if problem is not None:
