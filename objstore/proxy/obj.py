@@ -130,6 +130,10 @@ class ObjectController(Controller):
         headers_list = self._write_headers(req, info, self.new_timestamp())
         for headers in headers_list:
             headers.pop('X-Delete-After', None)
+            if sent_content_type(req.environ) is None:
+                # The WSGI server's default text/plain is no client's
+                # choice: the object keeps its Content-Type, as in Swift.
+                headers.pop('Content-Type', None)
             if delete_at:
                 headers['X-Delete-At'] = delete_at
         return self.fan_out(req, self.app.object_ring, self._part(), 'POST',
