@@ -32,14 +32,14 @@ CARRIED_HEADERS = ('content-disposition', 'content-encoding', 'x-delete-at')
 CARRIED_PREFIXES = ('x-object-meta-', 'x-object-transient-sysmeta-')
 # System metadata: carried even with X-Fresh-Metadata (middlewares' state).
 SYSMETA_PREFIX = 'x-object-sysmeta-'
+# Every kind of object metadata: what the request may set on the copy and
+# what the copy's answer lists, as Swift's does.
+METADATA_PREFIXES = CARRIED_PREFIXES + (SYSMETA_PREFIX,)
 # Request headers the destination PUT takes from the copy request.
 REQUEST_HEADERS = CARRIED_HEADERS + ('content-type', 'x-delete-after')
-REQUEST_PREFIXES = CARRIED_PREFIXES + (SYSMETA_PREFIX,)
 # Request headers that steer the source GET, as Swift's copy_get keeps them.
 SOURCE_GET_HEADERS = ('Range', 'If-Match', 'If-None-Match',
                       'If-Modified-Since', 'If-Unmodified-Since', 'X-Newest')
-# Destination headers the copy's answer repeats, as Swift's does.
-ANSWER_PREFIXES = REQUEST_PREFIXES
 
 
 def parse_copy_path(value, header):
@@ -84,17 +84,16 @@ def destination_headers(source_headers, request_headers, fresh):
     if fresh:
         headers = _pick(source_headers, (), (SYSMETA_PREFIX,))
     else:
-        headers = _pick(source_headers, CARRIED_HEADERS,
-                        CARRIED_PREFIXES + (SYSMETA_PREFIX,))
+        headers = _pick(source_headers, CARRIED_HEADERS, METADATA_PREFIXES)
     if 'Content-Type' in source_headers:
         headers['Content-Type'] = source_headers['Content-Type']
-    headers.update(_pick(request_headers, REQUEST_HEADERS, REQUEST_PREFIXES))
+    headers.update(_pick(request_headers, REQUEST_HEADERS, METADATA_PREFIXES))
     return headers
 
 
 def copied_metadata(headers):
     """The metadata of a copy its answer lists (Swift's copy does too)."""
-    return _pick(headers, ('x-delete-at',), ANSWER_PREFIXES)
+    return _pick(headers, ('x-delete-at',), METADATA_PREFIXES)
 
 
 class ServerSideCopy:
