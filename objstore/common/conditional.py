@@ -6,13 +6,17 @@ time (whole seconds since the epoch); they return the status the request
 must be answered with instead of the entity (304 or 412), or None. No I/O,
 no HTTP objects: the servers and the proxy build the responses.
 
-Order of evaluation, as RFC 7232 section 6 fixes it:
+Order of evaluation: Swift's, which clients of the Swift API see, and
+which differs from RFC 7232 section 6 in one place (If-None-Match comes
+first, so a failing If-Match plus a matching If-None-Match is a 304):
 
-1. If-Match fails -> 412 (else, without If-Match, If-Unmodified-Since
-   fails -> 412);
-2. If-None-Match matches -> 304 for GET/HEAD, 412 for other methods
-   (else, without If-None-Match, for GET/HEAD only, If-Modified-Since
-   says not modified -> 304).
+1. If-None-Match matches -> 304 for GET/HEAD, 412 for other methods;
+2. If-Match fails -> 412 (an empty If-Match lists no tag and so fails;
+   without If-Match, If-Unmodified-Since failing -> 412);
+3. without If-None-Match, for GET/HEAD only, If-Modified-Since says not
+   modified -> 304.
+
+A missing entity fails ``If-Match: *`` (``requires_entity``): 412, not 404.
 
 Worked example::
 
@@ -24,6 +28,8 @@ Worked example::
 
 import datetime
 import email.utils
+
+from objstore.common.exceptions import InvalidInput
 
 NOT_MODIFIED = 304
 PRECONDITION_FAILED = 412
@@ -93,14 +99,59 @@ def _header(headers, name):
     return value if value not in (None, '') else None
 
 
+def _lists_star(value):
+    """True when a header value is present and lists ``*`` among its tags
+    (``"*"`` and ``*, abc`` do, as Swift reads them)."""
+    return value is not None and '*' in parse_etag_list(value)
+
+
+def requires_entity(headers):
+    """True when If-Match lists ``*``: a missing entity fails it (412).
+
+    >>> requires_entity({'If-Match': '"*"'}), requires_entity({})
+    (True, False)
+    """
+    return _lists_star(headers.get('If-Match'))
+
+
+def check_put_if_none_match(headers):
+    """InvalidInput unless a PUT's If-None-Match, if any, lists ``*``: the
+    only condition a write can honour (Swift's rule, same text).
+
+    >>> check_put_if_none_match({'If-None-Match': '*, abc'})
+    >>> check_put_if_none_match({'If-None-Match': 'abc'})
+    Traceback (most recent call last):
+    ...
+    objstore.common.exceptions.InvalidInput: If-None-Match only supports *
+    """
+    value = headers.get('If-None-Match')
+    if value is not None and not _lists_star(value):
+        raise InvalidInput('If-None-Match only supports *')
+
+
+def creates_only(headers):
+    """True when a PUT may only create: its If-None-Match lists ``*``."""
+    return _lists_star(headers.get('If-None-Match'))
+
+
 def evaluate_conditions(method, headers, etag, last_modified):
     """304, 412 or None for a request against an existing entity.
 
     ``headers`` is any mapping with case-insensitive ``get`` (or one
     keyed by the canonical names below); ``last_modified`` is whole seconds.
+
+    >>> evaluate_conditions('GET', {'If-Match': ''}, 'abc', 0)
+    412
+    >>> evaluate_conditions('GET', {'If-Match': 'x', 'If-None-Match': 'abc'},
+    ...                     'abc', 0)
+    304
     """
     method = method.upper()
-    if_match = _header(headers, 'If-Match')
+    if_none_match = _header(headers, 'If-None-Match')
+    if if_none_match is not None and etag_matches(if_none_match, etag):
+        return NOT_MODIFIED if method in SAFE_METHODS \
+            else PRECONDITION_FAILED
+    if_match = headers.get('If-Match')
     if if_match is not None:
         if not etag_matches(if_match, etag):
             return PRECONDITION_FAILED
@@ -110,12 +161,7 @@ def evaluate_conditions(method, headers, etag, last_modified):
                  if unmodified_since is not None else None)
         if since is not None and last_modified > since:
             return PRECONDITION_FAILED
-    if_none_match = _header(headers, 'If-None-Match')
-    if if_none_match is not None:
-        if etag_matches(if_none_match, etag):
-            return NOT_MODIFIED if method in SAFE_METHODS \
-                else PRECONDITION_FAILED
-    elif method in SAFE_METHODS:
+    if if_none_match is None and method in SAFE_METHODS:
         modified_since = _header(headers, 'If-Modified-Since')
         since = (parse_http_date(modified_since)
                  if modified_since is not None else None)

@@ -202,3 +202,16 @@ def delete_at_after(value, now):
     if delete_at > MAX_DELETE_AT:
         raise InvalidInput('X-Delete-After too far in the future')
     return delete_at
+
+
+def parse_if_delete_at(value):
+    """The Timestamp an X-If-Delete-At value names (the expirer's guard on
+    its DELETE); InvalidInput, with Swift's text, when it names none.
+
+    >>> parse_if_delete_at('1700000060') == Timestamp(1700000060)
+    True
+    """
+    try:
+        return Timestamp(value)
+    except InvalidTimestamp:
+        raise InvalidInput('Bad X-If-Delete-At header value')

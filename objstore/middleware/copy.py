@@ -4,27 +4,42 @@
 Owns turning a copy into two subrequests down the pipeline (common.
 subrequest): a GET of the source and a PUT of the destination streaming
 that GET's body, both authorized as the client (read ACL on the source,
-write ACL on the destination). Metadata: the source's user metadata,
-Content-Type, Content-Disposition and Content-Encoding are kept unless
-``X-Fresh-Metadata: true``; the request's own headers win. The answer
-names the source in ``X-Copied-From``/``-Account``/``-Last-Modified``.
-Only object paths are handled; anything else passes through.
+write ACL on the destination). The source GET carries the request's
+``Range`` and conditional headers, so a ranged copy stores only that range
+and an unsatisfiable one is answered 416, as in Swift. Metadata: the
+source's user metadata, system metadata (``X-Object-Sysmeta-*`` and the
+transient kind), Content-Disposition, Content-Encoding and X-Delete-At are
+kept; with ``X-Fresh-Metadata: true`` only its system metadata is. The
+request's own headers win; Content-Type is the request's if it sent one,
+else the source's. The answer names the source in ``X-Copied-From``/
+``-Account``/``-Last-Modified`` and lists the copy's metadata. Only object
+paths are handled; anything else passes through, and so does a PUT whose
+``X-Copy-From`` is empty (Swift ignores it).
 """
 
 from urllib.parse import quote, unquote
 
 from objstore.common.constraints import MAX_FILE_SIZE
 from objstore.common.http import (
-    HTTPPreconditionFailed, HTTPRequestEntityTooLarge, Request, Response,
-    is_success, split_path, text_error)
+    HTTPBadRequest, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
+    Request, Response, is_success, split_path, text_error)
 from objstore.common.subrequest import (
     add_capability, make_subrequest, sent_content_type)
 
-# Source headers a copy carries to the destination (with X-Object-Meta-*).
-CARRIED_HEADERS = ('content-type', 'content-disposition', 'content-encoding')
-# Request headers that steer the copy and are not stored.
-COPY_HEADERS = ('x-copy-from', 'x-copy-from-account', 'destination',
-                'destination-account', 'x-fresh-metadata')
+# Source headers a copy carries to the destination unless X-Fresh-Metadata.
+CARRIED_HEADERS = ('content-disposition', 'content-encoding', 'x-delete-at')
+# Prefixes of the source's metadata a copy carries unless X-Fresh-Metadata.
+CARRIED_PREFIXES = ('x-object-meta-', 'x-object-transient-sysmeta-')
+# System metadata: carried even with X-Fresh-Metadata (middlewares' state).
+SYSMETA_PREFIX = 'x-object-sysmeta-'
+# Every kind of object metadata: what the request may set on the copy and
+# what the copy's answer lists, as Swift's does.
+METADATA_PREFIXES = CARRIED_PREFIXES + (SYSMETA_PREFIX,)
+# Request headers the destination PUT takes from the copy request.
+REQUEST_HEADERS = CARRIED_HEADERS + ('content-type', 'x-delete-after')
+# Request headers that steer the source GET, as Swift's copy_get keeps them.
+SOURCE_GET_HEADERS = ('Range', 'If-Match', 'If-None-Match',
+                      'If-Modified-Since', 'If-Unmodified-Since', 'X-Newest')
 
 
 def parse_copy_path(value, header):
@@ -44,29 +59,41 @@ def parse_copy_path(value, header):
     return container, obj
 
 
+def _pick(headers, names, prefixes):
+    """The headers of ``headers`` named in ``names`` or under ``prefixes``."""
+    return {name: value for name, value in headers.items()
+            if name.lower() in names or name.lower().startswith(prefixes)}
+
+
 def destination_headers(source_headers, request_headers, fresh):
-    """Headers of the destination PUT from the source GET and the request.
+    """Metadata of the destination PUT from the source GET and the request.
+
+    Content-Type is the request's when given, else the source's.
 
     >>> sorted(destination_headers(
-    ...     {'X-Object-Meta-A': '1', 'Content-Type': 'text/plain'},
+    ...     {'X-Object-Meta-A': '1', 'X-Object-Sysmeta-S': 's',
+    ...      'Content-Type': 'text/plain'},
     ...     {'X-Object-Meta-B': '2'}, fresh=False).items())
     [('Content-Type', 'text/plain'), ('X-Object-Meta-A', '1'), \
-('X-Object-Meta-B', '2')]
+('X-Object-Meta-B', '2'), ('X-Object-Sysmeta-S', 's')]
+    >>> sorted(destination_headers(
+    ...     {'X-Object-Meta-A': '1', 'X-Object-Sysmeta-S': 's'},
+    ...     {'Content-Type': 'a/b'}, fresh=True).items())
+    [('Content-Type', 'a/b'), ('X-Object-Sysmeta-S', 's')]
     """
-    headers = {}
-    if not fresh:
-        for name, value in source_headers.items():
-            lower = name.lower()
-            if lower.startswith('x-object-meta-') or lower in CARRIED_HEADERS:
-                headers[name] = value
-    elif 'Content-Type' in source_headers:
+    if fresh:
+        headers = _pick(source_headers, (), (SYSMETA_PREFIX,))
+    else:
+        headers = _pick(source_headers, CARRIED_HEADERS, METADATA_PREFIXES)
+    if 'Content-Type' in source_headers:
         headers['Content-Type'] = source_headers['Content-Type']
-    for name, value in request_headers.items():
-        lower = name.lower()
-        if lower.startswith('x-object-meta-') or lower in CARRIED_HEADERS \
-                or lower in ('x-delete-at', 'x-delete-after'):
-            headers[name] = value
+    headers.update(_pick(request_headers, REQUEST_HEADERS, METADATA_PREFIXES))
     return headers
+
+
+def copied_metadata(headers):
+    """The metadata of a copy its answer lists (Swift's copy does too)."""
+    return _pick(headers, ('x-delete-at',), METADATA_PREFIXES)
 
 
 class ServerSideCopy:
@@ -87,7 +114,7 @@ class ServerSideCopy:
             return self.app(environ, start_response)
         if method == 'COPY':
             resp = self.handle_copy(req, account, container, obj)
-        elif 'X-Copy-From' in req.headers:
+        elif req.headers.get('X-Copy-From'):
             resp = self.handle_put_copy(req, account)
         else:
             return self.app(environ, start_response)
@@ -95,7 +122,7 @@ class ServerSideCopy:
 
     def handle_copy(self, req, account, container, obj):
         """COPY -> a PUT of the destination with X-Copy-From the source."""
-        if 'Destination' not in req.headers:
+        if not req.headers.get('Destination'):
             return text_error(HTTPPreconditionFailed,
                               'Destination header required')
         try:
@@ -115,20 +142,25 @@ class ServerSideCopy:
             put.headers.pop(name, None)
         return self.handle_put_copy(put, dest_account)
 
+    def _get_source(self, req, account, container, obj):
+        """The source GET's answer, with the request's Range/conditions."""
+        headers = {name: req.headers[name] for name in SOURCE_GET_HEADERS
+                   if name in req.headers}
+        return make_subrequest(
+            req.environ, 'GET', '/v1/%s/%s/%s' % (account, container, obj),
+            headers=headers, source='copy').get_response(self.app)
+
     def handle_put_copy(self, req, account):
+        if req.content_length:
+            return text_error(HTTPBadRequest,
+                              'Copy requests require a zero byte body')
         try:
             container, obj = parse_copy_path(req.headers['X-Copy-From'],
                                              'X-Copy-From')
         except ValueError as err:
             return text_error(HTTPPreconditionFailed, str(err))
-        source_account = req.headers.get('X-Copy-From-Account', account)
-        get_headers = {}
-        if 'X-Newest' in req.headers:
-            get_headers['X-Newest'] = req.headers['X-Newest']
-        source = make_subrequest(
-            req.environ, 'GET', '/v1/%s/%s/%s' % (source_account, container,
-                                                  obj),
-            headers=get_headers, source='copy').get_response(self.app)
+        source_account = req.headers.get('X-Copy-From-Account') or account
+        source = self._get_source(req, source_account, container, obj)
         if not is_success(source.status_int):
             return source
         if source.content_length is not None and \
@@ -142,17 +174,21 @@ class ServerSideCopy:
             request_headers.pop('Content-Type', None)
         headers = destination_headers(dict(source.headers), request_headers,
                                       fresh)
+        answer_headers = copied_metadata(headers)
         if source.content_length is not None:
             headers['Content-Length'] = str(source.content_length)
         else:
             headers['Transfer-Encoding'] = 'chunked'
-        if source.headers.get('Etag'):
+        if source.status_int == 200 and source.headers.get('Etag'):
+            # A 206 (ranged) body is not the source's whole content: its
+            # ETag would not match.
             headers['Etag'] = source.headers['Etag'].strip('"')
         put = make_subrequest(req.environ, 'PUT', req.path_info,
                               headers=headers, body=source.app_iter,
                               source='copy')
         resp = put.get_response(self.app)
         if is_success(resp.status_int):
+            resp.headers.update(answer_headers)
             resp.headers['X-Copied-From'] = quote('%s/%s' % (container, obj))
             resp.headers['X-Copied-From-Account'] = quote(source_account)
             if source.headers.get('Last-Modified'):

@@ -34,7 +34,8 @@ from urllib.parse import quote
 
 from objstore.common import green
 from objstore.common.backend_client import direct_request
-from objstore.common.conditional import evaluate_conditions, http_date
+from objstore.common.conditional import (
+    creates_only, evaluate_conditions, http_date)
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
     MAX_FILE_SIZE, check_metadata, check_name, check_object_length)
@@ -54,7 +55,8 @@ from objstore.common.http import (
     text_error)
 from objstore.common.log import get_logger, log_access, set_txn_id
 from objstore.common.storage_policy import REPLICATION, load_policies
-from objstore.common.timestamp import Timestamp, parse_delete_at
+from objstore.common.timestamp import (
+    Timestamp, parse_delete_at, parse_if_delete_at)
 from objstore.object import asyncpending, expiring
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.object.metadata import (
@@ -121,6 +123,10 @@ ERROR_RESPONSES = {
 }
 INPUT_ERROR_STATUS = {400: HTTPBadRequest, 411: HTTPLengthRequired,
                       413: HTTPRequestEntityTooLarge}
+# Swift's text for a PUT's If-None-Match: * failing (swob's 412 reason).
+PRECONDITION_FAILED_BODY = (
+    b'<html><h1>Precondition Failed</h1><p>A precondition for this request '
+    b'was not met.</p></html>')
 
 # Metadata a PUT stores besides user metadata (X-Object-Meta-*).
 PUT_STORED_HEADERS = POST_HEADERS + ('X-Static-Large-Object',)
@@ -374,8 +380,8 @@ class ObjectController:
         existing, exists, _meta = existing_state(df, time.time())
         if existing is not None and existing >= timestamp:
             return conflict(existing)
-        if exists and req.headers.get('If-None-Match') == '*':
-            return text_error(HTTPPreconditionFailed, 'object exists')
+        if exists and creates_only(req.headers):
+            return HTTPPreconditionFailed(body=PRECONDITION_FAILED_BODY)
         with df.create(length) as writer:
             self._receive_body(req, writer, length)
             expected = req.headers.get('ETag', '').strip('"').lower()
@@ -506,23 +512,35 @@ class ObjectController:
     def DELETE(self, req):
         target = parse_object_target(req.environ, req.headers)
         timestamp = required_timestamp(req.headers)
+        if_delete_at = req.headers.get('X-If-Delete-At')
+        if if_delete_at is not None:
+            if_delete_at = parse_if_delete_at(if_delete_at)
         df = self._diskfile(target)
         existing, exists, meta = existing_state(df, time.time())
         if existing is not None and existing >= timestamp:
             return conflict(existing)
-        if_delete_at = req.headers.get('X-If-Delete-At')
-        if if_delete_at is not None and \
-                meta.get('X-Delete-At') != if_delete_at:
-            # The expirer's guard: the object's X-Delete-At changed (or it
-            # is gone) since the queue entry was written.
-            return text_error(HTTPPreconditionFailed,
-                              'X-If-Delete-At does not match')
+        if if_delete_at is not None:
+            problem = self._if_delete_at_problem(existing, meta, if_delete_at)
+            if problem is not None:
+                return problem
         df.delete(timestamp)
         self._after_write(req, target, df, 'DELETE', timestamp, None, {})
         headers = {'X-Backend-Timestamp': timestamp.internal}
         if exists:
             return HTTPNoContent(headers=headers)
         return text_error(HTTPNotFound, 'object not found', headers=headers)
+
+    @staticmethod
+    def _if_delete_at_problem(existing, meta, if_delete_at):
+        """The expirer's guard: 404 when nothing was ever here (no tombstone
+        is written), 412 when the object's X-Delete-At changed (or it is
+        gone) since the queue entry was written; else None."""
+        if existing is None:
+            return text_error(HTTPNotFound, 'object not found')
+        if Timestamp(meta.get('X-Delete-At') or 0) != if_delete_at:
+            return text_error(HTTPPreconditionFailed,
+                              'X-If-Delete-At and X-Delete-At do not match')
+        return None
 
     def REPLICATE(self, req):
         try:

@@ -17,6 +17,8 @@ import time
 
 from objstore.common import green
 from objstore.common.backend_client import BACKEND_ERRORS
+from objstore.common.conditional import (
+    check_put_if_none_match, requires_entity)
 from objstore.common.constraints import (
     check_metadata, check_name, check_object_length)
 from objstore.common.storage_policy import REPLICATION
@@ -127,8 +129,12 @@ class ObjectController(Controller):
             return problem
         headers = self.backend_headers(
             req, forward=True, policy_index=self.policy.index)
-        return self.get_or_head(req, self.ring, self._part(),
+        resp = self.get_or_head(req, self.ring, self._part(),
                                 self.path, headers)
+        if resp.status_int == 404 and requires_entity(req.headers):
+            # If-Match: * on nothing: 412 with an empty body, as Swift.
+            return Response(status=412)
+        return resp
 
     GET = HEAD = GETorHEAD
 
@@ -151,6 +157,10 @@ class ObjectController(Controller):
         headers_list = self._write_headers(req, self.new_timestamp())
         for headers in headers_list:
             headers.pop('X-Delete-After', None)
+            if sent_content_type(req.environ) is None:
+                # The WSGI server's default text/plain is no client's
+                # choice: the object keeps its Content-Type, as in Swift.
+                headers.pop('Content-Type', None)
             if delete_at:
                 headers['X-Delete-At'] = delete_at
         return self.fan_out(req, self.ring, self._part(), 'POST',
@@ -174,6 +184,7 @@ class ObjectController(Controller):
         length = check_object_length(req.headers.get('Content-Length'),
                                      chunked)
         check_metadata(req.headers, 'object')
+        check_put_if_none_match(req.headers)
         delete_at = delete_at_header(req.headers, time.time())
         problem = self._container_checked(req, 'write_acl')
         if problem is not None:

@@ -34,9 +34,10 @@ AFTER = cond.http_date(LAST_MODIFIED + 10)
     ('GET', {'If-Match': ETAG, 'If-Unmodified-Since': BEFORE}, None),
     # If-None-Match takes precedence over If-Modified-Since.
     ('GET', {'If-None-Match': '"other"', 'If-Modified-Since': AFTER}, None),
-    # A failed If-Match wins over a matching If-None-Match.
-    ('GET', {'If-Match': '"x"', 'If-None-Match': '*'}, 412),
-    ('GET', {'If-Match': ''}, None),
+    # Swift's order: a matching If-None-Match wins over a failed If-Match.
+    ('GET', {'If-Match': '"x"', 'If-None-Match': '*'}, 304),
+    # An empty If-Match lists no tag: it fails, as in Swift.
+    ('GET', {'If-Match': ''}, 412),
 ])
 def test_evaluate(method, headers, expected):
     assert cond.evaluate_conditions(method, headers, ETAG,

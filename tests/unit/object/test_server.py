@@ -372,8 +372,19 @@ def test_x_if_delete_at(server):
     status, _, _ = server.request('DELETE', opath(), {
         'X-Timestamp': ts(1), 'X-If-Delete-At': delete_at})
     assert status == 204
+    # Nothing ever stored: 404 as in Swift, and no tombstone written.
     assert server.request('DELETE', opath('nothing'), {
-        'X-Timestamp': ts(1), 'X-If-Delete-At': delete_at})[0] == 412
+        'X-Timestamp': ts(1), 'X-If-Delete-At': delete_at})[0] == 404
+    assert 'x-backend-timestamp' not in server.request(
+        'HEAD', opath('nothing'))[1]
+
+
+def test_x_if_delete_at_not_a_time_is_400(server):
+    put(server, timestamp=ts(), **{'X-Delete-At': str(int(NOW) + 1000)})
+    for value in ('abc', ''):
+        status, _, body = server.request('DELETE', opath(), {
+            'X-Timestamp': ts(1), 'X-If-Delete-At': value})
+        assert (status, body) == (400, b'Bad X-If-Delete-At header value\n')
 
 
 def test_expirer_delete_of_expired_object(server, mgr):
