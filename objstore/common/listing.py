@@ -101,6 +101,7 @@ class ContainerEntry(NamedTuple):
     object_count: int
     bytes_used: int
     put_timestamp: str
+    storage_policy_index: int = 0
 
 
 # The parameters Swift checks for UTF-8 (others are ignored, whatever
@@ -422,12 +423,16 @@ def _object_json(entry):
                 last_modified(entry.created_at)))
 
 
-def _container_json(entry):
+def _container_json(entry, policy_name):
     if type(entry) is Subdir:
         return _json_subdir(entry)
-    return ('{"name": %s, "count": %d, "bytes": %d, "last_modified": "%s"}'
+    policy = ''
+    if policy_name is not None:
+        policy = ', "storage_policy": %s' % encode_basestring_ascii(
+            policy_name)
+    return ('{"name": %s, "count": %d, "bytes": %d, "last_modified": "%s"%s}'
             % (encode_basestring_ascii(entry.name), entry.object_count,
-               entry.bytes_used, last_modified(entry.put_timestamp)))
+               entry.bytes_used, last_modified(entry.put_timestamp), policy))
 
 
 # Characters XML 1.0's Char production excludes (surrogates cannot reach
@@ -477,14 +482,17 @@ def _object_xml(entry):
                 last_modified(entry.created_at)))
 
 
-def _container_xml(entry):
+def _container_xml(entry, policy_name):
     """One account entry and its newline (Swift's layout)."""
     if type(entry) is Subdir:
         return '<subdir name=%s />\n' % xml_attr(entry.name)
+    policy = ''
+    if policy_name is not None:
+        policy = '<storage_policy>%s</storage_policy>' % xml_text(policy_name)
     return ('<container><name>%s</name><count>%d</count><bytes>%d</bytes>'
-            '<last_modified>%s</last_modified></container>\n' % (
+            '<last_modified>%s</last_modified>%s</container>\n' % (
                 xml_text(entry.name), entry.object_count, entry.bytes_used,
-                last_modified(entry.put_timestamp)))
+                last_modified(entry.put_timestamp), policy))
 
 
 def _xml_document(root, owner, body):
@@ -514,16 +522,29 @@ def render_container_listing(entries, content_type, container):
     return _render(entries, content_type, _object_json, to_xml)
 
 
-def render_account_listing(entries, content_type, account):
+def render_account_listing(entries, content_type, account,
+                           policy_names=None):
     """Body bytes of an account listing of ContainerEntry/Subdir entries.
 
-    Swift's account element always holds a newline, so it is never
-    written empty.
+    ``policy_names`` ({index: name}) names each container's storage
+    policy (``storage_policy``); a container whose index it lacks is
+    listed without one, as Swift lists one of an unknown policy. Swift's
+    account element always holds a newline, so it is never written empty.
     """
+    policy_names = policy_names or {}
+
+    def policy_of(entry):
+        if type(entry) is Subdir:
+            return None
+        return policy_names.get(entry.storage_policy_index)
+
+    def to_json(entry):
+        return _container_json(entry, policy_of(entry))
+
     def to_xml(entries):
         return _xml_document('account', account, '\n' + ''.join(
-            _container_xml(e) for e in entries))
-    return _render(entries, content_type, _container_json, to_xml)
+            _container_xml(e, policy_of(e)) for e in entries))
+    return _render(entries, content_type, to_json, to_xml)
 
 
 def listing_status(entries, content_type):

@@ -113,5 +113,15 @@ def test_xml_listings_are_laid_out_as_swifts(account):
         b'<?xml version="1.0" encoding="UTF-8"?>\n<account name="%s">\n'
         b'<subdir name="a-" />\n'
         b'<container><name>c</name><count>0</count><bytes>0</bytes>'
-        b'<last_modified><date></last_modified></container>\n'
+        b'<last_modified><date></last_modified>'
+        b'<storage_policy>Policy-0</storage_policy></container>\n'
         b'</account>' % account.name.encode('ascii'))
+
+
+def test_account_json_names_each_containers_policy(account):
+    account.put('/c\u00e9', body=None)
+    status, _, body = account('GET', '', 'format=json')
+    assert status == 200
+    assert masked(body) == (
+        b'[{"name": "c\\u00e9", "count": 0, "bytes": 0, '
+        b'"last_modified": "<date>", "storage_policy": "Policy-0"}]')

@@ -381,3 +381,18 @@ def test_subdir_of_the_last_code_point_ends_the_page():
     params = listing.ListingParams(limit=100, delimiter=top)
     assert listing.delimited_entries(scan, params, listing.NameRange(
         params)) == [(False, 'a'), (True, top)]
+
+
+def test_account_entries_name_their_known_storage_policy():
+    entries = [ContainerEntry('c', 1, 2, '1700000000.00000', 0),
+               ContainerEntry('d', 0, 0, '1700000000.00000', 7)]
+    body = listing.render_account_listing(entries, listing.JSON_TYPE, 'a',
+                                          {0: 'Policy-0'})
+    assert body == (
+        b'[{"name": "c", "count": 1, "bytes": 2, "last_modified": '
+        b'"2023-11-14T22:13:20.000000", "storage_policy": "Policy-0"}, '
+        b'{"name": "d", "count": 0, "bytes": 0, "last_modified": '
+        b'"2023-11-14T22:13:20.000000"}]')
+    root = ET.fromstring(listing.render_account_listing(
+        entries, listing.XML_TYPE, 'a', {0: 'Policy-0'}))
+    assert [c.findtext('storage_policy') for c in root] == ['Policy-0', None]
