@@ -105,9 +105,9 @@ class ContainerEntry(NamedTuple):
 
 
 # The parameters Swift checks for UTF-8 (others are ignored, whatever
-# they hold).
-CHECKED_PARAMS = ('marker', 'end_marker', 'prefix', 'delimiter', 'path',
-                  'format', 'reverse', 'limit')
+# they hold); ``path`` only in container listings.
+CHECKED_PARAMS = ('marker', 'end_marker', 'prefix', 'delimiter', 'format',
+                  'reverse', 'limit')
 
 
 def _check_utf8(name, value):
@@ -133,7 +133,7 @@ def parse_listing_params(query, max_limit, with_path=False):
     >>> parse_listing_params({'path': 'a/b/'}, 10, with_path=True).prefix
     'a/b/'
     """
-    for name in CHECKED_PARAMS:
+    for name in CHECKED_PARAMS + (('path',) if with_path else ()):
         if name in query:
             _check_utf8(name, query[name])
     limit = max_limit

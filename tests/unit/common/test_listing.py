@@ -51,7 +51,11 @@ def test_any_delimiter_is_legal(delimiter):
 def test_invalid_utf8_is_400_in_swifts_words(name):
     with pytest.raises(InvalidListingParam,
                        match='"%s" parameter not valid UTF-8' % name):
-        parse_listing_params({name: 'a\udcff'}, MAX)
+        parse_listing_params({name: 'a\udcff'}, MAX, with_path=True)
+
+
+def test_account_listings_ignore_path_whatever_it_holds():
+    assert parse_listing_params({'path': '\udcff'}, MAX).prefix == ''
 
 
 def test_nul_and_other_params_are_not_refused():
