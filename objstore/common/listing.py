@@ -73,7 +73,7 @@ class ListingParams:
     delimiter: str = ''
     reverse: bool = False
     # True for a ``path=`` listing: deeper names are skipped, not rolled up.
-    path: bool = False
+    by_path: bool = False
 
 
 # Entries are named tuples, not dataclasses: a page builds 10,000 of them.
@@ -160,7 +160,7 @@ def parse_listing_params(query, max_limit, with_path=False):
         prefix=prefix,
         delimiter=delimiter,
         reverse=query.get('reverse', '').strip().lower() in TRUE_WORDS,
-        path=path)
+        by_path=path)
 
 
 def _parse_accept(accept):
@@ -336,18 +336,18 @@ def delimited_entries(scan, params, name_range):
                     continue
                 budget = min(SCAN_AHEAD, budget * 2 + 1)
                 inside = None
-            if params.path and name == prefix:
+            if params.by_path and name == prefix:
                 name_range.past_name(name)
                 continue
             cut = name.find(delimiter, len(prefix))
-            if params.path and cut + len(delimiter) == len(name):
+            if params.by_path and cut + len(delimiter) == len(name):
                 cut = -1
             if cut < 0:
                 entries.append((False, key))
                 name_range.past_name(name)
             else:
                 inside, skipped = name[:cut + len(delimiter)], 0
-                if inside != params.marker and not params.path:
+                if inside != params.marker and not params.by_path:
                     entries.append((True, inside))
                 name_range.past_subdir(inside)
             if len(entries) >= limit:

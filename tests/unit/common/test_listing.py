@@ -66,7 +66,7 @@ def test_nul_and_other_params_are_not_refused():
 def test_path_sets_prefix_and_delimiter_for_containers_only():
     query = {'path': 'a/b//', 'prefix': 'x', 'delimiter': '-'}
     params = parse_listing_params(query, MAX, with_path=True)
-    assert (params.prefix, params.delimiter, params.path) == ('a/b/', '/',
+    assert (params.prefix, params.delimiter, params.by_path) == ('a/b/', '/',
                                                               True)
     assert parse_listing_params({'path': ''}, MAX, with_path=True).prefix == ''
     assert parse_listing_params(query, MAX) == listing.ListingParams(
@@ -352,14 +352,16 @@ CORPUS = ['a', 'a/', 'a/b', 'a/c', 'a/d/', 'a/d/e', 'b', 'b-1', 'b/x/y', 'c']
     ('a/', False, ['a/b', 'a/c', 'a/d/']),
     ('', False, ['a', 'a/', 'b', 'b-1', 'c']),
     ('b/x', False, ['b/x/y']),
-    # Reverse reaches a/d/e first and skips below a/d/, a/d/ included.
+    # Reverse reaches a/d/e first and skips a/d/ and below it, the
+    # directory name a/d/ too (as Swift's reverse path listings do).
     ('a', True, ['a/c', 'a/b'])])
 def test_path_lists_only_the_names_directly_under_it(path, reverse,
                                                      expected):
     scan, _calls = scan_over(CORPUS)
     params = parse_listing_params({'path': path}, 100, with_path=True)
     params = listing.ListingParams(params.limit, prefix=params.prefix,
-                                   delimiter='/', reverse=reverse, path=True)
+                                   delimiter='/', reverse=reverse,
+                                   by_path=True)
     entries = listing.delimited_entries(scan, params,
                                         listing.NameRange(params))
     assert [name for _subdir, name in entries] == expected
