@@ -189,7 +189,8 @@ class AccountBroker(DatabaseBroker):
     def list_containers(self, params):
         """ContainerEntry/Subdir entries of one listing page."""
         rows = self._list_rows(
-            ('name', 'object_count', 'bytes_used', 'put_timestamp'), params)
+            ('name', 'object_count', 'bytes_used', 'put_timestamp',
+             'storage_policy_index'), params)
         return [Subdir(row) if is_subdir else ContainerEntry(*row)
                 for is_subdir, row in rows]
 

@@ -29,6 +29,12 @@ from objstore.common.listing import listing_status, render_account_listing
 from objstore.common.log import get_logger
 from objstore.common.timestamp import Timestamp
 
+# Names of the storage policies for account listings' ``storage_policy``.
+# Only Swift's legacy default exists on this branch; once the configured
+# policies are loadable here (objstore.common.storage_policy) they belong
+# in this map.
+POLICY_NAMES = {0: 'Policy-0'}
+
 
 @dataclass(frozen=True)
 class AccountServerConf(ConfBase):
@@ -158,7 +164,8 @@ class AccountController(DatabaseServer):
         entries = broker.list_containers(params)
         return response(
             listing_status(entries, content_type), headers,
-            render_account_listing(entries, content_type, account),
+            render_account_listing(entries, content_type, account,
+                                   POLICY_NAMES),
             content_type)
 
     def POST(self, req, parts):

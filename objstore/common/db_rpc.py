@@ -157,12 +157,13 @@ def decode_query(raw):
                           errors='surrogateescape'))
 
 
-def listing_request(req, max_limit):
-    """(content type, ListingParams) of a listing GET/HEAD."""
+def listing_request(req, max_limit, with_path=False):
+    """(content type, ListingParams) of a listing GET/HEAD; ``with_path``
+    for container listings (``path=``)."""
     query = decode_query(req.environ.get('QUERY_STRING', ''))
     content_type = negotiate_format(query.get('format'),
                                     req.headers.get('Accept'))
-    return content_type, parse_listing_params(query, max_limit)
+    return content_type, parse_listing_params(query, max_limit, with_path)
 
 
 def error_status(err):

@@ -14,8 +14,19 @@ Status rules (Swift's):
   the listing types -> 406; one that cannot be parsed -> 400.
 * ``limit`` defaults to the maximum; a value over the maximum -> 412; a
   value that is not a non-negative integer is ignored (the default applies).
-* ``delimiter`` must be a single character below U+00FF -> else 412.
-* Any parameter that is not UTF-8 or holds a NUL -> 400.
+* ``delimiter`` may be any string, several characters long too.
+* ``path`` (containers only) lists the names directly under that
+  pseudo-directory: it sets ``prefix`` to the path plus ``/`` and the
+  delimiter to ``/``, and leaves the deeper names out instead of rolling
+  them up into subdirs.
+* A listing parameter that is not UTF-8 -> 400 ``"<name>" parameter not
+  valid UTF-8``. NUL is allowed: no stored name holds one, so it matches
+  nothing.
+
+Bodies are Swift's byte for byte: JSON as ``json.dumps`` writes it (ASCII
+only, ``\u00e9``), fields in Swift's order; XML as Swift's ElementTree
+writes it (empty elements as ``<x />``, a newline after each account
+entry); content types with their parameters re-joined as ``;k=v``.
 
 XML listings stay well-formed whatever the names hold. Names may contain
 control characters (only NUL is refused), but XML 1.0 cannot carry most
@@ -31,9 +42,9 @@ import functools
 import re
 import sys
 from dataclasses import dataclass
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring_ascii
 from typing import NamedTuple
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from objstore.common.exceptions import (
     InvalidListingParam, ListingNotAcceptable, ListingPreconditionFailed)
@@ -61,6 +72,8 @@ class ListingParams:
     prefix: str = ''
     delimiter: str = ''
     reverse: bool = False
+    # True for a ``path=`` listing: deeper names are skipped, not rolled up.
+    by_path: bool = False
 
 
 # Entries are named tuples, not dataclasses: a page builds 10,000 of them.
@@ -88,33 +101,41 @@ class ContainerEntry(NamedTuple):
     object_count: int
     bytes_used: int
     put_timestamp: str
+    storage_policy_index: int = 0
 
 
-def _check_text(name, value):
-    """Reject values that are not valid UTF-8 (lone surrogates) or hold NUL."""
+# The parameters Swift checks for UTF-8 (others are ignored, whatever
+# they hold); ``path`` only in container listings.
+CHECKED_PARAMS = ('marker', 'end_marker', 'prefix', 'delimiter', 'format',
+                  'reverse', 'limit')
+
+
+def _check_utf8(name, value):
+    """Reject a value that is not valid UTF-8 (lone surrogates)."""
     try:
         value.encode('utf-8')
     except UnicodeEncodeError:
-        raise InvalidListingParam('Invalid UTF8 in %s' % name)
-    if '\x00' in value:
-        raise InvalidListingParam('NUL in %s' % name)
-    return value
+        raise InvalidListingParam('"%s" parameter not valid UTF-8' % name)
 
 
 TRUE_WORDS = frozenset(('true', '1', 'yes', 'on', 't', 'y'))
 
 
-def parse_listing_params(query, max_limit):
+def parse_listing_params(query, max_limit, with_path=False):
     """ListingParams from a {name: str} of decoded query parameters.
 
     Values decoded with ``errors='surrogateescape'`` carry invalid UTF-8 as
-    lone surrogates, which are rejected here.
+    lone surrogates, which are rejected here. ``with_path``: honour
+    ``path=`` (container listings; account listings ignore it, as Swift's).
 
     >>> parse_listing_params({'limit': '5', 'prefix': 'a/'}, 10000).limit
     5
+    >>> parse_listing_params({'path': 'a/b/'}, 10, with_path=True).prefix
+    'a/b/'
     """
-    for name, value in query.items():
-        _check_text(name, value)
+    for name in CHECKED_PARAMS + (('path',) if with_path else ()):
+        if name in query:
+            _check_utf8(name, query[name])
     limit = max_limit
     given = query.get('limit', '')
     if given.isdigit() and given.isascii():
@@ -126,16 +147,20 @@ def parse_listing_params(query, max_limit):
             raise ListingPreconditionFailed(
                 'Maximum limit is %d' % max_limit)
         limit = int(significant)
+    prefix = query.get('prefix', '')
     delimiter = query.get('delimiter', '')
-    if delimiter and (len(delimiter) > 1 or ord(delimiter) > 254):
-        raise ListingPreconditionFailed('Bad delimiter')
+    path = with_path and 'path' in query
+    if path:
+        prefix = query['path'].rstrip('/') + '/' if query['path'] else ''
+        delimiter = '/'
     return ListingParams(
         limit=limit,
         marker=query.get('marker', ''),
         end_marker=query.get('end_marker', ''),
-        prefix=query.get('prefix', ''),
+        prefix=prefix,
         delimiter=delimiter,
-        reverse=query.get('reverse', '').strip().lower() in TRUE_WORDS)
+        reverse=query.get('reverse', '').strip().lower() in TRUE_WORDS,
+        by_path=path)
 
 
 def _parse_accept(accept):
@@ -262,12 +287,16 @@ class NameRange:
             self.lower, self.lower_inclusive = name, False
 
     def past_subdir(self, subdir):
-        # A subdir ends in the delimiter (below U+00FF), so next_string
-        # always has an answer here.
         if self.reverse:
             self.upper = subdir
+            return
+        after = next_string(subdir)
+        if after is None:
+            # Only U+10FFFF: nothing sorts after the subdir's names.
+            self.lower, self.lower_inclusive = subdir, False
+            self.upper = subdir
         else:
-            self.lower, self.lower_inclusive = next_string(subdir), True
+            self.lower, self.lower_inclusive = after, True
 
 
 def delimited_entries(scan, params, name_range):
@@ -278,6 +307,9 @@ def delimited_entries(scan, params, name_range):
     subdir are read past while that is cheap; one bigger than the adaptive
     budget is jumped over by a new scan starting after it, so a page costs
     at most one scan per subdir and never reads every row under a prefix.
+    A ``path`` page skips the subdirs' names instead of listing the
+    subdirs, and leaves out the name equal to the path itself (Swift's
+    directory marker); a name ending in the delimiter is listed there.
 
     >>> names = ['a/1', 'a/2', 'b', 'c/1']
     >>> scan = lambda r: ((n, i) for i, n in enumerate(names)
@@ -304,13 +336,18 @@ def delimited_entries(scan, params, name_range):
                     continue
                 budget = min(SCAN_AHEAD, budget * 2 + 1)
                 inside = None
+            if params.by_path and name == prefix:
+                name_range.past_name(name)
+                continue
             cut = name.find(delimiter, len(prefix))
+            if params.by_path and cut + len(delimiter) == len(name):
+                cut = -1
             if cut < 0:
                 entries.append((False, key))
                 name_range.past_name(name)
             else:
                 inside, skipped = name[:cut + len(delimiter)], 0
-                if inside != params.marker:
+                if inside != params.marker and not params.by_path:
                     entries.append((True, inside))
                 name_range.past_subdir(inside)
             if len(entries) >= limit:
@@ -346,27 +383,56 @@ def _iso_date(days):
 
 
 def _json_subdir(entry):
-    return '{"subdir": %s}' % encode_basestring(entry.name)
+    return '{"subdir": %s}' % encode_basestring_ascii(entry.name)
+
+
+# A content type parameter: ``; key`` or ``; key=value``, value a token or
+# a quoted string (RFC 7231 tokens: no separators, controls or spaces).
+TOKEN = r'[^\x00-\x20\x7f()<>@,;:\\"/\[\]?={}]+'
+CONTENT_TYPE_PARAM = re.compile(
+    r'\s*;\s*(%s)\s*(?:=\s*(%s|"(?:[^"\\]|\\.)*"))?' % (TOKEN, TOKEN))
+
+
+def listing_content_type(value):
+    """A stored content type as Swift lists it: parameters re-joined as
+    ``;key=value`` without spaces, anything not a parameter dropped.
+
+    >>> listing_content_type('text/plain; charset=utf-8 ;a')
+    'text/plain;charset=utf-8;a='
+    """
+    media, semicolon, params = value.partition(';')
+    if not semicolon:
+        return value
+    return media + ''.join(
+        ';%s=%s' % pair
+        for pair in CONTENT_TYPE_PARAM.findall(semicolon + params))
 
 
 def _object_json(entry):
     """One JSON object, formatted directly (json.dumps of 10,000 dicts is
-    the slowest part of a page); encode_basestring does the escaping."""
+    the slowest part of a page), in the field order and escaping of
+    Swift's ``json.dumps``."""
     if type(entry) is Subdir:
         return _json_subdir(entry)
-    return ('{"name": %s, "hash": %s, "bytes": %d, "content_type": %s, '
+    return ('{"bytes": %d, "hash": %s, "name": %s, "content_type": %s, '
             '"last_modified": "%s"}' % (
-                encode_basestring(entry.name), encode_basestring(entry.etag),
-                entry.size, encode_basestring(entry.content_type),
+                entry.size, encode_basestring_ascii(entry.etag),
+                encode_basestring_ascii(entry.name),
+                encode_basestring_ascii(
+                    listing_content_type(entry.content_type)),
                 last_modified(entry.created_at)))
 
 
-def _container_json(entry):
+def _container_json(entry, policy_name):
     if type(entry) is Subdir:
         return _json_subdir(entry)
-    return ('{"name": %s, "count": %d, "bytes": %d, "last_modified": "%s"}'
-            % (encode_basestring(entry.name), entry.object_count,
-               entry.bytes_used, last_modified(entry.put_timestamp)))
+    policy = ''
+    if policy_name is not None:
+        policy = ', "storage_policy": %s' % encode_basestring_ascii(
+            policy_name)
+    return ('{"name": %s, "count": %d, "bytes": %d, "last_modified": "%s"%s}'
+            % (encode_basestring_ascii(entry.name), entry.object_count,
+               entry.bytes_used, last_modified(entry.put_timestamp), policy))
 
 
 # Characters XML 1.0's Char production excludes (surrogates cannot reach
@@ -377,6 +443,12 @@ XML_FORBIDDEN = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
 # A raw CR in character data reaches the reader as LF (XML end-of-line
 # handling); a character reference survives.
 XML_TEXT_ENTITIES = {'\r': '&#13;'}
+
+# In an attribute, whitespace other than a space is normalized to a space
+# by the reader unless written as a reference (the references Swift's
+# ElementTree writes).
+XML_ATTR_ENTITIES = {'"': '&quot;', '\n': '&#10;', '\r': '&#13;',
+                     '\t': '&#09;'}
 
 
 def xml_text(value):
@@ -389,42 +461,54 @@ def xml_text(value):
 
 
 def xml_attr(value):
-    """``value`` as a quoted XML attribute, forbidden chars replaced."""
-    return quoteattr(XML_FORBIDDEN.sub('\ufffd', value))
+    """``value`` as a double-quoted XML attribute, forbidden chars replaced.
 
-
-def _subdir_xml(entry):
-    return '<subdir name=%s><name>%s</name></subdir>' % (
-        xml_attr(entry.name), xml_text(entry.name))
+    >>> xml_attr('a"b\\tc')
+    '"a&quot;b&#09;c"'
+    """
+    return '"%s"' % escape(XML_FORBIDDEN.sub('\ufffd', value),
+                           XML_ATTR_ENTITIES)
 
 
 def _object_xml(entry):
     if type(entry) is Subdir:
-        return _subdir_xml(entry)
+        return '<subdir name=%s><name>%s</name></subdir>' % (
+            xml_attr(entry.name), xml_text(entry.name))
     return ('<object><name>%s</name><hash>%s</hash><bytes>%d</bytes>'
             '<content_type>%s</content_type>'
             '<last_modified>%s</last_modified></object>' % (
                 xml_text(entry.name), xml_text(entry.etag), entry.size,
-                xml_text(entry.content_type), last_modified(entry.created_at)))
+                xml_text(listing_content_type(entry.content_type)),
+                last_modified(entry.created_at)))
 
 
-def _container_xml(entry):
+def _container_xml(entry, policy_name):
+    """One account entry and its newline (Swift's layout)."""
     if type(entry) is Subdir:
-        return _subdir_xml(entry)
+        return '<subdir name=%s />\n' % xml_attr(entry.name)
+    policy = ''
+    if policy_name is not None:
+        policy = '<storage_policy>%s</storage_policy>' % xml_text(policy_name)
     return ('<container><name>%s</name><count>%d</count><bytes>%d</bytes>'
-            '<last_modified>%s</last_modified></container>' % (
+            '<last_modified>%s</last_modified>%s</container>\n' % (
                 xml_text(entry.name), entry.object_count, entry.bytes_used,
-                last_modified(entry.put_timestamp)))
+                last_modified(entry.put_timestamp), policy))
 
 
-def _render(entries, content_type, root, owner, to_json, to_xml):
+def _xml_document(root, owner, body):
+    """The prolog and the root element, empty as ``<root name="x" />``."""
+    if not body:
+        return '%s<%s name=%s />' % (XML_PROLOG, root, xml_attr(owner))
+    return '%s<%s name=%s>%s</%s>' % (XML_PROLOG, root, xml_attr(owner),
+                                      body, root)
+
+
+def _render(entries, content_type, to_json, to_xml):
     if content_type == JSON_TYPE:
         return ('[' + ', '.join([to_json(e) for e in entries]) +
-                ']').encode('utf-8')
+                ']').encode('ascii')
     if content_type in (XML_TYPE, TEXT_XML_TYPE):
-        body = ''.join(to_xml(e) for e in entries)
-        return ('%s<%s name=%s>%s</%s>' % (
-            XML_PROLOG, root, xml_attr(owner), body, root)).encode('utf-8')
+        return to_xml(entries).encode('utf-8')
     if not entries:
         return b''
     return ''.join(e.name + '\n' for e in entries).encode('utf-8')
@@ -432,14 +516,35 @@ def _render(entries, content_type, root, owner, to_json, to_xml):
 
 def render_container_listing(entries, content_type, container):
     """Body bytes of a container listing of ObjectEntry/Subdir entries."""
-    return _render(entries, content_type, 'container', container,
-                   _object_json, _object_xml)
+    def to_xml(entries):
+        return _xml_document('container', container,
+                             ''.join(_object_xml(e) for e in entries))
+    return _render(entries, content_type, _object_json, to_xml)
 
 
-def render_account_listing(entries, content_type, account):
-    """Body bytes of an account listing of ContainerEntry/Subdir entries."""
-    return _render(entries, content_type, 'account', account,
-                   _container_json, _container_xml)
+def render_account_listing(entries, content_type, account,
+                           policy_names=None):
+    """Body bytes of an account listing of ContainerEntry/Subdir entries.
+
+    ``policy_names`` ({index: name}) names each container's storage
+    policy (``storage_policy``); a container whose index it lacks is
+    listed without one, as Swift lists one of an unknown policy. Swift's
+    account element always holds a newline, so it is never written empty.
+    """
+    policy_names = policy_names or {}
+
+    def policy_of(entry):
+        if type(entry) is Subdir:
+            return None
+        return policy_names.get(entry.storage_policy_index)
+
+    def to_json(entry):
+        return _container_json(entry, policy_of(entry))
+
+    def to_xml(entries):
+        return _xml_document('account', account, '\n' + ''.join(
+            _container_xml(e, policy_of(e)) for e in entries))
+    return _render(entries, content_type, to_json, to_xml)
 
 
 def listing_status(entries, content_type):

@@ -211,7 +211,8 @@ class ContainerController(DatabaseServer):
         device, partition, account, container, obj = parts
         if container is None or obj:
             raise InvalidInput('Invalid path for %s' % req.method)
-        content_type, params = listing_request(req, CONTAINER_LISTING_LIMIT)
+        content_type, params = listing_request(
+            req, CONTAINER_LISTING_LIMIT, with_path=True)
         broker = self.broker(device, partition, account, container,
                              for_read=True)
         if not broker.exists():

@@ -73,9 +73,11 @@ def test_head_and_get_stats(server):
     assert status == 200
     assert json.loads(body) == [
         {'name': 'c1', 'count': 2, 'bytes': 20,
-         'last_modified': '2023-11-14T22:13:21.000000'},
+         'last_modified': '2023-11-14T22:13:21.000000',
+         'storage_policy': 'Policy-0'},
         {'name': 'c2', 'count': 1, 'bytes': 5,
-         'last_modified': '2023-11-14T22:13:21.000000'}]
+         'last_modified': '2023-11-14T22:13:21.000000',
+         'storage_policy': 'Policy-0'}]
 
 
 def test_listing_parameters_and_formats(server):

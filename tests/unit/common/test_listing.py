@@ -40,19 +40,37 @@ def test_limit_over_max_is_412():
         parse_listing_params({'limit': '10001'}, MAX)
 
 
-@pytest.mark.parametrize('delimiter', ['//', '\u0100', 'ab'])
-def test_bad_delimiter_is_412(delimiter):
-    with pytest.raises(ListingPreconditionFailed, match='Bad delimiter'):
-        parse_listing_params({'delimiter': delimiter}, MAX)
+@pytest.mark.parametrize('delimiter', ['//', '\u0100', 'ab', '\U0010ffff'])
+def test_any_delimiter_is_legal(delimiter):
+    assert parse_listing_params(
+        {'delimiter': delimiter}, MAX).delimiter == delimiter
 
 
 @pytest.mark.parametrize('name', ['prefix', 'marker', 'end_marker',
-                                  'delimiter'])
-def test_invalid_utf8_and_nul_are_400(name):
-    with pytest.raises(InvalidListingParam):
-        parse_listing_params({name: 'a\udcff'}, MAX)
-    with pytest.raises(InvalidListingParam):
-        parse_listing_params({name: 'a\x00'}, MAX)
+                                  'delimiter', 'path', 'format', 'limit'])
+def test_invalid_utf8_is_400_in_swifts_words(name):
+    with pytest.raises(InvalidListingParam,
+                       match='"%s" parameter not valid UTF-8' % name):
+        parse_listing_params({name: 'a\udcff'}, MAX, with_path=True)
+
+
+def test_account_listings_ignore_path_whatever_it_holds():
+    assert parse_listing_params({'path': '\udcff'}, MAX).prefix == ''
+
+
+def test_nul_and_other_params_are_not_refused():
+    params = parse_listing_params({'prefix': '\x00', 'other': '\udcff'}, MAX)
+    assert params.prefix == '\x00'
+
+
+def test_path_sets_prefix_and_delimiter_for_containers_only():
+    query = {'path': 'a/b//', 'prefix': 'x', 'delimiter': '-'}
+    params = parse_listing_params(query, MAX, with_path=True)
+    assert (params.prefix, params.delimiter, params.by_path) == ('a/b/', '/',
+                                                              True)
+    assert parse_listing_params({'path': ''}, MAX, with_path=True).prefix == ''
+    assert parse_listing_params(query, MAX) == listing.ListingParams(
+        MAX, prefix='x', delimiter='-')
 
 
 def test_reverse_false_words():
@@ -296,3 +314,91 @@ def test_json_listing_keeps_control_chars_exactly():
                for n in CONTROL_NAMES]
     body = listing.render_container_listing(objects, listing.JSON_TYPE, 'c')
     assert [row['name'] for row in json.loads(body)] == CONTROL_NAMES
+
+
+def test_json_is_swifts_field_order_and_ascii_escaping():
+    entries = [ObjectEntry('\u00e9"\x7f', '1700000000.00000', 3,
+                           'text/plain; a=b ; c', 'e1'), Subdir('d/')]
+    assert listing.render_container_listing(
+        entries, listing.JSON_TYPE, 'c') == (
+        b'[{"bytes": 3, "hash": "e1", "name": "\\u00e9\\"\\u007f", '
+        b'"content_type": "text/plain;a=b;c=", '
+        b'"last_modified": "2023-11-14T22:13:20.000000"}, '
+        b'{"subdir": "d/"}]')
+
+
+def test_xml_is_laid_out_as_swifts_elementtree():
+    assert listing.render_container_listing(
+        [], listing.XML_TYPE, 'c"\t') == (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        b'<container name="c&quot;&#09;" />')
+    assert listing.render_account_listing([], listing.XML_TYPE, 'a') == (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<account name="a">\n'
+        b'</account>')
+    entries = [ContainerEntry("<'", 1, 2, '1700000000.00000'), Subdir('d-')]
+    assert listing.render_account_listing(
+        entries, listing.XML_TYPE, 'a') == (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<account name="a">\n'
+        b"<container><name>&lt;'</name><count>1</count><bytes>2</bytes>"
+        b'<last_modified>2023-11-14T22:13:20.000000</last_modified>'
+        b'</container>\n<subdir name="d-" />\n</account>')
+
+
+CORPUS = ['a', 'a/', 'a/b', 'a/c', 'a/d/', 'a/d/e', 'b', 'b-1', 'b/x/y', 'c']
+
+
+@pytest.mark.parametrize('path, reverse, expected', [
+    ('a', False, ['a/b', 'a/c', 'a/d/']),
+    ('a/', False, ['a/b', 'a/c', 'a/d/']),
+    ('', False, ['a', 'a/', 'b', 'b-1', 'c']),
+    ('b/x', False, ['b/x/y']),
+    # Reverse reaches a/d/e first and skips a/d/ and below it, the
+    # directory name a/d/ too (as Swift's reverse path listings do).
+    ('a', True, ['a/c', 'a/b'])])
+def test_path_lists_only_the_names_directly_under_it(path, reverse,
+                                                     expected):
+    scan, _calls = scan_over(CORPUS)
+    params = parse_listing_params({'path': path}, 100, with_path=True)
+    params = listing.ListingParams(params.limit, prefix=params.prefix,
+                                   delimiter='/', reverse=reverse,
+                                   by_path=True)
+    entries = listing.delimited_entries(scan, params,
+                                        listing.NameRange(params))
+    assert [name for _subdir, name in entries] == expected
+
+
+@pytest.mark.parametrize('delimiter, expected', [
+    ('/x', ['a', 'a/', 'a/b', 'a/c', 'a/d/', 'a/d/e', 'b', 'b-1', 'b/x',
+            'c']),
+    ('a/', ['a', 'a/', 'b', 'b-1', 'b/x/y', 'c']),
+    ('-1', ['a', 'a/', 'a/b', 'a/c', 'a/d/', 'a/d/e', 'b', 'b-1', 'b/x/y',
+            'c'])])
+def test_multi_character_delimiters(delimiter, expected):
+    scan, _calls = scan_over(CORPUS)
+    params = listing.ListingParams(limit=100, delimiter=delimiter)
+    entries = listing.delimited_entries(scan, params,
+                                        listing.NameRange(params))
+    assert [name for _subdir, name in entries] == expected
+
+
+def test_subdir_of_the_last_code_point_ends_the_page():
+    top = '\U0010ffff'
+    scan, _calls = scan_over(['a', top + top + 'z'])
+    params = listing.ListingParams(limit=100, delimiter=top)
+    assert listing.delimited_entries(scan, params, listing.NameRange(
+        params)) == [(False, 'a'), (True, top)]
+
+
+def test_account_entries_name_their_known_storage_policy():
+    entries = [ContainerEntry('c', 1, 2, '1700000000.00000', 0),
+               ContainerEntry('d', 0, 0, '1700000000.00000', 7)]
+    body = listing.render_account_listing(entries, listing.JSON_TYPE, 'a',
+                                          {0: 'Policy-0'})
+    assert body == (
+        b'[{"name": "c", "count": 1, "bytes": 2, "last_modified": '
+        b'"2023-11-14T22:13:20.000000", "storage_policy": "Policy-0"}, '
+        b'{"name": "d", "count": 0, "bytes": 0, "last_modified": '
+        b'"2023-11-14T22:13:20.000000"}]')
+    root = ET.fromstring(listing.render_account_listing(
+        entries, listing.XML_TYPE, 'a', {0: 'Policy-0'}))
+    assert [c.findtext('storage_policy') for c in root] == ['Policy-0', None]
