@@ -54,4 +54,5 @@ def info_response(method, params, capabilities):
     if any(params.get(name) for name in ADMIN_QUERY):
         return swift_error(HTTPForbidden, method)
     return Response(status=200, body=info_document(capabilities),
-                    content_type='application/json', charset='UTF-8')
+                    content_type='application/json; charset=UTF-8',
+                    charset=None)
