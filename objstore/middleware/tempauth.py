@@ -3,10 +3,14 @@
 Owns: the ``/auth/v1.0`` token endpoint, turning a request's token into the
 user's groups (``REMOTE_USER``), and the authorization decision the proxy
 asks for through ``environ['swift.authorize']`` (account owners, reseller
-admins, container ACLs ``X-Container-Read``/``X-Container-Write``, whose
-syntax and matching live in common.acl). It must
-not touch storage: the proxy reads the container's ACL and puts it on the
-request (``req.acl``) before it calls ``swift.authorize`` a second time.
+admins, container ACLs ``X-Container-Read``/``X-Container-Write``, and
+account ACLs ``X-Account-Access-Control``, whose syntax and matching live
+in common.acl). It must not touch storage: the proxy reads the container's
+ACL and puts it on the request (``req.acl``) before it calls
+``swift.authorize`` a second time; the account's ACL it reads through an
+account info lookup (common.info), only when nothing else lets a user in.
+It validates a client's account ACL (Swift's 400 texts) and moves it to
+the account sysmeta that keeps it, behind the gatekeeper.
 
 It offers its users' credentials to signing middlewares (s3api) through
 ``lookup_credentials`` and honours the signatures they verify with it; the
