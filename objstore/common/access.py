@@ -139,8 +139,10 @@ def swift_error(exc_class, method='GET', **kwargs):
     """Swift's answer for an auth error status: its HTML page (the reason
     and explanation of ``SWIFT_REASONS``), no body for a HEAD.
 
-    >>> swift_error(HTTPForbidden).body
-    b'<html><h1>Forbidden</h1><p>Access was denied to this resource.</p></html>'
+    >>> swift_error(HTTPForbidden).body[:28]
+    b'<html><h1>Forbidden</h1><p>A'
+    >>> swift_error(HTTPForbidden, 'HEAD').body
+    b''
     """
     body = b'' if method == 'HEAD' else error_page(exc_class.code)
     return exc_class(body=body, content_type='text/html', charset='UTF-8',
