@@ -215,3 +215,16 @@ def test_signed_admin_info_is_refused_without_an_admin_key(cluster):
                   '/info?swiftinfo_sig=x&swiftinfo_expires=1')
     assert answer.status == 403
     assert b'Access was denied' in answer.body
+
+
+def test_read_write_grant_cannot_set_owner_only_headers(cluster, tokens):
+    """As in Swift, a user an account ACL lets write containers is no
+    owner: the container ACL it sends is dropped, not stored."""
+    account = account_with_acl(cluster, tokens, {'read-write': [GRANTEE]})
+    assert as_user(cluster, tokens, GRANTEE, 'POST', account + '/c', {
+        'X-Container-Read': '.r:*,.rlistings',
+        'X-Container-Meta-Color': 'red'}).status == 204
+    answer = as_user(cluster, tokens, OWNER, 'HEAD', account + '/c')
+    assert answer.headers['X-Container-Meta-Color'] == 'red'
+    assert 'X-Container-Read' not in answer.headers
+    assert send(cluster, 'GET', account + '/c/o').status == 401
