@@ -7,6 +7,7 @@ proxy serves it as JSON to anyone, without auth.
 """
 
 import json
+from urllib.parse import parse_qs
 
 from objstore.common.access import API_VERSIONS, swift_error
 from objstore.common.constraints import (
@@ -47,11 +48,19 @@ def info_document(capabilities):
     return json.dumps(capabilities, sort_keys=True).encode('utf-8')
 
 
-def info_response(method, params, capabilities):
-    """The answer to a GET or HEAD of ``/info`` (``params``: its query):
-    the document with Swift's Content-Type, or Swift's 403 to an admin
-    request, as Swift gives when no admin key is set."""
-    if any(params.get(name) for name in ADMIN_QUERY):
+def info_response(method, query_string, capabilities):
+    """The answer to a GET or HEAD of ``/info``: the document with Swift's
+    Content-Type, or Swift's 403 to an admin request, as Swift gives when
+    no admin key is set. Any query is read, none refused: bytes that are
+    not UTF-8 are replaced.
+
+    >>> info_response('GET', 'swiftinfo_sig=x', {}).status_int
+    403
+    >>> info_response('GET', 'prefix=%FF', {}).status_int
+    200
+    """
+    params = parse_qs(query_string, errors='replace')
+    if any(any(params.get(name, ())) for name in ADMIN_QUERY):
         return swift_error(HTTPForbidden, method)
     return Response(status=200, body=info_document(capabilities),
                     content_type='application/json; charset=UTF-8',

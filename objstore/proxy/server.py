@@ -170,7 +170,8 @@ class Application:
         # Middlewares in front add their sections on the way in (see info.py)
         capabilities = dict(self.capabilities)
         capabilities.update(req.environ.get(CAPABILITIES_KEY, {}))
-        return info_response(req.method, req.params, capabilities)
+        return info_response(req.method, req.query_string,
+                             capabilities)
 
 
 def app_factory(global_conf, **local_conf):

@@ -215,6 +215,8 @@ def test_signed_admin_info_is_refused_without_an_admin_key(cluster):
                   '/info?swiftinfo_sig=x&swiftinfo_expires=1')
     assert answer.status == 403
     assert b'Access was denied' in answer.body
+    # Any other query is read, never refused, not-UTF-8 bytes included.
+    assert send(cluster, 'GET', '/info?prefix=%ED%A0%80').status == 200
 
 
 def test_read_write_grant_cannot_set_owner_only_headers(cluster, tokens):
