@@ -52,7 +52,7 @@ Pure: no I/O.
 import dataclasses
 from urllib.parse import quote
 
-from objstore.common.http import HTTPUnauthorized
+from objstore.common.http import HTTPForbidden, HTTPUnauthorized
 
 API_VERSIONS = ('v1', 'v1.0')
 AUTHORIZE_KEY = 'swift.authorize'
@@ -62,11 +62,25 @@ SIGNED_REQUEST_KEY = 'objstore.auth.verify_signature'
 PUBLIC_PATHS = ('/info', '/healthcheck')
 PUBLIC_PREFIXES = ('/auth/',)
 
-# Swift's text for a 401 (swob's RESPONSE_REASONS), so clients see the same.
-UNAUTHORIZED_BODY = (
-    b'<html><h1>Unauthorized</h1><p>This server could not verify that you '
-    b'are authorized to access the document you requested.</p></html>')
+# Swift's error pages (swob's RESPONSE_REASONS), so clients see the same.
+SWIFT_REASONS = {
+    400: ('Bad Request', 'The server could not comply with the request '
+          'since it is either malformed or otherwise incorrect.'),
+    401: ('Unauthorized', 'This server could not verify that you are '
+          'authorized to access the document you requested.'),
+    403: ('Forbidden', 'Access was denied to this resource.'),
+    405: ('Method Not Allowed',
+          'The method is not allowed for this resource.'),
+}
 
+
+def error_page(status):
+    """Swift's HTML body for an error ``status`` of SWIFT_REASONS."""
+    return ('<html><h1>%s</h1><p>%s</p></html>'
+            % SWIFT_REASONS[status]).encode('ascii')
+
+
+UNAUTHORIZED_BODY = error_page(401)
 
 def api_version(path):
     """The API version a path is addressed to, or None when it is not one
@@ -121,16 +135,32 @@ def realm_of(path):
     return 'unknown'
 
 
-def unauthorized(path):
-    """Swift's 401: ``Www-Authenticate: Swift realm="<account>"``.
+def swift_error(exc_class, method='GET', **kwargs):
+    """Swift's answer for an auth error status: its HTML page (the reason
+    and explanation of ``SWIFT_REASONS``), no body for a HEAD.
 
-    The realm is percent-quoted: a name may hold quotes or CR/LF, which
-    must not end the header.
+    >>> swift_error(HTTPForbidden).body[:28]
+    b'<html><h1>Forbidden</h1><p>A'
+    >>> swift_error(HTTPForbidden, 'HEAD').body
+    b''
     """
-    return HTTPUnauthorized(
-        body=UNAUTHORIZED_BODY, content_type='text/html', charset='UTF-8',
-        headers={'Www-Authenticate': 'Swift realm="%s"'
-                 % quote(realm_of(path), safe='')})
+    body = b'' if method == 'HEAD' else error_page(exc_class.code)
+    return exc_class(body=body, content_type='text/html', charset='UTF-8',
+                     **kwargs)
+
+
+def unauthorized_realm(realm, method='GET'):
+    """Swift's 401 naming ``realm``: ``Www-Authenticate: Swift
+    realm="<realm>"``, percent-quoted: a name may hold quotes or CR/LF,
+    which must not end the header."""
+    return swift_error(HTTPUnauthorized, method, headers={
+        'Www-Authenticate': 'Swift realm="%s"' % quote(realm, safe='')})
+
+
+def unauthorized(path, method='GET'):
+    """Swift's 401 for a request to ``path``: the realm is its account
+    only, even for a container or object (``realm_of``)."""
+    return unauthorized_realm(realm_of(path), method)
 
 
 @dataclasses.dataclass(frozen=True)

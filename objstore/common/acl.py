@@ -28,6 +28,10 @@ REFERRER_ALIASES = ('.r', '.ref', '.referer', '.referrer')
 RLISTINGS = '.rlistings'
 # Account ACL levels, weakest first.
 ACCOUNT_ACL_LEVELS = ('read-only', 'read-write', 'admin')
+# The header clients set and owners see, and the account system metadata
+# the auth middleware keeps it in (Swift's names, so the two interoperate).
+ACCOUNT_ACL_HEADER = 'X-Account-Access-Control'
+ACCOUNT_ACL_SYSMETA = 'X-Account-Sysmeta-Core-Access-Control'
 
 
 # -- container ACLs ------------------------------------------------------------
@@ -175,31 +179,37 @@ def group_allowed(groups_of_user, acl_groups):
 def parse_account_acl(value):
     """The {level: [grants]} of an X-Account-Access-Control value.
 
-    ValueError, with the reason, when it is not a JSON object of known
-    levels each mapped to a list of strings. Empty levels are dropped, so
-    an ACL that grants nothing is ``{}``; so is an empty value.
+    ValueError, with Swift's reason text, when it is not a JSON object of
+    known levels each mapped to a list of strings; unknown keys are
+    reported first, then the levels strongest first (Swift's order).
+    Empty levels are dropped, so an ACL that grants nothing is ``{}``; so
+    is an empty value.
 
     >>> parse_account_acl('{"read-only": ["test2"], "admin": []}')
     {'read-only': ['test2']}
     >>> parse_account_acl('{"owner": ["x"]}')
     Traceback (most recent call last):
-    ValueError: key 'owner' not recognized in account ACL
+    ValueError: Key "owner" not recognized
     """
     if not value or not value.strip():
         return {}
     try:
         acl = json.loads(value)
     except ValueError:
-        raise ValueError('account ACL is not JSON: %r' % value)
+        acl = None
     if not isinstance(acl, dict):
-        raise ValueError('account ACL is not a JSON object: %r' % value)
-    for level, grants in acl.items():
+        raise ValueError('Syntax error in input (%r)' % value)
+    for level in acl:
         if level not in ACCOUNT_ACL_LEVELS:
-            raise ValueError('key %r not recognized in account ACL' % level)
-        if not isinstance(grants, list) or not all(
-                isinstance(grant, str) for grant in grants):
-            raise ValueError('value of %r in account ACL must be a list of '
-                             'strings' % level)
+            raise ValueError('Key %s not recognized' % json.dumps(level))
+    for level in reversed(ACCOUNT_ACL_LEVELS):
+        grants = acl.get(level, [])
+        if not isinstance(grants, list):
+            raise ValueError('Value for key %s must be a list'
+                             % json.dumps(level))
+        if not all(isinstance(grant, str) for grant in grants):
+            raise ValueError('Elements of %s list must be strings'
+                             % json.dumps(level))
     return {level: grants for level, grants in acl.items() if grants}
 
 
@@ -214,6 +224,23 @@ def format_account_acl(acl):
                        if grants},
                       ensure_ascii=True, separators=(',', ':'),
                       sort_keys=True)
+
+
+def shown_account_acl(stored):
+    """The X-Account-Access-Control an owner sees for the ``stored``
+    sysmeta value: canonical, or None when it grants nothing or cannot be
+    read (an owner then sees no ACL, as in Swift).
+
+    >>> shown_account_acl('{"read-only": ["test:user"], "admin": []}')
+    '{"read-only":["test:user"]}'
+    >>> shown_account_acl('{}') is None
+    True
+    """
+    try:
+        acl = parse_account_acl(stored)
+    except ValueError:
+        return None
+    return format_account_acl(acl) if acl else None
 
 
 def account_acl_level(acl, groups_of_user):

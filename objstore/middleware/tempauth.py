@@ -3,10 +3,14 @@
 Owns: the ``/auth/v1.0`` token endpoint, turning a request's token into the
 user's groups (``REMOTE_USER``), and the authorization decision the proxy
 asks for through ``environ['swift.authorize']`` (account owners, reseller
-admins, container ACLs ``X-Container-Read``/``X-Container-Write``, whose
-syntax and matching live in common.acl). It must
-not touch storage: the proxy reads the container's ACL and puts it on the
-request (``req.acl``) before it calls ``swift.authorize`` a second time.
+admins, container ACLs ``X-Container-Read``/``X-Container-Write``, and
+account ACLs ``X-Account-Access-Control``, whose syntax and matching live
+in common.acl). It must not touch storage: the proxy reads the container's
+ACL and puts it on the request (``req.acl``) before it calls
+``swift.authorize`` a second time; the account's ACL it reads through an
+account info lookup (common.info), only when nothing else lets a user in.
+It validates a client's account ACL (Swift's 400 texts) and moves it to
+the account sysmeta that keeps it, behind the gatekeeper.
 
 It offers its users' credentials to signing middlewares (s3api) through
 ``lookup_credentials`` and honours the signatures they verify with it; the
@@ -47,16 +51,20 @@ from urllib.parse import quote
 
 from objstore.common.access import (
     Credentials, api_version, claim, publish_lookup, signature_verifier,
-    unauthorized)
+    swift_error, unauthorized, unauthorized_realm)
 from objstore.common.acl import (
-    clean_acl, group_allowed, parse_acl, referrer_allowed)
+    ACCOUNT_ACL_HEADER, ACCOUNT_ACL_SYSMETA, account_acl_allows,
+    account_acl_level, clean_acl, group_allowed, parse_account_acl,
+    parse_acl, referrer_allowed)
 from objstore.common.config import ConfBase
 from objstore.common.http import (
-    HTTPBadRequest, HTTPForbidden, HTTPUnauthorized, Response, Request,
+    HTTPBadRequest, HTTPForbidden, HTTPMethodNotAllowed, Response, Request,
     split_path)
+from objstore.common.info import get_account_info
 from objstore.common.log import get_logger
 from objstore.common.subrequest import add_capability
 
+SYSMETA_PREFIX = 'x-account-sysmeta-'
 TOKEN_TAG_HEX = 32  # 128 bits of HMAC-SHA256 are enough against forgery
 TOKEN_NONCE_BYTES = 8
 
@@ -233,11 +241,14 @@ UNAUTHORIZED = 401
 FORBIDDEN = 403
 
 
-def decide(access, prefix):
+def decide(access, prefix, account_acl=dict):
     """ALLOW, OWNER (allowed and owns the account), 401 or 403.
 
     Account owners (``AUTH_x`` group) do anything in their account except
     creating or deleting the account itself, which only reseller admins do.
+    A user nothing else lets in is judged by the account's ACL, which
+    ``account_acl()`` returns ({level: [grants]}); it is asked only then,
+    as reading it costs a lookup.
     """
     groups = access.groups or []
     if not access.account or not access.account.startswith(prefix):
@@ -258,7 +269,73 @@ def decide(access, prefix):
         return UNAUTHORIZED
     if access.container and group_allowed(groups, acl_groups):
         return ALLOW
+    return account_acl_verdict(access, groups, account_acl())
+
+
+def account_acl_verdict(access, groups, acl):
+    """OWNER for an account ACL ``admin``, ALLOW when the user's level
+    allows the request (common.acl), else FORBIDDEN.
+
+    >>> account_acl_verdict(AccessRequest('PUT', 'AUTH_a', 'c'), ['b', 'b:u'],
+    ...                     {'read-write': ['b:u']})
+    'allow'
+    """
+    level = account_acl_level(acl, groups)
+    if level == 'admin':
+        return OWNER
+    if account_acl_allows(level, access.method, access.container):
+        return ALLOW
     return FORBIDDEN
+
+
+# ---------------------------------------------------------- token request
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenRequest:
+    """Who a token request names: the account (the 401's realm, None when
+    unknown), the user id ``account:user`` (None when not given in full)
+    and the key."""
+    account: str = None
+    user_id: str = None
+    key: str = None
+
+
+def read_token_request(path, headers):
+    """The TokenRequest of ``path`` (what follows the auth prefix), in
+    Swift's forms; ValueError when the path is none of them.
+
+    ``v1/<account>/auth``: ``X-Storage-User: <user>`` or ``X-Auth-User:
+    <account>:<user>``, key in ``X-Storage-Pass`` or ``X-Auth-Key``.
+    ``v1.0`` or ``auth`` (anything may follow): ``X-Auth-User`` or
+    ``X-Storage-User`` ``<account>:<user>``, key in ``X-Auth-Key`` or
+    ``X-Storage-Pass``.
+
+    >>> read_token_request('v1/test/auth', {'X-Storage-User': 'tester'})
+    TokenRequest(account='test', user_id='test:tester', key=None)
+    >>> read_token_request('v1', {})
+    Traceback (most recent call last):
+    ValueError: not a token path: 'v1'
+    """
+    segments = path.strip('/').split('/', 2)
+    if segments[0] == 'v1' and len(segments) == 3 and segments[2] == 'auth':
+        account = segments[1]
+        key = headers.get('X-Storage-Pass') or headers.get('X-Auth-Key')
+        if headers.get('X-Storage-User'):
+            return TokenRequest(account, '%s:%s' % (
+                account, headers['X-Storage-User']), key)
+        user_id = headers.get('X-Auth-User') or ''
+        if user_id.split(':', 1)[0] != account or ':' not in user_id:
+            return TokenRequest(account)
+        return TokenRequest(account, user_id, key)
+    if segments[0] not in ('v1.0', 'auth'):
+        raise ValueError('not a token path: %r' % path)
+    user_id = headers.get('X-Auth-User') or headers.get('X-Storage-User')
+    if not user_id or ':' not in user_id:
+        return TokenRequest()
+    return TokenRequest(user_id.split(':', 1)[0] or None, user_id,
+                        headers.get('X-Auth-Key') or
+                        headers.get('X-Storage-Pass'))
 
 
 # ------------------------------------------------------------ middleware
@@ -278,7 +355,7 @@ class TempAuth:
         self.clock = clock
 
     def __call__(self, environ, start_response):
-        add_capability(environ, 'tempauth', account_acls=False)
+        add_capability(environ, 'tempauth', account_acls=True)
         path = environ.get('PATH_INFO', '')
         if path.startswith(self.conf.auth_prefix):
             return self.handle_get_token(Request(environ))(
@@ -310,7 +387,7 @@ class TempAuth:
         if verified is None or verified[0] not in self.users:
             if api_version(path) or token.startswith(
                     self.signer.token_prefix):
-                return unauthorized(path)
+                return unauthorized(path, environ.get('REQUEST_METHOD'))
             return None
         environ['REMOTE_USER'] = ','.join(
             user_groups(self.users[verified[0]], self.conf.prefix))
@@ -344,52 +421,83 @@ class TempAuth:
             _, account, container, obj = split_path(req.path, 2, 4, True)
         except ValueError:
             return HTTPBadRequest(body=b'Invalid path')
+        if account.startswith(self.conf.prefix):
+            invalid = self._store_account_acl_as_sysmeta(req)
+            if invalid is not None:
+                return invalid
         remote = req.environ.get('REMOTE_USER')
         access = AccessRequest(
             method=req.method, account=account, container=container,
             obj=obj, groups=remote.split(',') if remote else None,
             acl=req.environ.get('swift.acl'),
             referrer=req.environ.get('HTTP_REFERER'))
-        verdict = decide(access, self.conf.prefix)
+        verdict = decide(access, self.conf.prefix,
+                         lambda: self._account_acl(req))
         if verdict == OWNER:
             req.environ['swift_owner'] = True
             return None
         if verdict == ALLOW:
             return None
         if verdict == UNAUTHORIZED:
-            return unauthorized(req.path)
-        return HTTPForbidden()
+            return unauthorized(req.path, req.method)
+        return swift_error(HTTPForbidden, req.method)
+
+    @staticmethod
+    def _store_account_acl_as_sysmeta(req):
+        """Move a valid X-Account-Access-Control to the sysmeta the account
+        keeps it in (Swift's 400 text for an invalid one). It happens here,
+        behind the gatekeeper, which drops any sysmeta the client sent."""
+        value = req.headers.get(ACCOUNT_ACL_HEADER)
+        if value is None:
+            return None
+        try:
+            parse_account_acl(value)
+        except ValueError as err:
+            return HTTPBadRequest(
+                body=('%s invalid: %s\n\nInput: %s\n' % (
+                    ACCOUNT_ACL_HEADER, err, value)).encode(
+                        'utf-8', 'surrogateescape'),
+                content_type='text/plain', charset='UTF-8')
+        del req.headers[ACCOUNT_ACL_HEADER]
+        req.headers[ACCOUNT_ACL_SYSMETA] = value
+        return None
+
+    def _account_acl(self, req):
+        """The ACL of the account the request addresses ({} if none)."""
+        info = get_account_info(req.environ, self.app, swift_source='TA')
+        stored = info.get('sysmeta', {}).get(
+            ACCOUNT_ACL_SYSMETA.lower()[len(SYSMETA_PREFIX):])
+        try:
+            return parse_account_acl(stored)
+        except ValueError as err:
+            self.logger.warning('invalid account ACL stored in %s: %s',
+                                req.path, err)
+            return {}
 
     def handle_get_token(self, req):
         """``GET /auth/v1.0`` (or ``/auth/v1/<acct>/auth``) -> a token."""
         if req.method != 'GET':
-            return HTTPBadRequest(body=b'GET is the only verb here')
-        rest = req.path[len(self.conf.auth_prefix):].strip('/').split('/')
-        user_id = req.headers.get('X-Auth-User') or \
-            req.headers.get('X-Storage-User')
-        key = req.headers.get('X-Auth-Key') or \
-            req.headers.get('X-Storage-Pass')
-        if rest[0] == 'v1' and len(rest) == 3 and rest[2] == 'auth':
-            if user_id and ':' not in user_id:
-                user_id = '%s:%s' % (rest[1], user_id)
-            if user_id and user_id.split(':', 1)[0] != rest[1]:
-                return HTTPUnauthorized(body=b'Account mismatch')
-        elif rest != ['v1.0'] and rest != ['v1']:
-            return HTTPBadRequest(body=b'Unknown auth path')
-        user = self.users.get(user_id or '')
-        if user is None or not key or not hmac.compare_digest(
-                user.key.encode('utf-8'), key.encode('utf-8')):
-            self.logger.info('auth failed for user %r', user_id)
-            return unauthorized(req.path)
+            return swift_error(HTTPMethodNotAllowed, req.method)
+        try:
+            ask = read_token_request(
+                req.path[len(self.conf.auth_prefix):], req.headers)
+        except ValueError:
+            return swift_error(HTTPBadRequest, req.method)
+        user = self.users.get(ask.user_id or '')
+        if user is None or not ask.key or not hmac.compare_digest(
+                user.key.encode('utf-8'), ask.key.encode('utf-8')):
+            self.logger.info('auth failed for user %r', ask.user_id)
+            return unauthorized_realm(ask.account or 'unknown')
         now = self.clock()
         expires = int(now) + self.conf.token_life
         token = self.signer.issue(user.user_id, expires)
+        # Swift's answer: an empty body, its length said (not chunked).
         return Response(status=200, headers={
             'X-Auth-Token': token, 'X-Storage-Token': token,
             'X-Auth-Token-Expires': str(int(expires - now)),
             'X-Storage-Url': self._storage_url(req, user),
-            'Content-Type': 'text/plain; charset=utf-8'},
-            body=b'')
+            'Content-Type': 'text/html; charset=UTF-8',
+            'Content-Length': '0'})
 
     def _storage_url(self, req, user):
         if user.storage_url:

@@ -4,6 +4,8 @@ reseller admins), and creating an account on its owner's first use
 (``account_autocreate``). Reaches the account servers over HTTP only.
 """
 
+from objstore.common.acl import (
+    ACCOUNT_ACL_HEADER, ACCOUNT_ACL_SYSMETA, shown_account_acl)
 from objstore.common.constraints import check_metadata, check_name
 from objstore.common.http import (
     HTTPBadRequest, HTTPMethodNotAllowed, HTTP_NOT_FOUND, is_success,
@@ -34,9 +36,17 @@ class AccountController(Controller):
                 self.app.conf.account_autocreate and self.is_owner(req):
             if is_success(self.autocreate(req).status_int):
                 resp = self._read(req)
-        return resp
+        return self.show_acl(req, resp)
 
     GET = HEAD = GETorHEAD
+
+    def show_acl(self, req, resp):
+        """Owners see the account's ACL, which the auth middleware keeps in
+        sysmeta, as X-Account-Access-Control; nobody sees the sysmeta."""
+        shown = shown_account_acl(resp.headers.pop(ACCOUNT_ACL_SYSMETA, ''))
+        if shown is not None and self.is_owner(req):
+            resp.headers[ACCOUNT_ACL_HEADER] = shown
+        return resp
 
     def _read(self, req):
         ring = self.app.account_ring

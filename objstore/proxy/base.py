@@ -35,9 +35,13 @@ CLIENT_HEADERS_DROPPED = frozenset((
 # Backend headers never returned to the client.
 BACKEND_HEADERS_DROPPED = frozenset((
     'connection', 'keep-alive', 'transfer-encoding', 'date', 'server'))
+# Headers only an account's owners may set or see (Swift's
+# swift_owner_headers): a user an ACL lets write is still no owner.
 OWNER_ONLY_HEADERS = frozenset((
     'x-container-read', 'x-container-write', 'x-container-sync-key',
-    'x-container-sync-to', 'x-account-access-control'))
+    'x-container-sync-to', 'x-account-access-control',
+    'x-account-meta-temp-url-key', 'x-account-meta-temp-url-key-2',
+    'x-container-meta-temp-url-key', 'x-container-meta-temp-url-key-2'))
 
 
 def is_backend_header(name):
@@ -140,7 +144,11 @@ class Controller:
             # requests first); kept so a controller can never be the hole.
             return unauthorized(req.path)
         req.environ['swift.acl'] = acl
-        return authorize(req)
+        denied = authorize(req)
+        if denied is None and not self.is_owner(req):
+            for name in OWNER_ONLY_HEADERS:
+                req.headers.pop(name, None)
+        return denied
 
     @staticmethod
     def is_owner(req):

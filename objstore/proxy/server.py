@@ -36,7 +36,7 @@ from objstore.proxy.account import AccountController
 from objstore.proxy.container import ContainerController
 from objstore.proxy.errorlimit import ErrorLimiter
 from objstore.proxy.fanout import Backend
-from objstore.proxy.info import base_capabilities, info_document
+from objstore.proxy.info import base_capabilities, info_response
 from objstore.proxy.obj import ObjectController
 from objstore.ring.ring import Ring
 
@@ -185,9 +185,8 @@ class Application:
         # Middlewares in front add their sections on the way in (see info.py)
         capabilities = dict(self.capabilities)
         capabilities.update(req.environ.get(CAPABILITIES_KEY, {}))
-        body = info_document(capabilities)
-        return Response(status=200, body=body,
-                        content_type='application/json', charset=None)
+        return info_response(req.method, req.query_string,
+                             capabilities)
 
 
 def app_factory(global_conf, **local_conf):

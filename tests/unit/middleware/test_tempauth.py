@@ -160,10 +160,28 @@ def test_get_token_bad_credentials(user, key, path):
 
 
 def test_get_token_bad_path_or_verb():
+    """Swift's answers: 400 for a path of no token form (``/auth/v1``
+    included), 405 for any verb but GET."""
     mw = _middleware()
     assert _get_token(mw, path='/auth/v2/x').status_int == 400
-    req = Request.blank('/auth/v1.0', method='POST')
-    assert req.get_response(mw).status_int == 400
+    assert _get_token(mw, path='/auth/v1').status_int == 400
+    for verb in ('POST', 'HEAD', 'PUT'):
+        req = Request.blank('/auth/v1.0', method=verb)
+        assert req.get_response(mw).status_int == 405, verb
+
+
+def test_failed_token_request_names_the_users_account_as_realm():
+    resp = _get_token(_middleware(), 'test2:tester', 'wrong')
+    assert resp.status_int == 401
+    assert resp.headers['Www-Authenticate'] == 'Swift realm="test2"'
+    resp = _get_token(_middleware(), 'nocolon', 'wrong')
+    assert resp.headers['Www-Authenticate'] == 'Swift realm="unknown"'
+
+
+def test_token_answer_has_an_empty_body_of_stated_length():
+    resp = _get_token(_middleware())
+    assert resp.status_int == 200
+    assert resp.headers['Content-Length'] == '0' and resp.body == b''
 
 
 def test_valid_token_sets_groups_and_authorize():

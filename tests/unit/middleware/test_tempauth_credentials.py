@@ -63,7 +63,9 @@ class Inner:
         self.environ = None
 
     def __call__(self, environ, start_response):
-        self.environ = environ
+        # The client's request; later calls are tempauth's account ACL
+        # lookups (pre-authorized HEADs).
+        self.environ = self.environ or environ
         denied = environ['swift.authorize'](Request(environ))
         if denied is not None:
             return denied(environ, start_response)
