@@ -27,14 +27,8 @@ from objstore.common.hashing import load_hash_conf
 from objstore.common.http import POLICY_HEADER
 from objstore.common.listing import listing_status, render_account_listing
 from objstore.common.log import get_logger
+from objstore.common.storage_policy import load_policies
 from objstore.common.timestamp import Timestamp
-
-# Names of the storage policies for account listings' ``storage_policy``.
-# Only Swift's legacy default exists on this branch; once the configured
-# policies are loadable here (objstore.common.storage_policy) they belong
-# in this map.
-POLICY_NAMES = {0: 'Policy-0'}
-
 
 @dataclass(frozen=True)
 class AccountServerConf(ConfBase):
@@ -81,12 +75,15 @@ class AccountController(DatabaseServer):
     broker_class = AccountBroker
     max_path_segments = 4
 
-    def __init__(self, conf, logger=None, hash_conf=None):
+    def __init__(self, conf, logger=None, hash_conf=None, policies=None):
         settings = AccountServerConf.from_conf(conf)
         super().__init__(
             settings, logger or get_logger(conf, settings.log_name),
             hash_conf or load_hash_conf(settings.conf_dir),
             pending_sync=pending_syncer())
+        policies = policies or load_policies(settings.conf_dir)
+        # for account listings' ``storage_policy``
+        self.policy_names = {p.index: p.name for p in policies}
 
     def PUT(self, req, parts):
         device, partition, account, container = parts
@@ -165,7 +162,7 @@ class AccountController(DatabaseServer):
         return response(
             listing_status(entries, content_type), headers,
             render_account_listing(entries, content_type, account,
-                                   POLICY_NAMES),
+                                   self.policy_names),
             content_type)
 
     def POST(self, req, parts):

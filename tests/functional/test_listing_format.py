@@ -120,8 +120,11 @@ def test_xml_listings_are_laid_out_as_swifts(account):
 
 def test_account_json_names_each_containers_policy(account):
     account.put('/c\u00e9', body=None)
+    account.put('/d', body=None, headers={'X-Storage-Policy': 'reduced'})
     status, _, body = account('GET', '', 'format=json')
     assert status == 200
     assert masked(body) == (
         b'[{"name": "c\\u00e9", "count": 0, "bytes": 0, '
-        b'"last_modified": "<date>", "storage_policy": "Policy-0"}]')
+        b'"last_modified": "<date>", "storage_policy": "Policy-0"}, '
+        b'{"name": "d", "count": 0, "bytes": 0, '
+        b'"last_modified": "<date>", "storage_policy": "silver"}]')
