@@ -21,7 +21,6 @@ the partition in the path is the one its primaries are looked up by.
 import dataclasses
 import os
 import re
-import shutil
 import sqlite3
 import time
 
@@ -127,12 +126,10 @@ def remove_stale_snapshots(device_path, now, max_age=STALE_SNAPSHOT_AGE):
     return removed
 
 
-def remove_db_dir(db_file):
-    """Remove a DB's hash dir, then its suffix and partition dirs if empty."""
-    hash_dir = os.path.dirname(db_file)
-    shutil.rmtree(hash_dir, ignore_errors=True)
-    for parent in (os.path.dirname(hash_dir),
-                   os.path.dirname(os.path.dirname(hash_dir))):
+def remove_empty_parents(db_file):
+    """After a DB's removal, its suffix and partition dirs if empty."""
+    suffix_dir = os.path.dirname(os.path.dirname(db_file))
+    for parent in (suffix_dir, os.path.dirname(suffix_dir)):
         try:
             os.rmdir(parent)
         except OSError:
@@ -215,10 +212,7 @@ class DBReplicator(Daemon):
         broker.reclaim(reclaim_before)
         info = broker.get_replication_info()
         if self.is_reclaimable(broker, info, reclaim_before):
-            remove_db_dir(broker.db_file)
-            stats.incr('reclaimed_dbs')
-            self.logger.info('%s: removed %s, deleted at %s', self.name,
-                             broker.db_file, info['delete_timestamp'])
+            self._reclaim_db(broker, info, stats)
             return
         nodes = self.ring.get_part_nodes(partition)
         is_primary = any(node['id'] == dev['id'] for node in nodes)
@@ -252,15 +246,25 @@ class DBReplicator(Daemon):
                 Timestamp(info['delete_timestamp']) < reclaim_before and
                 Timestamp(info['status_changed_at']) < reclaim_before)
 
+    def _reclaim_db(self, broker, info, stats):
+        # A write since ``info`` may have revived the DB: look next pass.
+        if not broker.remove_if_unchanged(info):
+            self.logger.info('%s: tombstone %s written to meanwhile; kept',
+                             self.name, broker.db_file)
+            return
+        remove_empty_parents(broker.db_file)
+        stats.incr('reclaimed_dbs')
+        self.logger.info('%s: removed %s, deleted at %s', self.name,
+                         broker.db_file, info['delete_timestamp'])
+
     def _remove_handoff(self, broker, info, stats):
         # A write that landed here during the pushes is not on the
         # primaries yet: keep the DB for the next pass in that case.
-        if broker.get_max_row() != info['max_row']:
+        if not broker.remove_if_unchanged(info):
             self.logger.info('%s: handoff %s changed while replicating; kept',
                              self.name, broker.db_file)
             return
-        broker.close()
-        remove_db_dir(broker.db_file)
+        remove_empty_parents(broker.db_file)
         stats.incr('handoffs_removed')
         self.logger.info('%s: handoff %s pushed to every primary, removed',
                          self.name, broker.db_file)
