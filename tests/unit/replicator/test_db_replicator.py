@@ -23,7 +23,7 @@ from objstore.account.server import app_factory as account_app
 from objstore.common.config import assert_sample_matches
 from objstore.common.daemon import DaemonStats, read_status_file
 from objstore.common.db import db_path, iter_db_files
-from objstore.common.exceptions import ConfigError
+from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.hashing import hash_path, load_hash_conf
 from objstore.common.timestamp import Timestamp
 from objstore.common.wsgi import serve_in_thread
@@ -707,3 +707,44 @@ def test_rows_put_by_another_process_during_handoff_removal_are_kept(
         writer.wait(30)
     assert any(outcomes.values())
     assert missing == {c: [] for c, acked in outcomes.items() if acked}
+
+
+# When a row reaches a tombstone DB, seconds after its reclaiming pass
+# began: a reclaim takes a few milliseconds, so the early ones land before
+# the removal and the late ones after it.
+RECLAIM_DELAYS = (0, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.05)
+
+
+def test_rows_merged_into_a_tombstone_during_its_reclaim_are_kept(cluster):
+    """A tombstone DB past reclaim_age gets a live row from a replication
+    peer (merge_items on a broker opened before the pass, as a server
+    handling REPLICATE holds one) while a pass reclaims it: the row revives
+    the DB and must stay, or the merge is refused."""
+    outcomes, lost = {}, []
+    for trial, delay in enumerate(RECLAIM_DELAYS):
+        container = 'tomb%d' % trial
+        _part, _hash, primaries, _h = cluster.placement(container)
+        node = primaries[0]
+        cluster.make_db(node, container, ts(1000.0)).delete_db(ts(1001.0))
+        peer = cluster.broker(node, container)
+        peer.get_info()
+        replicator = cluster.replicator(node, reclaim_age='3600')
+        passing = start_pass_over(cluster, replicator, node, container)
+        time.sleep(delay)
+        row = {'name': 'revived', 'created_at': Timestamp.now().internal,
+               'size': 1, 'content_type': 'text/plain', 'etag': 'e',
+               'deleted': 0, 'storage_policy_index': 0, 'ROWID': 1}
+        try:
+            peer.merge_items([row], source_id='peer-db')
+            outcomes[container] = True
+        except DatabaseError:
+            outcomes[container] = False
+        passing.join(60)
+        peer.close()
+        if outcomes[container] and 'revived' not in (
+                live_names(cluster.broker(node, container))
+                if cluster.broker(node, container).exists() else []):
+            lost.append(container)
+    assert lost == []
+    # The last one came well after the removal: refused, not lost.
+    assert outcomes['tomb%d' % (len(RECLAIM_DELAYS) - 1)] is False
