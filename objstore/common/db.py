@@ -24,7 +24,8 @@ can share one fdatasync among all requests that appended meanwhile, see
 record torn by a power cut is skipped without swallowing the next one.
 Merging is idempotent (newest timestamp wins), so replaying a pending file
 whose truncation was lost is harmless. The pending file is created with the
-DB and never unlinked, only truncated: the lock lives on its inode.
+DB and, while the DB lives, never unlinked, only truncated: the lock lives
+on its inode.
 
 SQLite runs with ``synchronous=FULL`` so every commit (including a pending
 flush) is fsynced before it returns.
@@ -479,8 +480,8 @@ class DatabaseBroker:
         # must not get one.
         if not self.exists():
             raise DatabaseRemoved('%s was removed' % self.db_file)
-        self._create_pending_file()
         try:
+            self._create_pending_file()
             return self._append_locked(line)
         except FileNotFoundError:
             raise DatabaseRemoved('%s was removed' % self.db_file)

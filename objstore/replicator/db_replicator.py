@@ -28,7 +28,8 @@ from objstore.account.backend import AccountBroker
 from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
 from objstore.common.db import iter_db_files, listdir_sorted
-from objstore.common.exceptions import ConfigError, DatabaseError
+from objstore.common.exceptions import (
+    ConfigError, DatabaseError, LockTimeout)
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 from objstore.replicator.db_sync import (
@@ -246,9 +247,18 @@ class DBReplicator(Daemon):
                 Timestamp(info['delete_timestamp']) < reclaim_before and
                 Timestamp(info['status_changed_at']) < reclaim_before)
 
+    @staticmethod
+    def _remove(broker, info):
+        """Remove the DB unless it changed since ``info``; True if removed.
+        A DB whose pending lock stays busy is also kept for the next pass."""
+        try:
+            return broker.remove_if_unchanged(info)
+        except LockTimeout:
+            return False
+
     def _reclaim_db(self, broker, info, stats):
         # A write since ``info`` may have revived the DB: look next pass.
-        if not broker.remove_if_unchanged(info):
+        if not self._remove(broker, info):
             self.logger.info('%s: tombstone %s written to meanwhile; kept',
                              self.name, broker.db_file)
             return
@@ -260,7 +270,7 @@ class DBReplicator(Daemon):
     def _remove_handoff(self, broker, info, stats):
         # A write that landed here during the pushes is not on the
         # primaries yet: keep the DB for the next pass in that case.
-        if not broker.remove_if_unchanged(info):
+        if not self._remove(broker, info):
             self.logger.info('%s: handoff %s changed while replicating; kept',
                              self.name, broker.db_file)
             return

@@ -195,18 +195,20 @@ def test_concurrent_writer_loses_nothing_to_removal(tmp_path):
             acknowledged.append('o%05d' % index)
 
     outcome = Outcome(write).start()
-    removed_state = None
+    while len(acknowledged) < 20 and outcome.thread.is_alive():
+        threading.Event().wait(0.005)
+    removed = False
     for _attempt in range(2000):
         info = broker.get_replication_info()
         seen = set(names(broker))
-        if broker.remove_if_unchanged(info):
-            removed_state = removal_state(info)
+        removed = broker.remove_if_unchanged(info)
+        if removed:
             break
         if len(acknowledged) > 300:
             stop.set()
     stop.set()
     outcome.join()
-    assert removed_state is not None
+    assert removed
     assert acknowledged and set(acknowledged) <= seen
 
 
