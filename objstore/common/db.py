@@ -24,10 +24,28 @@ can share one fdatasync among all requests that appended meanwhile, see
 record torn by a power cut is skipped without swallowing the next one.
 Merging is idempotent (newest timestamp wins), so replaying a pending file
 whose truncation was lost is harmless. The pending file is created with the
-DB and never unlinked, only truncated: the lock lives on its inode.
+DB and, while the DB lives, never unlinked, only truncated: the lock lives
+on its inode.
 
 SQLite runs with ``synchronous=FULL`` so every commit (including a pending
 flush) is fsynced before it returns.
+
+Removal never loses an acknowledged write. A DB is removed (a handoff
+pushed home, a tombstone past reclaim_age) by ``remove_if_unchanged``,
+which takes three locks in this order, the one order any path that holds
+more than one of them may use:
+
+1. the pending file's flock: ``put_record`` appends under it;
+2. SQLite's write lock (``BEGIN IMMEDIATE``): every write holds it, see
+   ``transaction``;
+3. the DB directory's flock: creators link a new DB in under it.
+
+Under the first two it merges the pending file and checks that the DB is
+as the caller last saw it (``info``); only then it unlinks the files. A
+write that got its lock before the removal is in the DB the check saw (and
+the removal backs off); one that gets it after finds its file unlinked and
+raises DatabaseRemoved instead of acknowledging (the server answers 503,
+so the sender retries).
 """
 
 import errno
@@ -35,16 +53,18 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import time
 import uuid
 from contextlib import contextmanager
+from urllib.parse import quote
 
 from objstore.common.constraints import check_db_metadata
 from objstore.common.durable import fsync_dir, makedirs_durable
 from objstore.common.exceptions import (
     DatabaseAlreadyExists, DatabaseCorrupt, DatabaseNotFound,
-    DiskFileDeviceUnavailable, LockTimeout)
+    DatabaseRemoved, DiskFileDeviceUnavailable, LockTimeout)
 from objstore.common.listing import NameRange, delimited_entries
 from objstore.common.timestamp import Timestamp
 
@@ -135,9 +155,41 @@ def parse_pending(data):
     return records, bad
 
 
-def _connect(path):
-    conn = sqlite3.connect(path, timeout=SQLITE_TIMEOUT,
-                           isolation_level=None, check_same_thread=False)
+def file_identity(path):
+    """(st_dev, st_ino) of ``path``; None if it does not exist."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+class BrokerConnection(sqlite3.Connection):
+    """A connection that remembers which file it opened (``path`` and
+    ``identity``, set by ``_connect``), so that a write can find out that
+    the file was removed or replaced since (see ``transaction``)."""
+
+    path = None
+    identity = None
+
+    def check_in_place(self):
+        """Raise DatabaseRemoved unless ``path`` is still our file."""
+        if file_identity(self.path) != self.identity:
+            raise DatabaseRemoved('%s was removed' % self.path)
+
+
+def _connect(path, create=True):
+    """A connection to ``path``; with ``create=False`` a missing file is
+    an error rather than a new, empty DB (a removal won the race)."""
+    # Looked at before opening: a file replaced in between makes a later
+    # check refuse a write needlessly, never accept one that is lost.
+    before = file_identity(path)
+    target = path if create else 'file:%s?mode=rw' % quote(path)
+    conn = sqlite3.connect(target, timeout=SQLITE_TIMEOUT, uri=not create,
+                           isolation_level=None, check_same_thread=False,
+                           factory=BrokerConnection)
+    conn.path = path
+    conn.identity = before or file_identity(path)
     conn.row_factory = sqlite3.Row
     conn.create_function('chexor', 3, chexor, deterministic=True)
     conn.execute('PRAGMA synchronous = FULL')
@@ -163,9 +215,15 @@ def execute_script(conn, script):
 
 @contextmanager
 def transaction(conn):
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error.
+
+    With the write lock held, the file must still be the one ``conn``
+    opened: a removal unlinks it under that lock, and what we committed to
+    the unlinked file would be acknowledged and lost (see the module doc).
+    """
     conn.execute('BEGIN IMMEDIATE')
     try:
+        conn.check_in_place()
         yield conn
     except BaseException:
         conn.execute('ROLLBACK')
@@ -283,8 +341,10 @@ class DatabaseBroker:
             if not self.exists():
                 raise DatabaseNotFound(self.db_file)
             try:
-                self._conn = _connect(self.db_file)
+                self._conn = _connect(self.db_file, create=False)
             except sqlite3.DatabaseError as err:
+                if not self.exists():
+                    raise DatabaseNotFound(self.db_file)
                 raise DatabaseCorrupt('%s: %s' % (self.db_file, err))
         return self._conn
 
@@ -416,41 +476,63 @@ class DatabaseBroker:
         try:
             return self._append_locked(line)
         except FileNotFoundError:
-            # A DB that arrived by rsync has no pending file yet.
+            pass
+        # A DB that arrived by rsync has no pending file yet; a removed DB
+        # must not get one.
+        if not self.exists():
+            raise DatabaseRemoved('%s was removed' % self.db_file)
+        try:
             self._create_pending_file()
             return self._append_locked(line)
+        except FileNotFoundError:
+            raise DatabaseRemoved('%s was removed' % self.db_file)
 
     def _append_locked(self, line):
-        with locked_file(self.pending_file, self.pending_timeout,
-                         flags=os.O_RDWR | os.O_APPEND,
-                         sleep=self.sleep) as fd:
+        with self._pending_locked(os.O_RDWR | os.O_APPEND) as fd:
             os.write(fd, line)
             return os.fstat(fd).st_size
+
+    @contextmanager
+    def _pending_locked(self, flags):
+        """The pending file open (``flags``) and flocked, while it and the
+        DB are in place: a removal unlinks them under this lock, and a
+        record appended to the unlinked file would be lost."""
+        with locked_file(self.pending_file, self.pending_timeout,
+                         flags=flags, sleep=self.sleep) as fd:
+            held = os.fstat(fd)
+            if (file_identity(self.pending_file) !=
+                    (held.st_dev, held.st_ino) or not self.exists()):
+                raise DatabaseRemoved('%s was removed' % self.db_file)
+            yield fd
 
     def _commit_puts(self):
         """Merge the pending file into SQLite and truncate it."""
         try:
             if os.path.getsize(self.pending_file) == 0:
                 return
+            with self._pending_locked(os.O_RDWR) as fd:
+                self._merge_pending_locked(fd)
         except FileNotFoundError:
             return
-        with locked_file(self.pending_file, self.pending_timeout,
-                         flags=os.O_RDWR, sleep=self.sleep) as fd:
-            data = b''
-            while True:
-                chunk = os.pread(fd, 1 << 20, len(data))
-                if not chunk:
-                    break
-                data += chunk
-            if not data:
-                return
-            records, bad = parse_pending(data)
-            if bad and self.logger:
-                self.logger.warning('%s: skipped %d torn pending record(s)',
-                                    self.pending_file, bad)
-            if records:
-                self.merge_items(records)
-            os.ftruncate(fd, 0)
+
+    def _merge_pending_locked(self, fd):
+        """Merge the records of the pending file ``fd`` (flocked by the
+        caller) into SQLite, then truncate it."""
+        data = b''
+        while True:
+            chunk = os.pread(fd, 1 << 20, len(data))
+            if not chunk:
+                break
+            data += chunk
+        if not data:
+            return
+        records, bad = parse_pending(data)
+        if bad and self.logger:
+            self.logger.warning('%s: skipped %d torn pending record(s)',
+                                self.pending_file, bad)
+        if records:
+            self.merge_items(records)
+        os.ftruncate(fd, 0)
 
     def _commit_puts_stale_ok(self):
         """Flush before a read; a busy lock gives a stale read if allowed."""
@@ -752,6 +834,38 @@ class DatabaseBroker:
         with open(self.db_file, 'rb') as made:
             os.fsync(made.fileno())
 
+    # -- removal -------------------------------------------------------------
+
+    def remove_if_unchanged(self, info):
+        """Remove this DB's directory unless the DB changed since ``info``
+        (a ``get_replication_info()``); True if removed.
+
+        Takes the locks in the order the module doc gives. Pending records
+        are merged first, so a row acknowledged before the pending lock was
+        taken shows up as a change; the DB then stays for the next pass.
+        """
+        with self._pending_locked(os.O_RDWR | os.O_CREAT) as fd:
+            self._merge_pending_locked(fd)
+            with transaction(self.conn):
+                current = self.stat_info()
+                current['max_row'] = self.get_max_row()
+                if removal_state(current) != removal_state(info):
+                    return False
+                with locked_file(self.db_dir, self.pending_timeout,
+                                 flags=os.O_RDONLY | os.O_DIRECTORY,
+                                 sleep=self.sleep):
+                    self._unlink_db_dir()
+        self.close()
+        return True
+
+    def _unlink_db_dir(self):
+        """The DB file first, durably: a crash part way through then leaves
+        no DB (its leftovers are orphans ``_link_into_place`` clears), never
+        a DB cut off from its WAL."""
+        os.unlink(self.db_file)
+        fsync_dir(self.db_dir)
+        shutil.rmtree(self.db_dir, ignore_errors=True)
+
     def check_integrity(self):
         """Raise DatabaseCorrupt unless SQLite's integrity check passes."""
         try:
@@ -771,6 +885,13 @@ class DatabaseBroker:
         """Rows and Subdir names of one listing page (see ``list_page``)."""
         self._commit_puts_stale_ok()
         return list_page(self.conn, self.item_table, columns, params)
+
+
+def removal_state(info):
+    """What must not have changed for a DB to be removed: its rows (ROWIDs
+    only grow, AUTOINCREMENT), timestamps, status and metadata."""
+    return (info['max_row'], info['put_timestamp'], info['delete_timestamp'],
+            info['status'], info['metadata'])
 
 
 def _range_query(name_range, table, columns, limit=None):

@@ -63,9 +63,10 @@ from objstore.common import green
 from objstore.common.db import (
     db_path, device_path, fdatasync_path)
 from objstore.common.exceptions import (
-    DatabaseCorrupt, DatabaseNotFound, DiskFileDeviceUnavailable,
-    InvalidInput, InvalidListingParam, InvalidTimestamp,
-    ListingNotAcceptable, ListingPreconditionFailed, LockTimeout)
+    DatabaseCorrupt, DatabaseNotFound, DatabaseRemoved,
+    DiskFileDeviceUnavailable, InvalidInput, InvalidListingParam,
+    InvalidTimestamp, ListingNotAcceptable, ListingPreconditionFailed,
+    LockTimeout)
 from objstore.common.hashing import hash_path
 from objstore.common.http import HTTPException, Request, Response, split_path
 from objstore.common.listing import negotiate_format, parse_listing_params
@@ -83,6 +84,8 @@ ERROR_STATUS = {
     ListingPreconditionFailed: 412,
     LockTimeout: 503,
     DatabaseCorrupt: 500,
+    # The sender keeps the update (async pending, replication) and retries.
+    DatabaseRemoved: 503,
 }
 
 # Seconds a GET/HEAD waits for the pending lock before reading stale.

@@ -117,6 +117,12 @@ class DatabaseCorrupt(DatabaseError):
     """The DB failed an integrity check or could not be opened."""
 
 
+class DatabaseRemoved(DatabaseError):
+    """The DB was removed (handoff pushed home, or tombstone reclaimed)
+    while a write to it was under way: the write is refused, not
+    acknowledged, so that its sender retries."""
+
+
 class LockTimeout(ObjstoreError):
     """A file lock could not be taken in time."""
 

@@ -21,7 +21,6 @@ the partition in the path is the one its primaries are looked up by.
 import dataclasses
 import os
 import re
-import shutil
 import sqlite3
 import time
 
@@ -29,7 +28,8 @@ from objstore.account.backend import AccountBroker
 from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
 from objstore.common.db import iter_db_files, listdir_sorted
-from objstore.common.exceptions import ConfigError, DatabaseError
+from objstore.common.exceptions import (
+    ConfigError, DatabaseError, LockTimeout)
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 from objstore.replicator.db_sync import (
@@ -127,12 +127,10 @@ def remove_stale_snapshots(device_path, now, max_age=STALE_SNAPSHOT_AGE):
     return removed
 
 
-def remove_db_dir(db_file):
-    """Remove a DB's hash dir, then its suffix and partition dirs if empty."""
-    hash_dir = os.path.dirname(db_file)
-    shutil.rmtree(hash_dir, ignore_errors=True)
-    for parent in (os.path.dirname(hash_dir),
-                   os.path.dirname(os.path.dirname(hash_dir))):
+def remove_empty_parents(db_file):
+    """After a DB's removal, its suffix and partition dirs if empty."""
+    suffix_dir = os.path.dirname(os.path.dirname(db_file))
+    for parent in (suffix_dir, os.path.dirname(suffix_dir)):
         try:
             os.rmdir(parent)
         except OSError:
@@ -215,10 +213,7 @@ class DBReplicator(Daemon):
         broker.reclaim(reclaim_before)
         info = broker.get_replication_info()
         if self.is_reclaimable(broker, info, reclaim_before):
-            remove_db_dir(broker.db_file)
-            stats.incr('reclaimed_dbs')
-            self.logger.info('%s: removed %s, deleted at %s', self.name,
-                             broker.db_file, info['delete_timestamp'])
+            self._reclaim_db(broker, info, stats)
             return
         nodes = self.ring.get_part_nodes(partition)
         is_primary = any(node['id'] == dev['id'] for node in nodes)
@@ -252,15 +247,34 @@ class DBReplicator(Daemon):
                 Timestamp(info['delete_timestamp']) < reclaim_before and
                 Timestamp(info['status_changed_at']) < reclaim_before)
 
+    @staticmethod
+    def _remove(broker, info):
+        """Remove the DB unless it changed since ``info``; True if removed.
+        A DB whose pending lock stays busy is also kept for the next pass."""
+        try:
+            return broker.remove_if_unchanged(info)
+        except LockTimeout:
+            return False
+
+    def _reclaim_db(self, broker, info, stats):
+        # A write since ``info`` may have revived the DB: look next pass.
+        if not self._remove(broker, info):
+            self.logger.info('%s: tombstone %s written to meanwhile; kept',
+                             self.name, broker.db_file)
+            return
+        remove_empty_parents(broker.db_file)
+        stats.incr('reclaimed_dbs')
+        self.logger.info('%s: removed %s, deleted at %s', self.name,
+                         broker.db_file, info['delete_timestamp'])
+
     def _remove_handoff(self, broker, info, stats):
         # A write that landed here during the pushes is not on the
         # primaries yet: keep the DB for the next pass in that case.
-        if broker.get_max_row() != info['max_row']:
+        if not self._remove(broker, info):
             self.logger.info('%s: handoff %s changed while replicating; kept',
                              self.name, broker.db_file)
             return
-        broker.close()
-        remove_db_dir(broker.db_file)
+        remove_empty_parents(broker.db_file)
         stats.incr('handoffs_removed')
         self.logger.info('%s: handoff %s pushed to every primary, removed',
                          self.name, broker.db_file)

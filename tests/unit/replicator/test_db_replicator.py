@@ -7,20 +7,23 @@ and device p+3 is a handoff), and real SQLite DBs made with the brokers.
 """
 
 import functools
+import http.client
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from objstore.account.backend import AccountBroker
 from objstore.account.server import app_factory as account_app
-from objstore.common.daemon import read_status_file
+from objstore.common.daemon import DaemonStats, read_status_file
 from objstore.common.db import db_path, iter_db_files
-from objstore.common.exceptions import ConfigError
+from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.hashing import hash_path, load_hash_conf
 from objstore.common.timestamp import Timestamp
 from objstore.common.wsgi import serve_in_thread
@@ -565,3 +568,174 @@ def test_account_dbs_replicate_through_account_servers(tmp_path):
                     info['bytes_used']) == (2, 7, 70), n
     finally:
         accounts.close()
+
+
+# -- removal racing writers ------------------------------------------------------
+#
+# Each trial: a handoff DB whose primaries already hold its rows, so a pass
+# finds nothing to push and removes it, and a writer that puts one more row
+# at a random moment of that pass. A row the writer saw acknowledged must
+# end up on every primary (the removal backed off and a later pass pushed
+# it home); else the writer was refused.
+
+RACE_TRIALS = 8
+# About how long one such pass takes here (seconds); writes land in it.
+PASS_SPAN = 0.05
+
+
+def in_sync_handoff(cluster, container):
+    """Placement of ``container``, with the same rows on the handoff and
+    on every primary."""
+    part, name_hash, primaries, handoff = cluster.placement(container)
+    for n in primaries + [handoff]:
+        put_objects(cluster.make_db(n, container, ts(1700000000.0)),
+                    ['a', 'b'])
+    return part, name_hash, primaries, handoff
+
+
+def start_pass_over(cluster, replicator, node, container):
+    """A thread replicating ``node``'s DB of ``container``, started."""
+    part, name_hash, _p, _h = cluster.placement(container)
+    dev = next(d for d in cluster.ring.devs if d and d['id'] == node)
+    entry = (part, name_hash, cluster.broker(node, container).db_file)
+    thread = threading.Thread(target=replicator.replicate_db, args=(
+        dev, cluster.device_path(node), entry, DaemonStats()))
+    thread.start()
+    return thread
+
+
+def put_row_over_http(cluster, node, container, name):
+    """An object-row PUT as an object server sends it; the status."""
+    part = cluster.placement(container)[0]
+    conn = http.client.HTTPConnection('127.0.0.1', cluster.ports[node],
+                                      timeout=30)
+    try:
+        conn.request('PUT', '/d%d/%d/%s/%s/%s' % (
+            node, part, ACCOUNT, container, name), headers={
+            'X-Timestamp': Timestamp.now().internal, 'X-Size': '1',
+            'X-Content-Type': 'text/plain', 'X-Etag': 'e'})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def race_removals(cluster, put_row):
+    """Run the trials; {container: what put_row returned}, and each
+    container's primaries that lack its row though it was acknowledged."""
+    outcomes, missing = {}, {}
+    for trial in range(RACE_TRIALS):
+        container = 'race%d' % trial
+        _part, _hash, primaries, handoff = in_sync_handoff(cluster,
+                                                           container)
+        replicator = cluster.replicator(handoff)
+        passing = start_pass_over(cluster, replicator, handoff, container)
+        time.sleep(random.uniform(0, PASS_SPAN))
+        acknowledged = put_row(handoff, container)
+        passing.join(60)
+        outcomes[container] = acknowledged
+        # A handoff kept because of the write goes home on a later pass.
+        for _again in range(5):
+            if not cluster.broker(handoff, container).exists():
+                break
+            start_pass_over(cluster, replicator, handoff,
+                            container).join(60)
+        assert not cluster.broker(handoff, container).exists()
+        if acknowledged:
+            missing[container] = [
+                n for n in primaries
+                if 'late' not in live_names(cluster.broker(n, container))]
+    return outcomes, missing
+
+
+def test_rows_put_to_a_handoff_server_during_its_removal_are_kept(cluster):
+    """The container server acknowledges (2xx) or refuses each row."""
+    def put_row(node, container):
+        status = put_row_over_http(cluster, node, container, 'late')
+        return 200 <= status < 300
+
+    outcomes, missing = race_removals(cluster, put_row)
+    assert any(outcomes.values())
+    assert missing == {c: [] for c, acked in outcomes.items() if acked}
+
+
+WRITER_PROCESS = '''
+import sys
+from objstore.common.exceptions import DatabaseError
+from objstore.common.timestamp import Timestamp
+from objstore.container.backend import ContainerBroker
+
+for line in sys.stdin:
+    db_file, name = line.split()
+    broker = ContainerBroker(db_file, account='a', container='c')
+    try:
+        broker.put_object(name, Timestamp.now().internal, 1, 'text/plain',
+                          'e')
+    except DatabaseError as err:
+        print('refused', type(err).__name__, flush=True)
+        continue
+    print('ok', flush=True)
+'''
+
+
+def test_rows_put_by_another_process_during_handoff_removal_are_kept(
+        cluster):
+    """The writer is a second process putting rows through its own broker,
+    as a second server worker does; it says which returned."""
+    writer = subprocess.Popen([sys.executable, '-c', WRITER_PROCESS],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+
+    def put_row(node, container):
+        writer.stdin.write('%s late\n' % cluster.broker(node,
+                                                        container).db_file)
+        writer.stdin.flush()
+        return writer.stdout.readline().split()[0] == 'ok'
+
+    try:
+        outcomes, missing = race_removals(cluster, put_row)
+    finally:
+        writer.stdin.close()
+        writer.wait(30)
+    assert any(outcomes.values())
+    assert missing == {c: [] for c, acked in outcomes.items() if acked}
+
+
+# When a row reaches a tombstone DB, seconds after its reclaiming pass
+# began: a reclaim takes a few milliseconds, so the early ones land before
+# the removal and the late ones after it.
+RECLAIM_DELAYS = (0, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.05)
+
+
+def test_rows_merged_into_a_tombstone_during_its_reclaim_are_kept(cluster):
+    """A tombstone DB past reclaim_age gets a live row from a replication
+    peer (merge_items on a broker opened before the pass, as a server
+    handling REPLICATE holds one) while a pass reclaims it: the row revives
+    the DB and must stay, or the merge is refused."""
+    outcomes, lost = {}, []
+    for trial, delay in enumerate(RECLAIM_DELAYS):
+        container = 'tomb%d' % trial
+        _part, _hash, primaries, _h = cluster.placement(container)
+        node = primaries[0]
+        cluster.make_db(node, container, ts(1000.0)).delete_db(ts(1001.0))
+        peer = cluster.broker(node, container)
+        peer.get_info()
+        replicator = cluster.replicator(node, reclaim_age='3600')
+        passing = start_pass_over(cluster, replicator, node, container)
+        time.sleep(delay)
+        row = {'name': 'revived', 'created_at': Timestamp.now().internal,
+               'size': 1, 'content_type': 'text/plain', 'etag': 'e',
+               'deleted': 0, 'storage_policy_index': 0, 'ROWID': 1}
+        try:
+            peer.merge_items([row], source_id='peer-db')
+            outcomes[container] = True
+        except DatabaseError:
+            outcomes[container] = False
+        passing.join(60)
+        peer.close()
+        if outcomes[container] and 'revived' not in (
+                live_names(cluster.broker(node, container))
+                if cluster.broker(node, container).exists() else []):
+            lost.append(container)
+    assert lost == []
+    # The last one came well after the removal: refused, not lost.
+    assert outcomes['tomb%d' % (len(RECLAIM_DELAYS) - 1)] is False
