@@ -472,7 +472,7 @@ class ObjectController:
                        Timestamp(err.metadata['X-Timestamp']).internal}
         except (DiskFileNotExist, DiskFileQuarantined):
             headers = {}
-        return text_error(HTTPNotFound, 'object not found', headers=headers)
+        return HTTPNotFound(headers=headers)
 
     def POST(self, req):
         target = parse_object_target(req.environ, req.headers)
@@ -514,7 +514,7 @@ class ObjectController:
         headers = {'X-Backend-Timestamp': timestamp.internal}
         if exists:
             return HTTPNoContent(headers=headers)
-        return text_error(HTTPNotFound, 'object not found', headers=headers)
+        return HTTPNotFound(headers=headers)
 
     def REPLICATE(self, req):
         try:

@@ -87,8 +87,7 @@ class ObjectController(Controller):
         if denied is not None:
             return None, denied
         if info['status'] == 404:
-            return None, HTTPNotFound(body=b'Container not found\n',
-                                      content_type='text/plain')
+            return None, HTTPNotFound()
         if not is_success(info['status']):
             return None, text_error(HTTPServiceUnavailable,
                                     'Container info unavailable')

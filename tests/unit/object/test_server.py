@@ -160,7 +160,7 @@ def test_bad_put_headers(server, headers, status, message):
                                          else None)
     assert got_status == status
     if message is not None:
-        assert message in body and body.count(b'\n') == 1
+        assert message in body and b'\n' not in body
     assert object_files(device(server)) == []
     assert tmp_files(device(server)) == []
 
@@ -187,7 +187,7 @@ def test_post_with_unusable_delete_at_changes_nothing(server):
     status, _, body = server.request('POST', opath(), {
         'X-Timestamp': ts(1), 'X-Object-Meta-New': 'x',
         'X-Delete-At': '1' * 300})
-    assert (status, body) == (400, b'X-Delete-At too far in the future\n')
+    assert (status, body) == (400, b'X-Delete-At too far in the future')
     assert 'x-object-meta-new' not in server.request('HEAD', opath())[1]
     assert not [name for name in os.listdir(device(server))
                 if name.startswith('expiring')]
@@ -209,7 +209,7 @@ def test_bad_object_paths(server, path):
             'X-Timestamp': ts(), 'Content-Length': '0'}, b'')
         assert status == 400, (method, path)
         if method != 'HEAD':
-            assert body.endswith(b'\n') and body.count(b'\n') == 1, body
+            assert body and b'\n' not in body, body
     assert object_files(device(server)) == []
 
 
