@@ -1,0 +1,172 @@
+"""The shape of the proxy's answers is Swift's (issue 10, compat items 4,
+5, 9, 10, 22, 23): body-less answers carry swob's default one-line HTML
+body, reasons are one line of text/plain, empty 2xx answers are typed
+``text/html; charset=UTF-8`` with ``Content-Length: 0``, the Allow lists
+and OPTIONS (with and without a CORS preflight) and the answers to paths
+the API cannot route. Raw http.client against the session aio cluster."""
+
+import http.client
+import uuid
+from urllib.parse import urlparse
+
+import pytest
+
+HTML = 'text/html; charset=UTF-8'
+NOT_FOUND = (b'<html><h1>Not Found</h1><p>The resource could not be '
+             b'found.</p></html>')
+UNAUTHORIZED = (b'<html><h1>Unauthorized</h1><p>This server could not verify '
+                b'that you are authorized to access the document you '
+                b'requested.</p></html>')
+ACCEPTED = (b'<html><h1>Accepted</h1><p>The request is accepted for '
+            b'processing.</p></html>')
+NOT_ALLOWED = (b'<html><h1>Method Not Allowed</h1><p>The method is not '
+               b'allowed for this resource.</p></html>')
+BAD_REQUEST = (b'<html><h1>Bad Request</h1><p>The server could not comply '
+               b'with the request since it is either malformed or otherwise '
+               b'incorrect.</p></html>')
+CONTAINER_VERBS = {'GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS'}
+
+
+class Raw:
+    """Requests sent as written, as the test user (or anonymous)."""
+
+    def __init__(self, cluster):
+        url, self.token = cluster.get_token('test:tester')
+        parsed = urlparse(url)
+        self.host, self.port, self.base = parsed.hostname, parsed.port, \
+            parsed.path
+
+    def send(self, method, target, headers=None, body=None, token=True):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        try:
+            conn.putrequest(method, target, skip_accept_encoding=True)
+            sent = {'X-Auth-Token': self.token} if token else {}
+            sent.update(headers or {})
+            if body is not None:
+                sent['Content-Length'] = str(len(body))
+            for name, value in sent.items():
+                conn.putheader(name, value)
+            conn.endheaders(body)
+            resp = conn.getresponse()
+            return (resp.status, {k.lower(): v for k, v in resp.getheaders()},
+                    resp.read())
+        finally:
+            conn.close()
+
+    def __call__(self, method, path='', headers=None, body=None, token=True):
+        return self.send(method, self.base + path, headers, body, token)
+
+
+@pytest.fixture(scope='module')
+def raw(cluster):
+    return Raw(cluster)
+
+
+@pytest.fixture
+def container(raw):
+    name = 'shape-%s' % uuid.uuid4().hex
+    assert raw('PUT', '/' + name)[0] == 201
+    return '/' + name
+
+
+def allow(headers):
+    return {verb.strip() for verb in headers['allow'].split(',')}
+
+
+def assert_empty_html(status, headers, body, expected):
+    assert (status, body) == (expected, b'')
+    assert headers['content-type'] == HTML
+    assert headers['content-length'] == '0'
+
+
+def test_generic_errors_are_swifts_one_line_html(raw, container):
+    for method in ('GET', 'POST', 'DELETE'):
+        status, headers, body = raw(method, container + '/missing')
+        assert (status, body) == (404, NOT_FOUND), method
+        assert headers['content-type'] == HTML
+    status, headers, body = raw('GET', container + '/missing/x', token=False)
+    assert (status, body) == (401, UNAUTHORIZED)
+
+
+def test_head_of_missing_has_no_body_and_zero_length(raw, container):
+    status, headers, body = raw('HEAD', container + '/missing')
+    assert (status, body) == (404, b'')
+    assert headers['content-length'] == '0'
+    assert headers['content-type'] == HTML
+
+
+def test_reasons_are_one_plain_line(raw, container):
+    status, headers, body = raw('PUT', container + '/o',
+                                {'X-Delete-At': '1'}, b'x')
+    assert (status, body) == (400, b'X-Delete-At in past')
+    assert headers['content-type'] == 'text/plain'
+
+
+def test_empty_successes_are_typed_as_swifts(raw):
+    name = '/shape-%s' % uuid.uuid4().hex
+    assert_empty_html(*raw('PUT', name), 201)
+    assert_empty_html(*raw('POST', name, {'X-Container-Meta-K': 'v'}), 204)
+    assert_empty_html(*raw('PUT', name + '/o', body=b'hello'), 201)
+    status, headers, body = raw('POST', name + '/o', {'X-Object-Meta-K': 'v'})
+    assert (status, body, headers['content-type']) == (202, ACCEPTED, HTML)
+    assert_empty_html(*raw('DELETE', name + '/o'), 204)
+    assert_empty_html(*raw('DELETE', name), 204)
+
+
+def test_allow_lists_and_options(raw, container):
+    for path, verbs in (('', {'GET', 'HEAD', 'OPTIONS', 'POST'}),
+                        (container, CONTAINER_VERBS),
+                        (container + '/o', CONTAINER_VERBS | {'COPY'})):
+        status, headers, body = raw('OPTIONS', path, token=False)
+        assert_empty_html(status, headers, body, 200)
+        assert allow(headers) == verbs, path
+        status, headers, body = raw('BOGUS', path)
+        assert (status, body) == (405, NOT_ALLOWED)
+        assert allow(headers) == verbs - {'COPY'}, path
+    status, headers, body = raw('PUT', '')
+    assert (status, body) == (405, NOT_ALLOWED)
+    assert allow(headers) == {'GET', 'HEAD', 'OPTIONS', 'POST'}
+    status, headers, _ = raw.send('OPTIONS', '/info', token=False)
+    assert status == 200
+    assert allow(headers) == {'GET', 'HEAD', 'OPTIONS'}
+
+
+def test_cors_preflight(raw, container):
+    preflight = {'Origin': 'http://example.com',
+                 'Access-Control-Request-Method': 'GET'}
+    status, headers, body = raw('OPTIONS', container + '/o', preflight,
+                                token=False)
+    assert (status, body) == (401, UNAUTHORIZED)
+    assert raw('POST', container, {
+        'X-Container-Meta-Access-Control-Allow-Origin':
+            'http://example.com'})[0] == 204
+    status, headers, body = raw('OPTIONS', container + '/o', preflight,
+                                token=False)
+    assert (status, body) == (200, b'')
+    assert headers['access-control-allow-origin'] == 'http://example.com'
+    assert headers['vary'] == 'Origin'
+    assert allow(headers) == CONTAINER_VERBS | {'COPY'}
+    assert {verb.strip() for verb in headers[
+        'access-control-allow-methods'].split(',')} == allow(headers)
+    status, _, _ = raw('OPTIONS', container + '/o', dict(
+        preflight, **{'Access-Control-Request-Method': 'BOGUS'}),
+        token=False)
+    assert status == 401
+
+
+@pytest.mark.parametrize('target, status, body, content_type', [
+    ('/v1', 412, b'Bad URL', HTML),
+    ('/v1/', 412, b'Bad URL', HTML),
+    ('/info/', 412, b'Bad URL', HTML),
+    ('/nothing', 412, b'Bad URL', HTML),
+    ('/v2/AUTH_test', 400, BAD_REQUEST, HTML),
+    ('/V1/AUTH_test/c', 400, BAD_REQUEST, HTML),
+    ('/v1/AUTH_test/c/with%00nul', 412, b'Invalid UTF8 or contains NULL',
+     HTML),
+    ('/v1/AUTH_test/c/%FF%FE', 412, b'Invalid UTF8 or contains NULL', HTML),
+])
+def test_paths_the_api_cannot_route(raw, target, status, body, content_type):
+    for token in (True, False):
+        got_status, headers, got_body = raw.send('GET', target, token=token)
+        assert (got_status, got_body) == (status, body), (target, token)
+        assert headers['content-type'] == content_type
