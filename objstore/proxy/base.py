@@ -11,7 +11,10 @@ per level (account.py, container.py, obj.py) build on it and own their
 verbs.
 """
 
+import math
+
 from objstore.common.access import AUTHORIZE_KEY, unauthorized
+from objstore.common.conditional import http_date
 from objstore.common.info import forget, lookup, remember
 from objstore.common.infocache import (
     account_info_from, cache_key, container_info_from)
@@ -64,6 +67,33 @@ def client_headers(backend_headers, owner=True):
             continue
         headers.append((_title(name), value))
     return headers
+
+
+def listing_headers(headers, container):
+    """Swift's headers of an account or container GET/HEAD answer, from
+    the storage server's [(name, value)]: ``Accept-Ranges: bytes``,
+    ``Vary: Accept`` (the listing's format follows Accept), no
+    X-Put-Timestamp (Swift sends it on PUT answers only); a container's
+    also ``Last-Modified`` (its PUT time, rounded up to the second) and
+    ``X-Container-Sharding: False`` (objstore never shards a container).
+
+    >>> listing_headers([('X-Put-Timestamp', '0000000001.50000')], True)
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('Accept-Ranges', 'bytes'), ('Vary', 'Accept'),
+     ('X-Container-Sharding', 'False'),
+     ('Last-Modified', 'Thu, 01 Jan 1970 00:00:02 GMT')]
+    """
+    shaped = [(name, value) for name, value in headers
+              if name.lower() != 'x-put-timestamp']
+    shaped += [('Accept-Ranges', 'bytes'), ('Vary', 'Accept')]
+    if container:
+        shaped.append(('X-Container-Sharding', 'False'))
+        put_time = dict((name.lower(), value) for name, value in headers
+                        ).get('x-put-timestamp')
+        if put_time:
+            shaped.append(('Last-Modified',
+                           http_date(math.ceil(float(put_time)))))
+    return shaped
 
 
 def _title(name):
@@ -271,6 +301,9 @@ class Controller:
                                       req.method, req.path, statuses)
             return Response(status=status)
         resp_headers = client_headers(source.headers, owner)
+        if self.obj is None:
+            resp_headers = listing_headers(resp_headers,
+                                           self.container is not None)
         if req.method == 'HEAD':
             source.response.close()
             return Response(status=source.status, headerlist=resp_headers,

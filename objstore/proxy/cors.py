@@ -18,7 +18,9 @@ def allowed_origins(cors):
 
 
 def is_origin_allowed(cors, origin):
-    """>>> is_origin_allowed({'allow_origin': '*'}, 'http://x')
+    """Whether ``origin`` is one the container allows (``*``: any).
+
+    >>> is_origin_allowed({'allow_origin': '*'}, 'http://x')
     True
     """
     origins = allowed_origins(cors)

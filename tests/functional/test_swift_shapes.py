@@ -170,3 +170,19 @@ def test_paths_the_api_cannot_route(raw, target, status, body, content_type):
         got_status, headers, got_body = raw.send('GET', target, token=token)
         assert (got_status, got_body) == (status, body), (target, token)
         assert headers['content-type'] == content_type
+
+
+def test_listing_headers_are_swifts(raw, container):
+    for method in ('GET', 'HEAD'):
+        status, headers, _ = raw(method, container)
+        assert status == 204 if method == 'GET' else status in (200, 204)
+        assert headers['accept-ranges'] == 'bytes'
+        assert headers['vary'] == 'Accept'
+        assert headers['x-container-sharding'] == 'False'
+        assert headers['last-modified'].endswith(' GMT')
+        assert 'x-put-timestamp' not in headers
+        status, headers, _ = raw(method, '')
+        assert status in (200, 204)
+        assert headers['accept-ranges'] == 'bytes'
+        assert headers['vary'] == 'Accept'
+        assert 'x-put-timestamp' not in headers
