@@ -90,8 +90,9 @@ def check_name(value, kind):
     """Validate an account, container or object name.
 
     Rejects: empty, over the length limit (in UTF-8 bytes), invalid UTF-8,
-    NUL, and for accounts/containers a '/'. Object names may contain '/' but
-    not a '.' or '..' path segment, which clients and caches would fold.
+    NUL, and for accounts/containers a '/'. Object names may contain '/',
+    and '.' or '..' segments, as in Swift: a name is only ever hashed into
+    its on-disk place, never joined to a path, so it cannot walk out of it.
     """
     limit = NAME_LIMITS[kind]
     if not value:
@@ -106,9 +107,6 @@ def check_name(value, kind):
         raise InvalidInput('%s name contains a NUL byte' % kind)
     if kind != 'object' and b'/' in encoded:
         raise InvalidInput('%s name contains a "/"' % kind)
-    if kind == 'object' and any(seg in (b'.', b'..')
-                                for seg in encoded.split(b'/')):
-        raise InvalidInput('object name contains a "." or ".." segment')
 
 
 def check_metadata(headers, target_type):

@@ -186,3 +186,17 @@ def test_listing_headers_are_swifts(raw, container):
         assert headers['accept-ranges'] == 'bytes'
         assert headers['vary'] == 'Accept'
         assert 'x-put-timestamp' not in headers
+
+
+@pytest.mark.parametrize('name', ['..', '.', '../o', 'a/./b', 'x/../../y'])
+def test_dot_segment_names_are_stored_as_written(raw, container, name):
+    """Swift keeps '.' and '..' segments: no folding, each is its own
+    object (listed under its own name), nothing escapes the container."""
+    assert raw('PUT', '%s/%s' % (container, name), body=b'dots')[0] == 201
+    status, _, body = raw('GET', '%s/%s' % (container, name))
+    assert (status, body) == (200, b'dots')
+    status, _, listing = raw('GET', container)
+    assert listing.decode().splitlines() == [name]
+    folded = container + '/' + name.split('/')[-1]
+    if folded != '%s/%s' % (container, name):
+        assert raw('GET', folded)[0] == 404

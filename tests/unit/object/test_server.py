@@ -193,6 +193,22 @@ def test_post_with_unusable_delete_at_changes_nothing(server):
                 if name.startswith('expiring')]
 
 
+@pytest.mark.parametrize('name', ['.', '..', 'x/../y', '../../../../etc/o',
+                                  'a/./b'])
+def test_dot_segment_names_are_objects_of_their_own(server, name):
+    """Swift stores them as any name: hashed, never joined to a path, so
+    the file lands in the device's objects dir, and 'y' is not 'x/../y'."""
+    assert put(server, obj=name, body=name.encode())[0] == 201
+    status, _, body = server.request('GET', opath(name))
+    assert (status, body) == (200, name.encode())
+    folded = os.path.normpath(name).lstrip('./') or 'o'
+    assert server.request('GET', opath(folded))[0] == 404
+    files = object_files(device(server))
+    assert len(files) == 1
+    assert os.path.realpath(files[0]).startswith(
+        os.path.realpath(device(server)) + '/objects')
+
+
 def test_too_many_metadata_items(server):
     headers = {'X-Object-Meta-K%d' % i: 'v' for i in range(91)}
     assert put(server, **headers)[0] == 400
@@ -200,8 +216,8 @@ def test_too_many_metadata_items(server):
 
 @pytest.mark.parametrize('path', [
     '/sda/0/a/c', '/sda/0/a', '/sda/x/a/c/o', '/sda/0/a/c/%FF%FE',
-    '/sda/0/a/c/with%00nul', '/sda/0/a/c/x/../y', '/sda/0/a/c/' + 'o' * 1025,
-    '/sda/0/' + 'a' * 257 + '/c/o', '/sda/0/a/c/.', '/sda/%C2%B2/a/c/o',
+    '/sda/0/a/c/with%00nul', '/sda/0/a/c/' + 'o' * 1025,
+    '/sda/0/' + 'a' * 257 + '/c/o', '/sda/%C2%B2/a/c/o',
 ])
 def test_bad_object_paths(server, path):
     for method in ('PUT', 'GET', 'HEAD', 'POST', 'DELETE'):
