@@ -443,6 +443,12 @@ class ObjectController:
         if status is not None:
             df.close()
             resp = Response(status=status)
+            if status == 304:
+                # Swift's 304 keeps what a cache revalidates with.
+                resp.headers.update({
+                    'Content-Type': meta.get('Content-Type',
+                                             'application/octet-stream'),
+                    'Accept-Ranges': 'bytes'})
             resp.headers.update({'ETag': df.etag,
                                  'Last-Modified': http_date(last_modified),
                                  'X-Timestamp': df.timestamp.normal,

@@ -20,7 +20,7 @@ from objstore.common.infocache import (
     account_info_from, cache_key, container_info_from)
 from objstore.common.http import (
     POLICY_HEADER, HTTP_UNAUTHORIZED, HTTPServiceUnavailable, Response,
-    text_error)
+    is_success, text_error)
 from objstore.common.log import get_txn_id
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.cors import is_origin_allowed, preflight_headers
@@ -69,15 +69,17 @@ def client_headers(backend_headers, owner=True):
     return headers
 
 
-def listing_headers(headers, container):
+def listing_headers(headers, container, by_accept):
     """Swift's headers of an account or container GET/HEAD answer, from
     the storage server's [(name, value)]: ``Accept-Ranges: bytes``,
-    ``Vary: Accept`` (the listing's format follows Accept), no
+    ``Vary: Accept`` when the listing's format follows Accept (no
+    ``format=`` in the query: ``by_accept``), no
     X-Put-Timestamp (Swift sends it on PUT answers only); a container's
     also ``Last-Modified`` (its PUT time, rounded up to the second) and
     ``X-Container-Sharding: False`` (objstore never shards a container).
 
-    >>> listing_headers([('X-Put-Timestamp', '0000000001.50000')], True)
+    >>> listing_headers([('X-Put-Timestamp', '0000000001.50000')], True,
+    ...                 True)
     ... # doctest: +NORMALIZE_WHITESPACE
     [('Accept-Ranges', 'bytes'), ('Vary', 'Accept'),
      ('X-Container-Sharding', 'False'),
@@ -85,7 +87,9 @@ def listing_headers(headers, container):
     """
     shaped = [(name, value) for name, value in headers
               if name.lower() != 'x-put-timestamp']
-    shaped += [('Accept-Ranges', 'bytes'), ('Vary', 'Accept')]
+    shaped.append(('Accept-Ranges', 'bytes'))
+    if by_accept:
+        shaped.append(('Vary', 'Accept'))
     if container:
         shaped.append(('X-Container-Sharding', 'False'))
         put_time = dict((name.lower(), value) for name, value in headers
@@ -94,6 +98,17 @@ def listing_headers(headers, container):
             shaped.append(('Last-Modified',
                            http_date(math.ceil(float(put_time)))))
     return shaped
+
+
+def names_format(query):
+    """Whether a query string has a ``format`` parameter (read raw: the
+    query may hold bytes that are not UTF-8).
+
+    >>> names_format('limit=2&format=json'), names_format('formats=x')
+    (True, False)
+    """
+    return any(part.split('=', 1)[0] == 'format'
+               for part in query.split('&'))
 
 
 def _title(name):
@@ -301,9 +316,10 @@ class Controller:
                                       req.method, req.path, statuses)
             return Response(status=status)
         resp_headers = client_headers(source.headers, owner)
-        if self.obj is None:
+        if self.obj is None and is_success(source.status):
             resp_headers = listing_headers(resp_headers,
-                                           self.container is not None)
+                                           self.container is not None,
+                                           not names_format(req.query_string))
         if req.method == 'HEAD':
             source.response.close()
             return Response(status=source.status, headerlist=resp_headers,

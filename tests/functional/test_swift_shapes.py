@@ -200,3 +200,35 @@ def test_dot_segment_names_are_stored_as_written(raw, container, name):
     folded = container + '/' + name.split('/')[-1]
     if folded != '%s/%s' % (container, name):
         assert raw('GET', folded)[0] == 404
+
+
+def test_listing_in_a_named_format_does_not_vary_on_accept(raw, container):
+    status, headers, _ = raw('GET', container + '?format=json')
+    assert status == 200
+    assert 'vary' not in headers
+
+
+def test_304_and_416_keep_the_objects_headers(raw, container):
+    path = container + '/o'
+    assert raw('PUT', path, {'Content-Type': 'text/x-kept'},
+               b'hello world')[0] == 201
+    etag = raw('HEAD', path)[1]['etag']
+    for method in ('GET', 'HEAD'):
+        status, headers, body = raw(method, path,
+                                    {'If-None-Match': '"%s"' % etag})
+        assert (status, body) == (304, b'')
+        assert headers['content-type'] == 'text/x-kept'
+        assert headers['accept-ranges'] == 'bytes'
+        assert headers['content-length'] == '0'
+    status, headers, body = raw('GET', path, {'Range': 'bytes=50-60'})
+    assert status == 416
+    assert body == (b'<html><h1>Requested Range Not Satisfiable</h1><p>The '
+                    b'Range requested is not available.</p></html>')
+    assert headers['content-type'] == 'text/x-kept'
+    assert headers['etag'] == etag
+    assert headers['content-range'] == 'bytes */11'
+    assert 'x-timestamp' in headers
+    status, headers, _ = raw('GET', path, {'Range': 'bytes=0-1,4-5'})
+    assert status == 206
+    assert headers['content-type'].startswith(
+        'multipart/byteranges;boundary=')

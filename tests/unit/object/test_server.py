@@ -276,7 +276,7 @@ def test_multiple_ranges(ranged):
         'GET', opath(), {'Range': 'bytes=0-99,5000-5099,-10'})
     assert status == 206
     ctype = headers['content-type']
-    assert ctype.startswith('multipart/byteranges; boundary=')
+    assert ctype.startswith('multipart/byteranges;boundary=')
     assert int(headers['content-length']) == len(body)
     parts = split_multipart_byteranges(body, ctype.split('=', 1)[1])
     assert [(s, e, d) for s, e, _, d in parts] == [
