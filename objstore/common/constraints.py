@@ -6,7 +6,7 @@ them with the functions below, which raise InvalidInput(message, status)
 and never build responses.
 """
 
-from objstore.common.exceptions import InvalidInput
+from objstore.common.exceptions import InvalidInput, NameTooLong
 
 MAX_FILE_SIZE = 5 * 1024 ** 3 + 2
 MAX_META_NAME_LENGTH = 128
@@ -101,8 +101,8 @@ def check_name(value, kind):
         raise InvalidInput('%s name is not valid UTF-8' % kind)
     encoded = value.encode('utf-8') if isinstance(value, str) else value
     if len(encoded) > limit:
-        raise InvalidInput('%s name is %d bytes long; the limit is %d'
-                           % (kind, len(encoded), limit))
+        raise NameTooLong('%s name length of %d longer than %d'
+                          % (kind.capitalize(), len(encoded), limit))
     if b'\x00' in encoded:
         raise InvalidInput('%s name contains a NUL byte' % kind)
     if kind != 'object' and b'/' in encoded:

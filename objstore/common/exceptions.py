@@ -161,6 +161,11 @@ class InvalidInput(ObjstoreError, ValueError):
         self.status = status
 
 
+class NameTooLong(InvalidInput):
+    """A name over its length limit: 400 to a PUT; to other verbs the
+    proxy answers 404, as Swift (no such name can have been stored)."""
+
+
 class DiskFileBadMetadata(DiskFileError):
     """An object file's metadata is missing, unreadable or of an unknown
     version (the file is then quarantined)."""

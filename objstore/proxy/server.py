@@ -20,7 +20,8 @@ from objstore.common.access import (
     API_VERSIONS, api_version, is_claimed, is_public, unauthorized)
 from objstore.common.backend_client import BackendClient
 from objstore.common.config import ConfBase
-from objstore.common.exceptions import ConfigError, InvalidInput
+from objstore.common.exceptions import (
+    ConfigError, InvalidInput, NameTooLong)
 from objstore.common.info import is_info_lookup
 from objstore.common.infocache import InfoCache
 from objstore.common.hashing import load_hash_conf
@@ -168,6 +169,10 @@ class Application:
             return unauthorized(path)
         try:
             controller = self.controller_for(path)
+        except NameTooLong as err:
+            # Only a PUT can be refused for it; nothing else can find it.
+            return _invalid_input(err) if req.method == 'PUT' \
+                else HTTPNotFound()
         except InvalidInput as err:
             return _invalid_input(err)
         allowed = controller.allowed_methods()

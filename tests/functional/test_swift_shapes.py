@@ -232,3 +232,20 @@ def test_304_and_416_keep_the_objects_headers(raw, container):
     assert status == 206
     assert headers['content-type'].startswith(
         'multipart/byteranges;boundary=')
+
+
+def test_over_long_names_are_refused_on_put_only(raw, container):
+    long_name = '%s/%s' % (container, 'n' * 1025)
+    status, headers, body = raw('PUT', long_name, body=b'x')
+    assert (status, body) == (400, b'Object name length of 1025 longer '
+                                    b'than 1024')
+    for method in ('GET', 'HEAD', 'POST', 'DELETE'):
+        assert raw(method, long_name)[0] == 404, method
+    # Counted in bytes: 513 two-byte characters are 1,026 bytes.
+    status, _, body = raw('PUT', container + '/' + '%C3%A9' * 513,
+                          body=b'x')
+    assert (status, body) == (400, b'Object name length of 1026 longer '
+                                    b'than 1024')
+    assert raw('GET', '/' + 'c' * 257)[0] == 404
+    assert raw('PUT', '/' + 'c' * 257)[:3:2] == (
+        400, b'Container name length of 257 longer than 256')

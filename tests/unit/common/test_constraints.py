@@ -13,8 +13,8 @@ def test_good_names(name, kind):
 
 
 @pytest.mark.parametrize('name,kind,fragment', [
-    ('', 'object', 'empty'), ('x' * 1025, 'object', 'limit is 1024'),
-    ('c' * 257, 'container', 'limit is 256'), ('a\x00b', 'object', 'NUL'),
+    ('', 'object', 'empty'), ('x' * 1025, 'object', 'Object name length of 1025 longer than 1024'),
+    ('c' * 257, 'container', 'length of 257 longer than 256'), ('a\x00b', 'object', 'NUL'),
     ('a/b', 'container', '"/"'), ('\udcff', 'object', 'UTF-8')])
 def test_bad_names(name, kind, fragment):
     with pytest.raises(InvalidInput) as info:
