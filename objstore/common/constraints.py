@@ -102,7 +102,7 @@ def check_name(value, kind):
     encoded = value.encode('utf-8') if isinstance(value, str) else value
     if len(encoded) > limit:
         raise NameTooLong('%s name length of %d longer than %d'
-                          % (kind.capitalize(), len(encoded), limit))
+                          % (kind.capitalize(), len(encoded), limit), kind)
     if b'\x00' in encoded:
         raise InvalidInput('%s name contains a NUL byte' % kind)
     if kind != 'object' and b'/' in encoded:

@@ -162,8 +162,13 @@ class InvalidInput(ObjstoreError, ValueError):
 
 
 class NameTooLong(InvalidInput):
-    """A name over its length limit: 400 to a PUT; to other verbs the
-    proxy answers 404, as Swift (no such name can have been stored)."""
+    """A name over its length limit. ``kind``: 'account', 'container' or
+    'object'. The proxy answers 400, except to a verb other than PUT on a
+    container or object name: 404, as Swift (no such name was stored)."""
+
+    def __init__(self, message, kind):
+        super().__init__(message)
+        self.kind = kind
 
 
 class DiskFileBadMetadata(DiskFileError):

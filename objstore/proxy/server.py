@@ -170,9 +170,11 @@ class Application:
         try:
             controller = self.controller_for(path)
         except NameTooLong as err:
-            # Only a PUT can be refused for it; nothing else can find it.
-            return _invalid_input(err) if req.method == 'PUT' \
-                else HTTPNotFound()
+            # Only creating a container or object is refused for it; other
+            # verbs just cannot find it (an account is checked always).
+            if req.method == 'PUT' or err.kind == 'account':
+                return _invalid_input(err)
+            return HTTPNotFound()
         except InvalidInput as err:
             return _invalid_input(err)
         allowed = controller.allowed_methods()

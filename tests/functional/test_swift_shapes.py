@@ -249,3 +249,9 @@ def test_over_long_names_are_refused_on_put_only(raw, container):
     assert raw('GET', '/' + 'c' * 257)[0] == 404
     assert raw('PUT', '/' + 'c' * 257)[:3:2] == (
         400, b'Container name length of 257 longer than 256')
+
+
+def test_over_long_account_name_is_refused_on_every_verb(raw):
+    for method in ('GET', 'HEAD', 'POST'):
+        status, _, _ = raw.send(method, '/v1/AUTH_' + 'a' * 300)
+        assert status == 400, method
