@@ -68,8 +68,8 @@ DEFAULT_CONTENT_TYPE = 'text/html; charset=UTF-8'
 def default_body(status):
     """Swift's body of a ``status`` answer built without one.
 
-    >>> default_body(403)
-    b'<html><h1>Forbidden</h1><p>Access was denied to this resource.</p></html>'
+    >>> default_body(404)
+    b'<html><h1>Not Found</h1><p>The resource could not be found.</p></html>'
     >>> default_body(201)
     b''
     """

@@ -27,8 +27,7 @@ from objstore.common.infocache import InfoCache
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import (
     HTTPBadRequest, HTTPMethodNotAllowed, HTTPNotFound,
-    HTTPPreconditionFailed, Request, Response, html_error, split_path,
-    text_error)
+    HTTPPreconditionFailed, Request, Response, html_error, split_path)
 from objstore.common.log import get_logger
 from objstore.common.memcache import MemcacheRing
 from objstore.common.subrequest import CAPABILITIES_KEY
