@@ -120,9 +120,10 @@ class Response(webob.Response):
         return super().__call__(environ, start_response)
 
 
-class _SwiftShaped:
-    """Mixin of the status exceptions: Swift's default body instead of
-    webob's multi-line text or HTML page."""
+class _SwiftShaped(Response):
+    """Base of the status exceptions (with webob's): Swift's default body
+    instead of webob's multi-line text or HTML page. A Response, so that
+    ``isinstance(x, Response)`` holds for them as it did with webob's."""
 
     def __call__(self, environ, start_response):
         fill_default_body(self, environ['REQUEST_METHOD'])

@@ -58,6 +58,12 @@ def test_body_less_answers_get_swifts_default_body(resp, body):
     assert answer.headers['Content-Length'] == str(len(body))
 
 
+def test_status_exceptions_are_responses_and_exceptions():
+    for resp in (http.HTTPRequestTimeout(), http.HTTPClientDisconnect()):
+        assert isinstance(resp, http.Response)
+        assert isinstance(resp, http.HTTPException)
+
+
 def test_head_answer_gets_no_default_body_and_keeps_its_length():
     assert _answer(http.HTTPNotFound(), 'HEAD').headers[
         'Content-Length'] == '0'
