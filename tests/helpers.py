@@ -251,10 +251,13 @@ def assert_db_daemon_sample_matches(conf_class, sample, section):
 def denied_status(verb, level, token):
     """What the proxy answers ``verb`` at ``level`` (1 account, 2 container,
     3 object) of an API path without a valid token: 401, except that with
-    no token at all a verb the proxy does not serve there (OPTIONS; COPY
-    above objects; account PUT/DELETE without allow_account_management)
-    is 405, as in Swift, before any storage is touched."""
-    unserved = verb == 'OPTIONS' or (verb == 'COPY' and level < 3) or (
+    no token at all, as in Swift, OPTIONS is 200 (it needs no auth; no
+    CORS asked) and a verb the proxy does not serve there (COPY above
+    objects; account PUT/DELETE without allow_account_management) is 405,
+    before any storage is touched."""
+    if verb == 'OPTIONS' and token is None:
+        return 200
+    unserved = (verb == 'COPY' and level < 3) or (
         verb in ('PUT', 'DELETE') and level == 1)
     return 405 if unserved and token is None else 401
 
@@ -262,19 +265,20 @@ def denied_status(verb, level, token):
 def spelled_object_paths(account, container, obj):
     """[(raw request target, status without a valid token)]: the API
     prefixes the proxy routes and spellings of them that must not slip by
-    (the proxy denies what auth did not claim; unroutable paths are 404)."""
+    (the proxy denies what auth did not claim; as Swift, before auth, an
+    unknown version is 400 and an empty segment 404)."""
     rest = '%s/%s/%s' % (account, container, obj)
     return [
         ('/v1/' + rest, 401),
         ('/v1.0/' + rest, 401),
         ('//v1/' + rest, 401),
         ('//v1.0/' + rest, 401),
-        ('/V1/' + rest, 401),
-        ('/V1.0/' + rest, 401),
+        ('/V1/' + rest, 400),
+        ('/V1.0/' + rest, 400),
         ('/v1%2F' + rest, 401),
         ('/%76%31/' + rest, 401),
         ('/v1/%s%%2F%s/%s' % (account, container, obj), 401),
-        ('/v2/' + rest, 401),
+        ('/v2/' + rest, 400),
         ('/v1//' + rest, 404),
         ('/v1.0//' + rest, 404),
     ]

@@ -6,7 +6,7 @@ them with the functions below, which raise InvalidInput(message, status)
 and never build responses.
 """
 
-from objstore.common.exceptions import InvalidInput
+from objstore.common.exceptions import InvalidInput, NameTooLong
 
 MAX_FILE_SIZE = 5 * 1024 ** 3 + 2
 MAX_META_NAME_LENGTH = 128
@@ -90,8 +90,9 @@ def check_name(value, kind):
     """Validate an account, container or object name.
 
     Rejects: empty, over the length limit (in UTF-8 bytes), invalid UTF-8,
-    NUL, and for accounts/containers a '/'. Object names may contain '/' but
-    not a '.' or '..' path segment, which clients and caches would fold.
+    NUL, and for accounts/containers a '/'. Object names may contain '/',
+    and '.' or '..' segments, as in Swift: a name is only ever hashed into
+    its on-disk place, never joined to a path, so it cannot walk out of it.
     """
     limit = NAME_LIMITS[kind]
     if not value:
@@ -100,15 +101,12 @@ def check_name(value, kind):
         raise InvalidInput('%s name is not valid UTF-8' % kind)
     encoded = value.encode('utf-8') if isinstance(value, str) else value
     if len(encoded) > limit:
-        raise InvalidInput('%s name is %d bytes long; the limit is %d'
-                           % (kind, len(encoded), limit))
+        raise NameTooLong('%s name length of %d longer than %d'
+                          % (kind.capitalize(), len(encoded), limit), kind)
     if b'\x00' in encoded:
         raise InvalidInput('%s name contains a NUL byte' % kind)
     if kind != 'object' and b'/' in encoded:
         raise InvalidInput('%s name contains a "/"' % kind)
-    if kind == 'object' and any(seg in (b'.', b'..')
-                                for seg in encoded.split(b'/')):
-        raise InvalidInput('object name contains a "." or ".." segment')
 
 
 def check_metadata(headers, target_type):

@@ -172,6 +172,16 @@ class InvalidInput(ObjstoreError, ValueError):
         self.status = status
 
 
+class NameTooLong(InvalidInput):
+    """A name over its length limit. ``kind``: 'account', 'container' or
+    'object'. The proxy answers 400, except to a verb other than PUT on a
+    container or object name: 404, as Swift (no such name was stored)."""
+
+    def __init__(self, message, kind):
+        super().__init__(message)
+        self.kind = kind
+
+
 class DiskFileBadMetadata(DiskFileError):
     """An object file's metadata is missing, unreadable or of an unknown
     version (the file is then quarantined)."""

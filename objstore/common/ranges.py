@@ -129,7 +129,8 @@ def unsatisfiable_content_range(length):
 
 
 def multipart_content_type(boundary):
-    return 'multipart/byteranges; boundary=%s' % boundary
+    # No space after ';', as Swift writes it (clients compare the header).
+    return 'multipart/byteranges;boundary=%s' % boundary
 
 
 def part_header(boundary, content_type, start, stop, length):

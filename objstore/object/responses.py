@@ -50,8 +50,8 @@ def build_get_response(reader, headers, length, content_type, range_value):
             spans = None
         except RangeUnsatisfiable:
             reader.close()
-            resp = Response(status=416, body=b'Requested range not '
-                            b'satisfiable\n', content_type='text/plain')
+            # The object's headers and swob's default body, as Swift.
+            resp = Response(status=416, headers=headers)
             resp.headers['Content-Range'] = unsatisfiable_content_range(
                 length)
             return resp

@@ -457,6 +457,12 @@ class ObjectController:
         if status is not None:
             df.close()
             resp = Response(status=status)
+            if status == 304:
+                # Swift's 304 keeps what a cache revalidates with.
+                resp.headers.update({
+                    'Content-Type': meta.get('Content-Type',
+                                             'application/octet-stream'),
+                    'Accept-Ranges': 'bytes'})
             resp.headers.update({'ETag': df.etag,
                                  'Last-Modified': http_date(last_modified),
                                  'X-Timestamp': df.timestamp.normal,
@@ -486,7 +492,7 @@ class ObjectController:
                        Timestamp(err.metadata['X-Timestamp']).internal}
         except (DiskFileNotExist, DiskFileQuarantined):
             headers = {}
-        return text_error(HTTPNotFound, 'object not found', headers=headers)
+        return HTTPNotFound(headers=headers)
 
     def POST(self, req):
         target = parse_object_target(req.environ, req.headers)
@@ -528,7 +534,7 @@ class ObjectController:
         headers = {'X-Backend-Timestamp': timestamp.internal}
         if exists:
             return HTTPNoContent(headers=headers)
-        return text_error(HTTPNotFound, 'object not found', headers=headers)
+        return HTTPNotFound(headers=headers)
 
     @staticmethod
     def _if_delete_at_problem(existing, meta, if_delete_at):

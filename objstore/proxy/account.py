@@ -8,13 +8,14 @@ from objstore.common.acl import (
     ACCOUNT_ACL_HEADER, ACCOUNT_ACL_SYSMETA, shown_account_acl)
 from objstore.common.constraints import check_metadata, check_name
 from objstore.common.http import (
-    HTTPBadRequest, HTTPMethodNotAllowed, HTTP_NOT_FOUND, is_success,
-    text_error)
+    HTTPBadRequest, HTTP_NOT_FOUND, is_success, text_error)
 from objstore.proxy.base import Controller
 
 
 class AccountController(Controller):
     server_type = 'account'
+    # PUT and DELETE only with allow_account_management (allowed_methods).
+    ALLOWED_METHODS = ('GET', 'HEAD', 'OPTIONS', 'POST')
 
     def __init__(self, app, account, container=None, obj=None):
         super().__init__(app, account)
@@ -23,6 +24,11 @@ class AccountController(Controller):
     @property
     def path(self):
         return '/%s' % self.account
+
+    def allowed_methods(self):
+        if self.app.conf.allow_account_management:
+            return self.ALLOWED_METHODS + ('PUT', 'DELETE')
+        return self.ALLOWED_METHODS
 
     def _part(self):
         return self.app.account_ring.get_part(self.account)
@@ -84,10 +90,6 @@ class AccountController(Controller):
         return resp
 
     def PUT(self, req):
-        if not self.app.conf.allow_account_management:
-            return text_error(HTTPMethodNotAllowed,
-                              'Account management is not allowed here',
-                              headers={'Allow': 'GET, HEAD, POST'})
         check_metadata(req.headers, 'account')
         denied = self.authorize(req)
         if denied is not None:
@@ -95,10 +97,6 @@ class AccountController(Controller):
         return self._write(req, 'PUT')
 
     def DELETE(self, req):
-        if not self.app.conf.allow_account_management:
-            return text_error(HTTPMethodNotAllowed,
-                              'Account management is not allowed here',
-                              headers={'Allow': 'GET, HEAD, POST'})
         if req.query_string:
             return text_error(HTTPBadRequest,
                               'DELETE of an account takes no query string')

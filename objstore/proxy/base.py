@@ -11,14 +11,19 @@ per level (account.py, container.py, obj.py) build on it and own their
 verbs.
 """
 
+import math
+
 from objstore.common.access import AUTHORIZE_KEY, unauthorized
+from objstore.common.conditional import http_date
 from objstore.common.info import forget, lookup, remember
 from objstore.common.infocache import (
     account_info_from, cache_key, container_info_from)
 from objstore.common.http import (
-    POLICY_HEADER, HTTPServiceUnavailable, Response, text_error)
+    POLICY_HEADER, HTTP_UNAUTHORIZED, HTTPServiceUnavailable, Response,
+    is_success, text_error)
 from objstore.common.log import get_txn_id
 from objstore.common.timestamp import Timestamp
+from objstore.proxy.cors import is_origin_allowed, preflight_headers
 from objstore.proxy.fanout import BackendResult, make_requests, node_name
 from objstore.proxy.getter import (
     ResumingBody, failure_status, find_newest, find_source)
@@ -68,6 +73,48 @@ def client_headers(backend_headers, owner=True):
     return headers
 
 
+def listing_headers(headers, container, by_accept):
+    """Swift's headers of an account or container GET/HEAD answer, from
+    the storage server's [(name, value)]: ``Accept-Ranges: bytes``,
+    ``Vary: Accept`` when the listing's format follows Accept (no
+    ``format=`` in the query: ``by_accept``), no
+    X-Put-Timestamp (Swift sends it on PUT answers only); a container's
+    also ``Last-Modified`` (its PUT time, rounded up to the second) and
+    ``X-Container-Sharding: False`` (objstore never shards a container).
+
+    >>> listing_headers([('X-Put-Timestamp', '0000000001.50000')], True,
+    ...                 True)
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('Accept-Ranges', 'bytes'), ('Vary', 'Accept'),
+     ('X-Container-Sharding', 'False'),
+     ('Last-Modified', 'Thu, 01 Jan 1970 00:00:02 GMT')]
+    """
+    shaped = [(name, value) for name, value in headers
+              if name.lower() != 'x-put-timestamp']
+    shaped.append(('Accept-Ranges', 'bytes'))
+    if by_accept:
+        shaped.append(('Vary', 'Accept'))
+    if container:
+        shaped.append(('X-Container-Sharding', 'False'))
+        put_time = dict((name.lower(), value) for name, value in headers
+                        ).get('x-put-timestamp')
+        if put_time:
+            shaped.append(('Last-Modified',
+                           http_date(math.ceil(float(put_time)))))
+    return shaped
+
+
+def names_format(query):
+    """Whether a query string has a ``format`` parameter (read raw: the
+    query may hold bytes that are not UTF-8).
+
+    >>> names_format('limit=2&format=json'), names_format('formats=x')
+    (True, False)
+    """
+    return any(part.split('=', 1)[0] == 'format'
+               for part in query.split('&'))
+
+
 def _title(name):
     return '-'.join(part.capitalize() for part in name.split('-'))
 
@@ -107,6 +154,8 @@ class Controller:
     """Base of the per-level controllers; one instance per request."""
 
     server_type = None
+    # The verbs of the Allow header (405 and OPTIONS answers), as Swift's.
+    ALLOWED_METHODS = ('GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS')
 
     def __init__(self, app, account, container=None, obj=None):
         self.app = app
@@ -133,6 +182,40 @@ class Controller:
     @staticmethod
     def new_timestamp():
         return Timestamp.now()
+
+    def allowed_methods(self):
+        return self.ALLOWED_METHODS
+
+    # ------------------------------------------------------------ OPTIONS
+
+    def OPTIONS(self, req):
+        """200 with the Allow list; with ``Origin``, a CORS preflight of the
+        container's CORS metadata (401 when the origin or the requested
+        method is not allowed). Needs no auth, as in Swift: it reveals only
+        what a browser is allowed to do."""
+        methods = list(self.allowed_methods())
+        headers = {'Allow': ', '.join(methods)}
+        origin = req.headers.get('Origin')
+        if not origin or self.container is None:
+            return self._options_answer(200, headers)
+        cors = self.container_info(req).get('cors') or {}
+        if not is_origin_allowed(cors, origin) or \
+                req.headers.get('Access-Control-Request-Method') \
+                not in methods:
+            return Response(status=HTTP_UNAUTHORIZED, headers=headers)
+        headers.update(preflight_headers(
+            cors, origin, methods,
+            req.headers.get('Access-Control-Request-Headers')))
+        return self._options_answer(200, headers)
+
+    def _options_answer(self, status, headers):
+        """An allowed OPTIONS answer: an object's lists COPY too (served by
+        the copy middleware), as Swift's copy middleware adds it."""
+        if self.obj is not None:
+            for name in ('Allow', 'Access-Control-Allow-Methods'):
+                if name in headers:
+                    headers[name] += ', COPY'
+        return Response(status=status, headers=headers)
 
     # --------------------------------------------------------------- auth
 
@@ -225,9 +308,13 @@ class Controller:
             return text_error(HTTPServiceUnavailable,
                               'Service Unavailable: no quorum of storage '
                               'nodes answered')
-        return Response(status=chosen.status,
-                        headerlist=client_headers(chosen.headers,
-                                                  self.is_owner(req)),
+        headerlist = client_headers(chosen.headers, self.is_owner(req))
+        if not chosen.body:
+            # An empty answer is typed as Swift's, whatever the storage
+            # server said (the DB servers say text/plain).
+            headerlist = [(name, value) for name, value in headerlist
+                          if name.lower() != 'content-type']
+        return Response(status=chosen.status, headerlist=headerlist,
                         body=chosen.body)
 
     def fan_out(self, req, ring, part, method, path, headers_list, body=b''):
@@ -251,10 +338,13 @@ class Controller:
             if status == 503:
                 self.app.logger.error('%s %s: no node answered (%s)',
                                       req.method, req.path, statuses)
-            return Response(status=status, body=b'',
-                            content_type='text/plain')
+            return Response(status=status)
         resp_headers = client_headers(source.headers, owner) + \
             self.extra_client_headers(source.headers)
+        if self.obj is None and is_success(source.status):
+            resp_headers = listing_headers(resp_headers,
+                                           self.container is not None,
+                                           not names_format(req.query_string))
         if req.method == 'HEAD':
             source.response.close()
             return Response(status=source.status, headerlist=resp_headers,

@@ -99,8 +99,7 @@ class ObjectController(Controller):
         if denied is not None:
             return denied
         if info['status'] == 404:
-            return HTTPNotFound(body=b'Container not found\n',
-                                content_type='text/plain')
+            return HTTPNotFound()
         if not is_success(info['status']):
             return text_error(HTTPServiceUnavailable,
                               'Container info unavailable')

@@ -18,16 +18,17 @@ import os
 import time
 
 from objstore.common.access import (
-    api_version, is_claimed, is_public, unauthorized)
+    API_VERSIONS, api_version, is_claimed, is_public, unauthorized)
 from objstore.common.backend_client import BackendClient
 from objstore.common.config import ConfBase
-from objstore.common.exceptions import ConfigError, InvalidInput
+from objstore.common.exceptions import (
+    ConfigError, InvalidInput, NameTooLong)
 from objstore.common.info import is_info_lookup
 from objstore.common.infocache import InfoCache
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import (
-    HTTPMethodNotAllowed, HTTPNotFound,
-    HTTPPreconditionFailed, Request, Response, split_path, text_error)
+    HTTPBadRequest, HTTPMethodNotAllowed, HTTPNotFound,
+    HTTPPreconditionFailed, Request, Response, html_error, split_path)
 from objstore.common.log import get_logger
 from objstore.common.memcache import MemcacheRing
 from objstore.common.storage_policy import load_policies
@@ -40,7 +41,8 @@ from objstore.proxy.info import base_capabilities, info_response
 from objstore.proxy.obj import ObjectController
 from objstore.ring.ring import Ring
 
-VERBS = ('GET', 'HEAD', 'PUT', 'POST', 'DELETE')
+INVALID_PATH = 'Invalid UTF8 or contains NULL'
+INFO_METHODS = ('GET', 'HEAD', 'OPTIONS')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +89,33 @@ def _load_ring(conf_dir, name):
 def _invalid_input(err):
     """The client's answer to a request that failed a constraint check."""
     return Response(status=err.status, content_type='text/plain',
-                    body=(err.message + '\n').encode('utf-8'))
+                    charset=None, body=err.message.encode('utf-8'))
+
+
+def path_error(path):
+    """Swift's answer to a path the API cannot route, else None.
+
+    Looks at the path's shape only (nothing stored), so it is answered
+    before auth, as Swift's proxy does: an empty segment is 404, a path
+    with no account (``/v1``, ``/foo``) 412 ``Bad URL``, an account under
+    an unknown version 400.
+
+    >>> [path_error(p).status_int for p in ('//v1/a', '/v1', '/v2/a')]
+    [404, 412, 400]
+    >>> path_error('/v1.0/a/c/o') is None
+    True
+    """
+    if '\x00' in path:
+        return html_error(HTTPPreconditionFailed, INVALID_PATH)
+    try:
+        version, account, _container, _obj = split_path(path, 1, 4, True)
+    except ValueError:
+        return HTTPNotFound()
+    if account is None:
+        return html_error(HTTPPreconditionFailed, 'Bad URL')
+    if version not in API_VERSIONS:
+        return HTTPBadRequest()
+    return None
 
 
 class Application:
@@ -145,21 +173,27 @@ class Application:
         try:
             path = req.path_info
         except UnicodeDecodeError:
-            return text_error(HTTPPreconditionFailed, 'Invalid UTF8')
+            return html_error(HTTPPreconditionFailed, INVALID_PATH)
+        if path == '/info':
+            return self.info(req)
+        bad_path = path_error(path)
+        if bad_path is not None:
+            return bad_path
         if not is_public(path) and not is_claimed(req.environ):
             return unauthorized(path)
-        if path.rstrip('/') == '/info':
-            return self.info(req)
         try:
             controller = self.controller_for(path)
+        except NameTooLong as err:
+            # Only creating a container or object is refused for it; other
+            # verbs just cannot find it (an account is checked always).
+            if req.method == 'PUT' or err.kind == 'account':
+                return _invalid_input(err)
+            return HTTPNotFound()
         except InvalidInput as err:
             return _invalid_input(err)
-        except ValueError:
-            return text_error(HTTPNotFound, 'Bad URL')
-        if req.method not in VERBS:
-            return text_error(HTTPMethodNotAllowed,
-                              'Method %s not allowed' % req.method,
-                              headers={'Allow': ', '.join(VERBS)})
+        allowed = controller.allowed_methods()
+        if req.method not in allowed:
+            return HTTPMethodNotAllowed(headers={'Allow': ', '.join(allowed)})
         try:
             if is_info_lookup(req.environ):
                 return controller.info_lookup(req)
@@ -179,9 +213,11 @@ class Application:
         return AccountController(self, account)
 
     def info(self, req):
-        if req.method not in ('GET', 'HEAD'):
-            return text_error(HTTPMethodNotAllowed, 'GET or HEAD only',
-                              headers={'Allow': 'GET, HEAD'})
+        allow = {'Allow': ', '.join(INFO_METHODS)}
+        if req.method == 'OPTIONS':
+            return Response(status=200, headers=allow)
+        if req.method not in INFO_METHODS:
+            return HTTPMethodNotAllowed(headers=allow)
         # Middlewares in front add their sections on the way in (see info.py)
         capabilities = dict(self.capabilities)
         capabilities.update(req.environ.get(CAPABILITIES_KEY, {}))

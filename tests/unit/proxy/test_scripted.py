@@ -366,7 +366,8 @@ def test_bad_requests(scripted):
         ('PUT', '/v1/AUTH_a/c/o', {'Content-Length': str(6 * 1024 ** 3)},
          None, 413),
         ('PUT', '/v1/AUTH_a/c2', {'X-Storage-Policy': 'gold'}, None, 400),
-        ('GET', '/v2/AUTH_a', {}, None, 404),
+        ('GET', '/v2/AUTH_a', {}, None, 400),
+        ('GET', '/v1', {}, None, 412),
         ('PATCH', '/v1/AUTH_a/c', {}, None, 405),
     ]
     for method, path, headers, body, status in cases:
