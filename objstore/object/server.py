@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from objstore.common import green
-from objstore.common.backend_client import direct_request
 from objstore.common.conditional import (
     creates_only, evaluate_conditions, http_date)
 from objstore.common.config import ConfBase
@@ -54,6 +53,8 @@ from objstore.common.http import (
     HTTPUnprocessableEntity, Request, Response, is_success, split_path,
     text_error)
 from objstore.common.log import get_logger, log_access, set_txn_id
+from objstore.common.row_update import (
+    RowUpdateClient, parse_host, update_nodes)
 from objstore.common.storage_policy import REPLICATION, load_policies
 from objstore.common.timestamp import (
     Timestamp, parse_delete_at, parse_if_delete_at)
@@ -315,6 +316,8 @@ class ObjectController:
         # One DiskFile manager per policy type: a type owns its on-disk
         # format (EC's fragment archives will get their own manager).
         self.managers = {REPLICATION: diskfile_manager}
+        self.row_updates = RowUpdateClient(
+            self.logger, self.conf.conn_timeout, self.conf.node_timeout)
         self.handlers = {'PUT': self.PUT, 'GET': self.GET, 'HEAD': self.HEAD,
                          'POST': self.POST, 'DELETE': self.DELETE,
                          'REPLICATE': self.REPLICATE}
@@ -648,22 +651,15 @@ class ObjectController:
     def _send_container_update(self, node, op, path_tail, headers):
         path = '/%s/%s%s' % (node['device'], node['partition'], path_tail)
         try:
-            ip, port = asyncpending.split_host(node['host'])
-            with green.Timeout(self.conf.conn_timeout +
-                               self.conf.node_timeout):
-                status, _headers, _body = direct_request(
-                    ip, port, op, path, headers,
-                    conn_timeout=self.conf.conn_timeout,
-                    node_timeout=self.conf.node_timeout)
-        except (Exception, green.Timeout) as err:  # noqa: B902
-            self.logger.warning('Container update %s %s to %s failed: %s',
-                                op, path, node['host'], err)
+            ip, port = parse_host(node['host'])
+        except ValueError as err:
+            self.logger.warning('Container update %s %s: %s', op, path, err)
             return False
-        if not is_success(status):
+        status = self.row_updates.send(ip, port, op, path, headers)
+        if status is not None and not is_success(status):
             self.logger.warning('Container update %s %s to %s: status %s',
                                 op, path, node['host'], status)
-            return False
-        return True
+        return status is not None and is_success(status)
 
 
 def listing_overrides(headers):
@@ -684,25 +680,8 @@ def listing_overrides(headers):
 
 def container_nodes(headers):
     """[{host, partition, device}] named by X-Container-*; None if they
-    disagree in number. The proxy sends comma-separated hosts and devices
-    and, as Swift's does, one partition (a container has one) for all.
-
-    >>> container_nodes({'X-Container-Host': '10.0.0.1:6201,10.0.0.2:6201',
-    ...                  'X-Container-Partition': '7',
-    ...                  'X-Container-Device': 'd1,d2'})[1]
-    {'host': '10.0.0.2:6201', 'partition': '7', 'device': 'd2'}
-    """
-    fields = [[v.strip() for v in headers.get(name, '').split(',')
-               if v.strip()]
-              for name in ('X-Container-Host', 'X-Container-Partition',
-                           'X-Container-Device')]
-    hosts, partitions, devices = fields
-    if len(partitions) == 1:
-        partitions = partitions * len(hosts)
-    if not (len(hosts) == len(partitions) == len(devices)):
-        return None
-    return [{'host': h, 'partition': p, 'device': d}
-            for h, p, d in zip(hosts, partitions, devices)]
+    disagree in number (see common.row_update.update_nodes)."""
+    return update_nodes(headers, 'Container')
 
 
 def app_factory(global_conf, **local_conf):

@@ -18,6 +18,7 @@ from objstore.common.infocache import (
 from objstore.common.http import (
     POLICY_HEADER, HTTPServiceUnavailable, Response, text_error)
 from objstore.common.log import get_txn_id
+from objstore.common.row_update import make_host_list
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.fanout import BackendResult, make_requests, node_name
 from objstore.proxy.getter import (
@@ -90,9 +91,7 @@ def update_headers(kind, nodes, part, count):
     groups = [[] for _ in range(count)]
     for i in range(max(count, len(nodes))):
         groups[i % count].append(nodes[i % len(nodes)])
-    return [{'X-%s-Host' % kind: ','.join('%s:%s' % (node['ip'],
-                                                     node['port'])
-                                          for node in group),
+    return [{'X-%s-Host' % kind: make_host_list(group),
              'X-%s-Partition' % kind: str(part),
              'X-%s-Device' % kind: ','.join(node['device']
                                             for node in group)}
