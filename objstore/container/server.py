@@ -26,8 +26,7 @@ from objstore.common.constraints import (
     CONTAINER_LISTING_LIMIT, check_metadata)
 from objstore.common.db_rpc import (
     DatabaseServer, conflict, deleted_headers, header_int, listing_request,
-    metadata_from_headers, metadata_headers, pending_syncer,
-    required_timestamp, response)
+    metadata_from_headers, metadata_headers, pending_syncer, response)
 from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import POLICY_DEFAULT_HEADER, POLICY_HEADER
@@ -35,6 +34,7 @@ from objstore.common.listing import listing_status, render_container_listing
 from objstore.common.log import get_logger
 from objstore.common.row_update import (
     RowUpdateClient, parse_host, split_list, update_nodes)
+from objstore.common.server_base import required_timestamp
 from objstore.common.storage_policy import load_policies
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
