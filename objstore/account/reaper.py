@@ -29,6 +29,7 @@ from objstore.common.daemon import (
 from objstore.common.db import DATADIRS, iter_db_files
 from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.http import POLICY_HEADER, is_success
+from objstore.common.row_update import make_host
 from objstore.common.storage_policy import policy_ring_name
 from objstore.common.timestamp import Timestamp
 from objstore.ring.ring import Ring, quorum_size
@@ -273,8 +274,8 @@ class AccountReaper(Daemon):
             # proxy arranges it, so every container DB gets the tombstone.
             cnode = cnodes[index % len(cnodes)]
             headers = {'X-Timestamp': timestamp,
-                       'X-Container-Host': '%s:%s' % (cnode['ip'],
-                                                      cnode['port']),
+                       'X-Container-Host': make_host(cnode['ip'],
+                                                     cnode['port']),
                        'X-Container-Partition': str(cpart),
                        'X-Container-Device': cnode['device'],
                        POLICY_HEADER: str(policy)}

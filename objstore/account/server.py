@@ -20,13 +20,13 @@ from objstore.common.config import ConfBase
 from objstore.common.constraints import ACCOUNT_LISTING_LIMIT, check_metadata
 from objstore.common.db_rpc import (
     DatabaseServer, conflict, deleted_headers, header_int, listing_request,
-    metadata_from_headers, metadata_headers, pending_syncer,
-    required_timestamp, response)
+    metadata_from_headers, metadata_headers, pending_syncer, response)
 from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import POLICY_HEADER
 from objstore.common.listing import listing_status, render_account_listing
 from objstore.common.log import get_logger
+from objstore.common.server_base import required_timestamp
 from objstore.common.storage_policy import load_policies
 from objstore.common.timestamp import Timestamp
 

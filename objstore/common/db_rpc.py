@@ -1,11 +1,12 @@
 """What the account and container servers share on the wire.
 
-Owns: parsing a DB server request (storage path, names, timestamps, listing
-query), which request headers become DB metadata, the WSGI ``__call__``
-skeleton (transaction id, one access-log line, the domain-error -> status
-table) as ``DatabaseServer``, the group commit of pending-file appends
-among a server's green threads (``CoalescingFsync``), and the server side
-of DB replication, the REPLICATE verb.
+Owns: parsing a DB server request (integer headers, listing query), which
+request headers become DB metadata, the domain-error -> status table of
+both DB servers and their ``DatabaseServer`` base (on the WSGI skeleton of
+objstore.common.server_base, which also parses paths and timestamps), the
+group commit of pending-file appends among a server's green threads
+(``CoalescingFsync``), and the server side of DB replication, the
+REPLICATE verb.
 
 Must not: know a schema (the brokers do) or what a verb means for an
 account or a container (each ``server.py`` does).
@@ -54,7 +55,6 @@ WAL, and what they commit would be lost.
 
 import json
 import os
-import time
 from contextlib import contextmanager
 from urllib.parse import parse_qsl
 
@@ -68,10 +68,10 @@ from objstore.common.exceptions import (
     InvalidTimestamp, ListingNotAcceptable, ListingPreconditionFailed,
     LockTimeout)
 from objstore.common.hashing import hash_path
-from objstore.common.http import HTTPException, Request, Response, split_path
+from objstore.common.http import Response, split_path
 from objstore.common.listing import negotiate_format, parse_listing_params
-from objstore.common.log import log_access, set_txn_id
-from objstore.common.timestamp import Timestamp
+from objstore.common.server_base import (
+    StorageServer, printable, request_path, split_storage_path)
 
 # Domain errors -> statuses, for both DB servers (InvalidInput carries its
 # own status).
@@ -94,28 +94,6 @@ READ_PENDING_TIMEOUT = 0.1
 
 # -- request parsing ---------------------------------------------------------
 
-def request_path(environ):
-    """PATH_INFO as sent: UTF-8, invalid bytes kept as lone surrogates so
-    the name checks reject them."""
-    raw = environ.get('PATH_INFO', '')
-    return raw.encode('latin-1').decode('utf-8', 'surrogateescape')
-
-
-def printable(text):
-    return text.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')
-
-
-def required_timestamp(headers, name='X-Timestamp'):
-    """The Timestamp in header ``name``; InvalidInput if missing or bad."""
-    value = headers.get(name)
-    if not value:
-        raise InvalidInput('Missing %s header' % name)
-    try:
-        return Timestamp(value)
-    except InvalidTimestamp:
-        raise InvalidInput('Invalid %s header: %r' % (name, value))
-
-
 def header_int(headers, name, default=None):
     """A non-negative integer header; InvalidInput if bad (or missing and
     no default)."""
@@ -133,27 +111,6 @@ def header_int(headers, name, default=None):
     return number
 
 
-def split_storage_path(path, maxsegs):
-    """[device, partition, account, container?, object?], names checked.
-
-    Accounts and containers are checked with constraints.check_name;
-    the partition must be a decimal number.
-    """
-    try:
-        parts = split_path(path, 3, maxsegs, True)
-    except ValueError:
-        raise InvalidInput('Invalid path: %s' % printable(path))
-    device, partition = parts[0], parts[1]
-    if device in ('.', '..') or not device.isprintable():
-        raise InvalidInput('Invalid device: %r' % printable(device))
-    if not (partition.isascii() and partition.isdigit()):
-        raise InvalidInput('Invalid partition: %r' % printable(partition))
-    for kind, value in zip(('account', 'container', 'object'), parts[2:]):
-        if value is not None:
-            check_name(value, kind)
-    return parts
-
-
 def decode_query(raw):
     """{name: value} of a query string; invalid UTF-8 kept as surrogates."""
     return dict(parse_qsl(raw, keep_blank_values=True, encoding='utf-8',
@@ -167,15 +124,6 @@ def listing_request(req, max_limit, with_path=False):
     content_type = negotiate_format(query.get('format'),
                                     req.headers.get('Accept'))
     return content_type, parse_listing_params(query, max_limit, with_path)
-
-
-def error_status(err):
-    if isinstance(err, InvalidInput):
-        return err.status
-    for kind in type(err).__mro__:
-        if kind in ERROR_STATUS:
-            return ERROR_STATUS[kind]
-    return None
 
 
 def deleted_headers(info):
@@ -349,7 +297,7 @@ def pending_syncer():
 
 # -- the server skeleton ------------------------------------------------------
 
-class DatabaseServer:
+class DatabaseServer(StorageServer):
     """Base of the account and container WSGI apps.
 
     Subclasses set ``db_type``, ``broker_class``, ``max_path_segments`` and
@@ -362,6 +310,7 @@ class DatabaseServer:
     broker_class = None
     max_path_segments = None
     verbs = ('PUT', 'HEAD', 'GET', 'POST', 'DELETE', 'REPLICATE')
+    error_statuses = ERROR_STATUS
 
     def __init__(self, conf, logger, hash_conf, pending_sync=None):
         self.conf = conf
@@ -369,54 +318,22 @@ class DatabaseServer:
         self.hash_conf = hash_conf
         self.pending_sync = pending_sync
 
-    def __call__(self, environ, start_response):
-        started = time.monotonic()
-        req = Request(environ)
-        txn_id = req.headers.get('X-Trans-Id')
-        set_txn_id(txn_id)
-        try:
-            resp = self._dispatch(req)
-        except HTTPException as err:
-            resp = err
-        except Exception:
-            self.logger.exception('ERROR %s %s', req.method,
-                                  printable(request_path(environ)))
-            resp = response(500, body=b'Internal error\n')
-        if txn_id:
-            resp.headers['X-Trans-Id'] = txn_id
-        log_access(self.logger, req.method,
-                   printable(request_path(environ)), resp.status_int,
-                   resp.content_length, time.monotonic() - started, txn_id,
-                   environ.get('REMOTE_ADDR'))
-        set_txn_id(None)
-        return resp(environ, start_response)
+    def dispatch(self, req):
+        path = request_path(req.environ)
+        if req.method == 'REPLICATE':
+            return self.REPLICATE(req, path)
+        parts = split_storage_path(path, 3, self.max_path_segments)
+        return getattr(self, req.method)(req, parts)
 
-    def _dispatch(self, req):
-        if req.method not in self.verbs:
-            return response(405, body=b'Method not allowed\n')
-        try:
-            path = request_path(req.environ)
-            if req.method == 'REPLICATE':
-                return self.REPLICATE(req, path)
-            parts = split_storage_path(path, self.max_path_segments)
-            return getattr(self, req.method)(req, parts)
-        except Exception as err:
-            status = error_status(err)
-            if status is None:
-                raise
-            return self.error_response(status, err)
-
-    def error_response(self, status, err):
-        message = getattr(err, 'message', None) or str(err) or type(
-            err).__name__
-        if status == 404 and isinstance(err, DatabaseNotFound):
+    def error_response(self, status, message):
+        # Swift's short texts: the table's only 404 is a missing DB.
+        if status == 404:
             message = 'Not found'
         if status == 507:
             message = 'Insufficient storage'
         # backslashreplace: a message may quote surrogates of bad UTF-8
-        line = message.splitlines()[0] + '\n'
-        return response(status,
-                        body=line.encode('utf-8', 'backslashreplace'))
+        return response(status, body=(message + '\n').encode(
+            'utf-8', 'backslashreplace'))
 
     def HEAD(self, req, parts):
         return self._read(req, parts, with_listing=False)

@@ -20,19 +20,21 @@ looks for when it walks the container DBs.
 
 from dataclasses import dataclass
 
-from objstore.common.backend_client import BACKEND_ERRORS, direct_request
+from objstore.common.backend_client import direct_request
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
     CONTAINER_LISTING_LIMIT, check_metadata)
 from objstore.common.db_rpc import (
     DatabaseServer, conflict, deleted_headers, header_int, listing_request,
-    metadata_from_headers, metadata_headers, pending_syncer,
-    required_timestamp, response)
+    metadata_from_headers, metadata_headers, pending_syncer, response)
 from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import POLICY_DEFAULT_HEADER, POLICY_HEADER
 from objstore.common.listing import listing_status, render_container_listing
 from objstore.common.log import get_logger
+from objstore.common.row_update import (
+    RowUpdateClient, parse_host, split_list, update_nodes)
+from objstore.common.server_base import required_timestamp
 from objstore.common.storage_policy import load_policies
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
@@ -59,22 +61,20 @@ class ContainerServerConf(ConfBase):
 
 def account_targets(headers):
     """[(ip, port, device, partition)] named by the X-Account-* headers."""
-    hosts = [h.strip() for h in headers.get('X-Account-Host', '').split(',')
-             if h.strip()]
-    devices = [d.strip() for d in
-               headers.get('X-Account-Device', '').split(',') if d.strip()]
-    partition = headers.get('X-Account-Partition', '')
-    if not hosts:
+    if not split_list(headers.get('X-Account-Host')):
         return []
-    if len(hosts) != len(devices) or not partition.isdigit():
+    nodes = update_nodes(headers, 'Account')
+    if nodes is None or not headers.get('X-Account-Partition',
+                                        '').isdigit():
         raise InvalidInput('X-Account-Host, -Device and -Partition do not '
                            'match')
     targets = []
-    for host, device in zip(hosts, devices):
-        ip, _, port = host.rpartition(':')
-        if not ip or not port.isdigit():
-            raise InvalidInput('Invalid X-Account-Host: %r' % host)
-        targets.append((ip.strip('[]'), int(port), device, partition))
+    for node in nodes:
+        try:
+            ip, port = parse_host(node['host'])
+        except ValueError:
+            raise InvalidInput('Invalid X-Account-Host: %r' % node['host'])
+        targets.append((ip, port, node['device'], node['partition']))
     return targets
 
 
@@ -128,7 +128,9 @@ class ContainerController(DatabaseServer):
             settings, logger or get_logger(conf, settings.log_name),
             hash_conf or load_hash_conf(settings.conf_dir),
             pending_sync=pending_syncer())
-        self.request_func = request_func
+        self.row_updates = RowUpdateClient(
+            self.logger, settings.conn_timeout, settings.node_timeout,
+            request=request_func)
         self.policies = policies or load_policies(settings.conf_dir)
 
     def container_policy_index(self, headers):
@@ -311,17 +313,8 @@ class ContainerController(DatabaseServer):
         return None
 
     def _send_account_update(self, ip, port, path, headers):
-        try:
-            status, _headers, _body = self.request_func(
-                ip, port, 'PUT', path, headers=headers,
-                conn_timeout=self.conf.conn_timeout,
-                node_timeout=self.conf.node_timeout)
-        except BACKEND_ERRORS as err:
-            self.logger.warning(
-                'account update to %s:%s%s failed (%s); left for the '
-                'container-updater', ip, port, path, err)
-            return None
-        if not 200 <= status < 300 and status != 404:
+        status = self.row_updates.send(ip, port, 'PUT', path, headers)
+        if status is not None and not 200 <= status < 300 and status != 404:
             self.logger.warning(
                 'account update to %s:%s%s answered %s; left for the '
                 'container-updater', ip, port, path, status)

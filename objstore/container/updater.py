@@ -16,12 +16,13 @@ Must not: change object rows, or create accounts (an account that answers
 import dataclasses
 import sqlite3
 
-from objstore.common.backend_client import BACKEND_ERRORS, direct_request
+from objstore.common.backend_client import direct_request
 from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
 from objstore.common.db import DATADIRS, iter_db_files
 from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.http import is_success
+from objstore.common.row_update import RowUpdateClient
 from objstore.container.backend import ContainerBroker, stats_need_report
 from objstore.container.server import report_headers
 from objstore.ring.ring import Ring, quorum_size
@@ -64,7 +65,9 @@ class ContainerUpdater(Daemon):
         self.container_ring = container_ring or Ring(dconf.conf_dir,
                                                      'container')
         self.account_ring = account_ring or Ring(dconf.conf_dir, 'account')
-        self.request = request
+        self.row_updates = RowUpdateClient(
+            self.logger, dconf.conn_timeout, dconf.node_timeout,
+            request=request)
         self.limiter = RateLimiter(
             items_per_second=dconf.containers_per_second)
 
@@ -138,17 +141,8 @@ class ContainerUpdater(Daemon):
 
     def _put(self, node, part, account, container, headers):
         path = '/%s/%s/%s/%s' % (node['device'], part, account, container)
-        dconf = self.daemon_conf
-        try:
-            status, _h, _b = self.request(
-                node['ip'], node['port'], 'PUT', path, headers=headers,
-                conn_timeout=dconf.conn_timeout,
-                node_timeout=dconf.node_timeout)
-        except BACKEND_ERRORS as err:
-            self.logger.debug('%s: PUT %s:%s%s failed: %s', self.name,
-                              node['ip'], node['port'], path, err)
-            return None
-        return status
+        return self.row_updates.send(node['ip'], node['port'], 'PUT', path,
+                                     headers)
 
 
 def main(argv=None):

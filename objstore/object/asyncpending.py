@@ -26,14 +26,14 @@ Format (version 1)::
 ``headers`` are exactly those the container server expects on
 ``PUT|DELETE /<device>/<partition>/<account>/<container>/<obj>``.
 ``container_nodes`` lists the nodes that failed, as the proxy named them;
-the updater may instead look the container's nodes up in the ring (they may
+hosts are made and read by ``objstore.common.row_update``; the updater
+may instead look the container's nodes up in the ring (they may
 have moved) and must send to every primary.
 
 API for the object-updater::
 
     iter_async_pendings(device_path, policy_index) -> (path, update dict)
     read_async_pending(path) -> dict (ValueError if unreadable)
-    split_host(container_node['host']) -> (ip, port)
     remove_async_pending(path)
 """
 
@@ -64,19 +64,6 @@ def make_update(op, account, container, obj, headers, policy_index=0,
             'policy_index': int(policy_index),
             'headers': {str(k): str(v) for k, v in headers.items()},
             'container_nodes': [dict(node) for node in container_nodes]}
-
-
-def split_host(host):
-    """A container node's 'ip:port' or '[v6]:port' -> (ip, port);
-    ValueError when malformed.
-
-    >>> split_host('[::1]:6201')
-    ('::1', 6201)
-    """
-    ip, sep, port = str(host).rpartition(':')
-    if not sep or not ip or not port.isdigit():
-        raise ValueError('bad container host %r' % host)
-    return ip.strip('[]'), int(port)
 
 
 def write_async_pending(device_path, obj_hash, update):

@@ -49,6 +49,7 @@ from objstore.common.exceptions import (
     DiskFileNotExist, LockTimeout)
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import POLICY_HEADER, is_success
+from objstore.common.row_update import RowUpdateClient, make_host
 from objstore.common.timestamp import Timestamp
 from objstore.object import asyncpending, expiring, hashdir, ondisk
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
@@ -112,7 +113,9 @@ class ObjectExpirer(Daemon):
             devices=dconf.devices, mount_check=dconf.mount_check,
             hash_conf=hash_conf or load_hash_conf(dconf.conf_dir)),
             self.logger)
-        self._http = http
+        self.row_updates = RowUpdateClient(
+            self.logger, dconf.conn_timeout, dconf.node_timeout,
+            request=http)
         self._clock = clock
         self._sleep = sleep
         self._now = now
@@ -227,7 +230,7 @@ class ObjectExpirer(Daemon):
         update = asyncpending.make_update(
             'DELETE', entry['account'], entry['container'], entry['obj'],
             headers, entry['policy_index'],
-            [{'host': '%s:%d' % (_host(node['ip']), node['port']),
+            [{'host': make_host(node['ip'], node['port']),
               'partition': str(part), 'device': node['device']}
              for node in failed])
         asyncpending.write_async_pending(device_path, obj_hash, update)
@@ -235,23 +238,9 @@ class ObjectExpirer(Daemon):
 
     def _delete_row(self, node, part, path_tail, headers):
         path = '/%s/%s%s' % (node['device'], part, path_tail)
-        conf = self.daemon_conf
-        try:
-            with green.Timeout(conf.conn_timeout + conf.node_timeout):
-                status, _headers, _body = self._http(
-                    node['ip'], node['port'], 'DELETE', path, headers,
-                    conn_timeout=conf.conn_timeout,
-                    node_timeout=conf.node_timeout)
-        except (Exception, green.Timeout) as err:  # noqa: BLE001 - any
-            # network failure becomes an async pending.
-            self.logger.warning('container DELETE %s to %s:%s failed: %s',
-                                path, node['ip'], node['port'], err)
-            return False
-        return is_success(status)
-
-
-def _host(ip):
-    return '[%s]' % ip if ':' in ip else ip
+        status = self.row_updates.send(node['ip'], node['port'], 'DELETE',
+                                       path, headers)
+        return status is not None and is_success(status)
 
 
 def main(argv=None):

@@ -8,7 +8,8 @@ the expirer queue. It speaks to storage only through DiskFile managers,
 one per storage policy type (``manager_for``; policies come from
 objstore.conf), and never touches files itself; a PUT is acknowledged
 after the writer's ``put()`` and ``commit()``; domain errors
-become HTTP statuses in one table, ``ERROR_RESPONSES``.
+become HTTP statuses in one table, ``ERROR_STATUS`` (the WSGI skeleton
+is objstore.common.server_base).
 
 POST semantics: a POST replaces every POST-settable item (user metadata,
 Content-Type, Content-Disposition, Content-Encoding, X-Delete-At) with
@@ -28,17 +29,14 @@ Verbs: PUT, GET, HEAD, POST, DELETE on
 import json
 import math
 import time
-import uuid
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from objstore.common import green
-from objstore.common.backend_client import direct_request
 from objstore.common.conditional import (
     creates_only, evaluate_conditions, http_date)
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
-    MAX_FILE_SIZE, check_metadata, check_name, check_object_length)
+    MAX_FILE_SIZE, check_metadata, check_object_length)
 from objstore.common.exceptions import (
     ChunkReadTimeout, ConfigError, DiskFileCollision, DiskFileDeleted,
     DiskFileDeviceUnavailable, DiskFileExpired, DiskFileNoSpace,
@@ -51,9 +49,15 @@ from objstore.common.http import (
     HTTPInternalServerError, HTTPLengthRequired, HTTPMethodNotAllowed,
     HTTPNoContent, HTTPNotFound, HTTPPreconditionFailed,
     HTTPRequestEntityTooLarge, HTTPRequestTimeout, HTTPServiceUnavailable,
-    HTTPUnprocessableEntity, Request, Response, is_success, split_path,
+    HTTPUnprocessableEntity, Response, is_success, split_path,
     text_error)
-from objstore.common.log import get_logger, log_access, set_txn_id
+from objstore.common.log import get_logger
+from objstore.common.row_update import (
+    RowUpdateClient, parse_host, update_nodes)
+from objstore.common.server_base import (
+    BYTES_RECEIVED, StorageServer, is_ascii_digits, log_path,
+    parse_partition, printable, request_path, required_timestamp,
+    split_storage_path)
 from objstore.common.storage_policy import REPLICATION, load_policies
 from objstore.common.timestamp import (
     Timestamp, parse_delete_at, parse_if_delete_at)
@@ -107,22 +111,28 @@ class ClientDisconnected(Exception):
     """The client stopped sending before the body was complete."""
 
 
-# Domain error -> response class. The one place storage errors become HTTP.
-ERROR_RESPONSES = {
-    ClientDisconnected: HTTPClientDisconnect,
-    DiskFileDeviceUnavailable: HTTPInsufficientStorage,
-    DiskFileNoSpace: HTTPInsufficientStorage,
-    DiskFileXattrNotSupported: HTTPInsufficientStorage,
-    DiskFileCollision: HTTPForbidden,
-    DiskFileQuarantined: HTTPNotFound,
-    DiskFileNotExist: HTTPNotFound,
-    LockTimeout: HTTPServiceUnavailable,
-    StoragePolicyUnavailable: HTTPServiceUnavailable,
-    InvalidTimestamp: HTTPBadRequest,
-    ChunkReadTimeout: HTTPRequestTimeout,
+# Domain error -> status. The one place storage errors become HTTP.
+ERROR_STATUS = {
+    ClientDisconnected: 499,
+    DiskFileDeviceUnavailable: 507,
+    DiskFileNoSpace: 507,
+    DiskFileXattrNotSupported: 507,
+    DiskFileCollision: 403,
+    DiskFileQuarantined: 404,
+    DiskFileNotExist: 404,
+    LockTimeout: 503,
+    StoragePolicyUnavailable: 503,
+    InvalidTimestamp: 400,
+    ChunkReadTimeout: 408,
 }
-INPUT_ERROR_STATUS = {400: HTTPBadRequest, 411: HTTPLengthRequired,
-                      413: HTTPRequestEntityTooLarge}
+# Status -> the response class of its error body; any other is a 400.
+ERROR_RESPONSES = {
+    400: HTTPBadRequest, 403: HTTPForbidden, 404: HTTPNotFound,
+    405: HTTPMethodNotAllowed, 408: HTTPRequestTimeout,
+    411: HTTPLengthRequired, 413: HTTPRequestEntityTooLarge,
+    499: HTTPClientDisconnect, 500: HTTPInternalServerError,
+    503: HTTPServiceUnavailable, 507: HTTPInsufficientStorage,
+}
 # Swift's text for a PUT's If-None-Match: * failing (swob's 412 reason).
 PRECONDITION_FAILED_BODY = (
     b'<html><h1>Precondition Failed</h1><p>A precondition for this request '
@@ -133,8 +143,6 @@ PUT_STORED_HEADERS = POST_HEADERS + ('X-Static-Large-Object',)
 # A PUT stores system metadata too; a POST may not change it.
 PUT_PREFIXES = POST_PREFIXES + (SYSMETA_PREFIX.lower(),)
 CONTAINER_UPDATE_OVERRIDE = 'X-Backend-Container-Update-Override-'
-# WSGI environ key: body bytes a PUT received, for the access line.
-BYTES_RECEIVED = 'objstore.bytes_received'
 
 
 @dataclass(frozen=True)
@@ -147,33 +155,6 @@ class ObjectTarget:
     container: str
     obj: str
     policy_index: int
-
-
-def _error_response(exc):
-    for klass in type(exc).__mro__:
-        if klass in ERROR_RESPONSES:
-            return text_error(ERROR_RESPONSES[klass], str(exc) or
-                              klass.__name__)
-    return None
-
-
-def _input_error(err):
-    return text_error(INPUT_ERROR_STATUS.get(err.status, HTTPBadRequest),
-                      err.message)
-
-
-def decode_path(environ):
-    """The request path as real text; InvalidInput when not UTF-8."""
-    raw = environ.get('PATH_INFO', '').encode('latin-1')
-    try:
-        return raw.decode('utf-8')
-    except UnicodeDecodeError:
-        raise InvalidInput('path is not valid UTF-8')
-
-
-def log_path(environ):
-    """The request path for logs: quoted bytes, whatever their encoding."""
-    return quote(environ.get('PATH_INFO', '').encode('latin-1'))
 
 
 def client_sent_header(environ, name):
@@ -189,17 +170,6 @@ def client_sent_header(environ, name):
     return any(key.lower() == name.lower() for key, _value in raw)
 
 
-def is_ascii_digits(text):
-    """``isdigit`` alone takes digits ``int`` cannot read ('\xb2')."""
-    return text.isascii() and text.isdigit()
-
-
-def parse_partition(value):
-    if not is_ascii_digits(value):
-        raise InvalidInput('invalid partition %r' % value)
-    return value
-
-
 def parse_policy_index(headers):
     value = headers.get(POLICY_HEADER, '0')
     if not is_ascii_digits(value):
@@ -208,17 +178,10 @@ def parse_policy_index(headers):
 
 
 def parse_object_target(environ, headers):
-    try:
-        device, partition, account, container, obj = split_path(
-            decode_path(environ), 5, 5, True)
-    except ValueError:
-        raise InvalidInput('invalid object path %r'
-                           % environ.get('PATH_INFO'))
-    check_name(account, 'account')
-    check_name(container, 'container')
-    check_name(obj, 'object')
-    return ObjectTarget(device, parse_partition(partition), account,
-                        container, obj, parse_policy_index(headers))
+    device, partition, account, container, obj = split_storage_path(
+        request_path(environ), 5, 5)
+    return ObjectTarget(device, partition, account, container, obj,
+                        parse_policy_index(headers))
 
 
 def check_object_metadata(headers):
@@ -235,16 +198,6 @@ def check_object_metadata(headers):
             except (UnicodeEncodeError, UnicodeDecodeError):
                 raise InvalidInput('metadata value of %s is not valid UTF-8'
                                    % key)
-
-
-def required_timestamp(headers):
-    value = headers.get('X-Timestamp')
-    if not value:
-        raise InvalidInput('Missing X-Timestamp header')
-    try:
-        return Timestamp(value)
-    except InvalidTimestamp:
-        raise InvalidInput('Invalid X-Timestamp header %r' % value)
 
 
 def delete_at_of(headers, now):
@@ -295,8 +248,11 @@ def conflict(existing):
                       headers={'X-Backend-Timestamp': existing.internal})
 
 
-class ObjectController:
+class ObjectController(StorageServer):
     """The object server WSGI app."""
+
+    verbs = ('PUT', 'GET', 'HEAD', 'POST', 'DELETE', 'REPLICATE')
+    error_statuses = ERROR_STATUS
 
     def __init__(self, conf, logger=None, diskfile_manager=None,
                  hash_conf=None, policies=None):
@@ -315,55 +271,17 @@ class ObjectController:
         # One DiskFile manager per policy type: a type owns its on-disk
         # format (EC's fragment archives will get their own manager).
         self.managers = {REPLICATION: diskfile_manager}
-        self.handlers = {'PUT': self.PUT, 'GET': self.GET, 'HEAD': self.HEAD,
-                         'POST': self.POST, 'DELETE': self.DELETE,
-                         'REPLICATE': self.REPLICATE}
+        self.row_updates = RowUpdateClient(
+            self.logger, self.conf.conn_timeout, self.conf.node_timeout)
 
     # -- WSGI entry ------------------------------------------------------
 
-    def __call__(self, environ, start_response):
-        started = time.monotonic()
-        req = Request(environ)
-        txn_id = req.headers.get('X-Trans-Id') or 'tx' + uuid.uuid4().hex
-        set_txn_id(txn_id)
-        resp = self._handle(req)
-        resp.headers['X-Trans-Id'] = txn_id
-        return self._logged(resp(environ, start_response), req, resp,
-                            started, txn_id)
+    def dispatch(self, req):
+        return getattr(self, req.method)(req)
 
-    def _handle(self, req):
-        handler = self.handlers.get(req.method)
-        if handler is None:
-            return text_error(HTTPMethodNotAllowed,
-                              'method %s not allowed' % req.method)
-        try:
-            return handler(req)
-        except InvalidInput as err:
-            return _input_error(err)
-        except Exception as err:  # noqa: B902 -- the WSGI catch-all
-            resp = _error_response(err)
-            if resp is not None:
-                return resp
-            self.logger.exception('ERROR %s %s', req.method,
-                                  log_path(req.environ))
-            return text_error(HTTPInternalServerError,
-                              'internal error: %s' % type(err).__name__)
-
-    def _logged(self, app_iter, req, resp, started, txn_id):
-        sent = 0
-        try:
-            for chunk in app_iter:
-                sent += len(chunk)
-                yield chunk
-        finally:
-            close = getattr(app_iter, 'close', None)
-            if close:
-                close()
-            nbytes = sent if req.method == 'GET' else \
-                req.environ.get(BYTES_RECEIVED, 0)
-            log_access(self.logger, req.method, log_path(req.environ),
-                       resp.status_int, nbytes, time.monotonic() - started,
-                       txn_id, req.remote_addr)
+    def error_response(self, status, message):
+        return text_error(ERROR_RESPONSES.get(status, HTTPBadRequest),
+                          message)
 
     # -- verbs -----------------------------------------------------------
 
@@ -551,10 +469,12 @@ class ObjectController:
     def REPLICATE(self, req):
         try:
             device, partition, suffixes = split_path(
-                decode_path(req.environ), 2, 3, True)
+                request_path(req.environ), 2, 3, True)
         except ValueError:
             raise InvalidInput('invalid REPLICATE path %s'
                                % log_path(req.environ))
+        if not device.isprintable():
+            raise InvalidInput('Invalid device: %r' % printable(device))
         recalculate = suffixes.split('-') if suffixes else []
         policy_index = parse_policy_index(req.headers)
         hashes = self.manager_for(policy_index).get_hashes(
@@ -654,22 +574,15 @@ class ObjectController:
     def _send_container_update(self, node, op, path_tail, headers):
         path = '/%s/%s%s' % (node['device'], node['partition'], path_tail)
         try:
-            ip, port = asyncpending.split_host(node['host'])
-            with green.Timeout(self.conf.conn_timeout +
-                               self.conf.node_timeout):
-                status, _headers, _body = direct_request(
-                    ip, port, op, path, headers,
-                    conn_timeout=self.conf.conn_timeout,
-                    node_timeout=self.conf.node_timeout)
-        except (Exception, green.Timeout) as err:  # noqa: B902
-            self.logger.warning('Container update %s %s to %s failed: %s',
-                                op, path, node['host'], err)
+            ip, port = parse_host(node['host'])
+        except ValueError as err:
+            self.logger.warning('Container update %s %s: %s', op, path, err)
             return False
-        if not is_success(status):
+        status = self.row_updates.send(ip, port, op, path, headers)
+        if status is not None and not is_success(status):
             self.logger.warning('Container update %s %s to %s: status %s',
                                 op, path, node['host'], status)
-            return False
-        return True
+        return status is not None and is_success(status)
 
 
 def listing_overrides(headers):
@@ -690,25 +603,8 @@ def listing_overrides(headers):
 
 def container_nodes(headers):
     """[{host, partition, device}] named by X-Container-*; None if they
-    disagree in number. The proxy sends comma-separated hosts and devices
-    and, as Swift's does, one partition (a container has one) for all.
-
-    >>> container_nodes({'X-Container-Host': '10.0.0.1:6201,10.0.0.2:6201',
-    ...                  'X-Container-Partition': '7',
-    ...                  'X-Container-Device': 'd1,d2'})[1]
-    {'host': '10.0.0.2:6201', 'partition': '7', 'device': 'd2'}
-    """
-    fields = [[v.strip() for v in headers.get(name, '').split(',')
-               if v.strip()]
-              for name in ('X-Container-Host', 'X-Container-Partition',
-                           'X-Container-Device')]
-    hosts, partitions, devices = fields
-    if len(partitions) == 1:
-        partitions = partitions * len(hosts)
-    if not (len(hosts) == len(partitions) == len(devices)):
-        return None
-    return [{'host': h, 'partition': p, 'device': d}
-            for h, p, d in zip(hosts, partitions, devices)]
+    disagree in number (see common.row_update.update_nodes)."""
+    return update_nodes(headers, 'Container')
 
 
 def app_factory(global_conf, **local_conf):

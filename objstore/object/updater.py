@@ -29,6 +29,7 @@ from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
 from objstore.common.exceptions import ConfigError
 from objstore.common.http import is_success
+from objstore.common.row_update import RowUpdateClient, parse_host
 from objstore.object import asyncpending, hashdir, ondisk
 
 SUMMARY_COUNTS = ('async_pendings', 'successes', 'failures', 'superseded',
@@ -92,7 +93,9 @@ class ObjectUpdater(Daemon):
     def __init__(self, conf, logger=None, http=direct_request,
                  clock=time.monotonic, sleep=green.sleep):
         super().__init__(conf, logger)
-        self._http = http
+        self.row_updates = RowUpdateClient(
+            self.logger, self.daemon_conf.conn_timeout,
+            self.daemon_conf.node_timeout, request=http)
         self._clock = clock
         self._sleep = sleep
 
@@ -163,30 +166,19 @@ class ObjectUpdater(Daemon):
 
     def _send_one(self, update, node):
         try:
-            ip, port = asyncpending.split_host(node['host'])
+            ip, port = parse_host(node['host'])
             path = '/%s/%s/%s/%s/%s' % (node['device'], node['partition'],
                                         update['account'],
                                         update['container'], update['obj'])
         except (KeyError, TypeError, ValueError) as err:
             self.logger.error('bad container node %r: %s', node, err)
             return False
-        conf = self.daemon_conf
-        try:
-            with green.Timeout(conf.conn_timeout + conf.node_timeout):
-                status, _headers, _body = self._http(
-                    ip, port, update['op'], path, update['headers'],
-                    conn_timeout=conf.conn_timeout,
-                    node_timeout=conf.node_timeout)
-        except (Exception, green.Timeout) as err:  # noqa: BLE001 - any
-            # network failure means "retry next pass".
-            self.logger.warning('update %s %s to %s failed: %s', update['op'],
-                                path, node['host'], err)
-            return False
-        if not is_success(status):
+        status = self.row_updates.send(ip, port, update['op'], path,
+                                       update['headers'])
+        if status is not None and not is_success(status):
             self.logger.warning('update %s %s to %s answered %s',
                                 update['op'], path, node['host'], status)
-            return False
-        return True
+        return status is not None and is_success(status)
 
     def quarantine(self, device_path, policy_index, path):
         target_dir = os.path.join(

@@ -22,6 +22,7 @@ from objstore.common.http import (
     POLICY_HEADER, HTTP_UNAUTHORIZED, HTTPServiceUnavailable, Response,
     is_success, text_error)
 from objstore.common.log import get_txn_id
+from objstore.common.row_update import make_host_list
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.cors import is_origin_allowed, preflight_headers
 from objstore.proxy.fanout import BackendResult, make_requests, node_name
@@ -137,9 +138,7 @@ def update_headers(kind, nodes, part, count):
     groups = [[] for _ in range(count)]
     for i in range(max(count, len(nodes))):
         groups[i % count].append(nodes[i % len(nodes)])
-    return [{'X-%s-Host' % kind: ','.join('%s:%s' % (node['ip'],
-                                                     node['port'])
-                                          for node in group),
+    return [{'X-%s-Host' % kind: make_host_list(group),
              'X-%s-Partition' % kind: str(part),
              'X-%s-Device' % kind: ','.join(node['device']
                                             for node in group)}

@@ -20,7 +20,6 @@ from objstore.common.db_rpc import CoalescingFsync
 from objstore.common.db import db_path
 from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import hash_path
-from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 from objstore.container.server import ContainerController
 from tests.helpers import ts
@@ -459,24 +458,7 @@ def test_replicate_missing_device(server):
 
 # -- request helpers ----------------------------------------------------------
 
-def test_split_storage_path():
-    assert db_rpc.split_storage_path('/sda/1/a/c/o/x', 5) == [
-        'sda', '1', 'a', 'c', 'o/x']
-    assert db_rpc.split_storage_path('/sda/1/a', 4) == [
-        'sda', '1', 'a', None]
-    for bad in ('/sda/1', '/sda/one/a', '/../1/a', 'sda/1/a',
-                '/sda/1/a/c\udcff', '/sda/1/a/c/o\x00'):
-        with pytest.raises(InvalidInput):
-            db_rpc.split_storage_path(bad, 5)
-
-
-def test_required_timestamp_and_header_int():
-    assert db_rpc.required_timestamp({'X-Timestamp': '1.5'}) == \
-        Timestamp(1.5)
-    for headers in ({}, {'X-Timestamp': ''}, {'X-Timestamp': 'abc'},
-                    {'X-Timestamp': '-1'}):
-        with pytest.raises(InvalidInput):
-            db_rpc.required_timestamp(headers)
+def test_header_int():
     assert db_rpc.header_int({'N': '7'}, 'N') == 7
     assert db_rpc.header_int({}, 'N', 3) == 3
     for value in ('-1', 'x', '1.5'):

@@ -10,7 +10,7 @@ from objstore.common.daemon import DaemonConf, read_status_file
 from objstore.common.exceptions import ConfigError
 from objstore.common.timestamp import Timestamp
 from objstore.object import asyncpending
-from objstore.object.asyncpending import split_host
+from objstore.common.row_update import parse_host
 from objstore.object.updater import (
     ObjectUpdater, ObjectUpdaterConf, group_superseded)
 from tests.helpers import FakeClock, assert_sample_matches, free_port
@@ -65,10 +65,10 @@ def pending(device, hosts, obj='o', obj_hash=HASH_A, ts=None, op='PUT',
 
 
 def test_split_host_and_grouping():
-    assert split_host('127.0.0.1:6201') == ('127.0.0.1', 6201)
+    assert parse_host('127.0.0.1:6201') == ('127.0.0.1', 6201)
     for bad in ('nohost', ':80', 'h:x'):
         with pytest.raises(ValueError):
-            split_host(bad)
+            parse_host(bad)
     items = [('/p/%s-1' % HASH_A, 1), ('/p/%s-2' % HASH_A, 2),
              ('/p/%s-1' % HASH_B, 3)]
     assert [s for _p, _u, s in group_superseded(items)] == [True, False,
