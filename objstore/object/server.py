@@ -142,7 +142,11 @@ PRECONDITION_FAILED_BODY = (
 PUT_STORED_HEADERS = POST_HEADERS + ('X-Static-Large-Object',)
 # A PUT stores system metadata too; a POST may not change it.
 PUT_PREFIXES = POST_PREFIXES + (SYSMETA_PREFIX.lower(),)
-CONTAINER_UPDATE_OVERRIDE = 'X-Backend-Container-Update-Override-'
+# Listing values a container update may override: the proxy per request
+# (backend form) or a middleware, durably, with the object (sysmeta form).
+BACKEND_UPDATE_OVERRIDE = 'X-Backend-Container-Update-Override-'
+SYSMETA_UPDATE_OVERRIDE = SYSMETA_PREFIX + 'Container-Update-Override-'
+OVERRIDABLE_UPDATE_VALUES = ('Etag', 'Size', 'Content-Type')
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,15 @@ def check_object_metadata(headers):
             except (UnicodeEncodeError, UnicodeDecodeError):
                 raise InvalidInput('metadata value of %s is not valid UTF-8'
                                    % key)
+
+
+def check_container_update_overrides(headers):
+    """An overridden listing size must be a byte count, else the container
+    server would refuse the update and it would stay pending for ever."""
+    for prefix in (BACKEND_UPDATE_OVERRIDE, SYSMETA_UPDATE_OVERRIDE):
+        size = headers.get(prefix + 'Size')
+        if size is not None and not is_ascii_digits(size):
+            raise InvalidInput('invalid %sSize %r' % (prefix, size))
 
 
 def delete_at_of(headers, now):
@@ -293,6 +306,7 @@ class ObjectController(StorageServer):
         length = check_object_length(req.headers.get('Content-Length'),
                                      chunked)
         check_object_metadata(req.headers)
+        check_container_update_overrides(req.headers)
         delete_at = delete_at_of(req.headers, time.time())
         df = self._diskfile(target)
         existing, exists, _meta = existing_state(df, time.time())
@@ -510,10 +524,7 @@ class ObjectController(StorageServer):
                    'X-Trans-Id': req.headers.get('X-Trans-Id', '-'),
                    POLICY_HEADER: str(target.policy_index)}
         if op == 'PUT':
-            headers.update({'X-Size': meta['Content-Length'],
-                            'X-Content-Type': meta['Content-Type'],
-                            'X-Etag': meta['ETag']})
-            headers.update(listing_overrides(req.headers))
+            headers.update(container_update_values(meta, req.headers))
         self._update_containers(req, target, df, op, headers)
 
     def _queue_expiry(self, target, df, delete_at, timestamp):
@@ -585,17 +596,41 @@ class ObjectController(StorageServer):
         return status is not None and is_success(status)
 
 
-def listing_overrides(headers):
-    """Container-update values the proxy overrides for the listing.
+def container_update_values(metadata, headers):
+    """X-Etag, X-Size and X-Content-Type of an object's container update.
 
-    ``X-Backend-Container-Update-Override-{Etag,Size,Content-Type}``: what
-    this node stores is not always what a listing must show (an erasure
-    coded fragment is smaller than its object; a manifest's etag is not its
-    content's).
+    ``metadata`` is what the object stores, ``headers`` the request's. What
+    a node stores is not always what the listing must show (a manifest's
+    etag is not its content's; an erasure coded fragment is smaller than
+    its object), so each value may be overridden: by the request's
+    X-Backend-Container-Update-Override-<Name> and, winning over it as in
+    Swift, by the X-Object-Sysmeta-Container-Update-Override-<Name> stored
+    with the object, which later updates of the object therefore keep.
+    Values are sent as they are: parameters such as ``; slo_etag=`` belong
+    to the listing.
+
+    >>> container_update_values(
+    ...     {'ETag': 'e', 'Content-Length': '5', 'Content-Type': 'a/b',
+    ...      'X-Object-Sysmeta-Container-Update-Override-Etag': 's'},
+    ...     {'X-Backend-Container-Update-Override-Etag': 'b',
+    ...      'X-Backend-Container-Update-Override-Size': '9'})
+    {'X-Etag': 's', 'X-Size': '9', 'X-Content-Type': 'a/b'}
     """
+    values = {'X-Etag': metadata['ETag'],
+              'X-Size': metadata['Content-Length'],
+              'X-Content-Type': metadata['Content-Type']}
+    values.update(update_overrides(headers, BACKEND_UPDATE_OVERRIDE))
+    values.update(update_overrides(metadata, SYSMETA_UPDATE_OVERRIDE))
+    return values
+
+
+def update_overrides(headers, prefix):
+    """{'X-<Name>': value} of the ``prefix<Name>`` items in ``headers``
+    (any case) for each overridable listing value."""
+    lowered = {key.lower(): value for key, value in headers.items()}
     overrides = {}
-    for name in ('Etag', 'Size', 'Content-Type'):
-        value = headers.get(CONTAINER_UPDATE_OVERRIDE + name)
+    for name in OVERRIDABLE_UPDATE_VALUES:
+        value = lowered.get((prefix + name).lower())
         if value is not None:
             overrides['X-' + name] = value
     return overrides

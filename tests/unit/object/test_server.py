@@ -552,6 +552,66 @@ def test_listing_overrides_replace_stored_values(server, container_backend):
     assert server.request('HEAD', opath())[1]['content-length'] == '4'
 
 
+SYSMETA_OVERRIDE = 'X-Object-Sysmeta-Container-Update-Override-'
+BACKEND_OVERRIDE = 'X-Backend-Container-Update-Override-'
+
+
+def test_sysmeta_overrides_replace_listing_values(server, container_backend):
+    headers = container_headers(container_backend)
+    headers.update({SYSMETA_OVERRIDE + 'Etag': 'abc; slo_etag=def',
+                    SYSMETA_OVERRIDE + 'Size': '1999',
+                    SYSMETA_OVERRIDE + 'Content-Type': 'over/ride'})
+    assert put(server, body=b'stuff', **headers)[0] == 201
+    [(_method, _path, got)] = container_backend.requests
+    assert (got['X-Etag'], got['X-Size'], got['X-Content-Type']) == \
+        ('abc; slo_etag=def', '1999', 'over/ride')
+    # The object itself keeps its real values and the override sysmeta.
+    _status, stored, body = server.request('GET', opath())
+    assert body == b'stuff'
+    assert (stored['etag'], stored['content-type']) == (
+        hashlib.md5(b'stuff').hexdigest(), 'text/plain')
+    assert stored[(SYSMETA_OVERRIDE + 'Size').lower()] == '1999'
+
+
+def test_sysmeta_override_wins_over_backend_override(server,
+                                                     container_backend):
+    headers = container_headers(container_backend)
+    headers.update({BACKEND_OVERRIDE + 'Etag': 'backend-etag',
+                    BACKEND_OVERRIDE + 'Size': '7',
+                    SYSMETA_OVERRIDE + 'Etag': 'sysmeta-etag'})
+    assert put(server, body=b'stuff', **headers)[0] == 201
+    [(_method, _path, got)] = container_backend.requests
+    assert (got['X-Etag'], got['X-Size'], got['X-Content-Type']) == \
+        ('sysmeta-etag', '7', 'text/plain')
+
+
+def test_async_pending_keeps_the_overrides(server, container_backend):
+    container_backend.status = 503
+    headers = container_headers(container_backend)
+    headers.update({SYSMETA_OVERRIDE + 'Etag': 'sysmeta-etag',
+                    BACKEND_OVERRIDE + 'Size': '42'})
+    assert put(server, body=b'abc', **headers)[0] == 201
+    [(_path, update)] = list(asyncpending.iter_async_pendings(
+        device(server), 0))
+    sent = container_backend.requests[0][2]
+    for name in ('X-Etag', 'X-Size', 'X-Content-Type'):
+        assert update['headers'][name] == sent[name]
+    assert (sent['X-Etag'], sent['X-Size']) == ('sysmeta-etag', '42')
+
+
+@pytest.mark.parametrize('prefix', [SYSMETA_OVERRIDE, BACKEND_OVERRIDE])
+@pytest.mark.parametrize('size', ['', '-1', '1.5', 'big', '\xb2'])
+def test_override_size_not_a_count_is_400(server, container_backend,
+                                          prefix, size):
+    headers = container_headers(container_backend)
+    headers[prefix + 'Size'] = size
+    status, _headers, body = put(server, body=b'abc', **headers)
+    assert status == 400
+    assert body.startswith(b'invalid ' + prefix.encode() + b'Size')
+    assert container_backend.requests == []
+    assert server.request('HEAD', opath())[0] == 404
+
+
 def test_failed_container_update_writes_async_pending(server,
                                                       container_backend):
     container_backend.status = 503
