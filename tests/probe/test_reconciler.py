@@ -5,7 +5,8 @@ first; the two others, cut off from it, create it later in Policy-0 and
 take object writes there. Objects and container rows are written straight
 to the storage servers (no proxy), as the partitioned proxies would have.
 After the container-replicator every replica holds silver (created
-first), and after the container-reconciler (``--once`` on every node)
+first), and after the container-reconciler (``--once`` on every node;
+one object was moved by a reconciler that crashed before fixing its row)
 every object reads through the proxy with its newest content, the
 misplaced copies are tombstones in Policy-0, no replica keeps a misplaced
 row, and a second reconciler pass changes nothing.
@@ -14,9 +15,11 @@ row, and a second reconciler pass changes nothing.
 import hashlib
 import os
 import time
+from collections import Counter
 from urllib.parse import quote, urlparse
 
 from objstore.common.backend_client import direct_request
+from objstore.common.daemon import read_status_file
 from objstore.common.db import db_path
 from objstore.common.hashing import hash_path
 from objstore.common.timestamp import Timestamp
@@ -119,6 +122,16 @@ class SplitBrain:
         return found
 
 
+def pass_counts(cluster):
+    """The counts of the last reconciler pass, summed over the nodes."""
+    total = Counter()
+    for node in range(cluster.nodes):
+        record = read_status_file(cluster.aio.dirs.recon_cache(node),
+                                  'container-reconciler', 'd%d' % node)
+        total.update(record['counts'] if record else {})
+    return total
+
+
 def object_files(cluster):
     """Every file under every node's objects dirs (both policies)."""
     found = set()
@@ -148,6 +161,8 @@ def test_split_brain_container_converges_and_objects_move(cluster):
     # misplaced one when the replicas merge, and the newer object stays.
     brain.put_object(LOSER, 'both', b'old both', stamp[3], majority)
     brain.put_object(WINNER, 'both', b'new both', stamp[4], minority)
+    # Moved by a reconciler that crashed before fixing the row (below).
+    brain.put_object(LOSER, 'halfway', b'halfway body', stamp[2], majority)
     # Written in the winner, deleted later in the loser: the delete moves.
     brain.put_object(WINNER, 'gone', b'gone body', stamp[3], minority)
     brain.delete_object(LOSER, 'gone', stamp[5], majority)
@@ -155,19 +170,27 @@ def test_split_brain_container_converges_and_objects_move(cluster):
 
     cluster.run_daemon('container-replicator')
     assert brain.replica_policies() == [str(WINNER)] * 3
-    assert sorted(set(brain.misplaced_rows())) == ['gone', 'moved']
+    assert sorted(set(brain.misplaced_rows())) == ['gone', 'halfway',
+                                                   'moved']
+    brain.put_object(WINNER, 'halfway', b'halfway body', stamp[2], [])
+    brain.delete_object(LOSER, 'halfway', Timestamp(stamp[2], offset=1), [])
 
     cluster.run_daemon('container-reconciler')
+    counts = pass_counts(cluster)
+    assert counts['moved'] >= 1 and counts['already_moved'] >= 1
+    assert counts['deletes_moved'] >= 1
+    assert counts['failures'] == counts['unresolved'] == 0
     cluster.run_daemon('container-replicator')
     assert brain.misplaced_rows() == []
     for obj, body in (('moved', b'moved body'), ('right', b'right body'),
-                      ('both', b'new both')):
+                      ('both', b'new both'), ('halfway', b'halfway body')):
         assert proxy_request(cluster, USER, 'GET', '/%s/%s' % (
             CONTAINER, obj)) == (200, body), obj
     assert proxy_request(cluster, USER, 'GET',
                          '/%s/gone' % CONTAINER)[0] == 404
     status, listing = proxy_request(cluster, USER, 'GET', '/' + CONTAINER)
-    assert (status, listing.split()) == (200, [b'both', b'moved', b'right'])
+    assert (status, listing.split()) == (
+        200, [b'both', b'halfway', b'moved', b'right'])
     # The moved copy is a tombstone in the losing policy, one tick after
     # the version it replaced.
     answers = brain.object_answers(LOSER, 'moved')
@@ -183,5 +206,6 @@ def test_split_brain_container_converges_and_objects_move(cluster):
     before = object_files(cluster)
     cluster.run_daemon('container-reconciler')
     assert object_files(cluster) == before
+    assert sum(pass_counts(cluster).values()) == 0
     assert brain.misplaced_rows() == []
     assert brain.replica_policies() == [str(WINNER)] * 3
