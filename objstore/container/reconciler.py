@@ -27,6 +27,12 @@ rows themselves; a misplaced row is cheap to find by its policy column.
 Every replica's reconciler may move the same object; the steps are
 idempotent, so that only costs requests.
 
+Before moving a container's rows it asks every container primary for its
+policy (HEAD) and moves only if the local replica holds the one they all
+will converge on: a replica that has not heard of the winner yet would
+otherwise move objects the wrong way. Such a container is counted
+``unsettled`` and left to the replicator.
+
 Must not: move a row whose policy is not configured here (it is counted
 and left), or write anything newer than what it read.
 """
@@ -42,11 +48,11 @@ from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.http import is_success
 from objstore.common.storage_policy import load_policies, policy_ring_name
 from objstore.common.timestamp import Timestamp
-from objstore.container.backend import ContainerBroker
+from objstore.container.backend import ContainerBroker, policy_winner
 from objstore.ring.ring import Ring, quorum_size
 
 SUMMARY_COUNTS = ('moved', 'deletes_moved', 'already_moved', 'unresolved',
-                  'unknown_policy', 'failures', 'errors')
+                  'unsettled', 'unknown_policy', 'failures', 'errors')
 POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
 # Answer headers of an object GET that are the server's, not the object's.
 NOT_COPIED = frozenset((
@@ -110,6 +116,35 @@ def copy_headers(answer_headers, timestamp):
     return headers
 
 
+def replica_info(headers):
+    """What ``policy_winner`` compares, from a container HEAD answer's
+    (lower-case) headers; None if it names no policy."""
+    if POLICY_HEADER.lower() not in headers:
+        return None
+    return {
+        'storage_policy_index': int(headers[POLICY_HEADER.lower()]),
+        'put_timestamp': headers.get('x-backend-put-timestamp', '0'),
+        'delete_timestamp': headers.get('x-backend-delete-timestamp', '0'),
+        'status_changed_at': headers.get('x-backend-status-changed-at', '0'),
+        'object_count': int(headers.get('x-container-object-count', 0))}
+
+
+def agreed_policy(local, replicas):
+    """The policy index every replica will converge on (pure).
+
+    >>> old = {'storage_policy_index': 1, 'put_timestamp': '1',
+    ...        'delete_timestamp': '0', 'status_changed_at': '1'}
+    >>> agreed_policy(dict(old, storage_policy_index=0, put_timestamp='2',
+    ...                    status_changed_at='2'), [None, old])
+    1
+    """
+    winner = local
+    for replica in replicas:
+        if replica is not None:
+            winner = policy_winner(winner, replica)
+    return int(winner['storage_policy_index'])
+
+
 class ContainerReconciler(Daemon):
     """See the module doc."""
 
@@ -151,6 +186,9 @@ class ContainerReconciler(Daemon):
             if not rows:
                 return
             info = broker.get_info()
+            if not self._settled(info):
+                stats.incr('unsettled')
+                return
             for row in rows:
                 if self.stopping:
                     break
@@ -163,6 +201,18 @@ class ContainerReconciler(Daemon):
                                 err)
         finally:
             broker.close()
+
+    def _settled(self, info):
+        """True if the local policy is the one all replicas will hold."""
+        part, nodes = self.container_ring.get_nodes(info['account'],
+                                                    info['container'])
+        path = '%s/%s' % (info['account'], info['container'])
+        replicas = []
+        for node in nodes:
+            answer = self._call(node, part, path, 'HEAD', {})
+            if answer is not None:
+                replicas.append(replica_info(answer[1]))
+        return agreed_policy(info, replicas) == info['storage_policy_index']
 
     def _ring(self, index):
         if self.policies.get_by_index(index) is None:

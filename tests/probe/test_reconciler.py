@@ -9,7 +9,8 @@ first), and after the container-reconciler (``--once`` on every node;
 one object was moved by a reconciler that crashed before fixing its row)
 every object reads through the proxy with its newest content, the
 misplaced copies are tombstones in Policy-0, no replica keeps a misplaced
-row, and a second reconciler pass changes nothing.
+row, and a second reconciler pass changes nothing. A reconciler run
+before the replicas agree moves nothing.
 """
 
 import hashlib
@@ -166,7 +167,13 @@ def test_split_brain_container_converges_and_objects_move(cluster):
     # Written in the winner, deleted later in the loser: the delete moves.
     brain.put_object(WINNER, 'gone', b'gone body', stamp[3], minority)
     brain.delete_object(LOSER, 'gone', stamp[5], majority)
+    # A row in the winning policy on a replica that still holds the
+    # loser: misplaced there, but moving it would go the wrong way.
+    brain.put_object(WINNER, 'early', b'early body', stamp[6], majority[:1])
     assert set(brain.replica_policies()) == {str(WINNER), str(LOSER)}
+    cluster.run_daemon('container-reconciler')
+    counts = pass_counts(cluster)
+    assert counts['unsettled'] == 1 and counts['moved'] == 0
 
     cluster.run_daemon('container-replicator')
     assert brain.replica_policies() == [str(WINNER)] * 3
@@ -183,14 +190,15 @@ def test_split_brain_container_converges_and_objects_move(cluster):
     cluster.run_daemon('container-replicator')
     assert brain.misplaced_rows() == []
     for obj, body in (('moved', b'moved body'), ('right', b'right body'),
-                      ('both', b'new both'), ('halfway', b'halfway body')):
+                      ('both', b'new both'), ('halfway', b'halfway body'),
+                      ('early', b'early body')):
         assert proxy_request(cluster, USER, 'GET', '/%s/%s' % (
             CONTAINER, obj)) == (200, body), obj
     assert proxy_request(cluster, USER, 'GET',
                          '/%s/gone' % CONTAINER)[0] == 404
     status, listing = proxy_request(cluster, USER, 'GET', '/' + CONTAINER)
     assert (status, listing.split()) == (
-        200, [b'both', b'halfway', b'moved', b'right'])
+        200, [b'both', b'early', b'halfway', b'moved', b'right'])
     # The moved copy is a tombstone in the losing policy, one tick after
     # the version it replaced.
     answers = brain.object_answers(LOSER, 'moved')

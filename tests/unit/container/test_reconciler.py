@@ -7,7 +7,8 @@ import pytest
 from objstore.common.exceptions import ConfigError
 from objstore.common.timestamp import Timestamp
 from objstore.container.reconciler import (
-    ContainerReconcilerConf, Copy, copy_headers, newest)
+    ContainerReconcilerConf, Copy, agreed_policy, copy_headers, newest,
+    replica_info)
 from tests.helpers import assert_db_daemon_sample_matches
 
 
@@ -42,3 +43,25 @@ def test_copy_headers_keep_the_object_and_drop_the_server():
     assert headers == {'content-type': 'text/plain', 'etag': 'abc',
                        'x-object-meta-color': 'red',
                        'X-Timestamp': Timestamp(2).internal}
+
+
+def test_replica_info_reads_a_container_head():
+    headers = {'x-backend-storage-policy-index': '1',
+               'x-backend-put-timestamp': '1.00000',
+               'x-backend-delete-timestamp': '0',
+               'x-backend-status-changed-at': '1.00000',
+               'x-container-object-count': '4'}
+    assert replica_info(headers) == {
+        'storage_policy_index': 1, 'put_timestamp': '1.00000',
+        'delete_timestamp': '0', 'status_changed_at': '1.00000',
+        'object_count': 4}
+    assert replica_info({}) is None
+
+
+def test_a_replica_that_lost_does_not_agree_with_itself():
+    first = {'storage_policy_index': 1, 'put_timestamp': '1.00000',
+             'delete_timestamp': '0', 'status_changed_at': '1.00000'}
+    later = dict(first, storage_policy_index=0, put_timestamp='2.00000',
+                 status_changed_at='2.00000')
+    assert agreed_policy(later, [later, first, None]) == 1
+    assert agreed_policy(first, [later]) == 1
