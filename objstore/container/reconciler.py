@@ -97,6 +97,18 @@ class Copy:
     body: bytes = b''
 
 
+@dataclasses.dataclass(frozen=True)
+class ObjectTarget:
+    """The object a row names; ``str`` is its path below a partition."""
+
+    account: str
+    container: str
+    obj: str
+
+    def __str__(self):
+        return '%s/%s/%s' % (self.account, self.container, self.obj)
+
+
 def newest(copies):
     """The newest Copy (a tombstone beats data of equal time), or None.
 
@@ -224,8 +236,8 @@ class ContainerReconciler(Daemon):
 
     def move_row(self, info, row, broker):
         """Move one misplaced row's object; the outcome's counter name."""
-        wrong, right = row['storage_policy_index'], info[
-            'storage_policy_index']
+        wrong = row['storage_policy_index']
+        right = info['storage_policy_index']
         target = ObjectTarget(info['account'], info['container'],
                               row['name'])
         if self._ring(wrong) is None or self._ring(right) is None:
@@ -338,18 +350,6 @@ class ContainerReconciler(Daemon):
             self.logger.debug('%s: %s %s:%s%s failed: %s', self.name, method,
                               node['ip'], node['port'], path, err)
             return None
-
-
-@dataclasses.dataclass(frozen=True)
-class ObjectTarget:
-    """The object a row names; ``str`` is its path below a partition."""
-
-    account: str
-    container: str
-    obj: str
-
-    def __str__(self):
-        return '%s/%s/%s' % (self.account, self.container, self.obj)
 
 
 def main(argv=None):
