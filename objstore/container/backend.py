@@ -8,8 +8,9 @@ its delete timestamp is newer than its put timestamp and it holds no
 objects. Replicas that disagree on the container's storage policy (two
 primaries created it with different policies during a partition) converge
 on one (``policy_winner``); object rows whose policy differs from the
-container's are *misplaced* until the container-reconciler moves them. The ``reported_*`` columns remember what the account last heard,
-so the container-updater can find DBs whose stats changed since.
+container's are *misplaced* until the container-reconciler moves them.
+The ``reported_*`` columns remember what the account last heard, so the
+container-updater can find DBs whose stats changed since.
 
 Must not: know HTTP or paths; ``server.py`` finds the file.
 """
