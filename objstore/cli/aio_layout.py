@@ -48,7 +48,7 @@ DAEMONS = {
     'object': ('object-replicator', 'object-updater', 'object-auditor',
                'object-expirer'),
     'container': ('container-replicator', 'container-updater',
-                  'container-auditor'),
+                  'container-auditor', 'container-reconciler'),
     'account': ('account-replicator', 'account-auditor', 'account-reaper'),
 }
 

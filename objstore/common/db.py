@@ -719,6 +719,10 @@ class DatabaseBroker:
 
     # -- replication -------------------------------------------------------
 
+    def reconcile_with_peer(self, remote_info):
+        """Adopt what a peer's replication info decides beyond timestamps
+        and metadata (a container's storage policy); nothing here."""
+
     def get_replication_info(self):
         """Info plus what a replicator compares: max_row, hash, id, count."""
         info = self.get_info()

@@ -414,6 +414,7 @@ def _op_sync(server, broker, device, args):
                             info.get('metadata', {}).items()})
     broker.merge_timestamps(info['created_at'], info['put_timestamp'],
                             info.get('delete_timestamp') or '0')
+    broker.reconcile_with_peer(info)
     local = broker.get_replication_info()
     local['point'] = broker.get_sync(info['id'])
     return json_response(200, local)

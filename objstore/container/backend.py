@@ -5,8 +5,12 @@ deleted, storage_policy_index), the ``container_stat`` row kept current by
 triggers, and the rules: an object row merges by ``created_at`` (newest
 wins, an older row never replaces a newer one), a container is deleted when
 its delete timestamp is newer than its put timestamp and it holds no
-objects. The ``reported_*`` columns remember what the account last heard,
-so the container-updater can find DBs whose stats changed since.
+objects. Replicas that disagree on the container's storage policy (two
+primaries created it with different policies during a partition) converge
+on one (``policy_winner``); object rows whose policy differs from the
+container's are *misplaced* until the container-reconciler moves them.
+The ``reported_*`` columns remember what the account last heard, so the
+container-updater can find DBs whose stats changed since.
 
 Must not: know HTTP or paths; ``server.py`` finds the file.
 """
@@ -103,12 +107,15 @@ class ContainerBroker(DatabaseBroker):
 
     def _merge_rows(self, conn, items):
         best = newest_per_name(items, 'created_at')
-        stored = existing_rows(conn, 'object', list(best), ('created_at',))
+        stored = existing_rows(conn, 'object', list(best),
+                               ('created_at', 'storage_policy_index'))
+        container_policy = conn.execute(
+            'SELECT storage_policy_index FROM container_stat').fetchone()[0]
         stale, fresh = [], []
         for name, item in best.items():
             old = stored.get(name)
             if old is not None:
-                if old[1] >= item['created_at']:
+                if not row_replaces(item, old[1], old[2], container_policy):
                     continue
                 stale.append(old[0])
             deleted = 1 if item.get('deleted') else 0
@@ -127,6 +134,38 @@ class ContainerBroker(DatabaseBroker):
         return (info['object_count'] == 0 and
                 Timestamp(info['delete_timestamp']) >
                 Timestamp(info['put_timestamp']))
+
+    def reconcile_with_peer(self, remote_info):
+        """Adopt a replica's storage policy if it wins (``policy_winner``).
+
+        The winner's ``status_changed_at`` comes along, so every replica
+        ends with the same (policy, status_changed_at) and later
+        comparisons between them agree: the replicas converge.
+        """
+        if 'storage_policy_index' not in remote_info:
+            return
+        local = self.get_info()
+        winner = policy_winner(local, remote_info)
+        if winner is local:
+            return
+        with transaction(self.conn) as conn:
+            conn.execute(
+                'UPDATE container_stat SET storage_policy_index = ?, '
+                'status_changed_at = ? WHERE storage_policy_index != ?',
+                (int(winner['storage_policy_index']),
+                 Timestamp(winner['status_changed_at']).internal,
+                 int(winner['storage_policy_index'])))
+
+    def get_misplaced_rows(self, limit=1000):
+        """Object rows (deleted ones too) whose policy is not the
+        container's, oldest first: what the reconciler must move."""
+        self._commit_puts_stale_ok()
+        rows = self.conn.execute(
+            'SELECT %s FROM object WHERE deleted IN (0, 1) AND '
+            'storage_policy_index != (SELECT storage_policy_index FROM '
+            'container_stat) ORDER BY ROWID LIMIT ?'
+            % ', '.join(OBJECT_COLUMNS), (int(limit),))
+        return [dict(row) for row in rows]
 
     def set_storage_policy_index(self, index):
         """Rebind a deleted container to a new policy before its revival."""
@@ -150,6 +189,68 @@ class ContainerBroker(DatabaseBroker):
             'SELECT %s FROM object WHERE deleted IN (0, 1) AND name = ?'
             % ', '.join(OBJECT_COLUMNS), (name,)).fetchone()
         return dict(row) if row else None
+
+
+def row_replaces(item, stored_created_at, stored_policy, container_policy):
+    """True if an incoming object row replaces the stored one (pure).
+
+    Newer wins. At the same timestamp, a row in the container's policy
+    replaces a misplaced one: that is how the reconciler's move lands on
+    every replica without a newer timestamp (which would beat a genuinely
+    newer write).
+
+    >>> row_replaces({'created_at': '2', 'storage_policy_index': 0}, '1', 1, 0)
+    True
+    >>> row_replaces({'created_at': '1', 'storage_policy_index': 0}, '1', 1, 0)
+    True
+    >>> row_replaces({'created_at': '1', 'storage_policy_index': 1}, '1', 0, 0)
+    False
+    """
+    if item['created_at'] != stored_created_at:
+        return item['created_at'] > stored_created_at
+    incoming_policy = int(item.get('storage_policy_index') or 0)
+    return (incoming_policy == container_policy and
+            stored_policy != container_policy)
+
+
+def _policy_rank(info):
+    """Sort key of a replica's claim to the container's policy: smallest
+    wins. As Swift: a live container beats a deleted one; a live one that
+    was deleted and recreated beats one never deleted, and between those
+    the newest status change wins; between never-deleted ones the oldest
+    (the first created) wins; between deleted ones the newest."""
+    put = Timestamp(info['put_timestamp'])
+    delete = Timestamp(info.get('delete_timestamp') or 0)
+    changed = Timestamp(info['status_changed_at'])
+    objects = int(info.get('object_count') or 0)
+    if delete > put and objects == 0:
+        rank, newest_first = 2, True
+    elif put > delete > Timestamp(0):
+        rank, newest_first = 0, True
+    else:
+        rank, newest_first = 1, False
+    when = (changed.ticks, changed.offset)
+    if newest_first:
+        when = (-when[0], -when[1])
+    # The lower index breaks a full tie, so both sides still agree.
+    return (rank, when, int(info['storage_policy_index']))
+
+
+def policy_winner(local, remote):
+    """The info (``local`` or ``remote``) whose storage policy every
+    replica of the container should hold (pure); ``local`` on agreement.
+
+    >>> a = {'put_timestamp': '1', 'delete_timestamp': '0',
+    ...      'status_changed_at': '1', 'storage_policy_index': 1}
+    >>> b = dict(a, put_timestamp='2', status_changed_at='2',
+    ...          storage_policy_index=0)
+    >>> policy_winner(b, a) is a
+    True
+    """
+    if int(local['storage_policy_index']) == \
+            int(remote['storage_policy_index']):
+        return local
+    return min((local, remote), key=_policy_rank)
 
 
 def stats_need_report(info):

@@ -216,6 +216,9 @@ class DBSyncer:
         _status, remote = client.call('sync', info=info)
         outgoing = -1
         if remote is not None:
+            # Both ends decide the policy with the same rule, so one
+            # exchange leaves them agreeing whichever side won.
+            broker.reconcile_with_peer(remote)
             outgoing = broker.get_sync(remote['id'], incoming=False)
         strategy = choose_strategy(info, remote, outgoing,
                                    self.settings.per_diff)
