@@ -40,7 +40,7 @@ def test_unknown_policy_is_400_with_swift_text(conn):
     name = new_name()
     status, _, body = raw(conn, 'PUT', '/' + name,
                           {'X-Storage-Policy': 'bronze'})
-    assert (status, body) == (400, b"Invalid X-Storage-Policy 'bronze'\n")
+    assert (status, body) == (400, b"Invalid X-Storage-Policy 'bronze'")
     assert status_of(conn.head_container, name) == 404
 
 
