@@ -22,12 +22,14 @@ def test_split_storage_path():
     assert split_storage_path('/sda/1/a', 3, 4) == ['sda', '1', 'a', None]
     assert split_storage_path('/sda/1/a/c/o', 5, 5) == [
         'sda', '1', 'a', 'c', 'o']
+    # '.' and '..' are object names as in Swift (hashed, never joined)
+    assert split_storage_path('/sda/1/a/c/o/.', 5, 5) == [
+        'sda', '1', 'a', 'c', 'o/.']
 
 
 @pytest.mark.parametrize('bad', [
     '/sda/1', '/sda/one/a', '/sda/\xb2/a', '/../1/a', '/./1/a', 'sda/1/a',
-    '/sda/1/a/c\udcff', '/sda/1/a/c/o\x00', '/sd\udcffa/1/a', '/sda/1/a/c',
-    '/sda/1/a/c/o/.'])
+    '/sda/1/a/c\udcff', '/sda/1/a/c/o\x00', '/sd\udcffa/1/a', '/sda/1/a/c'])
 def test_split_storage_path_refuses(bad):
     with pytest.raises(InvalidInput) as caught:
         split_storage_path(bad, 5, 5)

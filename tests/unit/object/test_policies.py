@@ -50,7 +50,7 @@ def test_object_lands_in_its_policy_dir(policy_server, devices):
 
 def test_unknown_policy_index_is_503(policy_server):
     status, _, body = put(policy_server, 7)
-    assert (status, body) == (503, b'No policy with index 7\n')
+    assert (status, body) == (503, b'No policy with index 7')
     status, _, _ = policy_server.request(
         'REPLICATE', '/sda/0', {'X-Backend-Storage-Policy-Index': '9'})
     assert status == 503
@@ -59,7 +59,7 @@ def test_unknown_policy_index_is_503(policy_server):
 def test_policy_type_without_storage_is_503(policy_server):
     status, _, body = put(policy_server, 2)
     assert status == 503
-    assert body == b'No storage for policy type erasure_coding\n'
+    assert body == b'No storage for policy type erasure_coding'
 
 
 @pytest.fixture(params=['disk', 'memory'])

@@ -400,7 +400,7 @@ def test_x_if_delete_at_not_a_time_is_400(server):
     for value in ('abc', ''):
         status, _, body = server.request('DELETE', opath(), {
             'X-Timestamp': ts(1), 'X-If-Delete-At': value})
-        assert (status, body) == (400, b'Bad X-If-Delete-At header value\n')
+        assert (status, body) == (400, b'Bad X-If-Delete-At header value')
 
 
 def test_expirer_delete_of_expired_object(server, mgr):
