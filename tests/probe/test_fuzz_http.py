@@ -197,6 +197,7 @@ def explains(small, request):
             set(small.lines) <= set(request.lines))
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(FUZZ_SECONDS + 400)
 def test_fuzzed_requests_get_bounded_non_5xx_answers_and_lose_no_data(
         proxy):
