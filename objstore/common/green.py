@@ -120,8 +120,20 @@ def is_monkey_patched():
     return eventlet.patcher.is_monkey_patched('socket')
 
 
+_native_threading = eventlet.patcher.original('threading')
+_native_thread = eventlet.patcher.original('_thread')
+
+
 def tpool_execute(func, *args, **kwargs):
-    """Run a blocking call (fsync, big reads) in a native thread."""
+    """Run a blocking call (fsync, big reads) in a native thread.
+
+    Only the main thread's hub hears the pool's answers; a caller that is
+    itself another native thread would wait for an answer that never comes
+    (a replicator pass run in a thread hung so), and it may block anyway,
+    so the call runs right there.
+    """
+    if _native_thread.get_ident() != _native_threading.main_thread().ident:
+        return func(*args, **kwargs)
     return eventlet.tpool.execute(func, *args, **kwargs)
 
 

@@ -598,8 +598,10 @@ def start_pass_over(cluster, replicator, node, container):
     part, name_hash, _p, _h = cluster.placement(container)
     dev = next(d for d in cluster.ring.devs if d and d['id'] == node)
     entry = (part, name_hash, cluster.broker(node, container).db_file)
+    # daemon: a pass that hangs fails its test (is_alive after the join)
+    # instead of keeping the test process from exiting
     thread = threading.Thread(target=replicator.replicate_db, args=(
-        dev, cluster.device_path(node), entry, DaemonStats()))
+        dev, cluster.device_path(node), entry, DaemonStats()), daemon=True)
     thread.start()
     return thread
 
@@ -632,13 +634,15 @@ def race_removals(cluster, put_row):
         time.sleep(random.uniform(0, PASS_SPAN))
         acknowledged = put_row(handoff, container)
         passing.join(60)
+        assert not passing.is_alive(), 'a replication pass hung'
         outcomes[container] = acknowledged
         # A handoff kept because of the write goes home on a later pass.
         for _again in range(5):
             if not cluster.broker(handoff, container).exists():
                 break
-            start_pass_over(cluster, replicator, handoff,
-                            container).join(60)
+            again = start_pass_over(cluster, replicator, handoff, container)
+            again.join(60)
+            assert not again.is_alive(), 'a replication pass hung'
         assert not cluster.broker(handoff, container).exists()
         if acknowledged:
             missing[container] = [
