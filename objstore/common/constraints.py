@@ -183,6 +183,27 @@ def check_db_metadata(metadata):
     _check_meta_totals(*db_metadata_usage(metadata))
 
 
+def is_chunked(transfer_encoding):
+    """Whether a request body comes chunked, from its Transfer-Encoding.
+
+    Chunked is the only transfer coding a body may have, as in Swift: a
+    list of codings is 501, any other single coding 400.
+
+    >>> is_chunked(None), is_chunked('Chunked')
+    (False, True)
+    """
+    if transfer_encoding is None:
+        return False
+    codings = transfer_encoding.split(',')
+    if len(codings) > 1:
+        raise InvalidInput('Unsupported Transfer-Coding header value '
+                           'specified in Transfer-Encoding header',
+                           status=501)
+    if codings[0].strip().lower() != 'chunked':
+        raise InvalidInput('Invalid Transfer-Encoding header value')
+    return True
+
+
 def check_object_length(content_length, chunked):
     """Validate a PUT body's declared length (or chunked encoding).
 
@@ -192,11 +213,15 @@ def check_object_length(content_length, chunked):
         if not chunked:
             raise InvalidInput('Missing Content-Length header', status=411)
         return None
-    try:
-        length = int(content_length)
-    except (TypeError, ValueError):
+    # ASCII digits only: int() also reads '1_0', ' 10' and other scripts'
+    # digits, which another HTTP parser on the path may read differently.
+    if not (content_length.isascii() and content_length.isdigit()):
         raise InvalidInput('Invalid Content-Length header: %r'
                            % content_length)
+    if len(content_length.lstrip('0')) > len(str(MAX_FILE_SIZE)):
+        # too large whatever it says; int() refuses 4,300+ digits
+        raise InvalidInput('Your request is too large', status=413)
+    length = int(content_length)
     if length < 0:
         raise InvalidInput('Invalid Content-Length header: %r'
                            % content_length)

@@ -36,7 +36,7 @@ from objstore.common.conditional import (
     creates_only, evaluate_conditions, http_date)
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
-    MAX_FILE_SIZE, check_metadata, check_object_length)
+    MAX_FILE_SIZE, check_metadata, check_object_length, is_chunked)
 from objstore.common.exceptions import (
     ChunkReadTimeout, ConfigError, DiskFileCollision, DiskFileDeleted,
     DiskFileDeviceUnavailable, DiskFileExpired, DiskFileNoSpace,
@@ -301,8 +301,7 @@ class ObjectController(StorageServer):
     def PUT(self, req):
         target = parse_object_target(req.environ, req.headers)
         timestamp = required_timestamp(req.headers)
-        chunked = 'chunked' in req.headers.get('Transfer-Encoding',
-                                               '').lower()
+        chunked = is_chunked(req.headers.get('Transfer-Encoding'))
         length = check_object_length(req.headers.get('Content-Length'),
                                      chunked)
         check_object_metadata(req.headers)

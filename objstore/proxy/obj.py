@@ -20,7 +20,7 @@ from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.conditional import (
     check_put_if_none_match, requires_entity)
 from objstore.common.constraints import (
-    check_metadata, check_name, check_object_length)
+    check_metadata, check_name, check_object_length, is_chunked)
 from objstore.common.storage_policy import REPLICATION
 from objstore.common.subrequest import sent_content_type
 from objstore.common.http import (
@@ -179,7 +179,7 @@ class ObjectController(Controller):
     # ---------------------------------------------------------------- PUT
 
     def PUT(self, req):
-        chunked = 'chunked' in req.headers.get('Transfer-Encoding', '')
+        chunked = is_chunked(req.headers.get('Transfer-Encoding'))
         length = check_object_length(req.headers.get('Content-Length'),
                                      chunked)
         check_metadata(req.headers, 'object')

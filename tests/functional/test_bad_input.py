@@ -203,6 +203,29 @@ def test_content_length_not_a_length(client, container, length, uncharged):
     assert client.request('HEAD', '/%s/o' % container)[0] == 404
 
 
+def test_content_length_int_reads_but_http_does_not(client, container,
+                                                    uncharged):
+    # int('1_0') is 10; HTTP says a length is ASCII digits only
+    got, _headers, body = client.request(
+        'PUT', '/%s/o' % container, headers={'Content-Length': '1_0'},
+        body=BODY)
+    assert got == 400, body
+    assert client.request('HEAD', '/%s/o' % container)[0] == 404
+
+
+@pytest.mark.parametrize('coding, status, reason', [
+    ('gzip', 400, 'Invalid Transfer-Encoding header value'),
+    ('gzip, chunked', 501, 'Unsupported Transfer-Coding header value '
+                           'specified in Transfer-Encoding header')])
+def test_transfer_coding_other_than_chunked(client, container, coding,
+                                            status, reason, uncharged):
+    # 501 is Swift's answer to a list of codings: not ours to support
+    assert_client_error(client.request(
+        'PUT', '/%s/o' % container, headers={'Transfer-Encoding': coding}),
+        status, reason)
+    assert client.request('HEAD', '/%s/o' % container)[0] == 404
+
+
 def test_listing_limit_with_thousands_of_digits(client, container,
                                                 uncharged):
     assert_client_error(
