@@ -141,17 +141,26 @@ def exchange(host, port, request, bound):
         sock.close()
 
 
+def _has_transfer_coding_list(request):
+    return any(line.lower().startswith(b'transfer-encoding:')
+               and b',' in line for line in request.lines)
+
+
 def failure_of(request, outcome, bound):
     """Why an outcome breaks the rules ('' when it is fine).
 
     505 is the right answer to a request line of another HTTP major
-    version (RFC 9110), not a server fault; for HTTP/1.x it is one.
+    version (RFC 9110), not a server fault; for HTTP/1.x it is one. So is
+    501 to a list of transfer codings, which Swift does not implement
+    either; to anything else it is one.
     """
     if outcome.seconds > bound:
         return 'slow (%.1fs)' % outcome.seconds
     if outcome.status is None:
         return 'no response (%s)' % outcome.error
     if outcome.status == 505 and not request.version.startswith(b'HTTP/1.'):
+        return ''
+    if outcome.status == 501 and _has_transfer_coding_list(request):
         return ''
     if outcome.status >= 500:
         return '%d' % outcome.status

@@ -579,8 +579,6 @@ def test_account_dbs_replicate_through_account_servers(tmp_path):
 # it home); else the writer was refused.
 
 RACE_TRIALS = 8
-# About how long one such pass takes here (seconds); writes land in it.
-PASS_SPAN = 0.05
 
 
 def in_sync_handoff(cluster, container):
@@ -621,17 +619,31 @@ def put_row_over_http(cluster, node, container, name):
         conn.close()
 
 
+def pass_span(cluster):
+    """How long a pass that removes an in-sync handoff takes here, so that
+    the trials' writes land inside one (half of it: the write itself takes
+    time to arrive)."""
+    _part, _hash, _primaries, handoff = in_sync_handoff(cluster, 'calibrate')
+    started = time.monotonic()
+    passing = start_pass_over(cluster, cluster.replicator(handoff), handoff,
+                              'calibrate')
+    passing.join(60)
+    assert not passing.is_alive(), 'a replication pass hung'
+    return (time.monotonic() - started) / 2
+
+
 def race_removals(cluster, put_row):
     """Run the trials; {container: what put_row returned}, and each
     container's primaries that lack its row though it was acknowledged."""
     outcomes, missing = {}, {}
+    span = pass_span(cluster)
     for trial in range(RACE_TRIALS):
         container = 'race%d' % trial
         _part, _hash, primaries, handoff = in_sync_handoff(cluster,
                                                            container)
         replicator = cluster.replicator(handoff)
         passing = start_pass_over(cluster, replicator, handoff, container)
-        time.sleep(random.uniform(0, PASS_SPAN))
+        time.sleep(random.uniform(0, span))
         acknowledged = put_row(handoff, container)
         passing.join(60)
         assert not passing.is_alive(), 'a replication pass hung'
