@@ -142,8 +142,10 @@ def exchange(host, port, request, bound):
 
 
 def _has_transfer_coding_list(request):
-    return any(line.lower().startswith(b'transfer-encoding:')
-               and b',' in line for line in request.lines)
+    """Several codings, in one Transfer-Encoding line or in several."""
+    values = [line.split(b':', 1)[1] for line in request.lines
+              if line.lower().startswith(b'transfer-encoding:')]
+    return len(values) > 1 or any(b',' in value for value in values)
 
 
 def failure_of(request, outcome, bound):
