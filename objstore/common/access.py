@@ -52,7 +52,8 @@ Pure: no I/O.
 import dataclasses
 from urllib.parse import quote
 
-from objstore.common.http import HTTPForbidden, HTTPUnauthorized
+from objstore.common.http import (
+    HTTPForbidden, HTTPUnauthorized, default_body)
 
 API_VERSIONS = ('v1', 'v1.0')
 AUTHORIZE_KEY = 'swift.authorize'
@@ -62,25 +63,7 @@ SIGNED_REQUEST_KEY = 'objstore.auth.verify_signature'
 PUBLIC_PATHS = ('/info', '/healthcheck')
 PUBLIC_PREFIXES = ('/auth/',)
 
-# Swift's error pages (swob's RESPONSE_REASONS), so clients see the same.
-SWIFT_REASONS = {
-    400: ('Bad Request', 'The server could not comply with the request '
-          'since it is either malformed or otherwise incorrect.'),
-    401: ('Unauthorized', 'This server could not verify that you are '
-          'authorized to access the document you requested.'),
-    403: ('Forbidden', 'Access was denied to this resource.'),
-    405: ('Method Not Allowed',
-          'The method is not allowed for this resource.'),
-}
-
-
-def error_page(status):
-    """Swift's HTML body for an error ``status`` of SWIFT_REASONS."""
-    return ('<html><h1>%s</h1><p>%s</p></html>'
-            % SWIFT_REASONS[status]).encode('ascii')
-
-
-UNAUTHORIZED_BODY = error_page(401)
+UNAUTHORIZED_BODY = default_body(401)
 
 def api_version(path):
     """The API version a path is addressed to, or None when it is not one
@@ -136,15 +119,15 @@ def realm_of(path):
 
 
 def swift_error(exc_class, method='GET', **kwargs):
-    """Swift's answer for an auth error status: its HTML page (the reason
-    and explanation of ``SWIFT_REASONS``), no body for a HEAD.
+    """Swift's answer for an auth error status: its HTML page
+    (``http.default_body``), no body for a HEAD.
 
     >>> swift_error(HTTPForbidden).body[:28]
     b'<html><h1>Forbidden</h1><p>A'
     >>> swift_error(HTTPForbidden, 'HEAD').body
     b''
     """
-    body = b'' if method == 'HEAD' else error_page(exc_class.code)
+    body = b'' if method == 'HEAD' else default_body(exc_class.code)
     return exc_class(body=body, content_type='text/html', charset='UTF-8',
                      **kwargs)
 
