@@ -57,6 +57,26 @@ def ts(offset=0, base=T0):
     return Timestamp(base + offset).internal
 
 
+def send_raw(host, port, method, target, headers, body=None, timeout=30):
+    """(status, {lower-case header: value}, body) of one request whose
+    target and headers go out as given (http.client adds none but a
+    Content-Length for a body that lacks one)."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.putrequest(method, target, skip_accept_encoding=True)
+        sent = dict(headers)
+        if body is not None and 'Content-Length' not in sent:
+            sent['Content-Length'] = str(len(body))
+        for name, value in sent.items():
+            conn.putheader(name, value)
+        conn.endheaders(body)
+        resp = conn.getresponse()
+        return (resp.status, {k.lower(): v for k, v in resp.getheaders()},
+                resp.read())
+    finally:
+        conn.close()
+
+
 def wait_for(predicate, timeout=10.0, interval=0.05):
     """Poll ``predicate`` until it is true or ``timeout`` seconds pass;
     its last value (so ``assert wait_for(...)`` fails only at the

@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 import pytest
 
 from objstore.common.backend_client import direct_request
+from tests.helpers import send_raw
 
 BODY = b'0123456789'
 CHARGED_MARKERS = (b'ERROR with', b'error-limited')
@@ -31,22 +32,10 @@ class Client:
 
     def request(self, method, path='', headers=None, body=None, query=''):
         """(status, headers, body) of one request; ``path`` is sent as is."""
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        try:
-            conn.putrequest(method, self.base + path + query,
-                            skip_accept_encoding=True)
-            sent = {'X-Auth-Token': self.token}
-            sent.update(headers or {})
-            if body is not None and 'Content-Length' not in sent:
-                sent['Content-Length'] = str(len(body))
-            for name, value in sent.items():
-                conn.putheader(name, value)
-            conn.endheaders(body)
-            resp = conn.getresponse()
-            return (resp.status, {k.lower(): v for k, v in resp.getheaders()},
-                    resp.read())
-        finally:
-            conn.close()
+        sent = {'X-Auth-Token': self.token}
+        sent.update(headers or {})
+        return send_raw(self.host, self.port, method,
+                        self.base + path + query, sent, body)
 
 
 @pytest.fixture(scope='module')

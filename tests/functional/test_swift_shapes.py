@@ -5,11 +5,12 @@ body, reasons are one line of text/plain, empty 2xx answers are typed
 and OPTIONS (with and without a CORS preflight) and the answers to paths
 the API cannot route. Raw http.client against the session aio cluster."""
 
-import http.client
 import uuid
 from urllib.parse import urlparse
 
 import pytest
+
+from tests.helpers import send_raw
 
 HTML = 'text/html; charset=UTF-8'
 NOT_FOUND = (b'<html><h1>Not Found</h1><p>The resource could not be '
@@ -37,21 +38,9 @@ class Raw:
             parsed.path
 
     def send(self, method, target, headers=None, body=None, token=True):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        try:
-            conn.putrequest(method, target, skip_accept_encoding=True)
-            sent = {'X-Auth-Token': self.token} if token else {}
-            sent.update(headers or {})
-            if body is not None:
-                sent['Content-Length'] = str(len(body))
-            for name, value in sent.items():
-                conn.putheader(name, value)
-            conn.endheaders(body)
-            resp = conn.getresponse()
-            return (resp.status, {k.lower(): v for k, v in resp.getheaders()},
-                    resp.read())
-        finally:
-            conn.close()
+        sent = {'X-Auth-Token': self.token} if token else {}
+        sent.update(headers or {})
+        return send_raw(self.host, self.port, method, target, sent, body)
 
     def __call__(self, method, path='', headers=None, body=None, token=True):
         return self.send(method, self.base + path, headers, body, token)
