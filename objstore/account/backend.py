@@ -12,9 +12,9 @@ timestamp and it holds no objects.
 Must not: know HTTP or paths; ``server.py`` finds the file.
 """
 
-from objstore.common.db import (
-    DatabaseBroker, execute_script, existing_rows, newest_per_name,
-    replace_rows)
+from objstore.common.db import DatabaseBroker
+from objstore.common.db_sqlite import (
+    execute_script, existing_rows, newest_per_name, replace_rows)
 from objstore.common.listing import ContainerEntry, Subdir
 from objstore.common.timestamp import Timestamp
 

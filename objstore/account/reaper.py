@@ -26,7 +26,7 @@ from objstore.account.backend import AccountBroker
 from objstore.common.backend_client import BACKEND_ERRORS, direct_request
 from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_daemon)
-from objstore.common.db import DATADIRS, iter_db_files
+from objstore.common.db_layout import DATADIRS, iter_db_files
 from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.http import POLICY_HEADER, is_success
 from objstore.common.row_update import make_host

@@ -6,8 +6,8 @@ container listing, POST metadata, DELETE marks the account deleted for the
 reaper) and container reports from container servers and the
 container-updater, PUT on ``/<device>/<partition>/<account>/<container>``
 with X-Put-Timestamp, X-Delete-Timestamp, X-Object-Count, X-Bytes-Used.
-Request parsing, error mapping, access logging and REPLICATE come from
-objstore.common.db_rpc.
+Request parsing comes from objstore.common.db_request; error mapping,
+access logging and REPLICATE from objstore.common.db_server.
 
 Must not: know the SQLite schema (backend.py), render listings
 (objstore.common.listing), or empty a deleted account (the reaper does).
@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from objstore.account.backend import AccountBroker
 from objstore.common.config import ConfBase
 from objstore.common.constraints import ACCOUNT_LISTING_LIMIT, check_metadata
-from objstore.common.db_rpc import (
-    DatabaseServer, conflict, deleted_headers, header_int, listing_request,
-    metadata_from_headers, metadata_headers, pending_syncer, response)
+from objstore.common.db_request import (
+    conflict, deleted_headers, header_int, listing_request,
+    metadata_from_headers, metadata_headers, response)
+from objstore.common.db_server import DatabaseServer
+from objstore.common.group_fsync import pending_syncer
 from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import POLICY_HEADER

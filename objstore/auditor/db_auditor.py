@@ -20,7 +20,7 @@ import uuid
 from objstore.account.backend import AccountBroker
 from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_daemon)
-from objstore.common.db import iter_db_files
+from objstore.common.db_layout import iter_db_files
 from objstore.common.durable import fsync_dir
 from objstore.common.exceptions import (
     ConfigError, DatabaseCorrupt, DatabaseNotFound, LockTimeout)

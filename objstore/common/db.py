@@ -4,10 +4,10 @@ Owns: creating a DB file (WAL mode, created under a temporary name and
 linked into place so a half-made DB is never seen), the ``.pending`` file
 that batches small row updates, metadata (JSON: header name -> [value,
 timestamp]), merge-by-timestamp plumbing, reclaim of old deleted rows, the
-auditor's integrity check, the replication primitives (a stable DB id,
-sync-point tables, rows since a ROWID, merging rows from a peer), and where
-DBs live on a device (``db_path`` and the walk the DB daemons share,
-``iter_db_files``).
+auditor's integrity check and the replication primitives (a stable DB id,
+sync-point tables, rows since a ROWID, merging rows from a peer). SQL
+primitives (connections, transactions, row merging, listing pages) are in
+common.db_sqlite; where DBs live on a device in common.db_layout.
 
 Must not: know HTTP, or what an item row means. ``AccountBroker`` and
 ``ContainerBroker`` define their tables, how two rows of one name merge and
@@ -20,9 +20,9 @@ short ``flock`` and merged into SQLite later, when the file grows past
 its record is on stable storage: the append is followed by ``fdatasync``
 of the pending file (``pending_sync``, injectable so a green-thread server
 can share one fdatasync among all requests that appended meanwhile, see
-``db_rpc.CoalescingFsync``). Records are framed by newlines on both sides so a
-record torn by a power cut is skipped without swallowing the next one.
-Merging is idempotent (newest timestamp wins), so replaying a pending file
+``group_fsync.CoalescingFsync``). Records are framed by newlines on both
+sides so a record torn by a power cut is skipped without swallowing the
+next one. Merging is idempotent (newest timestamp wins), so replaying a pending file
 whose truncation was lost is harmless. The pending file is created with the
 DB and, while the DB lives, never unlinked, only truncated: the lock lives
 on its inode.
@@ -50,7 +50,6 @@ so the sender retries).
 
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -58,40 +57,20 @@ import sqlite3
 import time
 import uuid
 from contextlib import contextmanager
-from urllib.parse import quote
 
 from objstore.common.constraints import check_db_metadata
+from objstore.common.db_sqlite import (
+    EMPTY_HASH, connect, file_identity, list_page, transaction)
 from objstore.common.durable import fsync_dir, makedirs_durable
 from objstore.common.exceptions import (
     DatabaseAlreadyExists, DatabaseCorrupt, DatabaseNotFound,
-    DatabaseRemoved, DiskFileDeviceUnavailable, LockTimeout)
-from objstore.common.listing import NameRange, delimited_entries
+    DatabaseRemoved, LockTimeout)
 from objstore.common.timestamp import Timestamp
 
 PENDING_CAP = 131072
-SQLITE_TIMEOUT = 25
 PENDING_LOCK_TIMEOUT = 10
-EMPTY_HASH = '0' * 32
-# Rows looked up per "name IN (...)" query while merging; below SQLite's
-# default limit on bound parameters.
-MERGE_CHUNK = 500
 # Rows of a replicated DB copy merged per transaction (see merge_copy).
 MERGE_COPY_BATCH = 1000
-
-
-def chexor(old_hex, name, timestamp):
-    """Order-independent hash of a DB's rows: XOR of md5(name-timestamp).
-
-    Adding and then removing a row leaves the hash as it was, so two DBs
-    with the same rows have the same hash whatever order they got them in.
-
-    >>> h = chexor(EMPTY_HASH, 'o', '1700000000.00000')
-    >>> chexor(h, 'o', '1700000000.00000') == EMPTY_HASH
-    True
-    """
-    digest = hashlib.md5(('%s-%s' % (name, timestamp)).encode('utf-8'),
-                         usedforsecurity=False).hexdigest()
-    return '%032x' % (int(old_hex, 16) ^ int(digest, 16))
 
 
 def fdatasync_path(path):
@@ -155,82 +134,6 @@ def parse_pending(data):
     return records, bad
 
 
-def file_identity(path):
-    """(st_dev, st_ino) of ``path``; None if it does not exist."""
-    try:
-        found = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return found.st_dev, found.st_ino
-
-
-class BrokerConnection(sqlite3.Connection):
-    """A connection that remembers which file it opened (``path`` and
-    ``identity``, set by ``_connect``), so that a write can find out that
-    the file was removed or replaced since (see ``transaction``)."""
-
-    path = None
-    identity = None
-
-    def check_in_place(self):
-        """Raise DatabaseRemoved unless ``path`` is still our file."""
-        if file_identity(self.path) != self.identity:
-            raise DatabaseRemoved('%s was removed' % self.path)
-
-
-def _connect(path, create=True):
-    """A connection to ``path``; with ``create=False`` a missing file is
-    an error rather than a new, empty DB (a removal won the race)."""
-    # Looked at before opening: a file replaced in between makes a later
-    # check refuse a write needlessly, never accept one that is lost.
-    before = file_identity(path)
-    target = path if create else 'file:%s?mode=rw' % quote(path)
-    conn = sqlite3.connect(target, timeout=SQLITE_TIMEOUT, uri=not create,
-                           isolation_level=None, check_same_thread=False,
-                           factory=BrokerConnection)
-    conn.path = path
-    conn.identity = before or file_identity(path)
-    conn.row_factory = sqlite3.Row
-    conn.create_function('chexor', 3, chexor, deterministic=True)
-    conn.execute('PRAGMA synchronous = FULL')
-    conn.execute('PRAGMA temp_store = MEMORY')
-    return conn
-
-
-def execute_script(conn, script):
-    """Run several statements inside the caller's transaction.
-
-    ``sqlite3.executescript`` would COMMIT first; this splits the script at
-    statement boundaries (triggers hold ';' inside BEGIN ... END) instead.
-    """
-    statement = ''
-    for line in script.splitlines(keepends=True):
-        statement += line
-        if sqlite3.complete_statement(statement):
-            conn.execute(statement)
-            statement = ''
-    if statement.strip():
-        raise ValueError('incomplete SQL statement: %r' % statement)
-
-
-@contextmanager
-def transaction(conn):
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error.
-
-    With the write lock held, the file must still be the one ``conn``
-    opened: a removal unlinks it under that lock, and what we committed to
-    the unlinked file would be acknowledged and lost (see the module doc).
-    """
-    conn.execute('BEGIN IMMEDIATE')
-    try:
-        conn.check_in_place()
-        yield conn
-    except BaseException:
-        conn.execute('ROLLBACK')
-        raise
-    conn.execute('COMMIT')
-
-
 def merge_metadata(current, updates):
     """Metadata after applying ``updates``; newest timestamp wins per key.
 
@@ -248,57 +151,6 @@ def merge_metadata(current, updates):
         if old is None or Timestamp(timestamp) > Timestamp(old[1]):
             merged[key] = [value, Timestamp(timestamp).internal]
     return merged
-
-
-def _chunks(items, size):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def newest_per_name(items, time_key):
-    """{name: item} keeping, per name, the item with the newest timestamp.
-
-    Timestamps are normalized to their internal form, which orders the
-    same as Timestamp comparison, so rows can then be compared as strings.
-    """
-    best = {}
-    for item in items:
-        item = dict(item)
-        item[time_key] = Timestamp(item[time_key]).internal
-        current = best.get(item['name'])
-        # On a tie the later item wins: within a batch, later means it
-        # arrived later (an account report with fresher counts).
-        if current is None or item[time_key] >= current[time_key]:
-            best[item['name']] = item
-    return best
-
-
-def existing_rows(conn, table, names, time_columns):
-    """{name: (ROWID, *time_columns)} of the stored rows for ``names``."""
-    found = {}
-    for chunk in _chunks(names, MERGE_CHUNK):
-        rows = conn.execute(
-            'SELECT ROWID, name, %s FROM %s WHERE deleted IN (0, 1) '
-            'AND name IN (%s)' % (', '.join(time_columns), table,
-                                  ', '.join('?' * len(chunk))), chunk)
-        for row in rows:
-            found[row[1]] = (row[0],) + tuple(row[2:])
-    return found
-
-
-def replace_rows(conn, table, columns, stale_rowids, new_rows):
-    """Delete replaced rows, insert their successors (new ROWIDs).
-
-    A changed row gets a new ROWID so that replication's "rows since
-    ROWID n" carries the change to peers.
-    """
-    if stale_rowids:
-        conn.executemany('DELETE FROM %s WHERE ROWID = ?' % table,
-                         [(rowid,) for rowid in stale_rowids])
-    if new_rows:
-        conn.executemany('INSERT INTO %s (%s) VALUES (%s)' % (
-            table, ', '.join(columns), ', '.join('?' * len(columns))),
-            new_rows)
 
 
 class DatabaseBroker:
@@ -341,7 +193,7 @@ class DatabaseBroker:
             if not self.exists():
                 raise DatabaseNotFound(self.db_file)
             try:
-                self._conn = _connect(self.db_file, create=False)
+                self._conn = connect(self.db_file, create=False)
             except sqlite3.DatabaseError as err:
                 if not self.exists():
                     raise DatabaseNotFound(self.db_file)
@@ -365,7 +217,7 @@ class DatabaseBroker:
         makedirs_durable(self.db_dir)
         tmp_path = '%s.%s.tmp' % (self.db_file, uuid.uuid4().hex)
         try:
-            conn = _connect(tmp_path)
+            conn = connect(tmp_path)
             try:
                 conn.execute('PRAGMA journal_mode = WAL')
                 with transaction(conn):
@@ -896,132 +748,3 @@ def removal_state(info):
     only grow, AUTOINCREMENT), timestamps, status and metadata."""
     return (info['max_row'], info['put_timestamp'], info['delete_timestamp'],
             info['status'], info['metadata'])
-
-
-def _range_query(name_range, table, columns, limit=None):
-    """SQL and arguments listing ``name_range`` on the name index."""
-    where = ['deleted = 0']
-    args = []
-    if name_range.lower is not None:
-        where.append('name >= ?' if name_range.lower_inclusive
-                     else 'name > ?')
-        args.append(name_range.lower)
-    if name_range.upper is not None:
-        where.append('name < ?')
-        args.append(name_range.upper)
-    sql = 'SELECT %s FROM %s WHERE %s ORDER BY name %s' % (
-        ', '.join(columns), table, ' AND '.join(where),
-        'DESC' if name_range.reverse else 'ASC')
-    if limit is not None:
-        sql += ' LIMIT %d' % limit
-    return sql, args
-
-
-def _tuple_cursor(conn, sql, args):
-    """A cursor yielding plain tuples: sqlite3.Row costs more than the
-    query itself on a 10,000-row page."""
-    cursor = conn.cursor()
-    cursor.row_factory = None
-    return cursor.execute(sql, args)
-
-
-def list_page(conn, table, columns, params):
-    """One listing page as a list of ``(is_subdir, row_tuple_or_name)``.
-
-    Rows are tuples of ``columns`` (name first). Without a delimiter a
-    page is one range query on the ``(deleted, name)`` index. With one,
-    ``listing.delimited_entries`` walks names and ROWIDs, which the index
-    alone answers (no table lookups), and the leaf rows are then fetched
-    by ROWID. The page is read in one transaction: one consistent snapshot.
-    """
-    name_range = NameRange(params)
-    conn.execute('BEGIN')
-    try:
-        if not params.delimiter:
-            sql, args = _range_query(name_range, table, columns, params.limit)
-            return [(False, row) for row in _tuple_cursor(conn, sql, args)]
-
-        def scan(current):
-            sql, args = _range_query(current, table, ('name', 'ROWID'))
-            return _tuple_cursor(conn, sql, args)
-
-        entries = delimited_entries(scan, params, name_range)
-        return _with_leaf_rows(conn, table, columns, entries)
-    finally:
-        conn.execute('COMMIT')
-
-
-def _with_leaf_rows(conn, table, columns, entries):
-    rowids = [rowid for is_subdir, rowid in entries if not is_subdir]
-    rows = {}
-    for chunk in _chunks(rowids, MERGE_CHUNK):
-        sql = 'SELECT ROWID, %s FROM %s WHERE ROWID IN (%s)' % (
-            ', '.join(columns), table, ', '.join('?' * len(chunk)))
-        for row in _tuple_cursor(conn, sql, chunk):
-            rows[row[0]] = row[1:]
-    return [(True, value) if is_subdir else (False, rows[value])
-            for is_subdir, value in entries]
-
-
-# -- where DBs live -----------------------------------------------------------
-
-DATADIRS = {'account': 'accounts', 'container': 'containers'}
-
-
-def device_path(devices, device, mount_check):
-    """``<devices>/<device>`` if usable, else DiskFileDeviceUnavailable.
-
-    With ``mount_check`` the device must be a mount point; without, an
-    existing directory (the aio layout, devices are plain directories).
-    """
-    if not device or device in ('.', '..') or '/' in device:
-        raise DiskFileDeviceUnavailable('bad device name %r' % device)
-    path = os.path.join(devices, device)
-    usable = os.path.ismount(path) if mount_check else os.path.isdir(path)
-    if not usable:
-        raise DiskFileDeviceUnavailable('%s is not mounted' % path)
-    return path
-
-
-def db_path(device_dir, db_type, partition, name_hash):
-    """``<device>/<accounts|containers>/<part>/<sfx>/<hash>/<hash>.db``,
-    ``sfx`` being the hash's last three characters."""
-    return os.path.join(device_dir, DATADIRS[db_type], str(partition),
-                        name_hash[-3:], name_hash, name_hash + '.db')
-
-
-def iter_db_files(device_dir, datadir, partitions=None):
-    """(partition, hash, db file) of every DB under one device's datadir.
-
-    The walk of ``db_path``'s layout that every DB daemon (replicator,
-    auditor, container-updater, account-reaper) makes. ``partitions`` (a
-    collection of ints) limits it. Entries that do not look like ours
-    (stray files, temp names) are skipped.
-    """
-    root = os.path.join(device_dir, datadir)
-    try:
-        part_names = sorted(os.listdir(root))
-    except FileNotFoundError:
-        return
-    wanted = set(partitions) if partitions else None
-    for part_name in part_names:
-        if not part_name.isdigit():
-            continue
-        partition = int(part_name)
-        if wanted is not None and partition not in wanted:
-            continue
-        part_dir = os.path.join(root, part_name)
-        for suffix in listdir_sorted(part_dir):
-            suffix_dir = os.path.join(part_dir, suffix)
-            for db_hash in listdir_sorted(suffix_dir):
-                db_file = os.path.join(suffix_dir, db_hash, db_hash + '.db')
-                if os.path.isfile(db_file):
-                    yield partition, db_hash, db_file
-
-
-def listdir_sorted(path):
-    """Sorted names in ``path``; [] if it is missing or not a directory."""
-    try:
-        return sorted(os.listdir(path))
-    except (NotADirectoryError, FileNotFoundError):
-        return []

@@ -15,9 +15,10 @@ container-updater can find DBs whose stats changed since.
 Must not: know HTTP or paths; ``server.py`` finds the file.
 """
 
-from objstore.common.db import (
-    DatabaseBroker, execute_script, existing_rows, newest_per_name,
-    replace_rows, transaction)
+from objstore.common.db import DatabaseBroker
+from objstore.common.db_sqlite import (
+    execute_script, existing_rows, newest_per_name, replace_rows,
+    transaction)
 from objstore.common.listing import ObjectEntry, Subdir
 from objstore.common.timestamp import Timestamp
 

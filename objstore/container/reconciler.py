@@ -43,7 +43,7 @@ import sqlite3
 from objstore.common.backend_client import BACKEND_ERRORS, direct_request
 from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_daemon)
-from objstore.common.db import DATADIRS, iter_db_files
+from objstore.common.db_layout import DATADIRS, iter_db_files
 from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.http import is_success
 from objstore.common.storage_policy import load_policies, policy_ring_name

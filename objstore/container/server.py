@@ -6,8 +6,8 @@ HEAD/GET stats and listings, POST metadata, DELETE an empty container),
 object rows sent by object servers as PUT/DELETE on
 ``/<device>/<partition>/<account>/<container>/<object>``, and the
 synchronous update of the account after a container PUT/DELETE.
-Request parsing, error mapping, access logging and REPLICATE come from
-objstore.common.db_rpc. A container PUT binds a storage policy that
+Request parsing comes from objstore.common.db_request; error mapping,
+access logging and REPLICATE from objstore.common.db_server. A container PUT binds a storage policy that
 objstore.conf declares (400 otherwise); the proxy decides which.
 
 Must not: know the SQLite schema (backend.py) or render listings
@@ -24,9 +24,11 @@ from objstore.common.backend_client import direct_request
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
     CONTAINER_LISTING_LIMIT, check_metadata)
-from objstore.common.db_rpc import (
-    DatabaseServer, conflict, deleted_headers, header_int, listing_request,
-    metadata_from_headers, metadata_headers, pending_syncer, response)
+from objstore.common.db_request import (
+    conflict, deleted_headers, header_int, listing_request,
+    metadata_from_headers, metadata_headers, response)
+from objstore.common.db_server import DatabaseServer
+from objstore.common.group_fsync import pending_syncer
 from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import POLICY_DEFAULT_HEADER, POLICY_HEADER

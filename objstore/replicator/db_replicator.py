@@ -11,7 +11,7 @@ handoff), and remove a handoff copy once every primary has it. Counts per
 pass go to the per-device status files ``objstore-recon`` reads.
 
 Must not: change rows itself (the broker merges, newest timestamp wins),
-or answer REPLICATE (the server side is ``objstore.common.db_rpc``).
+or answer REPLICATE (the server side is ``objstore.common.db_replicate``).
 
 On disk a DB lives at
 ``<device>/<accounts|containers>/<partition>/<suffix>/<hash>/<hash>.db``;
@@ -27,7 +27,7 @@ import time
 from objstore.account.backend import AccountBroker
 from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
-from objstore.common.db import iter_db_files, listdir_sorted
+from objstore.common.db_layout import iter_db_files, listdir_sorted
 from objstore.common.exceptions import (
     ConfigError, DatabaseError, LockTimeout)
 from objstore.common.timestamp import Timestamp

@@ -112,7 +112,7 @@ class ReplicateClient:
     """REPLICATE calls to one DB on one node.
 
     Bodies are JSON objects ``{"op": name, ...arguments}``; the wire format
-    is documented with its server side in ``objstore.common.db_rpc``.
+    is documented with its server side in ``objstore.common.db_replicate``.
     """
 
     def __init__(self, node, partition, db_hash, settings):

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlparse
 
 from objstore.account.backend import AccountBroker
 from objstore.account.reaper import REAPED_KEY
-from objstore.common.db import db_path
+from objstore.common.db_layout import db_path
 from objstore.common.hashing import hash_path
 from objstore.common.timestamp import Timestamp
 from tests.helpers import direct_to, node_of, proxy_request

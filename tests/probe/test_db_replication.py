@@ -18,7 +18,7 @@ import subprocess
 import sys
 from urllib.parse import quote, urlparse
 
-from objstore.common.db import db_path
+from objstore.common.db_layout import db_path
 from objstore.common.hashing import hash_path
 from tests.helpers import direct_to, node_of, proxy_request
 

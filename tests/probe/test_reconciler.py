@@ -21,7 +21,7 @@ from urllib.parse import quote, urlparse
 
 from objstore.common.backend_client import direct_request
 from objstore.common.daemon import read_status_file
-from objstore.common.db import db_path
+from objstore.common.db_layout import db_path
 from objstore.common.hashing import hash_path
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker

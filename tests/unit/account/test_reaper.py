@@ -15,7 +15,7 @@ from objstore.account.reaper import (
     REAPED_KEY, AccountReaper, AccountReaperConf, container_shard)
 from objstore.account.server import app_factory as account_app
 from objstore.common.backend_client import direct_request
-from objstore.common.db import db_path
+from objstore.common.db_layout import db_path
 from objstore.common.exceptions import ConfigError
 from objstore.common.hashing import hash_path, load_hash_conf
 from objstore.common.timestamp import Timestamp

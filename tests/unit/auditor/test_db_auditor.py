@@ -9,7 +9,7 @@ from objstore.auditor.db_auditor import (
     AccountAuditor, AccountAuditorConf, ContainerAuditor,
     ContainerAuditorConf, quarantine_db_dir)
 from objstore.common.daemon import read_status_file
-from objstore.common.db import db_path, iter_db_files
+from objstore.common.db_layout import db_path, iter_db_files
 from objstore.common.exceptions import ConfigError
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker

@@ -15,9 +15,9 @@ import threading
 
 import pytest
 
-from objstore.common import db
-from objstore.common.db import (
-    DatabaseBroker, chexor, list_page, merge_metadata, parse_pending)
+from objstore.common import db_layout
+from objstore.common.db import DatabaseBroker, merge_metadata, parse_pending
+from objstore.common.db_sqlite import chexor, list_page
 from objstore.common.exceptions import (
     DatabaseAlreadyExists, DatabaseCorrupt, DatabaseNotFound,
     DiskFileDeviceUnavailable, InvalidInput, LockTimeout)
@@ -467,20 +467,21 @@ def test_base_class_is_abstract(tmp_path):
 # -- locations ----------------------------------------------------------------
 
 def test_db_path_layout():
-    path = db.db_path('/srv/node/sda', 'container', 17, 'f' * 29 + 'abc')
+    path = db_layout.db_path('/srv/node/sda', 'container', 17,
+                             'f' * 29 + 'abc')
     assert path == ('/srv/node/sda/containers/17/abc/' + 'f' * 29 + 'abc/' +
                     'f' * 29 + 'abc.db')
 
 
 def test_device_path(tmp_path):
     (tmp_path / 'sda').mkdir()
-    assert db.device_path(str(tmp_path), 'sda', False) == str(
+    assert db_layout.device_path(str(tmp_path), 'sda', False) == str(
         tmp_path / 'sda')
     for device in ('sdb', '..', 'a/b', ''):
         with pytest.raises(DiskFileDeviceUnavailable):
-            db.device_path(str(tmp_path), device, False)
+            db_layout.device_path(str(tmp_path), device, False)
     with pytest.raises(DiskFileDeviceUnavailable):
-        db.device_path(str(tmp_path), 'sda', True)
+        db_layout.device_path(str(tmp_path), 'sda', True)
 
 
 # -- listing pages ------------------------------------------------------------

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from objstore.account.server import AccountController
-from objstore.common.db import db_path
+from objstore.common.db_layout import db_path
 from objstore.common.hashing import hash_path
 from objstore.common.listing import ListingParams
 from objstore.container.backend import ContainerBroker

@@ -22,7 +22,7 @@ import pytest
 from objstore.account.backend import AccountBroker
 from objstore.account.server import app_factory as account_app
 from objstore.common.daemon import DaemonStats, read_status_file
-from objstore.common.db import db_path, iter_db_files
+from objstore.common.db_layout import db_path, iter_db_files
 from objstore.common.exceptions import ConfigError, DatabaseError
 from objstore.common.hashing import hash_path, load_hash_conf
 from objstore.common.timestamp import Timestamp

@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from objstore.common import db_rpc, green
-from objstore.common.db_rpc import CoalescingFsync
-from objstore.common.db import db_path
+from objstore.common import db_request, green
+from objstore.common.db_layout import db_path
+from objstore.common.group_fsync import CoalescingFsync
 from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import hash_path
 from objstore.container.backend import ContainerBroker
@@ -459,24 +459,24 @@ def test_replicate_missing_device(server):
 # -- request helpers ----------------------------------------------------------
 
 def test_header_int():
-    assert db_rpc.header_int({'N': '7'}, 'N') == 7
-    assert db_rpc.header_int({}, 'N', 3) == 3
+    assert db_request.header_int({'N': '7'}, 'N') == 7
+    assert db_request.header_int({}, 'N', 3) == 3
     for value in ('-1', 'x', '1.5'):
         with pytest.raises(InvalidInput):
-            db_rpc.header_int({'N': value}, 'N')
+            db_request.header_int({'N': value}, 'N')
     with pytest.raises(InvalidInput):
-        db_rpc.header_int({}, 'N')
+        db_request.header_int({}, 'N')
 
 
 def test_decode_query_keeps_bad_utf8_visible():
-    query = db_rpc.decode_query('prefix=caf%C3%A9&marker=%FF&limit=')
+    query = db_request.decode_query('prefix=caf%C3%A9&marker=%FF&limit=')
     assert query['prefix'] == 'caf\u00e9'
     assert query['marker'] == '\udcff'
     assert query['limit'] == ''
 
 
 def test_metadata_from_headers_keeps_sysmeta_apart():
-    updates = db_rpc.metadata_from_headers([
+    updates = db_request.metadata_from_headers([
         ('X-Container-Meta-Color', 'red'),
         ('X-Container-Sysmeta-Owner', 'me'),
         ('X-Remove-Container-Meta-Size', 'yes'),
@@ -490,7 +490,7 @@ def test_metadata_from_headers_keeps_sysmeta_apart():
         'X-Container-Meta-Size': ('', ts(1)),
         'X-Container-Read': ('.r:*', ts(1)),
         'X-Container-Write': ('', ts(1))}
-    account = db_rpc.metadata_from_headers([('X-Account-Meta-A', '1'),
+    account = db_request.metadata_from_headers([('X-Account-Meta-A', '1'),
                                      ('X-Container-Read', 'x'),
                                      ('X-Remove-Account-Sysmeta-B', '1')],
                                     'account', ts(1))

@@ -1,0 +1,98 @@
+"""Group commit of pending-file appends among a DB server's green threads.
+
+Owns ``CoalescingFsync`` (one fdatasync shared by the requests that
+appended meanwhile) and ``pending_syncer``, the syncer a DB server process
+gives its brokers (see common.db, "Durability of the pending file").
+"""
+
+from objstore.common import green
+from objstore.common.db import fdatasync_path
+
+
+class _SyncState:
+    """Per-file bookkeeping of CoalescingFsync."""
+
+    __slots__ = ('appended', 'synced', 'callers', 'inflight')
+
+    def __init__(self):
+        self.appended = 0   # appends noted so far
+        self.synced = 0     # appends known to be on stable storage
+        self.callers = 0    # callers inside __call__ for this file
+        self.inflight = None  # event of the sync running elsewhere, if any
+
+
+class CoalescingFsync:
+    """One fdatasync shared by the green threads that appended meanwhile.
+
+    For cooperative (green) threads only. A caller notes its append, then
+    yields once (``pause``) so the other ready requests reach their own
+    appends; the first caller to run afterwards syncs on behalf of all
+    appends noted before the sync started, and a caller returns only once
+    a sync that began after its own append has finished.
+
+    Without ``offload`` the sync blocks the hub, so nothing can append
+    while it runs. With ``offload`` (run a blocking call in a native
+    thread, e.g. green.tpool_execute) the hub keeps serving during the
+    sync: later appends wait on ``make_event()`` for it to end, then sync
+    again if it did not cover them. Plain OS threads must use
+    ``fdatasync_path`` instead.
+    """
+
+    def __init__(self, pause, sync=fdatasync_path, offload=None,
+                 make_event=None):
+        if offload is not None and make_event is None:
+            raise ValueError('offload needs make_event')
+        self._pause = pause
+        self._sync = sync
+        self._offload = offload
+        self._make_event = make_event
+        self._state = {}
+
+    def __call__(self, path):
+        state = self._state.get(path)
+        if state is None:
+            state = self._state[path] = _SyncState()
+        state.appended += 1
+        state.callers += 1
+        seq = state.appended
+        try:
+            self._pause()
+            while state.synced < seq:
+                if state.inflight is not None:
+                    state.inflight.wait()
+                else:
+                    self._sync_once(path, state)
+        finally:
+            state.callers -= 1
+            if state.callers == 0 and self._state.get(path) is state:
+                # Nobody is waiting on this file: forget it, so the map
+                # holds only files being written right now.
+                del self._state[path]
+
+    def _sync_once(self, path, state):
+        target = state.appended
+        if self._offload is None:
+            self._sync(path)
+            state.synced = max(state.synced, target)
+            return
+        event = state.inflight = self._make_event()
+        try:
+            self._offload(self._sync, path)
+            state.synced = max(state.synced, target)
+        finally:
+            state.inflight = None
+            event.send()
+
+
+def pending_syncer():
+    """The pending-file syncer of a DB server process.
+
+    In a monkey-patched server process (its hub in the main thread) the
+    fdatasync runs in eventlet's native thread pool so the hub serves other
+    requests meanwhile; elsewhere (in-thread test servers, whose hubs live
+    in other threads, where the pool cannot wake them) it blocks the hub.
+    """
+    if green.is_monkey_patched():
+        return CoalescingFsync(pause=green.sleep, offload=green.tpool_execute,
+                               make_event=green.Event)
+    return CoalescingFsync(pause=green.sleep)
