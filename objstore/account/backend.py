@@ -2,7 +2,9 @@
 
 Owns the ``container`` table (name, put_timestamp, delete_timestamp,
 object_count, bytes_used, deleted, storage_policy_index), the
-``account_stat`` row kept current by triggers, and the merge rule for a
+``account_stat`` row and the per-policy ``policy_stat`` rows kept current
+by triggers (an older DB gains ``policy_stat`` the first time its policy
+stats are read, see ``policy_stats``), and the merge rule for a
 container row: put and delete timestamps each keep their newest value; the
 object count and bytes come from the report whose newest timestamp is not
 older than the stored one (an out-of-date report never overwrites a newer
@@ -12,9 +14,12 @@ timestamp and it holds no objects.
 Must not: know HTTP or paths; ``server.py`` finds the file.
 """
 
+import sqlite3
+
 from objstore.common.db import DatabaseBroker
 from objstore.common.db_sqlite import (
-    execute_script, existing_rows, newest_per_name, replace_rows)
+    execute_script, existing_rows, newest_per_name, replace_rows,
+    transaction)
 from objstore.common.listing import ContainerEntry, Subdir
 from objstore.common.timestamp import Timestamp
 
@@ -57,6 +62,44 @@ CONTAINER_TABLE_SQL = '''
     CREATE TRIGGER container_update BEFORE UPDATE ON container BEGIN
         SELECT RAISE(FAIL, 'container rows are replaced, never updated');
     END;
+'''
+
+# Per-policy totals (Swift's policy_stat): a row appears with the first
+# container of a policy and stays, with zero counts, after the last goes.
+POLICY_STAT_SQL = '''
+    CREATE TABLE policy_stat (
+        storage_policy_index INTEGER PRIMARY KEY,
+        container_count INTEGER NOT NULL DEFAULT 0,
+        object_count INTEGER NOT NULL DEFAULT 0,
+        bytes_used INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TRIGGER container_insert_policy_stat AFTER INSERT ON container
+    BEGIN
+        INSERT OR IGNORE INTO policy_stat (storage_policy_index)
+        VALUES (new.storage_policy_index);
+        UPDATE policy_stat
+        SET container_count = container_count + (1 - new.deleted),
+            object_count = object_count + new.object_count,
+            bytes_used = bytes_used + new.bytes_used
+        WHERE storage_policy_index = new.storage_policy_index;
+    END;
+    CREATE TRIGGER container_delete_policy_stat AFTER DELETE ON container
+    BEGIN
+        UPDATE policy_stat
+        SET container_count = container_count - (1 - old.deleted),
+            object_count = object_count - old.object_count,
+            bytes_used = bytes_used - old.bytes_used
+        WHERE storage_policy_index = old.storage_policy_index;
+    END;
+'''
+
+# Fills a policy_stat table added to a DB that already has rows.
+POLICY_STAT_BACKFILL_SQL = '''
+    INSERT INTO policy_stat (storage_policy_index, container_count,
+                             object_count, bytes_used)
+    SELECT storage_policy_index, SUM(1 - deleted), SUM(object_count),
+           SUM(bytes_used)
+    FROM container WHERE deleted IN (0, 1) GROUP BY storage_policy_index
 '''
 
 STAT_TABLE_SQL = '''
@@ -134,6 +177,7 @@ class AccountBroker(DatabaseBroker):
     def _create_tables(self, conn, put_timestamp, stat_fields):
         execute_script(conn, STAT_TABLE_SQL)
         execute_script(conn, CONTAINER_TABLE_SQL)
+        execute_script(conn, POLICY_STAT_SQL)
         values = self._new_stat_values(put_timestamp)
         values['account'] = self.account
         self._insert_stat_row(conn, values)
@@ -201,3 +245,32 @@ class AccountBroker(DatabaseBroker):
             'SELECT %s FROM container WHERE deleted IN (0, 1) AND name = ?'
             % ', '.join(CONTAINER_COLUMNS), (name,)).fetchone()
         return dict(row) if row else None
+
+    def policy_stats(self):
+        """{policy index: {'container_count', 'object_count',
+        'bytes_used'}} of every policy this account has had containers in.
+        """
+        self._commit_puts_stale_ok()
+        query = ('SELECT storage_policy_index, container_count, '
+                 'object_count, bytes_used FROM policy_stat')
+        try:
+            rows = self.conn.execute(query).fetchall()
+        except sqlite3.OperationalError as err:
+            if 'no such table: policy_stat' not in str(err):
+                raise
+            self._add_policy_stat_table()
+            rows = self.conn.execute(query).fetchall()
+        return {row[0]: {'container_count': row[1], 'object_count': row[2],
+                         'bytes_used': row[3]} for row in rows}
+
+    def _add_policy_stat_table(self):
+        """Give a DB made before policy_stat existed its table, triggers
+        and totals, in one transaction (a concurrent reader that lost the
+        race finds the table made)."""
+        with transaction(self.conn) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                "AND name = 'policy_stat'").fetchone()
+            if not exists:
+                execute_script(conn, POLICY_STAT_SQL)
+                conn.execute(POLICY_STAT_BACKFILL_SQL)

@@ -47,6 +47,29 @@ class AccountServerConf(ConfBase):
     auto_create_account_prefix: str = '.'
 
 
+def policy_stats_headers(policy_stats, policy_names):
+    """Swift's ``X-Account-Storage-Policy-<Name>-*`` headers; policies no
+    longer configured are left out.
+
+    >>> policy_stats_headers({1: {'container_count': 2, 'object_count': 3,
+    ...                           'bytes_used': 4}, 7: {}}, {1: 'silver'})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'X-Account-Storage-Policy-Silver-Container-Count': '2',
+     'X-Account-Storage-Policy-Silver-Object-Count': '3',
+     'X-Account-Storage-Policy-Silver-Bytes-Used': '4'}
+    """
+    headers = {}
+    for index, stats in sorted(policy_stats.items()):
+        name = policy_names.get(index)
+        if name is None:
+            continue
+        for key, value in stats.items():
+            header = 'X-Account-Storage-Policy-%s-%s' % (
+                name, key.replace('_', '-'))
+            headers[header.title()] = str(value)
+    return headers
+
+
 def stats_headers(info):
     headers = {
         'X-Account-Container-Count': str(info['container_count']),
@@ -158,6 +181,8 @@ class AccountController(DatabaseServer):
         if broker.info_is_deleted(info):
             return account_deleted_response(info)
         headers = stats_headers(info)
+        headers.update(policy_stats_headers(broker.policy_stats(),
+                                            self.policy_names))
         if not with_listing:
             return response(204, headers, content_type=content_type)
         entries = broker.list_containers(params)

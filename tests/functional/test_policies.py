@@ -89,3 +89,23 @@ def test_info_lists_both_policies(conn):
     assert json.loads(body)['swift']['policies'] == [
         {'name': 'Policy-0', 'aliases': 'Policy-0', 'default': True},
         {'name': 'silver', 'aliases': 'silver, reduced'}]
+
+
+def test_account_reports_each_policys_containers(cluster):
+    # A fresh account (the reseller admin may create any), so the counts
+    # are this test's alone.
+    admin = connect(cluster, 'admin:admin')
+    storage_url = admin.get_auth()[0].rsplit('/', 1)[0] + '/AUTH_' + \
+        new_name().replace('-', '')
+    for name, policy in (('gold', None), ('silver', 'silver'),
+                         ('silver2', 'reduced')):
+        headers = {'X-Storage-Policy': policy} if policy else {}
+        status, _, _ = raw(admin, 'PUT', '/' + name, headers, url=storage_url)
+        assert status == 201
+    status, headers, _ = raw(admin, 'HEAD', url=storage_url)
+    assert status == 204
+    assert headers['x-account-storage-policy-silver-container-count'] == '2'
+    assert headers['x-account-storage-policy-policy-0-container-count'] == \
+        '1'
+    assert headers['x-account-storage-policy-silver-object-count'] == '0'
+    assert headers['x-account-storage-policy-silver-bytes-used'] == '0'
