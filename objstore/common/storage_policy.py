@@ -25,8 +25,9 @@ but cannot be chosen for new ones (the proxy enforces that).
 
 ``erasure_coding`` policies carry the EC options (``ec_type``,
 ``ec_num_data_fragments``, ``ec_num_parity_fragments``,
-``ec_object_segment_size``) checked here as plain values; whether pyeclib
-supports the ``ec_type`` is for the EC code to decide.
+``ec_object_segment_size``, ``ec_duplication_factor``) checked here as
+plain values; whether the installed liberasurecode runs the ``ec_type``,
+and whether the policy's ring fits, common.erasure checks at start-up.
 
 Pure: parsing takes a ConfigParser-like mapping of sections; only
 ``load_policies`` reads a file.
@@ -52,7 +53,8 @@ DEFAULT_EC_SEGMENT_SIZE = 1048576
 COMMON_OPTIONS = frozenset(('name', 'aliases', 'default', 'deprecated',
                             'policy_type'))
 EC_OPTIONS = frozenset(('ec_type', 'ec_num_data_fragments',
-                        'ec_num_parity_fragments', 'ec_object_segment_size'))
+                        'ec_num_parity_fragments', 'ec_object_segment_size',
+                        'ec_duplication_factor'))
 OPTIONS_BY_TYPE = {REPLICATION: COMMON_OPTIONS,
                    ERASURE_CODING: COMMON_OPTIONS | EC_OPTIONS}
 
@@ -88,6 +90,20 @@ class ECParams:
     data_fragments: int
     parity_fragments: int
     segment_size: int = DEFAULT_EC_SEGMENT_SIZE
+    duplication_factor: int = 1
+
+    def info(self):
+        """What ``/info`` shows of an EC policy (Swift shows none of it;
+        clients that pick a policy may want to know).
+
+        >>> ECParams('isa_l_rs_vand', 4, 2).info()['ec_num_data_fragments']
+        4
+        """
+        return {'policy_type': ERASURE_CODING, 'ec_type': self.ec_type,
+                'ec_num_data_fragments': self.data_fragments,
+                'ec_num_parity_fragments': self.parity_fragments,
+                'ec_object_segment_size': self.segment_size,
+                'ec_duplication_factor': self.duplication_factor}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +143,8 @@ class StoragePolicy:
         entry = {'name': self.name, 'aliases': self.aliases}
         if self.is_default:
             entry['default'] = True
+        if self.ec is not None:
+            entry.update(self.ec.info())
         return entry
 
 
@@ -219,7 +237,8 @@ def parse_ec_params(options, index):
         _positive_int(options, 'ec_num_data_fragments', index),
         _positive_int(options, 'ec_num_parity_fragments', index),
         _positive_int(options, 'ec_object_segment_size', index,
-                      DEFAULT_EC_SEGMENT_SIZE))
+                      DEFAULT_EC_SEGMENT_SIZE),
+        _positive_int(options, 'ec_duplication_factor', index, 1))
 
 
 def _flag(options, key, index):

@@ -21,6 +21,7 @@ from objstore.common.access import (
     API_VERSIONS, api_version, is_claimed, is_public, unauthorized)
 from objstore.common.backend_client import BackendClient
 from objstore.common.config import ConfBase
+from objstore.common.erasure import ECScheme
 from objstore.common.exceptions import (
     ConfigError, InvalidInput, NameTooLong)
 from objstore.common.info import is_info_lookup
@@ -80,6 +81,19 @@ class ProxyServerConf(ConfBase):
             raise ConfigError('error_suppression_limit must be >= 1')
         if self.info_cache_max_entries < 1:
             raise ConfigError('info_cache_max_entries must be >= 1')
+
+
+def ec_schemes(policies, object_rings):
+    """{policy index: ECScheme} of the erasure coding policies, each
+    checked against the installed backends and its ring (ConfigError: the
+    proxy does not start)."""
+    schemes = {}
+    for policy in policies:
+        if policy.ec is not None:
+            scheme = ECScheme.from_policy(policy)
+            scheme.check(object_rings[policy.index].replica_count)
+            schemes[policy.index] = scheme
+    return schemes
 
 
 def _load_ring(conf_dir, name):
@@ -144,6 +158,7 @@ class Application:
             if policy.index not in self.object_rings:
                 self.object_rings[policy.index] = _load_ring(
                     conf_dir, policy.ring_name)
+        self.ec_schemes = ec_schemes(self.policies, self.object_rings)
         self.client = BackendClient(
             self.conf.conn_timeout, self.conf.node_timeout,
             max_idle_per_host=self.conf.max_idle_connections)

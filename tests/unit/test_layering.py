@@ -34,6 +34,7 @@ ALLOWED = {
 ONLY_IN = {
     'eventlet': 'objstore/common/green.py',
     'webob': 'objstore/common/http.py',
+    'pyeclib': 'objstore/common/erasure.py',
 }
 
 

@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from objstore.common.exceptions import ConfigError
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.storage_policy import StoragePolicies
 from objstore.common.wsgi import serve_in_thread
@@ -134,3 +135,39 @@ def test_deprecated_policy_still_serves_its_containers(cluster, tester):
     assert policy_of(tester, '/c') == 'silver'
     status, _, body = tester('PUT', '/d', {'X-Storage-Policy': 'silver'})
     assert (status, body) == (400, b"Storage Policy 'silver' is deprecated")
+
+
+def ec_policies(ec_type='liberasurecode_rs_vand'):
+    return StoragePolicies.from_sections({
+        'storage-policy:0': {'name': 'gold', 'default': 'yes'},
+        'storage-policy:1': {'name': 'silver'},
+        'storage-policy:2': {
+            'name': 'cold', 'policy_type': 'erasure_coding',
+            'ec_type': ec_type, 'ec_num_data_fragments': '2',
+            'ec_num_parity_fragments': '1'}})
+
+
+def start_proxy(cluster, policies, ec_ring):
+    rings = dict(cluster.proxy_app.object_rings)
+    rings[2] = ec_ring
+    return Application({'conf_dir': cluster.root, 'log_level': 'WARNING'},
+                       account_ring=cluster.proxy_app.account_ring,
+                       container_ring=cluster.proxy_app.container_ring,
+                       object_rings=rings, policies=policies)
+
+
+def test_ec_policy_needs_a_ring_of_k_plus_m_replicas(cluster):
+    three = cluster.proxy_app.object_rings[0]
+    assert three.replica_count == 3
+    app = start_proxy(cluster, ec_policies(), three)
+    assert app.ec_schemes[2].node_count == 3
+    two = cluster.proxy_app.object_rings[1]
+    with pytest.raises(ConfigError, match='needs a ring of 3 replicas, '
+                                          'not 2'):
+        start_proxy(cluster, ec_policies(), two)
+
+
+def test_ec_backend_missing_here_stops_the_proxy(cluster):
+    three = cluster.proxy_app.object_rings[0]
+    with pytest.raises(ConfigError, match='not available on this machine'):
+        start_proxy(cluster, ec_policies('jerasure_rs_vand'), three)
