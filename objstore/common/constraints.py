@@ -6,6 +6,8 @@ them with the functions below, which raise InvalidInput(message, status)
 and never build responses.
 """
 
+from urllib.parse import urlparse
+
 from objstore.common.exceptions import InvalidInput, NameTooLong
 
 MAX_FILE_SIZE = 5 * 1024 ** 3 + 2
@@ -228,3 +230,53 @@ def check_object_length(content_length, chunked):
     if length > MAX_FILE_SIZE:
         raise InvalidInput('Your request is too large', status=413)
     return length
+
+
+def check_sync_to(value, allowed_hosts):
+    """InvalidInput unless ``value`` (X-Container-Sync-To) is empty, a
+    ``//realm/cluster/account/container`` name, or an http(s) URL with a
+    path on one of ``allowed_hosts``, with Swift's messages. Realm names
+    are not checked: no container sync realms are configured.
+
+    >>> check_sync_to('http://127.0.0.1/v1/a/c', ('127.0.0.1',))
+    >>> check_sync_to('http://x', ('x',))
+    Traceback (most recent call last):
+    ...
+    objstore.common.exceptions.InvalidInput: Path required in X-Container-Sync-To
+    """
+    value = (value or '').rstrip('/')
+    if not value or value.startswith('//'):
+        return
+    url = urlparse(value)
+    if url.scheme not in ('http', 'https'):
+        raise InvalidInput('Invalid scheme %r in X-Container-Sync-To, must '
+                           'be "//", "http", or "https".' % url.scheme)
+    if not url.path:
+        raise InvalidInput('Path required in X-Container-Sync-To')
+    if url.params or url.query or url.fragment:
+        raise InvalidInput('Params, queries, and fragments not allowed in '
+                           'X-Container-Sync-To')
+    if url.hostname not in allowed_hosts:
+        raise InvalidInput('Invalid host %r in X-Container-Sync-To'
+                           % url.hostname)
+
+
+# Set in the environ by a middleware that writes a Content-Type with
+# ``swift_*`` parameters of its own (a client may not: see below).
+CONTENT_TYPE_OVERRIDDEN = 'swift.content_type_overridden'
+
+
+def check_content_type_params(value):
+    """InvalidInput if a client's Content-Type has a ``swift_*``
+    parameter: those are the cluster's own (e.g. ``swift_bytes``).
+
+    >>> check_content_type_params('text/plain; charset=utf-8')
+    >>> check_content_type_params('text/plain;swift_bytes=3')
+    Traceback (most recent call last):
+    ...
+    objstore.common.exceptions.InvalidInput: Invalid Content-Type, swift_* is not a valid parameter name.
+    """
+    for param in (value or '').split(';')[1:]:
+        if param.lstrip().startswith('swift_'):
+            raise InvalidInput('Invalid Content-Type, swift_* is not a valid '
+                               'parameter name.')

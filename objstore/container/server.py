@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from objstore.common.backend_client import direct_request
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
-    CONTAINER_LISTING_LIMIT, check_metadata)
+    CONTAINER_LISTING_LIMIT, check_metadata, check_sync_to)
 from objstore.common.db_request import (
     conflict, deleted_headers, header_int, listing_request,
     metadata_from_headers, metadata_headers, response)
@@ -59,6 +59,7 @@ class ContainerServerConf(ConfBase):
     pending_cap: int = 131072
     pending_timeout: float = 10.0
     auto_create_account_prefix: str = '.'
+    allowed_sync_hosts: tuple[str, ...] = ('127.0.0.1',)
 
 
 def account_targets(headers):
@@ -155,6 +156,8 @@ class ContainerController(DatabaseServer):
             raise InvalidInput('PUT needs a container')
         timestamp = required_timestamp(req.headers)
         check_metadata(req.headers, 'container')
+        check_sync_to(req.headers.get('X-Container-Sync-To'),
+                      self.conf.allowed_sync_hosts)
         requested_policy = req.headers.get(POLICY_HEADER)
         policy = self.container_policy_index(req.headers)
         targets = account_targets(req.headers)
@@ -239,6 +242,8 @@ class ContainerController(DatabaseServer):
             raise InvalidInput('POST needs a container and no object')
         timestamp = required_timestamp(req.headers)
         check_metadata(req.headers, 'container')
+        check_sync_to(req.headers.get('X-Container-Sync-To'),
+                      self.conf.allowed_sync_hosts)
         broker = self.broker(device, partition, account, container)
         if not broker.exists():
             return response(404)

@@ -20,7 +20,8 @@ from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.conditional import (
     check_put_if_none_match, requires_entity)
 from objstore.common.constraints import (
-    check_metadata, check_name, check_object_length, is_chunked)
+    CONTENT_TYPE_OVERRIDDEN, check_content_type_params, check_metadata,
+    check_name, check_object_length, is_chunked)
 from objstore.common.storage_policy import REPLICATION
 from objstore.common.subrequest import sent_content_type
 from objstore.common.http import (
@@ -183,6 +184,8 @@ class ObjectController(Controller):
         length = check_object_length(req.headers.get('Content-Length'),
                                      chunked)
         check_metadata(req.headers, 'object')
+        if not req.environ.get(CONTENT_TYPE_OVERRIDDEN):
+            check_content_type_params(req.headers.get('Content-Type'))
         check_put_if_none_match(req.headers)
         delete_at = delete_at_header(req.headers, time.time())
         problem = self._container_checked(req, 'write_acl')
