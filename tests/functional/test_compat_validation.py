@@ -71,3 +71,9 @@ def test_good_sync_to_is_stored(conn, value):
         == 201
     headers = raw(conn, 'HEAD', '/' + name)[1]
     assert headers.get('x-container-sync-to', '') == value
+
+
+def test_empty_storage_policy_means_the_default(conn):
+    name = 'val-' + uuid.uuid4().hex[:8]
+    assert raw(conn, 'PUT', '/' + name, {'X-Storage-Policy': ''})[0] == 201
+    assert raw(conn, 'HEAD', '/' + name)[1]['x-storage-policy'] == 'Policy-0'
