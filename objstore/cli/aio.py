@@ -311,7 +311,23 @@ class AioCluster:
         lines += ['  try:', '    %s stat' % swift,
                   '    %s upload mycontainer README.md' % swift,
                   '  logs: %s' % self.dirs.logs]
+        lines += self.scrape_config()
         return '\n'.join(lines)
+
+    def scrape_config(self):
+        """A Prometheus scrape config for every server (the object servers
+        also report their node: see middleware.metrics)."""
+        host = self.proxy_url.split('//', 1)[1].rsplit(':', 1)[0]
+        targets = ['%s:%d' % (host, self.layout.proxy_port)] + [
+            '%s:%d' % (host, self.layout.port(kind, node))
+            for node in range(self.layout.devices)
+            for kind in STORAGE_KINDS]
+        return ['  Prometheus (metrics at /metrics):',
+                '    scrape_configs:',
+                '      - job_name: objstore-aio',
+                '        static_configs:',
+                '          - targets: [%s]' % ', '.join(
+                    "'%s'" % target for target in targets)]
 
 
 def _by(holder):

@@ -15,16 +15,18 @@ thread with its own event hub: the in-process servers of unit tests.
 
 import errno
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 
 from paste.deploy import loadapp
 
-from objstore.common import green
+from objstore.common import green, metrics
 from objstore.common.backend_client import allow_header_count
 from objstore.common.config import ConfBase, readconf
 from objstore.common.exceptions import ConfigError
@@ -41,6 +43,7 @@ class WSGIServerConf(ConfBase):
     backlog: int = 4096
     client_timeout: float = 60.0
     max_clients: int = 1024
+    metrics_dir: str = ''
     log_name: str = 'objstore'
     log_level: str = 'INFO'
     log_file: str = ''
@@ -209,6 +212,7 @@ class WorkerSupervisor:
 
     def _worker_exited(self, pid, code):
         lived = time.monotonic() - self.children.pop(pid, 0.0)
+        metrics.worker_exited(pid)
         if code == WORKER_CANNOT_LOAD:
             self.failure = ('workers cannot load the app from %s (see the '
                             'error logged above)' % self.conf_path)
@@ -261,7 +265,16 @@ def run_server(conf_path, app_name='main'):
         signal.signal(signal.SIGTERM, lambda *_a: sys.exit(0))
         serve_forever(sock, app, server_conf)
         return
-    WorkerSupervisor(sock, conf_path, server_conf, logger, app_name).run()
+    metrics_dir = server_conf.metrics_dir or tempfile.mkdtemp(
+        prefix='objstore-metrics-')
+    # Before the workers fork and load the app: see common.metrics.
+    metrics.use_multiprocess_dir(metrics_dir)
+    try:
+        WorkerSupervisor(sock, conf_path, server_conf, logger,
+                         app_name).run()
+    finally:
+        if not server_conf.metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 class _StoppableSocket:

@@ -127,6 +127,10 @@ def test_start_kill9_restart_and_clean_ctrl_c(aio_env):
     assert 'Swift auth URL: http://127.0.0.1:%d/auth/v1.0' % (
         aio_env.proxy_port) in banner
     assert 'swift -A' in banner
+    # The scrape config names the proxy, whose /metrics answers.
+    assert "job_name: objstore-aio" in banner
+    assert "'127.0.0.1:%d'" % aio_env.proxy_port in banner
+    assert request(aio_env.proxy_port, 'GET', '/metrics')[0] == 200
     assert elapsed < 20
     url, tok = token(aio_env.proxy_port)
     path = url.split(str(aio_env.proxy_port), 1)[1]

@@ -11,7 +11,10 @@ import subprocess
 import sys
 import time
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from objstore.cli.aio_layout import render_objstore_conf
+from objstore.common.backend_client import direct_request
 from tests.helpers import children_of, free_port, wait_for
 
 SERVER = os.path.join(os.path.dirname(sys.executable), 'objstore-server')
@@ -100,3 +103,80 @@ def test_workers_dying_young_are_replaced_after_growing_delays(tmp_path):
     finally:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
+
+
+METERED_CONF = """\
+[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = %(port)d
+workers = 3
+devices = %(dir)s/devices
+mount_check = false
+conf_dir = %(dir)s
+metrics_dir = %(dir)s/metrics
+log_name = metered
+
+[pipeline:main]
+pipeline = metrics account-server
+
+[app:account-server]
+use = egg:objstore#account
+
+[filter:metrics]
+use = egg:objstore#metrics
+"""
+
+
+def scraped_count(port, method):
+    status, _headers, body = direct_request('127.0.0.1', port, 'GET',
+                                            '/metrics')
+    assert status == 200
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.name == 'objstore_requests_total' and \
+                    sample.labels.get('method') == method:
+                return sample.value
+    return 0
+
+
+def test_metrics_sum_every_worker_and_outlive_them(tmp_path):
+    (tmp_path / 'devices' / 'sda').mkdir(parents=True)
+    (tmp_path / 'objstore.conf').write_text(render_objstore_conf('a', 'b'))
+    port = free_port()
+    conf = tmp_path / 'account-server.conf'
+    conf.write_text(METERED_CONF % {'port': port, 'dir': str(tmp_path)})
+    server = subprocess.Popen([SERVER, str(conf)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        assert wait_for(lambda: len(children_of(server.pid)) == 3, 20)
+        assert wait_for(lambda: _answers(port), 20)
+        for number in range(30):
+            # Fresh connections: the workers take turns accepting them.
+            status, _h, _b = direct_request(
+                '127.0.0.1', port, 'HEAD', '/sda/1/AUTH_%d' % number)
+            assert status == 404
+        assert {scraped_count(port, 'HEAD') for _ in range(6)} == {30.0}
+        # Every worker replaced: the new ones counted nothing themselves,
+        # the server's counts are in the workers' files and stay.
+        old = set(children_of(server.pid))
+        for pid in old:
+            os.kill(pid, signal.SIGKILL)
+        assert wait_for(lambda: len(set(children_of(server.pid)) - old) == 3,
+                        30)
+        assert wait_for(lambda: _answers(port), 20)
+        assert scraped_count(port, 'HEAD') == 30.0
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def _answers(port):
+    try:
+        return direct_request('127.0.0.1', port, 'GET', '/metrics')[0] == 200
+    except OSError:
+        return False

@@ -35,6 +35,7 @@ ONLY_IN = {
     'eventlet': 'objstore/common/green.py',
     'webob': 'objstore/common/http.py',
     'pyeclib': 'objstore/common/erasure.py',
+    'prometheus_client': 'objstore/common/metrics.py',
 }
 
 

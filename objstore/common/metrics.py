@@ -1,0 +1,148 @@
+"""Prometheus metrics: the one module that imports prometheus_client.
+
+Owns the request metrics every server keeps (counts by verb and status
+class, latency histograms by verb, bytes in and out), the proxy's backend
+error counter, gauges built at scrape time from values a caller supplies
+(``Sample``), and rendering the text format.
+
+Prefork workers each count in their own process; a scrape reaches one of
+them, so the counts of all workers of a server are kept in files
+(prometheus_client's multiprocess mode) and summed when rendered. The
+mode is chosen when prometheus_client is first imported, so the server's
+parent calls ``use_multiprocess_dir`` before it forks and before any
+metric exists; that is why this module imports prometheus_client only in
+``_client()``. A process that never calls it (in-process test servers,
+tools) keeps its metrics in memory. ``worker_exited`` tells the files of
+a dead worker apart (its counters are kept: counts never go back).
+
+Metric objects are process-wide, made on first use per name (a registry
+holds each name once); the ``server`` label tells the servers of one
+process apart.
+"""
+
+import dataclasses
+import importlib
+import os
+import shutil
+
+MULTIPROC_ENV = 'PROMETHEUS_MULTIPROC_DIR'
+# Upper bounds (seconds) of the latency histogram's buckets.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                   10.0, 30.0)
+
+_metrics = {}
+
+
+def _client():
+    return importlib.import_module('prometheus_client')
+
+
+def use_multiprocess_dir(path):
+    """Keep this process's and its children's metrics in files under
+    ``path`` (emptied first: counts start again with the server)."""
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = path
+
+
+def worker_exited(pid):
+    """Forget the live gauges of a dead worker (counters stay)."""
+    if os.environ.get(MULTIPROC_ENV):
+        importlib.import_module('prometheus_client.multiprocess') \
+            .mark_process_dead(pid)
+
+
+def _metric(kind, name, documentation, labels, **options):
+    metric = _metrics.get(name)
+    if metric is None:
+        metric = getattr(_client(), kind)(name, documentation, labels,
+                                          **options)
+        _metrics[name] = metric
+    return metric
+
+
+def status_class(status):
+    """'2xx' for 204; 'other' for what is not an HTTP status.
+
+    >>> status_class(204), status_class(499), status_class(None)
+    ('2xx', '4xx', 'other')
+    """
+    if isinstance(status, int) and 100 <= status < 600:
+        return '%dxx' % (status // 100)
+    return 'other'
+
+
+def observe_request(server, method, status, seconds, bytes_in, bytes_out):
+    """Count one request a server answered."""
+    _metric('Counter', 'objstore_requests', 'Requests answered',
+            ('server', 'method', 'status')).labels(
+                server, method, status_class(status)).inc()
+    _metric('Histogram', 'objstore_request_duration_seconds',
+            'Time from request to the end of the answer',
+            ('server', 'method'), buckets=LATENCY_BUCKETS).labels(
+                server, method).observe(seconds)
+    _metric('Counter', 'objstore_received_bytes', 'Request body bytes',
+            ('server',)).labels(server).inc(bytes_in)
+    _metric('Counter', 'objstore_sent_bytes', 'Answer body bytes',
+            ('server',)).labels(server).inc(bytes_out)
+
+
+def count_backend_error(node):
+    """Count one error of a storage node the proxy talked to."""
+    _metric('Counter', 'objstore_backend_errors',
+            'Errors of storage nodes seen by the proxy',
+            ('node',)).labels(node).inc()
+
+
+def count_error_limited(node):
+    """Count one time a node was error-limited (skipped for a while)."""
+    _metric('Counter', 'objstore_error_limited',
+            'Times the proxy started skipping a storage node',
+            ('node',)).labels(node).inc()
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """One gauge value computed at scrape time."""
+
+    name: str
+    documentation: str
+    labels: dict
+    value: float
+
+
+def _gauge_families(samples):
+    core = importlib.import_module('prometheus_client.core')
+    families = {}
+    for sample in samples:
+        family = families.get(sample.name)
+        if family is None:
+            family = families[sample.name] = core.GaugeMetricFamily(
+                sample.name, sample.documentation,
+                labels=sorted(sample.labels))
+        family.add_metric([str(sample.labels[key])
+                           for key in sorted(sample.labels)], sample.value)
+    return list(families.values())
+
+
+class _SampleCollector:
+    def __init__(self, samples):
+        self._samples = samples
+
+    def collect(self):
+        return _gauge_families(self._samples)
+
+
+def render(samples=()):
+    """(body, content type) of every metric of this server (all its
+    workers' in multiprocess mode) plus the gauges ``samples``."""
+    client = _client()
+    registry = client.CollectorRegistry()
+    if os.environ.get(MULTIPROC_ENV):
+        importlib.import_module('prometheus_client.multiprocess') \
+            .MultiProcessCollector(registry)
+    else:
+        for metric in _metrics.values():
+            registry.register(metric)
+    registry.register(_SampleCollector(list(samples)))
+    return client.generate_latest(registry), client.CONTENT_TYPE_LATEST
