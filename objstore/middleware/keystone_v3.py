@@ -44,6 +44,7 @@ import datetime
 import hashlib
 import hmac
 import json
+from urllib.parse import parse_qs
 
 from objstore.common.http import Response
 from objstore.common.subrequest import sent_content_type
@@ -519,16 +520,24 @@ class KeystoneV3:
 
     def _check_password(self, ask):
         user = find_user(self.identity.users, ask.user, ask.scope)
+        # surrogatepass: a JSON password may hold lone surrogates.
         if user is None or not hmac.compare_digest(
-                user.key.encode('utf-8'), ask.password.encode('utf-8')):
+                user.key.encode('utf-8'),
+                ask.password.encode('utf-8', 'surrogatepass')):
             self.logger.info('keystone v3 auth failed for %r',
                              ask.user.id or ask.user.name)
             raise unauthorized()
         return user
 
+    def _verify(self, token, now):
+        """The signer's (subject, expires), None for a bad token. A token
+        is ASCII: anything else (a JSON string may even hold lone
+        surrogates, which no codec takes) is none of ours."""
+        return self.identity.verify(token, now) if token.isascii() else None
+
     def _check_token(self, token, now):
         """(User, expires) of a valid token, scoped or not; else 401."""
-        verified = self.identity.verify(token, now)
+        verified = self._verify(token, now)
         if verified is None:
             raise unauthorized()
         user_id, _ = read_subject(verified[0])
@@ -546,7 +555,7 @@ class KeystoneV3:
         subject = req.headers.get('X-Subject-Token')
         if not subject:
             raise validation_error('X-Subject-Token', 'header')
-        verified = self.identity.verify(subject, now)
+        verified = self._verify(subject, now)
         user_id, scoped = read_subject(verified[0]) if verified \
             else (None, False)
         user = self.identity.users.get(user_id)
@@ -565,7 +574,9 @@ class KeystoneV3:
 
     def _token_response(self, req, status, grant, token):
         urls = None
-        if 'nocatalog' not in req.GET and grant.project is not None:
+        # parse_qs, not req.GET: webob raises on a query that is not UTF-8.
+        query = parse_qs(req.query_string, keep_blank_values=True)
+        if 'nocatalog' not in query and grant.project is not None:
             users = self.identity.users
             urls = (self.identity.storage_url(req, users[grant.user_id]),
                     self._base_url(req) + VERSION_PATH)

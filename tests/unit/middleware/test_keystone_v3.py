@@ -4,12 +4,14 @@ token document, and the endpoint as tempauth serves it (in process)."""
 import json
 
 import pytest
+from hypothesis import example, given, strategies as st
 
 from objstore.common.http import Request
 from objstore.middleware import keystone_v3, tempauth
 from objstore.middleware.keystone_v3 import (
     UNSCOPED, Grant, KeystoneError, Ref, decode_body, find_user,
     parse_token_ask, scoped_project, token_document)
+from tests.unit.strategies import hostile_text
 
 CONF = {
     'user_test_tester': 'testing .admin',
@@ -296,3 +298,52 @@ def test_handles_only_identity_paths():
     assert not keystone_v3.handles('/v30')
     assert not keystone_v3.handles('/v1/AUTH_test')
     assert not keystone_v3.handles('/info')
+
+
+# ---------------------------------------------------------- properties
+
+json_leaf = st.one_of(
+    st.none(), st.booleans(), st.integers(), hostile_text,
+    st.sampled_from(('password', 'token', 'unscoped', 'default', 'Default',
+                     'test', 'tester', 'test:tester', 'testing', '\ud800',
+                     'AUTH_tk00')))
+json_keys = st.sampled_from((
+    'auth', 'identity', 'methods', 'password', 'token', 'user', 'id',
+    'name', 'domain', 'scope', 'project', 'system', 'x'))
+json_value = st.recursive(
+    json_leaf, lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(json_keys, inner, max_size=4)),
+    max_leaves=12)
+
+
+@given(document=st.dictionaries(json_keys, json_value, max_size=3))
+@example(document={'auth': {'identity': {'methods': ['token'],
+                                         'token': {'id': '\ud800'}}}})
+@example(document={'auth': {'identity': {'methods': ['password'],
+                                         'password': {'user': {
+                                             'id': 'test:tester',
+                                             'password': '\ud800'}}}}})
+def test_any_json_body_gets_an_answer_below_500(document):
+    """Whatever a client posts, the endpoint answers 201 or a 4xx in
+    Keystone's shape, never a traceback."""
+    body = json.dumps(document).encode()
+    resp = _post(_middleware(), body, {
+        'X-Auth-Token': 'AUTH_tk\xff'}, path='/v3/auth/tokens?%FF')
+    assert resp.status_int == 201 or 400 <= resp.status_int < 500
+    if resp.status_int != 201:
+        assert set(resp.json['error']) == {'code', 'message', 'title'}
+
+
+@given(auth=hostile_text, subject=hostile_text)
+def test_any_validation_headers_get_an_answer_below_500(auth, subject):
+    headers = {}
+    for name, value in (('X-Auth-Token', auth), ('X-Subject-Token', subject)):
+        try:
+            value.encode('latin-1')
+        except UnicodeEncodeError:
+            continue
+        headers[name] = value
+    resp = Request.blank('/v3/auth/tokens?nocatalog',
+                         headers=headers).get_response(_middleware())
+    assert 400 <= resp.status_int < 500
