@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 from keystoneauth1 import exceptions as ksa_exceptions
+from keystoneauth1 import identity as ksa_identity
 from keystoneauth1 import session as ksa_session
 from keystoneauth1.identity import v3 as ksa_v3
 from swiftclient import client as swift_client
@@ -71,6 +72,23 @@ def test_keystoneauth_password_session_gets_token_and_endpoint(cluster):
     assert sess.get_project_id() == 'test'
     status, _, _ = _request(cluster, 'HEAD', '/v1/AUTH_test', token)
     assert status == 204
+
+
+@pytest.mark.parametrize('suffix', ['/v3', '/'])
+def test_keystoneauth_generic_plugin_discovers_v3(cluster, suffix):
+    """The generic plugin (what oslo config loading makes of auth_type
+    password) reads the discovery document first, versionless or not;
+    the domain by id, as Glance's swift store sets it."""
+    auth = ksa_identity.Password(
+        auth_url=cluster.proxy_url + suffix, username='tester',
+        password=cluster.users['test:tester'], project_name='test',
+        user_domain_id='default', project_domain_id='default')
+    sess = ksa_session.Session(auth=auth)
+    assert sess.get_endpoint(service_type='object-store', interface='internal',
+                             region_name='RegionOne') == \
+        cluster.proxy_url + '/v1/AUTH_test'
+    assert _request(cluster, 'HEAD', '/v1/AUTH_test',
+                    sess.get_token())[0] == 204
 
 
 def test_keystoneauth_wrong_password_is_unauthorized(cluster):
