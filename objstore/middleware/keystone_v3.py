@@ -44,7 +44,7 @@ import datetime
 import hashlib
 import hmac
 import json
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from objstore.common.http import Response
 from objstore.common.subrequest import sent_content_type
@@ -475,8 +475,9 @@ class KeystoneV3:
     def _error(self, req, err):
         headers = {}
         if err.status == 401:
-            headers['WWW-Authenticate'] = 'Keystone uri="%s"' % \
-                self._base_url(req)
+            # Quoted: the Host header is the client's and may hold '"'.
+            headers['WWW-Authenticate'] = 'Keystone uri="%s"' % quote(
+                self._base_url(req), safe=':/[]@')
         return self._json(req, err.status,
                           error_document(err.status, err.message), headers)
 

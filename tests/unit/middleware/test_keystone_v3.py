@@ -226,6 +226,12 @@ def test_wrong_password_is_401_json_with_keystone_challenge():
     assert resp.json['error']['title'] == 'Unauthorized'
 
 
+def test_challenge_quotes_a_hostile_host():
+    resp = _post(_middleware(), _password({'id': 'test:tester'}, 'bad'),
+                 {'Host': 'a"b'})
+    assert resp.headers['WWW-Authenticate'] == 'Keystone uri="http://a%22b"'
+
+
 def test_oversized_body_is_413():
     resp = _post(_middleware(), b'{"a": "%s"}' % (b'x' * 120000))
     assert resp.status_int == 413
