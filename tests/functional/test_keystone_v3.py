@@ -16,6 +16,7 @@ from keystoneauth1 import exceptions as ksa_exceptions
 from keystoneauth1 import identity as ksa_identity
 from keystoneauth1 import session as ksa_session
 from keystoneauth1.identity import v3 as ksa_v3
+from keystoneclient.v3 import client as keystone_client
 from swiftclient import client as swift_client
 
 from tests.helpers import send_raw
@@ -89,6 +90,27 @@ def test_keystoneauth_generic_plugin_discovers_v3(cluster, suffix):
         cluster.proxy_url + '/v1/AUTH_test'
     assert _request(cluster, 'HEAD', '/v1/AUTH_test',
                     sess.get_token())[0] == 204
+
+
+def test_keystoneclient_session_catalog_as_glance_reads_it(cluster):
+    """Glance's swift store: a keystoneclient over a V3Password session,
+    the access info's catalog and expiry, then swiftclient with the
+    pre-authorized URL and token."""
+    auth = ksa_v3.Password(
+        auth_url=cluster.proxy_url + '/v3', username='tester',
+        password=cluster.users['test:tester'], project_name='test',
+        user_domain_id='default', project_domain_id='default')
+    client = keystone_client.Client(session=ksa_session.Session(auth=auth))
+    auth_ref = client.session.auth.get_auth_ref(client.session)
+    url = auth_ref.service_catalog.url_for(
+        service_type='object-store', interface='internal',
+        region_name='RegionOne')
+    assert url == cluster.proxy_url + '/v1/AUTH_test'
+    assert not auth_ref.will_expire_soon(stale_duration=60)
+    assert auth_ref.project_id == 'test' and 'admin' in auth_ref.role_names
+    conn = swift_client.Connection(preauthurl=url,
+                                   preauthtoken=auth_ref.auth_token)
+    assert conn.head_account()['x-account-container-count'] is not None
 
 
 def test_keystoneauth_wrong_password_is_unauthorized(cluster):
