@@ -32,7 +32,9 @@ to the user's default project (its account); ``"scope": "unscoped"``
 gets an unscoped token (no project, roles or catalog), which the identity
 endpoint accepts (for the ``token`` method, to rescope it) and the proxy
 refuses; a project other than the user's own is 401. Tokens cannot be
-revoked (tempauth's are signed, not stored), so ``DELETE`` is 405.
+revoked (tempauth's are signed, not stored), so ``DELETE`` is 405. A
+token holds only its subject and expiry, so validating one reports the
+``password`` method and an issue time of expiry less ``token_life``.
 
 Pure but for ``KeystoneV3.__call__``: parsing, resolving and documents take
 values (``now`` passed in) and are tested without sockets.
