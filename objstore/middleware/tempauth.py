@@ -16,6 +16,12 @@ It offers its users' credentials to signing middlewares (s3api) through
 ``lookup_credentials`` and honours the signatures they verify with it; the
 contract is in common.access.
 
+It serves the Keystone v3 identity paths (``/v3/...`` and ``/``, the
+``keystone_v3`` option) through middleware.keystone_v3, handing it these
+users and this token signer: a Keystone token is then a tempauth token,
+accepted here with the same groups, with no second filter that would need
+a new contract to reach the users and the signing key.
+
 It claims (common.access) every path the proxy routes, token or not: both
 take the API versions from common.access, and the proxy answers 401 to
 whatever nobody claimed, so the two cannot drift into a bypass again.
@@ -63,6 +69,7 @@ from objstore.common.http import (
 from objstore.common.info import get_account_info
 from objstore.common.log import get_logger
 from objstore.common.subrequest import add_capability
+from objstore.middleware import keystone_v3
 
 SYSMETA_PREFIX = 'x-account-sysmeta-'
 TOKEN_TAG_HEX = 32  # 128 bits of HMAC-SHA256 are enough against forgery
@@ -76,6 +83,8 @@ class TempAuthConf(ConfBase):
     token_life: int = 86400
     storage_url_scheme: str = 'default'
     token_secret: str = ''
+    keystone_v3: bool = True
+    keystone_region: str = 'RegionOne'
     log_name: str = 'tempauth'
 
     @property
@@ -353,6 +362,19 @@ class TempAuth:
             derive_secret(self.conf.token_secret, self.users),
             self.conf.prefix)
         self.clock = clock
+        self.keystone = self._keystone_endpoint()
+
+    def _keystone_endpoint(self):
+        """The Keystone v3 endpoint over these users and tokens, or None
+        when the ``keystone_v3`` option turns it off."""
+        if not self.conf.keystone_v3:
+            return None
+        identity = keystone_v3.Identity(
+            users=self.users, issue=self.signer.issue,
+            verify=self.signer.verify, storage_url=self._storage_url,
+            token_life=self.conf.token_life,
+            region=self.conf.keystone_region)
+        return keystone_v3.KeystoneV3(identity, self.clock, self.logger)
 
     def __call__(self, environ, start_response):
         add_capability(environ, 'tempauth', account_acls=True)
@@ -360,6 +382,8 @@ class TempAuth:
         if path.startswith(self.conf.auth_prefix):
             return self.handle_get_token(Request(environ))(
                 environ, start_response)
+        if self.keystone is not None and keystone_v3.handles(path):
+            return self.keystone(Request(environ))(environ, start_response)
         publish_lookup(environ, self.lookup_credentials)
         verify = signature_verifier(environ)
         if verify is not None:
