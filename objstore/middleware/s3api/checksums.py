@@ -406,7 +406,9 @@ class VerifyingReader:
             raise self.error
         if size is None or size < 0 or size > self._remaining:
             size = self._remaining
-        data = self._input.read(size) if size else b''
+        # read(0) still reaches the input at the end of the body: an
+        # aws-chunked reader reads its trailers there.
+        data = self._input.read(size) if size or not self._remaining else b''
         self._remaining -= len(data)
         if self._checksum is not None:
             self._checksum.update(data)
