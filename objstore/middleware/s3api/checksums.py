@@ -220,8 +220,10 @@ def parse_checksum_headers(headers):
 
     >>> parse_checksum_headers({'x-amz-checksum-crc32': 'NSRBwg=='})
     ChecksumRequest(algorithm='CRC32', value='NSRBwg==', trailer=None)
-    >>> parse_checksum_headers({'X-Amz-Trailer': 'x-amz-checksum-crc32c'})
-    ChecksumRequest(algorithm='CRC32C', value=None, trailer='x-amz-checksum-crc32c')
+    >>> request = parse_checksum_headers(
+    ...     {'X-Amz-Trailer': 'x-amz-checksum-crc32c'})
+    >>> request.algorithm, request.value, request.trailer
+    ('CRC32C', None, 'x-amz-checksum-crc32c')
     """
     headers = _lowered(headers)
     sent = _value_headers(headers)

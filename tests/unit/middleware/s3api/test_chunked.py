@@ -5,7 +5,9 @@ single-byte corruption is refused before the last byte is handed over."""
 
 import hashlib
 import hmac
+import http.client
 import io
+import socket
 
 import pytest
 from botocore.httpchecksum import (
@@ -13,6 +15,7 @@ from botocore.httpchecksum import (
     Sha1Checksum, Sha256Checksum)
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from objstore.common.wsgi import serve_in_thread
 from objstore.middleware.s3api.checksums import (
     ChecksumRequest, S3InputError, VerifyingReader)
 from objstore.middleware.s3api.chunked import (
@@ -436,3 +439,103 @@ def test_any_single_byte_corruption_of_an_unsigned_body_is_refused(body,
         assert got == payload
     else:
         assert len(got) < len(payload) or not payload
+
+
+def decoding_app(environ, start_response):
+    """Reads an aws-chunked body as the proxy's object PUT does (bounded
+    reads until the decoded length, a ValueError being a failed client
+    read) and answers what it got: ``OK <sha256>`` or ``<S3 code> <bytes
+    handed over before the refusal>``."""
+    length = parse_decoded_length(
+        environ.get('HTTP_X_AMZ_DECODED_CONTENT_LENGTH'))
+    chunked = AwsChunkedReader(
+        environ['wsgi.input'], length, seed_signature=AWS_SEED,
+        sign_chunk=AWS_SIGNER.sign_chunk, sign_trailer=AWS_SIGNER.sign_trailer,
+        trailer_names=['x-amz-checksum-crc32c'])
+    reader = VerifyingReader(
+        chunked, length,
+        ChecksumRequest('CRC32C', trailer='x-amz-checksum-crc32c'),
+        trailers_source=lambda: chunked.trailers)
+    received = hashlib.sha256()
+    count = 0
+    try:
+        if length == 0:
+            reader.read()
+        while count < length:
+            data = reader.read(min(65536, length - count))
+            if not data:
+                break
+            received.update(data)
+            count += len(data)
+    except ValueError:
+        error = chunked.error or reader.error
+        start_response('400 Bad Request', [('Content-Type', 'text/plain')])
+        return [b'%s %d' % (error.code.encode(), count)]
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'OK ' + received.hexdigest().encode()]
+
+
+@pytest.fixture(scope='module')
+def decoding_server():
+    server = serve_in_thread(decoding_app)
+    yield server
+    server.stop()
+
+
+def put_in_pieces(server, raw, decoded_length, piece, http_chunked=False):
+    """PUT ``raw`` over a real socket, ``piece`` bytes per send (with
+    TCP_NODELAY, so the server's reads straddle the chunk framing)."""
+    conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=30)
+    try:
+        conn.putrequest('PUT', '/bucket/object')
+        conn.putheader('Content-Encoding', 'aws-chunked')
+        conn.putheader('X-Amz-Decoded-Content-Length', str(decoded_length))
+        if http_chunked:
+            conn.putheader('Transfer-Encoding', 'chunked')
+        else:
+            conn.putheader('Content-Length', str(len(raw)))
+        conn.endheaders()
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for start in range(0, len(raw), piece):
+            data = raw[start:start + piece]
+            conn.send(b'%x\r\n%s\r\n' % (len(data), data) if http_chunked
+                      else data)
+        if http_chunked:
+            conn.send(b'0\r\n\r\n')
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def crc32c_b64(payload):
+    """botocore's CRC32C of ``payload``."""
+    checksum = CrtCrc32cChecksum()
+    checksum.update(payload)
+    return checksum.b64digest()
+
+
+@pytest.mark.parametrize('piece', [1, 7, 1000, 70000])
+@pytest.mark.parametrize('http_chunked', [False, True])
+def test_framing_across_socket_reads(decoding_server, piece, http_chunked):
+    payload = bytes(range(251)) * 200
+    raw = signed_body(payload, [16384, 16384, len(payload) - 32768],
+                      trailers={'x-amz-checksum-crc32c': crc32c_b64(payload)})
+    assert put_in_pieces(decoding_server, raw, len(payload), piece,
+                         http_chunked) == (
+        200, b'OK ' + hashlib.sha256(payload).hexdigest().encode())
+
+
+@pytest.mark.parametrize('trailer, code', [
+    ('AAAAAA==', b'BadDigest'), (None, b'SignatureDoesNotMatch')])
+def test_a_bad_body_over_a_socket_is_refused_before_its_end(
+        decoding_server, trailer, code):
+    payload = b'k' * 20000
+    raw = signed_body(payload, [10000, 10000], trailers={
+        'x-amz-checksum-crc32c': trailer or crc32c_b64(payload)})
+    if trailer is None:
+        raw = raw.replace(b'k' * 10, b'K' * 10, 1)
+    status, body = put_in_pieces(decoding_server, raw, len(payload), 999)
+    got_code, handed_over = body.split()
+    assert (status, got_code) == (400, code)
+    assert int(handed_over) < len(payload)
