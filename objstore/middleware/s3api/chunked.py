@@ -359,3 +359,32 @@ class AwsChunkedReader:
         if len(self.trailers) == 1:
             raise incomplete_body()
 
+
+
+def open_streaming_body(wsgi_input, content_sha256, decoded_length,
+                        trailer_names=(), seed_signature=None, signer=None):
+    """The ``AwsChunkedReader`` for a request whose x-amz-content-sha256 is
+    one of STREAMING_MODES: the signed modes check chunks (and trailers)
+    with ``signer`` (a ChunkSigner) from ``seed_signature``; the unsigned
+    mode ignores them. A signed mode without a signer (the request was not
+    SigV4-header-signed) is refused as S3 refuses it.
+
+    >>> import io
+    >>> reader = open_streaming_body(io.BytesIO(b'0\\r\\n\\r\\n'),
+    ...                              STREAMING_UNSIGNED_TRAILER, 0)
+    >>> reader.read(), reader.trailers
+    (b'', {})
+    """
+    chunks_signed, trailer_signed = STREAMING_MODES[content_sha256]
+    if not chunks_signed:
+        return AwsChunkedReader(wsgi_input, decoded_length,
+                                trailer_names=trailer_names)
+    if signer is None or seed_signature is None:
+        raise S3InputError('NotImplemented', 'Transferring payloads in '
+                           'multiple chunks using aws-chunked is not '
+                           'supported.')
+    return AwsChunkedReader(
+        wsgi_input, decoded_length, seed_signature=seed_signature,
+        sign_chunk=signer.sign_chunk,
+        sign_trailer=signer.sign_trailer if trailer_signed else None,
+        trailer_names=trailer_names)

@@ -19,8 +19,10 @@ from objstore.common.wsgi import serve_in_thread
 from objstore.middleware.s3api.checksums import (
     ChecksumRequest, S3InputError, VerifyingReader)
 from objstore.middleware.s3api.chunked import (
-    MIN_CHUNK_SIZE, AwsChunkedReader, ChunkSigner, chunk_string_to_sign,
-    parse_decoded_length, trailer_string_to_sign)
+    MIN_CHUNK_SIZE, STREAMING_SIGNED, STREAMING_SIGNED_TRAILER,
+    STREAMING_UNSIGNED_TRAILER, AwsChunkedReader, ChunkSigner,
+    chunk_string_to_sign, open_streaming_body, parse_decoded_length,
+    trailer_string_to_sign)
 
 # The example of AWS's "Transferring Payload in Multiple Chunks" and
 # "Signature calculations for trailing headers" pages.
@@ -539,3 +541,31 @@ def test_a_bad_body_over_a_socket_is_refused_before_its_end(
     got_code, handed_over = body.split()
     assert (status, got_code) == (400, code)
     assert int(handed_over) < len(payload)
+
+
+def test_open_streaming_body_picks_the_checks_of_each_mode():
+    payload = b'm' * 9000
+    trailers = {'x-amz-checksum-crc32c': crc32c_b64(payload)}
+    signed = signed_body(payload, [9000])
+    signed_trailer = signed_body(payload, [9000], trailers=trailers)
+    unsigned = unsigned_body(payload, 9000)
+    cases = [(STREAMING_SIGNED, signed, ()),
+             (STREAMING_SIGNED_TRAILER, signed_trailer, list(trailers)),
+             (STREAMING_UNSIGNED_TRAILER, unsigned, list(trailers))]
+    for mode, raw, names in cases:
+        reader = open_streaming_body(io.BytesIO(raw), mode, 9000, names,
+                                     AWS_SEED, AWS_SIGNER)
+        assert read_all(reader) == (payload, None), mode
+    # the signed modes check what the unsigned one cannot
+    tampered = signed.replace(b'm' * 5, b'n' * 5, 1)
+    reader = open_streaming_body(io.BytesIO(tampered), STREAMING_SIGNED,
+                                 9000, (), AWS_SEED, AWS_SIGNER)
+    assert read_all(reader)[1].code == 'SignatureDoesNotMatch'
+
+
+def test_signed_chunks_without_a_signer_are_not_implemented():
+    with pytest.raises(S3InputError) as err:
+        open_streaming_body(io.BytesIO(b''), STREAMING_SIGNED, 0)
+    assert (err.value.code, err.value.message) == (
+        'NotImplemented', 'Transferring payloads in multiple chunks using '
+        'aws-chunked is not supported.')
