@@ -313,6 +313,30 @@ def parse_upload_checksum(headers):
     return UploadChecksum(algorithm, checksum_type)
 
 
+def part_checksum_algorithm(upload, part):
+    """The algorithm an UploadPart's body is summed with, given the
+    ``UploadChecksum`` its upload was created with and the part's
+    ``ChecksumRequest``; InvalidRequest as AWS when they disagree.
+
+    An upload that named an algorithm wants it on every part: a COMPOSITE
+    upload's parts must send it (the object's checksum is made of theirs),
+    a FULL_OBJECT upload's parts may leave it to the server. An upload
+    that named none takes any part checksum, as Swift's s3api does.
+
+    >>> part_checksum_algorithm(UploadChecksum('CRC64NVME', FULL_OBJECT),
+    ...                         ChecksumRequest())
+    'CRC64NVME'
+    """
+    if upload.algorithm is None:
+        return part.algorithm
+    if part.algorithm == upload.algorithm or (
+            part.algorithm is None and upload.type == FULL_OBJECT):
+        return upload.algorithm
+    raise invalid_request('Checksum Type mismatch occurred. Ensure that '
+                          'UploadPart uses the same Checksum Type for all '
+                          'uploads as expected by Upload ID.')
+
+
 def composite_checksum(algorithm, part_checksums):
     """S3's COMPOSITE multipart checksum: the checksum of the parts' raw
     digests concatenated, in base64, then ``-<number of parts>``.
@@ -386,22 +410,29 @@ class VerifyingReader:
     A body shorter than ``length`` is left for the proxy to refuse.
     A zero-length body is checked on the first ``read()``: the middleware
     calls ``read()`` itself when ``length`` is 0 (the proxy reads nothing).
+
+    With ``compute_algorithm``, a body whose request asks for no checksum
+    gets that one computed (what S3 stores for it, or a FULL_OBJECT
+    upload's part). Once the whole body has passed, ``computed`` is
+    ``(algorithm, base64 digest)`` of the checksum the body has (None
+    when it has none), for the middleware to keep in sysmeta.
     """
 
     def __init__(self, wsgi_input, length, checksum_request=None,
-                 content_md5=None, trailers_source=dict):
+                 content_md5=None, trailers_source=dict,
+                 compute_algorithm=None):
         self._input = wsgi_input
         self._remaining = length
-        self._request = checksum_request
-        self._checksum = (new_checksum(checksum_request.algorithm)
-                          if checksum_request and checksum_request.algorithm
-                          else None)
+        self._request = checksum_request or ChecksumRequest()
+        algorithm = self._request.algorithm or compute_algorithm
+        self._checksum = new_checksum(algorithm) if algorithm else None
         self._expected_md5 = content_md5
         self._md5 = (hashlib.md5(usedforsecurity=False)
                      if content_md5 is not None else None)
         self._trailers_source = trailers_source
         self._checked = False
         self.error = None
+        self.computed = None
 
     def read(self, size=-1):
         if self.error is not None:
@@ -428,9 +459,12 @@ class VerifyingReader:
         except S3InputError as err:
             self.error = err
             raise
+        if self._checksum is not None:
+            self.computed = (self._checksum.algorithm,
+                             self._checksum.digest_b64())
 
     def _check_checksum(self):
-        if self._checksum is None:
+        if self._request.algorithm is None:
             return
         expected = self._request.expected(self._trailers_source())
         try:

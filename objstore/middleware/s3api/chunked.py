@@ -100,7 +100,7 @@ def parse_decoded_length(value):
                            'You must provide the Content-Length HTTP header.')
     if length < 0:
         raise S3InputError(
-            'InvalidArgument', 'Invalid Argument',
+            'InvalidArgument', 'Invalid Argument.',
             ArgumentName='x-amz-decoded-content-length',
             ArgumentValue=value)
     return length

@@ -16,7 +16,7 @@ from objstore.middleware.s3api.checksums import (
     ALGORITHMS, ChecksumRequest, S3InputError, UploadChecksum,
     VerifyingReader, composite_checksum, decode_checksum, full_object_crc,
     new_checksum, parse_checksum_headers, parse_content_md5,
-    parse_upload_checksum)
+    parse_upload_checksum, part_checksum_algorithm)
 
 # The CRC catalogue's check values: each CRC of b'123456789'.
 CHECK_VALUES = {'CRC32': 0xCBF43926, 'CRC32C': 0xE3069283,
@@ -255,3 +255,46 @@ def test_an_empty_body_is_checked_on_the_first_read():
     request = ChecksumRequest('CRC32', value=b64_of('CRC32', b''))
     assert read_all(VerifyingReader(io.BytesIO(b''), 0, request)) == (
         b'', None)
+
+
+@pytest.mark.parametrize('upload, part, expected', [
+    (UploadChecksum(), ChecksumRequest(), None),
+    (UploadChecksum(), ChecksumRequest('SHA1', value='x'), 'SHA1'),
+    (UploadChecksum('CRC32', 'COMPOSITE'), ChecksumRequest('CRC32', 'x'),
+     'CRC32'),
+    (UploadChecksum('CRC32', 'FULL_OBJECT'), ChecksumRequest(), 'CRC32'),
+    (UploadChecksum('CRC32', 'COMPOSITE'), ChecksumRequest(), 'mismatch'),
+    (UploadChecksum('CRC32', 'FULL_OBJECT'), ChecksumRequest('CRC32C', 'x'),
+     'mismatch'),
+])
+def test_part_checksum_algorithm_follows_the_upload(upload, part, expected):
+    if expected != 'mismatch':
+        assert part_checksum_algorithm(upload, part) == expected
+        return
+    with pytest.raises(S3InputError) as err:
+        part_checksum_algorithm(upload, part)
+    assert err.value.code == 'InvalidRequest'
+    assert err.value.message.startswith('Checksum Type mismatch occurred.')
+
+
+def test_a_checksum_is_computed_when_none_was_asked():
+    reader = VerifyingReader(io.BytesIO(BODY), len(BODY),
+                             compute_algorithm='CRC64NVME')
+    assert reader.computed is None
+    assert read_all(reader) == (BODY, None)
+    assert reader.computed == ('CRC64NVME', b64_of('CRC64NVME', BODY))
+
+
+def test_the_asked_checksum_is_the_one_computed():
+    request = ChecksumRequest('SHA1', value=b64_of('SHA1', BODY))
+    reader = VerifyingReader(io.BytesIO(BODY), len(BODY), request,
+                             compute_algorithm='CRC64NVME')
+    assert read_all(reader) == (BODY, None)
+    assert reader.computed == ('SHA1', b64_of('SHA1', BODY))
+
+
+def test_nothing_is_computed_for_a_refused_body():
+    request = ChecksumRequest('SHA1', value=b64_of('SHA1', b'other'))
+    reader = VerifyingReader(io.BytesIO(BODY), len(BODY), request)
+    assert read_all(reader)[1].code == 'BadDigest'
+    assert reader.computed is None
