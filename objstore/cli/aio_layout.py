@@ -352,7 +352,7 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'tempurl tempauth copy proxy-server',
+        'tempurl formpost tempauth copy proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -375,6 +375,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:tempurl]',
         'use = egg:objstore#tempurl',
+        '',
+        '[filter:formpost]',
+        'use = egg:objstore#formpost',
         '',
         '[filter:tempauth]',
         'use = egg:objstore#tempauth',
