@@ -105,12 +105,17 @@ def hmac_message(path, attributes):
         attributes.get('expires') or '0')
 
 
-def int_attribute(attributes, name, message):
-    """An attribute as an int (0 when absent); FormInvalid(message) when
-    it is no integer."""
+def int_attribute(attributes, name, message, default=0):
+    """An attribute as an int (``default`` when absent or empty);
+    FormInvalid(message) when it is no integer.
+
+    >>> int_attribute({'a': '7'}, 'a', 'bad'), int_attribute({}, 'a', 'bad')
+    (7, 0)
+    """
+    value = attributes.get(name) or default
     try:
-        return int(attributes.get(name) or 0)
-    except ValueError:
+        return int(value)
+    except (TypeError, ValueError):
         raise FormInvalid(message)
 
 
@@ -343,14 +348,17 @@ class FormPost:
     def put_headers(attributes, part):
         """The PUT's headers from the form and the file part."""
         headers = {'Transfer-Encoding': 'chunked'}
+        # Present means meant: an empty one is no integer, as in Swift.
         if 'x_delete_at' in attributes:
             headers['X-Delete-At'] = str(int_attribute(
                 attributes, 'x_delete_at',
-                'x_delete_at not an integer: Unix timestamp required.'))
+                'x_delete_at not an integer: Unix timestamp required.',
+                default=None))
         if 'x_delete_after' in attributes:
             headers['X-Delete-After'] = str(int_attribute(
                 attributes, 'x_delete_after',
-                'x_delete_after not an integer: Number of seconds required.'))
+                'x_delete_after not an integer: Number of seconds required.',
+                default=None))
         content_type = attributes.get('content-type', part.header(
             'Content-Type', None))
         if content_type is not None:

@@ -215,6 +215,8 @@ def test_no_files(storage):
      b'FormPost: x_delete_at not an integer: Unix timestamp required.'),
     ('x_delete_after', '1.5',
      b'FormPost: x_delete_after not an integer: Number of seconds required.'),
+    ('x_delete_at', '',
+     b'FormPost: x_delete_at not an integer: Unix timestamp required.'),
 ])
 def test_bad_attributes_are_400(storage, field, value, message):
     resp = post(storage, form([('a', b'x', None)], extra=[(field, value)]))

@@ -5,6 +5,7 @@ request's ``swift.authorize`` before it answers anything else."""
 import base64
 import hashlib
 import hmac
+from urllib.parse import quote
 
 import pytest
 
@@ -310,6 +311,19 @@ def test_account_key_is_scoped_to_its_account(storage):
     authorize = storage.seen[0][AUTHORIZE_KEY]
     assert authorize(Request.blank('/v1/AUTH_test/c2/seg')) is None
     assert authorize(Request.blank('/v1/AUTH_other/c/o')).status_int == 401
+
+
+def test_non_ascii_object_names_are_signed_decoded(storage):
+    name = '/v1/AUTH_test/c/r\u00e9sum\u00e9'
+    resp = send(storage, quote(name), query=temp_query(
+        signature(ACCOUNT_KEY, 'GET', name)))
+    assert resp.status_int == 200
+    assert resp.headers['Content-Disposition'] == \
+        'attachment; filename="r%C3%A9sum%C3%A9"; ' \
+        'filename*=UTF-8\'\'r%C3%A9sum%C3%A9'
+    resp = send(storage, '/v1/AUTH_test/c/%FF', query=temp_query(
+        signature(ACCOUNT_KEY, 'GET', '/v1/AUTH_test/c/\ufffd')))
+    assert resp.status_int == 401
 
 
 def test_keys_of_either_slot_and_none_set():
