@@ -26,23 +26,24 @@ import dataclasses
 import time
 from urllib.parse import quote
 
-from multipart import MultipartError, MultipartSegment, PushMultipartParser
-from multipart import parse_options_header
+from multipart import (
+    MultipartError, MultipartSegment, PushMultipartParser,
+    parse_options_header)
 
-from objstore.common.access import claim, realm_of
+from objstore.common.access import claim
 from objstore.common.config import ConfBase
 from objstore.common.digest import (
     allowed_digests, find_signer, parse_signature)
 from objstore.common.exceptions import ConfigError
 from objstore.common.http import (
-    HTTPBadRequest, HTTPClientDisconnect, HTTPUnauthorized, Request, Response, is_success,
+    HTTPBadRequest, HTTPClientDisconnect, Request, Response, is_success,
     text_error)
 from objstore.common.info import get_account_info, get_container_info
 from objstore.common.log import get_logger
 from objstore.common.subrequest import (
     IDENTITY_KEYS, add_capability, make_subrequest)
 from objstore.middleware.tempurl import (
-    CONTAINER_SCOPE, scope_authorizer, scoped_keys)
+    CONTAINER_SCOPE, scope_authorizer, scoped_keys, signature_refused)
 
 READ_CHUNK_SIZE = 65536
 # An attribute's value is cut here: attributes are kept in memory.
@@ -264,10 +265,8 @@ class FormPost:
         except FormInvalid as err:
             resp = text_error(HTTPBadRequest, 'FormPost: %s' % err)
         except FormUnauthorized as err:
-            resp = HTTPUnauthorized(
-                body=('FormPost: %s' % str(err).title()).encode('utf-8'),
-                content_type='text/html', charset='UTF-8', headers={'Www-Authenticate': 'Swift realm="%s"' % quote(
-                    realm_of(environ.get('PATH_INFO', '')), safe='')})
+            resp = signature_refused(environ, (
+                'FormPost: %s' % str(err).title()).encode('utf-8'))
         except MultipartError:
             resp = text_error(HTTPBadRequest, 'FormPost: %s' % (
                 'invalid starting boundary' if not reader.parts_seen

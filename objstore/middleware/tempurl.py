@@ -138,7 +138,8 @@ class TempURLParams:
 
         def first(name):
             return query[name][0] if name in query else None
-        return cls(sig=first('temp_url_sig'), expires=first('temp_url_expires'),
+        return cls(sig=first('temp_url_sig'),
+                   expires=first('temp_url_expires'),
                    prefix=first('temp_url_prefix'),
                    filename=first('filename'), inline='inline' in query,
                    ip_range=first('temp_url_ip_range'))
@@ -293,14 +294,20 @@ class Grant:
     expires: int
 
 
-def invalid(environ):
-    """Swift's 401 for a temporary URL that does not hold."""
+def signature_refused(environ, body):
+    """Swift's 401 for a signature that does not hold: ``body`` (none to
+    a HEAD), the realm the account of the path (FormPost's too)."""
     method = environ.get('REQUEST_METHOD')
     return HTTPUnauthorized(
-        body=b'' if method == 'HEAD' else INVALID_BODY,
+        body=b'' if method == 'HEAD' else body,
         content_type='text/html', charset='UTF-8',
         headers={'Www-Authenticate': 'Swift realm="%s"' % quote(
             realm_of(environ.get('PATH_INFO', '')), safe='')})
+
+
+def invalid(environ):
+    """Swift's 401 for a temporary URL that does not hold."""
+    return signature_refused(environ, INVALID_BODY)
 
 
 # --------------------------------------------------------------- middleware

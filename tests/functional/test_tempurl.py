@@ -68,7 +68,8 @@ def test2(cluster):
         'X-Object-Meta-Secret': 'hidden', 'X-Object-Meta-Public-Tag': 'shown'},
         b'hello tempurl')[0] == 201
     yield owner, container
-    owner('POST', '/v1/AUTH_test2', {'X-Remove-Account-Meta-Temp-URL-Key': 'x'})
+    owner('POST', '/v1/AUTH_test2',
+          {'X-Remove-Account-Meta-Temp-URL-Key': 'x'})
 
 
 def test_account_key_get_head_put_delete(cluster, test2):
@@ -76,7 +77,8 @@ def test_account_key_get_head_put_delete(cluster, test2):
     anonymous = Client(cluster)
     path = '/v1/AUTH_test2/%s/dir/o.txt' % container
     assert anonymous('GET', quote(path))[0] == 401
-    status, headers, body = anonymous('GET', temp_url(ACCOUNT_KEY, 'GET', path))
+    status, headers, body = anonymous('GET',
+                                      temp_url(ACCOUNT_KEY, 'GET', path))
     assert (status, body) == (200, b'hello tempurl')
     assert headers['content-disposition'] == \
         'attachment; filename="o.txt"; filename*=UTF-8\'\'o.txt'
