@@ -259,8 +259,9 @@ class FormPost:
             return self.app(environ, start_response)
         environ['HTTP_USER_AGENT'] = (
             '%s FormPost' % environ.get('HTTP_USER_AGENT', '')).strip()
-        reader = FormReader(environ['wsgi.input'], boundary)
+        reader = None
         try:
+            reader = FormReader(environ['wsgi.input'], boundary)
             resp = self.translate(environ, reader)
         except FormInvalid as err:
             resp = text_error(HTTPBadRequest, 'FormPost: %s' % err)
@@ -269,8 +270,8 @@ class FormPost:
                 'FormPost: %s' % str(err).title()).encode('utf-8'))
         except MultipartError:
             resp = text_error(HTTPBadRequest, 'FormPost: %s' % (
-                'invalid starting boundary' if not reader.parts_seen
-                else 'malformed multipart body'))
+                'malformed multipart body' if reader and reader.parts_seen
+                else 'invalid starting boundary'))
         except OSError:
             resp = text_error(HTTPClientDisconnect, 'Client disconnected')
         return resp(environ, start_response)

@@ -253,6 +253,7 @@ def test_fields_after_a_file_apply_to_later_files_only(storage):
 @pytest.mark.parametrize('content_type, body', [
     ('multipart/form-data; boundary=%s' % BOUNDARY, b'garbage'),
     ('multipart/form-data; boundary=%s' % BOUNDARY, b'--other\r\n\r\n'),
+    ('multipart/form-data; boundary="a\nb"', b'--a\nb\r\n'),
 ])
 def test_invalid_starting_boundary(storage, content_type, body):
     resp = post(storage, body, content_type=content_type)
