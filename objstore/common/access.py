@@ -106,6 +106,12 @@ def is_claimed(environ):
     return callable(environ.get(AUTHORIZE_KEY))
 
 
+def is_overridden(environ):
+    """True when a middleware claimed the request with ``override``: its
+    decision stands and auth middlewares further down step aside."""
+    return bool(environ.get(OVERRIDE_KEY))
+
+
 def realm_of(path):
     """The realm a 401 names: the account of an API path, else 'unknown'.
 

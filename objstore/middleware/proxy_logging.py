@@ -4,12 +4,14 @@ Owns the access line (client address, method, path, status, bytes sent,
 duration, transaction id), written when the response body has been sent
 or the client went away (499). The path is logged quoted, as the client
 sent it (common.log.log_access quotes every field), never decoded: a
-name with CR/LF in it must not forge a line. Subrequests made by
+name with CR/LF in it must not forge a line; signatures in the query
+(TempURL, S3 presigned URLs) are cut to 16 characters. Subrequests made by
 middlewares further down (COPY) do not pass here, so each client request
 is logged once.
 """
 
 import dataclasses
+import re
 import time
 from urllib.parse import quote
 
@@ -23,6 +25,28 @@ class ProxyLoggingConf(ConfBase):
     log_name: str = 'proxy-access'
 
 
+# Query parameters that are credentials: logged cut to their first
+# REVEALED_PREFIX characters, as Swift does, so the log cannot replay them.
+SECRET_PARAMS = re.compile(
+    r'(^|&)(temp_url_sig|signature|x-amz-signature|x-amz-credential)='
+    r'([^&]*)', re.IGNORECASE)
+REVEALED_PREFIX = 16
+
+
+def obscured_query(query):
+    """``query`` with every credential cut short.
+
+    >>> obscured_query('temp_url_sig=' + 'a' * 40 + '&temp_url_expires=9')
+    'temp_url_sig=aaaaaaaaaaaaaaaa...&temp_url_expires=9'
+    """
+    def cut(match):
+        value = match.group(3)
+        if len(value) > REVEALED_PREFIX:
+            value = value[:REVEALED_PREFIX] + '...'
+        return '%s%s=%s' % (match.group(1), match.group(2), value)
+    return SECRET_PARAMS.sub(cut, query)
+
+
 def logged_path(environ):
     """The request target, percent-quoted: the raw one the server kept, or
     PATH_INFO (latin-1 by WSGI's rules) quoted again.
@@ -33,7 +57,7 @@ def logged_path(environ):
     path = environ.get('RAW_PATH_INFO') or quote(
         environ.get('PATH_INFO', '').encode('latin-1', 'backslashreplace'))
     if environ.get('QUERY_STRING'):
-        path += '?' + environ['QUERY_STRING']
+        path += '?' + obscured_query(environ['QUERY_STRING'])
     return path
 
 

@@ -56,8 +56,8 @@ import time
 from urllib.parse import quote
 
 from objstore.common.access import (
-    Credentials, api_version, claim, publish_lookup, signature_verifier,
-    swift_error, unauthorized, unauthorized_realm)
+    Credentials, api_version, claim, is_overridden, publish_lookup,
+    signature_verifier, swift_error, unauthorized, unauthorized_realm)
 from objstore.common.acl import (
     ACCOUNT_ACL_HEADER, ACCOUNT_ACL_SYSMETA, account_acl_allows,
     account_acl_level, clean_acl, group_allowed, parse_account_acl,
@@ -384,6 +384,10 @@ class TempAuth:
                 environ, start_response)
         if self.keystone is not None and keystone_v3.handles(path):
             return self.keystone(Request(environ))(environ, start_response)
+        if is_overridden(environ):
+            # A middleware before us (TempURL, FormPost) decided already;
+            # a token the client also sent is not ours to judge.
+            return self.app(environ, start_response)
         publish_lookup(environ, self.lookup_credentials)
         verify = signature_verifier(environ)
         if verify is not None:

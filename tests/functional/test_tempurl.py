@@ -262,3 +262,14 @@ def test_info_lists_tempurl(cluster):
     assert info['allowed_digests'] == ['sha1', 'sha256', 'sha512']
     assert info['deprecated_digests'] == ['sha1']
     assert info['outgoing_allow_headers'] == ['x-object-meta-public-*']
+
+
+def test_url_works_whatever_token_the_client_also_sends(cluster, test2):
+    _owner, container = test2
+    path = '/v1/AUTH_test2/%s/dir/o.txt' % container
+    stranger = Client(cluster, 'test:tester')
+    for token in ('garbage', 'AUTH_tk' + '0' * 80, stranger.token):
+        status, _h, body = send_raw(
+            stranger.host, stranger.port, 'GET',
+            temp_url(ACCOUNT_KEY, 'GET', path), {'X-Auth-Token': token})
+        assert (status, body) == (200, b'hello tempurl'), token
