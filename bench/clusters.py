@@ -35,6 +35,8 @@ START_TIMEOUT = 60
 REPLICAS, DEVICES, PART_POWER = 3, 4, 6
 PORT_LOW, PORT_HIGH = 20000, 32000
 BENCH_USERS = (AioUser('test', 'tester', 'testing', ('.admin',)),)
+# Swift middlewares a caller may add: where each goes relative to auth.
+OPTIONAL_FILTERS = {'s3api': 'before', 'slo': 'after', 'dlo': 'after'}
 
 
 def free_ports(count):
@@ -160,6 +162,10 @@ class ObjstoreCluster:
         self.aio.start()
         return self.aio.auth_url
 
+    def pids(self):
+        """The cluster's server processes (their workers are children)."""
+        return list(self.aio.supervisor.pids().values())
+
     def stop(self):
         try:
             self.aio.stop()
@@ -174,10 +180,16 @@ class SwiftCluster:
     KINDS = ('account', 'container', 'object')
 
     def __init__(self, workers=1, users=BENCH_USERS, proxy_options=(),
-                 parent_dir=None):
+                 parent_dir=None, features=()):
         """``proxy_options``: extra (name, value) pairs for the proxy
         app's config section; ``parent_dir``: where its devices and
-        configs go (default: the temp dir)."""
+        configs go (default: the temp dir); ``features``: optional
+        middlewares of Swift's to add to the pipeline, at their places
+        (``s3api``, ``slo``, ``dlo``)."""
+        unknown = set(features) - set(OPTIONAL_FILTERS)
+        if unknown:
+            raise ValueError('no such Swift feature: %s' % sorted(unknown))
+        self.features = tuple(features)
         self.workers = workers
         self.users = tuple(users)
         self.proxy_options = tuple(proxy_options)
@@ -246,7 +258,8 @@ class SwiftCluster:
             'user = %s' % getpass.getuser(), 'log_level = WARNING', '',
             '[pipeline:main]',
             'pipeline = catch_errors gatekeeper healthcheck proxy-logging '
-            'cache listing_formats tempauth copy proxy-logging proxy-server',
+            'cache listing_formats %s proxy-logging proxy-server'
+            % self._auth_and_features(),
             '',
             '[app:proxy-server]', 'use = egg:swift#proxy',
             'account_autocreate = true',
@@ -263,7 +276,21 @@ class SwiftCluster:
             '[filter:tempauth]', 'use = egg:swift#tempauth',
         ] + _tempauth_user_lines(self.users) + [
             '',
-            '[filter:copy]', 'use = egg:swift#copy', '']))
+            '[filter:copy]', 'use = egg:swift#copy', ''] + [
+                line for name in self.features
+                for line in ('[filter:%s]' % name,
+                             'use = egg:swift#%s' % name, '')]))
+
+    def _auth_and_features(self):
+        """The pipeline from auth to the app, with the optional filters:
+        s3api before tempauth, the large-object ones after copy."""
+        before = [n for n in self.features if OPTIONAL_FILTERS[n] == 'before']
+        after = [n for n in self.features if OPTIONAL_FILTERS[n] == 'after']
+        return ' '.join(before + ['tempauth', 'copy'] + after)
+
+    def pids(self):
+        return [proc.pid for proc in self.procs.procs
+                if proc.poll() is None]
 
     def start(self):
         self._write('swift.conf', '\n'.join([
