@@ -26,11 +26,22 @@ Invariants:
   unchanged since; a write landing meanwhile keeps its file (and the dir).
 - A peer whose device answers 507 (unmounted or full) is replaced by the
   next handoff node so the partition keeps its replica count.
+
+Quiet when idle: a primary partition that every peer took in full is
+remembered with its local hashes; while they stay the same, later passes
+skip its peers (counted ``unchanged``) until ``full_sweep_interval`` has
+passed (each partition's deadline is drawn between half and all of it, so
+the sweeps spread over time rather than falling in one pass). A change
+here (a write, a rehash) syncs the partition on the next pass; a change on
+a peer is that peer's replicator's to push; a peer that lost files is
+found at the latest by the sweep. The memory is the process's: a
+``--once`` run, or a restarted daemon, compares everything.
 """
 
 import dataclasses
 import json
 import os
+import random
 import time
 
 from objstore.common import green
@@ -49,8 +60,9 @@ from objstore.replicator.rsync import (
     RsyncSettings, build_rsync_command, rsync_destination, run_rsync)
 from objstore.ring.ring import Ring
 
-SUMMARY_COUNTS = ('partitions', 'suffixes_synced', 'rsyncs', 'files_sent',
-                  'failures', 'handoffs_removed', 'tmp_files_removed')
+SUMMARY_COUNTS = ('partitions', 'unchanged', 'suffixes_synced', 'rsyncs',
+                  'files_sent', 'failures', 'handoffs_removed',
+                  'tmp_files_removed')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +80,7 @@ class ObjectReplicatorConf(DaemonConf):
     rsync_compress: bool = False
     reclaim_age: int = ondisk.DEFAULT_RECLAIM_AGE
     stats_interval: float = 300.0
+    full_sweep_interval: float = 3600.0
 
     def validate(self):
         super().validate()
@@ -77,6 +90,8 @@ class ObjectReplicatorConf(DaemonConf):
             raise ConfigError('conn_timeout and http_timeout must be > 0')
         if self.reclaim_age < 0:
             raise ConfigError('reclaim_age must be >= 0')
+        if self.full_sweep_interval < 0:
+            raise ConfigError('full_sweep_interval must be >= 0')
         self.rsync_settings()
 
     def rsync_settings(self):
@@ -134,8 +149,12 @@ class ObjectReplicator(Daemon):
     conf_class = ObjectReplicatorConf
 
     def __init__(self, conf, logger=None, rings=None, rsync=run_rsync,
-                 http=direct_request, policies=None):
+                 http=direct_request, policies=None, clock=time.monotonic):
         super().__init__(conf, logger)
+        self.clock = clock
+        # (device, policy, partition) -> (peer ids, local hashes, until):
+        # partitions every peer took as they are now (see the module doc).
+        self._in_sync = {}
         self.policies = policies or load_policies(self.daemon_conf.conf_dir)
         self.rsync_settings = self.daemon_conf.rsync_settings()
         self._rings = dict(rings) if rings else {}
@@ -288,7 +307,11 @@ class ObjectReplicator(Daemon):
         if job.handoff and not local:
             self.remove_empty_partition(job, stats)
             return True
+        if self._still_in_sync(job, local):
+            stats.incr('unchanged')
+            return True
         all_ok, confirmed, local = self._sync_with_peers(job, local, stats)
+        self._remember_sync(job, local, all_ok)
         if job.handoff:
             if all_ok:
                 self.remove_handoff(job, confirmed, local, stats)
@@ -297,6 +320,30 @@ class ObjectReplicator(Daemon):
         stats.add_time('partition', time.monotonic() - begin)
         self._maybe_log_progress(stats)
         return all_ok
+
+    @staticmethod
+    def _sync_key(job):
+        return job.device, job.policy_index, job.partition
+
+    def _still_in_sync(self, job, local):
+        """True when every peer took this primary partition as it is now,
+        and its sweep is not due."""
+        entry = self._in_sync.get(self._sync_key(job))
+        if entry is None or job.handoff:
+            return False
+        peers, hashes_then, until = entry
+        return (peers == tuple(node['id'] for node in job.peers) and
+                hashes_then == local and self.clock() < until)
+
+    def _remember_sync(self, job, local, all_ok):
+        sweep = self.daemon_conf.full_sweep_interval
+        key = self._sync_key(job)
+        if job.handoff or not all_ok or sweep <= 0:
+            self._in_sync.pop(key, None)
+            return
+        until = self.clock() + random.uniform(0.5, 1.0) * sweep
+        self._in_sync[key] = (tuple(node['id'] for node in job.peers),
+                              dict(local), until)
 
     def _sync_with_peers(self, job, local, stats):
         """Push to every peer.

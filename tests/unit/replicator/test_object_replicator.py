@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from objstore.common.backend_client import direct_request
 from objstore.common.daemon import DaemonConf, read_status_file
 from objstore.common.exceptions import (
     ConfigError, DiskFileDeleted, DiskFileNotExist)
@@ -379,3 +380,63 @@ def test_owner_rsynced_without_its_sidecar_is_completed(cluster):
         assert b''.join(df.reader()) == b'x'
         quarantine = os.path.join(cluster.roots[n], 'd%d' % n, 'quarantined')
         assert not os.path.exists(quarantine)
+
+
+class CountingHttp:
+    """direct_request, counting the REPLICATE requests it sends."""
+
+    def __init__(self):
+        self.replicates = 0
+
+    def __call__(self, ip, port, method, path, *args, **kwargs):
+        if method == 'REPLICATE':
+            self.replicates += 1
+        return direct_request(ip, port, method, path, *args, **kwargs)
+
+
+def test_unchanged_partitions_skip_their_peers_until_the_sweep(cluster):
+    _part, primaries, _ = cluster.placement('obj')
+    a = primaries[0]
+    for node in primaries:
+        cluster.put(node, 'obj', b'hello', T1)
+    now = [1000.0]
+    http = CountingHttp()
+    replicator = ObjectReplicator(
+        cluster.conf(a, full_sweep_interval=600),
+        rings={0: cluster.ring, 1: cluster.ring1}, http=http,
+        clock=lambda: now[0])
+    first = replicator.run_once()
+    assert first.get('unchanged') == 0 and http.replicates > 0
+    partitions = first.get('partitions')
+
+    http.replicates = 0
+    second = replicator.run_once()
+    assert (second.get('unchanged'), http.replicates) == (partitions, 0)
+
+    # A write here: that partition is compared (and pushed) again.
+    cluster.put(a, 'newer', b'new', T2)
+    newer_part = cluster.ring.get_part('a', 'c', 'newer')
+    third = replicator.run_once()
+    assert third.get('unchanged') == partitions - 1
+    assert http.replicates >= 2
+    assert all(cluster.read(node, 'newer') == b'new'
+               for node in cluster.placement('newer')[1]), newer_part
+
+    # A peer lost its copy: found by the sweep, at the latest.
+    lost = [n for n in primaries if n != a][0]
+    shutil.rmtree(cluster.partition_dir(lost, _part))
+    replicator.run_once()
+    assert cluster.read(lost, 'obj') is DiskFileNotExist
+    now[0] += 601
+    http.replicates = 0
+    swept = replicator.run_once()
+    assert swept.get('unchanged') == 0 and http.replicates > 0
+    assert cluster.read(lost, 'obj') == b'hello'
+
+
+def test_a_zero_sweep_compares_every_pass(cluster):
+    _part, primaries, _ = cluster.placement('obj')
+    cluster.put(primaries[0], 'obj', b'hello', T1)
+    replicator = cluster.replicator(primaries[0], full_sweep_interval=0)
+    replicator.run_once()
+    assert replicator.run_once().get('unchanged') == 0
