@@ -130,6 +130,19 @@ def _tempauth_user_lines(users):
             for u in users]
 
 
+def aio_ports():
+    """(proxy port, storage port base) for an aio: a block below the
+    kernel's ephemeral range, where ports handed out to clients (and to
+    the other cluster) are not."""
+    for _ in range(500):
+        base = random.randrange(PORT_LOW, PORT_HIGH, 10)
+        ports = [base - 7] + [base + 10 * n + k for n in range(DEVICES)
+                              for k in range(4)]
+        if all(port_is_free('127.0.0.1', p) for p in ports):
+            return base - 7, base
+    raise RuntimeError('no free block of ports')
+
+
 class ObjstoreCluster:
     """An objstore aio (the ``objstore-aio`` code path) on free ports."""
 
@@ -137,25 +150,12 @@ class ObjstoreCluster:
 
     def __init__(self, workers=1, users=BENCH_USERS):
         self.root = tempfile.mkdtemp(prefix='bench-objstore-')
-        proxy_port, base = self._ports()
+        proxy_port, base = aio_ports()
         self.aio = AioCluster(self.root, {
             'devices': DEVICES, 'replicas': REPLICAS,
             'part_power': PART_POWER, 'proxy_port': proxy_port,
             'storage_port_base': base, 'proxy_workers': workers,
             'users': tuple(users)})
-
-    @staticmethod
-    def _ports():
-        """(proxy port, storage port base): a block below the kernel's
-        ephemeral range, where ports handed out to clients (and to the
-        other cluster) are not."""
-        for _ in range(500):
-            base = random.randrange(PORT_LOW, PORT_HIGH, 10)
-            ports = [base - 7] + [base + 10 * n + k for n in range(DEVICES)
-                                  for k in range(4)]
-            if all(port_is_free('127.0.0.1', p) for p in ports):
-                return base - 7, base
-        raise RuntimeError('no free block of ports')
 
     def start(self):
         self.aio.prepare()
