@@ -352,7 +352,7 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'tempauth copy container_quotas account_quotas proxy-server',
+        'bulk tempauth copy container_quotas account_quotas proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -372,6 +372,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:copy]',
         'use = egg:objstore#copy',
+        '',
+        '[filter:bulk]',
+        'use = egg:objstore#bulk',
         '',
         '[filter:container_quotas]',
         'use = egg:objstore#container_quotas',
