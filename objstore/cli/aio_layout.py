@@ -352,7 +352,8 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'bulk tempauth copy container_quotas account_quotas proxy-server',
+        'bulk tempauth staticweb copy container_quotas account_quotas '
+        'proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -375,6 +376,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:bulk]',
         'use = egg:objstore#bulk',
+        '',
+        '[filter:staticweb]',
+        'use = egg:objstore#staticweb',
         '',
         '[filter:container_quotas]',
         'use = egg:objstore#container_quotas',
