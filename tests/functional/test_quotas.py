@@ -2,6 +2,7 @@
 HTTP: bad values are 400, uploads and copies over a quota are 413, only
 a reseller admin sets an account quota."""
 
+import json
 import uuid
 
 import pytest
@@ -103,3 +104,8 @@ def test_only_reseller_admin_sets_account_quota(tester, reseller):
     status, headers, _b = tester('HEAD', '')
     assert 'x-account-quota-bytes' not in headers
     assert tester('PUT', container + '/o2', body=b'z')[0] == 201
+
+
+def test_info_lists_both_quotas(tester):
+    info = json.loads(tester('GET', '', account_path='/info')[2])
+    assert 'container_quotas' in info and 'account_quotas' in info

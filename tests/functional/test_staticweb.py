@@ -4,6 +4,7 @@ listings (escaped, CSS, label), custom error pages, directory markers,
 the read ACL (.r:* for pages, .rlistings for listings) and X-Web-Mode for
 an authenticated client."""
 
+import json
 import uuid
 
 import pytest
@@ -115,3 +116,8 @@ def test_not_a_site_passes_through(tester):
     assert anonymous(tester, plain + '/missing')[0] == 404
     status, _h, _b = tester('PUT', plain + '/o', body=b'x', token=False)
     assert status == 401
+
+
+def test_info_lists_staticweb(tester):
+    info = json.loads(tester('GET', '', account_path='/info')[2])
+    assert 'staticweb' in info
