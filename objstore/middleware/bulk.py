@@ -36,7 +36,7 @@ import json
 import tarfile
 import time
 import zlib
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qs, quote, unquote
 from xml.sax.saxutils import escape
 
 from objstore.common.config import ConfBase
@@ -135,6 +135,19 @@ def report_body(out_type, result, errors, root_tag):
     return ''.join(lines).encode('utf-8')
 
 
+def query_params(query_string):
+    """{name: last value} of a query string. Read raw: webob's
+    ``req.GET`` fails on bytes that are not UTF-8 (any client may send
+    them), and ``req.params`` would read a POST's form body.
+
+    >>> query_params('extract-archive=tar&x=%ED%A0')['extract-archive']
+    'tar'
+    """
+    return {name: values[-1] for name, values in parse_qs(
+        query_string, keep_blank_values=True,
+        errors='surrogateescape').items()}
+
+
 def answer_format(accept):
     """The report's content type for an ``Accept`` header; None when none
     is acceptable or the header is malformed (the job then reports 406).
@@ -223,8 +236,8 @@ class Bulk:
             max_deletes_per_request=self.conf.max_deletes_per_request,
             max_failed_deletes=self.conf.max_failed_deletes)
         req = Request(environ)
-        # Query only: req.params would read a form body of a POST.
-        archive = req.GET.get('extract-archive')
+        query = query_params(environ.get('QUERY_STRING', ''))
+        archive = query.get('extract-archive')
         if archive is not None and req.method == 'PUT':
             mode = ARCHIVE_MODES.get(archive.lower().strip('.'))
             if mode is None:
@@ -232,7 +245,7 @@ class Bulk:
             else:
                 resp = self._streamed(req, self.extract_iter, mode)
             return resp(environ, start_response)
-        if 'bulk-delete' in req.GET and req.method in ('POST', 'DELETE'):
+        if 'bulk-delete' in query and req.method in ('POST', 'DELETE'):
             return self._streamed(req, self.delete_iter)(
                 environ, start_response)
         return self.app(environ, start_response)

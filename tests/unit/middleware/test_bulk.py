@@ -37,8 +37,8 @@ class FakeStore:
 
     def handle(self, req, container, obj):
         objects = self.containers.get(container)
-        if req.method == 'HEAD':
-            return 204 if objects is not None else 404
+        if req.method in ('HEAD', 'GET'):
+            return 200 if objects is not None else 404
         if obj is None:
             return self.container_write(req.method, container, objects)
         if objects is None:
@@ -316,3 +316,12 @@ def test_slow_delete_sends_heartbeats():
 def test_sample_config_lists_every_option():
     assert_sample_matches(BulkConf, 'etc/proxy-server.conf-sample',
                           'filter:bulk', ignore=('use',))
+
+
+def test_query_not_utf8_passes_through():
+    store = FakeStore(containers=['c'])
+    resp, _body = send(Bulk(store, {}), 'GET', '/v1/AUTH_a/c?prefix=%ED%A0')
+    assert resp.status_int == 200
+    resp, body = send(Bulk(store, {}), 'DELETE',
+                      '/v1/AUTH_a?bulk-delete&x=%ED%A0', b'c')
+    assert text_report(body)[0]['Number Deleted'] == '1'
