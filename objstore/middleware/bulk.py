@@ -260,7 +260,7 @@ class Bulk:
             resp.content_type = out_type
         return resp
 
-    def _subrequest(self, req, method, path, headers=None, source='EA'):
+    def subrequest(self, req, method, path, headers=None, source='EA'):
         headers = dict(headers or {})
         token = req.headers.get('X-Auth-Token')
         if token:
@@ -367,7 +367,7 @@ class Bulk:
         for retry in range(self.conf.delete_container_retry_count + 1):
             if retry:
                 sleep(self.conf.delete_container_retry_interval ** retry)
-            resp = self._subrequest(req, 'DELETE', path,
+            resp = self.subrequest(req, 'DELETE', path,
                                     source='BD').get_response(self.app)
             if resp.status_int != 409:
                 break
@@ -484,7 +484,7 @@ class Extraction:
             container_failure = self.ensure_container(container)
         headers = dict(self.carried, **pax_headers(member))
         headers['Content-Length'] = str(member.size)
-        put = self.bulk._subrequest(self.req, 'PUT',
+        put = self.bulk.subrequest(self.req, 'PUT',
                                     self.account_path + obj_path, headers)
         put.environ['wsgi.input'] = tar.extractfile(member)
         resp = put.get_response(self.bulk.app)
@@ -506,12 +506,12 @@ class Extraction:
         there now, else the [path, status] to report if the upload into it
         fails; BulkError past the container limit or on a 401."""
         path = self.account_path + container
-        head = self.bulk._subrequest(self.req, 'HEAD', path)
+        head = self.bulk.subrequest(self.req, 'HEAD', path)
         resp = head.get_response(self.bulk.app)
         if is_success(resp.status_int):
             return None
         if resp.status_int == 404:
-            resp = self.bulk._subrequest(self.req, 'PUT', path).get_response(
+            resp = self.bulk.subrequest(self.req, 'PUT', path).get_response(
                 self.bulk.app)
             if is_success(resp.status_int):
                 self.containers_created += 1
