@@ -3,13 +3,17 @@ container/object HEAD, PUT and DELETE the way the proxy does): extract
 archives of each kind, bulk deletes, the report's three formats, limits,
 heartbeats, and that an archive streams through without being held."""
 
+import http.client
 import io
 import json
 import tarfile
+import time
 
 import pytest
 
+from objstore.common import green
 from objstore.common.http import Request, Response
+from objstore.common.wsgi import serve_in_thread
 from objstore.middleware.bulk import Bulk, BulkConf, Heartbeat
 from tests.helpers import FakeClock, assert_sample_matches
 
@@ -325,3 +329,33 @@ def test_query_not_utf8_passes_through():
     resp, body = send(Bulk(store, {}), 'DELETE',
                       '/v1/AUTH_a?bulk-delete&x=%ED%A0', b'c')
     assert text_report(body)[0]['Number Deleted'] == '1'
+
+
+def test_heartbeats_reach_the_client_while_the_job_runs():
+    """Through the real WSGI server: the first beat is on the wire long
+    before the report (the server's write buffering is off for it)."""
+
+    class SlowStore(FakeStore):
+        def handle(self, req, container, obj):
+            green.sleep(0.4)
+            return super().handle(req, container, obj)
+    store = SlowStore(containers=['c'])
+    store.containers['c'].update({'o%d' % i: b'' for i in range(4)})
+    server = serve_in_thread(Bulk(store, {'yield_frequency': '0.3',
+                                          'delete_concurrency': '1'}))
+    conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=10)
+    try:
+        started = time.monotonic()
+        conn.request('DELETE', '/v1/AUTH_a?bulk-delete',
+                     body=b'c/o0\nc/o1\nc/o2\nc/o3\n')
+        resp = conn.getresponse()
+        first = resp.read(1)
+        first_at = time.monotonic() - started
+        rest = resp.read()
+        done_at = time.monotonic() - started
+    finally:
+        conn.close()
+        server.stop()
+    assert first == b' '
+    assert first_at < 1.0 < 1.6 <= done_at
+    assert b'\r\n\r\nNumber Deleted: 4\n' in rest
