@@ -97,7 +97,8 @@ def test_extract_reports_quota_refusals_in_xml(tester):
 
 
 def test_extract_bad_archives(tester):
-    status, _h, body = tester('PUT', '', body=b'x', query='extract-archive=rar')
+    status, _h, body = tester('PUT', '', body=b'x',
+                              query='extract-archive=rar')
     assert (status, body) == (400, b'Unsupported archive format')
     status, _h, body = tester('PUT', '', body=b'garbage' * 100,
                               query='extract-archive=tar.bz2')

@@ -96,6 +96,10 @@ def test_only_reseller_admin_sets_account_quota(tester, reseller):
         status, _h, _b = reseller('PUT', container + '/o', body=b'z',
                                   account_path=path)
         assert status == 201
+        status, _h, _b = reseller('COPY', container + '/o',
+                                  {'Destination': container + '/o-copy'},
+                                  account_path=path)
+        assert status == 201
     finally:
         status, _h, _b = reseller(
             'POST', '', {'X-Remove-Account-Quota-Bytes': 't'},
