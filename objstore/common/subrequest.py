@@ -6,11 +6,11 @@ sends further down the pipeline (COPY reads the source and writes the
 destination this way; large objects, versioning and S3 will too). The
 copy keeps who the client is (``REMOTE_USER``, ``swift.authorize``,
 ``swift.clean_acl``, ``reseller_request``), the transaction id and the
-server facts, and nothing of the original request's body, query or conditional headers, so
-the subrequest is authorized as the client for its own path. The
-request's infocache and the shared info cache go along by reference, so
-what a subrequest learns or changes is seen by the whole request
-(common.info).
+server facts, and nothing of the original request's body, query or
+conditional headers, so the subrequest is authorized as the client for
+its own path. The request's infocache and the shared info cache go
+along by reference, so what a subrequest learns or changes is seen by
+the whole request (common.info).
 
 ``make_preauthed_subrequest`` is the other kind: a lookup a middleware
 makes for itself (account/container info), which no ACL of the client may
