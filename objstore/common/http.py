@@ -23,6 +23,7 @@ RESPONSE_REASONS = {
     202: ('Accepted', 'The request is accepted for processing.'),
     204: ('No Content', ''),
     206: ('Partial Content', ''),
+    301: ('Moved Permanently', 'The resource has moved permanently.'),
     304: ('Not Modified', ''),
     400: ('Bad Request', 'The server could not comply with the request '
           'since it is either malformed or otherwise incorrect.'),

@@ -5,12 +5,12 @@ Owns ``make_subrequest``: a new WSGI environ for a request a middleware
 sends further down the pipeline (COPY reads the source and writes the
 destination this way; large objects, versioning and S3 will too). The
 copy keeps who the client is (``REMOTE_USER``, ``swift.authorize``,
-``swift.clean_acl``), the transaction id and the server facts, and
-nothing of the original request's body, query or conditional headers, so
-the subrequest is authorized as the client for its own path. The
-request's infocache and the shared info cache go along by reference, so
-what a subrequest learns or changes is seen by the whole request
-(common.info).
+``swift.clean_acl``, ``reseller_request``), the transaction id and the
+server facts, and nothing of the original request's body, query or
+conditional headers, so the subrequest is authorized as the client for
+its own path. The request's infocache and the shared info cache go
+along by reference, so what a subrequest learns or changes is seen by
+the whole request (common.info).
 
 ``make_preauthed_subrequest`` is the other kind: a lookup a middleware
 makes for itself (account/container info), which no ACL of the client may
@@ -37,10 +37,11 @@ INHERITED_KEYS = (
     'SCRIPT_NAME', 'wsgi.url_scheme', 'wsgi.errors', 'wsgi.version',
     'wsgi.multithread', 'wsgi.multiprocess', 'wsgi.run_once',
     'swift.trans_id', 'swift.authorize', 'swift.clean_acl',
-    INFOCACHE_KEY, SHARED_CACHE_KEY,
+    'reseller_request', INFOCACHE_KEY, SHARED_CACHE_KEY,
 )
 # The client's identity: what a pre-authorized subrequest must not carry.
-IDENTITY_KEYS = ('REMOTE_USER', 'swift.authorize', 'swift.clean_acl')
+IDENTITY_KEYS = ('REMOTE_USER', 'swift.authorize', 'swift.clean_acl',
+                 'reseller_request')
 
 
 CAPABILITIES_KEY = 'objstore.capabilities'

@@ -167,6 +167,15 @@ def user_groups(user, prefix):
 # ---------------------------------------------------------------- tokens
 
 
+def identify(environ, groups):
+    """Name the request's user by its ``groups`` (``REMOTE_USER``) and,
+    as Swift's tempauth does, mark a reseller admin's request
+    (``reseller_request``: account_quotas lets only those set quotas)."""
+    environ['REMOTE_USER'] = ','.join(groups)
+    if '.reseller_admin' in groups:
+        environ['reseller_request'] = True
+
+
 def derive_secret(token_secret, users):
     """The HMAC key: the configured secret, else one derived from the users.
 
@@ -417,8 +426,8 @@ class TempAuth:
                     self.signer.token_prefix):
                 return unauthorized(path, environ.get('REQUEST_METHOD'))
             return None
-        environ['REMOTE_USER'] = ','.join(
-            user_groups(self.users[verified[0]], self.conf.prefix))
+        identify(environ, user_groups(self.users[verified[0]],
+                                      self.conf.prefix))
         return None
 
     def _identify_signed(self, environ, verify):
@@ -429,7 +438,7 @@ class TempAuth:
             self.logger.info('signature check failed for %s',
                              environ.get('PATH_INFO', ''))
             return unauthorized(environ.get('PATH_INFO', ''))
-        environ['REMOTE_USER'] = ','.join(credentials.groups)
+        identify(environ, credentials.groups)
         return None
 
     def lookup_credentials(self, access_key):

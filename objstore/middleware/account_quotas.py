@@ -1,0 +1,142 @@
+"""account_quotas: a reseller admin caps what an account may store.
+
+Owns Swift's account quotas. ``X-Account-Quota-Bytes`` and
+``X-Account-Quota-Count`` on an account PUT/POST (and the legacy
+``X-Account-Meta-Quota-Bytes``, taken as ``X-Account-Quota-Bytes``; the
+``X-Remove-`` forms clear them) are accepted only from a reseller admin
+(``environ['reseller_request']``, which tempauth sets for
+``.reseller_admin`` users): anyone else gets 403, a value that is not a
+non-negative integer 400. The quotas are kept in account sysmeta
+(``X-Account-Sysmeta-Quota-Bytes``/``-Count``), which account owners
+cannot write, and shown back as ``X-Account-Quota-Bytes``/``-Count``.
+An object PUT that would take the account over either quota gets 413
+``Upload exceeds quota.`` (after auth allowed it, see
+container_quotas.refuse_after_authorize); reseller admins are never held
+to it. Like container_quotas it sits after copy and bulk, so copies and
+archive members count too.
+
+Per-policy quotas (``X-Account-Quota-Bytes-Policy-<name>``) are not
+offered: the account server reports no per-policy usage to check them
+against.
+
+Must not enforce anything on its own answers' way back: it only reads.
+"""
+
+from objstore.common.http import (
+    HTTPBadRequest, HTTPForbidden, Request, split_path)
+from objstore.common.info import get_account_info
+from objstore.common.subrequest import add_capability
+from objstore.middleware.container_quotas import (
+    QUOTA_EXCEEDED, refuse_after_authorize)
+
+RESELLER_REQUEST_KEY = 'reseller_request'
+QUOTA_KINDS = ('Quota-Bytes', 'Quota-Count')
+# Old header -> the one it stands for when that one is not sent.
+LEGACY_HEADERS = {
+    'X-Account-Meta-Quota-Bytes': 'X-Account-Quota-Bytes',
+    'X-Remove-Account-Meta-Quota-Bytes': 'X-Remove-Account-Quota-Bytes',
+}
+
+
+def requested_quotas(headers):
+    """{kind: value} of the quotas an account PUT/POST sets ('' clears).
+
+    >>> requested_quotas({'X-Account-Meta-Quota-Bytes': '5'})
+    {'Quota-Bytes': '5'}
+    >>> requested_quotas({'X-Account-Quota-Count': '3',
+    ...                   'X-Remove-Account-Quota-Count': 'x'})
+    {'Quota-Count': ''}
+    """
+    headers = dict(headers)
+    for legacy, current in LEGACY_HEADERS.items():
+        if headers.get(legacy) is not None and not headers.get(current):
+            headers[current] = headers[legacy]
+    quotas = {}
+    for kind in QUOTA_KINDS:
+        value = headers.get('X-Account-%s' % kind)
+        if headers.get('X-Remove-Account-%s' % kind):
+            value = ''
+        if value is not None:
+            quotas[kind] = value
+    return quotas
+
+
+def _stored_quota(info, kind, legacy=False):
+    """The account's quota of ``kind`` ('quota-bytes'), or None."""
+    value = info.get('sysmeta', {}).get(kind)
+    if value is None and legacy:
+        value = info.get('meta', {}).get(kind)
+    try:
+        quota = int(value)
+    except (TypeError, ValueError):
+        return None
+    return quota if quota >= 0 else None
+
+
+def exceeds_account_quota(info, content_length):
+    """Whether one more object of ``content_length`` bytes takes the
+    account of ``info`` over a quota.
+
+    >>> info = {'bytes': 5, 'total_object_count': 1,
+    ...         'sysmeta': {'quota-bytes': '6'}, 'meta': {}}
+    >>> exceeds_account_quota(info, 1), exceeds_account_quota(info, 2)
+    (False, True)
+    >>> exceeds_account_quota({'bytes': 0, 'total_object_count': 3,
+    ...     'sysmeta': {'quota-count': '3'}}, 0)
+    True
+    """
+    quota = _stored_quota(info, 'quota-bytes', legacy=True)
+    if quota is not None and info.get('bytes', 0) + content_length > quota:
+        return True
+    quota = _stored_quota(info, 'quota-count')
+    return quota is not None and info.get('total_object_count', 0) + 1 > quota
+
+
+class AccountQuotaMiddleware:
+    def __init__(self, app, conf=None):
+        self.app = app
+        self.conf = conf or {}
+
+    def __call__(self, environ, start_response):
+        add_capability(environ, 'account_quotas')
+        req = Request(environ)
+        try:
+            _v, _account, container, obj = split_path(
+                req.path_info, 2, 4, True)
+        except ValueError:
+            return self.app(environ, start_response)
+        if container is None:
+            return self.handle_account(req)(environ, start_response)
+        if req.method == 'PUT' and obj is not None and \
+                environ.get(RESELLER_REQUEST_KEY) is not True:
+            info = get_account_info(environ, self.app, swift_source='AQ')
+            if exceeds_account_quota(info, req.content_length or 0):
+                refusal = refuse_after_authorize(environ, QUOTA_EXCEEDED)
+                if refusal is not None:
+                    return refusal(environ, start_response)
+        return self.app(environ, start_response)
+
+    def handle_account(self, req):
+        """Translate quota headers to sysmeta on the way in (reseller
+        admins only) and sysmeta to quota headers on the way out."""
+        if req.method in ('PUT', 'POST'):
+            quotas = requested_quotas(req.headers)
+            if quotas and req.environ.get(RESELLER_REQUEST_KEY) is not True:
+                return HTTPForbidden()
+            if any(value and not value.isdigit()
+                   for value in quotas.values()):
+                return HTTPBadRequest()
+            for kind, value in quotas.items():
+                req.headers['X-Account-Sysmeta-%s' % kind] = value
+        resp = req.get_response(self.app)
+        for kind in QUOTA_KINDS:
+            value = resp.headers.get('X-Account-Sysmeta-%s' % kind)
+            if value:
+                resp.headers['X-Account-%s' % kind] = value
+        return resp
+
+
+def filter_factory(global_conf, **local_conf):
+    conf = dict(global_conf)
+    conf.update(local_conf)
+    return lambda app: AccountQuotaMiddleware(app, conf)
