@@ -58,8 +58,29 @@ def _prefixed(headers, prefix):
             if name.lower().startswith(prefix)}
 
 
+# X-Account-Storage-Policy-<name>-<stat>: the stat's key in the info.
+POLICY_STATS = {'-container-count': 'container_count',
+                '-object-count': 'object_count', '-bytes-used': 'bytes'}
+
+
+def policy_stats(lower):
+    """{policy name (lower case): {stat: int}} of an account answer's
+    ``X-Account-Storage-Policy-<Name>-*`` headers.
+
+    >>> policy_stats({'x-account-storage-policy-gold-bytes-used': '7'})
+    {'gold': {'bytes': 7}}
+    """
+    found = {}
+    for name, value in _prefixed(lower, 'x-account-storage-policy-').items():
+        for suffix, key in POLICY_STATS.items():
+            if name.endswith(suffix) and value.isdigit():
+                found.setdefault(name[:-len(suffix)], {})[key] = int(value)
+    return found
+
+
 def account_info_from(status, headers):
-    """The cached form of an account HEAD answer (Swift's field names)."""
+    """The cached form of an account HEAD answer (Swift's field names;
+    ``storage_policies`` is keyed by policy name, lower case)."""
     lower = {name.lower(): value for name, value in headers.items()}
     return {
         'status': status,
@@ -68,6 +89,7 @@ def account_info_from(status, headers):
         'bytes': _int_header(lower, 'x-account-bytes-used'),
         'meta': _prefixed(lower, 'x-account-meta-'),
         'sysmeta': _prefixed(lower, 'x-account-sysmeta-'),
+        'storage_policies': policy_stats(lower),
     }
 
 

@@ -113,3 +113,26 @@ def test_only_reseller_admin_sets_account_quota(tester, reseller):
 def test_info_lists_both_quotas(tester):
     info = json.loads(tester('GET', '', account_path='/info')[2])
     assert 'container_quotas' in info and 'account_quotas' in info
+
+
+def test_policy_quota_caps_only_that_policys_containers(cluster, reseller):
+    owner = UserClient(cluster, 'test2:tester2')
+    path = owner.account_path
+    header = 'X-Account-Quota-Bytes-Policy-silver'
+    assert owner('POST', '', {header: '10'})[0] == 403
+    assert reseller('POST', '', {header: 'ten'}, account_path=path)[0] == 400
+    assert reseller('POST', '', {header: '10'}, account_path=path)[0] == 204
+    try:
+        assert owner('HEAD', '')[1].get(header.lower()) == '10'
+        silver = new_container(owner, **{'X-Storage-Policy': 'silver'})
+        gold = new_container(owner)
+        assert owner('PUT', silver + '/small', body=b'x' * 10)[0] == 201
+        status, _h, body = owner('PUT', silver + '/big', body=b'x' * 11)
+        assert (status, body) == (413, b'Upload exceeds policy quota.')
+        assert owner('PUT', gold + '/big', body=b'x' * 11)[0] == 201
+    finally:
+        assert reseller('POST', '', {'X-Remove-Account-Quota-Bytes-Policy-'
+                                     'silver': 'x'}, account_path=path)[0] \
+            == 204
+    assert header.lower() not in owner('HEAD', '')[1]
+    assert owner('PUT', silver + '/big', body=b'x' * 11)[0] == 201
