@@ -24,7 +24,8 @@ from objstore.common.http import (
 from objstore.common.log import get_txn_id
 from objstore.common.row_update import make_host_list
 from objstore.common.timestamp import Timestamp
-from objstore.proxy.cors import is_origin_allowed, preflight_headers
+from objstore.proxy.cors import (
+    actual_response_headers, is_origin_allowed, preflight_headers)
 from objstore.proxy.fanout import BackendResult, make_requests, node_name
 from objstore.proxy.getter import (
     ResumingBody, failure_status, find_newest, find_source)
@@ -185,6 +186,25 @@ class Controller:
     def allowed_methods(self):
         return self.ALLOWED_METHODS
 
+    # --------------------------------------------------------------- CORS
+
+    def dispatch(self, req):
+        """The answer of the verb handler; a cross-origin request (with
+        ``Origin``) to a container or object also gets the CORS headers
+        of the container's metadata, as Swift's ``cors_validation``."""
+        handler = getattr(self, req.method)
+        origin = req.headers.get('Origin')
+        if not origin or self.container is None or req.method == 'OPTIONS':
+            return handler(req)
+        # Looked up before the verb runs, as Swift does: a write that sets
+        # the CORS metadata does not yet answer by it.
+        cors = self.container_info(req).get('cors') or {}
+        resp = handler(req)
+        for name, value in actual_response_headers(
+                resp.headers, cors, origin, self.app.cors).items():
+            resp.headers[name] = value
+        return resp
+
     # ------------------------------------------------------------ OPTIONS
 
     def OPTIONS(self, req):
@@ -198,7 +218,7 @@ class Controller:
         if not origin or self.container is None:
             return self._options_answer(200, headers)
         cors = self.container_info(req).get('cors') or {}
-        if not is_origin_allowed(cors, origin) or \
+        if not is_origin_allowed(cors, origin, self.app.cors) or \
                 req.headers.get('Access-Control-Request-Method') \
                 not in methods:
             return Response(status=HTTP_UNAUTHORIZED, headers=headers)
