@@ -509,3 +509,31 @@ def direct_to(dev, method, path, headers=None, query=None):
     return direct_request(dev['ip'], dev['port'], method, path,
                           headers=headers, query=query, conn_timeout=5,
                           node_timeout=30)
+
+
+@contextlib.contextmanager
+def running_memcached():
+    """A real memcached on a free loopback port for the block; yields its
+    ``host:port`` and kills it (by its pid) at the end."""
+    port = free_port()
+    # memcached refuses to run as root unless told which user to be.
+    user = ['-u', 'root'] if os.geteuid() == 0 else []
+    proc = subprocess.Popen(['memcached', '-l', '127.0.0.1', '-p', str(port),
+                             '-U', '0', '-m', '8'] + user,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: _accepts(port), timeout=10), \
+            'memcached did not start'
+        yield '127.0.0.1:%d' % port
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _accepts(port):
+    try:
+        socket.create_connection(('127.0.0.1', port), 0.2).close()
+    except OSError:
+        return False
+    return True
