@@ -352,7 +352,7 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'ratelimit tempauth copy proxy-server',
+        'ratelimit name_check tempauth copy proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -375,6 +375,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:ratelimit]',
         'use = egg:objstore#ratelimit',
+        '',
+        '[filter:name_check]',
+        'use = egg:objstore#name_check',
         '',
         '[filter:tempauth]',
         'use = egg:objstore#tempauth',
