@@ -13,6 +13,7 @@ that started them (``objstore.cli.aio_supervisor``).
 """
 
 import atexit
+import configparser
 import contextlib
 import http.client
 import logging
@@ -34,6 +35,7 @@ from objstore.common.backend_client import direct_request
 from objstore.common.exceptions import ConfigError
 from objstore.common.hashing import load_hash_conf
 from objstore.common.timestamp import Timestamp
+from objstore.common.wsgi import load_app, serve_in_thread
 from objstore.ring.ring import Ring
 
 TEST_USERS = (
@@ -537,3 +539,30 @@ def _accepts(port):
     except OSError:
         return False
     return True
+
+
+class ReconfiguredProxy:
+    """The aio cluster's own proxy pipeline (its proxy-server.conf loaded
+    with PasteDeploy in this process) with some options changed, served on
+    a loopback port in front of the cluster's storage servers.
+    ``options``: {section: {option: value}}."""
+
+    def __init__(self, cluster, tmp_dir, options):
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(cluster.aio.dirs.proxy_conf, encoding='utf-8')
+        for section, values in options.items():
+            for name, value in values.items():
+                parser[section][name] = value
+        path = os.path.join(tmp_dir, 'proxy-server.conf')
+        with open(path, 'w', encoding='utf-8') as conf:
+            parser.write(conf)
+        self.server = serve_in_thread(load_app(path))
+        self.port = self.server.port
+
+    def request(self, method, path, headers=None, body=None):
+        """(status, {lower-case header: value}, body)."""
+        return send_raw('127.0.0.1', self.port, method, path, headers or {},
+                        body)
+
+    def close(self):
+        self.server.stop()

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from objstore.common.durable import write_atomic
 from objstore.common.exceptions import ConfigError
 from objstore.common.storage_policy import policy_ring_name
+from objstore.middleware.name_check import LONGEST_API_PATH
 from objstore.replicator.rsync import render_rsyncd_conf
 from objstore.ring.builder import RingBuilder
 
@@ -378,6 +379,11 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:name_check]',
         'use = egg:objstore#name_check',
+        # Swift's default pipeline has no name_check: the aio's refuses
+        # nothing that Swift's API accepts (its limits are for operators).
+        'forbidden_chars = ',
+        'forbidden_regexp = ',
+        'maximum_length = %d' % LONGEST_API_PATH,
         '',
         '[filter:tempauth]',
         'use = egg:objstore#tempauth',

@@ -14,6 +14,7 @@ import dataclasses
 import re
 
 from objstore.common.config import ConfBase
+from objstore.common.constraints import NAME_LIMITS
 from objstore.common.exceptions import ConfigError
 from objstore.common.http import HTTPBadRequest, html_error
 from objstore.common.subrequest import add_capability
@@ -21,6 +22,9 @@ from objstore.common.subrequest import add_capability
 FORBIDDEN_CHARS = '\'"`<>'
 MAX_LENGTH = 255
 FORBIDDEN_REGEXP = r'/\./|/\.\./|/\.$|/\.\.$'
+# The longest path whose names the API itself accepts (``/v1.0/a/c/o``):
+# a maximum_length at least this refuses no valid request.
+LONGEST_API_PATH = len('/v1.0/') + sum(NAME_LIMITS.values()) + 2
 
 
 @dataclasses.dataclass(frozen=True)

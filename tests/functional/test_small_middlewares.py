@@ -8,7 +8,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.helpers import send_raw
+from objstore.middleware.name_check import FORBIDDEN_REGEXP
+from tests.helpers import ReconfiguredProxy, send_raw
 
 
 class User:
@@ -42,14 +43,34 @@ def container(user):
     return name
 
 
-def test_name_check_refuses_forbidden_names(user, container):
-    status, headers, body = user('PUT', container + '/a%3Cb', body=b'x')
-    assert status == 400
-    assert body == (b'Object/Container/Account name contains forbidden '
-                    b'chars from \'"`<>')
-    status, _, body = user('PUT', container + '/' + 'n' * 300, body=b'x')
-    assert (status, body) == (400, b'Object/Container/Account name longer '
-                                   b'than the allowed maximum 255')
-    assert user('PUT', container + '/fine.txt', body=b'x')[0] == 201
-    status, _, body = user.send('GET', '/info', token=False)
-    assert json.loads(body)['name_check']['maximum_length'] == 255
+def test_name_check_refuses_only_what_the_api_would(user, container):
+    """The aio's name_check refuses paths longer than any valid one (and
+    nothing Swift's API accepts: its default pipeline has none)."""
+    assert user('PUT', container + '/a%3Cb/./c', body=b'x')[0] == 201
+    info = json.loads(user.send('GET', '/info', token=False)[2])
+    longest = info['name_check']['maximum_length']
+    assert info['name_check']['forbidden_chars'] == ''
+    status, _, body = user('PUT', container + '/' + 'n' * longest,
+                           body=b'x')
+    assert (status, body) == (400, (
+        'Object/Container/Account name longer than the allowed maximum '
+        '%d' % longest).encode())
+
+
+def test_name_check_with_swifts_defaults(cluster, tmp_path, user):
+    proxy = ReconfiguredProxy(cluster, str(tmp_path), {
+        'filter:name_check': {'forbidden_chars': '\'"`<>',
+                              'maximum_length': '255',
+                              'forbidden_regexp': FORBIDDEN_REGEXP}})
+    try:
+        target = user.base + '/c/a%3Cb'
+        status, _, body = proxy.request('PUT', target, {
+            'X-Auth-Token': user.token}, b'x')
+        assert (status, body) == (400, b'Object/Container/Account name '
+                                       b'contains forbidden chars from '
+                                       b'\'"`<>')
+        status, _, _ = proxy.request('GET', user.base + '/c/./o', {
+            'X-Auth-Token': user.token})
+        assert status == 400
+    finally:
+        proxy.close()
