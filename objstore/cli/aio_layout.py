@@ -353,7 +353,7 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'ratelimit name_check tempauth copy proxy-server',
+        'ratelimit name_check tempauth copy etag_quoter proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -384,6 +384,9 @@ def render_proxy_conf(data_dir, layout):
         'forbidden_chars = ',
         'forbidden_regexp = ',
         'maximum_length = %d' % LONGEST_API_PATH,
+        '',
+        '[filter:etag_quoter]',
+        'use = egg:objstore#etag_quoter',
         '',
         '[filter:tempauth]',
         'use = egg:objstore#tempauth',

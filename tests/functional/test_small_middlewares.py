@@ -74,3 +74,40 @@ def test_name_check_with_swifts_defaults(cluster, tmp_path, user):
         assert status == 400
     finally:
         proxy.close()
+
+
+def etag_of(user, path):
+    status, headers, _ = user('HEAD', path)
+    assert status == 200
+    return headers['etag']
+
+
+def test_etag_quoter_by_container_then_account(user, container):
+    assert user('PUT', container + '/o', body=b'x')[0] == 201
+    bare = etag_of(user, container + '/o')
+    assert not bare.startswith('"')
+    status, _, _ = user('POST', container, {
+        'X-Container-Rfc-Compliant-Etags': 'yes'})
+    assert status == 204
+    status, headers, _ = user('HEAD', container)
+    assert headers['x-container-rfc-compliant-etags'] == 'True'
+    assert not any('sysmeta' in name for name in headers)
+    assert etag_of(user, container + '/o') == '"%s"' % bare
+    status, headers, _ = user('GET', container + '/o')
+    assert (status, headers['etag']) == (200, '"%s"' % bare)
+    # Removed from the container: the account's setting decides.
+    assert user('POST', container, {
+        'X-Remove-Container-Rfc-Compliant-Etags': 'x'})[0] == 204
+    assert etag_of(user, container + '/o') == bare
+    assert user('POST', '', {'X-Account-Rfc-Compliant-Etags': 'true'})[0] \
+        == 204
+    try:
+        assert etag_of(user, container + '/o') == '"%s"' % bare
+        assert user('POST', container, {
+            'X-Container-Rfc-Compliant-Etags': 'false'})[0] == 204
+        assert etag_of(user, container + '/o') == bare
+    finally:
+        assert user('POST', '', {'X-Account-Rfc-Compliant-Etags': ''})[0] \
+            == 204
+    info = json.loads(user.send('GET', '/info', token=False)[2])
+    assert info['etag_quoter'] == {'enable_by_default': False}
