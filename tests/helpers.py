@@ -65,8 +65,12 @@ def send_raw(host, port, method, target, headers, body=None, timeout=30):
     Content-Length for a body that lacks one)."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        conn.putrequest(method, target, skip_accept_encoding=True)
         sent = dict(headers)
+        # A Host of the caller's replaces http.client's own (a second Host
+        # line would be ignored by the server).
+        conn.putrequest(method, target, skip_accept_encoding=True,
+                        skip_host=any(name.lower() == 'host'
+                                      for name in sent))
         if body is not None and 'Content-Length' not in sent:
             sent['Content-Length'] = str(len(body))
         for name, value in sent.items():

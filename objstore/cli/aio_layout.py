@@ -353,7 +353,8 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'ratelimit name_check tempauth copy etag_quoter proxy-server',
+        'domain_remap ratelimit name_check tempauth copy etag_quoter '
+        'proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -387,6 +388,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:etag_quoter]',
         'use = egg:objstore#etag_quoter',
+        '',
+        '[filter:domain_remap]',
+        'use = egg:objstore#domain_remap',
         '',
         '[filter:tempauth]',
         'use = egg:objstore#tempauth',

@@ -111,3 +111,21 @@ def test_etag_quoter_by_container_then_account(user, container):
             == 204
     info = json.loads(user.send('GET', '/info', token=False)[2])
     assert info['etag_quoter'] == {'enable_by_default': False}
+
+
+def test_domain_remap_names_from_the_host(user, container):
+    assert user('PUT', container + '/o', body=b'remapped')[0] == 201
+    name = container.lstrip('/')
+    for host, path in (('%s.%s.example.com' % (name, user.account), '/o'),
+                       ('%s.example.com:8080' % user.account.replace(
+                           'AUTH_', 'auth-'), container + '/o')):
+        status, _, body = user.send('GET', path, {'Host': host})
+        assert (status, body) == (200, b'remapped'), host
+    status, _, body = user.send('GET', '/o', {'Host': 'a.b.c.example.com'})
+    assert (status, body) == (400, b'Bad domain in host header')
+    # Hosts outside the storage domain are not remapped: /o names no
+    # account.
+    status, _, body = user.send('GET', '/o', {'Host': 'c.AUTH_x.example.org'})
+    assert (status, body) == (412, b'Bad URL')
+    info = json.loads(user.send('GET', '/info', token=False)[2])
+    assert info['domain_remap'] == {'default_reseller_prefix': None}
