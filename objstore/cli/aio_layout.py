@@ -353,8 +353,8 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'domain_remap ratelimit name_check tempauth copy etag_quoter '
-        'proxy-server',
+        'domain_remap crossdomain ratelimit name_check tempauth copy '
+        'etag_quoter proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -391,6 +391,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:domain_remap]',
         'use = egg:objstore#domain_remap',
+        '',
+        '[filter:crossdomain]',
+        'use = egg:objstore#crossdomain',
         '',
         '[filter:tempauth]',
         'use = egg:objstore#tempauth',

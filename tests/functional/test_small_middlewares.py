@@ -129,3 +129,15 @@ def test_domain_remap_names_from_the_host(user, container):
     assert (status, body) == (412, b'Bad URL')
     info = json.loads(user.send('GET', '/info', token=False)[2])
     assert info['domain_remap'] == {'default_reseller_prefix': None}
+
+
+def test_crossdomain_policy_is_public(user):
+    status, headers, body = user.send('GET', '/crossdomain.xml',
+                                      token=False)
+    assert status == 200
+    assert headers['content-type'] == 'application/xml'
+    assert b'<allow-access-from domain="*" secure="false" />' in body
+    assert body.startswith(b'<?xml version="1.0"?>\n<!DOCTYPE '
+                           b'cross-domain-policy')
+    info = json.loads(user.send('GET', '/info', token=False)[2])
+    assert info['crossdomain'] == {}
