@@ -353,8 +353,8 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'domain_remap crossdomain ratelimit name_check tempauth copy '
-        'etag_quoter proxy-server',
+        'domain_remap crossdomain list_endpoints ratelimit name_check '
+        'tempauth copy etag_quoter proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -394,6 +394,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:crossdomain]',
         'use = egg:objstore#crossdomain',
+        '',
+        '[filter:list_endpoints]',
+        'use = egg:objstore#list_endpoints',
         '',
         '[filter:tempauth]',
         'use = egg:objstore#tempauth',

@@ -141,3 +141,41 @@ def test_crossdomain_policy_is_public(user):
                            b'cross-domain-policy')
     info = json.loads(user.send('GET', '/info', token=False)[2])
     assert info['crossdomain'] == {}
+
+
+def test_list_endpoints_follow_the_rings_and_policies(cluster, user):
+    name = 'ends-%s' % uuid.uuid4().hex
+    assert user('PUT', '/' + name, {'X-Storage-Policy': 'silver'})[0] == 201
+    account = user.account
+    for version in ('', 'v1/'):
+        status, headers, body = user.send(
+            'GET', '/endpoints/%s%s/%s/o%%20x' % (version, account, name),
+            token=False)
+        assert status == 200
+        assert headers['content-type'] == 'application/json'
+        part, nodes = cluster.ring('object-1').get_nodes(account, name,
+                                                         'o x')
+        assert json.loads(body) == [
+            'http://%s:%s/%s/%s/%s/%s/o%%20x' % (
+                n['ip'], n['port'], n['device'], part, account, name)
+            for n in nodes]
+    status, _, body = user.send('GET', '/endpoints/v2/%s/%s' % (
+        account, name), token=False)
+    part, nodes = cluster.ring('container').get_nodes(account, name)
+    assert json.loads(body) == {'endpoints': [
+        'http://%s:%s/%s/%s/%s/%s' % (n['ip'], n['port'], n['device'], part,
+                                      account, name) for n in nodes],
+        'headers': {}}
+    status, _, body = user.send('GET', '/endpoints/v2/%s/%s/o' % (
+        account, name), token=False)
+    assert json.loads(body)['headers'] == {
+        'X-Backend-Storage-Policy-Index': '1'}
+    assert len(json.loads(body)['endpoints']) == 2
+    status, _, body = user.send('GET', '/endpoints/v3/%s' % account,
+                                token=False)
+    assert (status, body) == (400, b"Unsupported version 'v3'")
+    assert user.send('GET', '/endpoints/', token=False)[::2] == (
+        400, b'No account specified')
+    status, headers, _ = user.send('PUT', '/endpoints/a', body=b'',
+                                   token=False)
+    assert (status, headers['allow']) == (405, 'GET')
