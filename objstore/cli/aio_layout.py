@@ -353,8 +353,8 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'domain_remap crossdomain list_endpoints ratelimit name_check '
-        'tempauth copy etag_quoter proxy-server',
+        'domain_remap crossdomain list_endpoints listing_formats '
+        'ratelimit name_check tempauth copy etag_quoter proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -397,6 +397,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:list_endpoints]',
         'use = egg:objstore#list_endpoints',
+        '',
+        '[filter:listing_formats]',
+        'use = egg:objstore#listing_formats',
         '',
         '[filter:tempauth]',
         'use = egg:objstore#tempauth',

@@ -19,8 +19,7 @@ from urllib.parse import quote, unquote
 from objstore.common.config import ConfBase
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import (
-    HTTPBadRequest, HTTPMethodNotAllowed, Request, Response, html_error,
-    split_path)
+    HTTPBadRequest, HTTPMethodNotAllowed, Response, html_error, split_path)
 from objstore.common.info import get_container_info
 from objstore.common.storage_policy import load_policies
 from objstore.common.subrequest import add_capability
@@ -126,12 +125,12 @@ class ListEndpointsMiddleware:
     def __call__(self, environ, start_response):
         add_capability(environ, 'list_endpoints',
                        list_endpoints_path=self.prefix)
-        req = Request(environ)
-        # Quoted, as Swift's: each name is unquoted once, after the split.
-        path = req.path
+        # Quoted, as Swift's: each name is unquoted once, after the split
+        # (from the path's bytes: they need not be UTF-8).
+        path = quote(environ.get('PATH_INFO', '').encode('latin-1'))
         if not path.startswith(self.prefix):
             return self.app(environ, start_response)
-        if req.method != 'GET':
+        if environ['REQUEST_METHOD'] != 'GET':
             return HTTPMethodNotAllowed(headers={'Allow': 'GET'})(
                 environ, start_response)
         try:

@@ -75,27 +75,23 @@ def client_headers(backend_headers, owner=True):
     return headers
 
 
-def listing_headers(headers, container, by_accept):
+def listing_headers(headers, container):
     """Swift's headers of an account or container GET/HEAD answer, from
-    the storage server's [(name, value)]: ``Accept-Ranges: bytes``,
-    ``Vary: Accept`` when the listing's format follows Accept (no
-    ``format=`` in the query: ``by_accept``), no
+    the storage server's [(name, value)]: ``Accept-Ranges: bytes``, no
     X-Put-Timestamp (Swift sends it on PUT answers only); a container's
     also ``Last-Modified`` (its PUT time, rounded up to the second) and
     ``X-Container-Sharding: False`` (objstore never shards a container).
+    ``Vary: Accept`` is the listing_formats middleware's, which chooses
+    the format.
 
-    >>> listing_headers([('X-Put-Timestamp', '0000000001.50000')], True,
-    ...                 True)
+    >>> listing_headers([('X-Put-Timestamp', '0000000001.50000')], True)
     ... # doctest: +NORMALIZE_WHITESPACE
-    [('Accept-Ranges', 'bytes'), ('Vary', 'Accept'),
-     ('X-Container-Sharding', 'False'),
+    [('Accept-Ranges', 'bytes'), ('X-Container-Sharding', 'False'),
      ('Last-Modified', 'Thu, 01 Jan 1970 00:00:02 GMT')]
     """
     shaped = [(name, value) for name, value in headers
               if name.lower() != 'x-put-timestamp']
     shaped.append(('Accept-Ranges', 'bytes'))
-    if by_accept:
-        shaped.append(('Vary', 'Accept'))
     if container:
         shaped.append(('X-Container-Sharding', 'False'))
         put_time = dict((name.lower(), value) for name, value in headers
@@ -104,17 +100,6 @@ def listing_headers(headers, container, by_accept):
             shaped.append(('Last-Modified',
                            http_date(math.ceil(float(put_time)))))
     return shaped
-
-
-def names_format(query):
-    """Whether a query string has a ``format`` parameter (read raw: the
-    query may hold bytes that are not UTF-8).
-
-    >>> names_format('limit=2&format=json'), names_format('formats=x')
-    (True, False)
-    """
-    return any(part.split('=', 1)[0] == 'format'
-               for part in query.split('&'))
 
 
 def _title(name):
@@ -362,8 +347,7 @@ class Controller:
             self.extra_client_headers(source.headers)
         if self.obj is None and is_success(source.status):
             resp_headers = listing_headers(resp_headers,
-                                           self.container is not None,
-                                           not names_format(req.query_string))
+                                           self.container is not None)
         if req.method == 'HEAD':
             source.response.close()
             return Response(status=source.status, headerlist=resp_headers,

@@ -179,3 +179,34 @@ def test_list_endpoints_follow_the_rings_and_policies(cluster, user):
     status, headers, _ = user.send('PUT', '/endpoints/a', body=b'',
                                    token=False)
     assert (status, headers['allow']) == (405, 'GET')
+
+
+NOT_ACCEPTABLE = (b'<html><h1>Not Acceptable</h1><p>The resource is not '
+                  b'available in a format acceptable to your browser.</p>'
+                  b'</html>')
+
+
+def test_listing_formats_negotiates_before_auth(user, container):
+    status, _, body = user(
+        'GET', container, {'Accept': 'image/png'}, token=False)
+    assert (status, body) == (406, NOT_ACCEPTABLE)
+    status, _, body = user('GET', container, {'Accept': 'bad header'})
+    assert (status, body) == (400, b'Invalid Accept header')
+    status, headers, _ = user('GET', container,
+                              {'Accept': 'text/xml;q=0.5, image/png'})
+    assert status == 200
+    assert headers['content-type'] == 'text/xml; charset=utf-8'
+    assert headers['vary'] == 'Accept'
+    status, headers, _ = user('HEAD', container + '?format=json',
+                              {'Accept': 'text/xml'})
+    assert headers['content-type'] == 'application/json; charset=utf-8'
+    assert 'vary' not in headers
+
+
+def test_listing_vary_follows_cors_vary(user, container):
+    """Swift's order: the proxy's CORS Vary first, then the listing's."""
+    assert user('POST', container, {
+        'X-Container-Meta-Access-Control-Allow-Origin': 'http://a.test'}
+    )[0] == 204
+    status, headers, _ = user('GET', container, {'Origin': 'http://a.test'})
+    assert (status, headers['vary']) == (204, 'Origin, Accept')
