@@ -13,6 +13,7 @@ that started them (``objstore.cli.aio_supervisor``).
 """
 
 import atexit
+import configparser
 import contextlib
 import http.client
 import logging
@@ -34,6 +35,7 @@ from objstore.common.backend_client import direct_request
 from objstore.common.exceptions import ConfigError
 from objstore.common.hashing import load_hash_conf
 from objstore.common.timestamp import Timestamp
+from objstore.common.wsgi import load_app, serve_in_thread
 from objstore.ring.ring import Ring
 
 TEST_USERS = (
@@ -63,8 +65,12 @@ def send_raw(host, port, method, target, headers, body=None, timeout=30):
     Content-Length for a body that lacks one)."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        conn.putrequest(method, target, skip_accept_encoding=True)
         sent = dict(headers)
+        # A Host of the caller's replaces http.client's own (a second Host
+        # line would be ignored by the server).
+        conn.putrequest(method, target, skip_accept_encoding=True,
+                        skip_host=any(name.lower() == 'host'
+                                      for name in sent))
         if body is not None and 'Content-Length' not in sent:
             sent['Content-Length'] = str(len(body))
         for name, value in sent.items():
@@ -509,3 +515,58 @@ def direct_to(dev, method, path, headers=None, query=None):
     return direct_request(dev['ip'], dev['port'], method, path,
                           headers=headers, query=query, conn_timeout=5,
                           node_timeout=30)
+
+
+@contextlib.contextmanager
+def running_memcached():
+    """A real memcached on a free loopback port for the block; yields its
+    ``host:port`` and kills it (by its pid) at the end."""
+    port = free_port()
+    # memcached refuses to run as root unless told which user to be.
+    user = ['-u', 'root'] if os.geteuid() == 0 else []
+    proc = subprocess.Popen(['memcached', '-l', '127.0.0.1', '-p', str(port),
+                             '-U', '0', '-m', '8'] + user,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: _accepts(port), timeout=10), \
+            'memcached did not start'
+        yield '127.0.0.1:%d' % port
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _accepts(port):
+    try:
+        socket.create_connection(('127.0.0.1', port), 0.2).close()
+    except OSError:
+        return False
+    return True
+
+
+class ReconfiguredProxy:
+    """The aio cluster's own proxy pipeline (its proxy-server.conf loaded
+    with PasteDeploy in this process) with some options changed, served on
+    a loopback port in front of the cluster's storage servers.
+    ``options``: {section: {option: value}}."""
+
+    def __init__(self, cluster, tmp_dir, options):
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(cluster.aio.dirs.proxy_conf, encoding='utf-8')
+        for section, values in options.items():
+            for name, value in values.items():
+                parser[section][name] = value
+        path = os.path.join(tmp_dir, 'proxy-server.conf')
+        with open(path, 'w', encoding='utf-8') as conf:
+            parser.write(conf)
+        self.server = serve_in_thread(load_app(path))
+        self.port = self.server.port
+
+    def request(self, method, path, headers=None, body=None):
+        """(status, {lower-case header: value}, body)."""
+        return send_raw('127.0.0.1', self.port, method, path, headers or {},
+                        body)
+
+    def close(self):
+        self.server.stop()

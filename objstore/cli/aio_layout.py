@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from objstore.common.durable import write_atomic
 from objstore.common.exceptions import ConfigError
 from objstore.common.storage_policy import policy_ring_name
+from objstore.middleware.name_check import LONGEST_API_PATH
 from objstore.replicator.rsync import render_rsyncd_conf
 from objstore.ring.builder import RingBuilder
 
@@ -357,8 +358,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'metrics bulk tempurl formpost tempauth staticweb copy '
-        'container_quotas account_quotas proxy-server',
+        'metrics domain_remap crossdomain list_endpoints listing_formats '
+        'bulk tempurl formpost ratelimit name_check tempauth staticweb '
+        'copy container_quotas account_quotas etag_quoter proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -399,6 +401,32 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:account_quotas]',
         'use = egg:objstore#account_quotas',
+        '',
+        '[filter:ratelimit]',
+        'use = egg:objstore#ratelimit',
+        '',
+        '[filter:name_check]',
+        'use = egg:objstore#name_check',
+        # Swift's default pipeline has no name_check: the aio's refuses
+        # nothing that Swift's API accepts (its limits are for operators).
+        'forbidden_chars = ',
+        'forbidden_regexp = ',
+        'maximum_length = %d' % LONGEST_API_PATH,
+        '',
+        '[filter:etag_quoter]',
+        'use = egg:objstore#etag_quoter',
+        '',
+        '[filter:domain_remap]',
+        'use = egg:objstore#domain_remap',
+        '',
+        '[filter:crossdomain]',
+        'use = egg:objstore#crossdomain',
+        '',
+        '[filter:list_endpoints]',
+        'use = egg:objstore#list_endpoints',
+        '',
+        '[filter:listing_formats]',
+        'use = egg:objstore#listing_formats',
         '',
         '[filter:tempauth]',
         'use = egg:objstore#tempauth',

@@ -1,7 +1,7 @@
 """A tiny memcached client for shared caches (proxy info cache).
 
 Owns: choosing a server for a key (CRC32 of the key over the server list),
-the text protocol for get/set/delete, a pool of connections per server,
+the text protocol for get/set/delete and counters (incr/decr), a pool of connections per server,
 and short timeouts. A cache is an optimisation: every failure is swallowed
 (get -> None) and the server is skipped for ``retry_after`` seconds, so a
 dead memcached never fails a request. Values are str (callers serialize);
@@ -136,6 +136,36 @@ class MemcacheRing:
                           lambda reader: read_status(
                               reader, (b'DELETED', b'NOT_FOUND')))
 
+    def incr(self, key, delta=1, ttl=0):
+        """The counter ``key`` after adding ``delta`` (created at ``delta``
+        when missing), or None when memcached cannot be reached. Atomic
+        across every proxy sharing the server: two creators racing both
+        count (the loser of ``add`` increments)."""
+        for _attempt in range(2):
+            value = self._counter(key, b'incr', delta)
+            if value is not False:
+                return value
+            added = self._call(key, b'add %s 0 %d %d\r\n%d\r\n' % (
+                self._key(key), int(ttl), len(b'%d' % delta), delta),
+                lambda reader: read_status(reader, (b'STORED',)))
+            if added is None:
+                return None
+            if added:
+                return delta
+        return None
+
+    def decr(self, key, delta=1):
+        """The counter ``key`` after taking ``delta`` off (memcached stops
+        at 0), None when missing or unreachable."""
+        value = self._counter(key, b'decr', delta)
+        return None if value is False else value
+
+    def _counter(self, key, verb, delta):
+        """incr/decr: the new value, False when the key is missing."""
+        return self._call(key, b'%s %s %d\r\n' % (verb, self._key(key),
+                                                    delta),
+                          read_counter_reply)
+
 
 def read_status(reader, expected):
     """True when the one-line reply is one of ``expected``; BadReply for a
@@ -150,6 +180,17 @@ def read_status(reader, expected):
             word.startswith(b'SERVER_ERROR'):
         return False
     raise BadReply('unexpected memcache reply: %r' % line)
+
+
+def read_counter_reply(reader):
+    """The number an incr/decr answers, False for ``NOT_FOUND``."""
+    line = reader.readline()
+    if line == b'NOT_FOUND\r\n':
+        return False
+    word = line[:-2]
+    if not line.endswith(b'\r\n') or not (word.isascii() and word.isdigit()):
+        raise BadReply('unexpected memcache counter reply: %r' % line)
+    return int(word)
 
 
 def read_get_reply(reader, wire_key):

@@ -24,7 +24,8 @@ from objstore.common.http import (
 from objstore.common.log import get_txn_id
 from objstore.common.row_update import make_host_list
 from objstore.common.timestamp import Timestamp
-from objstore.proxy.cors import is_origin_allowed, preflight_headers
+from objstore.proxy.cors import (
+    actual_response_headers, is_origin_allowed, preflight_headers)
 from objstore.proxy.fanout import BackendResult, make_requests, node_name
 from objstore.proxy.getter import (
     ResumingBody, failure_status, find_newest, find_source)
@@ -74,27 +75,23 @@ def client_headers(backend_headers, owner=True):
     return headers
 
 
-def listing_headers(headers, container, by_accept):
+def listing_headers(headers, container):
     """Swift's headers of an account or container GET/HEAD answer, from
-    the storage server's [(name, value)]: ``Accept-Ranges: bytes``,
-    ``Vary: Accept`` when the listing's format follows Accept (no
-    ``format=`` in the query: ``by_accept``), no
+    the storage server's [(name, value)]: ``Accept-Ranges: bytes``, no
     X-Put-Timestamp (Swift sends it on PUT answers only); a container's
     also ``Last-Modified`` (its PUT time, rounded up to the second) and
     ``X-Container-Sharding: False`` (objstore never shards a container).
+    ``Vary: Accept`` is the listing_formats middleware's, which chooses
+    the format.
 
-    >>> listing_headers([('X-Put-Timestamp', '0000000001.50000')], True,
-    ...                 True)
+    >>> listing_headers([('X-Put-Timestamp', '0000000001.50000')], True)
     ... # doctest: +NORMALIZE_WHITESPACE
-    [('Accept-Ranges', 'bytes'), ('Vary', 'Accept'),
-     ('X-Container-Sharding', 'False'),
+    [('Accept-Ranges', 'bytes'), ('X-Container-Sharding', 'False'),
      ('Last-Modified', 'Thu, 01 Jan 1970 00:00:02 GMT')]
     """
     shaped = [(name, value) for name, value in headers
               if name.lower() != 'x-put-timestamp']
     shaped.append(('Accept-Ranges', 'bytes'))
-    if by_accept:
-        shaped.append(('Vary', 'Accept'))
     if container:
         shaped.append(('X-Container-Sharding', 'False'))
         put_time = dict((name.lower(), value) for name, value in headers
@@ -103,17 +100,6 @@ def listing_headers(headers, container, by_accept):
             shaped.append(('Last-Modified',
                            http_date(math.ceil(float(put_time)))))
     return shaped
-
-
-def names_format(query):
-    """Whether a query string has a ``format`` parameter (read raw: the
-    query may hold bytes that are not UTF-8).
-
-    >>> names_format('limit=2&format=json'), names_format('formats=x')
-    (True, False)
-    """
-    return any(part.split('=', 1)[0] == 'format'
-               for part in query.split('&'))
 
 
 def _title(name):
@@ -185,6 +171,25 @@ class Controller:
     def allowed_methods(self):
         return self.ALLOWED_METHODS
 
+    # --------------------------------------------------------------- CORS
+
+    def dispatch(self, req):
+        """The answer of the verb handler; a cross-origin request (with
+        ``Origin``) to a container or object also gets the CORS headers
+        of the container's metadata, as Swift's ``cors_validation``."""
+        handler = getattr(self, req.method)
+        origin = req.headers.get('Origin')
+        if not origin or self.container is None or req.method == 'OPTIONS':
+            return handler(req)
+        # Looked up before the verb runs, as Swift does: a write that sets
+        # the CORS metadata does not yet answer by it.
+        cors = self.container_info(req).get('cors') or {}
+        resp = handler(req)
+        for name, value in actual_response_headers(
+                resp.headers, cors, origin, self.app.cors).items():
+            resp.headers[name] = value
+        return resp
+
     # ------------------------------------------------------------ OPTIONS
 
     def OPTIONS(self, req):
@@ -198,7 +203,7 @@ class Controller:
         if not origin or self.container is None:
             return self._options_answer(200, headers)
         cors = self.container_info(req).get('cors') or {}
-        if not is_origin_allowed(cors, origin) or \
+        if not is_origin_allowed(cors, origin, self.app.cors) or \
                 req.headers.get('Access-Control-Request-Method') \
                 not in methods:
             return Response(status=HTTP_UNAUTHORIZED, headers=headers)
@@ -342,8 +347,7 @@ class Controller:
             self.extra_client_headers(source.headers)
         if self.obj is None and is_success(source.status):
             resp_headers = listing_headers(resp_headers,
-                                           self.container is not None,
-                                           not names_format(req.query_string))
+                                           self.container is not None)
         if req.method == 'HEAD':
             source.response.close()
             return Response(status=source.status, headerlist=resp_headers,

@@ -36,6 +36,7 @@ from objstore.common.storage_policy import load_policies
 from objstore.common.subrequest import CAPABILITIES_KEY
 from objstore.proxy.account import AccountController
 from objstore.proxy.container import ContainerController
+from objstore.proxy.cors import CorsConf
 from objstore.proxy.errorlimit import ErrorLimiter
 from objstore.proxy.fanout import Backend
 from objstore.proxy.info import base_capabilities, info_response
@@ -65,6 +66,9 @@ class ProxyServerConf(ConfBase):
     put_queue_depth: int = 10
     max_idle_connections: int = 16
     memcache_servers: tuple[str, ...] = ()
+    cors_allow_origin: tuple[str, ...] = ()
+    cors_expose_headers: tuple[str, ...] = ()
+    strict_cors_mode: bool = True
     log_name: str = 'proxy-server'
     log_level: str = 'INFO'
     log_file: str = ''
@@ -172,7 +176,12 @@ class Application:
             memcache = MemcacheRing(self.conf.memcache_servers)
         self.info_cache = InfoCache(memcache, clock,
                                     self.conf.info_cache_max_entries)
-        self.capabilities = base_capabilities(self.policies)
+        self.cors = CorsConf(
+            frozenset(self.conf.cors_allow_origin),
+            frozenset(name.lower() for name in self.conf.cors_expose_headers),
+            self.conf.strict_cors_mode)
+        self.capabilities = base_capabilities(self.policies,
+                                              self.conf.strict_cors_mode)
         self.capabilities['swift']['allow_account_management'] = \
             self.conf.allow_account_management
         self.capabilities['swift']['account_autocreate'] = \
@@ -212,7 +221,7 @@ class Application:
         try:
             if is_info_lookup(req.environ):
                 return controller.info_lookup(req)
-            return getattr(controller, req.method)(req)
+            return controller.dispatch(req)
         except InvalidInput as err:
             return _invalid_input(err)
 
