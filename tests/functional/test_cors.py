@@ -72,3 +72,18 @@ def test_unlisted_origin_gets_no_cors_headers(user, cors_container):
     assert status == 200
     assert 'access-control-allow-origin' not in headers
     assert 'access-control-expose-headers' not in headers
+
+
+@pytest.mark.parametrize('method,headers', [
+    ('COPY', {'Destination': '{container}/copy'}),
+    ('PUT', {'X-Copy-From': '{container}/o'})])
+def test_copies_answer_with_cors_headers(user, cors_container, method,
+                                         headers):
+    sent = {name: value.format(container=cors_container)
+            for name, value in headers.items()}
+    sent['Origin'] = ORIGIN
+    target = cors_container + ('/o' if method == 'COPY' else '/copy')
+    status, answer, _ = user(method, target, sent, b'' if method == 'PUT'
+                             else None)
+    assert status == 201
+    assert answer['access-control-allow-origin'] == ORIGIN
