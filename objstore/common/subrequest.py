@@ -33,8 +33,8 @@ from objstore.common.infocache import INFOCACHE_KEY, SHARED_CACHE_KEY
 # Environ keys a subrequest inherits from the request that makes it.
 INHERITED_KEYS = (
     'REMOTE_USER', 'REMOTE_ADDR', 'HTTP_HOST', 'HTTP_REFERER',
-    'HTTP_USER_AGENT', 'HTTP_ORIGIN', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL',
-    'SCRIPT_NAME', 'wsgi.url_scheme', 'wsgi.errors', 'wsgi.version',
+    'HTTP_USER_AGENT', 'HTTP_ORIGIN', 'SERVER_NAME', 'SERVER_PORT',
+    'SERVER_PROTOCOL', 'SCRIPT_NAME', 'wsgi.url_scheme', 'wsgi.errors', 'wsgi.version',
     'wsgi.multithread', 'wsgi.multiprocess', 'wsgi.run_once',
     'swift.trans_id', 'swift.authorize', 'swift.clean_acl',
     'reseller_request', INFOCACHE_KEY, SHARED_CACHE_KEY,
