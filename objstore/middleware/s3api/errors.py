@@ -47,6 +47,8 @@ ERRORS = {
     'InvalidDigest': (400, 'The Content-MD5 you specified was invalid.'),
     'InvalidLocationConstraint': (400, 'The specified location constraint '
                                   'is not valid.'),
+    'InvalidPartNumber': (416, 'The requested partnumber is not '
+                          'satisfiable'),
     'InvalidRange': (416, 'The requested range cannot be satisfied.'),
     'InvalidRequest': (400, 'Invalid Request.'),
     'InvalidURI': (400, "Couldn't parse the specified URI."),
@@ -71,6 +73,8 @@ ERRORS = {
     'NotImplemented': (501, 'Not implemented.'),
     'PreconditionFailed': (412, 'At least one of the preconditions you '
                            'specified did not hold.'),
+    'RequestTimeout': (400, 'Your socket connection to the server was not '
+                       'read from or written to within the timeout period.'),
     'RequestTimeTooSkewed': (403, 'The difference between the request time '
                              'and the current time is too large.'),
     'ServiceUnavailable': (503, 'Please reduce your request rate.'),

@@ -73,9 +73,12 @@ def child_text(element, name, default=None):
 def _fill(parent, children):
     """Add ``children`` to ``parent``: (name, value) pairs where the value
     is text (str or int), None (an empty element) or a list of pairs (a
-    nested element)."""
+    nested element); a name may be (name, {attribute: value})."""
     for name, value in children:
-        element = ElementTree.SubElement(parent, name)
+        attributes = {}
+        if isinstance(name, tuple):
+            name, attributes = name
+        element = ElementTree.SubElement(parent, name, attributes)
         if isinstance(value, list):
             _fill(element, value)
         elif isinstance(value, bool):
@@ -85,7 +88,8 @@ def _fill(parent, children):
 
 
 def to_xml(root_name, children, namespace=S3_NAMESPACE, attributes=None):
-    """An XML document, bytes with the XML declaration.
+    """An XML document, bytes with the XML declaration; ``children`` is a
+    list of (name, value) pairs (see ``_fill``) or the root's text.
 
     >>> to_xml('A', [('B', 'x<y'), ('C', [('D', 1)]), ('E', None)])[39:]
     b'<A xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><B>x&lt;y</B>\
@@ -96,6 +100,9 @@ def to_xml(root_name, children, namespace=S3_NAMESPACE, attributes=None):
         root.set('xmlns', namespace)
     for name, value in (attributes or {}).items():
         root.set(name, value)
-    _fill(root, children)
+    if isinstance(children, str):
+        root.text = children or None
+    else:
+        _fill(root, children)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + \
         ElementTree.tostring(root, encoding='utf-8', xml_declaration=False)
