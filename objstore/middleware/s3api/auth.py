@@ -31,14 +31,17 @@ class Signature:
     compute: object              # callable(secret) -> expected signature
     canonical_request: str = None
     payload_hash: str = None
+    # Other signatures that are as good (V2's bucket path with or without
+    # its trailing slash): callables(secret) -> expected signature.
+    alternates: tuple = ()
 
     def check(self, secret):
         """None when the request was signed with ``secret``, else the
         SignatureDoesNotMatch S3Error."""
-        expected = self.compute(secret)
-        if hmac.compare_digest(expected.encode('utf-8'),
-                               self.provided.encode('utf-8')):
-            return None
+        for compute in (self.compute,) + self.alternates:
+            if hmac.compare_digest(compute(secret).encode('utf-8'),
+                                   self.provided.encode('utf-8')):
+                return None
         details = {'AWSAccessKeyId': self.access_key,
                    'StringToSign': self.string_to_sign,
                    'SignatureProvided': self.provided,
@@ -84,13 +87,25 @@ def _v4_presigned(s3req, region, now):
     return _v4(s3req, auth, payload_hash)
 
 
-def _v2(s3req, access_key, provided, date_value):
-    text = sigv2.string_to_sign(
+def _v2_text(s3req, path, date_value):
+    return sigv2.string_to_sign(
         s3req.method, s3req.headers,
-        sigv2.canonical_resource(s3req.raw_path, s3req.pairs), date_value)
+        sigv2.canonical_resource(path, s3req.pairs), date_value)
+
+
+def _v2(s3req, access_key, provided, date_value):
+    text = _v2_text(s3req, s3req.raw_path, date_value)
+    alternates = ()
+    if s3req.bucket is not None and s3req.key is None:
+        # Clients differ on whether a bucket's resource is /b or /b/.
+        other = s3req.raw_path.rstrip('/') if s3req.raw_path.endswith('/') \
+            else s3req.raw_path + '/'
+        other_text = _v2_text(s3req, other, date_value)
+        alternates = (lambda secret: sigv2.signature(secret, other_text),)
     return Signature(access_key=access_key, provided=provided,
                      string_to_sign=text,
-                     compute=lambda secret: sigv2.signature(secret, text))
+                     compute=lambda secret: sigv2.signature(secret, text),
+                     alternates=alternates)
 
 
 def _v2_header(s3req, now):

@@ -49,10 +49,11 @@ def request_id_headers(trans_id):
 
 
 def xml_response(body, status=200, headers=None, trans_id=None):
-    all_headers = request_id_headers(trans_id)
-    all_headers.update(headers or {})
-    return Response(status=status, body=body, headers=all_headers,
-                    content_type='application/xml', charset=None)
+    resp = Response(status=status, body=body)
+    resp.headers.update(request_id_headers(trans_id))
+    resp.headers.update(headers or {})
+    resp.headers['Content-Type'] = 'application/xml'
+    return resp
 
 
 def error_response(err, resource, trans_id, method='GET'):

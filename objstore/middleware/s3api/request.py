@@ -10,11 +10,8 @@ Owns reading only; it sends nothing and decides nothing about auth.
 import dataclasses
 from urllib.parse import quote, unquote
 
+from objstore.common.subrequest import sent_content_type
 from objstore.middleware.s3api.errors import S3Error
-
-# Names S3 clients send as headers that the WSGI server moved out of HTTP_*.
-CGI_HEADERS = {'CONTENT_TYPE': 'content-type',
-               'CONTENT_LENGTH': 'content-length'}
 
 
 @dataclasses.dataclass
@@ -59,12 +56,18 @@ def parse_query(query):
 
 
 def request_headers(environ):
+    """The client's headers by lower-case name. Content-Type only when
+    the client sent one (the WSGI server fills in a default, which V2
+    would otherwise sign)."""
     headers = {}
     for name, value in environ.items():
         if name.startswith('HTTP_'):
             headers[name[5:].replace('_', '-').lower()] = value
-        elif name in CGI_HEADERS and value:
-            headers[CGI_HEADERS[name]] = value
+    if environ.get('CONTENT_LENGTH'):
+        headers['content-length'] = environ['CONTENT_LENGTH']
+    content_type = sent_content_type(environ)
+    if content_type is not None:
+        headers['content-type'] = content_type
     return headers
 
 
