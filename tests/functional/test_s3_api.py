@@ -2,13 +2,15 @@
 object operation of s3api, and the S3 error codes clients branch on."""
 
 import hashlib
+import json
+import os
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.functional.conftest import make_s3_client
-from tests.helpers import proxy_request, send_raw
+from tests.helpers import proxy_request, send_raw, wait_for
 
 
 def error_of(call, *args, **kwargs):
@@ -398,3 +400,27 @@ def anonymous_get(cluster, path):
     host, port = cluster.aio.layout.bind, cluster.aio.layout.proxy_port
     status, _, body = send_raw(host, port, 'GET', path, {'Host': host})
     return status, body
+
+
+# ---------------------------------------------------------- operator side
+
+
+def test_access_line_names_the_s3_operation(cluster, s3, bucket):
+    key = 'logged-' + uuid.uuid4().hex
+    s3.put_object(Bucket=bucket, Key=key, Body=b'x')
+    log = os.path.join(cluster.aio.dirs.logs, 'proxy-server.log')
+
+    def logged():
+        with open(log, encoding='utf-8', errors='replace') as lines:
+            return [line for line in lines if key in line]
+    assert wait_for(lambda: logged(), timeout=10)
+    line, = logged()
+    assert '"PUT /%s/%s" 200' % (bucket, key) in line
+    assert line.rstrip().endswith('op:PutObject')
+
+
+def test_info_advertises_s3api(cluster):
+    host, port = cluster.aio.layout.bind, cluster.aio.layout.proxy_port
+    status, _, body = send_raw(host, port, 'GET', '/info', {'Host': host})
+    assert status == 200
+    assert json.loads(body)['s3api']['location'] == 'us-east-1'

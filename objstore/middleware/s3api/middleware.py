@@ -5,8 +5,8 @@ Owns the routing: a request signed the S3 way (an ``Authorization: AWS``
 or ``AWS4-HMAC-SHA256`` header, or a presigned query) is S3's; anything
 else passes through untouched to the Swift API. The operation is chosen
 by a table, (resource level, method, sub-resource) -> handler, and its
-AWS name is left in ``environ['objstore.s3api.operation']`` for the access
-log (proxy_logging). Every answer carries ``x-amz-request-id`` (the
+AWS name is left in ``environ[common.log.OPERATION_KEY]`` for the access
+line (proxy_logging). Every answer carries ``x-amz-request-id`` (the
 transaction id); every failure is S3's XML error (errors module).
 
 It must sit before the auth middleware (tempauth): it answers in its own
@@ -17,7 +17,7 @@ import dataclasses
 import time
 
 from objstore.common.config import ConfBase
-from objstore.common.log import get_logger
+from objstore.common.log import OPERATION_KEY, get_logger
 from objstore.common.subrequest import add_capability
 from objstore.middleware.s3api import acl, bucket, multidelete, obj, service
 from objstore.middleware.s3api.auth import read_signature
@@ -26,8 +26,6 @@ from objstore.middleware.s3api.context import (
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.request import parse_request
 from objstore.middleware.s3api.xmlio import MAX_XML_SIZE
-
-OPERATION_KEY = 'objstore.s3api.operation'
 
 # Query parameters that name a sub-resource: an operation of their own.
 SUB_RESOURCES = (
