@@ -341,6 +341,10 @@ def _tempauth_lines(layout):
     return lines
 
 
+# The S3 region the aio's s3api serves (what clients sign for).
+S3_LOCATION = 'us-east-1'
+
+
 def render_proxy_conf(data_dir, layout):
     lines = [
         '[DEFAULT]',
@@ -375,7 +379,7 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:s3api]',
         'use = egg:objstore#s3api',
-        'location = us-east-1',
+        'location = %s' % S3_LOCATION,
         'storage_domain = ',
         '',
         '[filter:tempauth]',

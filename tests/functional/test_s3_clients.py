@@ -119,3 +119,18 @@ def test_s3cmd(s3cmd, name, tmp_path, v2):
     s3cmd('del', 's3://%s/dir/file.txt' % name, v2=v2)
     s3cmd('rb', 's3://' + name, v2=v2)
     assert name not in s3cmd('ls', v2=v2).stdout
+
+
+def test_aio_banner_s3_example_works(cluster):
+    banner = cluster.aio.banner()
+    user = cluster.aio.layout.users[0]
+    assert 'S3 endpoint: %s' % cluster.proxy_url in banner
+    assert 'S3 access key: %s   secret key: %s' % (user.name, user.key) in \
+        banner
+    example = [line.strip() for line in banner.splitlines()
+               if line.strip().startswith('python3 -c')][0]
+    code = example[len('python3 -c "'):-1]
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('[')
