@@ -63,11 +63,12 @@ def _delete_one(ctx, key):
 
 
 def delete_objects(ctx):
+    # The bucket first: its HEAD is what verifies the signature.
+    if not ctx.bucket_exists(ctx.s3req.bucket):
+        raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
     body = ctx.read_body(MAX_DELETE_XML)
     _check_md5(ctx.s3req.headers, body)
     keys, quiet = parse_delete(body)
-    if not ctx.bucket_exists(ctx.s3req.bucket):
-        raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
     results = []
     for key in keys:
         code = _delete_one(ctx, key)
