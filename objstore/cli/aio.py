@@ -28,8 +28,8 @@ import time
 import psutil
 
 from objstore.cli.aio_layout import (
-    DAEMONS, S3_LOCATION, STORAGE_KINDS, AioLayout, AioUser, DataDir, create_data_dir,
-    default_users, load_layout, write_configs)
+    DAEMONS, S3_LOCATION, STORAGE_KINDS, AioLayout, AioUser, DataDir,
+    create_data_dir, default_users, load_layout, write_configs)
 from objstore.cli.aio_supervisor import (
     ChildSpec, Supervisor, answers_http, is_serving)
 from objstore.common.durable import write_atomic

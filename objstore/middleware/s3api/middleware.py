@@ -152,4 +152,3 @@ class S3ApiMiddleware:
                                   method, resource, trans_id)
             return error_response(S3Error('InternalError'), resource,
                                   trans_id, method)
-
