@@ -424,3 +424,13 @@ def test_info_advertises_s3api(cluster):
     status, _, body = send_raw(host, port, 'GET', '/info', {'Host': host})
     assert status == 200
     assert json.loads(body)['s3api']['location'] == 'us-east-1'
+
+
+def test_version_ids_of_an_unversioned_bucket(s3, bucket):
+    s3.put_object(Bucket=bucket, Key='v', Body=b'one')
+    assert s3.get_object(Bucket=bucket, Key='v', VersionId='null')[
+        'Body'].read() == b'one'
+    assert error_of(s3.get_object, Bucket=bucket, Key='v',
+                    VersionId='3HL4kqtJlcpXroDTDmJ') == ('NoSuchVersion', 404)
+    s3.delete_object(Bucket=bucket, Key='v', VersionId='null')
+    assert error_of(s3.head_object, Bucket=bucket, Key='v') == ('404', 404)

@@ -15,7 +15,6 @@ Also builds S3's answers (``xml_response``, ``error_response``) with the
 request id headers every S3 answer carries.
 """
 
-import hashlib
 import io
 
 from objstore.common.access import await_signature_check
@@ -23,7 +22,7 @@ from objstore.common.http import Response, is_success
 from objstore.common.subrequest import make_subrequest
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.payload import (
-    HashingInput, needs_sha256_check)
+    HashingInput, PayloadMismatch, body_reader)
 
 # The account of a subrequest sent before the signature is verified; no
 # tempauth account can be named so ('.' starts no reseller prefix).
@@ -31,6 +30,7 @@ UNVERIFIED_ACCOUNT = '.s3-unverified'
 # What the first subrequest's answer carries back to later ones.
 IDENTITY_KEYS = ('REMOTE_USER', 'swift.authorize', 'swift.clean_acl')
 SOURCE = 'S3'
+READ_CHUNK = 65536
 
 
 def swift_path(account, container=None, obj=None):
@@ -139,11 +139,10 @@ class S3Context:
 
     def _attach_client_body(self, req):
         length = self.environ.get('CONTENT_LENGTH')
-        source = self.environ.get('wsgi.input', io.BytesIO(b''))
-        expected = self.signature.payload_hash
-        length_value = int(length) if length else None
-        if needs_sha256_check(expected):
-            source = HashingInput(source, length_value, expected)
+        source = body_reader(self.environ.get('wsgi.input', io.BytesIO(b'')),
+                             int(length) if length else None,
+                             self.signature.payload_hash)
+        if isinstance(source, HashingInput):
             self.payload_input = source
         req.environ['wsgi.input'] = source
         if length:
@@ -167,17 +166,22 @@ class S3Context:
         length = self.environ.get('CONTENT_LENGTH')
         if length and int(length) > limit:
             raise S3Error('MaxMessageLengthExceeded')
-        source = self.environ.get('wsgi.input', io.BytesIO(b''))
-        data = source.read(int(length)) if length else source.read(limit + 1)
-        if len(data) > limit:
-            raise S3Error('MaxMessageLengthExceeded')
         expected = self.signature.payload_hash
-        computed = hashlib.sha256(data).hexdigest()
-        if needs_sha256_check(expected) and computed != expected:
+        reader = body_reader(self.environ.get('wsgi.input', io.BytesIO(b'')),
+                             int(length) if length else None, expected)
+        chunks, total = [], 0
+        try:
+            while True:
+                chunk = reader.read(READ_CHUNK)
+                if not chunk:
+                    return b''.join(chunks)
+                total += len(chunk)
+                if total > limit:
+                    raise S3Error('MaxMessageLengthExceeded')
+                chunks.append(chunk)
+        except PayloadMismatch:
             raise S3Error('XAmzContentSHA256Mismatch',
-                          ClientComputedContentSHA256=expected,
-                          S3ComputedContentSHA256=computed)
-        return data
+                          ClientComputedContentSHA256=expected) from None
 
     def xml(self, body, status=200, headers=None):
         return xml_response(body, status, headers, self.trans_id)

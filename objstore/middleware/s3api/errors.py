@@ -70,6 +70,7 @@ ERRORS = {
                               'header.'),
     'NoSuchBucket': (404, 'The specified bucket does not exist.'),
     'NoSuchKey': (404, 'The specified key does not exist.'),
+    'NoSuchVersion': (404, 'The specified version does not exist.'),
     'NotImplemented': (501, 'Not implemented.'),
     'PreconditionFailed': (412, 'At least one of the preconditions you '
                            'specified did not hold.'),

@@ -162,9 +162,17 @@ def _part_number(params):
     return number
 
 
+def _check_version(params):
+    """An unversioned object has one version, ``null``."""
+    version = params.get('versionId')
+    if version not in (None, 'null'):
+        raise S3Error('NoSuchVersion', VersionId=version)
+
+
 def get_object(ctx):
     s3req = ctx.s3req
     params = s3req.params
+    _check_version(params)
     _part_number(params)
     headers = {name.title(): value for name, value in s3req.headers.items()
                if name in CONDITIONAL_HEADERS}
@@ -200,6 +208,7 @@ def _failed_condition(headers):
 
 
 def delete_object(ctx):
+    _check_version(ctx.s3req.params)
     resp = ctx.call('DELETE', ctx.s3req.bucket, ctx.s3req.key)
     if resp.status_int == 404:
         if not ctx.bucket_exists(ctx.s3req.bucket):

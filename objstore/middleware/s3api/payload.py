@@ -18,7 +18,7 @@ import binascii
 import hashlib
 
 from objstore.middleware.s3api.errors import S3Error
-from objstore.middleware.s3api.sigv4 import SHA256_HEX
+from objstore.middleware.s3api.sigv4 import SHA256_HEX, STREAMING_PREFIX
 
 
 class PayloadMismatch(ValueError):
@@ -44,6 +44,21 @@ def content_md5_etag(value):
 
 def needs_sha256_check(payload_hash):
     return bool(payload_hash) and bool(SHA256_HEX.match(payload_hash))
+
+
+def body_reader(source, length, payload_hash):
+    """The ``wsgi.input`` an upload's body is read through: checked
+    against a signed SHA-256, else the client's input as it is.
+
+    aws-chunked bodies (``STREAMING-*``) are refused until they are
+    decoded: stored as sent, their chunk framing would corrupt the object.
+    """
+    if payload_hash and payload_hash.startswith(STREAMING_PREFIX):
+        raise S3Error('NotImplemented', 'aws-chunked (%s) payloads are not '
+                      'supported yet' % payload_hash)
+    if needs_sha256_check(payload_hash):
+        return HashingInput(source, length, payload_hash)
+    return source
 
 
 class HashingInput:

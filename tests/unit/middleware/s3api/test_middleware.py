@@ -162,3 +162,23 @@ def test_info_lists_s3api(pipeline):
     assert environ['objstore.capabilities']['s3api']['location'] == \
         'us-east-1'
 
+
+
+def test_aws_chunked_bodies_are_refused_not_stored(pipeline):
+    middleware, proxy = pipeline
+    req = signed_environ('PUT', '/bucket/key', b'5;chunk-signature=00\r\n',
+                         payload_hash='STREAMING-AWS4-HMAC-SHA256-PAYLOAD')
+    resp = req.get_response(middleware)
+    assert resp.status_int == 501
+    assert proxy.seen == []
+
+
+def test_xml_body_mismatch(pipeline):
+    middleware, proxy = pipeline
+    req = signed_environ('POST', '/bucket?delete',
+                         b'<Delete><Object><Key>k</Key></Object></Delete>',
+                         payload_hash=hashlib.sha256(b'x').hexdigest())
+    resp = req.get_response(middleware)
+    assert resp.status_int == 400
+    assert b'<Code>XAmzContentSHA256Mismatch' in resp.body
+    assert [seen[0] for seen in proxy.seen] == ['HEAD']
