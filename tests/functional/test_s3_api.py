@@ -363,6 +363,7 @@ def test_canned_bucket_acls(cluster, s3):
             ('test:tester', 'FULL_CONTROL'),
             ('http://acs.amazonaws.com/groups/global/AllUsers', 'READ')}
         s3.put_object(Bucket=name, Key='pub', Body=b'open')
+        assert len(s3.get_object_acl(Bucket=name, Key='pub')['Grants']) == 2
         # public-read is Swift's .r:* read ACL: anonymous Swift reads work.
         status, body = anonymous_get(cluster, '/v1/AUTH_test/%s/pub' % name)
         assert (status, body) == (200, b'open')

@@ -87,13 +87,16 @@ def _is_public_read(read_acl):
     return '*' in referrers
 
 
-def get_bucket_acl(ctx):
+def _bucket_is_public_read(ctx):
     resp = ctx.call('HEAD', ctx.s3req.bucket)
     if not is_success(resp.status_int):
         raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket) \
             if resp.status_int == 404 else S3Error('InternalError')
-    return ctx.xml(acl_document(ctx.user, _is_public_read(
-        resp.headers.get('X-Container-Read'))))
+    return _is_public_read(resp.headers.get('X-Container-Read'))
+
+
+def get_bucket_acl(ctx):
+    return ctx.xml(acl_document(ctx.user, _bucket_is_public_read(ctx)))
 
 
 def _canned_of_document(body):
@@ -155,8 +158,10 @@ def _head_object(ctx):
 
 
 def get_object_acl(ctx):
+    """An object's grants are its bucket's: Swift's ACLs are per
+    container."""
     _head_object(ctx)
-    return ctx.xml(acl_document(ctx.user, False))
+    return ctx.xml(acl_document(ctx.user, _bucket_is_public_read(ctx)))
 
 
 def put_object_acl(ctx):

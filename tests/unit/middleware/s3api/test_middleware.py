@@ -3,6 +3,7 @@ and how the first subrequest carries the signature check to the auth
 middleware (a tempauth in front of a scripted app: the edge)."""
 
 import hashlib
+import os
 
 import pytest
 from botocore.auth import S3SigV4Auth, SigV4Auth
@@ -11,9 +12,11 @@ from botocore.credentials import Credentials
 
 from objstore.common.http import Request, Response
 from objstore.middleware.s3api.errors import S3Error
-from objstore.middleware.s3api.middleware import S3ApiMiddleware, route
+from objstore.middleware.s3api.middleware import (
+    S3ApiConf, S3ApiMiddleware, route)
 from objstore.middleware.s3api.request import S3Request, parse_request
 from objstore.middleware.tempauth import TempAuth
+from tests.helpers import assert_sample_matches
 
 
 class ScriptedProxy:
@@ -182,3 +185,9 @@ def test_xml_body_mismatch(pipeline):
     assert resp.status_int == 400
     assert b'<Code>XAmzContentSHA256Mismatch' in resp.body
     assert [seen[0] for seen in proxy.seen] == ['HEAD']
+
+
+def test_sample_config_lists_every_option():
+    sample = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
+                          'etc', 'proxy-server.conf-sample')
+    assert_sample_matches(S3ApiConf, sample, 'filter:s3api', ignore=('use',))
