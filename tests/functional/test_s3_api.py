@@ -391,8 +391,12 @@ def test_acl_documents(s3, bucket):
     assert len(s3.get_bucket_acl(Bucket=bucket)['Grants']) == 2
     s3.put_object(Bucket=bucket, Key='o', Body=b'x')
     acl = s3.get_object_acl(Bucket=bucket, Key='o')
-    assert [g['Permission'] for g in acl['Grants']] == ['FULL_CONTROL']
+    # Swift's ACLs are per container: the object is as public as its bucket.
+    assert [g['Permission'] for g in acl['Grants']] == [
+        'FULL_CONTROL', 'READ']
     s3.put_object_acl(Bucket=bucket, Key='o', ACL='private')
+    assert error_of(s3.put_object_acl, Bucket=bucket, Key='o',
+                    ACL='public-read') == ('NotImplemented', 501)
     assert error_of(s3.get_object_acl, Bucket=bucket, Key='none') == (
         'NoSuchKey', 404)
 

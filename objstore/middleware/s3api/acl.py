@@ -96,7 +96,8 @@ def _bucket_is_public_read(ctx):
 
 
 def get_bucket_acl(ctx):
-    return ctx.xml(acl_document(ctx.user, _bucket_is_public_read(ctx)))
+    public = _bucket_is_public_read(ctx)    # verifies: ctx.user is known
+    return ctx.xml(acl_document(ctx.user, public))
 
 
 def _canned_of_document(body):
@@ -161,7 +162,8 @@ def get_object_acl(ctx):
     """An object's grants are its bucket's: Swift's ACLs are per
     container."""
     _head_object(ctx)
-    return ctx.xml(acl_document(ctx.user, _bucket_is_public_read(ctx)))
+    public = _bucket_is_public_read(ctx)
+    return ctx.xml(acl_document(ctx.user, public))
 
 
 def put_object_acl(ctx):
