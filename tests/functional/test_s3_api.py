@@ -396,7 +396,7 @@ def test_acl_documents(s3, bucket):
         'FULL_CONTROL', 'READ']
     s3.put_object_acl(Bucket=bucket, Key='o', ACL='private')
     assert error_of(s3.put_object_acl, Bucket=bucket, Key='o',
-                    ACL='public-read') == ('NotImplemented', 501)
+                    ACL='authenticated-read') == ('NotImplemented', 501)
     assert error_of(s3.get_object_acl, Bucket=bucket, Key='none') == (
         'NoSuchKey', 404)
 

@@ -5,10 +5,12 @@ What Swift can express is what is offered, as in Swift's s3api without
 its own ACL store: ``private`` (no grants beyond the account's users),
 ``public-read`` (``X-Container-Read: .r:*,.rlistings``) and, as S3's
 owner-only object ACLs, ``bucket-owner-*``. Swift has no public or
-authenticated-users write and no per-object grants, so
-``public-read-write``, ``authenticated-read`` and explicit grants to
-others are NotImplemented rather than silently dropped. The owner shown
-is the signing user (S3's canonical id is our ``account:user``).
+authenticated-users groups, so ``public-read-write``,
+``authenticated-read`` and explicit grants to others are NotImplemented
+rather than silently dropped. The owner shown is the signing user (S3's
+canonical id is our ``account:user``). Swift's ACLs are per container: an
+object's ACL is its bucket's, and an ``x-amz-acl`` on an object is checked
+and then has no effect of its own, as in Swift's s3api.
 """
 
 from objstore.common.acl import parse_acl
@@ -44,7 +46,7 @@ def _check_canned(name):
                       ArgumentValue=name)
 
 
-def canned_acl_headers(headers, account, bucket):
+def canned_acl_headers(headers, bucket):
     """The container headers of a request's ``x-amz-acl`` (none when it
     sent none); explicit ``x-amz-grant-*`` are NotImplemented."""
     if any(name in headers for name in GRANT_HEADERS):
@@ -167,10 +169,8 @@ def get_object_acl(ctx):
 
 
 def put_object_acl(ctx):
-    canned = _requested_canned(ctx)
-    _check_canned(canned)
-    if CANNED_READ_ACLS[canned]:
-        raise S3Error('NotImplemented', 'Objects take the ACL of their '
-                      'bucket here; set public-read on the bucket')
+    """Accepted and checked, as Swift's s3api does, but an object keeps
+    its bucket's ACL: Swift has no per-object grants."""
+    _check_canned(_requested_canned(ctx))
     _head_object(ctx)
     return Response(status=200, content_length=0)

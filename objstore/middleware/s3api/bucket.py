@@ -48,7 +48,7 @@ def create_bucket(ctx):
     location = _location_constraint(ctx)
     if location and location != ctx.conf.location:
         raise S3Error('InvalidLocationConstraint', LocationConstraint=location)
-    headers = canned_acl_headers(ctx.s3req.headers, ctx.account, bucket=True)
+    headers = canned_acl_headers(ctx.s3req.headers, bucket=True)
     resp = ctx.call('PUT', bucket, headers=headers)
     if resp.status_int == 202:
         raise S3Error('BucketAlreadyOwnedByYou', BucketName=bucket)

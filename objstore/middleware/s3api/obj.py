@@ -132,8 +132,7 @@ def put_object(ctx):
             'chunked' not in headers.get('transfer-encoding', ''):
         raise S3Error('MissingContentLength')
     swift_headers = swift_object_headers(headers, fresh=False)
-    swift_headers.update(canned_acl_headers(headers, ctx.account,
-                                            bucket=False))
+    swift_headers.update(canned_acl_headers(headers, bucket=False))
     if 'content-md5' in headers:
         swift_headers['ETag'] = content_md5_etag(headers['content-md5'])
     resp = ctx.call('PUT', ctx.s3req.bucket, ctx.s3req.key,
@@ -263,7 +262,7 @@ def _copy_headers(ctx, source):
 def copy_object(ctx):
     source = parse_copy_source(ctx.s3req.headers['x-amz-copy-source'])
     swift_headers = _copy_headers(ctx, source)
-    swift_headers.update(canned_acl_headers(ctx.s3req.headers, ctx.account,
+    swift_headers.update(canned_acl_headers(ctx.s3req.headers,
                                             bucket=False))
     resp = ctx.call('PUT', ctx.s3req.bucket, ctx.s3req.key,
                     headers=swift_headers)
