@@ -51,8 +51,8 @@ def pipeline():
 
 
 def signed_environ(method, path, body=b'', secret='testing',
-                   user='test:tester', payload_hash=None):
-    request = AWSRequest(method=method, url='http://localhost' + path,
+                   user='test:tester', payload_hash=None, host='localhost'):
+    request = AWSRequest(method=method, url='http://%s%s' % (host, path),
                          data=body)
     if payload_hash:
         # SigV4Auth signs the header as given (S3SigV4Auth would recompute).
@@ -64,7 +64,7 @@ def signed_environ(method, path, body=b'', secret='testing',
             request)
     req = Request.blank(path, method=method,
                         headers=dict(request.headers.items()))
-    req.host = 'localhost'
+    req.host = host
     req.body = body
     return req
 
@@ -191,3 +191,13 @@ def test_sample_config_lists_every_option():
     sample = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
                           'etc', 'proxy-server.conf-sample')
     assert_sample_matches(S3ApiConf, sample, 'filter:s3api', ignore=('use',))
+
+
+def test_virtual_hosted_request_reaches_the_bucket(pipeline):
+    middleware, proxy = pipeline
+    hosted = S3ApiMiddleware(middleware.app, {
+        'storage_domain': 's3.example.com'})
+    resp = signed_environ('PUT', '/dir/key', b'v', host=(
+        'mybucket.s3.example.com')).get_response(hosted)
+    assert resp.status_int == 200
+    assert proxy.seen == [('PUT', '/v1/AUTH_test/mybucket/dir/key', b'v')]
