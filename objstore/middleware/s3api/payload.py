@@ -84,11 +84,13 @@ class HashingInput:
         self._remaining = length
         self._expected = expected
         self._hash = hashlib.sha256()
+        self._checked = False
         self.mismatched = False
 
     def read(self, size=-1):
         if self._remaining is not None:
             if self._remaining <= 0:
+                self._check()       # an empty body has a hash too
                 return b''
             if size is None or size < 0 or size > self._remaining:
                 size = self._remaining
@@ -96,14 +98,20 @@ class HashingInput:
         self._hash.update(data)
         if self._remaining is not None:
             self._remaining -= len(data)
-            finished = self._remaining <= 0
-        else:
-            finished = not data
-        if (finished or not data) and \
-                self._hash.hexdigest() != self._expected:
+        if not data or (self._remaining is not None and
+                        self._remaining <= 0):
+            self._check()
+        return data
+
+    def _check(self):
+        """Once, at the end of the body: raise when it is not the signed
+        one."""
+        if self._checked:
+            return
+        self._checked = True
+        if self._hash.hexdigest() != self._expected:
             self.mismatched = True
             raise PayloadMismatch('x-amz-content-sha256 mismatch')
-        return data
 
     def readline(self, size=-1):
         return self.read(size)

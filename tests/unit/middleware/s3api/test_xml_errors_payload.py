@@ -1,9 +1,14 @@
-"""The XML module (safe parsing, building) and the error table."""
+"""The XML module (safe parsing, building), the error table and the
+payload check."""
+
+import hashlib
+import io
 
 import pytest
 
 from objstore.middleware.s3api.errors import ERRORS, S3Error
 from objstore.middleware.s3api.multidelete import parse_delete
+from objstore.middleware.s3api.payload import HashingInput, PayloadMismatch
 from objstore.middleware.s3api.xmlio import XMLError, parse_xml, to_xml
 
 BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -62,3 +67,20 @@ def test_bad_delete_documents(body):
     with pytest.raises(S3Error) as caught:
         parse_delete(body)
     assert caught.value.code == 'MalformedXML'
+
+
+def test_empty_body_is_checked_too():
+    empty = hashlib.sha256(b'').hexdigest()
+    assert HashingInput(io.BytesIO(b''), 0, empty).read(10) == b''
+    wrong = HashingInput(io.BytesIO(b''), 0, hashlib.sha256(b'x').hexdigest())
+    with pytest.raises(PayloadMismatch):
+        wrong.read(10)
+    assert wrong.mismatched
+
+
+def test_body_without_length_is_checked_at_its_end():
+    good = hashlib.sha256(b'abc').hexdigest()
+    reader = HashingInput(io.BytesIO(b'abd'), None, good)
+    assert reader.read(2) == b'ab' and reader.read(5) == b'd'
+    with pytest.raises(PayloadMismatch):
+        reader.read(5)
