@@ -128,6 +128,15 @@ def test_payload_hash_mismatch_stores_nothing(cluster, s3, bucket):
     assert status == 200
 
 
+def test_empty_body_hash_mismatch_stores_nothing(cluster, s3, bucket):
+    status, _, body = signed(
+        cluster, 'PUT', '/%s/empty' % bucket, body=b'',
+        payload_hash=hashlib.sha256(b'not empty').hexdigest())
+    assert (status, error_code(body)) == (400, 'XAmzContentSHA256Mismatch')
+    assert error_of(s3.head_object, Bucket=bucket, Key='empty') == (
+        '404', 404)
+
+
 def test_unsigned_payload_is_accepted(cluster, s3, bucket):
     status, _, _ = signed(cluster, 'PUT', '/%s/unsigned' % bucket,
                           body=b'free', payload_hash='UNSIGNED-PAYLOAD')

@@ -144,12 +144,23 @@ class S3Context:
                              self.signature.payload_hash)
         if isinstance(source, HashingInput):
             self.payload_input = source
+            if length == '0':
+                self._check_empty_body(source)
         req.environ['wsgi.input'] = source
         if length:
             req.environ['CONTENT_LENGTH'] = length
         else:
             req.environ.pop('CONTENT_LENGTH', None)
             req.environ['HTTP_TRANSFER_ENCODING'] = 'chunked'
+
+    def _check_empty_body(self, source):
+        """An empty body is never read by the proxy: check it here."""
+        try:
+            source.read(0)
+        except PayloadMismatch:
+            raise S3Error('XAmzContentSHA256Mismatch',
+                          ClientComputedContentSHA256=(
+                              self.signature.payload_hash)) from None
 
     def body_mismatched(self):
         """Whether the client's body failed its signed SHA-256."""
