@@ -439,3 +439,19 @@ def test_version_ids_of_an_unversioned_bucket(s3, bucket):
                     VersionId='3HL4kqtJlcpXroDTDmJ') == ('NoSuchVersion', 404)
     s3.delete_object(Bucket=bucket, Key='v', VersionId='null')
     assert error_of(s3.head_object, Bucket=bucket, Key='v') == ('404', 404)
+
+
+def test_metadata_too_large(s3, bucket):
+    assert error_of(s3.put_object, Bucket=bucket, Key='m', Body=b'x',
+                    Metadata={'big': 'x' * 5000}) == ('MetadataTooLarge', 400)
+
+
+@pytest.mark.parametrize('key', ['/leading', 'a//double', 'q?uery#frag',
+                                 'sp ace+plus%25', '\u00fcml\u00e4ut/\u2603'])
+def test_awkward_keys(s3, bucket, key):
+    s3.put_object(Bucket=bucket, Key=key, Body=key.encode('utf-8'))
+    assert s3.get_object(Bucket=bucket, Key=key)['Body'].read() == \
+        key.encode('utf-8')
+    assert [o['Key'] for o in s3.list_objects_v2(Bucket=bucket)[
+        'Contents']] == [key]
+    s3.delete_object(Bucket=bucket, Key=key)

@@ -86,11 +86,11 @@ def test_unknown_access_key(cluster):
 
 def test_signature_v2_header(cluster, bucket):
     v2 = make_s3_client(cluster, signature_version='s3')
-    v2.put_object(Bucket=bucket, Key='v2 key+x', Body=b'two')
-    assert v2.get_object(Bucket=bucket, Key='v2 key+x')['Body'].read() == \
+    v2.put_object(Bucket=bucket, Key='v2 key+x~%', Body=b'two')
+    assert v2.get_object(Bucket=bucket, Key='v2 key+x~%')['Body'].read() == \
         b'two'
     assert [o['Key'] for o in v2.list_objects(Bucket=bucket)['Contents']] \
-        == ['v2 key+x']
+        == ['v2 key+x~%']
     bad = make_s3_client(cluster, secret='wrong', signature_version='s3')
     assert error_of(bad.list_objects, Bucket=bucket) == (
         'SignatureDoesNotMatch', 403)
