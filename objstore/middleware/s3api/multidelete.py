@@ -10,13 +10,13 @@ import hashlib
 from objstore.common.http import is_success
 from objstore.middleware.s3api.errors import ERRORS, S3Error
 from objstore.middleware.s3api.payload import content_md5_etag
-from objstore.middleware.s3api.xmlio import XMLError, parse_xml, to_xml
+from objstore.middleware.s3api.xmlio import (
+    MAX_XML_SIZE, XMLError, parse_xml, to_xml)
 
 MAX_KEYS = 1000
-MAX_DELETE_XML = 2 * 1024 * 1024
 
 
-def parse_delete(body):
+def parse_delete(body, max_size=MAX_XML_SIZE):
     """(keys, quiet) of a Delete document; MalformedXML when it is not one.
 
     >>> parse_delete(b'<Delete><Quiet>true</Quiet><Object><Key>a</Key>'
@@ -24,7 +24,7 @@ def parse_delete(body):
     (['a'], True)
     """
     try:
-        root = parse_xml(body, MAX_DELETE_XML)
+        root = parse_xml(body, max_size)
     except XMLError:
         raise S3Error('MalformedXML') from None
     if root.tag != 'Delete':
@@ -66,9 +66,9 @@ def delete_objects(ctx):
     # The bucket first: its HEAD is what verifies the signature.
     if not ctx.bucket_exists(ctx.s3req.bucket):
         raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
-    body = ctx.read_body(MAX_DELETE_XML)
+    body = ctx.read_body(ctx.conf.max_xml_size)
     _check_md5(ctx.s3req.headers, body)
-    keys, quiet = parse_delete(body)
+    keys, quiet = parse_delete(body, ctx.conf.max_xml_size)
     results = []
     for key in keys:
         code = _delete_one(ctx, key)

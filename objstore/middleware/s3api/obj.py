@@ -117,7 +117,7 @@ def _write_error(ctx, resp):
         return S3Error('RequestTimeout')
     if status == 400:
         text = resp.body.decode('utf-8', 'replace')
-        if 'etadata' in text:
+        if 'metadata' in text.lower():
             return S3Error('MetadataTooLarge')
         return S3Error('InvalidArgument', text or None)
     return S3Error('ServiceUnavailable' if status >= 500 else 'InternalError')
