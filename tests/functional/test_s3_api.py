@@ -7,6 +7,7 @@ import os
 import uuid
 
 import pytest
+import swiftclient.client as swiftclient
 from botocore.exceptions import ClientError
 
 from tests.functional.conftest import make_s3_client
@@ -312,17 +313,28 @@ def test_copy_source_conditions(s3, bucket):
 
 
 def test_copy_source_is_authorized_as_a_read(cluster, s3, bucket):
-    other = make_s3_client(cluster, 'test2:tester2')
-    own = 's3t-' + uuid.uuid4().hex[:12]
-    other.create_bucket(Bucket=own)
+    """tester3 (no .admin) may write ``dest`` but not read ``bucket``:
+    its copy from ``bucket`` is denied until it may read it."""
+    dest = 's3t-' + uuid.uuid4().hex[:12]
+    s3.create_bucket(Bucket=dest)
+    s3.put_object(Bucket=bucket, Key='secret', Body=b'classified')
+    url, token = cluster.get_token('test:tester')
+    swiftclient.post_container(url, token, dest, {
+        'X-Container-Write': 'test:tester3'})
+    copier = make_s3_client(cluster, 'test:tester3')
+    source = {'Bucket': bucket, 'Key': 'secret'}
     try:
-        s3.put_object(Bucket=bucket, Key='secret', Body=b'x')
-        # test2 names its own bucket as the source: no such key there.
-        assert error_of(other.copy_object, Bucket=own, Key='stolen',
-                        CopySource={'Bucket': bucket, 'Key': 'secret'}) == (
-            'NoSuchBucket', 404)
+        assert error_of(copier.copy_object, Bucket=dest, Key='stolen',
+                        CopySource=source) == ('AccessDenied', 403)
+        swiftclient.post_container(url, token, bucket, {
+            'X-Container-Read': 'test:tester3'})
+        copier.copy_object(Bucket=dest, Key='copied', CopySource=source)
+        assert s3.get_object(Bucket=dest, Key='copied')['Body'].read() == \
+            b'classified'
     finally:
-        other.delete_bucket(Bucket=own)
+        for key in ('stolen', 'copied'):
+            s3.delete_object(Bucket=dest, Key=key)
+        s3.delete_bucket(Bucket=dest)
 
 
 # ---------------------------------------------------------- multi-delete
