@@ -3,7 +3,7 @@
 import re
 
 from objstore.common.http import Request
-from objstore.common.log import get_txn_id
+from objstore.common.log import OPERATION_KEY, get_txn_id
 from objstore.middleware.catch_errors import CatchErrors, make_txn_id
 from objstore.middleware.healthcheck import Healthcheck
 from objstore.middleware.proxy_logging import ProxyLogging
@@ -93,3 +93,17 @@ def test_proxy_logging_client_disconnect_is_499():
     next(iter(body))
     body.close()
     assert '" 499 5 ' in logger.handler.messages('INFO')[0]
+
+
+def test_proxy_logging_names_the_operation_an_inner_filter_set():
+    logger = make_logger('access-op')
+
+    def s3_like(environ, start_response):
+        environ[OPERATION_KEY] = 'ListBuckets'
+        return ok_app(environ, start_response)
+    Request.blank('/').get_response(ProxyLogging(s3_like, {}, logger=logger))
+    Request.blank('/v1/a').get_response(ProxyLogging(ok_app, {},
+                                                     logger=logger))
+    first, second = logger.handler.messages()
+    assert first.endswith(' op:ListBuckets')
+    assert ' op:' not in second
