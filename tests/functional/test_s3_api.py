@@ -141,6 +141,12 @@ def test_list_objects_v2_pages_with_tokens(s3, filled):
     assert after['Contents'][0]['Owner']['ID'] == 'test:tester'
 
 
+def test_list_bad_continuation_token(s3, bucket):
+    assert error_of(s3.list_objects_v2, Bucket=bucket,
+                    ContinuationToken='not base64!') == (
+        'InvalidArgument', 400)
+
+
 def test_list_encoding_type_url(s3, filled):
     bucket, _ = filled
     # boto3 asks for url encoding itself and decodes the answer.

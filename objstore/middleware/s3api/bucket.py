@@ -134,7 +134,8 @@ def _decode_token(token):
                                 validate=True).decode('utf-8')
     except (binascii.Error, ValueError, UnicodeError):
         raise S3Error('InvalidArgument', 'The continuation token provided '
-                      'is incorrect', ArgumentName='continuation-token')
+                      'is incorrect',
+                      ArgumentName='continuation-token') from None
 
 
 def _container_page(ctx, marker, limit, params):
