@@ -6,7 +6,7 @@ Pure helpers shared by the service, bucket and object handlers.
 import email.utils
 import ipaddress
 import re
-from datetime import datetime, timezone
+from datetime import timezone
 
 BUCKET_NAME = re.compile(r'^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$')
 # The creation date of a bucket whose listing carries none (Swift's).
@@ -36,11 +36,6 @@ def http_date_to_s3(value):
     """
     when = email.utils.parsedate_to_datetime(value)
     return when.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.000Z')
-
-
-def now_s3(now):
-    return datetime.fromtimestamp(now, timezone.utc).strftime(
-        '%Y-%m-%dT%H:%M:%S.000Z')
 
 
 def quoted_etag(etag):
