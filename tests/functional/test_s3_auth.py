@@ -305,3 +305,19 @@ def test_swift_api_still_works_beside_s3(cluster):
     status, _, _ = send_raw(parsed.hostname, parsed.port, 'GET',
                             parsed.path, {'X-Auth-Token': token})
     assert status in (200, 204)
+
+
+def test_path_that_is_not_utf8(cluster):
+    status, _, body = raw(cluster, 'GET', '/%FF%FE/key', {
+        'Authorization': 'AWS test:tester:c2lnbmF0dXJl',
+        'Date': 'Mon, 01 Jan 2024 00:00:00 GMT'})
+    assert (status, error_code(body)) == (400, 'InvalidURI')
+
+
+@pytest.mark.parametrize('authorization', ['AWS ', 'AWS nocolon',
+                                           'AWS :sig', 'AWS key:'])
+def test_malformed_v2_authorization(cluster, authorization):
+    status, _, body = raw(cluster, 'GET', '/', {
+        'Authorization': authorization,
+        'Date': 'Mon, 01 Jan 2024 00:00:00 GMT'})
+    assert (status, error_code(body)) == (403, 'AccessDenied')

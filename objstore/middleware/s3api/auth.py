@@ -129,7 +129,7 @@ def signature_kind(s3req):
     authorization = s3req.headers.get('authorization', '')
     if authorization.startswith(sigv4.ALGORITHM + ' '):
         return 'v4'
-    if authorization.startswith('AWS '):
+    if authorization == 'AWS' or authorization.startswith('AWS '):
         return 'v2'
     params = s3req.params
     if 'X-Amz-Credential' in params or 'X-Amz-Algorithm' in params:

@@ -126,7 +126,9 @@ class S3ApiMiddleware:
     def _is_s3(environ):
         """Signed the S3 way (the cheap look; the full parse is later)."""
         authorization = environ.get('HTTP_AUTHORIZATION', '')
-        if authorization.startswith(('AWS ', 'AWS4-HMAC-SHA256 ')):
+        # 'AWS' alone: an empty credential the server stripped to a word.
+        if authorization == 'AWS' or authorization.startswith(
+                ('AWS ', 'AWS4-HMAC-SHA256 ')):
             return True
         query = environ.get('QUERY_STRING', '')
         return 'X-Amz-Credential=' in query or (
