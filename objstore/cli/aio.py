@@ -28,8 +28,8 @@ import time
 import psutil
 
 from objstore.cli.aio_layout import (
-    DAEMONS, STORAGE_KINDS, AioLayout, AioUser, DataDir, create_data_dir,
-    default_users, load_layout, write_configs)
+    DAEMONS, S3_LOCATION, STORAGE_KINDS, AioLayout, AioUser, DataDir,
+    create_data_dir, default_users, load_layout, write_configs)
 from objstore.cli.aio_supervisor import (
     ChildSpec, Supervisor, answers_http, is_serving)
 from objstore.common.durable import write_atomic
@@ -309,8 +309,9 @@ class AioCluster:
         swift = 'swift -A %s -U %s -K %s' % (self.auth_url, user.name,
                                              user.key)
         lines += ['  try:', '    %s stat' % swift,
-                  '    %s upload mycontainer README.md' % swift,
-                  '  logs: %s' % self.dirs.logs]
+                  '    %s upload mycontainer README.md' % swift]
+        lines += self._s3_banner(user)
+        lines.append('  logs: %s' % self.dirs.logs)
         lines += self.scrape_config()
         return '\n'.join(lines)
 
@@ -328,6 +329,27 @@ class AioCluster:
                 '        static_configs:',
                 '          - targets: [%s]' % ', '.join(
                     "'%s'" % target for target in targets)]
+
+    def _s3_banner(self, user):
+        """The S3 endpoint, keys and example commands (s3api serves S3 on
+        the proxy port: access key = account:user, secret = its key)."""
+        env = 'AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s ' \
+            'AWS_DEFAULT_REGION=%s' % (user.name, user.key, S3_LOCATION)
+        boto3 = ("boto3.client('s3', endpoint_url='%s', "
+                 "aws_access_key_id='%s', aws_secret_access_key='%s', "
+                 "region_name='%s')" % (self.proxy_url, user.name, user.key,
+                                        S3_LOCATION))
+        return [
+            '  S3 endpoint: %s   region: %s' % (self.proxy_url, S3_LOCATION),
+            '  S3 access key: %s   secret key: %s' % (user.name, user.key),
+            '  try:',
+            '    %s aws --endpoint-url %s s3 mb s3://mybucket' % (
+                env, self.proxy_url),
+            '    %s aws --endpoint-url %s s3 cp README.md s3://mybucket/' % (
+                env, self.proxy_url),
+            '    python3 -c "import boto3; print(%s.list_buckets()'
+            '[\'Buckets\'])"' % boto3,
+        ]
 
 
 def _by(holder):

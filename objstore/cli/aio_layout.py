@@ -347,6 +347,10 @@ def _tempauth_lines(layout):
     return lines
 
 
+# The S3 region the aio's s3api serves (what clients sign for).
+S3_LOCATION = 'us-east-1'
+
+
 def render_proxy_conf(data_dir, layout):
     lines = [
         '[DEFAULT]',
@@ -359,8 +363,9 @@ def render_proxy_conf(data_dir, layout):
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
         'metrics domain_remap crossdomain list_endpoints listing_formats '
-        'bulk tempurl formpost ratelimit name_check tempauth staticweb '
-        'copy container_quotas account_quotas etag_quoter proxy-server',
+        'bulk tempurl formpost ratelimit name_check s3api tempauth '
+        'staticweb copy container_quotas account_quotas etag_quoter '
+        'proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -427,6 +432,11 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:listing_formats]',
         'use = egg:objstore#listing_formats',
+        '',
+        '[filter:s3api]',
+        'use = egg:objstore#s3api',
+        'location = %s' % S3_LOCATION,
+        'storage_domain = ',
         '',
         '[filter:tempauth]',
         'use = egg:objstore#tempauth',

@@ -115,10 +115,20 @@ def quote_field(value):
     return quote(str(value), safe=ACCESS_SAFE)
 
 
+# Where a middleware that speaks another API (s3api) names the operation a
+# request is (``PutObject``), for the access line.
+OPERATION_KEY = 'objstore.operation'
+
+
 def log_access(logger, method, path, status, nbytes, duration, txn_id,
-               client=None):
-    """The one access line a server writes per request."""
-    logger.info('%s "%s %s" %s %s %.4f txn:%s', quote_field(client),
-                quote_field(method), quote_field(path), status,
-                nbytes if nbytes is not None else '-', duration,
-                quote_field(txn_id), extra={'access': True})
+               client=None, operation=None):
+    """The one access line a server writes per request; ``operation``,
+    when given, ends it as ``op:<name>``."""
+    line = '%s "%s %s" %s %s %.4f txn:%s'
+    args = [quote_field(client), quote_field(method), quote_field(path),
+            status, nbytes if nbytes is not None else '-', duration,
+            quote_field(txn_id)]
+    if operation:
+        line += ' op:%s'
+        args.append(quote_field(operation))
+    logger.info(line, *args, extra={'access': True})

@@ -1,8 +1,10 @@
 """proxy_logging: one access-log line per client request.
 
 Owns the access line (client address, method, path, status, bytes sent,
-duration, transaction id), written when the response body has been sent
-or the client went away (499). The path is logged quoted, as the client
+duration, transaction id, and the operation name a middleware speaking
+another API left in ``environ[OPERATION_KEY]``, such as S3's
+``PutObject``), written when the response body has been sent or the
+client went away (499). The path is logged quoted, as the client
 sent it (common.log.log_access quotes every field), never decoded: a
 name with CR/LF in it must not forge a line; signatures in the query
 (TempURL, S3 presigned URLs) are cut to 16 characters. Subrequests made by
@@ -16,7 +18,7 @@ import time
 from urllib.parse import quote
 
 from objstore.common.config import ConfBase
-from objstore.common.log import get_logger, log_access
+from objstore.common.log import OPERATION_KEY, get_logger, log_access
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +118,8 @@ class ProxyLogging:
                 else '499'
             log_access(self.logger, method, path, status, body.sent,
                        self.clock() - started,
-                       environ.get('swift.trans_id'), _client_of(environ))
+                       environ.get('swift.trans_id'), _client_of(environ),
+                       environ.get(OPERATION_KEY))
         return LoggedBody(self.app(environ, start_logged), done)
 
 

@@ -4,8 +4,11 @@ started here, the aio way. Tests that stop nodes ask for ``own_cluster``,
 always one started here."""
 
 import os
+import uuid
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from objstore.common.exceptions import ConfigError
 from tests.helpers import CLUSTER_ENV, ExistingCluster, RunningCluster
@@ -27,3 +30,29 @@ def cluster(request):
         return ExistingCluster(data_dir)
     except ConfigError as err:
         pytest.exit(str(err), returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def make_s3_client(cluster, user='test:tester', secret=None, **config):
+    """A boto3 S3 client of ``user`` with boto3's default settings (and
+    ``config``, a botocore Config's options, when given)."""
+    return boto3.client(
+        's3', endpoint_url=cluster.proxy_url, aws_access_key_id=user,
+        aws_secret_access_key=secret or cluster.users[user],
+        region_name='us-east-1', config=Config(**config) if config else None)
+
+
+@pytest.fixture
+def s3(cluster):
+    return make_s3_client(cluster)
+
+
+@pytest.fixture
+def bucket(s3):
+    """A fresh bucket of test:tester, emptied and removed afterwards."""
+    name = 's3t-' + uuid.uuid4().hex[:12]
+    s3.create_bucket(Bucket=name)
+    yield name
+    for page in s3.get_paginator('list_objects_v2').paginate(Bucket=name):
+        for item in page.get('Contents', []):
+            s3.delete_object(Bucket=name, Key=item['Key'])
+    s3.delete_bucket(Bucket=name)

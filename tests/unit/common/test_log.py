@@ -60,3 +60,14 @@ def test_access_line_quotes_every_field(tmp_path):
         '%22%20200" 200 0 ' in lines[0]
     assert '- "PUT /a/c/caf%C3%A9%20100%" 201 - ' in lines[1]
     assert lines[1].endswith('txn:-')
+
+
+def test_access_line_may_end_with_the_operation(tmp_path):
+    log_file = tmp_path / 'op.log'
+    logger = get_logger({'log_file': str(log_file)}, 'test-log-op')
+    log_access(logger, 'PUT', '/b/k', 200, 0, 0.1, 'tx1', '1.2.3.4',
+               operation='PutObject')
+    log_access(logger, 'GET', '/v1/a', 204, 0, 0.1, 'tx2', '1.2.3.4')
+    first, second = log_file.read_text().splitlines()
+    assert first.endswith('txn:tx1 op:PutObject')
+    assert second.endswith('txn:tx2')

@@ -3,7 +3,7 @@
 import re
 
 from objstore.common.http import Request
-from objstore.common.log import get_txn_id
+from objstore.common.log import OPERATION_KEY, get_txn_id
 from objstore.middleware.catch_errors import CatchErrors, make_txn_id
 from objstore.middleware.healthcheck import Healthcheck
 from objstore.middleware.proxy_logging import ProxyLogging
@@ -93,3 +93,18 @@ def test_proxy_logging_client_disconnect_is_499():
     next(iter(body))
     body.close()
     assert '" 499 5 ' in logger.handler.messages('INFO')[0]
+
+
+def test_proxy_logging_names_the_operation_an_inner_filter_set():
+    logger = make_logger('access-op')
+
+    def s3_like(environ, start_response):
+        environ[OPERATION_KEY] = 'ListBuckets'
+        return ok_app(environ, start_response)
+    for path, app in (('/', s3_like), ('/v1/a', ok_app)):
+        # Reading the body closes it: the line is written then.
+        assert Request.blank(path).get_response(ProxyLogging(
+            app, {}, logger=logger)).body == b'hello'
+    first, second = logger.handler.messages()
+    assert first.endswith(' op:ListBuckets')
+    assert ' op:' not in second

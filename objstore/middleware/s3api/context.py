@@ -1,0 +1,198 @@
+"""One S3 request's conversation with the Swift pipeline below s3api.
+
+Owns ``S3Context``: the parsed request, its signature, and ``call``, which
+sends a Swift subrequest (common.subrequest) as the signing user and turns
+an auth refusal into S3's error. The account is not known until the
+signature is verified: the first subrequest is addressed to a placeholder
+account and carries the ``verify`` callback (common.access) that the auth
+middleware further down (tempauth) runs with its credential lookup;
+``verify`` checks the signature with the user's secret and points the
+path at the user's account. Later subrequests inherit the identity the
+auth middleware gave the first one, so every step of an S3 operation is
+authorized exactly as the same user's Swift request would be.
+
+Also builds S3's answers (``xml_response``, ``error_response``) with the
+request id headers every S3 answer carries.
+"""
+
+import io
+
+from objstore.common.access import await_signature_check
+from objstore.common.http import Response, is_success
+from objstore.common.subrequest import make_subrequest
+from objstore.middleware.s3api.errors import S3Error
+from objstore.middleware.s3api.payload import (
+    HashingInput, PayloadMismatch, body_reader)
+
+# The account of a subrequest sent before the signature is verified; no
+# tempauth account can be named so ('.' starts no reseller prefix).
+UNVERIFIED_ACCOUNT = '.s3-unverified'
+# What the first subrequest's answer carries back to later ones.
+IDENTITY_KEYS = ('REMOTE_USER', 'swift.authorize', 'swift.clean_acl')
+SOURCE = 'S3'
+READ_CHUNK = 65536
+
+
+def swift_path(account, container=None, obj=None):
+    """``/v1/<account>[/<container>[/<object>]]``, unquoted."""
+    path = '/v1/' + account
+    if container is not None:
+        path += '/' + container
+        if obj is not None:
+            path += '/' + obj
+    return path
+
+
+def request_id_headers(trans_id):
+    return {'x-amz-request-id': trans_id or '',
+            'x-amz-id-2': trans_id or ''}
+
+
+def xml_response(body, status=200, headers=None, trans_id=None):
+    resp = Response(status=status, body=body)
+    resp.headers.update(request_id_headers(trans_id))
+    resp.headers.update(headers or {})
+    resp.headers['Content-Type'] = 'application/xml'
+    return resp
+
+
+def error_response(err, resource, trans_id, method='GET'):
+    """S3's answer for ``err``: the XML document (no body to a HEAD)."""
+    body = b'' if method == 'HEAD' else err.to_xml(resource, trans_id or '')
+    resp = xml_response(body, err.status, trans_id=trans_id)
+    if method == 'HEAD':
+        resp.content_length = 0
+    return resp
+
+
+class S3Context:
+    """See module doc. ``signature``: auth.Signature of the request."""
+
+    def __init__(self, environ, app, s3req, signature, conf):
+        self.environ = environ
+        self.app = app
+        self.s3req = s3req
+        self.signature = signature
+        self.conf = conf
+        self.account = None
+        self.user = None
+        self.auth_error = None
+        self.payload_input = None
+        self._identity = {}
+
+    @property
+    def trans_id(self):
+        return self.environ.get('swift.trans_id')
+
+    # -- the signature check, run by the auth middleware ---------------------
+
+    def _verifier(self, sub_environ):
+        def verify(lookup):
+            credentials = lookup(self.signature.access_key)
+            if credentials is None:
+                self.auth_error = S3Error(
+                    'InvalidAccessKeyId',
+                    AWSAccessKeyId=self.signature.access_key)
+                return None
+            self.auth_error = self.signature.check(credentials.secret)
+            if self.auth_error is not None:
+                return None
+            self.account = credentials.account
+            self.user = credentials.user
+            placeholder = swift_path(UNVERIFIED_ACCOUNT)
+            sub_environ['PATH_INFO'] = swift_path(credentials.account) + \
+                sub_environ['PATH_INFO'][len(placeholder):]
+            return credentials
+        return verify
+
+    # -- subrequests ---------------------------------------------------------
+
+    def call(self, method, container=None, obj=None, headers=None,
+             body=None, query=None, client_body=False):
+        """The Swift answer to ``method`` on the path; raises AccessDenied
+        (or the signature's error) when auth refuses.
+
+        ``client_body``: stream the client's body (checked against the
+        signed SHA-256, payload module) instead of ``body``.
+        """
+        first = self.account is None
+        account = UNVERIFIED_ACCOUNT if first else self.account
+        base = dict(self.environ, **self._identity)
+        req = make_subrequest(base, method,
+                              swift_path(account, container, obj),
+                              headers=headers, body=body, source=SOURCE)
+        if query:
+            req.environ['QUERY_STRING'] = query
+        if client_body:
+            self._attach_client_body(req)
+        if first:
+            await_signature_check(req.environ, self._verifier(req.environ))
+        resp = req.get_response(self.app)
+        if first:
+            self._identity = {key: req.environ[key] for key in IDENTITY_KEYS
+                              if key in req.environ}
+        if resp.status_int == 401:
+            raise self.auth_error or S3Error('AccessDenied')
+        if resp.status_int == 403:
+            raise S3Error('AccessDenied')
+        return resp
+
+    def _attach_client_body(self, req):
+        length = self.environ.get('CONTENT_LENGTH')
+        source = body_reader(self.environ.get('wsgi.input', io.BytesIO(b'')),
+                             int(length) if length else None,
+                             self.signature.payload_hash)
+        if isinstance(source, HashingInput):
+            self.payload_input = source
+            if length == '0':
+                self._check_empty_body(source)
+        req.environ['wsgi.input'] = source
+        if length:
+            req.environ['CONTENT_LENGTH'] = length
+        else:
+            req.environ.pop('CONTENT_LENGTH', None)
+            req.environ['HTTP_TRANSFER_ENCODING'] = 'chunked'
+
+    def _check_empty_body(self, source):
+        """An empty body is never read by the proxy: check it here."""
+        try:
+            source.read(0)
+        except PayloadMismatch:
+            raise S3Error('XAmzContentSHA256Mismatch',
+                          ClientComputedContentSHA256=(
+                              self.signature.payload_hash)) from None
+
+    def body_mismatched(self):
+        """Whether the client's body failed its signed SHA-256."""
+        return self.payload_input is not None and \
+            self.payload_input.mismatched
+
+    def bucket_exists(self, bucket):
+        """Whether ``bucket`` exists (a HEAD as the client)."""
+        return is_success(self.call('HEAD', bucket).status_int)
+
+    def read_body(self, limit):
+        """The client's body (up to ``limit`` bytes), for XML requests;
+        checked against the signed SHA-256."""
+        length = self.environ.get('CONTENT_LENGTH')
+        if length and int(length) > limit:
+            raise S3Error('MaxMessageLengthExceeded')
+        expected = self.signature.payload_hash
+        reader = body_reader(self.environ.get('wsgi.input', io.BytesIO(b'')),
+                             int(length) if length else None, expected)
+        chunks, total = [], 0
+        try:
+            while True:
+                chunk = reader.read(READ_CHUNK)
+                if not chunk:
+                    return b''.join(chunks)
+                total += len(chunk)
+                if total > limit:
+                    raise S3Error('MaxMessageLengthExceeded')
+                chunks.append(chunk)
+        except PayloadMismatch:
+            raise S3Error('XAmzContentSHA256Mismatch',
+                          ClientComputedContentSHA256=expected) from None
+
+    def xml(self, body, status=200, headers=None):
+        return xml_response(body, status, headers, self.trans_id)

@@ -1,0 +1,115 @@
+"""S3 errors: one table from error code to HTTP status and message, the
+``S3Error`` exception handlers raise, and its XML body.
+
+Owns the wording clients see (AWS's and Swift's s3api's texts, so clients
+and tests that compare them agree) and the shape of the error document::
+
+    <Error><Code>NoSuchKey</Code><Message>...</Message>
+      <Resource>/bucket/key</Resource><RequestId>tx...</RequestId></Error>
+
+It builds no Swift request and reads no environ: the middleware fills in
+``Resource`` and ``RequestId`` when it answers.
+"""
+
+from objstore.middleware.s3api.xmlio import to_xml
+
+# code -> (HTTP status, message). A code not here is a programming error.
+ERRORS = {
+    'AccessDenied': (403, 'Access Denied.'),
+    'AuthorizationHeaderMalformed': (
+        400, 'The authorization header is malformed; the authorization '
+        'header requires three components: Credential, SignedHeaders, and '
+        'Signature.'),
+    'AuthorizationQueryParametersError': (
+        400, 'Query-string authentication requires the X-Amz-Algorithm, '
+        'X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, '
+        'and X-Amz-Expires parameters.'),
+    'BadDigest': (400, 'The Content-MD5 you specified did not match what '
+                  'we received.'),
+    'BucketAlreadyExists': (
+        409, 'The requested bucket name is not available. The bucket '
+        'namespace is shared by all users of the system. Please select a '
+        'different name and try again.'),
+    'BucketAlreadyOwnedByYou': (
+        409, 'Your previous request to create the named bucket succeeded '
+        'and you already own it.'),
+    'BucketNotEmpty': (409, 'The bucket you tried to delete is not empty'),
+    'EntityTooLarge': (400, 'Your proposed upload exceeds the maximum '
+                       'allowed object size.'),
+    'IncompleteBody': (400, 'You did not provide the number of bytes '
+                       'specified by the Content-Length HTTP header'),
+    'InternalError': (500, 'We encountered an internal error. Please try '
+                      'again.'),
+    'InvalidAccessKeyId': (403, 'The AWS Access Key Id you provided does '
+                           'not exist in our records.'),
+    'InvalidArgument': (400, 'Invalid Argument.'),
+    'InvalidBucketName': (400, 'The specified bucket is not valid.'),
+    'InvalidDigest': (400, 'The Content-MD5 you specified was invalid.'),
+    'InvalidLocationConstraint': (400, 'The specified location constraint '
+                                  'is not valid.'),
+    'InvalidPartNumber': (416, 'The requested partnumber is not '
+                          'satisfiable'),
+    'InvalidRange': (416, 'The requested range cannot be satisfied.'),
+    'InvalidRequest': (400, 'Invalid Request.'),
+    'InvalidURI': (400, "Couldn't parse the specified URI."),
+    'KeyTooLongError': (400, 'Your key is too long.'),
+    'MalformedACLError': (400, 'The XML you provided was not well-formed '
+                          'or did not validate against our published '
+                          'schema.'),
+    'MalformedXML': (400, 'The XML you provided was not well-formed or did '
+                     'not validate against our published schema'),
+    'MaxMessageLengthExceeded': (400, 'Your request was too big.'),
+    'MetadataTooLarge': (400, 'Your metadata headers exceed the maximum '
+                         'allowed metadata size.'),
+    'MethodNotAllowed': (405, 'The specified method is not allowed against '
+                         'this resource.'),
+    'MissingContentLength': (411, 'You must provide the Content-Length '
+                             'HTTP header.'),
+    'MissingRequestBodyError': (400, 'Request body is empty.'),
+    'MissingSecurityHeader': (400, 'Your request was missing a required '
+                              'header.'),
+    'NoSuchBucket': (404, 'The specified bucket does not exist.'),
+    'NoSuchKey': (404, 'The specified key does not exist.'),
+    'NoSuchVersion': (404, 'The specified version does not exist.'),
+    'NotImplemented': (501, 'Not implemented.'),
+    'PreconditionFailed': (412, 'At least one of the preconditions you '
+                           'specified did not hold.'),
+    'RequestTimeout': (400, 'Your socket connection to the server was not '
+                       'read from or written to within the timeout period.'),
+    'RequestTimeTooSkewed': (403, 'The difference between the request time '
+                             'and the current time is too large.'),
+    'ServiceUnavailable': (503, 'Please reduce your request rate.'),
+    'SignatureDoesNotMatch': (
+        403, 'The request signature we calculated does not match the '
+        'signature you provided. Check your key and signing method.'),
+    'XAmzContentSHA256Mismatch': (
+        400, "The provided 'x-amz-content-sha256' header does not match "
+        "what was computed."),
+}
+
+
+class S3Error(Exception):
+    """An S3 error answer: ``code`` from ERRORS, an optional message that
+    replaces the table's, and extra elements for the body (in order)."""
+
+    def __init__(self, code, message=None, **details):
+        status, default_message = ERRORS[code]
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.message = message or default_message
+        self.details = details
+
+    def to_xml(self, resource, request_id):
+        """The XML error document, bytes.
+
+        >>> S3Error('NoSuchKey', Key='k').to_xml('/b/k', 'tx1')[39:]
+        b'<Error><Code>NoSuchKey</Code><Message>The specified key does not \
+exist.</Message><Key>k</Key><Resource>/b/k</Resource><RequestId>tx1\
+</RequestId></Error>'
+        """
+        elements = [('Code', self.code), ('Message', self.message)]
+        elements += [(name, value) for name, value in self.details.items()
+                     if value is not None]
+        elements += [('Resource', resource), ('RequestId', request_id)]
+        return to_xml('Error', elements, namespace=None)

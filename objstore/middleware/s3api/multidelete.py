@@ -1,0 +1,81 @@
+"""DeleteObjects (``POST /bucket?delete``): up to 1,000 keys in one XML
+request, each deleted as its own Swift DELETE by the same caller; a key
+that does not exist counts as deleted (as in S3). Quiet mode lists only
+the failures.
+"""
+
+import base64
+import hashlib
+
+from objstore.common.http import is_success
+from objstore.middleware.s3api.errors import ERRORS, S3Error
+from objstore.middleware.s3api.payload import content_md5_etag
+from objstore.middleware.s3api.xmlio import (
+    MAX_XML_SIZE, XMLError, parse_xml, to_xml)
+
+MAX_KEYS = 1000
+
+
+def parse_delete(body, max_size=MAX_XML_SIZE):
+    """(keys, quiet) of a Delete document; MalformedXML when it is not one.
+
+    >>> parse_delete(b'<Delete><Quiet>true</Quiet><Object><Key>a</Key>'
+    ...              b'</Object></Delete>')
+    (['a'], True)
+    """
+    try:
+        root = parse_xml(body, max_size)
+    except XMLError:
+        raise S3Error('MalformedXML') from None
+    if root.tag != 'Delete':
+        raise S3Error('MalformedXML')
+    keys = []
+    for item in root.findall('Object'):
+        key = item.findtext('Key')
+        if not key:
+            raise S3Error('MalformedXML')
+        keys.append(key)
+    if not keys or len(keys) > MAX_KEYS:
+        raise S3Error('MalformedXML')
+    quiet = (root.findtext('Quiet') or '').strip().lower() == 'true'
+    return keys, quiet
+
+
+def _check_md5(headers, body):
+    if 'content-md5' not in headers:
+        return
+    expected = content_md5_etag(headers['content-md5'])
+    if hashlib.md5(body).hexdigest() != expected:
+        raise S3Error('BadDigest', ExpectedDigest=headers['content-md5'],
+                      CalculatedDigest=base64.b64encode(
+                          hashlib.md5(body).digest()).decode('ascii'))
+
+
+def _delete_one(ctx, key):
+    """None when deleted (or absent), else the error code."""
+    try:
+        resp = ctx.call('DELETE', ctx.s3req.bucket, key)
+    except S3Error as err:
+        return err.code
+    if is_success(resp.status_int) or resp.status_int == 404:
+        return None
+    return 'InternalError'
+
+
+def delete_objects(ctx):
+    # The bucket first: its HEAD is what verifies the signature.
+    if not ctx.bucket_exists(ctx.s3req.bucket):
+        raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
+    body = ctx.read_body(ctx.conf.max_xml_size)
+    _check_md5(ctx.s3req.headers, body)
+    keys, quiet = parse_delete(body, ctx.conf.max_xml_size)
+    results = []
+    for key in keys:
+        code = _delete_one(ctx, key)
+        if code is None:
+            if not quiet:
+                results.append(('Deleted', [('Key', key)]))
+        else:
+            results.append(('Error', [('Key', key), ('Code', code),
+                                      ('Message', ERRORS[code][1])]))
+    return ctx.xml(to_xml('DeleteResult', results))
