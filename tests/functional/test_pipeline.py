@@ -107,6 +107,8 @@ INFO_SECTIONS = {
                                 'container_listing_ratelimits'}},
     'name_check': {'name_check': {'forbidden_chars', 'maximum_length',
                                   'forbidden_regexp'}},
+    's3api': {'s3api': {'location', 'storage_domain', 'signature_versions',
+                        'max_xml_size'}},
     'tempauth': {'tempauth': {'account_acls'}},
     'staticweb': {'staticweb': set()},
     'copy': {'copy': set()},
