@@ -98,7 +98,10 @@ def serve_forever(sock, app, server_conf):
         sock, app, log=_NullLog(), log_output=False,
         custom_pool=green.GreenPool(server_conf.max_clients),
         socket_timeout=server_conf.client_timeout,
-        minimum_chunk_size=4096, debug=False)
+        minimum_chunk_size=4096, debug=False,
+        # Header names go out as the app wrote them (Swift does the same):
+        # S3 clients keep x-amz-meta-* names' case as their metadata keys.
+        capitalize_response_headers=False)
 
 
 # Exit status of a worker that could not load its app.
