@@ -41,6 +41,9 @@ from objstore.middleware.segments import (
 
 MANIFEST_HEADER = 'X-Object-Manifest'
 BAD_MANIFEST_BODY = 'X-Object-Manifest must be in the format container/prefix'
+# Segments asked per listing page; a shorter page is the last (Swift reads
+# the container's own page size, which this is by default).
+LISTING_PAGE = CONTAINER_LISTING_LIMIT
 CONDITIONAL_HEADERS = ('If-Match', 'If-None-Match', 'If-Modified-Since',
                        'If-Unmodified-Since')
 
@@ -145,7 +148,8 @@ class DloReader:
             self.req.environ, 'GET',
             '/%s/%s/%s' % (self.version, self.account, container),
             source='DLO')
-        sub.query_string = 'format=json&prefix=%s' % quote(prefix)
+        sub.query_string = 'format=json&limit=%d&prefix=%s' % (
+            LISTING_PAGE, quote(prefix))
         if marker:
             sub.query_string += '&marker=%s' % quote(marker)
         resp = sub.get_response(self.dlo.app)
@@ -163,7 +167,7 @@ class DloReader:
                     path='/%s/%s/%s/%s' % (self.version, self.account,
                                            container, entry['name']),
                     size=int(entry['bytes']))
-            if len(page) < CONTAINER_LISTING_LIMIT:
+            if len(page) < LISTING_PAGE:
                 return
             error, page = self._listing(container, prefix, page[-1]['name'])
             if error is not None:
@@ -178,7 +182,7 @@ class DloReader:
             if req.method == 'HEAD':
                 error.body = b''
             return error
-        complete = len(page) < CONTAINER_LISTING_LIMIT
+        complete = len(page) < LISTING_PAGE
         headers = {name: value for name, value in resp.headers.items()
                    if name.lower() not in ('content-length',
                                            'content-range', 'etag')}

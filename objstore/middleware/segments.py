@@ -23,6 +23,7 @@ import uuid
 from urllib.parse import quote
 
 from objstore.common.exceptions import BadRange
+from objstore.common.green import write_unbuffered
 from objstore.common.http import (
     DEFAULT_CONTENT_TYPE, Response, default_body, is_server_error,
     is_success)
@@ -161,6 +162,9 @@ class SegmentedBody:
         is already wrong (the caller then answers 409 or 503)."""
         self._peeked = next(self._chunks, None)
         self._validated = True
+        # From here on an error cuts the connection: the status line must
+        # be out by then, so that it cannot become a 500.
+        write_unbuffered(self.environ)
 
     def __iter__(self):
         if self._peeked is not None:

@@ -31,7 +31,7 @@ import time
 from urllib.parse import quote
 
 from objstore.common.config import ConfBase
-from objstore.common.green import GreenPile, GreenPool
+from objstore.common.green import GreenPile, GreenPool, write_unbuffered
 from objstore.common.http import (
     HTTPBadRequest, HTTPLengthRequired, HTTPMethodNotAllowed,
     RESPONSE_REASONS, HTTPRequestEntityTooLarge, HTTPUnprocessableEntity,
@@ -73,10 +73,8 @@ def _result_format(req):
     accept = req.headers.get('Accept')
     if not accept:
         return RESULT_FORMATS[0]
-    try:
-        return req.accept.best_match(RESULT_FORMATS) or RESULT_FORMATS[0]
-    except ValueError:
-        return RESULT_FORMATS[0]
+    offers = req.accept.acceptable_offers(RESULT_FORMATS)
+    return offers[0][0] if offers else RESULT_FORMATS[0]
 
 
 def _head_facts(resp):
@@ -202,6 +200,7 @@ class StaticLargeObject:
 
     def handle_manifest_delete(self, req):
         out_type = _result_format(req)
+        write_unbuffered(req.environ)
         version, account, _c, _o = split_path(req.path_info, 4, 4, True)
         deleter = ManifestDelete(self, req, version, account)
         return Response(status=200, headerlist=[('Content-Type', out_type)],
@@ -265,6 +264,7 @@ class ManifestPut:
 
     def with_heartbeat(self, start_response):
         """202 at once, spaces while validating, the result in the body."""
+        write_unbuffered(self.req.environ)
         start_response('202 Accepted', [('Content-Type', self.out_type)])
         return self._heartbeat_body()
 

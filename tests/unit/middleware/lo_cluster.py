@@ -15,14 +15,18 @@ ACCOUNT = 'AUTH_test'
 
 
 class LargeObjectCluster(InProcessCluster):
-    slo_conf = {}
+    """``logger`` is slo's and dlo's; ``slo_conf`` slo's options."""
 
-    @classmethod
-    def _pipeline(cls, app):
+    def __init__(self, root, logger, slo_conf=None):
+        self.lo_logger = logger
+        self.slo_conf = slo_conf or {}
+        super().__init__(root)
+
+    def _pipeline(self, app):
         conf = dict(USERS, log_level='WARNING')
-        app = dlo.filter_factory({}, log_level='WARNING')(app)
-        app = slo.filter_factory({}, log_level='WARNING',
-                                 **cls.slo_conf)(app)
+        app = dlo.DynamicLargeObject(app, {}, logger=self.lo_logger)
+        app = slo.StaticLargeObject(app, self.slo_conf,
+                                    logger=self.lo_logger)
         app = copy.filter_factory({})(app)
         app = tempauth.filter_factory({}, **conf)(app)
         app = proxy_logging.filter_factory({}, log_level='WARNING')(app)
