@@ -326,3 +326,29 @@ def test_info_advertises_slo_and_dlo(client):
     assert info['slo']['max_manifest_size'] == 8 * 1024 * 1024
     assert info['slo']['min_segment_size'] == 1
     assert 'dlo' in info
+
+
+def test_copy_flattens_the_slo(client, slo):
+    cont = slo.split('/')[1]
+    status, headers, _b = client('COPY', slo,
+                                 {'Destination': '%s/flat' % cont})
+    assert status == 201
+    status, headers, body = client('GET', '/%s/flat' % cont)
+    assert (status, body) == (200, WHOLE)
+    assert 'x-static-large-object' not in headers
+    assert headers['etag'] == md5(WHOLE)
+    _s, _h, listing = client('GET', '/' + cont, query='format=json')
+    entry = next(e for e in json.loads(listing) if e['name'] == 'flat')
+    assert (entry['bytes'], entry['hash']) == (30, md5(WHOLE))
+    assert 'slo_etag' not in entry
+
+
+def test_copy_of_the_manifest_is_an_slo(client, slo):
+    cont = slo.split('/')[1]
+    status, _h, _b = client('COPY', slo, {'Destination': '%s/twin' % cont},
+                            query='multipart-manifest=get')
+    assert status == 201
+    status, headers, body = client('GET', '/%s/twin' % cont)
+    assert (status, body) == (200, WHOLE)
+    assert headers['x-static-large-object'] == 'True'
+    assert headers['etag'] == client('HEAD', slo)[1]['etag']
