@@ -88,9 +88,9 @@ def pieces_for_range(segments, start, stop):
     [('a', 0, 10), ('c', 0, 5)]
     """
     position = 0
+    if stop is not None and stop <= start:
+        return
     for segment in segments:
-        if stop is not None and position >= stop:
-            return
         end = position + segment.length
         if end > start and segment.length > 0:
             first = max(start - position, 0)
@@ -98,6 +98,8 @@ def pieces_for_range(segments, start, stop):
                 min(stop - position, segment.length)
             yield segment, first, last
         position = end
+        if stop is not None and position >= stop:
+            return
 
 
 def frame_parts(chunks, frames, closing):
