@@ -36,8 +36,8 @@ from objstore.common.http import (
 from objstore.common.log import get_logger
 from objstore.common.subrequest import add_capability, make_subrequest
 from objstore.middleware.segments import (
-    Segment, SegmentError, SegmentedBody, pieces_for_range, ranged_body,
-    requested_ranges, unsatisfiable)
+    Segment, SegmentError, SegmentedBody, close_body, pieces_for_range,
+    ranged_body, requested_ranges, unsatisfiable)
 
 MANIFEST_HEADER = 'X-Object-Manifest'
 BAD_MANIFEST_BODY = 'X-Object-Manifest must be in the format container/prefix'
@@ -135,6 +135,7 @@ class DloReader:
             if MANIFEST_HEADER not in clean.headers:
                 return resp
             resp = clean
+        close_body(resp)
         try:
             container, prefix = parse_manifest_header(
                 resp.headers[MANIFEST_HEADER])

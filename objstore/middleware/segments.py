@@ -127,6 +127,13 @@ def frame_parts(chunks, frames, closing):
     yield closing
 
 
+def close_body(resp):
+    """Let go of an answer whose body will not be read."""
+    close = getattr(resp.app_iter, 'close', None)
+    if close is not None:
+        close()
+
+
 def _short(body):
     text = body.decode('utf-8', 'replace')
     if len(text) <= MAX_QUOTED_BODY:
@@ -187,9 +194,7 @@ class SegmentedBody:
 
     def _close_current(self):
         if self._current is not None:
-            close = getattr(self._current.app_iter, 'close', None)
-            if close is not None:
-                close()
+            close_body(self._current)
             self._current = None
 
     def _checked_chunks(self):

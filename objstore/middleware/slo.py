@@ -77,6 +77,19 @@ def _result_format(req):
     return offers[0][0] if offers else RESULT_FORMATS[0]
 
 
+def _read_at_most(source, size):
+    """Up to ``size`` bytes of a request body (chunked ones too: the
+    WSGI server decodes them, but a read may return less than asked)."""
+    chunks, got = [], 0
+    while got < size:
+        chunk = source.read(size - got)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b''.join(chunks)
+
+
 def _head_facts(resp):
     """What manifest validation needs from a segment's HEAD answer."""
     last_modified = resp.last_modified or datetime.datetime.now(
@@ -104,8 +117,7 @@ class StaticLargeObject:
             min_segment_size=1, allow_async_delete=False)
         req = Request(environ)
         try:
-            version, account, container, obj = split_path(
-                req.path_info, 3, 4, True)
+            _v, _a, _c, obj = split_path(req.path_info, 3, 4, True)
         except (ValueError, UnicodeDecodeError):
             return self.app(environ, start_response)
         if obj is None:
@@ -135,7 +147,8 @@ class StaticLargeObject:
         """The listing, with each manifest's ``slo_etag`` in its own key."""
         resp = req.get_response(self.app)
         if not is_success(resp.status_int) or \
-                resp.content_type != 'application/json':
+                resp.content_type != 'application/json' or \
+                b'slo_etag=' not in resp.body:
             return resp
         try:
             listing = json.loads(resp.body)
@@ -166,31 +179,35 @@ class StaticLargeObject:
                 return None, HTTPLengthRequired()
         elif req.content_length > limit:
             return None, too_large
-        body = req.body_file.read(limit + 1)
+        body = _read_at_most(req.environ['wsgi.input'], limit + 1)
         if len(body) > limit:
             return None, too_large
         return body, None
 
-    def handle_manifest_put(self, req, start_response):
+    def _checked_segments(self, req):
+        """(client segments, None) of a manifest PUT, or (None, error)."""
         body, error = self._read_manifest(req)
-        if error is None:
-            version, account, container, obj = split_path(
-                req.path_info, 4, 4, True)
-            try:
-                segments = parse_manifest_input(
-                    body, '/%s/%s' % (container, obj))
-            except ManifestInvalid as err:
-                make = text_error if err.plain else html_error
-                error = make(HTTPBadRequest, str(err))
-        if error is None:
-            objects = [seg for seg in segments if 'path' in seg]
-            if len(objects) > self.conf.max_manifest_segments:
-                error = text_error(
-                    HTTPRequestEntityTooLarge,
-                    'Number of object-backed segments must be <= %d'
-                    % self.conf.max_manifest_segments)
+        if error is not None:
+            return None, error
+        _v, _a, container, obj = split_path(req.path_info, 4, 4, True)
+        try:
+            segments = parse_manifest_input(body, '/%s/%s' % (container, obj))
+        except ManifestInvalid as err:
+            make = text_error if err.plain else html_error
+            return None, make(HTTPBadRequest, str(err))
+        objects = [seg for seg in segments if 'path' in seg]
+        if len(objects) > self.conf.max_manifest_segments:
+            return None, text_error(
+                HTTPRequestEntityTooLarge,
+                'Number of object-backed segments must be <= %d'
+                % self.conf.max_manifest_segments)
+        return segments, None
+
+    def handle_manifest_put(self, req, start_response):
+        segments, error = self._checked_segments(req)
         if error is not None:
             return error(req.environ, start_response)
+        version, account, _c, _o = split_path(req.path_info, 4, 4, True)
         put = ManifestPut(self, req, version, account, segments)
         if is_true(_param(req, 'heartbeat')):
             return put.with_heartbeat(start_response)

@@ -25,7 +25,7 @@ from objstore.common.http import (
     split_path, text_error)
 from objstore.common.subrequest import make_subrequest
 from objstore.middleware.segments import (
-    SegmentError, SegmentedBody, pieces_for_range, ranged_body,
+    SegmentError, SegmentedBody, close_body, pieces_for_range, ranged_body,
     requested_ranges, unsatisfiable)
 from objstore.middleware.slo_manifest import (
     SLO_HEADER, SYSMETA_SLO_ETAG, SYSMETA_SLO_SIZE, entry_length, is_true,
@@ -78,10 +78,15 @@ class SloReader:
                 partial and resp.status_int in (304, 412, 416)):
             return resp
         if resp.status_int != 200 or partial:
-            clean = self._fetch(req.method)
-            if not is_manifest(clean):
+            # A refusal says nothing of what it refused: ask (HEAD is
+            # cheap) before fetching, so a plain object is read once.
+            if not is_manifest(resp) and not is_manifest(
+                    self._fetch('HEAD')):
                 return resp
-            resp = clean
+            close_body(resp)
+            resp = self._fetch(req.method)
+            if not is_manifest(resp):
+                return resp
         return self._large_object_response(resp)
 
     def _fetch(self, method, path=None, manifest=False):

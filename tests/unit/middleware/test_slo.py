@@ -352,3 +352,24 @@ def test_copy_of_the_manifest_is_an_slo(client, slo):
     assert (status, body) == (200, WHOLE)
     assert headers['x-static-large-object'] == 'True'
     assert headers['etag'] == client('HEAD', slo)[1]['etag']
+
+
+def test_chunked_manifest_put(client, names):
+    """A manifest sent without Content-Length (chunked) is read whole."""
+    segs, cont = names
+    body = json.dumps(put_segments(client, segs, DATAS)).encode()
+    conn = http.client.HTTPConnection(client.url.hostname, client.url.port,
+                                      timeout=30)
+    try:
+        conn.putrequest('PUT', '/v1/AUTH_test/%s/chunked'
+                        '?multipart-manifest=put' % cont)
+        conn.putheader('X-Auth-Token', client.token)
+        conn.putheader('Transfer-Encoding', 'chunked')
+        conn.endheaders()
+        for piece in (body[:7], body[7:]):
+            conn.send(b'%x\r\n%s\r\n' % (len(piece), piece))
+        conn.send(b'0\r\n\r\n')
+        assert conn.getresponse().status == 201
+    finally:
+        conn.close()
+    assert client('GET', '/%s/chunked' % cont)[2] == WHOLE
