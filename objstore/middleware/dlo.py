@@ -218,7 +218,7 @@ class DloReader:
         try:
             ranges = self._single_range(length)
         except RangeUnsatisfiable:
-            return unsatisfiable(length)
+            return unsatisfiable(headers, length)
         start, stop = ranges[0] if ranges else (0, length)
         pieces = pieces_for_range(self._segments(container, page, prefix),
                                   start, stop)

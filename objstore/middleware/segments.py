@@ -292,11 +292,14 @@ def requested_ranges(range_header, length):
     return resolve_ranges(pairs, length)
 
 
-def unsatisfiable(length):
-    """Swift's 416 for a large object of ``length`` bytes."""
-    return Response(status=416, body=default_body(416), headerlist=[
-        ('Content-Type', DEFAULT_CONTENT_TYPE),
-        ('Content-Range', unsatisfiable_content_range(length))])
+def unsatisfiable(headers, length):
+    """Swift's 416 for a large object of ``length`` bytes: its headers
+    (a dict, changed in place) with the default body."""
+    body = default_body(416)
+    headers.update({'Content-Type': DEFAULT_CONTENT_TYPE,
+                    'Content-Length': str(len(body)),
+                    'Content-Range': unsatisfiable_content_range(length)})
+    return Response(status=416, body=body, headerlist=list(headers.items()))
 
 
 def ranged_body(headers, body, ranges, length):

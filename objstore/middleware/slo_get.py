@@ -166,7 +166,7 @@ class SloReader:
         try:
             ranges = requested_ranges(self.req.headers.get('Range'), size)
         except RangeUnsatisfiable:
-            return unsatisfiable(size)
+            return unsatisfiable(headers, size)
         spans = ranges or [(0, size)]
         segments = [to_segment(entry, self.version, self.account)
                     for entry in entries]

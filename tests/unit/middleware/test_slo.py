@@ -373,3 +373,11 @@ def test_chunked_manifest_put(client, names):
     finally:
         conn.close()
     assert client('GET', '/%s/chunked' % cont)[2] == WHOLE
+
+
+def test_unsatisfiable_range_keeps_the_objects_headers(client, slo):
+    status, headers, body = client('GET', slo, {'Range': 'bytes=99-'})
+    assert (status, headers['content-range']) == (416, 'bytes */30')
+    assert headers['x-static-large-object'] == 'True'
+    assert body == (b'<html><h1>Requested Range Not Satisfiable</h1><p>The '
+                    b'Range requested is not available.</p></html>')
