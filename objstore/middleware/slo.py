@@ -30,7 +30,7 @@ import mimetypes
 import time
 from urllib.parse import quote
 
-from objstore.common.config import ConfBase
+from objstore.common.config import ConfBase, config_true_value
 from objstore.common.green import GreenPile, GreenPool, write_unbuffered
 from objstore.common.http import (
     HTTPBadRequest, HTTPLengthRequired, HTTPMethodNotAllowed,
@@ -43,7 +43,6 @@ from objstore.middleware.slo_get import SloReader
 from objstore.middleware.slo_manifest import (
     OVERRIDE_ETAG, OVERRIDE_SIZE, RESULT_FORMATS, SLO_HEADER,
     SYSMETA_SLO_ETAG, SYSMETA_SLO_SIZE, ManifestInvalid, decode_data,
-    is_true,
     parse_manifest_input, result_body, segment_problems, slo_etag,
     split_listing_etag, stored_entry)
 
@@ -99,7 +98,7 @@ def _head_facts(resp):
             'etag': (resp.headers.get('Etag') or '').strip('"'),
             'content_type': resp.headers.get('Content-Type', ''),
             'last_modified': last_modified,
-            'is_slo': is_true(resp.headers.get(SLO_HEADER))}
+            'is_slo': config_true_value(resp.headers.get(SLO_HEADER))}
 
 
 class StaticLargeObject:
@@ -209,7 +208,7 @@ class StaticLargeObject:
             return error(req.environ, start_response)
         version, account, _c, _o = split_path(req.path_info, 4, 4, True)
         put = ManifestPut(self, req, version, account, segments)
-        if is_true(_param(req, 'heartbeat')):
+        if config_true_value(_param(req, 'heartbeat')):
             return put.with_heartbeat(start_response)
         return put.plain(start_response)
 
@@ -369,7 +368,7 @@ class ManifestDelete:
         sub.query_string = 'multipart-manifest=get'
         resp = sub.get_response(self.slo.app)
         if is_success(resp.status_int):
-            if not is_true(resp.headers.get(SLO_HEADER)):
+            if not config_true_value(resp.headers.get(SLO_HEADER)):
                 raise ManifestFetchError(400, 'Not an SLO manifest')
             try:
                 return json.loads(resp.body)
@@ -394,7 +393,7 @@ class ManifestDelete:
             item = queue.pop(0)
             if 'data' in item:
                 continue
-            if not is_true(item.get('sub_slo')):
+            if not config_true_value(item.get('sub_slo')):
                 yield item
                 continue
             try:

@@ -19,6 +19,7 @@ import hashlib
 import json
 
 from objstore.common.conditional import evaluate_conditions, parse_http_date
+from objstore.common.config import config_true_value
 from objstore.common.exceptions import RangeUnsatisfiable
 from objstore.common.http import (
     HTTPConflict, HTTPInternalServerError, HTTPServiceUnavailable, Response,
@@ -28,7 +29,7 @@ from objstore.middleware.segments import (
     SegmentError, SegmentedBody, close_body, pieces_for_range, ranged_body,
     requested_ranges, unsatisfiable)
 from objstore.middleware.slo_manifest import (
-    SLO_HEADER, SYSMETA_SLO_ETAG, SYSMETA_SLO_SIZE, entry_length, is_true,
+    SLO_HEADER, SYSMETA_SLO_ETAG, SYSMETA_SLO_SIZE, entry_length,
     raw_manifest, slo_etag, to_segment)
 
 # Request headers that make the object server's answer partial or empty.
@@ -43,7 +44,7 @@ MANIFEST_JSON_TYPE = 'application/json; charset=utf-8'
 
 
 def is_manifest(resp):
-    return is_true(resp.headers.get(SLO_HEADER))
+    return config_true_value(resp.headers.get(SLO_HEADER))
 
 
 def is_partial_request(req):

@@ -23,6 +23,7 @@ import hashlib
 import json
 from xml.sax.saxutils import escape
 
+from objstore.common.config import config_true_value
 from objstore.common.exceptions import BadRange, RangeUnsatisfiable
 from objstore.common.ranges import parse_range_header, resolve_ranges
 from objstore.middleware.segments import Segment
@@ -48,10 +49,6 @@ class ManifestInvalid(Exception):
     def __init__(self, body, plain=True):
         super().__init__(body)
         self.plain = plain
-
-
-def is_true(value):
-    return str(value or '').strip().lower() in ('true', '1', 'yes', 'on')
 
 
 def decode_data(value):
@@ -280,7 +277,7 @@ def to_segment(entry, version, account):
                                        entry['name'].lstrip('/')),
                    offset=offset, etag=entry.get('hash'),
                    size=int(entry['bytes']),
-                   sub_slo=is_true(entry.get('sub_slo')))
+                   sub_slo=config_true_value(entry.get('sub_slo')))
 
 
 def raw_manifest(entries):
