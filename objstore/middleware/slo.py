@@ -31,7 +31,7 @@ import time
 from urllib.parse import quote
 
 from objstore.common.config import ConfBase, config_true_value
-from objstore.common.green import GreenPile, GreenPool, write_unbuffered
+from objstore.common.green import GreenPool, write_unbuffered
 from objstore.common.http import (
     HTTPBadRequest, HTTPLengthRequired, HTTPMethodNotAllowed,
     RESPONSE_REASONS, HTTPRequestEntityTooLarge, HTTPUnprocessableEntity,
@@ -253,11 +253,9 @@ class ManifestPut:
                 indices.setdefault(seg['path'], []).append(index)
             else:
                 self.total += len(decode_data(seg['data']))
-        pile = GreenPile(max(1, self.slo.conf.concurrency))
-        for path in indices:
-            pile.spawn(self._head, path)
+        pool = GreenPool(max(1, self.slo.conf.concurrency))
         last = len(self.segments) - 1
-        for path, resp in pile:
+        for path, resp in pool.imap(self._head, indices):
             facts = _head_facts(resp)
             for index in indices[path]:
                 self._check(index, facts, allow_empty=(index == last))
