@@ -24,7 +24,7 @@ from objstore.common.http import (
     HTTPBadRequest, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
     Request, Response, is_success, split_path, text_error)
 from objstore.common.subrequest import (
-    add_capability, make_subrequest, sent_content_type)
+    add_capability, make_subrequest, query_param, sent_content_type)
 
 # Source headers a copy carries to the destination unless X-Fresh-Metadata.
 CARRIED_HEADERS = ('content-disposition', 'content-encoding', 'x-delete-at')
@@ -74,7 +74,7 @@ def _large_object_kind(source):
 def _copies_manifest(req):
     """Whether a copy asks for a large object's manifest, not its
     content (``?multipart-manifest=get``, as in Swift)."""
-    return req.GET.get('multipart-manifest') == 'get'
+    return query_param(req.environ, 'multipart-manifest') == 'get'
 
 
 def _pick(headers, names, prefixes):

@@ -34,7 +34,8 @@ from objstore.common.http import (
     HTTPBadRequest, HTTPConflict, HTTPServiceUnavailable, Request, Response,
     is_success, split_path, text_error)
 from objstore.common.log import get_logger
-from objstore.common.subrequest import add_capability, make_subrequest
+from objstore.common.subrequest import (
+    add_capability, make_subrequest, query_param)
 from objstore.middleware.segments import (
     Segment, SegmentError, SegmentedBody, close_body, pieces_for_range,
     ranged_body, requested_ranges, unsatisfiable)
@@ -64,11 +65,11 @@ def parse_manifest_header(value):
     ...
     ValueError: X-Object-Manifest must be in the format container/prefix
     """
-    container, sep, prefix = unquote(value).partition('/')
+    container, sep, prefix = value.partition('/')
     if not (container and sep and prefix) or '?' in value or '&' in value \
             or prefix.startswith('/'):
         raise ValueError(BAD_MANIFEST_BODY)
-    return container, prefix
+    return unquote(container), unquote(prefix)
 
 
 def dlo_etag(entries):
@@ -101,7 +102,7 @@ class DynamicLargeObject:
         except (ValueError, UnicodeDecodeError):
             return self.app(environ, start_response)
         if req.method in ('GET', 'HEAD') and \
-                req.GET.get('multipart-manifest') != 'get':
+                query_param(environ, 'multipart-manifest') != 'get':
             resp = DloReader(self, req).response()
             return resp(environ, start_response)
         if req.method == 'PUT' and MANIFEST_HEADER in req.headers:

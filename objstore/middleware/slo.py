@@ -38,7 +38,7 @@ from objstore.common.http import (
     Request, Response, html_error, is_success, split_path, text_error)
 from objstore.common.log import get_logger
 from objstore.common.subrequest import (
-    add_capability, make_subrequest, sent_content_type)
+    add_capability, make_subrequest, query_param, sent_content_type)
 from objstore.middleware.slo_get import SloReader
 from objstore.middleware.slo_manifest import (
     OVERRIDE_ETAG, OVERRIDE_SIZE, RESULT_FORMATS, SLO_HEADER,
@@ -61,10 +61,6 @@ class SloConf(ConfBase):
     concurrency: int = 2
     delete_concurrency: int = 2
     log_name: str = 'slo'
-
-
-def _param(req, name):
-    return req.GET.get(name)
 
 
 def _result_format(req):
@@ -126,7 +122,7 @@ class StaticLargeObject:
         return self.object_request(req, start_response)
 
     def object_request(self, req, start_response):
-        manifest_param = _param(req, 'multipart-manifest')
+        manifest_param = query_param(req.environ, 'multipart-manifest')
         if req.method == 'PUT' and manifest_param == 'put':
             return self.handle_manifest_put(req, start_response)
         if req.method == 'DELETE' and manifest_param == 'delete':
@@ -208,7 +204,7 @@ class StaticLargeObject:
             return error(req.environ, start_response)
         version, account, _c, _o = split_path(req.path_info, 4, 4, True)
         put = ManifestPut(self, req, version, account, segments)
-        if config_true_value(_param(req, 'heartbeat')):
+        if config_true_value(query_param(req.environ, 'heartbeat')):
             return put.with_heartbeat(start_response)
         return put.plain(start_response)
 

@@ -24,7 +24,7 @@ from objstore.common.exceptions import RangeUnsatisfiable
 from objstore.common.http import (
     HTTPConflict, HTTPInternalServerError, HTTPServiceUnavailable, Response,
     split_path, text_error)
-from objstore.common.subrequest import make_subrequest
+from objstore.common.subrequest import make_subrequest, query_param
 from objstore.middleware.segments import (
     SegmentError, SegmentedBody, close_body, pieces_for_range, ranged_body,
     requested_ranges, unsatisfiable)
@@ -69,7 +69,8 @@ class SloReader:
     def response(self):
         req = self.req
         resp = req.get_response(self.slo.app)
-        manifest_get = req.GET.get('multipart-manifest') == 'get'
+        manifest_get = query_param(
+            req.environ, 'multipart-manifest') == 'get'
         if is_manifest(resp) and manifest_get:
             return self._manifest_response(resp)
         if manifest_get:
@@ -102,7 +103,7 @@ class SloReader:
     # -- the manifest itself -------------------------------------------------
 
     def _manifest_response(self, resp):
-        if self.req.GET.get('format') != 'raw':
+        if query_param(self.req.environ, 'format') != 'raw':
             resp.headers['Content-Type'] = MANIFEST_JSON_TYPE
             return resp
         try:

@@ -381,3 +381,12 @@ def test_unsatisfiable_range_keeps_the_objects_headers(client, slo):
     assert headers['x-static-large-object'] == 'True'
     assert body == (b'<html><h1>Requested Range Not Satisfiable</h1><p>The '
                     b'Range requested is not available.</p></html>')
+
+
+@pytest.mark.parametrize('method', ['GET', 'HEAD', 'PUT', 'DELETE', 'COPY'])
+def test_query_that_is_not_utf8_is_no_server_error(client, slo, method):
+    """webob's query parsing raises on such bytes; found by the fuzz test."""
+    status, _h, _b = client.raw(
+        method, '/v1/AUTH_test%s?%%FF=%%ED&multipart-manifest=get' % slo,
+        {'X-Auth-Token': client.token, 'Destination': 'x/y'}, b'')
+    assert status < 500
