@@ -390,3 +390,14 @@ def test_query_that_is_not_utf8_is_no_server_error(client, slo, method):
         method, '/v1/AUTH_test%s?%%FF=%%ED&multipart-manifest=get' % slo,
         {'X-Auth-Token': client.token, 'Destination': 'x/y'}, b'')
     assert status < 500
+
+
+def test_heartbeat_reports_problems_in_the_body(client, names):
+    status, _h, body = client.put_manifest(
+        '/%s/hb-bad' % names[1], [{'path': '/%s/nope' % names[0]}],
+        query='&heartbeat=on', headers={'Accept': 'application/json'})
+    assert status == 202
+    result = json.loads(body.partition(b'\r\n\r\n')[2])
+    assert result['Response Status'] == '400 Bad Request'
+    assert result['Errors'] == [['/%s/nope' % names[0], '404 Not Found']]
+    assert client('HEAD', '/%s/hb-bad' % names[1])[0] == 404
