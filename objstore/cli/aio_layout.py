@@ -364,8 +364,8 @@ def render_proxy_conf(data_dir, layout):
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
         'metrics domain_remap crossdomain list_endpoints listing_formats '
         'bulk tempurl formpost ratelimit name_check s3api tempauth '
-        'staticweb copy container_quotas account_quotas etag_quoter '
-        'proxy-server',
+        'staticweb copy container_quotas account_quotas slo dlo '
+        'etag_quoter proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -437,6 +437,12 @@ def render_proxy_conf(data_dir, layout):
         'use = egg:objstore#s3api',
         'location = %s' % S3_LOCATION,
         'storage_domain = ',
+        '',
+        '[filter:slo]',
+        'use = egg:objstore#slo',
+        '',
+        '[filter:dlo]',
+        'use = egg:objstore#dlo',
         '',
         '[filter:tempauth]',
         'use = egg:objstore#tempauth',

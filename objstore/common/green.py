@@ -103,6 +103,16 @@ def wsgi_server(sock, app, **kwargs):
     return eventlet.wsgi.server(sock, app, protocol=_HttpProtocol, **kwargs)
 
 
+def write_unbuffered(environ):
+    """Ask the WSGI server to send each chunk of this answer at once.
+
+    It otherwise holds back writes (and the status line) until 4 KiB are
+    queued: a heartbeat's spaces would never leave, and an answer that
+    must be cut short after its headers could still turn into a 500.
+    """
+    environ['eventlet.minimum_write_chunk_size'] = 0
+
+
 def monkey_patch():
     """Make the stdlib's socket, time, select and threading cooperative.
 

@@ -24,7 +24,7 @@ which the proxy app merges into the document (no process-wide registry).
 """
 
 import io
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from objstore.common.access import claim
 from objstore.common.http import Request
@@ -74,6 +74,23 @@ def sent_content_type(environ):
                 return value or None
         return None
     return environ.get('CONTENT_TYPE') or None
+
+
+def query_param(environ, name):
+    """The first value of query parameter ``name``, or None.
+
+    A query that is not UTF-8 is read with replacement characters: webob's
+    ``req.GET`` raises on it, which would turn bad input into a 500.
+
+    >>> query_param({'QUERY_STRING': 'a=%FF&b=&multipart-manifest=get'},
+    ...             'multipart-manifest')
+    'get'
+    >>> query_param({'QUERY_STRING': '%FF=%FF'}, 'a') is None
+    True
+    """
+    values = parse_qs(environ.get('QUERY_STRING', ''),
+                      keep_blank_values=True, errors='replace').get(name)
+    return values[0] if values else None
 
 
 class IterReader:

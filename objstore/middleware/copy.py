@@ -24,7 +24,7 @@ from objstore.common.http import (
     HTTPBadRequest, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
     Request, Response, is_success, split_path, text_error)
 from objstore.common.subrequest import (
-    add_capability, make_subrequest, sent_content_type)
+    add_capability, make_subrequest, query_param, sent_content_type)
 
 # Source headers a copy carries to the destination unless X-Fresh-Metadata.
 CARRIED_HEADERS = ('content-disposition', 'content-encoding', 'x-delete-at')
@@ -57,6 +57,24 @@ def parse_copy_path(value, header):
         raise ValueError('%s header must be of the form '
                          '<container name>/<object name>' % header)
     return container, obj
+
+
+SLO_SOURCE, DLO_SOURCE = 'slo', 'dlo'
+
+
+def _large_object_kind(source):
+    """SLO_SOURCE, DLO_SOURCE or None for a source GET's answer."""
+    if source.headers.get('X-Static-Large-Object', '').lower() == 'true':
+        return SLO_SOURCE
+    if 'X-Object-Manifest' in source.headers:
+        return DLO_SOURCE
+    return None
+
+
+def _copies_manifest(req):
+    """Whether a copy asks for a large object's manifest, not its
+    content (``?multipart-manifest=get``, as in Swift)."""
+    return query_param(req.environ, 'multipart-manifest') == 'get'
 
 
 def _pick(headers, names, prefixes):
@@ -143,12 +161,17 @@ class ServerSideCopy:
         return self.handle_put_copy(put, dest_account)
 
     def _get_source(self, req, account, container, obj):
-        """The source GET's answer, with the request's Range/conditions."""
+        """The source GET's answer, with the request's Range/conditions;
+        with ``?multipart-manifest=get``, a large object's manifest (an
+        SLO's as it could be PUT again)."""
         headers = {name: req.headers[name] for name in SOURCE_GET_HEADERS
                    if name in req.headers}
-        return make_subrequest(
+        source = make_subrequest(
             req.environ, 'GET', '/v1/%s/%s/%s' % (account, container, obj),
-            headers=headers, source='copy').get_response(self.app)
+            headers=headers, source='copy')
+        if _copies_manifest(req):
+            source.query_string = 'multipart-manifest=get&format=raw'
+        return source.get_response(self.app)
 
     def handle_put_copy(self, req, account):
         if req.content_length:
@@ -179,13 +202,20 @@ class ServerSideCopy:
             headers['Content-Length'] = str(source.content_length)
         else:
             headers['Transfer-Encoding'] = 'chunked'
-        if source.status_int == 200 and source.headers.get('Etag'):
-            # A 206 (ranged) body is not the source's whole content: its
-            # ETag would not match.
+        large = _large_object_kind(source)
+        if source.status_int == 200 and source.headers.get('Etag') and \
+                large is None:
+            # A 206 (ranged) body is not the source's whole content, nor
+            # is a large object's ETag its content's MD5: it would not match.
             headers['Etag'] = source.headers['Etag'].strip('"')
         put = make_subrequest(req.environ, 'PUT', req.path_info,
                               headers=headers, body=source.app_iter,
                               source='copy')
+        if _copies_manifest(req) and large == SLO_SOURCE:
+            put.query_string = 'multipart-manifest=put'
+        elif _copies_manifest(req) and large == DLO_SOURCE:
+            put.headers['X-Object-Manifest'] = \
+                source.headers['X-Object-Manifest']
         resp = put.get_response(self.app)
         if is_success(resp.status_int):
             resp.headers.update(answer_headers)
