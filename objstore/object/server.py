@@ -81,6 +81,7 @@ class ObjectServerConf(ConfBase):
     workers: int = 1
     backlog: int = 4096
     max_clients: int = 1024
+    metrics_dir: str = ''
     disk_chunk_size: int = 65536
     network_chunk_size: int = 65536
     conn_timeout: float = 0.5
