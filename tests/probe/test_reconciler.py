@@ -187,11 +187,11 @@ def test_split_brain_container_converges_and_objects_move(cluster):
 
     cluster.run_daemon('container-reconciler')
     counts = pass_counts(cluster)
-    # One replica (the first primary) moves each object once; the others
-    # that hold misplaced rows defer to it.
+    # One replica (the first primary) moves each object once: the others
+    # defer to it, or find their rows already fixed by its row updates
+    # (which, depends on the order the nodes' reconcilers ran in).
     assert (counts['moved'], counts['already_moved'],
             counts['deletes_moved']) == (2, 1, 1)
-    assert counts['deferred'] >= 1
     assert counts['failures'] == counts['unresolved'] == 0
     cluster.run_daemon('container-replicator')
     assert brain.misplaced_rows() == []
