@@ -352,7 +352,7 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'tempauth copy proxy-server',
+        'tempauth copy symlink proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -372,6 +372,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:copy]',
         'use = egg:objstore#copy',
+        '',
+        '[filter:symlink]',
+        'use = egg:objstore#symlink',
         '',
         '[filter:tempauth]',
         'use = egg:objstore#tempauth',

@@ -17,7 +17,7 @@ paths are handled; anything else passes through, and so does a PUT whose
 ``X-Copy-From`` is empty (Swift ignores it).
 """
 
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 from objstore.common.constraints import MAX_FILE_SIZE
 from objstore.common.http import (
@@ -40,6 +40,9 @@ REQUEST_HEADERS = CARRIED_HEADERS + ('content-type', 'x-delete-after')
 # Request headers that steer the source GET, as Swift's copy_get keeps them.
 SOURCE_GET_HEADERS = ('Range', 'If-Match', 'If-None-Match',
                       'If-Modified-Since', 'If-Unmodified-Since', 'X-Newest')
+# Query parameters of the copy request its source GET keeps: with
+# ``symlink=get`` a copy of a symlink copies the link, not its target.
+SOURCE_GET_PARAMS = ('symlink',)
 
 
 def parse_copy_path(value, header):
@@ -146,9 +149,13 @@ class ServerSideCopy:
         """The source GET's answer, with the request's Range/conditions."""
         headers = {name: req.headers[name] for name in SOURCE_GET_HEADERS
                    if name in req.headers}
-        return make_subrequest(
+        source = make_subrequest(
             req.environ, 'GET', '/v1/%s/%s/%s' % (account, container, obj),
-            headers=headers, source='copy').get_response(self.app)
+            headers=headers, source='copy')
+        source.environ['QUERY_STRING'] = urlencode(
+            [(name, value) for name, value in req.GET.items()
+             if name in SOURCE_GET_PARAMS])
+        return source.get_response(self.app)
 
     def handle_put_copy(self, req, account):
         if req.content_length:
