@@ -53,12 +53,13 @@ replaced: connections of other processes would go on with the old file and
 WAL, and what they commit would be lost.
 """
 
+import dataclasses
 import json
 import os
 from contextlib import contextmanager
 from urllib.parse import parse_qsl
 
-from objstore.common.constraints import check_name
+from objstore.common.constraints import allows_reserved, check_name
 from objstore.common import green
 from objstore.common.db import (
     db_path, device_path, fdatasync_path)
@@ -123,7 +124,10 @@ def listing_request(req, max_limit, with_path=False):
     query = decode_query(req.environ.get('QUERY_STRING', ''))
     content_type = negotiate_format(query.get('format'),
                                     req.headers.get('Accept'))
-    return content_type, parse_listing_params(query, max_limit, with_path)
+    params = parse_listing_params(query, max_limit, with_path)
+    if allows_reserved(req.headers):
+        params = dataclasses.replace(params, with_reserved=True)
+    return content_type, params
 
 
 def deleted_headers(info):
@@ -428,7 +432,7 @@ def _op_merge_items(server, broker, device, args):
         raise InvalidInput('items must be a list of rows')
     for item in items:
         check_name(item['name'], 'container' if server.db_type == 'account'
-                   else 'object')
+                   else 'object', allow_reserved=True)
     broker.merge_items(items, source_id=args.get('source_id'))
     return response(202)
 
