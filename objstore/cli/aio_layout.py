@@ -352,7 +352,8 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'tempauth copy versioned_writes symlink proxy-server',
+        'tempauth copy versioned_writes object_versioning symlink '
+        'proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -376,6 +377,9 @@ def render_proxy_conf(data_dir, layout):
         '[filter:versioned_writes]',
         'use = egg:objstore#versioned_writes',
         'allow_versioned_writes = true',
+        '',
+        '[filter:object_versioning]',
+        'use = egg:objstore#object_versioning',
         '',
         '[filter:symlink]',
         'use = egg:objstore#symlink',

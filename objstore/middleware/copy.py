@@ -41,8 +41,9 @@ REQUEST_HEADERS = CARRIED_HEADERS + ('content-type', 'x-delete-after')
 SOURCE_GET_HEADERS = ('Range', 'If-Match', 'If-None-Match',
                       'If-Modified-Since', 'If-Unmodified-Since', 'X-Newest')
 # Query parameters of the copy request its source GET keeps: with
-# ``symlink=get`` a copy of a symlink copies the link, not its target.
-SOURCE_GET_PARAMS = ('symlink',)
+# ``symlink=get`` a copy of a symlink copies the link, not its target;
+# ``version-id`` copies that version (object versioning's restore).
+SOURCE_GET_PARAMS = ('symlink', 'version-id')
 
 
 def parse_copy_path(value, header):

@@ -36,11 +36,13 @@ import json
 import re
 from urllib.parse import quote, unquote
 
+from objstore.common.constraints import ALLOW_RESERVED_HEADER
 from objstore.common.http import (
     HTTPBadRequest, HTTPConflict, HTTPPreconditionFailed, Request, Response,
     is_success, split_path, text_error)
 from objstore.common.subrequest import (
-    add_capability, make_subrequest, sent_content_type)
+    add_capability, make_preauthed_subrequest, make_subrequest,
+    sent_content_type)
 
 DEFAULT_SYMLOOP_MAX = 2
 # An ETag of the empty body: what a symlink object's own ETag is.
@@ -58,6 +60,13 @@ SYSMETA_TARGET_BYTES = SYSMETA_PREFIX + 'Symlink-Target-Bytes'
 # A hop that does not count toward symloop_max (versioning's links to the
 # versions it keeps are an implementation detail the client never made).
 SYSMETA_SYMLOOP_EXTEND = SYSMETA_PREFIX + 'Symloop-Extend'
+# A link into reserved names (versioning's link to the current version):
+# it is followed by a pre-authorized subrequest allowed to reach them, the
+# client having been authorized for the link itself.
+SYSMETA_ALLOW_RESERVED = SYSMETA_PREFIX + 'Allow-Reserved-Names'
+# Set by a middleware that PUTs a static link whose target it just wrote:
+# X-Symlink-Target-Etag/-Bytes are taken as they are, not looked up.
+SYMLINK_OVERRIDE_KEY = 'swift.symlink_override'
 ETAG_OVERRIDE = SYSMETA_PREFIX + 'Container-Update-Override-Etag'
 SLO_ETAG = SYSMETA_PREFIX + 'Slo-Etag'
 SLO_SIZE = SYSMETA_PREFIX + 'Slo-Size'
@@ -233,8 +242,14 @@ class LinkWalk:
         account = resp.headers.get(SYSMETA_TARGET_ACCOUNT) or quote(account)
         self.last_path = '/%s/%s/%s' % (
             version, account, resp.headers[SYSMETA_TARGET].lstrip('/'))
-        return make_subrequest(self.environ, method, unquote(self.last_path),
-                               headers=headers, source='symlink')
+        path = unquote(self.last_path)
+        if is_true(resp.headers.get(SYSMETA_ALLOW_RESERVED)):
+            return make_preauthed_subrequest(
+                self.environ, method, path,
+                headers=dict(headers, **{ALLOW_RESERVED_HEADER: 'true'}),
+                source='symlink')
+        return make_subrequest(self.environ, method, path, headers=headers,
+                               source='symlink')
 
     def conflict(self, message):
         fail(HTTPConflict, message, **{'Content-Location': self.last_path})
@@ -356,14 +371,17 @@ class SymlinkMiddleware:
             fail(HTTPBadRequest, 'Bad %s format' % TARGET_ETAG)
         req.headers.pop(TARGET, None)
         req.headers.pop(TARGET_ACCOUNT, None)
-        req.headers.pop(TARGET_BYTES, None)
+        size = req.headers.pop(TARGET_BYTES, None)
         req.headers[SYSMETA_TARGET] = target
         if target_account:
             req.headers[SYSMETA_TARGET_ACCOUNT] = quote(target_account)
         version = split_path(req.path_info, 1, 2, True)[0]
         path = '/%s/%s/%s' % (version, target_account or account,
                               unquote(target))
-        if etag:
+        if etag and req.environ.get(SYMLINK_OVERRIDE_KEY):
+            req.headers[SYSMETA_TARGET_ETAG] = etag
+            req.headers[SYSMETA_TARGET_BYTES] = size
+        elif etag:
             self.pin_static_target(req, path, etag)
         elif sent_content_type(req.environ) is None:
             set_content_type(req, 'application/symlink')
