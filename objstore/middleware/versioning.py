@@ -57,7 +57,7 @@ from objstore.common.subrequest import (
 from objstore.common.timestamp import Timestamp
 from objstore.middleware.symlink import (
     SYMLINK_OVERRIDE_KEY, SYSMETA_ALLOW_RESERVED, SYSMETA_SYMLOOP_EXTEND,
-    TARGET, TARGET_BYTES, TARGET_ETAG, set_content_type)
+    TARGET, TARGET_BYTES, TARGET_ETAG, close_body, set_content_type)
 
 DELETE_MARKER_CONTENT_TYPE = 'application/x-deleted;swift_versions_deleted=1'
 CLIENT_ENABLED = 'X-Versions-Enabled'
@@ -167,10 +167,15 @@ def kept_headers(headers):
             name.lower().startswith(KEPT_PREFIXES)}
 
 
-def close_body(resp):
-    close = getattr(resp.app_iter, 'close', None)
-    if close is not None:
-        close()
+def internal_request(environ, method, path, headers=None, query=''):
+    """A pre-authorized subrequest that may reach reserved names (the
+    hidden versions container)."""
+    sub = make_preauthed_subrequest(
+        environ, method, path,
+        headers=dict(headers or {}, **{ALLOW_RESERVED_HEADER: 'true'}),
+        source='object_versioning')
+    sub.environ['QUERY_STRING'] = query
+    return sub
 
 
 def check_answer(resp):
@@ -234,13 +239,8 @@ class ObjectRequest:
                                  version_object_name(self.obj, version_id))
 
     def internal(self, method, path, headers=None, query=''):
-        """A pre-authorized subrequest that may reach reserved names."""
-        sub = make_preauthed_subrequest(
-            self.req.environ, method, path,
-            headers=dict(headers or {}, **{ALLOW_RESERVED_HEADER: 'true'}),
-            source='object_versioning')
-        sub.environ['QUERY_STRING'] = query
-        return sub
+        return internal_request(self.req.environ, method, path, headers,
+                                query)
 
     def authorize(self):
         denied = authorize_write(self.req, self.app)
@@ -544,13 +544,12 @@ class ObjectVersioning:
             return ContainerRead(self.app, req, names).run()
         return None
 
-    def internal(self, req, method, path, headers=None, query=''):
-        sub = make_preauthed_subrequest(
-            req.environ, method, path,
-            headers=dict(headers or {}, **{ALLOW_RESERVED_HEADER: 'true'}),
-            source='object_versioning')
-        sub.environ['QUERY_STRING'] = query
-        return sub
+    def call(self, req, method, path, headers=None):
+        """The answer (headers only) to an internal container request."""
+        resp = internal_request(req.environ, method, path,
+                                headers).get_response(self.app)
+        close_body(resp)
+        return resp
 
     def enable(self, req, names):
         version, account, container = names
@@ -573,8 +572,8 @@ class ObjectVersioning:
         resp = req.get_response(self.app)
         if created and not is_success(resp.status_int) and not is_success(
                 info['status']):
-            close_body(self.internal(req, 'DELETE', '/%s/%s/%s' % (
-                version, account, created)).get_response(self.app))
+            self.call(req, 'DELETE', '/%s/%s/%s' % (version, account,
+                                                    created))
         return resp
 
     def create_versions_container(self, req, names, info):
@@ -582,17 +581,14 @@ class ObjectVersioning:
         version, account, container = names
         headers = {}
         if is_success(info['status']):
-            head = self.internal(req, 'HEAD', '/%s/%s/%s' % tuple(names)) \
-                .get_response(self.app)
-            close_body(head)
+            head = self.call(req, 'HEAD', '/%s/%s/%s' % tuple(names))
             if head.headers.get('X-Storage-Policy'):
                 headers['X-Storage-Policy'] = head.headers['X-Storage-Policy']
         elif req.method == 'PUT' and 'X-Storage-Policy' in req.headers:
             headers['X-Storage-Policy'] = req.headers['X-Storage-Policy']
         name = versions_container_name(container)
-        resp = self.internal(req, 'PUT', '/%s/%s/%s' % (
-            version, account, name), headers).get_response(self.app)
-        close_body(resp)
+        resp = self.call(req, 'PUT', '/%s/%s/%s' % (version, account, name),
+                         headers)
         if not is_success(resp.status_int) and resp.status_int != 409:
             raise VersioningError(text_error(
                 HTTPInternalServerError, 'Error enabling object versioning'))
@@ -606,8 +602,7 @@ class ObjectVersioning:
         if not versions:
             return None
         path = '/%s/%s/%s' % (version, account, versions)
-        head = self.internal(req, 'HEAD', path).get_response(self.app)
-        close_body(head)
+        head = self.call(req, 'HEAD', path)
         if is_success(head.status_int) and int(head.headers.get(
                 'X-Container-Object-Count', 0)) > 0:
             return text_error(HTTPConflict, 'Delete all versions before '
@@ -616,8 +611,7 @@ class ObjectVersioning:
             return text_error(HTTPInternalServerError,
                               'Error deleting versioned container')
         if is_success(head.status_int):
-            resp = self.internal(req, 'DELETE', path).get_response(self.app)
-            close_body(resp)
+            resp = self.call(req, 'DELETE', path)
             if not is_success(resp.status_int) and resp.status_int != 404:
                 return text_error(HTTPInternalServerError,
                                   'Error deleting versioned container')
@@ -634,12 +628,7 @@ class ContainerRead:
         self.version, self.account, self.container = names
 
     def internal(self, method, path, query=''):
-        sub = make_preauthed_subrequest(
-            self.req.environ, method, path,
-            headers={ALLOW_RESERVED_HEADER: 'true'},
-            source='object_versioning')
-        sub.environ['QUERY_STRING'] = query
-        return sub
+        return internal_request(self.req.environ, method, path, query=query)
 
     def run(self):
         req = self.req

@@ -10,7 +10,7 @@ import json
 
 from objstore.common.http import Request
 from objstore.middleware import symlink
-from objstore.middleware.symlink import SymlinkMiddleware, filter_factory
+from objstore.middleware.symlink import filter_factory
 
 EMPTY = hashlib.md5(b'').hexdigest()
 
