@@ -24,7 +24,7 @@ which the proxy app merges into the document (no process-wide registry).
 """
 
 import io
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from objstore.common.access import claim
 from objstore.common.http import Request
@@ -73,6 +73,19 @@ def sent_content_type(environ):
                 return value or None
         return None
     return environ.get('CONTENT_TYPE') or None
+
+
+def query_params(environ):
+    """The request's query parameters as a dict (the last value of a
+    repeated name wins). Bytes that are not UTF-8 become U+FFFD: a
+    middleware only looks for its own parameters, and must not fail on a
+    query the storage servers answer with their own 400.
+
+    >>> query_params({'QUERY_STRING': 'symlink=get&versions&p=%FF'})
+    {'symlink': 'get', 'versions': '', 'p': '\ufffd'}
+    """
+    return dict(parse_qsl(environ.get('QUERY_STRING', ''),
+                          keep_blank_values=True))
 
 
 class IterReader:

@@ -24,7 +24,7 @@ from objstore.common.http import (
     HTTPBadRequest, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
     Request, Response, is_success, split_path, text_error)
 from objstore.common.subrequest import (
-    add_capability, make_subrequest, sent_content_type)
+    add_capability, make_subrequest, query_params, sent_content_type)
 
 # Source headers a copy carries to the destination unless X-Fresh-Metadata.
 CARRIED_HEADERS = ('content-disposition', 'content-encoding', 'x-delete-at')
@@ -154,8 +154,8 @@ class ServerSideCopy:
             req.environ, 'GET', '/v1/%s/%s/%s' % (account, container, obj),
             headers=headers, source='copy')
         source.environ['QUERY_STRING'] = urlencode(
-            [(name, value) for name, value in req.GET.items()
-             if name in SOURCE_GET_PARAMS])
+            [(name, value) for name, value in query_params(
+                req.environ).items() if name in SOURCE_GET_PARAMS])
         return source.get_response(self.app)
 
     def handle_put_copy(self, req, account):

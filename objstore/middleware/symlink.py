@@ -42,7 +42,7 @@ from objstore.common.http import (
     is_success, split_path, text_error)
 from objstore.common.subrequest import (
     add_capability, make_preauthed_subrequest, make_subrequest,
-    sent_content_type)
+    query_params, sent_content_type)
 
 DEFAULT_SYMLOOP_MAX = 2
 # An ETag of the empty body: what a symlink object's own ETag is.
@@ -336,7 +336,7 @@ class SymlinkMiddleware:
         """The answer to an object request, or None to pass it on."""
         method = req.method
         if method in ('GET', 'HEAD'):
-            if req.params.get('symlink') == 'get':
+            if query_params(req.environ).get('symlink') == 'get':
                 resp = req.get_response(self.app)
                 show_symlink_headers(resp)
                 return resp

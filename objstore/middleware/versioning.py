@@ -52,7 +52,7 @@ from objstore.common.http import (
 from objstore.common.info import get_container_info
 from objstore.common.listing import JSON_TYPE, PLAIN_TYPE, negotiate_format
 from objstore.common.subrequest import (
-    IterReader, add_capability, make_preauthed_subrequest,
+    IterReader, add_capability, make_preauthed_subrequest, query_params,
     sent_content_type)
 from objstore.common.timestamp import Timestamp
 from objstore.middleware.symlink import (
@@ -524,7 +524,7 @@ class ObjectVersioning:
         versions = unquote(sysmeta.get('versions-container', ''))
         obj = ObjectRequest(self.app, req, names, versions,
                             is_true(sysmeta.get('versions-enabled')))
-        version_id = req.params.get('version-id')
+        version_id = query_params(req.environ).get('version-id')
         if version_id:
             return obj.with_version_id(version_id)
         if not versions:
@@ -635,10 +635,10 @@ class ContainerRead:
         info = get_container_info(req.environ, self.app, 'object_versioning')
         versioned = bool((info.get('sysmeta') or {}).get(
             'versions-container'))
-        listing_versions = req.method == 'GET' and 'versions' in req.params
+        params = query_params(req.environ)
+        listing_versions = req.method == 'GET' and 'versions' in params
         wanted = None
         if req.method == 'GET' and (versioned or listing_versions):
-            params = dict(req.params)
             wanted = negotiate_listing(params, req.headers.get('Accept'))
             if wanted not in (JSON_TYPE, PLAIN_TYPE):
                 # XML (or a bad format the server answers): left as it is;
@@ -646,8 +646,8 @@ class ContainerRead:
                 if listing_versions:
                     return Response(status=406)
                 return None
-            params['format'] = 'json'
-            req.environ['QUERY_STRING'] = urlencode(params)
+            req.environ['QUERY_STRING'] = as_json_query(
+                req.environ.get('QUERY_STRING', ''))
         resp = req.get_response(self.app)
         if SYSMETA_ENABLED in resp.headers:
             resp.headers[CLIENT_ENABLED] = resp.headers[SYSMETA_ENABLED]
@@ -702,7 +702,7 @@ class ContainerRead:
 
     def versions_listing(self, primary, versions):
         """Every version of the page's names, newest first per name."""
-        params = self.req.params
+        params = query_params(self.req.environ)
         current = {}
         latest = set()
         entries = []
@@ -778,6 +778,18 @@ class ContainerRead:
         if 'end_marker' in query:
             query['end_marker'] = versions_prefix(query['end_marker'])
         return urlencode(query)
+
+
+def as_json_query(query):
+    """``query`` asking for a JSON listing, its other bytes untouched (a
+    parameter that is not UTF-8 still gets the container server's 400).
+
+    >>> as_json_query('format=plain&prefix=a')
+    'prefix=a&format=json'
+    """
+    kept = [part for part in query.split('&')
+            if part and not part.startswith('format=')]
+    return '&'.join(kept + ['format=json'])
 
 
 def negotiate_listing(params, accept):

@@ -91,6 +91,11 @@ def test_symlink_get_shows_the_link_itself(client, container):
     assert headers['Content-Type'] == 'application/symlink'
     assert not any(name.lower().startswith('x-object-sysmeta')
                    for name in headers)
+    # A query byte that is not UTF-8 is no reason to fail.
+    status, headers, _b = client('HEAD', '/%s/link' % container,
+                                 query='?symlink=get&x=%FF')
+    assert (status, headers['X-Symlink-Target']) == (
+        200, '%s/missing' % container)
     # A dangling dynamic link is allowed; reading through it is a 404.
     status, headers, _b = client('GET', '/%s/link' % container)
     assert status == 404

@@ -160,6 +160,12 @@ def test_bad_requests(client, container):
     status, _h, _b = client('GET', '/%s/obj' % plain,
                             query='?version-id=' + v1)
     assert status == 400
+    # Bytes that are not UTF-8 in a query: the servers' 400, or ignored.
+    status, _h, body = client('GET', '/' + container,
+                              query='?prefix=%FF&versions')
+    assert status == 400, body
+    assert client('GET', '/%s/obj' % container,
+                  query='?x=%FF%FE')[0] == 200
     legacy = 'legacy-' + uuid.uuid4().hex[:8]
     client('PUT', '/' + legacy, {'X-Versions-Location': 'somewhere'})
     status, _h, body = client('POST', '/' + legacy,
