@@ -365,7 +365,8 @@ def render_proxy_conf(data_dir, layout):
         'metrics domain_remap crossdomain list_endpoints listing_formats '
         'bulk tempurl formpost ratelimit name_check s3api tempauth '
         'staticweb copy container_quotas account_quotas slo dlo '
-        'etag_quoter proxy-server',
+        'versioned_writes object_versioning symlink etag_quoter '
+        'proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -443,6 +444,16 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:dlo]',
         'use = egg:objstore#dlo',
+        '',
+        '[filter:versioned_writes]',
+        'use = egg:objstore#versioned_writes',
+        'allow_versioned_writes = true',
+        '',
+        '[filter:object_versioning]',
+        'use = egg:objstore#object_versioning',
+        '',
+        '[filter:symlink]',
+        'use = egg:objstore#symlink',
         '',
         '[filter:tempauth]',
         'use = egg:objstore#tempauth',

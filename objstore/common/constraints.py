@@ -88,13 +88,20 @@ def valid_utf8(value):
     return True
 
 
-def check_name(value, kind):
+def check_name(value, kind, allow_reserved=False):
     """Validate an account, container or object name.
 
     Rejects: empty, over the length limit (in UTF-8 bytes), invalid UTF-8,
-    NUL, and for accounts/containers a '/'. Object names may contain '/',
+    NUL (except in a reserved name when ``allow_reserved``), and for
+    accounts/containers a '/'. Object names may contain '/',
     and '.' or '..' segments, as in Swift: a name is only ever hashed into
     its on-disk place, never joined to a path, so it cannot walk out of it.
+
+    >>> check_name(reserved_name('versions', 'c'), 'container', True)
+    >>> check_name('c\\x00', 'container', True)
+    Traceback (most recent call last):
+    ...
+    objstore.common.exceptions.InvalidInput: container name contains a NUL byte
     """
     limit = NAME_LIMITS[kind]
     if not value:
@@ -105,10 +112,48 @@ def check_name(value, kind):
     if len(encoded) > limit:
         raise NameTooLong('%s name length of %d longer than %d'
                           % (kind.capitalize(), len(encoded), limit), kind)
-    if b'\x00' in encoded:
+    if b'\x00' in encoded and not (allow_reserved and
+                                  encoded.startswith(b'\x00')):
         raise InvalidInput('%s name contains a NUL byte' % kind)
     if kind != 'object' and b'/' in encoded:
         raise InvalidInput('%s name contains a "/"' % kind)
+
+
+# Reserved names (Swift's): a name that starts with NUL belongs to the
+# cluster's middlewares (object versioning's hidden containers and
+# versions), never to a client. The proxy serves one only to a request that
+# carries ALLOW_RESERVED_HEADER (the gatekeeper strips it from clients, so
+# only a middleware's subrequest can), and storage servers list reserved
+# names only when asked with it.
+RESERVED = '\x00'
+ALLOW_RESERVED_HEADER = 'X-Backend-Allow-Reserved-Names'
+
+
+def allows_reserved(headers):
+    """Whether a request may address and list reserved names."""
+    return headers.get(ALLOW_RESERVED_HEADER, '').lower() == 'true'
+
+
+def reserved_name(*parts):
+    """The reserved name made of ``parts`` (which must not hold NUL).
+
+    >>> reserved_name('versions', 'photos')
+    '\\x00versions\\x00photos'
+    """
+    if any(RESERVED in part for part in parts):
+        raise ValueError('a part of a reserved name holds NUL')
+    return RESERVED + RESERVED.join(parts)
+
+
+def split_reserved_name(name):
+    """The parts of a reserved name; ValueError for any other name.
+
+    >>> split_reserved_name('\\x00versions\\x00photos')
+    ['versions', 'photos']
+    """
+    if not name.startswith(RESERVED):
+        raise ValueError('not a reserved name: %r' % name)
+    return name[1:].split(RESERVED)
 
 
 def check_metadata(headers, target_type):

@@ -108,7 +108,7 @@ def _op_merge_items(server, broker, device, args):
         raise InvalidInput('items must be a list of rows')
     for item in items:
         check_name(item['name'], 'container' if server.db_type == 'account'
-                   else 'object')
+                   else 'object', allow_reserved=True)
     broker.merge_items(items, source_id=args.get('source_id'))
     return response(202)
 

@@ -9,9 +9,11 @@ Must not: know a schema (the brokers do) or what a verb means for an
 account or a container (each ``server.py`` does).
 """
 
+import dataclasses
 import json
 from urllib.parse import parse_qsl
 
+from objstore.common.constraints import allows_reserved
 from objstore.common.exceptions import InvalidInput
 from objstore.common.http import Response
 from objstore.common.listing import negotiate_format, parse_listing_params
@@ -46,7 +48,10 @@ def listing_request(req, max_limit, with_path=False):
     query = decode_query(req.environ.get('QUERY_STRING', ''))
     content_type = negotiate_format(query.get('format'),
                                     req.headers.get('Accept'))
-    return content_type, parse_listing_params(query, max_limit, with_path)
+    params = parse_listing_params(query, max_limit, with_path)
+    if allows_reserved(req.headers):
+        params = dataclasses.replace(params, with_reserved=True)
+    return content_type, params
 
 
 def deleted_headers(info):

@@ -74,6 +74,9 @@ class ListingParams:
     reverse: bool = False
     # True for a ``path=`` listing: deeper names are skipped, not rolled up.
     by_path: bool = False
+    # Reserved names (leading NUL, common.constraints) are listed only to
+    # the middlewares that own them.
+    with_reserved: bool = False
 
 
 # Entries are named tuples, not dataclasses: a page builds 10,000 of them.
@@ -258,6 +261,11 @@ def next_string(text):
     return stem[:-1] + chr(code)
 
 
+# Every reserved name starts with NUL, so it sorts before this one, and
+# every other name sorts at or after it.
+FIRST_UNRESERVED = '\x01'
+
+
 class NameRange:
     """The names a page still has to cover: lower/upper bounds, direction.
 
@@ -279,6 +287,9 @@ class NameRange:
             if prefix_end is not None and (self.upper is None or
                                            self.upper > prefix_end):
                 self.upper = prefix_end
+        if not params.with_reserved and (self.lower is None or
+                                         self.lower < FIRST_UNRESERVED):
+            self.lower, self.lower_inclusive = FIRST_UNRESERVED, True
 
     def past_name(self, name):
         if self.reverse:

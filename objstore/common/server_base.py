@@ -77,7 +77,9 @@ def split_storage_path(path, minsegs, maxsegs):
     parse_partition(partition)
     for kind, value in zip(NAME_KINDS, parts[2:]):
         if value is not None:
-            check_name(value, kind)
+            # Storage servers serve only the proxy, which lets a reserved
+            # name through for middlewares only (common.constraints).
+            check_name(value, kind, allow_reserved=True)
     return parts
 
 

@@ -24,7 +24,7 @@ which the proxy app merges into the document (no process-wide registry).
 """
 
 import io
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qsl, quote
 
 from objstore.common.access import claim
 from objstore.common.http import Request
@@ -76,11 +76,22 @@ def sent_content_type(environ):
     return environ.get('CONTENT_TYPE') or None
 
 
-def query_param(environ, name):
-    """The first value of query parameter ``name``, or None.
+def query_params(environ):
+    """The request's query parameters as a dict (the last value of a
+    repeated name wins). Bytes that are not UTF-8 become U+FFFD: a
+    middleware only looks for its own parameters, and must not fail on a
+    query the storage servers answer with their own 400 (webob's
+    ``req.GET`` raises on it, which would turn bad input into a 500).
 
-    A query that is not UTF-8 is read with replacement characters: webob's
-    ``req.GET`` raises on it, which would turn bad input into a 500.
+    >>> query_params({'QUERY_STRING': 'symlink=get&versions&p=%FF'})
+    {'symlink': 'get', 'versions': '', 'p': '\ufffd'}
+    """
+    return dict(parse_qsl(environ.get('QUERY_STRING', ''),
+                          keep_blank_values=True, errors='replace'))
+
+
+def query_param(environ, name):
+    """Query parameter ``name`` (see ``query_params``), or None.
 
     >>> query_param({'QUERY_STRING': 'a=%FF&b=&multipart-manifest=get'},
     ...             'multipart-manifest')
@@ -88,9 +99,7 @@ def query_param(environ, name):
     >>> query_param({'QUERY_STRING': '%FF=%FF'}, 'a') is None
     True
     """
-    values = parse_qs(environ.get('QUERY_STRING', ''),
-                      keep_blank_values=True, errors='replace').get(name)
-    return values[0] if values else None
+    return query_params(environ).get(name)
 
 
 class IterReader:

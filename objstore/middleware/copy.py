@@ -17,14 +17,15 @@ paths are handled; anything else passes through, and so does a PUT whose
 ``X-Copy-From`` is empty (Swift ignores it).
 """
 
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 from objstore.common.constraints import MAX_FILE_SIZE
 from objstore.common.http import (
     HTTPBadRequest, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
     Request, Response, is_success, split_path, text_error)
 from objstore.common.subrequest import (
-    add_capability, make_subrequest, query_param, sent_content_type)
+    add_capability, make_subrequest, query_param, query_params,
+    sent_content_type)
 
 # Source headers a copy carries to the destination unless X-Fresh-Metadata.
 CARRIED_HEADERS = ('content-disposition', 'content-encoding', 'x-delete-at')
@@ -40,6 +41,10 @@ REQUEST_HEADERS = CARRIED_HEADERS + ('content-type', 'x-delete-after')
 # Request headers that steer the source GET, as Swift's copy_get keeps them.
 SOURCE_GET_HEADERS = ('Range', 'If-Match', 'If-None-Match',
                       'If-Modified-Since', 'If-Unmodified-Since', 'X-Newest')
+# Query parameters of the copy request its source GET keeps: with
+# ``symlink=get`` a copy of a symlink copies the link, not its target;
+# ``version-id`` copies that version (object versioning's restore).
+SOURCE_GET_PARAMS = ('symlink', 'version-id')
 
 
 def parse_copy_path(value, header):
@@ -169,8 +174,11 @@ class ServerSideCopy:
         source = make_subrequest(
             req.environ, 'GET', '/v1/%s/%s/%s' % (account, container, obj),
             headers=headers, source='copy')
+        params = [(name, value) for name, value in query_params(
+            req.environ).items() if name in SOURCE_GET_PARAMS]
         if _copies_manifest(req):
-            source.query_string = 'multipart-manifest=get&format=raw'
+            params = [('multipart-manifest', 'get'), ('format', 'raw')]
+        source.environ['QUERY_STRING'] = urlencode(params)
         return source.get_response(self.app)
 
     def handle_put_copy(self, req, account):

@@ -214,6 +214,17 @@ def check_container_update_overrides(headers):
             raise InvalidInput('invalid %sSize %r' % (prefix, size))
 
 
+def sysmeta_of(metadata):
+    """The X-Object-Sysmeta-* items of an object's metadata.
+
+    >>> sysmeta_of({'X-Object-Sysmeta-A': '1', 'X-Object-Meta-B': '2'})
+    {'X-Object-Sysmeta-A': '1'}
+    """
+    prefix = SYSMETA_PREFIX.lower()
+    return {key: value for key, value in metadata.items()
+            if key.lower().startswith(prefix)}
+
+
 def delete_at_of(headers, now):
     """The integer X-Delete-At of a write, None, or InvalidInput."""
     value = headers.get('X-Delete-At')
@@ -435,6 +446,7 @@ class ObjectController(StorageServer):
         missing = self._open_or_404(df)
         if missing is not None:
             return missing
+        existing_sysmeta = sysmeta_of(df.metadata)
         df.close()
         if df.timestamp >= timestamp:
             return conflict(df.timestamp)
@@ -445,7 +457,10 @@ class ObjectController(StorageServer):
         df.write_metadata(meta)
         if delete_at is not None:
             self._queue_expiry(target, df, delete_at, timestamp)
-        return HTTPAccepted()
+        # The object's system metadata, as Swift's answer has it: a
+        # middleware learns what it POSTed to (symlink answers 307 to a
+        # POST on a symlink) without a second request.
+        return HTTPAccepted(headers=existing_sysmeta)
 
     def DELETE(self, req):
         target = parse_object_target(req.environ, req.headers)

@@ -15,6 +15,8 @@ import math
 
 from objstore.common.access import AUTHORIZE_KEY, unauthorized
 from objstore.common.conditional import http_date
+from objstore.common.constraints import (
+    ALLOW_RESERVED_HEADER, allows_reserved)
 from objstore.common.info import forget, lookup, remember
 from objstore.common.infocache import (
     account_info_from, cache_key, container_info_from)
@@ -56,10 +58,15 @@ def is_backend_header(name):
 
 
 def forwarded_headers(req):
-    """The client's headers a backend may see (never X-Backend-*)."""
-    return {name: value for name, value in req.headers.items()
-            if name.lower() not in CLIENT_HEADERS_DROPPED
-            and not is_backend_header(name)}
+    """The client's headers a backend may see: no X-Backend-* but the
+    middlewares' ask for reserved names (listings leave them out without
+    it; the gatekeeper keeps clients from sending it)."""
+    headers = {name: value for name, value in req.headers.items()
+               if name.lower() not in CLIENT_HEADERS_DROPPED
+               and not is_backend_header(name)}
+    if allows_reserved(req.headers):
+        headers[ALLOW_RESERVED_HEADER] = 'true'
+    return headers
 
 
 def client_headers(backend_headers, owner=True):

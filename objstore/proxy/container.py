@@ -40,10 +40,11 @@ def requested_policy(policies, headers):
 class ContainerController(Controller):
     server_type = 'container'
 
-    def __init__(self, app, account, container, obj=None):
+    def __init__(self, app, account, container, obj=None,
+                 allow_reserved=False):
         super().__init__(app, account, container)
         check_name(account, 'account')
-        check_name(container, 'container')
+        check_name(container, 'container', allow_reserved)
 
     @property
     def path(self):

@@ -75,11 +75,11 @@ def delete_at_header(headers, now):
 class ObjectController(Controller):
     server_type = 'object'
 
-    def __init__(self, app, account, container, obj):
+    def __init__(self, app, account, container, obj, allow_reserved=False):
         super().__init__(app, account, container, obj)
         check_name(account, 'account')
-        check_name(container, 'container')
-        check_name(obj, 'object')
+        check_name(container, 'container', allow_reserved)
+        check_name(obj, 'object', allow_reserved)
         # The container's policy and its object ring, once
         # _container_checked has looked the container up.
         self.policy = None

@@ -21,6 +21,7 @@ from objstore.common.access import (
     API_VERSIONS, api_version, is_claimed, is_public, unauthorized)
 from objstore.common.backend_client import BackendClient
 from objstore.common.config import ConfBase
+from objstore.common.constraints import allows_reserved
 from objstore.common.erasure import ECScheme
 from objstore.common.exceptions import (
     ConfigError, InvalidInput, NameTooLong)
@@ -110,7 +111,7 @@ def _invalid_input(err):
                     charset=None, body=err.message.encode('utf-8'))
 
 
-def path_error(path):
+def path_error(path, allow_reserved=False):
     """Swift's answer to a path the API cannot route, else None.
 
     Looks at the path's shape only (nothing stored), so it is answered
@@ -123,7 +124,7 @@ def path_error(path):
     >>> path_error('/v1.0/a/c/o') is None
     True
     """
-    if '\x00' in path:
+    if '\x00' in path and not allow_reserved:
         return html_error(HTTPPreconditionFailed, INVALID_PATH)
     try:
         version, account, _container, _obj = split_path(path, 1, 4, True)
@@ -200,13 +201,14 @@ class Application:
             return html_error(HTTPPreconditionFailed, INVALID_PATH)
         if path == '/info':
             return self.info(req)
-        bad_path = path_error(path)
+        allow_reserved = allows_reserved(req.headers)
+        bad_path = path_error(path, allow_reserved)
         if bad_path is not None:
             return bad_path
         if not is_public(path) and not is_claimed(req.environ):
             return unauthorized(path)
         try:
-            controller = self.controller_for(path)
+            controller = self.controller_for(path, allow_reserved)
         except NameTooLong as err:
             # Only creating a container or object is refused for it; other
             # verbs just cannot find it (an account is checked always).
@@ -225,15 +227,18 @@ class Application:
         except InvalidInput as err:
             return _invalid_input(err)
 
-    def controller_for(self, path):
-        """The controller of a ``/v1/...`` path; ValueError for others."""
+    def controller_for(self, path, allow_reserved=False):
+        """The controller of a ``/v1/...`` path; ValueError for others.
+        ``allow_reserved``: a middleware's request for reserved names."""
         if api_version(path) is None:
             raise ValueError('not an API path')
         _version, account, container, obj = split_path(path, 2, 4, True)
         if obj is not None:
-            return ObjectController(self, account, container, obj)
+            return ObjectController(self, account, container, obj,
+                                    allow_reserved)
         if container is not None:
-            return ContainerController(self, account, container)
+            return ContainerController(self, account, container,
+                                       allow_reserved=allow_reserved)
         return AccountController(self, account)
 
     def info(self, req):

@@ -57,3 +57,16 @@ def test_put_replaces_sysmeta(server):
         'X-Object-Transient-Sysmeta-T': 't'}) == 202
     assert write(server, 'PUT', 2, **{'X-Object-Sysmeta-Other': 'o'}) == 201
     assert sysmeta_of(server) == {'x-object-sysmeta-other': 'o'}
+
+
+def test_post_answers_with_the_objects_sysmeta(server):
+    """Swift's object server does, and the symlink middleware relies on it
+    to answer a POST to a symlink with 307."""
+    assert write(server, 'PUT', 0, **{
+        'X-Object-Sysmeta-Symlink-Target': 'c/t',
+        'X-Object-Meta-Color': 'red'}) == 201
+    status, headers, _ = server.request('POST', opath(), {
+        'X-Timestamp': ts(1)}, None)
+    assert status == 202
+    assert headers['x-object-sysmeta-symlink-target'] == 'c/t'
+    assert 'x-object-meta-color' not in headers
