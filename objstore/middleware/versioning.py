@@ -40,8 +40,8 @@ import mimetypes
 from urllib.parse import quote, unquote, urlencode
 
 from objstore.common.constraints import (
-    ALLOW_RESERVED_HEADER, MAX_FILE_SIZE, RESERVED, reserved_name,
-    split_reserved_name)
+    ALLOW_RESERVED_HEADER, CONTENT_TYPE_OVERRIDDEN, MAX_FILE_SIZE, RESERVED,
+    reserved_name, split_reserved_name)
 from objstore.common.exceptions import (
     InvalidListingParam, InvalidTimestamp, ListingNotAcceptable)
 from objstore.common.http import (
@@ -356,9 +356,12 @@ class ObjectRequest:
         self.authorize()
         self.copy_current()
         version_id = Timestamp.now().normal
-        marker = self.internal('PUT', self.version_path(version_id), {
+        marker_put = self.internal('PUT', self.version_path(version_id), {
             'Content-Type': DELETE_MARKER_CONTENT_TYPE,
-            'Content-Length': '0'}).get_response(self.app)
+            'Content-Length': '0'})
+        # Ours to write: the proxy refuses swift_* parameters from clients.
+        marker_put.environ[CONTENT_TYPE_OVERRIDDEN] = True
+        marker = marker_put.get_response(self.app)
         self.check_version_write(marker)
         close_body(marker)
         resp = self.req.get_response(self.app)
