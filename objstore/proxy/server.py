@@ -39,7 +39,7 @@ from objstore.proxy.container import ContainerController
 from objstore.proxy.errorlimit import ErrorLimiter
 from objstore.proxy.fanout import Backend
 from objstore.proxy.info import base_capabilities, info_response
-from objstore.proxy.obj import ObjectController
+from objstore.proxy.ec_obj import ECObjectController
 from objstore.ring.ring import Ring
 
 INVALID_PATH = 'Invalid UTF8 or contains NULL'
@@ -222,7 +222,7 @@ class Application:
             raise ValueError('not an API path')
         _version, account, container, obj = split_path(path, 2, 4, True)
         if obj is not None:
-            return ObjectController(self, account, container, obj)
+            return ECObjectController(self, account, container, obj)
         if container is not None:
             return ContainerController(self, account, container)
         return AccountController(self, account)
