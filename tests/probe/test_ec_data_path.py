@@ -16,7 +16,8 @@ import pytest
 from objstore.common.hashing import hash_path
 from objstore.object import ondisk
 from tests.helpers import RunningCluster, node_of
-from tests.probe.test_object_consistency import proxy_request
+from tests.probe.test_object_consistency import (
+    proxy_request, run_object_daemon)
 
 EC_INDEX = 2
 SEGMENT = 1024 * 1024
@@ -220,3 +221,35 @@ def test_post_and_delete_reach_every_archive(cluster, container):
     found, primaries = archives_on(cluster, 'meta')
     for node in primaries:
         assert [n.endswith('.ts') for n in found[node]] == [True]
+
+
+def archive_path(cluster, obj, node):
+    found, _ = archives_on(cluster, obj)
+    account = urlparse(cluster.get_token()[0]).path.rsplit('/', 1)[-1]
+    ring = cluster.ring('object-%d' % EC_INDEX)
+    part = ring.get_part(account, 'ec', obj)
+    obj_hash = hash_path(account, 'ec', obj, hash_conf=cluster.hash_conf)
+    return os.path.join(cluster.device_path(node), ondisk.hash_dir_relpath(
+        EC_INDEX, part, obj_hash), found[node][0])
+
+
+@pytest.mark.slow
+def test_auditor_quarantines_a_corrupt_archive(cluster, container):
+    body = body_of(SEGMENT + 1, b'audited')
+    put(cluster, 'audited', body)
+    _found, primaries = archives_on(cluster, 'audited')
+    node = primaries[1]
+    path = archive_path(cluster, 'audited', node)
+    with open(path, 'r+b') as f:
+        f.seek(100)
+        byte = f.read(1)
+        f.seek(100)
+        f.write(bytes([byte[0] ^ 0xff]))
+    run_object_daemon(cluster, 'object-auditor', {'files_per_second': 0},
+                      nodes=[node])
+    found, _ = archives_on(cluster, 'audited')
+    assert found.get(node, []) == []
+    quarantined = os.path.join(cluster.device_path(node), 'quarantined',
+                               'objects-%d' % EC_INDEX)
+    assert os.listdir(quarantined)
+    assert get(cluster, 'audited')[2] == body
