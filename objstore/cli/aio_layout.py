@@ -57,7 +57,7 @@ EC_POLICY = ((('name', 'ec42'), ('policy_type', 'erasure_coding'),
 
 DAEMONS = {
     'object': ('object-replicator', 'object-updater', 'object-auditor',
-               'object-expirer'),
+               'object-expirer', 'object-reconstructor'),
     'container': ('container-replicator', 'container-updater',
                   'container-auditor', 'container-reconciler'),
     'account': ('account-replicator', 'account-auditor', 'account-reaper'),

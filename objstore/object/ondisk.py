@@ -151,6 +151,30 @@ def make_fragment_filename(timestamp, frag_index, durable):
     return FRAG_SEPARATOR.join(parts) + DATA_EXT
 
 
+def suffix_hash_name(name):
+    """The name a suffix hash takes for ``name``: an EC archive's without
+    its fragment index, so that the nodes holding one object's archives
+    agree (the reconstructor compares them); others unchanged.
+
+    >>> suffix_hash_name('1700000000.00000#3#d.data')
+    '1700000000.00000#d.data'
+    >>> suffix_hash_name('1700000000.00000#3.data.mdjson')
+    '1700000000.00000.data.mdjson'
+    >>> suffix_hash_name('1700000000.00000.ts')
+    '1700000000.00000.ts'
+    """
+    try:
+        parsed = parse_filename(name)
+    except ValueError:
+        return name
+    if parsed.frag_index is None:
+        return name
+    stem = parsed.timestamp.internal
+    if parsed.durable:
+        stem += FRAG_SEPARATOR + DURABLE_MARK
+    return stem + DATA_EXT + (SIDECAR_SUFFIX if parsed.sidecar else '')
+
+
 def sidecar_name(filename):
     return filename + SIDECAR_SUFFIX
 
