@@ -9,6 +9,7 @@ import hashlib
 import http.client
 import json
 import os
+import signal
 from urllib.parse import urlparse
 
 import pytest
@@ -253,3 +254,30 @@ def test_auditor_quarantines_a_corrupt_archive(cluster, container):
                                'objects-%d' % EC_INDEX)
     assert os.listdir(quarantined)
     assert get(cluster, 'audited')[2] == body
+
+
+@pytest.mark.slow
+def test_archive_node_killed_mid_stream_is_replaced(cluster, container):
+    body = body_of(48 * SEGMENT, b'killed')
+    put(cluster, 'killed', body)
+    _found, primaries = archives_on(cluster, 'killed')
+    storage_url, token = cluster.get_token()
+    parsed = urlparse(storage_url)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port,
+                                      timeout=60)
+    victim = primaries[0]  # the getter reads primaries in ring order
+    try:
+        conn.request('GET', parsed.path + '/ec/killed',
+                     headers={'X-Auth-Token': token})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        first = resp.read(SEGMENT)
+        cluster.aio.supervisor.hold('object-server-%d' % victim,
+                                    signal.SIGKILL)
+        rest = resp.read()
+    finally:
+        conn.close()
+        cluster.start_node('object', victim)
+    assert first + rest == body
+    with open(os.path.join(cluster.aio.dirs.logs, 'proxy-server.log')) as f:
+        assert 'archive 0 replaced by archive' in f.read()
