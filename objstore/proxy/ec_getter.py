@@ -115,7 +115,8 @@ class ECGetter:
         self.tried = set()
 
     def respond(self, req, headers):
-        probe = dict(headers, **{ETAG_IS_AT_HEADER: 'X-Object-Sysmeta-Ec-Etag'})
+        probe = dict(headers)
+        probe[ETAG_IS_AT_HEADER] = 'X-Object-Sysmeta-Ec-Etag'
         probe.pop('Range', None)
         source, statuses, last_error = find_source(
             self.backend, self.ring, self.part, 'HEAD', self.path, probe)

@@ -1,8 +1,10 @@
 """The erasure-coding data path on a real 7-device aio (``ec42``: 4 data
-+ 2 parity fragments, one archive per node of six, the seventh a handoff): what goes in comes out byte
-for byte, whole or by range, with any two object servers down; each
-primary holds one durable archive of its own index; a PUT while a node is
-down lands that archive on a handoff; POST and DELETE reach every node.
++ 2 parity fragments, one archive per node of six, the seventh a
+handoff): what goes in comes out byte for byte, whole or by range, with
+any two object servers down; each primary holds one durable archive of
+its own index; a PUT while a node is down lands that archive on a
+handoff; POST and DELETE reach every node; an archive node killed
+mid-GET is replaced; the auditor quarantines a corrupt archive.
 """
 
 import hashlib

@@ -2,6 +2,7 @@
 the commit request, and what GET/HEAD of an archive return."""
 
 import hashlib
+import http.client
 import os
 import time
 
@@ -141,3 +142,26 @@ def test_server_without_ec_storage_refuses_ec_policy(tmp_path):
         diskfile_manager=InMemoryDiskFileManager(('sda',), HASH_CONF))
     with pytest.raises(StoragePolicyUnavailable):
         app.manager_for(2)
+
+
+def test_commit_with_metadata_in_a_sidecar(ec_server, devices, monkeypatch):
+    # http.client refuses answers with over 100 headers; this one has 100+.
+    monkeypatch.setattr(http.client, '_MAXHEADERS', 1000)
+    # Metadata too large for ext4's xattr block goes to a sidecar file,
+    # which must follow the archive to its durable name.
+    t1 = stamp()
+    big = {'X-Object-Meta-K%02d' % n: 'v' * (43 if n < 46 else 42)
+           for n in range(90)}
+    headers = dict(EC, **big)
+    headers.update({'X-Timestamp': t1, 'Content-Type': 'text/plain',
+                    'X-Object-Sysmeta-Ec-Frag-Index': '1'})
+    assert ec_server.request('PUT', opath(), headers, b'archive')[0] == 201
+    assert commit(ec_server, t1, frag_index='1')[0] == 201
+    root = os.path.join(devices, 'sda', 'objects-2')
+    names = sorted(name for _d, _s, files in os.walk(root) for name in files
+                   if '#' in name)
+    assert names == [t1 + '#1#d.data', t1 + '#1#d.data.mdjson']
+    status, resp_headers, body = ec_server.request('GET', opath(), EC)
+    assert (status, body) == (200, b'archive')
+    assert resp_headers['x-object-meta-k89'] == 'v' * 42
+    assert resp_headers['x-object-sysmeta-ec-etag'] == WHOLE_ETAG
