@@ -124,19 +124,33 @@ class Processes:
         self.procs = []
 
 
+# Swift reads its storage policies from /etc/swift/swift.conf when first
+# imported, whatever swift_dir says; each server is started through this
+# so that it reads the cluster's own swift.conf (argv: swift.conf, the
+# server script, its arguments).
+SWIFT_BOOTSTRAP = (
+    'import runpy, sys\n'
+    'import swift.common.utils as utils\n'
+    'utils.SWIFT_CONF_FILE = sys.argv.pop(1)\n'
+    'from swift.common.storage_policy import reload_storage_policies\n'
+    'reload_storage_policies()\n'
+    'sys.argv.pop(0)\n'
+    'runpy.run_path(sys.argv[0], run_name="__main__")\n')
+
+
 def _tempauth_user_lines(users):
     return ['user_%s_%s = %s' % (u.account, u.user,
                                  ' '.join((u.key,) + tuple(u.groups)))
             for u in users]
 
 
-def aio_ports():
-    """(proxy port, storage port base) for an aio: a block below the
-    kernel's ephemeral range, where ports handed out to clients (and to
-    the other cluster) are not."""
+def aio_ports(devices=DEVICES):
+    """(proxy port, storage port base) for an aio of ``devices`` nodes: a
+    block below the kernel's ephemeral range, where ports handed out to
+    clients (and to the other cluster) are not."""
     for _ in range(500):
         base = random.randrange(PORT_LOW, PORT_HIGH, 10)
-        ports = [base - 7] + [base + 10 * n + k for n in range(DEVICES)
+        ports = [base - 7] + [base + 10 * n + k for n in range(devices)
                               for k in range(4)]
         if all(port_is_free('127.0.0.1', p) for p in ports):
             return base - 7, base
@@ -148,11 +162,12 @@ class ObjstoreCluster:
 
     name = 'objstore'
 
-    def __init__(self, workers=1, users=BENCH_USERS):
+    def __init__(self, workers=1, users=BENCH_USERS, devices=DEVICES):
         self.root = tempfile.mkdtemp(prefix='bench-objstore-')
-        proxy_port, base = aio_ports()
+        self.devices = devices
+        proxy_port, base = aio_ports(devices)
         self.aio = AioCluster(self.root, {
-            'devices': DEVICES, 'replicas': REPLICAS,
+            'devices': devices, 'replicas': REPLICAS,
             'part_power': PART_POWER, 'proxy_port': proxy_port,
             'storage_port_base': base, 'proxy_workers': workers,
             'users': tuple(users)})
@@ -180,16 +195,21 @@ class SwiftCluster:
     KINDS = ('account', 'container', 'object')
 
     def __init__(self, workers=1, users=BENCH_USERS, proxy_options=(),
-                 parent_dir=None, features=()):
+                 parent_dir=None, features=(), devices=DEVICES,
+                 ec_policy=None):
         """``proxy_options``: extra (name, value) pairs for the proxy
         app's config section; ``parent_dir``: where its devices and
         configs go (default: the temp dir); ``features``: optional
         middlewares of Swift's to add to the pipeline, at their places
-        (``s3api``, ``slo``, ``dlo``)."""
+        (``s3api``, ``slo``, ``dlo``); ``ec_policy``: (name, ec_type,
+        data, parity) of an erasure coding policy 1 (its ring has one
+        replica per fragment)."""
         unknown = set(features) - set(OPTIONAL_FILTERS)
         if unknown:
             raise ValueError('no such Swift feature: %s' % sorted(unknown))
         self.features = tuple(features)
+        self.devices = devices
+        self.ec_policy = ec_policy
         self.workers = workers
         self.users = tuple(users)
         self.proxy_options = tuple(proxy_options)
@@ -197,14 +217,18 @@ class SwiftCluster:
         self.etc = os.path.join(self.root, 'etc')
         os.makedirs(self.etc)
         os.makedirs(os.path.join(self.root, 'logs'))
-        ports = free_ports(2 + DEVICES * 3)
+        ports = free_ports(2 + devices * 3)
         self.proxy_port, self.memcache_port = ports[:2]
-        self.ports = {kind: ports[2 + i * DEVICES:2 + (i + 1) * DEVICES]
+        self.ports = {kind: ports[2 + i * devices:2 + (i + 1) * devices]
                       for i, kind in enumerate(self.KINDS)}
         self.procs = Processes(os.path.join(self.root, 'logs'))
 
     def _bin(self, name):
         return os.path.join(SWIFT_VENV, 'bin', name)
+
+    def _server_argv(self, name, conf):
+        return [self._bin('python'), '-c', SWIFT_BOOTSTRAP,
+                os.path.join(self.etc, 'swift.conf'), self._bin(name), conf]
 
     def _write(self, name, text):
         path = os.path.join(self.etc, name)
@@ -212,12 +236,20 @@ class SwiftCluster:
             conf.write(text)
         return path
 
+    def _rings(self):
+        """[(ring name, server kind, replicas)]."""
+        rings = [(kind, kind, REPLICAS) for kind in self.KINDS]
+        if self.ec_policy:
+            _name, _type, data, parity = self.ec_policy
+            rings.append(('object-1', 'object', data + parity))
+        return rings
+
     def _build_rings(self):
         builder = self._bin('swift-ring-builder')
-        for kind in self.KINDS:
-            path = os.path.join(self.etc, kind + '.builder')
+        for name, kind, replicas in self._rings():
+            path = os.path.join(self.etc, name + '.builder')
             subprocess.run([builder, path, 'create', str(PART_POWER),
-                            str(REPLICAS), '0'], check=True,
+                            str(replicas), '0'], check=True,
                            capture_output=True, timeout=60)
             for node, port in enumerate(self.ports[kind]):
                 subprocess.run([builder, path, 'add', 'r1z%d-127.0.0.1:%d/d%d'
@@ -226,9 +258,9 @@ class SwiftCluster:
             subprocess.run([builder, path, 'rebalance', '--seed', '1'],
                            capture_output=True, timeout=60)
             if not os.path.exists(os.path.join(self.etc,
-                                               kind + '.ring.gz')):
+                                               name + '.ring.gz')):
                 raise RuntimeError('swift-ring-builder made no %s ring'
-                                   % kind)
+                                   % name)
 
     def _server_conf(self, kind, node):
         devices = os.path.join(self.root, 'node%d' % node)
@@ -292,11 +324,22 @@ class SwiftCluster:
         return [proc.pid for proc in self.procs.procs
                 if proc.poll() is None]
 
+    def _ec_policy_lines(self):
+        if not self.ec_policy:
+            return []
+        name, ec_type, data, parity = self.ec_policy
+        return ['[storage-policy:1]', 'name = %s' % name,
+                'policy_type = erasure_coding', 'ec_type = %s' % ec_type,
+                'ec_num_data_fragments = %d' % data,
+                'ec_num_parity_fragments = %d' % parity,
+                'ec_object_segment_size = 1048576', '']
+
     def start(self):
         self._write('swift.conf', '\n'.join([
             '[swift-hash]', 'swift_hash_path_prefix = bench-prefix',
             'swift_hash_path_suffix = bench-suffix', '',
-            '[storage-policy:0]', 'name = Policy-0', 'default = yes', '']))
+            '[storage-policy:0]', 'name = Policy-0', 'default = yes', '']
+            + self._ec_policy_lines()))
         self._build_rings()
         memcached = ['memcached', '-l', '127.0.0.1', '-p',
                      str(self.memcache_port), '-U', '0', '-m', '64']
@@ -304,12 +347,12 @@ class SwiftCluster:
             memcached += ['-u', 'root']
         self.procs.start('memcached', memcached)
         for kind in self.KINDS:
-            for node in range(DEVICES):
+            for node in range(self.devices):
                 conf = self._server_conf(kind, node)
-                self.procs.start('%s-%d' % (kind, node),
-                                 [self._bin('swift-%s-server' % kind), conf])
-        self.procs.start('proxy', [self._bin('swift-proxy-server'),
-                                   self._proxy_conf()])
+                self.procs.start('%s-%d' % (kind, node), self._server_argv(
+                    'swift-%s-server' % kind, conf))
+        self.procs.start('proxy', self._server_argv('swift-proxy-server',
+                                                    self._proxy_conf()))
         deadline = time.monotonic() + START_TIMEOUT
         ports = [self.proxy_port, self.memcache_port] + [
             p for kind in self.KINDS for p in self.ports[kind]]

@@ -14,6 +14,9 @@ Two replication storage policies: ``Policy-0`` (index 0, the default,
 ``--replicas`` replicas, ``object.ring.gz``) and ``silver`` (alias
 ``reduced``; index 1, two replicas, ``object-1.ring.gz``) over the same
 devices. A data dir made before policies existed keeps policy 0 alone.
+With six devices or more, an erasure coding policy too: ``ec42`` (index
+2, ``liberasurecode_rs_vand`` 4 data + 2 parity fragments, 1 MiB
+segments, ``object-2.ring.gz`` with 6 replicas: one archive per node).
 """
 
 import ipaddress
@@ -45,9 +48,17 @@ AIO_POLICIES = {
          ('policy_type', 'replication')), 2),
 }
 
+# The EC policy of an aio with at least EC_MIN_DEVICES devices.
+EC_POLICY_INDEX = 2
+EC_MIN_DEVICES = 6
+EC_POLICY = ((('name', 'ec42'), ('policy_type', 'erasure_coding'),
+              ('ec_type', 'liberasurecode_rs_vand'),
+              ('ec_num_data_fragments', '4'),
+              ('ec_num_parity_fragments', '2')), 6)
+
 DAEMONS = {
     'object': ('object-replicator', 'object-updater', 'object-auditor',
-               'object-expirer'),
+               'object-expirer', 'object-reconstructor'),
     'container': ('container-replicator', 'container-updater',
                   'container-auditor', 'container-reconciler'),
     'account': ('account-replicator', 'account-auditor', 'account-reaper'),
@@ -236,7 +247,8 @@ def create_data_dir(data_dir, layout):
         os.makedirs(data_dir.recon_cache(node), exist_ok=True)
     os.makedirs(data_dir.logs, exist_ok=True)
     _write_text(data_dir.path('etc', 'objstore.conf'), render_objstore_conf(
-        secrets.token_hex(8), secrets.token_hex(8)), mode=0o600)
+        secrets.token_hex(8), secrets.token_hex(8), layout.devices),
+        mode=0o600)
     build_rings(data_dir, layout)
     write_configs(data_dir, layout)
     _write_text(data_dir.path('credentials.json'), json.dumps(
@@ -245,7 +257,16 @@ def create_data_dir(data_dir, layout):
                   json.dumps(layout.to_json(), indent=2) + '\n', mode=0o600)
 
 
-def render_objstore_conf(prefix, suffix):
+def aio_policies(devices):
+    """{index: (options, replicas)} of the policies of an aio with
+    ``devices`` devices (EC only when it has one device per archive)."""
+    policies = dict(AIO_POLICIES)
+    if devices >= EC_MIN_DEVICES:
+        policies[EC_POLICY_INDEX] = EC_POLICY
+    return policies
+
+
+def render_objstore_conf(prefix, suffix, devices=0):
     lines = [
         '[objstore-hash]',
         '# The secret salt of every placement in this cluster. Never change',
@@ -253,7 +274,7 @@ def render_objstore_conf(prefix, suffix):
         'path_hash_prefix = %s' % prefix,
         'path_hash_suffix = %s' % suffix,
     ]
-    for index, (options, _replicas) in sorted(AIO_POLICIES.items()):
+    for index, (options, _replicas) in sorted(aio_policies(devices).items()):
         lines.extend(['', '[storage-policy:%d]' % index])
         lines.extend('%s = %s' % option for option in options)
     return '\n'.join(lines) + '\n'
@@ -264,7 +285,8 @@ def ring_plan(layout):
     account, container, and one object ring per storage policy."""
     plan = [(kind, kind, layout.replicas) for kind in STORAGE_KINDS
             if kind != 'object']
-    for index, (_options, replicas) in sorted(AIO_POLICIES.items()):
+    for index, (_options, replicas) in sorted(
+            aio_policies(layout.devices).items()):
         plan.append((policy_ring_name(index), 'object',
                      replicas or layout.replicas))
     return plan

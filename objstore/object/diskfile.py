@@ -559,8 +559,7 @@ class DiskFileWriter:
         if self.ext == ondisk.DATA_EXT:
             meta.setdefault('Content-Length', str(self.bytes_written))
             meta.setdefault('ETag', self.etag)
-        filename = ondisk.make_filename(Timestamp(meta['X-Timestamp']),
-                                        self.ext)
+        filename = self._filename(meta)
         try:
             df.manager.run_blocking(self._make_durable, meta, filename)
         except OSError as err:
@@ -572,6 +571,10 @@ class DiskFileWriter:
                                      df.manager.settings.reclaim_age)
         hashes.invalidate_hash(os.path.dirname(df.hash_dir))
         self._put_timestamp = Timestamp(meta['X-Timestamp'])
+
+    def _filename(self, meta):
+        """The name put() gives the file in the hash dir."""
+        return ondisk.make_filename(Timestamp(meta['X-Timestamp']), self.ext)
 
     def commit(self, timestamp):
         """Complete the write put() made durable at ``timestamp``.

@@ -125,7 +125,7 @@ def suffix_digest(kept_files):
         found = True
         digest.update(obj_hash.encode('ascii'))
         for name in names:
-            digest.update(name.encode('ascii'))
+            digest.update(ondisk.suffix_hash_name(name).encode('ascii'))
     return digest.hexdigest() if found else None
 
 

@@ -33,6 +33,17 @@ filesystem refused it as xattrs; it lives and dies with its owner. A sidecar
 without its owner is obsolete when older than the winner (a crash between
 its rename and its owner's rename), else kept: it may belong to a write in
 flight, whose owner is renamed right after it.
+
+Erasure-coded hash dirs hold fragment archives instead of whole objects:
+``<timestamp>#<frag_index>.data`` while the PUT is in flight (not durable)
+and ``<timestamp>#<frag_index>#d.data`` once the proxy's commit phase made
+it durable. There the winner is the newest *durable* timestamp or
+tombstone: a newer non-durable archive is kept but not served (the write
+may still be committed, or reverted by the reconstructor) until it is made
+durable or, after ``reclaim_age``, removed; older archives are obsolete.
+Every archive of the winning timestamp is kept (a handoff may hold several
+fragment indexes); a timestamp is durable once any of its archives is.
+Tombstones and .meta follow the replication rules.
 """
 
 from dataclasses import dataclass, field
@@ -44,6 +55,9 @@ DATA_EXT = '.data'
 META_EXT = '.meta'
 TOMBSTONE_EXT = '.ts'
 SIDECAR_SUFFIX = '.mdjson'
+# Separates the timestamp, fragment index and durable mark of an EC name.
+FRAG_SEPARATOR = '#'
+DURABLE_MARK = 'd'
 KNOWN_EXTS = (DATA_EXT, META_EXT, TOMBSTONE_EXT)
 
 TMP_DIR = 'tmp'
@@ -121,6 +135,46 @@ def make_filename(timestamp, ext):
     return Timestamp(timestamp).internal + ext
 
 
+def make_fragment_filename(timestamp, frag_index, durable):
+    """``<timestamp>#<frag_index>[#d].data``, an EC fragment archive.
+
+    >>> make_fragment_filename(Timestamp('1700000000.5'), 3, True)
+    '1700000000.50000#3#d.data'
+    >>> make_fragment_filename(Timestamp('1700000000.5'), 0, False)
+    '1700000000.50000#0.data'
+    """
+    if int(frag_index) < 0:
+        raise ValueError('negative fragment index %r' % frag_index)
+    parts = [Timestamp(timestamp).internal, str(int(frag_index))]
+    if durable:
+        parts.append(DURABLE_MARK)
+    return FRAG_SEPARATOR.join(parts) + DATA_EXT
+
+
+def suffix_hash_name(name):
+    """The name a suffix hash takes for ``name``: an EC archive's without
+    its fragment index, so that the nodes holding one object's archives
+    agree (the reconstructor compares them); others unchanged.
+
+    >>> suffix_hash_name('1700000000.00000#3#d.data')
+    '1700000000.00000#d.data'
+    >>> suffix_hash_name('1700000000.00000#3.data.mdjson')
+    '1700000000.00000.data.mdjson'
+    >>> suffix_hash_name('1700000000.00000.ts')
+    '1700000000.00000.ts'
+    """
+    try:
+        parsed = parse_filename(name)
+    except ValueError:
+        return name
+    if parsed.frag_index is None:
+        return name
+    stem = parsed.timestamp.internal
+    if parsed.durable:
+        stem += FRAG_SEPARATOR + DURABLE_MARK
+    return stem + DATA_EXT + (SIDECAR_SUFFIX if parsed.sidecar else '')
+
+
 def sidecar_name(filename):
     return filename + SIDECAR_SUFFIX
 
@@ -133,6 +187,9 @@ class OnDiskName:
     ext: str
     name: str
     sidecar: bool = False
+    # Set for an EC fragment archive only; a replicated file is durable.
+    frag_index: int = None
+    durable: bool = True
 
     @property
     def owner(self):
@@ -154,13 +211,33 @@ def parse_filename(name):
     ext = dot + ext
     if not stem or ext not in KNOWN_EXTS:
         raise ValueError('not an object file name: %r' % name)
+    stem, frag_index, durable = _split_fragment_stem(stem, ext, name)
     try:
         timestamp = Timestamp(stem)
     except InvalidTimestamp:
         raise ValueError('bad timestamp in file name: %r' % name)
     if timestamp.internal != stem:
         raise ValueError('non-canonical timestamp in file name: %r' % name)
-    return OnDiskName(timestamp, ext, name, sidecar)
+    return OnDiskName(timestamp, ext, name, sidecar, frag_index, durable)
+
+
+def _split_fragment_stem(stem, ext, name):
+    """(timestamp text, frag index or None, durable) of a file name stem.
+
+    >>> _split_fragment_stem('1700000000.50000#2#d', '.data', '')
+    ('1700000000.50000', 2, True)
+    >>> _split_fragment_stem('1700000000.50000', '.ts', '')
+    ('1700000000.50000', None, True)
+    """
+    if FRAG_SEPARATOR not in stem:
+        return stem, None, True
+    parts = stem.split(FRAG_SEPARATOR)
+    durable = len(parts) == 3 and parts[2] == DURABLE_MARK
+    if ext != DATA_EXT or len(parts) not in (2, 3) or \
+            (len(parts) == 3 and not durable) or not parts[1].isdigit() or \
+            str(int(parts[1])) != parts[1]:
+        raise ValueError('not a fragment archive name: %r' % name)
+    return parts[0], int(parts[1]), durable
 
 
 @dataclass
@@ -169,7 +246,10 @@ class FileSet:
 
     ``data``/``meta``/``tombstone`` are the winners (at most one of data and
     tombstone); ``obsolete`` are names to remove; ``unknown`` are names this
-    module does not recognise (left alone, reported).
+    module does not recognise (left alone, reported). In an EC hash dir
+    ``fragments`` are the durable archives of the winning timestamp
+    (``data`` is the one of the lowest index) and ``nondurable`` the newer
+    archives not committed yet: kept, never served.
     """
 
     data: str = None
@@ -178,10 +258,18 @@ class FileSet:
     sidecars: dict = field(default_factory=dict)
     obsolete: list = field(default_factory=list)
     unknown: list = field(default_factory=list)
+    fragments: list = field(default_factory=list)
+    nondurable: list = field(default_factory=list)
+
+    @property
+    def owners(self):
+        """The kept names that are not sidecars."""
+        names = {n for n in (self.data, self.meta, self.tombstone) if n}
+        return sorted(names.union(self.fragments, self.nondurable))
 
     @property
     def kept(self):
-        names = [n for n in (self.data, self.meta, self.tombstone) if n]
+        names = self.owners
         return sorted(names + [self.sidecars[n] for n in names
                                if n in self.sidecars])
 
@@ -201,8 +289,11 @@ def classify_files(names, reclaim_age=None, now=None):
     """
     parsed, result = _parse_all(names)
     owners = sorted((p for p in parsed if not p.sidecar), reverse=True)
-    winner = next((p for p in owners if p.ext != META_EXT), None)
-    _pick_winners(owners, winner, result)
+    if any(p.frag_index is not None for p in owners):
+        winner = _pick_ec_winners(owners, result)
+    else:
+        winner = next((p for p in owners if p.ext != META_EXT), None)
+        _pick_winners(owners, winner, result)
     cutoff = (now - reclaim_age
               if reclaim_age is not None and now is not None else None)
     if cutoff is not None:
@@ -212,6 +303,11 @@ def classify_files(names, reclaim_age=None, now=None):
 
 
 def _reclaim_old(result, cutoff):
+    for name in list(result.nondurable):
+        if float(parse_filename(name).timestamp) < cutoff:
+            # A PUT never committed within reclaim_age will never be.
+            result.nondurable.remove(name)
+            result.obsolete.append(name)
     for attr in ('tombstone', 'meta'):
         name = getattr(result, attr)
         lone = attr == 'tombstone' or result.data is None
@@ -250,8 +346,35 @@ def _pick_winners(owners, winner, result):
             result.obsolete.append(entry.name)
 
 
+def _pick_ec_winners(owners, result):
+    """The EC rules (module docstring) over ``owners``, newest first;
+    returns the winner (a durable archive or a tombstone) or None."""
+    durable = {p.timestamp for p in owners if p.ext == DATA_EXT and p.durable}
+    winner = next((p for p in owners if p.ext == TOMBSTONE_EXT or (
+        p.ext == DATA_EXT and p.timestamp in durable)), None)
+    rest, fragments = [], []
+    for entry in owners:
+        if entry.ext != DATA_EXT:
+            rest.append(entry)
+        elif winner is None or entry.timestamp > winner.timestamp:
+            result.nondurable.append(entry.name)
+        elif winner.ext == DATA_EXT and entry.timestamp == winner.timestamp:
+            fragments.append(entry)
+        else:
+            result.obsolete.append(entry.name)
+    fragments.sort(key=lambda p: p.frag_index)
+    result.fragments = [p.name for p in fragments]
+    if fragments:
+        winner = fragments[0]
+        result.data = winner.name
+    _pick_winners([p for p in rest if p is not winner], winner, result)
+    if winner is not None and winner.ext == TOMBSTONE_EXT:
+        result.tombstone = winner.name
+    return winner
+
+
 def _assign_sidecars(parsed, winner, result, cutoff):
-    kept = {result.data, result.meta, result.tombstone} - {None}
+    kept = set(result.owners)
     for entry in parsed:
         if not entry.sidecar:
             continue

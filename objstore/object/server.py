@@ -21,6 +21,17 @@ Conditional headers are evaluated against an existing object only; a
 missing one is a 404 whatever they say, so that the proxy can tell "not
 here" (try another replica) from "here but not matching" (412/304).
 
+Erasure-coded policies (``objstore.object.ec_diskfile``): a PUT carrying
+``X-Object-Sysmeta-Ec-Frag-Index`` stores this node's fragment archive,
+not durable, answers 201 and sends no container update yet; the proxy then
+sends a commit, a body-less PUT with ``X-Backend-Ec-Commit`` and the same
+headers plus the footer (``X-Object-Sysmeta-*``: the whole object's ETag
+and length, the listing overrides), which is merged into the archive's
+metadata before it is renamed durable; the commit's 201 follows the fsync,
+and only then are the containers updated. A GET may name with
+``X-Backend-Etag-Is-At`` the metadata item its conditions compare (the
+whole object's ETag, not the archive's).
+
 Verbs: PUT, GET, HEAD, POST, DELETE on
 ``/<device>/<partition>/<account>/<container>/<object>`` and REPLICATE on
 ``/<device>/<partition>[/<suffix>-<suffix>...]`` (JSON suffix hashes).
@@ -58,11 +69,14 @@ from objstore.common.server_base import (
     BYTES_RECEIVED, StorageServer, is_ascii_digits, log_path,
     parse_partition, printable, request_path, required_timestamp,
     split_storage_path)
-from objstore.common.storage_policy import REPLICATION, load_policies
+from objstore.common.storage_policy import (
+    ERASURE_CODING, REPLICATION, load_policies)
 from objstore.common.timestamp import (
     Timestamp, parse_delete_at, parse_if_delete_at)
 from objstore.object import asyncpending, expiring
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
+from objstore.object.ec_diskfile import (
+    FRAG_INDEX_HEADER, ECDiskFileManager)
 from objstore.object.metadata import (
     POST_HEADERS, POST_PREFIXES, SYSMETA_PREFIX, USER_META_PREFIX)
 from objstore.object.ondisk import DEFAULT_RECLAIM_AGE
@@ -148,6 +162,9 @@ PUT_PREFIXES = POST_PREFIXES + (SYSMETA_PREFIX.lower(),)
 BACKEND_UPDATE_OVERRIDE = 'X-Backend-Container-Update-Override-'
 SYSMETA_UPDATE_OVERRIDE = SYSMETA_PREFIX + 'Container-Update-Override-'
 OVERRIDABLE_UPDATE_VALUES = ('Etag', 'Size', 'Content-Type')
+# The proxy's second phase of an EC PUT (module docstring).
+EC_COMMIT_HEADER = 'X-Backend-Ec-Commit'
+ETAG_IS_AT_HEADER = 'X-Backend-Etag-Is-At'
 
 
 @dataclass(frozen=True)
@@ -268,6 +285,15 @@ def existing_state(df, now):
     return df.data_timestamp, True, df.metadata
 
 
+def required_frag_index(headers):
+    """The fragment index an EC PUT must carry; InvalidInput if absent."""
+    value = headers.get(FRAG_INDEX_HEADER, '')
+    if not is_ascii_digits(value):
+        raise InvalidInput('%s missing or invalid: %r'
+                           % (FRAG_INDEX_HEADER, printable(value)))
+    return int(value)
+
+
 def conflict(existing):
     return text_error(HTTPConflict, 'a newer write exists',
                       headers={'X-Backend-Timestamp': existing.internal})
@@ -294,8 +320,11 @@ class ObjectController(StorageServer):
             diskfile_manager = DiskFileManager(settings, self.logger)
         self.policies = policies or load_policies(self.conf.conf_dir)
         # One DiskFile manager per policy type: a type owns its on-disk
-        # format (EC's fragment archives will get their own manager).
+        # format.
         self.managers = {REPLICATION: diskfile_manager}
+        if isinstance(diskfile_manager, DiskFileManager):
+            self.managers[ERASURE_CODING] = ECDiskFileManager(
+                diskfile_manager.settings, self.logger)
         self.row_updates = RowUpdateClient(
             self.logger, self.conf.conn_timeout, self.conf.node_timeout)
 
@@ -319,6 +348,12 @@ class ObjectController(StorageServer):
         check_object_metadata(req.headers)
         check_container_update_overrides(req.headers)
         delete_at = delete_at_of(req.headers, time.time())
+        two_phase = self._is_erasure_coded(target)
+        if two_phase:
+            frag_index = required_frag_index(req.headers)
+            if EC_COMMIT_HEADER in req.headers:
+                return self._commit_fragment(req, target, timestamp,
+                                             frag_index, delete_at)
         df = self._diskfile(target)
         existing, exists, _meta = existing_state(df, time.time())
         if existing is not None and existing >= timestamp:
@@ -341,7 +376,28 @@ class ObjectController(StorageServer):
             meta['ETag'] = writer.etag
             meta['Content-Length'] = str(writer.bytes_written)
             writer.put(meta)
+            if two_phase:
+                # Not durable yet: the proxy's commit request follows.
+                return HTTPCreated(headers={'ETag': meta['ETag']})
             writer.commit(timestamp)
+        self._after_write(req, target, df, 'PUT', timestamp, delete_at, meta)
+        return HTTPCreated(headers={
+            'ETag': meta['ETag'],
+            'Last-Modified': http_date(math.ceil(float(timestamp)))})
+
+    def _commit_fragment(self, req, target, timestamp, frag_index,
+                         delete_at):
+        """The second phase of an EC PUT: make the archive durable with
+        the footer, then update the containers (module docstring)."""
+        df = self._diskfile(target)
+        footer = stored_request_metadata(req.headers, timestamp, (),
+                                         (SYSMETA_PREFIX.lower(),))
+        df.commit_fragment(timestamp, frag_index, footer)
+        df.open()
+        df.close()
+        if df.data_timestamp != timestamp:
+            return conflict(df.data_timestamp)
+        meta = df.metadata
         self._after_write(req, target, df, 'PUT', timestamp, delete_at, meta)
         return HTTPCreated(headers={
             'ETag': meta['ETag'],
@@ -395,7 +451,8 @@ class ObjectController(StorageServer):
             return missing
         meta = df.metadata
         last_modified = math.ceil(float(df.timestamp))
-        status = evaluate_conditions(req.method, req.headers, df.etag,
+        etag = meta.get(req.headers.get(ETAG_IS_AT_HEADER, ''), df.etag)
+        status = evaluate_conditions(req.method, req.headers, etag,
                                      last_modified)
         if status is not None:
             df.close()
@@ -406,7 +463,7 @@ class ObjectController(StorageServer):
                     'Content-Type': meta.get('Content-Type',
                                              'application/octet-stream'),
                     'Accept-Ranges': 'bytes'})
-            resp.headers.update({'ETag': df.etag,
+            resp.headers.update({'ETag': etag,
                                  'Last-Modified': http_date(last_modified),
                                  'X-Timestamp': df.timestamp.normal,
                                  'X-Backend-Timestamp':
@@ -526,6 +583,10 @@ class ObjectController(StorageServer):
         except KeyError:
             raise StoragePolicyUnavailable(
                 'No storage for policy type %s' % policy.policy_type)
+
+    def _is_erasure_coded(self, target):
+        policy = self.policies.get_by_index(target.policy_index)
+        return policy is not None and policy.policy_type == ERASURE_CODING
 
     def _diskfile(self, target):
         return self.manager_for(target.policy_index).get_diskfile(

@@ -37,8 +37,8 @@ from objstore.proxy.quorum import best_response_index, delete_status
 from objstore.ring.ring import quorum_size
 
 DEFAULT_CONTENT_TYPE = 'application/octet-stream'
-# The policy types whose objects this controller reads and writes; the
-# erasure coding data path is still to come.
+# The policy types whose objects this controller reads and writes
+# (ec_obj.ECObjectController adds erasure coding).
 SERVED_POLICY_TYPES = frozenset((REPLICATION,))
 
 
@@ -74,6 +74,7 @@ def delete_at_header(headers, now):
 
 class ObjectController(Controller):
     server_type = 'object'
+    served_policy_types = SERVED_POLICY_TYPES
 
     def __init__(self, app, account, container, obj, allow_reserved=False):
         super().__init__(app, account, container, obj)
@@ -115,7 +116,7 @@ class ObjectController(Controller):
                                   '%r', self.path, policy_index)
             return text_error(HTTPServiceUnavailable,
                               'No policy with index %s' % policy_index)
-        if policy.policy_type not in SERVED_POLICY_TYPES:
+        if policy.policy_type not in self.served_policy_types:
             return text_error(HTTPServiceUnavailable,
                               'Storage policy type %s is not served by '
                               'this proxy' % policy.policy_type)
@@ -204,7 +205,11 @@ class ObjectController(Controller):
                 headers['X-Delete-At'] = delete_at
             if length is not None:
                 headers['Content-Length'] = str(length)
-        return ObjectPut(self, req, headers_list, length).run()
+        return self.make_put(req, headers_list, length).run()
+
+    def make_put(self, req, headers_list, length):
+        """The streaming PUT of the bound policy's type."""
+        return ObjectPut(self, req, headers_list, length)
 
 
 class NodeSender:

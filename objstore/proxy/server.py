@@ -41,7 +41,7 @@ from objstore.proxy.cors import CorsConf
 from objstore.proxy.errorlimit import ErrorLimiter
 from objstore.proxy.fanout import Backend
 from objstore.proxy.info import base_capabilities, info_response
-from objstore.proxy.obj import ObjectController
+from objstore.proxy.ec_obj import ECObjectController
 from objstore.ring.ring import Ring
 
 INVALID_PATH = 'Invalid UTF8 or contains NULL'
@@ -234,8 +234,8 @@ class Application:
             raise ValueError('not an API path')
         _version, account, container, obj = split_path(path, 2, 4, True)
         if obj is not None:
-            return ObjectController(self, account, container, obj,
-                                    allow_reserved)
+            return ECObjectController(self, account, container, obj,
+                                      allow_reserved)
         if container is not None:
             return ContainerController(self, account, container,
                                        allow_reserved=allow_reserved)

@@ -56,12 +56,6 @@ def test_unknown_policy_index_is_503(policy_server):
     assert status == 503
 
 
-def test_policy_type_without_storage_is_503(policy_server):
-    status, _, body = put(policy_server, 2)
-    assert status == 503
-    assert body == b'No storage for policy type erasure_coding'
-
-
 @pytest.fixture(params=['disk', 'memory'])
 def any_mgr(request, devices):
     if request.param == 'disk':
