@@ -31,7 +31,8 @@ BODY = b'replicated body %d '
 
 
 def proxy_request(cluster, method, path, headers=None, body=None):
-    """(status, headers, body) of one request to the proxy's storage URL."""
+    """(status, headers, body) of one request to the proxy's storage URL;
+    the headers look names up in any case, as HTTP's do."""
     storage_url, token = cluster.get_token()
     parsed = urlparse(storage_url)
     conn = http.client.HTTPConnection(parsed.hostname, parsed.port,
@@ -41,7 +42,7 @@ def proxy_request(cluster, method, path, headers=None, body=None):
         send.update(headers or {})
         conn.request(method, parsed.path + path, body=body, headers=send)
         resp = conn.getresponse()
-        return resp.status, dict(resp.getheaders()), resp.read()
+        return resp.status, resp.headers, resp.read()
     finally:
         conn.close()
 
