@@ -357,7 +357,7 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'metrics tempauth copy proxy-server',
+        'metrics console tempauth copy proxy-server',
         '',
         '[app:proxy-server]',
         'use = egg:objstore#proxy',
@@ -377,6 +377,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:metrics]',
         'use = egg:objstore#metrics',
+        '',
+        '[filter:console]',
+        'use = egg:objstore#console',
         '',
         '[filter:copy]',
         'use = egg:objstore#copy',

@@ -13,87 +13,23 @@ per-device figures are counted once per (ip, device).
 """
 
 import argparse
-import glob
 import json
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from objstore.common.backend_client import BACKEND_ERRORS, direct_request
 from objstore.common.exceptions import RingError
-from objstore.common.hashing import HashConf
-from objstore.ring.ring import Ring
+from objstore.common.recon_client import gather as gather_from
+from objstore.ring.servers import servers_by_kind
 
 SECTIONS = ('replication', 'async', 'quarantined', 'diskusage')
 DEFAULT_CONF_DIR = '/etc/objstore'
 
 
-def ring_kind(path):
-    """'object' for object.ring.gz and object-N.ring.gz, else the stem.
-
-    >>> ring_kind('/etc/objstore/object-2.ring.gz')
-    'object'
-    """
-    stem = os.path.basename(path)[:-len('.ring.gz')]
-    return stem.split('-')[0]
-
-
-def servers_by_kind(conf_dir):
-    """{kind: sorted [(ip, port)]} of the ring files in ``conf_dir``."""
-    found = {}
-    for path in sorted(glob.glob(os.path.join(conf_dir, '*.ring.gz'))):
-        # Lookups by name are not needed, so the hash secret is not read.
-        ring = Ring(path, hash_conf=HashConf())
-        servers = found.setdefault(ring_kind(path), set())
-        for dev in ring.devs:
-            if dev is not None:
-                servers.add((dev['ip'], int(dev['port'])))
-    return {kind: sorted(servers) for kind, servers in found.items()}
-
-
-def fetch(server, path, timeout):
-    """(decoded JSON, None) or (None, error text) from one server."""
-    ip, port = server
-    try:
-        status, _headers, body = direct_request(
-            ip, port, 'GET', path, conn_timeout=timeout,
-            node_timeout=timeout)
-    except BACKEND_ERRORS as err:
-        return None, str(err) or type(err).__name__
-    if status != 200:
-        return None, 'HTTP %d' % status
-    try:
-        return json.loads(body), None
-    except ValueError:
-        return None, 'answer is not JSON'
-
-
 def gather(conf_dir, sections, timeout=5.0):
-    """{section: {kind or 'all': {'ip:port': answer or {'error': ...}}}}."""
-    by_kind = servers_by_kind(conf_dir)
-    every = sorted({server for servers in by_kind.values()
-                    for server in servers})
-    jobs = []
-    for section in sections:
-        if section == 'replication':
-            for kind, servers in by_kind.items():
-                jobs += [(section, kind, s, '/recon/replication/' + kind)
-                         for s in servers]
-        elif section == 'async':
-            jobs += [(section, 'object', s, '/recon/async')
-                     for s in by_kind.get('object', [])]
-        else:
-            jobs += [(section, 'all', s, '/recon/' + section) for s in every]
-    results = {}
-    with ThreadPoolExecutor(max_workers=min(32, max(1, len(jobs)))) as pool:
-        answers = pool.map(lambda job: fetch(job[2], job[3], timeout), jobs)
-        for (section, kind, server, _path), (data, error) in zip(jobs,
-                                                                  answers):
-            where = '%s:%d' % server
-            results.setdefault(section, {}).setdefault(kind, {})[where] = (
-                data if error is None else {'error': error})
-    return results
+    """{section: {kind or 'all': {'ip:port': answer or {'error': ...}}}}
+    of every server the rings of ``conf_dir`` name."""
+    return gather_from(servers_by_kind(conf_dir), sections, timeout)
 
 
 def errors_in(results):

@@ -6,11 +6,12 @@ import os
 
 import pytest
 
-from objstore.cli.recon import main, ring_kind, servers_by_kind
+from objstore.cli.recon import main
 from objstore.common.daemon import DaemonStats, write_status_file
 from objstore.common.wsgi import serve_in_thread
 from objstore.middleware.recon import filter_factory
 from objstore.ring.ringdata import RingData
+from objstore.ring.servers import ring_kind, servers_by_kind
 from tests.helpers import free_port
 
 NOW = 1700000500.0
