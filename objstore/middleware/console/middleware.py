@@ -106,9 +106,10 @@ class Identity:
 
 
 def _page(body, status=200, headers=None):
-    return Response(status=status, body=body,
-                    content_type='text/html', charset='UTF-8',
-                    headers=dict(PAGE_HEADERS, **(headers or {})))
+    resp = Response(status=status, body=body, content_type='text/html',
+                    charset='UTF-8')
+    resp.headers.update(dict(PAGE_HEADERS, **(headers or {})))
+    return resp
 
 
 def _redirect(location, headers=None):
