@@ -58,7 +58,9 @@ PAGE_HEADERS = {
                                "form-action 'self'; frame-ancestors 'none'",
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
-    'Referrer-Policy': 'no-referrer',
+    # same-origin, not no-referrer: with no-referrer a browser sends
+    # 'Origin: null' on the login POST, which same_origin refuses.
+    'Referrer-Policy': 'same-origin',
 }
 DOWNLOAD_HEADERS = ('Content-Type', 'Content-Length', 'ETag',
                     'Last-Modified')
