@@ -19,6 +19,7 @@ MARGIN_LEFT = 56
 MARGIN_BOTTOM = 40
 MARGIN_TOP = 24
 MARGIN_RIGHT = 16
+LEGEND_LINE = 14
 COLOURS = ('#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd',
            '#8c564b', '#e377c2', '#7f7f7f')
 
@@ -93,6 +94,8 @@ def line_plot(title, series, now, window, width=WIDTH, height=HEIGHT):
     start = now - window
     shown = {name: [(t, v) for t, v in points if start <= t <= now]
              for name, points in series.items()}
+    # One legend line per series under the plot; the image grows to fit.
+    total_height = height + LEGEND_LINE * len(shown)
     peak = max([1] + [v for points in shown.values() for _t, v in points])
     area = width - MARGIN_LEFT - MARGIN_RIGHT
     parts = [_y_axis(peak, width, height),
@@ -106,8 +109,8 @@ def line_plot(title, series, now, window, width=WIDTH, height=HEIGHT):
                    _scale_y(v, peak, height)) for t, v in shown[name]]
         legend = escape(name) if coords else '%s (no data)' % escape(name)
         parts.append('<text x="%d" y="%d" fill="%s">%s</text>'
-                     % (MARGIN_LEFT + 8 + 150 * (index % 4),
-                        height - 8 - 12 * (index // 4), colour, legend))
+                     % (MARGIN_LEFT, height - MARGIN_BOTTOM + 30
+                        + LEGEND_LINE * index, colour, legend))
         if coords:
             parts.append(
                 '<polyline class="series" fill="none" stroke="%s" '
@@ -116,4 +119,4 @@ def line_plot(title, series, now, window, width=WIDTH, height=HEIGHT):
                    escape(name)))
             parts.extend('<circle cx="%.1f" cy="%.1f" r="2.5" fill="%s"/>'
                          % (x, y, colour) for x, y in coords)
-    return _frame(title, width, height, ''.join(parts))
+    return _frame(title, width, total_height, ''.join(parts))
