@@ -1,8 +1,9 @@
 """The console's memory of the last hour: samples taken on page loads.
 
 Owns a time-ordered list of samples (``{series name: value}`` at a time)
-bounded by a window, the series the plots draw from it, and per-second
-rates of counters between samples. Pure: the caller passes ``now``.
+bounded by a window, the series the plots draw from it, what one look at
+the cluster puts in a sample (``sample_values``), and request rates
+between two looks. Pure: the caller passes ``now``.
 
 Why page loads and not a background sampler: a sampler in every worker of
 every proxy would poll every storage server around the clock, a load that
@@ -14,6 +15,11 @@ price is gaps where nobody looked, which the plots show as such.
 """
 
 import dataclasses
+
+# Names of the series a look at the cluster keeps (sample_values).
+REQUESTS_SERIES = 'requests '
+RATE_SERIES = 'rate '
+REPLICATION_AGE_SERIES = 'replication age '
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,23 +55,48 @@ class History:
         return [(s.time, s.values[name]) for s in self.samples
                 if name in s.values]
 
-    def rates(self, name):
-        """[(time, per-second increase)] of a counter between consecutive
-        samples; a counter that went back (a restarted server) gives no
-        point rather than a negative rate.
-
-        >>> h = History()
-        >>> h.add(0, {'n': 10}); h.add(10, {'n': 30}); h.add(20, {'n': 5})
-        >>> h.rates('n')
-        [(10, 2.0)]
-        """
-        points = self.series(name)
-        rates = []
-        for (t0, v0), (t1, v1) in zip(points, points[1:]):
-            if t1 > t0 and v1 >= v0:
-                rates.append((t1, (v1 - v0) / (t1 - t0)))
-        return rates
-
     def latest(self):
         """The newest sample, or None."""
         return self.samples[-1] if self.samples else None
+
+
+def totals_in(values):
+    """The request totals a history sample holds (see sample_values)."""
+    return {name[len(REQUESTS_SERIES):]: value
+            for name, value in values.items()
+            if name.startswith(REQUESTS_SERIES)}
+
+
+def rates_between(before, then, totals, now):
+    """Requests per second of each server from totals ``before`` at time
+    ``then`` to ``totals`` at ``now``; a server whose count went back (it
+    restarted) or that was not counted before gets none.
+
+    >>> rates_between({'a': 10, 'b': 9}, 100, {'a': 30, 'b': 1, 'c': 5}, 110)
+    {'a': 2.0}
+    """
+    if now <= then:
+        return {}
+    return {server: (count - before[server]) / (now - then)
+            for server, count in totals.items()
+            if server in before and count >= before[server]}
+
+
+def sample_values(status, totals, rates):
+    """The history's series of one look at the cluster: the rates as
+    measured then, so that each look plots a point of its own."""
+    values = {
+        'async pendings': sum(n.async_pendings for n in status.nodes),
+        'quarantined': sum(sum(n.quarantined.values())
+                           for n in status.nodes),
+        'failures': sum(n.failures for n in status.nodes),
+    }
+    for node in status.nodes:
+        age = node.oldest_age('-replicator')
+        if age is not None:
+            values[REPLICATION_AGE_SERIES + node.node] = age
+    for server, count in totals.items():
+        values[REQUESTS_SERIES + server] = count
+    for server, rate in rates.items():
+        values[RATE_SERIES + server] = rate
+    return values

@@ -43,7 +43,8 @@ from objstore.common.http import (
 from objstore.common.log import get_logger
 from objstore.common.subrequest import make_subrequest
 from objstore.middleware.console import cluster, pages
-from objstore.middleware.console.history import History
+from objstore.middleware.console.history import (
+    History, rates_between, sample_values, totals_in)
 
 PREFIX = pages.PREFIX
 COOKIE = 'objstore_console'
@@ -319,17 +320,11 @@ class Console:
             totals = cluster.gather_request_totals(self.conf.conf_dir,
                                                    timeout)
         else:
-            before_totals = {name[len('requests '):]: value
-                             for name, value in before.values.items()
-                             if name.startswith('requests ')}
-            before_time = before.time
-        rates = {server: (count - before_totals[server]) /
-                 (now - before_time)
-                 for server, count in totals.items()
-                 if server in before_totals
-                 and count >= before_totals[server]}
+            before_totals, before_time = totals_in(before.values), \
+                before.time
+        rates = rates_between(before_totals, before_time, totals, now)
         if self.history.due(now):
-            self.history.add(now, sample_values(status, totals))
+            self.history.add(now, sample_values(status, totals, rates))
         return status, totals, rates
 
     # -- object browser ----------------------------------------------
@@ -418,23 +413,6 @@ class Console:
         return _page(pages.message_page(
             'Storage error', 'The proxy answered %d' % status, who.user),
             502)
-
-
-def sample_values(status, totals):
-    """The history's series of one look at the cluster."""
-    values = {
-        'async pendings': sum(n.async_pendings for n in status.nodes),
-        'quarantined': sum(sum(n.quarantined.values())
-                           for n in status.nodes),
-        'failures': sum(n.failures for n in status.nodes),
-    }
-    for node in status.nodes:
-        age = node.oldest_age('-replicator')
-        if age is not None:
-            values['replication age ' + node.node] = age
-    for server, count in totals.items():
-        values['requests ' + server] = count
-    return values
 
 
 def filter_factory(global_conf, **local_conf):

@@ -14,6 +14,8 @@ from html import escape
 from urllib.parse import quote
 
 from objstore.middleware.console import svg
+from objstore.middleware.console.history import (
+    RATE_SERIES, REPLICATION_AGE_SERIES)
 
 PREFIX = '/console'
 NAV = (('Overview', PREFIX + '/'), ('Rings', PREFIX + '/rings'),
@@ -230,7 +232,7 @@ def nodes_body(status, history, now):
             ('Async pendings and quarantined entries, last hour',
              ('async pendings', 'quarantined')),
             ('Oldest replication pass age (s), last hour',
-             ['replication age ' + n.node for n in status.nodes]),
+             [REPLICATION_AGE_SERIES + n.node for n in status.nodes]),
             ('Daemon failures in last passes, last hour',
              ('failures',))))
     details = ''.join(
@@ -255,7 +257,7 @@ def rates_body(totals, rates, history, now):
                     numeric=(1, 2))
     plot = svg.line_plot(
         'Requests per second, last hour',
-        {server: history.rates('requests ' + server)
+        {server: history.series(RATE_SERIES + server)
          for server in sorted(totals)}, now, HOUR)
     return Html('%s<figure id="rates-plot">%s</figure>' % (summary, plot))
 

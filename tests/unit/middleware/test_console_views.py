@@ -6,7 +6,8 @@ import re
 import xml.dom.minidom
 
 from objstore.middleware.console import cluster, pages, svg
-from objstore.middleware.console.history import History
+from objstore.middleware.console.history import (
+    RATE_SERIES, History, sample_values, totals_in)
 from objstore.ring.builder import RingBuilder
 
 HOSTILE = '<script>alert("x")</script>&amp;\'"'
@@ -80,7 +81,8 @@ def test_history_keeps_one_window_and_throttles():
     history.add(50, {'n': 100})
     history.add(120, {'n': 170})
     assert [s.time for s in history.samples] == [50, 120]
-    assert history.rates('n') == [(120, 1.0)]
+    assert history.series('n') == [(50, 100), (120, 170)]
+    assert history.latest().values == {'n': 170}
     assert history.series('missing') == []
 
 
@@ -122,3 +124,15 @@ def test_pages_escape_names_everywhere():
 def test_facts_carry_ids_for_scripts():
     text = pages.facts((('nodes', 'Nodes', 4),))
     assert '<dd id="fact-nodes">4</dd>' in text
+
+
+def test_a_sample_gives_back_its_totals_and_plots_its_rates():
+    status = cluster.ClusterStatus(servers={}, health=(), nodes=(
+        cluster.NodeStatus('n1', '', (), 2, {'objects': 1}),))
+    values = sample_values(status, {'proxy-server': 7.0},
+                           {'proxy-server': 0.5})
+    assert totals_in(values) == {'proxy-server': 7.0}
+    assert values['async pendings'] == 2 and values['quarantined'] == 1
+    history = History()
+    history.add(100, values)
+    assert history.series(RATE_SERIES + 'proxy-server') == [(100, 0.5)]
