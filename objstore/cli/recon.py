@@ -4,8 +4,9 @@ Reads the rings in a conf dir, asks every distinct storage server
 (``ip:port``) of each ring for ``/recon/...`` (objstore.middleware.recon)
 over HTTP, in parallel, and prints replication age and last-pass counts,
 async pendings, quarantines and disk usage per device; ``--json`` prints
-the raw answers for scripts. Exit status: 0 when every server answered,
-2 when some did not, 1 on a usage or config error.
+the raw answers for scripts. Answers arriving are counted on stderr
+(``--progress``, the default on a terminal). Exit status: 0 when every
+server answered, 2 when some did not, 1 on a usage or config error.
 
 Several servers of one host share its disks (in the aio the object,
 container and account servers of a node share one devices dir), so
@@ -26,10 +27,36 @@ SECTIONS = ('replication', 'async', 'quarantined', 'diskusage')
 DEFAULT_CONF_DIR = '/etc/objstore'
 
 
-def gather(conf_dir, sections, timeout=5.0):
+def gather(conf_dir, sections, timeout=5.0, progress=None):
     """{section: {kind or 'all': {'ip:port': answer or {'error': ...}}}}
     of every server the rings of ``conf_dir`` name."""
-    return gather_from(servers_by_kind(conf_dir), sections, timeout)
+    return gather_from(servers_by_kind(conf_dir), sections, timeout,
+                       progress)
+
+
+class Progress:
+    """``done/total answers`` on one stream, at most once per tenth of
+    the way and at the end, so a large cluster's wait shows it moving
+    without flooding a log.
+
+    >>> import io; stream = io.StringIO(); tick = Progress(stream)
+    >>> for done in range(1, 21): tick(done, 20)
+    >>> stream.getvalue().splitlines()[:2], stream.getvalue().count('\\n')
+    (['objstore-recon: 2/20 answers', 'objstore-recon: 4/20 answers'], 10)
+    """
+
+    def __init__(self, stream, steps=10):
+        self.stream = stream
+        self.steps = steps
+        self.shown = 0
+
+    def __call__(self, done, total):
+        step = done * self.steps // total
+        if step > self.shown or done == total:
+            self.shown = step
+            self.stream.write('objstore-recon: %d/%d answers\n'
+                              % (done, total))
+            self.stream.flush()
 
 
 def errors_in(results):
@@ -188,6 +215,11 @@ def build_parser():
                         help='every section (the default)')
     parser.add_argument('--timeout', type=float, default=5.0,
                         help='seconds per server (default 5)')
+    parser.add_argument('--progress', action='store_true', default=None,
+                        help='show answers arriving on stderr (the '
+                             'default when stderr is a terminal)')
+    parser.add_argument('--no-progress', dest='progress',
+                        action='store_false')
     return parser
 
 
@@ -209,8 +241,10 @@ def main(argv=None, out=None, now=None):
         print('objstore-recon: %s is not a directory' % args.conf_dir,
               file=sys.stderr)
         return 1
+    show = sys.stderr.isatty() if args.progress is None else args.progress
     try:
-        results = gather(args.conf_dir, chosen_sections(args), args.timeout)
+        results = gather(args.conf_dir, chosen_sections(args), args.timeout,
+                         Progress(sys.stderr) if show else None)
     except RingError as err:
         print('objstore-recon: %s' % err, file=sys.stderr)
         return 1

@@ -8,7 +8,7 @@ module reads no ring and renders nothing.
 """
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from objstore.common.backend_client import BACKEND_ERRORS, direct_request
 
@@ -40,15 +40,21 @@ def fetch(server, path, timeout):
         return None, 'answer is not JSON'
 
 
-def fetch_many(jobs, fetch_one, timeout):
+def fetch_many(jobs, fetch_one, timeout, progress=None):
     """``fetch_one(server, path, timeout)`` of each (server, path) job, in
-    parallel; the answers in the jobs' order."""
+    parallel; the answers in the jobs' order. ``progress(done, total)``,
+    when given, is called as each answer arrives (a large cluster takes
+    a while)."""
     if not jobs:
         return []
     workers = min(MAX_PARALLEL, len(jobs))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(
-            lambda job: fetch_one(job[0], job[1], timeout), jobs))
+        futures = [pool.submit(fetch_one, server, path, timeout)
+                   for server, path in jobs]
+        if progress is not None:
+            for done, _future in enumerate(as_completed(futures), 1):
+                progress(done, len(futures))
+        return [future.result() for future in futures]
 
 
 def recon_jobs(by_kind, sections):
@@ -71,11 +77,13 @@ def recon_jobs(by_kind, sections):
     return jobs
 
 
-def gather(by_kind, sections, timeout=5.0):
+def gather(by_kind, sections, timeout=5.0, progress=None):
     """{section: {kind or 'all': {'ip:port': answer or {'error': ...}}}}
-    of the servers ``by_kind`` ({kind: [(ip, port)]})."""
+    of the servers ``by_kind`` ({kind: [(ip, port)]}); ``progress`` as
+    for ``fetch_many``."""
     jobs = recon_jobs(by_kind, sections)
-    answers = fetch_many([(job[2], job[3]) for job in jobs], fetch, timeout)
+    answers = fetch_many([(job[2], job[3]) for job in jobs], fetch, timeout,
+                         progress)
     results = {}
     for (section, kind, server, _path), (data, error) in zip(jobs, answers):
         where = '%s:%d' % server

@@ -172,3 +172,15 @@ def test_ring_helpers(tmp_path):
         str(tmp_path / 'object-1.ring.gz'))
     assert servers_by_kind(str(tmp_path)) == {'object': [('127.0.0.1',
                                                            port)]}
+
+
+def test_progress_on_stderr_when_asked(nodes, capsys):
+    code, text = run([nodes.conf_dir, '--json', '--progress'])
+    assert code == 0
+    answers = sum(len(by_server) for kinds in json.loads(text).values()
+                  for by_server in kinds.values())
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1] == 'objstore-recon: %d/%d answers' % (answers, answers)
+    assert 1 < len(lines) <= 11
+    code, _text = run([nodes.conf_dir, '--json', '--no-progress'])
+    assert capsys.readouterr().err == ''
