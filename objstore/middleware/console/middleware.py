@@ -38,7 +38,7 @@ from objstore.common import green
 from objstore.common.config import ConfBase
 from objstore.common.exceptions import RingError
 from objstore.common.http import (
-    HTTPBadRequest, HTTPForbidden, HTTPMethodNotAllowed,
+    HTTPBadRequest, HTTPForbidden, HTTPLengthRequired, HTTPMethodNotAllowed,
     HTTPRequestEntityTooLarge, Request, Response, text_error)
 from objstore.common.log import get_logger
 from objstore.common.subrequest import make_subrequest
@@ -49,6 +49,7 @@ from objstore.middleware.console.history import (
 PREFIX = pages.PREFIX
 COOKIE = 'objstore_console'
 MAX_LOGIN_BODY = 4096
+FORM_TYPE = 'application/x-www-form-urlencoded'
 # A first look at the rates has no earlier sample to compare with: the
 # console then counts again after this pause.
 RATE_PAUSE = 1.0
@@ -198,10 +199,10 @@ class Console:
         if name == 'login' and req.method in READ_METHODS:
             return _page(pages.login_page())
         if req.method != 'POST':
+            allow = 'GET, HEAD, POST' if name == 'login' else 'POST'
             return text_error(HTTPMethodNotAllowed,
-                              'Use GET or POST', headers={
-                                  'Allow': 'GET, HEAD, POST'
-                                  if name == 'login' else 'POST'})
+                              'Allowed methods: %s' % allow,
+                              headers={'Allow': allow})
         if not self.same_origin(req):
             return text_error(HTTPForbidden,
                               'Cross-origin request refused')
@@ -220,10 +221,15 @@ class Console:
         return parsed.netloc == req.host and parsed.scheme == req.scheme
 
     def login(self, req):
-        if req.content_length is None or \
-                req.content_length > MAX_LOGIN_BODY:
+        if req.content_length is None:
+            return text_error(HTTPLengthRequired,
+                              'The login form needs a Content-Length')
+        if req.content_length > MAX_LOGIN_BODY:
             return text_error(HTTPRequestEntityTooLarge,
-                              'Login form too large or of unknown length')
+                              'The login form is too large')
+        if req.content_type != FORM_TYPE:
+            return text_error(HTTPBadRequest,
+                              'The login form must be %s' % FORM_TYPE)
         form = req.POST
         user, key = form.get('user', '').strip(), form.get('key', '')
         if not user or not key:

@@ -108,6 +108,13 @@ def test_login_refuses_other_origins_and_big_forms(app):
     req = Request.blank('/console/login', method='POST',
                         body=b'user=' + b'x' * 5000)
     assert req.get_response(app).status_int == 413
+    req = Request.blank('/console/login', method='POST', body=b'--zz\r\n',
+                        headers={'Content-Type': 'multipart/form-data; '
+                                                 'boundary=zz'})
+    resp = req.get_response(app)
+    assert resp.status_int == 400
+    assert resp.body == b'The login form must be ' \
+        b'application/x-www-form-urlencoded'
 
 
 def test_writes_are_refused(app):
