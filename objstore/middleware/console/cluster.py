@@ -196,17 +196,16 @@ def server_health(by_kind, results):
     return health
 
 
-def capacity(health):
-    """(used, size) bytes of every mounted device, each disk once: the
-    servers of one host share its devices dir."""
+def mounted_disks(health):
+    """{(host, device): disk usage} of every mounted device, each disk
+    once: the servers of one host share its devices dir."""
     disks = {}
     for entry in health:
         host = entry.server.rsplit(':', 1)[0]
         for disk in entry.disks:
             if disk.get('mounted'):
                 disks.setdefault((host, disk['device']), disk)
-    return (sum(disk['used'] for disk in disks.values()),
-            sum(disk['size'] for disk in disks.values()))
+    return disks
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,6 +14,7 @@ from html import escape
 from urllib.parse import quote
 
 from objstore.middleware.console import svg
+from objstore.middleware.console.cluster import mounted_disks
 from objstore.middleware.console.history import (
     RATE_SERIES, REPLICATION_AGE_SERIES)
 
@@ -153,8 +154,7 @@ def overview_body(status, rings):
     """Nodes, devices, health and capacity used."""
     servers = list(status.health)
     down = [s for s in servers if s.error]
-    disks = {(s.server.rsplit(':', 1)[0], d['device']): d
-             for s in servers for d in s.disks if d.get('mounted')}
+    disks = mounted_disks(servers)
     used = sum(d['used'] for d in disks.values())
     total = sum(d['size'] for d in disks.values())
     devices = {(dev.ip, dev.device) for ring in rings for dev in ring.devices}

@@ -136,3 +136,13 @@ def test_a_sample_gives_back_its_totals_and_plots_its_rates():
     history = History()
     history.add(100, values)
     assert history.series(RATE_SERIES + 'proxy-server') == [(100, 0.5)]
+
+
+def test_disks_shared_by_a_hosts_servers_count_once():
+    disk = {'device': 'd0', 'mounted': True, 'used': 1, 'size': 4}
+    health = [cluster.ServerHealth('object', '10.0.0.1:6200', '', (disk,)),
+              cluster.ServerHealth('account', '10.0.0.1:6202', '', (disk,)),
+              cluster.ServerHealth('object', '10.0.0.2:6200', '', (
+                  disk, {'device': 'd9', 'mounted': False}))]
+    assert sorted(cluster.mounted_disks(health)) == [
+        ('10.0.0.1', 'd0'), ('10.0.0.2', 'd0')]
