@@ -97,7 +97,8 @@ def read_rings(conf_dir):
 
 @dataclasses.dataclass(frozen=True)
 class DaemonPass:
-    """The last pass of one daemon on one device of a node."""
+    """The last pass of one daemon on one device of a node (``age`` None
+    when no pass has ended)."""
 
     daemon: str
     device: str
@@ -124,12 +125,14 @@ class NodeStatus:
 
     def oldest_age(self, suffix):
         """Age of the oldest last pass of the daemons named ``*suffix``."""
-        ages = [p.age for p in self.passes if p.daemon.endswith(suffix)]
+        ages = [p.age for p in self.passes
+                if p.daemon.endswith(suffix) and p.age is not None]
         return max(ages) if ages else None
 
 
-def _number(value, default=0.0):
-    return value if isinstance(value, (int, float)) else default
+def _number(value):
+    """A recon figure, or 0 where a node sent something else."""
+    return value if isinstance(value, (int, float)) else 0
 
 
 def daemon_passes(answer):
@@ -142,32 +145,37 @@ def daemon_passes(answer):
                 daemon=daemon, device=device,
                 end=_number(record.get('pass_end')),
                 duration=_number(record.get('duration')),
-                age=_number(record.get('age')),
-                failures=int(sum(_number(counts.get(name), 0)
+                age=record.get('age') if isinstance(
+                    record.get('age'), (int, float)) else None,
+                failures=int(sum(_number(counts.get(name))
                                  for name in ('failures', 'errors'))),
                 counts=dict(counts)))
     return tuple(passes)
 
 
+def node_status(node, daemons, async_answer, quarantine):
+    """The NodeStatus of one node's three recon answers; the first error
+    among them marks the node down."""
+    for answer in (daemons, async_answer, quarantine):
+        if isinstance(answer, dict) and 'error' in answer:
+            return NodeStatus(node, answer['error'], (), 0,
+                              dict.fromkeys(QUARANTINE_KINDS, 0))
+    return NodeStatus(
+        node=node, error='', passes=daemon_passes(daemons),
+        async_pendings=int(_number(async_answer.get('total'))),
+        quarantined={kind: int(_number(quarantine.get(kind)))
+                     for kind in QUARANTINE_KINDS})
+
+
 def node_statuses(results, nodes):
     """[NodeStatus] of each node ('ip:port') from ``gather`` results of
-    NODE_SECTIONS."""
-    statuses = []
-    for node in nodes:
-        answers = {section: results.get(section, {}).get(
-            'object' if section == 'async' else 'all', {}).get(node, {})
-            for section in NODE_SECTIONS}
-        errors = [answer['error'] for answer in answers.values()
-                  if isinstance(answer, dict) and 'error' in answer]
-        quarantine = answers['quarantined'] if not errors else {}
-        statuses.append(NodeStatus(
-            node=node, error=errors[0] if errors else '',
-            passes=() if errors else daemon_passes(answers['daemons']),
-            async_pendings=int(_number(answers['async'].get('total')))
-            if not errors else 0,
-            quarantined={kind: int(_number(quarantine.get(kind)))
-                         for kind in QUARANTINE_KINDS}))
-    return statuses
+    NODE_SECTIONS (async pendings are asked of object servers)."""
+    def answer(section, kind, node):
+        return results.get(section, {}).get(kind, {}).get(node, {})
+    return [node_status(node, answer('daemons', 'all', node),
+                        answer('async', 'object', node),
+                        answer('quarantined', 'all', node))
+            for node in nodes]
 
 
 @dataclasses.dataclass(frozen=True)
