@@ -7,6 +7,7 @@ import glob
 import html
 import os
 import re
+import threading
 import uuid
 from urllib.parse import quote, urlencode, urlparse
 
@@ -231,6 +232,25 @@ def test_rates_page_counts_the_proxy_requests(cluster, admin):
     _, _, body = console(cluster, 'GET', '/console/rates', cookie=admin)
     row = re.search(r'<td>proxy-server</td><td class="n">(\d+)</td>', body)
     assert int(row.group(1)) >= first + 5
+
+
+def test_live_rate_moves_with_traffic(cluster, admin):
+    done = threading.Event()
+
+    def traffic():
+        conn = connect(cluster)
+        while not done.is_set():
+            conn.head_account()
+    worker = threading.Thread(target=traffic)
+    worker.start()
+    try:
+        _, _, body = console(cluster, 'GET', '/console/rates', cookie=admin)
+    finally:
+        done.set()
+        worker.join(timeout=30)
+    row = re.search(r'<td>proxy-server</td><td class="n">\d+</td>'
+                    r'<td class="n">([\d.]+)</td>', body)
+    assert float(row.group(1)) > 0
 
 
 def test_browser_escapes_hostile_names_and_downloads(cluster, owner):

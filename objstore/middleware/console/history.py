@@ -1,9 +1,10 @@
 """The console's memory of the last hour: samples taken on page loads.
 
 Owns a time-ordered list of samples (``{series name: value}`` at a time)
-bounded by a window, the series the plots draw from it, what one look at
-the cluster puts in a sample (``sample_values``), and request rates
-between two looks. Pure: the caller passes ``now``.
+bounded by a window, the series the plots draw from it (values, or the
+per-second increase of a counter between samples), what one look at the
+cluster puts in a sample (``sample_values``), and request rates between
+two counts. Pure: the caller passes ``now``.
 
 Why page loads and not a background sampler: a sampler in every worker of
 every proxy would poll every storage server around the clock, a load that
@@ -18,7 +19,6 @@ import dataclasses
 
 # Names of the series a look at the cluster keeps (sample_values).
 REQUESTS_SERIES = 'requests '
-RATE_SERIES = 'rate '
 REPLICATION_AGE_SERIES = 'replication age '
 
 
@@ -55,16 +55,20 @@ class History:
         return [(s.time, s.values[name]) for s in self.samples
                 if name in s.values]
 
-    def latest(self):
-        """The newest sample, or None."""
-        return self.samples[-1] if self.samples else None
+    def rates(self, name):
+        """[(time, per-second increase)] of a counter between consecutive
+        samples; a counter that went back (a restarted server) gives no
+        point rather than a negative rate.
 
-
-def totals_in(values):
-    """The request totals a history sample holds (see sample_values)."""
-    return {name[len(REQUESTS_SERIES):]: value
-            for name, value in values.items()
-            if name.startswith(REQUESTS_SERIES)}
+        >>> h = History()
+        >>> h.add(0, {'n': 10}); h.add(10, {'n': 30}); h.add(20, {'n': 5})
+        >>> h.rates('n')
+        [(10, 2.0)]
+        """
+        points = self.series(name)
+        return [(t1, (v1 - v0) / (t1 - t0))
+                for (t0, v0), (t1, v1) in zip(points, points[1:])
+                if t1 > t0 and v1 >= v0]
 
 
 def rates_between(before, then, totals, now):
@@ -82,9 +86,8 @@ def rates_between(before, then, totals, now):
             if server in before and count >= before[server]}
 
 
-def sample_values(status, totals, rates):
-    """The history's series of one look at the cluster: the rates as
-    measured then, so that each look plots a point of its own."""
+def sample_values(status, totals):
+    """The history's series of one look at the cluster."""
     values = {
         'async pendings': sum(n.async_pendings for n in status.nodes),
         'quarantined': sum(sum(n.quarantined.values())
@@ -97,6 +100,4 @@ def sample_values(status, totals, rates):
             values[REPLICATION_AGE_SERIES + node.node] = age
     for server, count in totals.items():
         values[REQUESTS_SERIES + server] = count
-    for server, rate in rates.items():
-        values[RATE_SERIES + server] = rate
     return values

@@ -44,14 +44,13 @@ from objstore.common.log import get_logger
 from objstore.common.subrequest import make_subrequest
 from objstore.middleware.console import cluster, pages
 from objstore.middleware.console.history import (
-    History, rates_between, sample_values, totals_in)
+    History, rates_between, sample_values)
 
 PREFIX = pages.PREFIX
 COOKIE = 'objstore_console'
 MAX_LOGIN_BODY = 4096
 FORM_TYPE = 'application/x-www-form-urlencoded'
-# A first look at the rates has no earlier sample to compare with: the
-# console then counts again after this pause.
+# The rates page counts the requests of this many seconds.
 RATE_PAUSE = 1.0
 PAGE_HEADERS = {
     'Cache-Control': 'no-store',
@@ -285,7 +284,8 @@ class Console:
                                             'No such console page',
                                             who.user), 404)
         try:
-            status, totals, rates = self.observe(self.clock())
+            status, totals, rates = self.observe(
+                self.clock(), measure_rates=name == 'rates')
         except RingError as err:
             return _page(pages.message_page('Rings unreadable', str(err),
                                             who.user), 503)
@@ -312,25 +312,26 @@ class Console:
         return _page(pages.page('Ring %s' % rest,
                                 pages.ring_body(found[0]), who.user))
 
-    def observe(self, now):
-        """(ClusterStatus, request totals, rates per second) now; kept in
-        the history when a sample is due."""
+    def observe(self, now, measure_rates=False):
+        """(ClusterStatus, request totals, live rates per second), kept in
+        the history when a sample is due.
+
+        Live rates count the requests of a short pause in which the
+        console itself asks the storage servers nothing (their status is
+        asked after it), so they show the clients' traffic alone."""
         timeout = self.conf.node_timeout
-        status = cluster.gather_status(self.conf.conf_dir, timeout)
         totals = cluster.gather_request_totals(self.conf.conf_dir, timeout)
-        before = self.history.latest()
-        if before is None or before.time >= now:
+        rates = {}
+        if measure_rates:
             green.sleep(RATE_PAUSE)
-            before_totals, before_time = totals, now
-            now = self.clock()
-            totals = cluster.gather_request_totals(self.conf.conf_dir,
-                                                   timeout)
-        else:
-            before_totals, before_time = totals_in(before.values), \
-                before.time
-        rates = rates_between(before_totals, before_time, totals, now)
+            later = self.clock()
+            newer = cluster.gather_request_totals(self.conf.conf_dir,
+                                                  timeout)
+            rates = rates_between(totals, now, newer, later)
+            totals, now = newer, later
+        status = cluster.gather_status(self.conf.conf_dir, timeout)
         if self.history.due(now):
-            self.history.add(now, sample_values(status, totals, rates))
+            self.history.add(now, sample_values(status, totals))
         return status, totals, rates
 
     # -- object browser ----------------------------------------------

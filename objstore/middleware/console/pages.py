@@ -16,7 +16,7 @@ from urllib.parse import quote
 from objstore.middleware.console import svg
 from objstore.middleware.console.cluster import mounted_disks
 from objstore.middleware.console.history import (
-    RATE_SERIES, REPLICATION_AGE_SERIES)
+    REPLICATION_AGE_SERIES, REQUESTS_SERIES)
 
 PREFIX = '/console'
 NAV = (('Overview', PREFIX + '/'), ('Rings', PREFIX + '/rings'),
@@ -253,11 +253,13 @@ def rates_body(totals, rates, history, now):
     rows = [(server, '%d' % totals[server],
              '%.2f' % rates[server] if rates.get(server) is not None
              else '-') for server in sorted(totals)]
-    summary = table(('Server', 'Requests answered', 'Requests/s'), rows,
-                    numeric=(1, 2))
+    summary = table(('Server', 'Requests answered', 'Requests/s now'),
+                    rows, numeric=(1, 2))
+    # Between samples the console's own status requests are counted too.
     plot = svg.line_plot(
-        'Requests per second, last hour',
-        {server: history.series(RATE_SERIES + server)
+        'Requests per second between samples (with the console\'s own), '
+        'last hour',
+        {server: history.rates(REQUESTS_SERIES + server)
          for server in sorted(totals)}, now, HOUR)
     return Html('%s<figure id="rates-plot">%s</figure>' % (summary, plot))
 

@@ -7,7 +7,7 @@ import xml.dom.minidom
 
 from objstore.middleware.console import cluster, pages, svg
 from objstore.middleware.console.history import (
-    RATE_SERIES, History, sample_values, totals_in)
+    REQUESTS_SERIES, History, sample_values)
 from objstore.ring.builder import RingBuilder
 
 HOSTILE = '<script>alert("x")</script>&amp;\'"'
@@ -82,7 +82,7 @@ def test_history_keeps_one_window_and_throttles():
     history.add(120, {'n': 170})
     assert [s.time for s in history.samples] == [50, 120]
     assert history.series('n') == [(50, 100), (120, 170)]
-    assert history.latest().values == {'n': 170}
+    assert history.samples[-1].values == {'n': 170}
     assert history.series('missing') == []
 
 
@@ -126,16 +126,15 @@ def test_facts_carry_ids_for_scripts():
     assert '<dd id="fact-nodes">4</dd>' in text
 
 
-def test_a_sample_gives_back_its_totals_and_plots_its_rates():
+def test_samples_plot_request_rates_between_them():
     status = cluster.ClusterStatus(servers={}, health=(), nodes=(
         cluster.NodeStatus('n1', '', (), 2, {'objects': 1}),))
-    values = sample_values(status, {'proxy-server': 7.0},
-                           {'proxy-server': 0.5})
-    assert totals_in(values) == {'proxy-server': 7.0}
-    assert values['async pendings'] == 2 and values['quarantined'] == 1
     history = History()
-    history.add(100, values)
-    assert history.series(RATE_SERIES + 'proxy-server') == [(100, 0.5)]
+    history.add(100, sample_values(status, {'proxy-server': 7.0}))
+    history.add(110, sample_values(status, {'proxy-server': 12.0}))
+    assert history.samples[-1].values['async pendings'] == 2
+    assert history.samples[-1].values['quarantined'] == 1
+    assert history.rates(REQUESTS_SERIES + 'proxy-server') == [(110, 0.5)]
 
 
 def test_disks_shared_by_a_hosts_servers_count_once():
