@@ -272,18 +272,14 @@ class Console:
     # -- cluster pages -----------------------------------------------
 
     def handle_cluster(self, who, name, rest):
-        try:
-            rings = cluster.read_rings(self.conf.conf_dir)
-        except RingError as err:
-            return _page(pages.message_page('Rings unreadable', str(err),
-                                            who.user), 503)
-        if name == 'rings':
-            return self.ring_pages(who, rings, rest)
-        if rest:
+        if rest and name != 'rings':
             return _page(pages.message_page('Not found',
                                             'No such console page',
                                             who.user), 404)
         try:
+            rings = cluster.read_rings(self.conf.conf_dir)
+            if name == 'rings':
+                return self.ring_pages(who, rings, rest)
             status, totals, rates = self.observe(
                 self.clock(), measure_rates=name == 'rates')
         except RingError as err:

@@ -124,3 +124,12 @@ def test_writes_are_refused(app):
     resp = req.get_response(app)
     assert resp.status_int == 405
     assert resp.headers['Allow'] == 'GET, HEAD'
+
+
+def test_unreadable_ring_is_a_clear_503(app, tmp_path):
+    (tmp_path / 'object.ring.gz').write_bytes(b'not a ring')
+    admin = cookie_of(login(app, 'admin:admin', 'admin'))
+    for path in ('/console/rings', '/console/'):
+        resp = get(app, path, admin)
+        assert resp.status_int == 503
+        assert b'Rings unreadable' in resp.body
