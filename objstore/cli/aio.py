@@ -2,7 +2,8 @@
 
 ``objstore-aio [run]`` creates the data dir on first use (objstore_layout),
 starts rsync, every storage node's servers, the proxy and the consistency
-daemons as supervised child processes, waits until they answer, prints how
+daemons as supervised child processes, waits until they answer (each
+stage and the count of servers answering printed as it goes), prints how
 to reach the cluster, and runs until Ctrl-C/SIGTERM, which stops every
 child, also when it comes during start-up. ``--daemon`` backgrounds it;
 ``status`` and ``stop`` act on a backgrounded one, found through the lock
@@ -119,17 +120,32 @@ class AioCluster:
 
         Raises ConfigError with one clear sentence for every refusal.
         """
+        started = time.monotonic()
         self._check_writable()
         existing = load_layout(self.dirs)
         self._take_lock()
         if existing is None:
             self.layout = self._new_layout()
+            self._stage('creating %s: %d devices, %d replicas, part power '
+                        '%d (rings, configs)' % (
+                            self.dirs.root, self.layout.devices,
+                            self.layout.replicas, self.layout.part_power))
             create_data_dir(self.dirs, self.layout)
         else:
             self._refuse_conflicting_args(existing)
             self.layout = existing
+            self._stage('reusing %s' % self.dirs.root)
             write_configs(self.dirs, self.layout)
         self._check_ports()
+        self._stage('data dir ready in %.1fs' % (time.monotonic() - started))
+
+    def _stage(self, text):
+        """Tell the console where start-up is (nothing when quiet)."""
+        if self.console is not None:
+            self.console('objstore-aio: %s' % text)
+
+    def _health_progress(self, healthy, total):
+        self._stage('servers answering: %d/%d' % (healthy, total))
 
     def _check_writable(self):
         try:
@@ -232,9 +248,10 @@ class AioCluster:
                                      self.console, self.logger, env,
                                      stop_requested=self.stopping)
         self.supervisor.on_change = self._write_state
+        self._stage('starting %d servers' % len(servers))
         self.supervisor.start([s.name for s in servers])
         unhealthy = self.supervisor.wait_healthy(
-            [s.name for s in servers], timeout)
+            [s.name for s in servers], timeout, self._health_progress)
         if self.stopping.is_set():
             self.stop()
             raise StartInterrupted()
@@ -243,6 +260,9 @@ class AioCluster:
             raise ConfigError('did not come up within %ds: %s (see %s)' % (
                 timeout, ', '.join(unhealthy), self.dirs.logs))
         self._pending_daemons = [s.name for s in daemons]
+        if daemons:
+            self._stage('%d daemons start one by one in the background'
+                        % len(daemons))
 
     def start_next_daemon(self):
         """Start one more daemon; they are staggered after the servers are

@@ -384,9 +384,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[pipeline:main]',
         'pipeline = catch_errors gatekeeper healthcheck proxy_logging '
-        'metrics domain_remap crossdomain list_endpoints listing_formats '
-        'bulk tempurl formpost ratelimit name_check s3api tempauth '
-        'staticweb copy container_quotas account_quotas slo dlo '
+        'metrics console domain_remap crossdomain list_endpoints '
+        'listing_formats bulk tempurl formpost ratelimit name_check s3api '
+        'tempauth staticweb copy container_quotas account_quotas slo dlo '
         'versioned_writes object_versioning symlink etag_quoter '
         'proxy-server',
         '',
@@ -408,6 +408,9 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:metrics]',
         'use = egg:objstore#metrics',
+        '',
+        '[filter:console]',
+        'use = egg:objstore#console',
         '',
         '[filter:copy]',
         'use = egg:objstore#copy',

@@ -214,15 +214,21 @@ class Supervisor:
                     self._start_child(child)
                     self._changed()
 
-    def wait_healthy(self, names=None, timeout=30.0):
+    def wait_healthy(self, names=None, timeout=30.0, progress=None):
         """Names still unhealthy after ``timeout`` or when a stop was
-        requested (empty list: all good)."""
+        requested (empty list: all good). ``progress(healthy, total)``,
+        when given, hears each change of the healthy count."""
         pending = list(names or self.children)
+        total = len(pending)
+        shown = None
         deadline = time.monotonic() + timeout
         while (pending and time.monotonic() < deadline
                and not self.stop_requested.is_set()):
             pending = [n for n in pending
                        if not self.children[n].healthy()]
+            if progress is not None and total - len(pending) != shown:
+                shown = total - len(pending)
+                progress(shown, total)
             if pending:
                 time.sleep(0.05)
         return pending

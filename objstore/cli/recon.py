@@ -4,8 +4,9 @@ Reads the rings in a conf dir, asks every distinct storage server
 (``ip:port``) of each ring for ``/recon/...`` (objstore.middleware.recon)
 over HTTP, in parallel, and prints replication age and last-pass counts,
 async pendings, quarantines and disk usage per device; ``--json`` prints
-the raw answers for scripts. Exit status: 0 when every server answered,
-2 when some did not, 1 on a usage or config error.
+the raw answers for scripts. Answers arriving are counted on stderr
+(``--progress``, the default on a terminal). Exit status: 0 when every
+server answered, 2 when some did not, 1 on a usage or config error.
 
 Several servers of one host share its disks (in the aio the object,
 container and account servers of a node share one devices dir), so
@@ -13,87 +14,49 @@ per-device figures are counted once per (ip, device).
 """
 
 import argparse
-import glob
 import json
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from objstore.common.backend_client import BACKEND_ERRORS, direct_request
 from objstore.common.exceptions import RingError
-from objstore.common.hashing import HashConf
-from objstore.ring.ring import Ring
+from objstore.common.recon_client import gather as gather_from
+from objstore.ring.servers import servers_by_kind
 
 SECTIONS = ('replication', 'async', 'quarantined', 'diskusage')
 DEFAULT_CONF_DIR = '/etc/objstore'
 
 
-def ring_kind(path):
-    """'object' for object.ring.gz and object-N.ring.gz, else the stem.
+def gather(conf_dir, sections, timeout=5.0, progress=None):
+    """{section: {kind or 'all': {'ip:port': answer or {'error': ...}}}}
+    of every server the rings of ``conf_dir`` name."""
+    return gather_from(servers_by_kind(conf_dir), sections, timeout,
+                       progress)
 
-    >>> ring_kind('/etc/objstore/object-2.ring.gz')
-    'object'
+
+class Progress:
+    """``done/total answers`` on one stream, at most once per tenth of
+    the way and at the end, so a large cluster's wait shows it moving
+    without flooding a log.
+
+    >>> import io; stream = io.StringIO(); tick = Progress(stream)
+    >>> for done in range(1, 21): tick(done, 20)
+    >>> stream.getvalue().splitlines()[:2], stream.getvalue().count('\\n')
+    (['objstore-recon: 2/20 answers', 'objstore-recon: 4/20 answers'], 10)
     """
-    stem = os.path.basename(path)[:-len('.ring.gz')]
-    return stem.split('-')[0]
 
+    def __init__(self, stream, steps=10):
+        self.stream = stream
+        self.steps = steps
+        self.shown = 0
 
-def servers_by_kind(conf_dir):
-    """{kind: sorted [(ip, port)]} of the ring files in ``conf_dir``."""
-    found = {}
-    for path in sorted(glob.glob(os.path.join(conf_dir, '*.ring.gz'))):
-        # Lookups by name are not needed, so the hash secret is not read.
-        ring = Ring(path, hash_conf=HashConf())
-        servers = found.setdefault(ring_kind(path), set())
-        for dev in ring.devs:
-            if dev is not None:
-                servers.add((dev['ip'], int(dev['port'])))
-    return {kind: sorted(servers) for kind, servers in found.items()}
-
-
-def fetch(server, path, timeout):
-    """(decoded JSON, None) or (None, error text) from one server."""
-    ip, port = server
-    try:
-        status, _headers, body = direct_request(
-            ip, port, 'GET', path, conn_timeout=timeout,
-            node_timeout=timeout)
-    except BACKEND_ERRORS as err:
-        return None, str(err) or type(err).__name__
-    if status != 200:
-        return None, 'HTTP %d' % status
-    try:
-        return json.loads(body), None
-    except ValueError:
-        return None, 'answer is not JSON'
-
-
-def gather(conf_dir, sections, timeout=5.0):
-    """{section: {kind or 'all': {'ip:port': answer or {'error': ...}}}}."""
-    by_kind = servers_by_kind(conf_dir)
-    every = sorted({server for servers in by_kind.values()
-                    for server in servers})
-    jobs = []
-    for section in sections:
-        if section == 'replication':
-            for kind, servers in by_kind.items():
-                jobs += [(section, kind, s, '/recon/replication/' + kind)
-                         for s in servers]
-        elif section == 'async':
-            jobs += [(section, 'object', s, '/recon/async')
-                     for s in by_kind.get('object', [])]
-        else:
-            jobs += [(section, 'all', s, '/recon/' + section) for s in every]
-    results = {}
-    with ThreadPoolExecutor(max_workers=min(32, max(1, len(jobs)))) as pool:
-        answers = pool.map(lambda job: fetch(job[2], job[3], timeout), jobs)
-        for (section, kind, server, _path), (data, error) in zip(jobs,
-                                                                  answers):
-            where = '%s:%d' % server
-            results.setdefault(section, {}).setdefault(kind, {})[where] = (
-                data if error is None else {'error': error})
-    return results
+    def __call__(self, done, total):
+        step = done * self.steps // total
+        if step > self.shown or done == total:
+            self.shown = step
+            self.stream.write('objstore-recon: %d/%d answers\n'
+                              % (done, total))
+            self.stream.flush()
 
 
 def errors_in(results):
@@ -252,6 +215,11 @@ def build_parser():
                         help='every section (the default)')
     parser.add_argument('--timeout', type=float, default=5.0,
                         help='seconds per server (default 5)')
+    parser.add_argument('--progress', action='store_true', default=None,
+                        help='show answers arriving on stderr (the '
+                             'default when stderr is a terminal)')
+    parser.add_argument('--no-progress', dest='progress',
+                        action='store_false')
     return parser
 
 
@@ -273,8 +241,10 @@ def main(argv=None, out=None, now=None):
         print('objstore-recon: %s is not a directory' % args.conf_dir,
               file=sys.stderr)
         return 1
+    show = sys.stderr.isatty() if args.progress is None else args.progress
     try:
-        results = gather(args.conf_dir, chosen_sections(args), args.timeout)
+        results = gather(args.conf_dir, chosen_sections(args), args.timeout,
+                         Progress(sys.stderr) if show else None)
     except RingError as err:
         print('objstore-recon: %s' % err, file=sys.stderr)
         return 1

@@ -37,7 +37,9 @@ usage: objstore-ring-builder BUILDER [VERB ARGS...]
   BUILDER set_weight SEARCH WEIGHT [SEARCH WEIGHT ...]
   BUILDER search SEARCH
   BUILDER list_parts SEARCH [SEARCH ...]
-  BUILDER rebalance [--seed N]   (also writes the ring file)
+  BUILDER rebalance [--seed N] [--progress|--no-progress]
+                                (also writes the ring file; progress on
+                                stderr, the default on a terminal)
   BUILDER write_ring
   BUILDER validate
   BUILDER dispersion
@@ -226,10 +228,16 @@ class Command:
     def rebalance(self, args):
         parser = _Parser(prog='rebalance', add_help=False)
         parser.add_argument('--seed', type=int)
+        parser.add_argument('--progress', action='store_true', default=None)
+        parser.add_argument('--no-progress', dest='progress',
+                            action='store_false')
         opts = parser.parse_args(args)
         builder = self.builder
+        show = sys.stderr.isatty() if opts.progress is None \
+            else opts.progress
         try:
-            moved, balance, removed = builder.rebalance(seed=opts.seed)
+            moved, balance, removed = builder.rebalance(
+                seed=opts.seed, progress=show_progress if show else None)
         except RingError as err:
             raise CliError(str(err)) from None
         if not moved and not removed:
@@ -372,6 +380,12 @@ def _bracket(ip):
 VERBS = ('create', 'add', 'remove', 'set_weight', 'search', 'list_parts',
          'rebalance', 'write_ring', 'validate', 'dispersion',
          'pretend_min_part_hours_passed', 'set_min_part_hours')
+
+
+def show_progress(stage, done, total):
+    """A rebalance's progress, on stderr: stdout keeps its report."""
+    print('rebalance: %s %d/%d partitions' % (stage, done, total),
+          file=sys.stderr, flush=True)
 
 
 def run(argv, out=None):

@@ -3,7 +3,7 @@
 Owns the request metrics every server keeps (counts by verb and status
 class, latency histograms by verb, bytes in and out), the proxy's backend
 error counter, gauges built at scrape time from values a caller supplies
-(``Sample``), and rendering the text format.
+(``Sample``), rendering the text format, and parsing it (``parse_samples``).
 
 Prefork workers each count in their own process; a scrape reaches one of
 them, so the counts of all workers of a server are kept in files
@@ -146,3 +146,12 @@ def render(samples=()):
             registry.register(metric)
     registry.register(_SampleCollector(list(samples)))
     return client.generate_latest(registry), client.CONTENT_TYPE_LATEST
+
+
+def parse_samples(text):
+    """[(sample name, {label: value}, value)] of a text-format scrape,
+    for readers of other servers' ``/metrics`` (the proxy's console)."""
+    parser = importlib.import_module('prometheus_client.parser')
+    return [(sample.name, dict(sample.labels), sample.value)
+            for family in parser.text_string_to_metric_families(text)
+            for sample in family.samples]

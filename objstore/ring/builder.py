@@ -145,8 +145,10 @@ class RingBuilder:
         return sum(1 for dev in self.devs
                    if dev is not None and dev['weight'] > 0)
 
-    def rebalance(self, seed=None, now=None):
+    def rebalance(self, seed=None, now=None, progress=None):
         """Reassign partitions; return (parts_moved, balance, removed_devs).
+        ``progress(stage, done, total)`` hears a long one advance
+        (placement.Placer).
 
         parts_moved counts partitions with at least one replica moved.
         With min_part_hours > 0 each partition moves at most one replica,
@@ -165,7 +167,7 @@ class RingBuilder:
             self.devs, self._table, self._moved_at,
             removed=self._pending_removal,
             min_part_hours=self.min_part_hours, now_minutes=now_minutes,
-            seed=seed)
+            seed=seed, progress=progress)
         changed = placer.rebalance()
         removed = [self.devs[d] for d in sorted(self._pending_removal)]
         for dev_id in self._pending_removal:

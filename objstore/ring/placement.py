@@ -43,6 +43,9 @@ Rebalance (``Placer.rebalance``)
    over-target device shares a partition with.
 Only step 4 moves data that did not have to move, and only the amount the
 weights call for, which keeps movement close to the minimum.
+
+A large ring takes a while: ``progress(stage, done, total)``, when given,
+hears steps 3 and 4 advance, about every tenth of the way.
 """
 
 import math
@@ -206,8 +209,10 @@ class Placer:
     """
 
     def __init__(self, devs, table, moved_at, *, removed=(),
-                 min_part_hours=0, now_minutes=0, seed=None):
+                 min_part_hours=0, now_minutes=0, seed=None, progress=None):
         self.devs = devs
+        self.progress = progress
+        self.passes = 0
         self.table = table
         self.replicas = len(table)
         self.parts = len(table[0])
@@ -237,10 +242,11 @@ class Placer:
         holes.update(self._gather_crowded())
         # A partition's holes are filled together, so each placement sees
         # where its other replicas went.
-        for part in sorted(holes):
+        for done, part in enumerate(sorted(holes), 1):
             for replica, part2dev in enumerate(self.table):
                 if part2dev[part] == NONE:
                     self._place(part, replica)
+            self._tick('placing', done, len(holes))
         self._pull_balance()
         changed = set()
         for old, new in zip(before, self.table):
@@ -250,6 +256,21 @@ class Placer:
         for part in changed:
             self.moved_at[part] = self.now_minutes
         return changed
+
+    def _tick(self, stage, done, total):
+        """Tell ``progress`` at each tenth of a stage and at its end.
+
+        >>> heard = []
+        >>> placer = Placer.__new__(Placer)
+        >>> placer.progress = lambda *args: heard.append(args)
+        >>> for done in range(1, 21): placer._tick('placing', done, 20)
+        >>> len(heard), heard[0], heard[-1]
+        (10, ('placing', 2, 20), ('placing', 20, 20))
+        """
+        if self.progress is not None and (
+                done == total or done * 10 // total !=
+                (done - 1) * 10 // total):
+            self.progress(stage, done, total)
 
     def _count_assigned(self):
         topo = self.topo
@@ -443,9 +464,12 @@ class Placer:
             return False
         moved = False
         since_refresh = 0
+        self.passes += 1
+        stage = 'balancing (pass %d)' % self.passes
         start = self.rng.randrange(self.parts)
         stride = self.rng.randrange(self.parts) | 1 if self.parts > 1 else 1
         for step in range(self.parts):
+            self._tick(stage, step + 1, self.parts)
             part = (start + step * stride) % self.parts
             if not self.movable(part):
                 continue

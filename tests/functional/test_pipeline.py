@@ -44,6 +44,9 @@ ORDER_RULES = (
     ('proxy_logging', 'metrics', 'a scrape of /metrics is logged too'),
     ('metrics', 'tempauth', '/metrics is answered without credentials, '
      'and every request below it is counted'),
+    ('metrics', 'console', 'the console shows request rates it counted'),
+    ('console', 'tempauth', 'the console logs in through tempauth and '
+     'reads the groups it sets'),
     ('cname_lookup', 'domain_remap', 'a CNAME resolves to a storage-domain '
      'host that domain_remap then maps'),
     ('domain_remap', 'crossdomain', 'every path reader sees /v1/... paths'),
@@ -125,9 +128,10 @@ INFO_SECTIONS = {
     'proxy-server': {'swift': {'strict_cors_mode', 'policies',
                                'max_object_name_length', 'version'}},
 }
-# Middlewares Swift lists nothing for in /info.
+# Middlewares Swift lists nothing for in /info (metrics and console are
+# operators' pages, not client features).
 NO_INFO = {'catch_errors', 'gatekeeper', 'healthcheck', 'proxy_logging',
-           'metrics', 'listing_formats'}
+           'metrics', 'console', 'listing_formats'}
 
 
 def pipeline_of(text):

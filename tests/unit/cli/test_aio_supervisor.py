@@ -107,3 +107,12 @@ def test_stop_requested_cuts_start_up_short(tmp_path):
     started = time.monotonic()
     assert sup.wait_healthy(timeout=30) == ['a', 'b']
     assert time.monotonic() - started < 1
+
+
+def test_wait_healthy_reports_each_change_of_the_count(supervisor):
+    heard = []
+    supervisor.start()
+    assert supervisor.wait_healthy(timeout=10, progress=lambda done, total:
+                                   heard.append((done, total))) == []
+    assert heard[-1] == (2, 2)
+    assert heard == sorted(set(heard))

@@ -6,11 +6,12 @@ import os
 
 import pytest
 
-from objstore.cli.recon import main, ring_kind, servers_by_kind
+from objstore.cli.recon import main
 from objstore.common.daemon import DaemonStats, write_status_file
 from objstore.common.wsgi import serve_in_thread
 from objstore.middleware.recon import filter_factory
 from objstore.ring.ringdata import RingData
+from objstore.ring.servers import ring_kind, servers_by_kind
 from tests.helpers import free_port
 
 NOW = 1700000500.0
@@ -171,3 +172,15 @@ def test_ring_helpers(tmp_path):
         str(tmp_path / 'object-1.ring.gz'))
     assert servers_by_kind(str(tmp_path)) == {'object': [('127.0.0.1',
                                                            port)]}
+
+
+def test_progress_on_stderr_when_asked(nodes, capsys):
+    code, text = run([nodes.conf_dir, '--json', '--progress'])
+    assert code == 0
+    answers = sum(len(by_server) for kinds in json.loads(text).values()
+                  for by_server in kinds.values())
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1] == 'objstore-recon: %d/%d answers' % (answers, answers)
+    assert 1 < len(lines) <= 11
+    code, _text = run([nodes.conf_dir, '--json', '--no-progress'])
+    assert capsys.readouterr().err == ''

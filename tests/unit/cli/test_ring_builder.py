@@ -290,3 +290,21 @@ def test_unwritable_directory_is_an_error_not_a_traceback(balanced_path,
     assert open(balanced_path, 'rb').read() == before
     assert sorted(os.listdir(str(tmp_path))) == [
         'object.builder', 'object.builder.bak', 'object.ring.gz']
+
+
+def test_rebalance_progress_on_stderr_only_when_asked(builder_path, capsys):
+    code, out, err = run(capsys, builder_path, 'rebalance', '--seed', 1,
+                         '--progress')
+    assert code == 0
+    lines = err.splitlines()
+    # A first rebalance places every partition: 64 of them, by tenths.
+    assert 'rebalance: placing 64/64 partitions' in lines
+    assert lines[0].startswith('rebalance: placing ')
+    assert all(line.startswith('rebalance: ') for line in lines)
+    assert out.startswith('Reassigned 64 ')
+    assert run(capsys, builder_path, 'set_weight', 'd1', 200)[0] == 0
+    assert run(capsys, builder_path, 'pretend_min_part_hours_passed')[0] \
+        == 0
+    code, out, err = run(capsys, builder_path, 'rebalance', '--seed', 2,
+                         '--no-progress')
+    assert err == ''
