@@ -123,6 +123,7 @@ def main(argv=None):
     try:
         aio.prepare()
         aio.start()
+        print('started %d daemons' % aio.start_all_daemons(), flush=True)
         print('filling %d objects...' % args.objects, flush=True)
         fill(aio.proxy_url, args.objects)
         print('settling %ds (first daemon passes)...' % SETTLE_SECONDS,

@@ -271,6 +271,14 @@ class AioCluster:
         if self._pending_daemons:
             self.supervisor.start([self._pending_daemons.pop(0)])
 
+    def start_all_daemons(self):
+        """Start every daemon still waiting for its turn; the number
+        started (for callers that do not run the supervision loop)."""
+        started = len(self._pending_daemons)
+        while self._pending_daemons:
+            self.start_next_daemon()
+        return started
+
     def stop(self):
         if self.supervisor is not None:
             self.supervisor.stop_all()
