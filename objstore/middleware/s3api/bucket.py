@@ -16,7 +16,7 @@ from objstore.common.http import Response, is_success
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.views import (
-    owner, quoted_etag, s3_time, valid_bucket_name)
+    listing_etag, owner, s3_time, valid_bucket_name)
 from objstore.middleware.s3api.xmlio import XMLError, child_text, \
     parse_xml, to_xml
 
@@ -171,7 +171,7 @@ def _contents(entries, encode, with_owner, user):
             continue
         item = [('Key', encode(entry['name'])),
                 ('LastModified', s3_time(entry.get('last_modified'))),
-                ('ETag', quoted_etag(entry.get('hash'))),
+                ('ETag', listing_etag(entry)),
                 ('Size', entry.get('bytes', 0))]
         if with_owner:
             item.append(('Owner', owner(user)))
@@ -260,7 +260,7 @@ def list_versions(ctx):
             ('Key', encode(entry['name'])), ('VersionId', 'null'),
             ('IsLatest', True),
             ('LastModified', s3_time(entry.get('last_modified'))),
-            ('ETag', quoted_etag(entry.get('hash'))),
+            ('ETag', listing_etag(entry)),
             ('Size', entry.get('bytes', 0)), ('Owner', owner(ctx.user)),
             ('StorageClass', 'STANDARD')]))
     return ctx.xml(to_xml('ListVersionsResult', head + versions + prefixes))

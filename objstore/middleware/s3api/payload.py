@@ -18,7 +18,7 @@ import binascii
 import hashlib
 
 from objstore.middleware.s3api.errors import S3Error
-from objstore.middleware.s3api.sigv4 import SHA256_HEX, STREAMING_PREFIX
+from objstore.middleware.s3api.sigv4 import SHA256_HEX
 
 
 class PayloadMismatch(ValueError):
@@ -48,14 +48,10 @@ def needs_sha256_check(payload_hash):
 
 def body_reader(source, length, payload_hash):
     """The ``wsgi.input`` an upload's body is read through: checked
-    against a signed SHA-256, else the client's input as it is.
-
-    aws-chunked bodies (``STREAMING-*``) are refused until they are
-    decoded: stored as sent, their chunk framing would corrupt the object.
+    against a signed SHA-256, else the client's input as it is (an
+    aws-chunked body, ``STREAMING-*``, comes here decoded by the upload
+    module, which checks its chunk signatures).
     """
-    if payload_hash and payload_hash.startswith(STREAMING_PREFIX):
-        raise S3Error('NotImplemented', 'aws-chunked (%s) payloads are not '
-                      'supported yet' % payload_hash)
     if needs_sha256_check(payload_hash):
         return HashingInput(source, length, payload_hash)
     return source
