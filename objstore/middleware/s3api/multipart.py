@@ -267,45 +267,60 @@ def upload_part(ctx):
                            upload_checksum(marker.headers))
 
 
-def _copy_range(value, source_size):
-    """The Range header of an ``x-amz-copy-source-range``."""
+def _copy_range(value):
+    """(Range header, last byte) of an ``x-amz-copy-source-range``."""
     found = COPY_RANGE.match(value)
-    if not found:
+    if not found or int(found.group(1)) > int(found.group(2)):
         raise S3Error('InvalidArgument', RANGE_MESSAGE,
                       ArgumentName='x-amz-copy-source-range',
                       ArgumentValue=value)
-    first, last = int(found.group(1)), int(found.group(2))
-    if first > last or last >= source_size:
+    return value, int(found.group(2))
+
+
+def _source_size(resp):
+    """The whole source's size, from a ranged GET's Content-Range."""
+    total = resp.headers.get('Content-Range', '').rpartition('/')[2]
+    return int(total) if total.isdigit() else int(
+        resp.headers.get('Content-Length', 0))
+
+
+def _check_copied_range(resp, value, last):
+    size = _source_size(resp)
+    if resp.status_int == 416 or last >= size:
         raise S3Error('InvalidArgument', 'Range specified is not valid for '
-                      'source object of size: %d' % source_size,
+                      'source object of size: %d' % size,
                       ArgumentName='x-amz-copy-source-range',
                       ArgumentValue=value)
-    return 'bytes=%d-%d' % (first, last)
 
 
-def _copy_part(ctx, container, name):
+def _read_source(ctx, source):
+    """The GET of an UploadPartCopy's source (its range, its conditions),
+    as the client: a part is the source's bytes, none of its metadata."""
     headers = ctx.s3req.headers
-    source = obj.parse_copy_source(headers['x-amz-copy-source'])
-    swift_headers = {'X-Copy-From': quote('/%s/%s' % source),
-                     'Content-Length': '0', 'X-Fresh-Metadata': 'true'}
-    for s3_name, swift_name in obj.COPY_CONDITIONS.items():
-        if s3_name in headers:
-            swift_headers[swift_name] = headers[s3_name]
+    get_headers = {swift_name: headers[s3_name] for s3_name, swift_name
+                   in obj.COPY_CONDITIONS.items() if s3_name in headers}
+    wanted = None
     if 'x-amz-copy-source-range' in headers:
-        head = ctx.call('HEAD', source[0], source[1])
-        if head.status_int == 404:
-            raise obj.copy_source_missing(ctx, source)
-        if not is_success(head.status_int):
-            raise S3Error('ServiceUnavailable')
-        swift_headers['Range'] = _copy_range(
-            headers['x-amz-copy-source-range'],
-            int(head.headers.get('Content-Length', 0)))
-    swift_headers.update(obj.COPY_BLANKED)
-    resp = ctx.call('PUT', container, name, headers=swift_headers)
+        wanted = _copy_range(headers['x-amz-copy-source-range'])
+        get_headers['Range'] = wanted[0]
+    resp = ctx.call('GET', source[0], source[1], headers=get_headers)
     if resp.status_int in (304, 412):
         raise S3Error('PreconditionFailed')
     if resp.status_int == 404:
         raise obj.copy_source_missing(ctx, source)
+    if wanted is not None:
+        _check_copied_range(resp, *wanted)
+    if not is_success(resp.status_int):
+        raise S3Error('ServiceUnavailable')
+    return resp
+
+
+def _copy_part(ctx, container, name):
+    source = obj.parse_copy_source(ctx.s3req.headers['x-amz-copy-source'])
+    source_resp = _read_source(ctx, source)
+    resp = ctx.call('PUT', container, name, headers={
+        'Content-Length': source_resp.headers['Content-Length']},
+        body=source_resp.app_iter)
     if not is_success(resp.status_int):
         raise upload.write_error(ctx, resp)
     last_modified = resp.headers.get('Last-Modified')

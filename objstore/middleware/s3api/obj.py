@@ -41,12 +41,11 @@ COPY_CONDITIONS = {
     'x-amz-copy-source-if-modified-since': 'If-Modified-Since',
     'x-amz-copy-source-if-unmodified-since': 'If-Unmodified-Since'}
 # A copy is one plain object: none of a multipart source's S3 or SLO facts
-# (its ETag, upload id, listing etag) may come along.
+# (its ETag, upload id) may come along.
 COPY_BLANKED = {S3_ETAG_SYSMETA: '', 'X-Object-Sysmeta-S3api-Upload-Id': '',
                 'X-Object-Sysmeta-S3api-Parts-Count': '',
                 'X-Object-Sysmeta-Slo-Etag': '',
-                'X-Object-Sysmeta-Slo-Size': '',
-                'X-Object-Sysmeta-Container-Update-Override-Etag': ''}
+                'X-Object-Sysmeta-Slo-Size': ''}
 RESPONSE_OVERRIDES = ('response-content-type', 'response-content-language',
                       'response-expires', 'response-cache-control',
                       'response-content-disposition',
@@ -179,10 +178,15 @@ def get_object(ctx):
     part = _part_number(params)
     headers = {name.title(): value for name, value in s3req.headers.items()
                if name in CONDITIONAL_HEADERS}
+    if 'If-Match' in headers or 'If-None-Match' in headers:
+        _translate_etag_conditions(ctx, headers)
     found = _part_request(ctx, part) if part is not None else None
+    method = s3req.method
     if found is not None:
-        headers['Range'] = found[0]
-    resp = ctx.call(s3req.method, s3req.bucket, s3req.key, headers=headers)
+        # A HEAD of an SLO is the whole object's: the part's range needs
+        # a GET, whose body a HEAD then drops.
+        headers['Range'], method = found[0], 'GET'
+    resp = ctx.call(method, s3req.bucket, s3req.key, headers=headers)
     status = resp.status_int
     if status == 404:
         raise not_found(ctx)
@@ -204,11 +208,37 @@ def get_object(ctx):
     for name in RESPONSE_OVERRIDES:
         if name in params:
             out_headers[name[len('response-'):].title()] = params[name]
+    body = resp.app_iter
+    if method != s3req.method:
+        _close(body)
+        body = []
     answer = Response(status=status, headerlist=list(out_headers.items()),
-                      app_iter=resp.app_iter)
+                      app_iter=body)
     if status == 304:
         answer.content_length = 0
     return answer
+
+
+def _translate_etag_conditions(ctx, headers):
+    """Make If-Match/If-None-Match on a multipart object's S3 ETag name
+    its SLO ETag, which the slo middleware compares them with (a HEAD
+    tells both; only conditional requests pay for it)."""
+    head = ctx.call('HEAD', ctx.s3req.bucket, ctx.s3req.key)
+    s3_etag = head.headers.get(S3_ETAG_SYSMETA)
+    if not is_success(head.status_int) or not s3_etag:
+        return
+    swift_etag = quoted_etag(head.headers.get('ETag'))
+    for name in ('If-Match', 'If-None-Match'):
+        if name in headers:
+            headers[name] = ', '.join(
+                swift_etag if tag.strip().strip('"') == s3_etag
+                else tag.strip() for tag in headers[name].split(','))
+
+
+def _close(app_iter):
+    close = getattr(app_iter, 'close', None)
+    if close is not None:
+        close()
 
 
 def _failed_condition(headers):
