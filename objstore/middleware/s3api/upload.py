@@ -167,17 +167,17 @@ class UploadBody:
         environ['wsgi.input'] = self.chunked
         environ['CONTENT_LENGTH'] = str(length)
         environ.pop('HTTP_TRANSFER_ENCODING', None)
-        codings = [coding.strip() for coding in environ.get(
-            'HTTP_CONTENT_ENCODING', '').split(',')
-            if coding.strip() and coding.strip() != 'aws-chunked']
-        if codings:
-            environ['HTTP_CONTENT_ENCODING'] = ', '.join(codings)
-        else:
-            environ.pop('HTTP_CONTENT_ENCODING', None)
-        self.ctx.s3req.headers.pop('content-encoding', None)
-        if codings:
-            self.ctx.s3req.headers['content-encoding'] = ', '.join(codings)
         return length
+
+    def content_encoding(self):
+        """The object's Content-Encoding: the client's without the
+        ``aws-chunked`` framing (None when nothing else is left)."""
+        sent = self.ctx.s3req.headers.get('content-encoding', '')
+        if self.chunked is None:
+            return sent or None
+        codings = [coding.strip() for coding in sent.split(',')
+                   if coding.strip() and coding.strip() != 'aws-chunked']
+        return ', '.join(codings) or None
 
     def _trailers(self):
         return self.chunked.trailers if self.chunked is not None else {}
@@ -229,7 +229,10 @@ def put_body(ctx, container, name, swift_headers, upload_checksum=None):
     """PUT the client's body to ``container``/``name`` with
     ``swift_headers``; the S3 answer (ETag, checksum headers)."""
     body, md5 = open_body(ctx, upload_checksum)
-    swift_headers = dict(swift_headers)
+    swift_headers = {name: value for name, value in swift_headers.items()
+                     if name.lower() != 'content-encoding'}
+    if body.content_encoding():
+        swift_headers['Content-Encoding'] = body.content_encoding()
     if md5 is not None:
         swift_headers['ETag'] = md5.hex()
     if body.request.value:
