@@ -232,3 +232,28 @@ def test_composite_checksum_upload(cluster, bucket):
     assert done['ChecksumCRC32'].endswith('-2')
     head = s3.head_object(Bucket=bucket, Key='sum', ChecksumMode='ENABLED')
     assert head['ChecksumCRC32'] == done['ChecksumCRC32']
+
+
+def test_multi_delete_removes_segments(cluster, s3, bucket):
+    upload_id = s3.create_multipart_upload(Bucket=bucket,
+                                           Key='m')['UploadId']
+    parts = upload_parts(s3, bucket, 'm', upload_id, [b'one'])
+    s3.complete_multipart_upload(Bucket=bucket, Key='m', UploadId=upload_id,
+                                 MultipartUpload={'Parts': parts})
+    result = s3.delete_objects(Bucket=bucket,
+                               Delete={'Objects': [{'Key': 'm'}]})
+    assert [d['Key'] for d in result['Deleted']] == ['m']
+    status, body = proxy_request(cluster, 'test:tester', 'GET',
+                                 '/%s+segments?format=json' % bucket)
+    assert (status, body) == (200, b'[]')
+
+
+def test_delete_bucket_removes_unfinished_uploads(cluster, s3):
+    name = 's3t-' + os.urandom(6).hex()
+    s3.create_bucket(Bucket=name)
+    upload_id = s3.create_multipart_upload(Bucket=name, Key='u')['UploadId']
+    upload_parts(s3, name, 'u', upload_id, [b'left behind'])
+    s3.delete_bucket(Bucket=name)
+    status, _ = proxy_request(cluster, 'test:tester', 'GET',
+                              '/%s+segments' % name)
+    assert status == 404

@@ -2,6 +2,9 @@
 GetBucketLocation, ListObjects (v1 and v2) and ListObjectVersions of an
 unversioned bucket, each as one or a few container requests.
 
+DeleteBucket also removes the ``+segments`` container with what
+unfinished multipart uploads left there (as Swift's s3api does).
+
 Listings ask the container for one entry more than ``max-keys`` to know
 whether the answer is truncated; the v2 continuation token is the base64
 of the last key returned, so it survives any key.
@@ -15,6 +18,7 @@ from urllib.parse import quote, urlencode
 from objstore.common.http import Response, is_success
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
+from objstore.middleware.s3api.multipart import list_names, segments_container
 from objstore.middleware.s3api.views import (
     listing_etag, owner, s3_time, valid_bucket_name)
 from objstore.middleware.s3api.xmlio import XMLError, child_text, \
@@ -88,7 +92,17 @@ def delete_bucket(ctx):
         raise S3Error('BucketNotEmpty', BucketName=bucket)
     if not is_success(resp.status_int):
         raise _unexpected(resp, bucket)
+    _delete_segments(ctx, segments_container(bucket))
     return Response(status=204)
+
+
+def _delete_segments(ctx, container):
+    """Remove what unfinished multipart uploads left in ``container``.
+    Only once the bucket is gone: a completed upload's object would still
+    be in it (BucketNotEmpty), so every part left belongs to no object."""
+    for entry in list_names(ctx, container, '') or ():
+        ctx.call('DELETE', container, entry['name'])
+    ctx.call('DELETE', container)
 
 
 def get_location(ctx):

@@ -249,17 +249,9 @@ def _failed_condition(headers):
 
 
 def delete_object(ctx):
-    """DeleteObject; a multipart object (an SLO) goes with its parts."""
     _check_version(ctx.s3req.params)
-    bucket, key = ctx.s3req.bucket, ctx.s3req.key
-    head = ctx.call('HEAD', bucket, key)
-    if head.headers.get('X-Static-Large-Object', '').lower() == 'true':
-        resp = ctx.call('DELETE', bucket, key,
-                        headers={'Accept': 'application/json'},
-                        query='multipart-manifest=delete')
-        status = _manifest_delete_status(resp)
-    else:
-        status = ctx.call('DELETE', bucket, key).status_int
+    bucket = ctx.s3req.bucket
+    status = delete_key(ctx, bucket, ctx.s3req.key)
     if status == 404:
         if not ctx.bucket_exists(bucket):
             raise S3Error('NoSuchBucket', BucketName=bucket)
@@ -267,6 +259,18 @@ def delete_object(ctx):
         raise S3Error('ServiceUnavailable' if status >= 500
                       else 'InternalError')
     return Response(status=204)
+
+
+def delete_key(ctx, bucket, key):
+    """The status of deleting ``key``; a multipart object (an SLO) goes
+    with its parts, as Swift's s3api deletes it."""
+    head = ctx.call('HEAD', bucket, key)
+    if head.headers.get('X-Static-Large-Object', '').lower() == 'true':
+        resp = ctx.call('DELETE', bucket, key,
+                        headers={'Accept': 'application/json'},
+                        query='multipart-manifest=delete')
+        return _manifest_delete_status(resp)
+    return ctx.call('DELETE', bucket, key).status_int
 
 
 def _manifest_delete_status(resp):
