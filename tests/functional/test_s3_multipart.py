@@ -257,3 +257,14 @@ def test_delete_bucket_removes_unfinished_uploads(cluster, s3):
     status, _ = proxy_request(cluster, 'test:tester', 'GET',
                               '/%s+segments' % name)
     assert status == 404
+
+
+def test_part_number_10000(s3, bucket):
+    upload_id = s3.create_multipart_upload(Bucket=bucket,
+                                           Key='last')['UploadId']
+    resp = s3.upload_part(Bucket=bucket, Key='last', UploadId=upload_id,
+                          PartNumber=10000, Body=b'z')
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key='last', UploadId=upload_id, MultipartUpload={
+            'Parts': [{'PartNumber': 10000, 'ETag': resp['ETag']}]})
+    assert done['ETag'] == s3_etag([b'z'])
