@@ -9,7 +9,9 @@ middleware further down (tempauth) runs with its credential lookup;
 ``verify`` checks the signature with the user's secret and points the
 path at the user's account. Later subrequests inherit the identity the
 auth middleware gave the first one, so every step of an S3 operation is
-authorized exactly as the same user's Swift request would be.
+authorized exactly as the same user's Swift request would be. A V4
+request's signing key is kept once verified (``signing_key``): the
+chunks of an aws-chunked body are signed with it.
 
 Also builds S3's answers (``xml_response``, ``error_response``) with the
 request id headers every S3 answer carries.

@@ -7,8 +7,9 @@ and ``HashingInput``, a ``wsgi.input`` that hashes what passes through it
 and raises ``PayloadMismatch`` on the read that completes the body when
 the SHA-256 differs from the signed one. The proxy aborts an upload whose
 input raises, so the object servers never commit it: no mismatching body
-is ever stored. ``UNSIGNED-PAYLOAD`` bodies pass unchecked; other headers
-(``x-amz-checksum-*``) pass through untouched.
+is ever stored. ``UNSIGNED-PAYLOAD`` bodies pass unchecked here;
+aws-chunked bodies arrive decoded, and ``x-amz-checksum-*`` are checked,
+by the upload module.
 
 Pure but for the reads of the wrapped input.
 """
