@@ -26,9 +26,11 @@ import base64
 import hashlib
 import json
 import re
+import time
 import uuid
 from urllib.parse import quote, urlencode
 
+from objstore.common.green import GreenPool, write_unbuffered
 from objstore.common.http import Response, is_success
 from objstore.middleware.s3api import obj, upload
 from objstore.middleware.s3api.acl import canned_acl_headers
@@ -49,6 +51,12 @@ MAX_COMPLETE_XML = 2 * 1024 * 1024
 # Swift's container listings give at most this many names a page.
 LISTING_PAGE = 10000
 MARKER_CONTENT_TYPE = 'application/directory'
+# The parts' checksums are read this many HEADs at a time.
+PART_HEAD_CONCURRENCY = 8
+# Seconds a CompleteMultipartUpload may take before its answer starts
+# with the heartbeat's spaces (Completion).
+HEARTBEAT_GRACE = 10
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 SYSMETA = 'X-Object-Sysmeta-S3api-'
 UPLOAD_ID = SYSMETA + 'Upload-Id'
 S3_ETAG = S3_ETAG_SYSMETA
@@ -442,18 +450,20 @@ def _object_checksum(ctx, checksum, entries, requested):
     if checksum.algorithm is None:
         return {}
     sysmeta = upload.checksum_sysmeta(checksum.algorithm)
-    values = []
-    for entry, (number, etag, sums) in zip(entries, requested):
-        head = ctx.call('HEAD', segments_container(ctx.s3req.bucket),
-                        entry['name'])
-        found = upload.stored_checksum(head.headers)
-        value = found[1] if found and found[0] == checksum.algorithm \
+    container = segments_container(ctx.s3req.bucket)
+
+    def part_checksum(entry):
+        found = upload.stored_checksum(
+            ctx.call('HEAD', container, entry['name']).headers)
+        return found[1] if found and found[0] == checksum.algorithm \
             else None
+    pool = GreenPool(PART_HEAD_CONCURRENCY)
+    values = list(pool.imap(part_checksum, entries))
+    for value, (number, etag, sums) in zip(values, requested):
         given = sums.get(checksum.algorithm)
         if not value or (given is not None and given != value):
             raise S3Error('InvalidPart', UploadId=ctx.s3req.params[
                 'uploadId'], PartNumber=number, ETag=etag)
-        values.append(value)
     if checksum.type == 'FULL_OBJECT':
         whole = full_object_crc(checksum.algorithm, [
             (value, entry['bytes']) for value, entry in zip(values, entries)])
@@ -502,24 +512,95 @@ def complete_upload(ctx):
     entries = _checked_parts(ctx, upload_id, requested)
     checksum = upload_checksum(marker.headers)
     checksum_headers = _object_checksum(ctx, checksum, entries, requested)
-    headers = _object_headers(marker.headers)
-    headers.update(checksum_headers)
-    headers.update({UPLOAD_ID: upload_id, S3_ETAG: s3_etag,
-                    PARTS_COUNT: str(len(entries)),
-                    OVERRIDE_ETAG: '; s3_etag=%s' % s3_etag})
-    container = segments_container(ctx.s3req.bucket)
-    manifest = [{'path': '/%s/%s' % (container, entry['name']),
-                 'etag': entry['hash'], 'size_bytes': entry['bytes']}
-                for entry in entries]
-    resp = ctx.call('PUT', ctx.s3req.bucket, ctx.s3req.key, headers=headers,
-                    body=json.dumps(manifest).encode('utf-8'),
-                    query='multipart-manifest=put')
-    if resp.status_int == 400:
-        raise S3Error('InvalidPart', UploadId=upload_id)
-    if not is_success(resp.status_int):
-        raise upload.write_error(ctx, resp)
-    _delete_quietly(ctx, container, marker_name(ctx.s3req.key, upload_id))
-    return _complete_answer(ctx, s3_etag, checksum_headers)
+    completion = Completion(ctx, upload_id, s3_etag, checksum_headers)
+    return completion.store(marker.headers, entries)
+
+
+class Completion:
+    """The manifest PUT of a CompleteMultipartUpload and its answer.
+
+    The slo middleware HEADs every part before it stores the manifest,
+    which for thousands of parts outlasts a client's read timeout; asked
+    with ``heartbeat=on`` it sends spaces meanwhile. Those spaces are
+    passed on (after the XML declaration) only once the PUT has taken
+    ``HEARTBEAT_GRACE`` seconds: a quicker one gets a plain answer, whose
+    status can still say what went wrong. After a heartbeat the status is
+    200 and a failure is the Error document in the body, as S3 does.
+    """
+
+    def __init__(self, ctx, upload_id, s3_etag, checksum_headers):
+        self.ctx = ctx
+        self.upload_id = upload_id
+        self.s3_etag = s3_etag
+        self.checksum_headers = checksum_headers
+
+    def store(self, marker_headers, entries):
+        ctx = self.ctx
+        headers = _object_headers(marker_headers)
+        headers.update(self.checksum_headers)
+        headers.update({UPLOAD_ID: self.upload_id, S3_ETAG: self.s3_etag,
+                        PARTS_COUNT: str(len(entries)),
+                        OVERRIDE_ETAG: '; s3_etag=%s' % self.s3_etag,
+                        'Accept': 'application/json'})
+        container = segments_container(ctx.s3req.bucket)
+        manifest = [{'path': '/%s/%s' % (container, entry['name']),
+                     'etag': entry['hash'], 'size_bytes': entry['bytes']}
+                    for entry in entries]
+        resp = ctx.call('PUT', ctx.s3req.bucket, ctx.s3req.key,
+                        headers=headers,
+                        body=json.dumps(manifest).encode('utf-8'),
+                        query='multipart-manifest=put&heartbeat=on')
+        if resp.status_int != 202:
+            self._raise_for(resp.status_int, resp)
+        chunks = iter(resp.app_iter)
+        deadline = time.time() + HEARTBEAT_GRACE
+        result = []
+        for chunk in chunks:
+            if chunk.strip():
+                result.append(chunk)
+            elif time.time() > deadline:
+                write_unbuffered(ctx.environ)
+                return Response(status=200, content_type='application/xml',
+                                app_iter=self._late_body(chunks, result))
+        self._finish(b''.join(result))
+        return _complete_answer(ctx, self.s3_etag, self.checksum_headers)
+
+    def _raise_for(self, status, resp=None):
+        if status == 400:
+            raise S3Error('InvalidPart', UploadId=self.upload_id)
+        if resp is not None:
+            raise upload.write_error(self.ctx, resp)
+        raise S3Error('ServiceUnavailable' if status >= 500
+                      else 'InternalError')
+
+    def _finish(self, result):
+        """Raise the S3Error of the slo's result body, else drop the
+        marker: the upload is complete."""
+        try:
+            status = int(json.loads(result)['Response Status'].split()[0])
+        except (ValueError, KeyError, IndexError, AttributeError):
+            status = 500
+        if not is_success(status):
+            self._raise_for(status)
+        _delete_quietly(self.ctx, segments_container(self.ctx.s3req.bucket),
+                        marker_name(self.ctx.s3req.key, self.upload_id))
+
+    def _late_body(self, chunks, result):
+        yield XML_DECLARATION
+        yield b' '
+        for chunk in chunks:
+            if chunk.strip():
+                result.append(chunk)
+            else:
+                yield b' '
+        try:
+            self._finish(b''.join(result))
+            body = _complete_answer(self.ctx, self.s3_etag,
+                                    self.checksum_headers).body
+        except S3Error as err:
+            body = err.to_xml(self.ctx.s3req.resource,
+                              self.ctx.trans_id or '')
+        yield b'\n' + body[len(XML_DECLARATION):]
 
 
 def _complete_answer(ctx, s3_etag, checksum_headers):
