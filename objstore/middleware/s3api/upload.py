@@ -71,8 +71,8 @@ def checksum_elements(swift_headers):
     if found is None:
         return []
     algorithm, value = found
-    return [('Checksum' + algorithm, value), ('ChecksumType', swift_headers.get(
-        CHECKSUM_TYPE_SYSMETA) or 'FULL_OBJECT')]
+    checksum_type = swift_headers.get(CHECKSUM_TYPE_SYSMETA) or 'FULL_OBJECT'
+    return [('Checksum' + algorithm, value), ('ChecksumType', checksum_type)]
 
 
 def write_error(ctx, resp):
