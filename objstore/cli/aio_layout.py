@@ -466,6 +466,8 @@ def render_proxy_conf(data_dir, layout):
         '',
         '[filter:slo]',
         'use = egg:objstore#slo',
+        # S3 multipart uploads of up to 10,000 parts are SLOs.
+        'max_manifest_segments = 10000',
         '',
         '[filter:dlo]',
         'use = egg:objstore#dlo',

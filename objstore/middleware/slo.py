@@ -320,12 +320,18 @@ class ManifestPut:
         req = self.req
         body = json.dumps(self.entries).encode('utf-8')
         manifest_etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
+        # A middleware to our left (s3api) may have put params of its own
+        # in the listing's etag (only a middleware can: clients' sysmeta is
+        # stripped); they stay, after the manifest's etag.
+        _base, _sep, params = req.headers.get(OVERRIDE_ETAG, '').partition(
+            ';')
+        kept = '; ' + params.strip() if params.strip() else ''
         req.environ.pop('HTTP_TRANSFER_ENCODING', None)
         req.body = body
         req.headers.update({
             SLO_HEADER: 'True', SYSMETA_SLO_ETAG: etag,
             SYSMETA_SLO_SIZE: str(self.total), 'Etag': manifest_etag,
-            OVERRIDE_ETAG: '%s; slo_etag=%s' % (manifest_etag, etag),
+            OVERRIDE_ETAG: '%s%s; slo_etag=%s' % (manifest_etag, kept, etag),
             OVERRIDE_SIZE: str(self.total)})
         if sent_content_type(req.environ) is None:
             guessed, _encoding = mimetypes.guess_type(req.path_info)

@@ -74,7 +74,8 @@ def test_manifest_listing_and_info(conn, slo):
     assert listed[0]['bytes'] == 2500
     assert listed[0]['slo_etag'] == '"%s"' % SLO_ETAG
     info = conn.get_capabilities()
-    assert info['slo']['max_manifest_segments'] == 1000
+    # The aio raises Swift's default (1000) for S3's 10,000-part uploads.
+    assert info['slo']['max_manifest_segments'] == 10000
     assert 'dlo' in info
 
 

@@ -34,6 +34,10 @@ class Signature:
     # Other signatures that are as good (V2's bucket path with or without
     # its trailing slash): callables(secret) -> expected signature.
     alternates: tuple = ()
+    # A V4 header signature's scope (sigv4.Scope) and x-amz-date: what the
+    # chunks of an aws-chunked body are signed with.
+    scope: object = None
+    amz_date: str = None
 
     def check(self, secret):
         """None when the request was signed with ``secret``, else the
@@ -64,7 +68,9 @@ def _v4(s3req, auth, payload_hash):
         string_to_sign=text,
         compute=lambda secret: sigv4.signature(secret, auth.scope, text),
         canonical_request=canonical,
-        payload_hash=payload_hash if auth.expires is None else None)
+        payload_hash=payload_hash if auth.expires is None else None,
+        scope=auth.scope if auth.expires is None else None,
+        amz_date=auth.amz_date)
 
 
 def _v4_header(s3req, region, now):

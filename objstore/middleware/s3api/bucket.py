@@ -2,6 +2,9 @@
 GetBucketLocation, ListObjects (v1 and v2) and ListObjectVersions of an
 unversioned bucket, each as one or a few container requests.
 
+DeleteBucket also removes the ``+segments`` container with what
+unfinished multipart uploads left there (as Swift's s3api does).
+
 Listings ask the container for one entry more than ``max-keys`` to know
 whether the answer is truncated; the v2 continuation token is the base64
 of the last key returned, so it survives any key.
@@ -15,8 +18,9 @@ from urllib.parse import quote, urlencode
 from objstore.common.http import Response, is_success
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
+from objstore.middleware.s3api.multipart import list_names, segments_container
 from objstore.middleware.s3api.views import (
-    owner, quoted_etag, s3_time, valid_bucket_name)
+    listing_etag, owner, s3_time, valid_bucket_name)
 from objstore.middleware.s3api.xmlio import XMLError, child_text, \
     parse_xml, to_xml
 
@@ -88,7 +92,17 @@ def delete_bucket(ctx):
         raise S3Error('BucketNotEmpty', BucketName=bucket)
     if not is_success(resp.status_int):
         raise _unexpected(resp, bucket)
+    _delete_segments(ctx, segments_container(bucket))
     return Response(status=204)
+
+
+def _delete_segments(ctx, container):
+    """Remove what unfinished multipart uploads left in ``container``.
+    Only once the bucket is gone: a completed upload's object would still
+    be in it (BucketNotEmpty), so every part left belongs to no object."""
+    for entry in list_names(ctx, container, '') or ():
+        ctx.call('DELETE', container, entry['name'])
+    ctx.call('DELETE', container)
 
 
 def get_location(ctx):
@@ -171,7 +185,7 @@ def _contents(entries, encode, with_owner, user):
             continue
         item = [('Key', encode(entry['name'])),
                 ('LastModified', s3_time(entry.get('last_modified'))),
-                ('ETag', quoted_etag(entry.get('hash'))),
+                ('ETag', listing_etag(entry)),
                 ('Size', entry.get('bytes', 0))]
         if with_owner:
             item.append(('Owner', owner(user)))
@@ -260,7 +274,7 @@ def list_versions(ctx):
             ('Key', encode(entry['name'])), ('VersionId', 'null'),
             ('IsLatest', True),
             ('LastModified', s3_time(entry.get('last_modified'))),
-            ('ETag', quoted_etag(entry.get('hash'))),
+            ('ETag', listing_etag(entry)),
             ('Size', entry.get('bytes', 0)), ('Owner', owner(ctx.user)),
             ('StorageClass', 'STANDARD')]))
     return ctx.xml(to_xml('ListVersionsResult', head + versions + prefixes))

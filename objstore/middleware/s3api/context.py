@@ -9,7 +9,9 @@ middleware further down (tempauth) runs with its credential lookup;
 ``verify`` checks the signature with the user's secret and points the
 path at the user's account. Later subrequests inherit the identity the
 auth middleware gave the first one, so every step of an S3 operation is
-authorized exactly as the same user's Swift request would be.
+authorized exactly as the same user's Swift request would be. A V4
+request's signing key is kept once verified (``signing_key``): the
+chunks of an aws-chunked body are signed with it.
 
 Also builds S3's answers (``xml_response``, ``error_response``) with the
 request id headers every S3 answer carries.
@@ -20,6 +22,7 @@ import io
 from objstore.common.access import await_signature_check
 from objstore.common.http import Response, is_success
 from objstore.common.subrequest import make_subrequest
+from objstore.middleware.s3api import sigv4
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.payload import (
     HashingInput, PayloadMismatch, body_reader)
@@ -77,6 +80,9 @@ class S3Context:
         self.account = None
         self.user = None
         self.auth_error = None
+        # The V4 signing key, once the signature checked: aws-chunked
+        # bodies' chunk signatures are made with it.
+        self.signing_key = None
         self.payload_input = None
         self._identity = {}
 
@@ -99,6 +105,9 @@ class S3Context:
                 return None
             self.account = credentials.account
             self.user = credentials.user
+            if self.signature.scope is not None:
+                self.signing_key = sigv4.signing_key(credentials.secret,
+                                                     self.signature.scope)
             placeholder = swift_path(UNVERIFIED_ACCOUNT)
             sub_environ['PATH_INFO'] = swift_path(credentials.account) + \
                 sub_environ['PATH_INFO'][len(placeholder):]

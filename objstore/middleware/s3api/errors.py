@@ -34,6 +34,8 @@ ERRORS = {
         409, 'Your previous request to create the named bucket succeeded '
         'and you already own it.'),
     'BucketNotEmpty': (409, 'The bucket you tried to delete is not empty'),
+    'EntityTooSmall': (400, 'Your proposed upload is smaller than the '
+                       'minimum allowed object size.'),
     'EntityTooLarge': (400, 'Your proposed upload exceeds the maximum '
                        'allowed object size.'),
     'IncompleteBody': (400, 'You did not provide the number of bytes '
@@ -44,9 +46,18 @@ ERRORS = {
                            'not exist in our records.'),
     'InvalidArgument': (400, 'Invalid Argument.'),
     'InvalidBucketName': (400, 'The specified bucket is not valid.'),
+    'InvalidChunkSizeError': (403, 'Only the last chunk is allowed to have '
+                              'a size less than 8192 bytes'),
     'InvalidDigest': (400, 'The Content-MD5 you specified was invalid.'),
     'InvalidLocationConstraint': (400, 'The specified location constraint '
                                   'is not valid.'),
+    'InvalidPart': (400, 'One or more of the specified parts could not be '
+                    'found.  The part may not have been uploaded, or the '
+                    "specified entity tag may not match the part's entity "
+                    'tag.'),
+    'InvalidPartOrder': (400, 'The list of parts was not in ascending '
+                         'order.Parts list must specified in order by part '
+                         'number.'),
     'InvalidPartNumber': (416, 'The requested partnumber is not '
                           'satisfiable'),
     'InvalidRange': (416, 'The requested range cannot be satisfied.'),
@@ -56,6 +67,9 @@ ERRORS = {
     'MalformedACLError': (400, 'The XML you provided was not well-formed '
                           'or did not validate against our published '
                           'schema.'),
+    'MalformedTrailerError': (400, 'The request contained trailing data '
+                              'that was not well-formed or did not conform '
+                              'to our published schema.'),
     'MalformedXML': (400, 'The XML you provided was not well-formed or did '
                      'not validate against our published schema'),
     'MaxMessageLengthExceeded': (400, 'Your request was too big.'),
@@ -70,6 +84,9 @@ ERRORS = {
                               'header.'),
     'NoSuchBucket': (404, 'The specified bucket does not exist.'),
     'NoSuchKey': (404, 'The specified key does not exist.'),
+    'NoSuchUpload': (404, 'The specified multipart upload does not exist. '
+                     'The upload ID might be invalid, or the multipart '
+                     'upload might have been aborted or completed.'),
     'NoSuchVersion': (404, 'The specified version does not exist.'),
     'NotImplemented': (501, 'Not implemented.'),
     'PreconditionFailed': (412, 'At least one of the preconditions you '

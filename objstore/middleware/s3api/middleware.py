@@ -19,7 +19,8 @@ import time
 from objstore.common.config import ConfBase
 from objstore.common.log import OPERATION_KEY, get_logger
 from objstore.common.subrequest import add_capability
-from objstore.middleware.s3api import acl, bucket, multidelete, obj, service
+from objstore.middleware.s3api import (
+    acl, bucket, multidelete, multipart, obj, service)
 from objstore.middleware.s3api.auth import read_signature
 from objstore.middleware.s3api.context import (
     S3Context, error_response, request_id_headers)
@@ -55,6 +56,16 @@ OPERATIONS = {
     ('object', 'HEAD', None): ('HeadObject', obj.get_object),
     ('object', 'PUT', None): ('PutObject', obj.put_object),
     ('object', 'DELETE', None): ('DeleteObject', obj.delete_object),
+    ('bucket', 'GET', 'uploads'): ('ListMultipartUploads',
+                                   multipart.list_uploads),
+    ('object', 'POST', 'uploads'): ('CreateMultipartUpload',
+                                    multipart.create_upload),
+    ('object', 'PUT', 'uploadId'): ('UploadPart', multipart.upload_part),
+    ('object', 'GET', 'uploadId'): ('ListParts', multipart.list_parts),
+    ('object', 'POST', 'uploadId'): ('CompleteMultipartUpload',
+                                     multipart.complete_upload),
+    ('object', 'DELETE', 'uploadId'): ('AbortMultipartUpload',
+                                       multipart.abort_upload),
     ('object', 'GET', 'acl'): ('GetObjectAcl', acl.get_object_acl),
     ('object', 'PUT', 'acl'): ('PutObjectAcl', acl.put_object_acl),
 }

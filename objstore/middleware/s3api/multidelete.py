@@ -1,7 +1,7 @@
 """DeleteObjects (``POST /bucket?delete``): up to 1,000 keys in one XML
-request, each deleted as its own Swift DELETE by the same caller; a key
-that does not exist counts as deleted (as in S3). Quiet mode lists only
-the failures.
+request, each deleted as DeleteObject deletes it (a multipart object with
+its parts) by the same caller; a key that does not exist counts as
+deleted (as in S3). Quiet mode lists only the failures.
 """
 
 import base64
@@ -9,6 +9,7 @@ import hashlib
 
 from objstore.common.http import is_success
 from objstore.middleware.s3api.errors import ERRORS, S3Error
+from objstore.middleware.s3api.obj import delete_key
 from objstore.middleware.s3api.payload import content_md5_etag
 from objstore.middleware.s3api.xmlio import (
     MAX_XML_SIZE, XMLError, parse_xml, to_xml)
@@ -54,10 +55,10 @@ def _check_md5(headers, body):
 def _delete_one(ctx, key):
     """None when deleted (or absent), else the error code."""
     try:
-        resp = ctx.call('DELETE', ctx.s3req.bucket, key)
+        status = delete_key(ctx, ctx.s3req.bucket, key)
     except S3Error as err:
         return err.code
-    if is_success(resp.status_int) or resp.status_int == 404:
+    if is_success(status) or status == 404:
         return None
     return 'InternalError'
 

@@ -11,13 +11,16 @@ CopyObject is a PUT with ``X-Copy-From`` handled by the copy middleware
 further down, so the source is read as the same caller.
 """
 
+import json
 from urllib.parse import quote, unquote
 
 from objstore.common.http import Response, is_success
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
-from objstore.middleware.s3api.payload import content_md5_etag
-from objstore.middleware.s3api.views import http_date_to_s3, quoted_etag
+from objstore.middleware.s3api.upload import (
+    checksum_headers, put_body, write_error)
+from objstore.middleware.s3api.views import (
+    S3_ETAG_SYSMETA, http_date_to_s3, object_etag, quoted_etag)
 from objstore.middleware.s3api.xmlio import to_xml
 
 MAX_KEY_LENGTH = 1024
@@ -37,6 +40,12 @@ COPY_CONDITIONS = {
     'x-amz-copy-source-if-none-match': 'If-None-Match',
     'x-amz-copy-source-if-modified-since': 'If-Modified-Since',
     'x-amz-copy-source-if-unmodified-since': 'If-Unmodified-Since'}
+# A copy is one plain object: none of a multipart source's S3 or SLO facts
+# (its ETag, upload id) may come along.
+COPY_BLANKED = {S3_ETAG_SYSMETA: '', 'X-Object-Sysmeta-S3api-Upload-Id': '',
+                'X-Object-Sysmeta-S3api-Parts-Count': '',
+                'X-Object-Sysmeta-Slo-Etag': '',
+                'X-Object-Sysmeta-Slo-Size': ''}
 RESPONSE_OVERRIDES = ('response-content-type', 'response-content-language',
                       'response-expires', 'response-cache-control',
                       'response-content-disposition',
@@ -78,12 +87,12 @@ def s3_object_headers(swift_headers):
                        'last-modified', 'accept-ranges', 'content-encoding',
                        'content-disposition'):
             headers[name.title()] = value
-        elif lower == 'etag':
-            headers['ETag'] = quoted_etag(value)
+    if 'ETag' in swift_headers:
+        headers['ETag'] = object_etag(swift_headers)
     return headers
 
 
-def _check_key(key):
+def check_key(key):
     if len(key.encode('utf-8')) > MAX_KEY_LENGTH:
         raise S3Error('KeyTooLongError', Size=len(key.encode('utf-8')),
                       MaxSizeAllowed=MAX_KEY_LENGTH)
@@ -96,36 +105,9 @@ def not_found(ctx):
     return S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
 
 
-def _write_error(ctx, resp):
-    """The S3Error of a failed object PUT."""
-    status = resp.status_int
-    if ctx.body_mismatched():
-        return S3Error('XAmzContentSHA256Mismatch',
-                       ClientComputedContentSHA256=ctx.signature.payload_hash)
-    if status == 404:
-        return S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
-    if status == 422:
-        return S3Error('BadDigest', ExpectedDigest=ctx.s3req.headers.get(
-            'content-md5'))
-    if status == 411:
-        return S3Error('MissingContentLength')
-    if status == 413:
-        return S3Error('EntityTooLarge')
-    if status == 499:
-        return S3Error('IncompleteBody')
-    if status == 408:
-        return S3Error('RequestTimeout')
-    if status == 400:
-        text = resp.body.decode('utf-8', 'replace')
-        if 'metadata' in text.lower():
-            return S3Error('MetadataTooLarge')
-        return S3Error('InvalidArgument', text or None)
-    return S3Error('ServiceUnavailable' if status >= 500 else 'InternalError')
-
-
 def put_object(ctx):
     headers = ctx.s3req.headers
-    _check_key(ctx.s3req.key)
+    check_key(ctx.s3req.key)
     if 'x-amz-copy-source' in headers:
         return copy_object(ctx)
     if 'content-length' not in headers and \
@@ -133,18 +115,11 @@ def put_object(ctx):
         raise S3Error('MissingContentLength')
     swift_headers = swift_object_headers(headers, fresh=False)
     swift_headers.update(canned_acl_headers(headers, bucket=False))
-    if 'content-md5' in headers:
-        swift_headers['ETag'] = content_md5_etag(headers['content-md5'])
-    resp = ctx.call('PUT', ctx.s3req.bucket, ctx.s3req.key,
-                    headers=swift_headers, client_body=True)
-    if ctx.body_mismatched() or not is_success(resp.status_int):
-        raise _write_error(ctx, resp)
-    return Response(status=200, content_length=0, headers={
-        'ETag': quoted_etag(resp.headers.get('ETag'))})
+    return put_body(ctx, ctx.s3req.bucket, ctx.s3req.key, swift_headers)
 
 
 def _part_number(params):
-    """None, or 1: a single-part object has only part 1."""
+    """The partNumber of a GetObject/HeadObject, or None."""
     if 'partNumber' not in params:
         return None
     try:
@@ -156,9 +131,37 @@ def _part_number(params):
                       'between 1 and 10000, inclusive',
                       ArgumentName='partNumber',
                       ArgumentValue=params['partNumber'])
+    return number
+
+
+def part_range(manifest, number):
+    """The ``Range`` of part ``number`` (1-based) of a multipart object
+    whose stored SLO manifest is ``manifest``; InvalidPartNumber when it
+    has fewer parts.
+
+    >>> part_range([{'bytes': 5}, {'bytes': 3}], 2)
+    'bytes=5-7'
+    """
+    if number > len(manifest):
+        raise S3Error('InvalidPartNumber')
+    start = sum(entry['bytes'] for entry in manifest[:number - 1])
+    return 'bytes=%d-%d' % (start, start + manifest[number - 1]['bytes'] - 1)
+
+
+def _part_request(ctx, number):
+    """(Range header, parts count) of a part of a multipart object; None
+    for any other object, whose only part is 1."""
+    s3req = ctx.s3req
+    resp = ctx.call('GET', s3req.bucket, s3req.key,
+                    query='multipart-manifest=get')
+    if resp.status_int == 404:
+        raise not_found(ctx)
+    if is_success(resp.status_int) and S3_ETAG_SYSMETA in resp.headers:
+        manifest = json.loads(resp.body)
+        return part_range(manifest, number), len(manifest)
     if number != 1:
         raise S3Error('InvalidPartNumber')
-    return number
+    return None
 
 
 def _check_version(params):
@@ -172,10 +175,18 @@ def get_object(ctx):
     s3req = ctx.s3req
     params = s3req.params
     _check_version(params)
-    _part_number(params)
+    part = _part_number(params)
     headers = {name.title(): value for name, value in s3req.headers.items()
                if name in CONDITIONAL_HEADERS}
-    resp = ctx.call(s3req.method, s3req.bucket, s3req.key, headers=headers)
+    if 'If-Match' in headers or 'If-None-Match' in headers:
+        _translate_etag_conditions(ctx, headers)
+    found = _part_request(ctx, part) if part is not None else None
+    method = s3req.method
+    if found is not None:
+        # A HEAD of an SLO is the whole object's: the part's range needs
+        # a GET, whose body a HEAD then drops.
+        headers['Range'], method = found[0], 'GET'
+    resp = ctx.call(method, s3req.bucket, s3req.key, headers=headers)
     status = resp.status_int
     if status == 404:
         raise not_found(ctx)
@@ -189,14 +200,45 @@ def get_object(ctx):
         raise S3Error('ServiceUnavailable' if status >= 500
                       else 'InternalError')
     out_headers = s3_object_headers(resp.headers)
+    if found is not None:
+        out_headers['x-amz-mp-parts-count'] = str(found[1])
+    elif status == 200 and s3req.headers.get(
+            'x-amz-checksum-mode', '').upper() == 'ENABLED':
+        out_headers.update(checksum_headers(resp.headers))
     for name in RESPONSE_OVERRIDES:
         if name in params:
             out_headers[name[len('response-'):].title()] = params[name]
+    body = resp.app_iter
+    if method != s3req.method:
+        _close(body)
+        body = []
     answer = Response(status=status, headerlist=list(out_headers.items()),
-                      app_iter=resp.app_iter)
+                      app_iter=body)
     if status == 304:
         answer.content_length = 0
     return answer
+
+
+def _translate_etag_conditions(ctx, headers):
+    """Make If-Match/If-None-Match on a multipart object's S3 ETag name
+    its SLO ETag, which the slo middleware compares them with (a HEAD
+    tells both; only conditional requests pay for it)."""
+    head = ctx.call('HEAD', ctx.s3req.bucket, ctx.s3req.key)
+    s3_etag = head.headers.get(S3_ETAG_SYSMETA)
+    if not is_success(head.status_int) or not s3_etag:
+        return
+    swift_etag = quoted_etag(head.headers.get('ETag'))
+    for name in ('If-Match', 'If-None-Match'):
+        if name in headers:
+            headers[name] = ', '.join(
+                swift_etag if tag.strip().strip('"') == s3_etag
+                else tag.strip() for tag in headers[name].split(','))
+
+
+def _close(app_iter):
+    close = getattr(app_iter, 'close', None)
+    if close is not None:
+        close()
 
 
 def _failed_condition(headers):
@@ -208,14 +250,38 @@ def _failed_condition(headers):
 
 def delete_object(ctx):
     _check_version(ctx.s3req.params)
-    resp = ctx.call('DELETE', ctx.s3req.bucket, ctx.s3req.key)
-    if resp.status_int == 404:
-        if not ctx.bucket_exists(ctx.s3req.bucket):
-            raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
-    elif not is_success(resp.status_int):
-        raise S3Error('ServiceUnavailable' if resp.status_int >= 500
+    bucket = ctx.s3req.bucket
+    status = delete_key(ctx, bucket, ctx.s3req.key)
+    if status == 404:
+        if not ctx.bucket_exists(bucket):
+            raise S3Error('NoSuchBucket', BucketName=bucket)
+    elif not is_success(status):
+        raise S3Error('ServiceUnavailable' if status >= 500
                       else 'InternalError')
     return Response(status=204)
+
+
+def delete_key(ctx, bucket, key):
+    """The status of deleting ``key``; a multipart object (an SLO) goes
+    with its parts, as Swift's s3api deletes it."""
+    head = ctx.call('HEAD', bucket, key)
+    if head.headers.get('X-Static-Large-Object', '').lower() == 'true':
+        resp = ctx.call('DELETE', bucket, key,
+                        headers={'Accept': 'application/json'},
+                        query='multipart-manifest=delete')
+        return _manifest_delete_status(resp)
+    return ctx.call('DELETE', bucket, key).status_int
+
+
+def _manifest_delete_status(resp):
+    """The status a ``multipart-manifest=delete`` result body reports."""
+    if not is_success(resp.status_int):
+        return resp.status_int
+    try:
+        result = json.loads(resp.body)
+        return int(result['Response Status'].split()[0])
+    except (ValueError, KeyError, IndexError):
+        return 502
 
 
 # ------------------------------------------------------------------- copy
@@ -250,6 +316,7 @@ def _copy_headers(ctx, source):
         raise S3Error('InvalidRequest', SELF_COPY_MESSAGE)
     swift_headers = {'X-Copy-From': quote('/%s/%s' % source),
                      'Content-Length': '0'}
+    swift_headers.update(COPY_BLANKED)
     if directive == 'REPLACE':
         swift_headers.update(swift_object_headers(headers, fresh=True))
         swift_headers['X-Fresh-Metadata'] = 'true'
@@ -272,13 +339,18 @@ def copy_object(ctx):
     if status == 404:
         if not ctx.bucket_exists(ctx.s3req.bucket):
             raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
-        if not ctx.bucket_exists(source[0]):
-            raise S3Error('NoSuchBucket', BucketName=source[0])
-        raise S3Error('NoSuchKey', Key=source[1])
+        raise copy_source_missing(ctx, source)
     if not is_success(status):
-        raise _write_error(ctx, resp)
+        raise write_error(ctx, resp)
     last_modified = resp.headers.get('Last-Modified')
     return ctx.xml(to_xml('CopyObjectResult', [
         ('LastModified', http_date_to_s3(last_modified) if last_modified
          else None),
         ('ETag', quoted_etag(resp.headers.get('ETag')))]))
+
+
+def copy_source_missing(ctx, source):
+    """The S3Error of a copy whose source (bucket, key) is not found."""
+    if not ctx.bucket_exists(source[0]):
+        return S3Error('NoSuchBucket', BucketName=source[0])
+    return S3Error('NoSuchKey', Key=source[1])

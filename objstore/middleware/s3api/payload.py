@@ -7,8 +7,9 @@ and ``HashingInput``, a ``wsgi.input`` that hashes what passes through it
 and raises ``PayloadMismatch`` on the read that completes the body when
 the SHA-256 differs from the signed one. The proxy aborts an upload whose
 input raises, so the object servers never commit it: no mismatching body
-is ever stored. ``UNSIGNED-PAYLOAD`` bodies pass unchecked; other headers
-(``x-amz-checksum-*``) pass through untouched.
+is ever stored. ``UNSIGNED-PAYLOAD`` bodies pass unchecked here;
+aws-chunked bodies arrive decoded, and ``x-amz-checksum-*`` are checked,
+by the upload module.
 
 Pure but for the reads of the wrapped input.
 """
@@ -18,7 +19,7 @@ import binascii
 import hashlib
 
 from objstore.middleware.s3api.errors import S3Error
-from objstore.middleware.s3api.sigv4 import SHA256_HEX, STREAMING_PREFIX
+from objstore.middleware.s3api.sigv4 import SHA256_HEX
 
 
 class PayloadMismatch(ValueError):
@@ -48,14 +49,10 @@ def needs_sha256_check(payload_hash):
 
 def body_reader(source, length, payload_hash):
     """The ``wsgi.input`` an upload's body is read through: checked
-    against a signed SHA-256, else the client's input as it is.
-
-    aws-chunked bodies (``STREAMING-*``) are refused until they are
-    decoded: stored as sent, their chunk framing would corrupt the object.
+    against a signed SHA-256, else the client's input as it is (an
+    aws-chunked body, ``STREAMING-*``, comes here decoded by the upload
+    module, which checks its chunk signatures).
     """
-    if payload_hash and payload_hash.startswith(STREAMING_PREFIX):
-        raise S3Error('NotImplemented', 'aws-chunked (%s) payloads are not '
-                      'supported yet' % payload_hash)
     if needs_sha256_check(payload_hash):
         return HashingInput(source, length, payload_hash)
     return source

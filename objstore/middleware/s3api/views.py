@@ -12,6 +12,9 @@ BUCKET_NAME = re.compile(r'^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$')
 # The creation date of a bucket whose listing carries none (Swift's).
 UNKNOWN_DATE = '2009-02-03T16:45:09.000Z'
 SEGMENTS_SUFFIX = '+segments'
+# A completed multipart upload's S3 ETag (``<md5 of part md5s>-N``): in
+# the manifest's sysmeta, and as ``s3_etag`` in its listing entry's hash.
+S3_ETAG_SYSMETA = 'X-Object-Sysmeta-S3api-Etag'
 
 
 def s3_time(swift_last_modified):
@@ -46,6 +49,31 @@ def quoted_etag(etag):
     """
     etag = etag or ''
     return etag if etag.startswith('"') else '"%s"' % etag
+
+
+def object_etag(swift_headers):
+    """The S3 ETag of a Swift object answer's headers (quoted)."""
+    return quoted_etag(swift_headers.get(S3_ETAG_SYSMETA) or
+                       swift_headers.get('ETag'))
+
+
+def listing_etag(entry):
+    """The S3 ETag of a container listing entry (quoted): a multipart
+    object's ``s3_etag``, an SLO's ``slo_etag``, else its hash.
+
+    >>> listing_etag({'hash': 'abc; s3_etag=def-2', 'slo_etag': '"x"'})
+    '"def-2"'
+    >>> listing_etag({'hash': 'abc', 'slo_etag': '"x"'})
+    '"x"'
+    """
+    base, _, params = (entry.get('hash') or '').partition(';')
+    for param in params.split(';'):
+        name, _, value = param.strip().partition('=')
+        if name == 's3_etag':
+            return quoted_etag(value)
+    if entry.get('slo_etag'):
+        return quoted_etag(entry['slo_etag'])
+    return quoted_etag(base.strip())
 
 
 def owner(user):

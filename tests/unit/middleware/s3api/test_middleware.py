@@ -11,10 +11,12 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from objstore.common.http import Request, Response
+from objstore.middleware.s3api.chunked import ChunkSigner
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.middleware import (
     S3ApiConf, S3ApiMiddleware, route)
 from objstore.middleware.s3api.request import S3Request, parse_request
+from objstore.middleware.s3api.sigv4 import Scope, signing_key
 from objstore.middleware.tempauth import TempAuth
 from tests.helpers import assert_sample_matches
 
@@ -167,12 +169,58 @@ def test_info_lists_s3api(pipeline):
 
 
 
-def test_aws_chunked_bodies_are_refused_not_stored(pipeline):
+def chunked_put(payload, tamper=False):
+    """A PUT whose body is ``payload`` in signed aws-chunked framing (one
+    data chunk and the final one), the chunk signatures chained from the
+    request's; ``tamper`` spoils the data chunk's signature."""
+    headers = {'x-amz-decoded-content-length': str(len(payload)),
+               'content-encoding': 'aws-chunked'}
+    request = AWSRequest(method='PUT', url='http://localhost/bucket/key',
+                         headers=headers)
+    request.headers['X-Amz-Content-SHA256'] = \
+        'STREAMING-AWS4-HMAC-SHA256-PAYLOAD'
+    SigV4Auth(Credentials('test:tester', 'testing'), 's3',
+              'us-east-1').add_auth(request)
+    seed = request.headers['Authorization'].rsplit('Signature=', 1)[1]
+    amz_date = request.headers['X-Amz-Date']
+    scope = Scope('test:tester', amz_date[:8], 'us-east-1', 's3')
+    signer = ChunkSigner(signing_key('testing', scope), amz_date,
+                         scope.text)
+    first = signer.sign_chunk(seed, hashlib.sha256(payload).hexdigest())
+    last = signer.sign_chunk(first, hashlib.sha256(b'').hexdigest())
+    if tamper:
+        first = '0' * 64
+    body = b'%x;chunk-signature=%s\r\n%s\r\n0;chunk-signature=%s\r\n' \
+        b'\r\n' % (len(payload), first.encode(), payload, last.encode())
+    req = Request.blank('/bucket/key', method='PUT',
+                        headers=dict(request.headers.items()))
+    req.host = 'localhost'
+    req.body = body
+    return req
+
+
+def test_aws_chunked_body_is_stored_decoded(pipeline):
+    middleware, proxy = pipeline
+    resp = chunked_put(b'hello world').get_response(middleware)
+    assert resp.status_int == 200, resp.body
+    assert proxy.seen == [('PUT', '/v1/AUTH_test/bucket/key',
+                           b'hello world')]
+
+
+def test_aws_chunked_bad_chunk_signature_is_refused_not_stored(pipeline):
+    middleware, proxy = pipeline
+    resp = chunked_put(b'hello world', tamper=True).get_response(middleware)
+    assert resp.status_int == 403
+    assert b'<Code>SignatureDoesNotMatch</Code>' in resp.body
+    assert proxy.seen == []
+
+
+def test_aws_chunked_without_decoded_length_is_411(pipeline):
     middleware, proxy = pipeline
     req = signed_environ('PUT', '/bucket/key', b'5;chunk-signature=00\r\n',
                          payload_hash='STREAMING-AWS4-HMAC-SHA256-PAYLOAD')
     resp = req.get_response(middleware)
-    assert resp.status_int == 501
+    assert resp.status_int == 411
     assert proxy.seen == []
 
 
