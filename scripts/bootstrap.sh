@@ -10,7 +10,6 @@ VENV="${OBJSTORE_VENV:-$OBJSTORE_ROOT/.venv}"
 
 need_apt=()
 command -v rsync >/dev/null 2>&1 || need_apt+=(rsync)
-command -v rclone >/dev/null 2>&1 || need_apt+=(rclone)   # S3 client tests
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if command -v python3 >/dev/null 2>&1; then
