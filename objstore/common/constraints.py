@@ -124,18 +124,19 @@ def check_metadata(headers, target_type):
         lower = name.lower()
         if not lower.startswith(prefix):
             continue
-        key = lower[len(prefix):]
+        key = name[len(prefix):]
         if not key:
-            raise InvalidInput('metadata name cannot be empty')
+            raise InvalidInput('Metadata name cannot be empty')
         if isinstance(value, str) and not valid_utf8(value):
             raise InvalidInput('metadata value of %s is not valid UTF-8'
                                % name)
+        # Swift's words: the prefix as it matched, the name as sent.
         if len(key) > MAX_META_NAME_LENGTH:
-            raise InvalidInput('metadata name too long: %s; max %d'
-                               % (key, MAX_META_NAME_LENGTH))
+            raise InvalidInput('Metadata name too long: %s%s'
+                               % (prefix, key))
         if len(value) > MAX_META_VALUE_LENGTH:
-            raise InvalidInput('metadata value of %s too long; max %d'
-                               % (name, MAX_META_VALUE_LENGTH))
+            raise InvalidInput('Metadata value longer than %d: %s%s'
+                               % (MAX_META_VALUE_LENGTH, prefix, key))
         count += 1
         size += len(key) + len(value)
     _check_meta_totals(count, size)

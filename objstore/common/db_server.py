@@ -18,6 +18,7 @@ from objstore.common.exceptions import (
     DiskFileDeviceUnavailable, InvalidListingParam, InvalidTimestamp,
     ListingNotAcceptable, ListingPreconditionFailed, LockTimeout)
 from objstore.common.hashing import hash_path
+from objstore.common.http import DEFAULT_CONTENT_TYPE
 from objstore.common.server_base import StorageServer, request_path, \
     split_storage_path
 
@@ -73,9 +74,13 @@ class DatabaseServer(StorageServer):
             message = 'Not found'
         if status == 507:
             message = 'Insufficient storage'
-        # backslashreplace: a message may quote surrogates of bad UTF-8
-        return response(status, body=(message + '\n').encode(
-            'utf-8', 'backslashreplace'))
+        # One line without a line end, typed with swob's default, as the
+        # reasons Swift's proxy and servers send (the proxy passes listing
+        # and X-Container-Sync-To reasons on). backslashreplace: a message
+        # may quote surrogates of bad UTF-8.
+        return response(status, body=message.encode(
+            'utf-8', 'backslashreplace'), content_type=DEFAULT_CONTENT_TYPE,
+            charset=None)
 
     def HEAD(self, req, parts):
         return self._read(req, parts, with_listing=False)

@@ -121,6 +121,15 @@ class Response(webob.Response):
         return super().__call__(environ, start_response)
 
 
+class EmptyResponse(Response):
+    """An answer Swift sends empty whatever its status (the 412 of a
+    conditional GET): typed and framed as swob's, without its page."""
+
+    def __call__(self, environ, start_response):
+        fill_default_body(self, 'HEAD')
+        return webob.Response.__call__(self, environ, start_response)
+
+
 class _SwiftShaped(Response):
     """Base of the status exceptions (with webob's): Swift's default body
     instead of webob's multi-line text or HTML page. A Response, so that
@@ -170,6 +179,7 @@ POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
 # creates (or revives); an existing container keeps its own.
 POLICY_DEFAULT_HEADER = 'X-Backend-Storage-Policy-Default'
 
+HTTP_ACCEPTED = 202
 HTTP_PARTIAL_CONTENT = 206
 HTTP_UNAUTHORIZED = 401
 HTTP_NOT_FOUND = 404

@@ -44,10 +44,10 @@ from objstore.common.exceptions import (
     InvalidInput, InvalidTimestamp, LockTimeout, StoragePolicyUnavailable)
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import (
-    POLICY_HEADER, HTTPAccepted, HTTPBadRequest, HTTPClientDisconnect,
-    HTTPConflict, HTTPCreated, HTTPForbidden, HTTPInsufficientStorage,
-    HTTPInternalServerError, HTTPLengthRequired, HTTPMethodNotAllowed,
-    HTTPNoContent, HTTPNotFound, HTTPPreconditionFailed,
+    POLICY_HEADER, EmptyResponse, HTTPAccepted, HTTPBadRequest,
+    HTTPClientDisconnect, HTTPConflict, HTTPCreated, HTTPForbidden,
+    HTTPInsufficientStorage, HTTPInternalServerError, HTTPLengthRequired,
+    HTTPMethodNotAllowed, HTTPNoContent, HTTPNotFound, HTTPPreconditionFailed,
     HTTPRequestEntityTooLarge, HTTPRequestTimeout, HTTPServiceUnavailable,
     HTTPUnprocessableEntity, Response, is_success, split_path,
     text_error)
@@ -387,7 +387,7 @@ class ObjectController(StorageServer):
                                      last_modified)
         if status is not None:
             df.close()
-            resp = Response(status=status)
+            resp = EmptyResponse(status=status)  # Swift's 412 has no page
             if status == 304:
                 # Swift's 304 keeps what a cache revalidates with.
                 resp.headers.update({

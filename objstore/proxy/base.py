@@ -19,8 +19,9 @@ from objstore.common.info import forget, lookup, remember
 from objstore.common.infocache import (
     account_info_from, cache_key, container_info_from)
 from objstore.common.http import (
-    POLICY_HEADER, HTTP_UNAUTHORIZED, HTTPServiceUnavailable, Response,
-    is_success, text_error)
+    DEFAULT_CONTENT_TYPE, POLICY_HEADER, HTTP_ACCEPTED, HTTP_UNAUTHORIZED,
+    EmptyResponse, HTTPServiceUnavailable, Response, default_body, is_success,
+    text_error)
 from objstore.common.log import get_txn_id
 from objstore.common.row_update import make_host_list
 from objstore.common.timestamp import Timestamp
@@ -73,6 +74,16 @@ def client_headers(backend_headers, owner=True):
             continue
         headers.append((_title(name), value))
     return headers
+
+
+def untyped_if_empty(headerlist, body):
+    """``headerlist`` without its Content-Type when ``body`` is empty: an
+    empty answer is typed (and given its page) as Swift's, whatever the
+    storage server said (the DB servers say text/plain)."""
+    if body:
+        return headerlist
+    return [(name, value) for name, value in headerlist
+            if name.lower() != 'content-type']
 
 
 def listing_headers(headers, container):
@@ -312,14 +323,16 @@ class Controller:
             return text_error(HTTPServiceUnavailable,
                               'Service Unavailable: no quorum of storage '
                               'nodes answered')
-        headerlist = client_headers(chosen.headers, self.is_owner(req))
-        if not chosen.body:
-            # An empty answer is typed as Swift's, whatever the storage
-            # server said (the DB servers say text/plain).
-            headerlist = [(name, value) for name, value in headerlist
-                          if name.lower() != 'content-type']
+        headerlist = untyped_if_empty(
+            client_headers(chosen.headers, self.is_owner(req)), chosen.body)
+        body = chosen.body
+        if chosen.status == HTTP_ACCEPTED and not body:
+            # swob gives every 202 its page (a PUT to an existing
+            # container); the Response fills only errors.
+            headerlist.append(('Content-Type', DEFAULT_CONTENT_TYPE))
+            body = default_body(HTTP_ACCEPTED)
         return Response(status=chosen.status, headerlist=headerlist,
-                        body=chosen.body)
+                        body=body)
 
     def fan_out(self, req, ring, part, method, path, headers_list, body=b''):
         results = make_requests(self.app.backend, ring, part, method, path,
@@ -337,8 +350,12 @@ class Controller:
         if source is None:
             status = failure_status(statuses, ring.replica_count)
             if last_error is not None and last_error[0] == status:
-                return Response(status=status, headerlist=client_headers(
-                    last_error[1], owner), body=last_error[2])
+                # The storage server's body as it is: its error page, or
+                # none where Swift's servers send none (a conditional 412).
+                answer = Response if last_error[2] else EmptyResponse
+                return answer(status=status, headerlist=untyped_if_empty(
+                    client_headers(last_error[1], owner), last_error[2]),
+                    body=last_error[2])
             if status == 503:
                 self.app.logger.error('%s %s: no node answered (%s)',
                                       req.method, req.path, statuses)

@@ -1,0 +1,126 @@
+"""Answers shaped as Swift's where the second harness run still differed
+(issue 10, docs/compat.md "Results"): container errors typed as swob's
+pages, listing-parameter reasons without a line end, the 202 of a PUT to
+an existing container, the empty 412 of a conditional GET, metadata and
+name reasons in Swift's words and types. Raw http.client against the
+session aio cluster."""
+
+import uuid
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.helpers import send_raw
+
+HTML = 'text/html; charset=UTF-8'
+NOT_FOUND = (b'<html><h1>Not Found</h1><p>The resource could not be '
+             b'found.</p></html>')
+CONFLICT = (b'<html><h1>Conflict</h1><p>There was a conflict when trying '
+            b'to complete your request.</p></html>')
+ACCEPTED = (b'<html><h1>Accepted</h1><p>The request is accepted for '
+            b'processing.</p></html>')
+
+
+class Raw:
+    """Requests sent as written, as the test user."""
+
+    def __init__(self, cluster):
+        url, self.token = cluster.get_token('test:tester')
+        parsed = urlparse(url)
+        self.host, self.port, self.base = parsed.hostname, parsed.port, \
+            parsed.path
+
+    def __call__(self, method, path='', headers=None, body=None):
+        sent = {'X-Auth-Token': self.token}
+        sent.update(headers or {})
+        return send_raw(self.host, self.port, method, self.base + path, sent,
+                        body)
+
+
+@pytest.fixture(scope='module')
+def raw(cluster):
+    return Raw(cluster)
+
+
+@pytest.fixture
+def container(raw):
+    name = '/answers-%s' % uuid.uuid4().hex
+    assert raw('PUT', name)[0] == 201
+    return name
+
+
+def test_missing_container_errors_are_swobs_html_pages(raw):
+    missing = '/nope-%s' % uuid.uuid4().hex
+    for method in ('GET', 'POST', 'DELETE'):
+        status, headers, body = raw(method, missing)
+        assert (status, body) == (404, NOT_FOUND), method
+        assert headers['content-type'] == HTML, method
+    status, headers, body = raw('HEAD', missing)
+    assert (status, body, headers['content-type']) == (404, b'', HTML)
+    status, headers, body = raw('GET', missing + '?format=json')
+    assert (status, headers['content-type']) == (404, HTML)
+
+
+def test_deleting_a_full_container_is_swobs_conflict(raw, container):
+    assert raw('PUT', container + '/o', body=b'x')[0] == 201
+    status, headers, body = raw('DELETE', container)
+    assert (status, body, headers['content-type']) == (409, CONFLICT, HTML)
+
+
+def test_put_to_an_existing_container_is_swobs_accepted(raw, container):
+    status, headers, body = raw('PUT', container)
+    assert (status, body, headers['content-type']) == (202, ACCEPTED, HTML)
+    assert headers['content-length'] == str(len(ACCEPTED))
+
+
+@pytest.mark.parametrize('level', ['', '/c'])
+def test_listing_limit_reason_has_no_line_end(raw, level):
+    if level:
+        level = '/limit-%s' % uuid.uuid4().hex
+        assert raw('PUT', level)[0] == 201
+    status, headers, body = raw('GET', level + '?limit=10001')
+    assert (status, body) == (412, b'Maximum limit is 10000')
+    assert headers['content-type'] == HTML
+
+
+def test_listing_bad_utf8_reason_has_no_line_end(raw, container):
+    status, _headers, body = raw('GET', container + '?marker=%FF')
+    assert (status, body) == (400, b'"marker" parameter not valid UTF-8')
+
+
+@pytest.mark.parametrize('condition', [
+    {'If-Match': '"nope"'},
+    {'If-Unmodified-Since': 'Thu, 01 Jan 1970 00:00:00 GMT'}])
+def test_conditional_get_412_is_empty(raw, container, condition):
+    assert raw('PUT', container + '/o', body=b'hello')[0] == 201
+    status, headers, body = raw('GET', container + '/o', condition)
+    assert (status, body) == (412, b'')
+    assert headers['content-length'] == '0'
+    assert headers['content-type'] == HTML
+    assert headers['etag'] == '5d41402abc4b2a76b9719d911017c592'
+
+
+def test_if_match_star_on_nothing_is_an_empty_412(raw, container):
+    status, headers, body = raw('GET', container + '/none',
+                                {'If-Match': '*'})
+    assert (status, body, headers['content-length']) == (412, b'', '0')
+
+
+@pytest.mark.parametrize('level,method', [
+    ('', 'POST'), ('/c', 'PUT'), ('/c/o', 'PUT')])
+def test_metadata_reasons_are_swifts_words(raw, level, method):
+    kind = {'': 'account', '/c': 'container', '/c/o': 'object'}[level]
+    if level:
+        base = '/meta-%s' % uuid.uuid4().hex
+        assert raw('PUT', base)[0] == 201
+        level = base + level[2:]
+    prefix = 'X-%s-Meta-' % kind.capitalize()
+    cases = [({prefix + 'N' * 129: 'v'},
+              'Metadata name too long: x-%s-meta-N%s' % (kind, 'n' * 128)),
+             ({prefix + 'V': 'v' * 257},
+              'Metadata value longer than 256: x-%s-meta-V' % kind),
+             ({prefix: 'v'}, 'Metadata name cannot be empty')]
+    for headers, reason in cases:
+        status, answer, body = raw(method, level, headers, body=b'')
+        assert (status, body) == (400, reason.encode()), headers
+        assert answer['content-type'] == 'text/plain'
