@@ -223,13 +223,13 @@ def check_object_length(content_length, chunked):
                            % content_length)
     if len(content_length.lstrip('0')) > len(str(MAX_FILE_SIZE)):
         # too large whatever it says; int() refuses 4,300+ digits
-        raise InvalidInput('Your request is too large', status=413)
+        raise InvalidInput('Your request is too large.', status=413)
     length = int(content_length)
     if length < 0:
         raise InvalidInput('Invalid Content-Length header: %r'
                            % content_length)
     if length > MAX_FILE_SIZE:
-        raise InvalidInput('Your request is too large', status=413)
+        raise InvalidInput('Your request is too large.', status=413)
     return length
 
 
@@ -280,4 +280,4 @@ def check_content_type_params(value):
     for param in (value or '').split(';')[1:]:
         if param.lstrip().startswith('swift_'):
             raise InvalidInput('Invalid Content-Type, swift_* is not a valid '
-                               'parameter name.')
+                               'parameter name.', plain=False)

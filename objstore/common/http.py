@@ -130,6 +130,12 @@ class EmptyResponse(Response):
         return webob.Response.__call__(self, environ, start_response)
 
 
+def untyped_answer(status, headers):
+    """An empty answer with ``headers`` (a dict) only, no Content-Type:
+    Swift's allowed CORS preflight, whose headers it replaces wholesale."""
+    return webob.Response(status=status, headerlist=list(headers.items()))
+
+
 class _SwiftShaped(Response):
     """Base of the status exceptions (with webob's): Swift's default body
     instead of webob's multi-line text or HTML page. A Response, so that
@@ -235,9 +241,10 @@ def text_error(exc_class, message, **kwargs):
 
 
 def html_error(exc_class, message, **kwargs):
-    """An error response with a one-reason body typed as Swift types the few
-    reasons its proxy sends with swob's default type (``Bad URL``,
-    ``Invalid UTF8 or contains NULL``)."""
+    """An error response with a one-reason body typed with swob's default,
+    as Swift types a reason given without a type (``Bad URL``, copy's and
+    the ACL reasons, its servers' reasons); its constraint checks type
+    theirs text/plain (``text_error``)."""
     return exc_class(body=message.encode('utf-8'),
                      content_type=DEFAULT_CONTENT_TYPE, charset=None,
                      **kwargs)

@@ -49,7 +49,7 @@ from objstore.common.http import (
     HTTPInsufficientStorage, HTTPInternalServerError, HTTPLengthRequired,
     HTTPMethodNotAllowed, HTTPNoContent, HTTPNotFound, HTTPPreconditionFailed,
     HTTPRequestEntityTooLarge, HTTPRequestTimeout, HTTPServiceUnavailable,
-    HTTPUnprocessableEntity, Response, is_success, split_path,
+    HTTPUnprocessableEntity, Response, html_error, is_success, split_path,
     text_error)
 from objstore.common.log import get_logger
 from objstore.common.row_update import (
@@ -353,7 +353,7 @@ class ObjectController(StorageServer):
             writer.write(chunk)
             req.environ[BYTES_RECEIVED] = writer.bytes_written
             if writer.bytes_written > MAX_FILE_SIZE:
-                raise InvalidInput('Your request is too large', status=413)
+                raise InvalidInput('Your request is too large.', status=413)
         if length is not None and writer.bytes_written < length:
             raise ClientDisconnected('client sent %d of %d bytes'
                                      % (writer.bytes_written, length))
@@ -473,9 +473,9 @@ class ObjectController(StorageServer):
         is written), 412 when the object's X-Delete-At changed (or it is
         gone) since the queue entry was written; else None."""
         if existing is None:
-            return text_error(HTTPNotFound, 'object not found')
+            return HTTPNotFound()  # swob's page, as Swift
         if Timestamp(meta.get('X-Delete-At') or 0) != if_delete_at:
-            return text_error(HTTPPreconditionFailed,
+            return html_error(HTTPPreconditionFailed,
                               'X-If-Delete-At and X-Delete-At do not match')
         return None
 

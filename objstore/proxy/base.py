@@ -21,7 +21,7 @@ from objstore.common.infocache import (
 from objstore.common.http import (
     DEFAULT_CONTENT_TYPE, POLICY_HEADER, HTTP_ACCEPTED, HTTP_UNAUTHORIZED,
     EmptyResponse, HTTPServiceUnavailable, Response, default_body, is_success,
-    text_error)
+    text_error, untyped_answer)
 from objstore.common.log import get_txn_id
 from objstore.common.row_update import make_host_list
 from objstore.common.timestamp import Timestamp
@@ -221,16 +221,17 @@ class Controller:
         headers.update(preflight_headers(
             cors, origin, methods,
             req.headers.get('Access-Control-Request-Headers')))
-        return self._options_answer(200, headers)
+        return self._options_answer(200, headers, answer=untyped_answer)
 
-    def _options_answer(self, status, headers):
+    def _options_answer(self, status, headers, answer=Response):
         """An allowed OPTIONS answer: an object's lists COPY too (served by
-        the copy middleware), as Swift's copy middleware adds it."""
+        the copy middleware), as Swift's copy middleware adds it. A
+        preflight's ``answer`` has no Content-Type, as Swift's."""
         if self.obj is not None:
             for name in ('Allow', 'Access-Control-Allow-Methods'):
                 if name in headers:
                     headers[name] += ', COPY'
-        return Response(status=status, headers=headers)
+        return answer(status=status, headers=headers)
 
     # --------------------------------------------------------------- auth
 

@@ -124,3 +124,47 @@ def test_metadata_reasons_are_swifts_words(raw, level, method):
         status, answer, body = raw(method, level, headers, body=b'')
         assert (status, body) == (400, reason.encode()), headers
         assert answer['content-type'] == 'text/plain'
+
+
+def test_reasons_swift_sends_as_html_pages_are_typed_so(raw, container):
+    name = '/' + 'c' * 257
+    status, headers, body = raw('PUT', name)
+    assert (status, body) == (400, b'Container name length of 257 longer '
+                                   b'than 256')
+    assert headers['content-type'] == HTML
+    status, headers, body = raw('PUT', container + '/o', {
+        'Content-Type': 'text/plain; swift_bytes=3'}, body=b'x')
+    assert status == 400 and headers['content-type'] == HTML
+    status, headers, body = raw('COPY', container + '/o')
+    assert (status, body) == (412, b'Destination header required')
+    assert headers['content-type'] == HTML
+
+
+@pytest.mark.parametrize('header,acl,reason', [
+    ('X-Container-Read', '.r:',
+     "No host/domain value after referrer designation in ACL: '.r:'"),
+    ('X-Container-Write', '.r:*',
+     "Referrers not allowed in write ACL: '.r:*'")])
+def test_acl_reasons_are_swifts(raw, container, header, acl, reason):
+    status, headers, body = raw('POST', container, {header: acl})
+    assert (status, body) == (400, reason.encode())
+    assert headers['content-type'] == HTML
+
+
+def test_oversized_content_length_reason_is_swifts(raw, container):
+    status, _headers, body = raw('PUT', container + '/o',
+                                 {'Content-Length': '9' * 40}, body=b'')
+    assert (status, body) == (413, b'Your request is too large.')
+
+
+def test_allowed_preflight_has_no_content_type(raw, container):
+    assert raw('POST', container, {
+        'X-Container-Meta-Access-Control-Allow-Origin':
+            'http://example.com'})[0] == 204
+    status, headers, body = send_raw(
+        raw.host, raw.port, 'OPTIONS', raw.base + container + '/o',
+        {'Origin': 'http://example.com',
+         'Access-Control-Request-Method': 'GET'})
+    assert (status, body) == (200, b'')
+    assert headers['access-control-allow-origin'] == 'http://example.com'
+    assert 'content-type' not in headers
