@@ -51,6 +51,8 @@ OWNER_ONLY_HEADERS = frozenset((
     'x-account-meta-temp-url-key', 'x-account-meta-temp-url-key-2',
     'x-container-meta-temp-url-key', 'x-container-meta-temp-url-key-2'))
 
+# Set by the auth middleware (tempauth) on a reseller admin's request.
+RESELLER_REQUEST = 'reseller_request'
 
 def is_backend_header(name):
     return name.lower().startswith('x-backend-')
@@ -86,16 +88,18 @@ def untyped_if_empty(headerlist, body):
             if name.lower() != 'content-type']
 
 
-def listing_headers(headers, container):
+def listing_headers(headers, container, reseller=False):
     """Swift's headers of an account or container GET/HEAD answer, from
     the storage server's [(name, value)]: ``Accept-Ranges: bytes``, no
     X-Put-Timestamp (Swift sends it on PUT answers only); a container's
-    also ``Last-Modified`` (its PUT time, rounded up to the second) and
+    also ``Last-Modified`` (its PUT time, rounded up to the second) and,
+    to a ``reseller`` request only (as Swift),
     ``X-Container-Sharding: False`` (objstore never shards a container).
     ``Vary: Accept`` is the listing_formats middleware's, which chooses
     the format.
 
-    >>> listing_headers([('X-Put-Timestamp', '0000000001.50000')], True)
+    >>> listing_headers([('X-Put-Timestamp', '0000000001.50000')], True,
+    ...                 reseller=True)
     ... # doctest: +NORMALIZE_WHITESPACE
     [('Accept-Ranges', 'bytes'), ('X-Container-Sharding', 'False'),
      ('Last-Modified', 'Thu, 01 Jan 1970 00:00:02 GMT')]
@@ -103,8 +107,9 @@ def listing_headers(headers, container):
     shaped = [(name, value) for name, value in headers
               if name.lower() != 'x-put-timestamp']
     shaped.append(('Accept-Ranges', 'bytes'))
-    if container:
+    if container and reseller:
         shaped.append(('X-Container-Sharding', 'False'))
+    if container:
         put_time = dict((name.lower(), value) for name, value in headers
                         ).get('x-put-timestamp')
         if put_time:
@@ -364,8 +369,9 @@ class Controller:
         resp_headers = client_headers(source.headers, owner) + \
             self.extra_client_headers(source.headers)
         if self.obj is None and is_success(source.status):
-            resp_headers = listing_headers(resp_headers,
-                                           self.container is not None)
+            resp_headers = listing_headers(
+                resp_headers, self.container is not None,
+                req.environ.get(RESELLER_REQUEST, False))
         if req.method == 'HEAD':
             source.response.close()
             return Response(status=source.status, headerlist=resp_headers,

@@ -168,3 +168,14 @@ def test_allowed_preflight_has_no_content_type(raw, container):
     assert (status, body) == (200, b'')
     assert headers['access-control-allow-origin'] == 'http://example.com'
     assert 'content-type' not in headers
+
+
+def test_container_sharding_is_shown_to_resellers_only(cluster, raw,
+                                                       container):
+    status, headers, _ = raw('HEAD', container)
+    assert status == 204 and 'x-container-sharding' not in headers
+    url, token = cluster.get_token('admin:admin')
+    status, headers, _ = send_raw(raw.host, raw.port, 'HEAD',
+                                  raw.base + container,
+                                  {'X-Auth-Token': token})
+    assert status == 204 and headers['x-container-sharding'] == 'False'
