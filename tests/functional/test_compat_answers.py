@@ -179,3 +179,17 @@ def test_container_sharding_is_shown_to_resellers_only(cluster, raw,
                                   raw.base + container,
                                   {'X-Auth-Token': token})
     assert status == 204 and headers['x-container-sharding'] == 'False'
+
+
+def test_objects_keep_swifts_allowed_headers(raw, container):
+    sent = {'Cache-Control': 'no-cache', 'Content-Language': 'fr',
+            'Expires': 'never', 'X-Robots-Tag': 'none'}
+    assert raw('PUT', container + '/o', sent, body=b'x')[0] == 201
+    for method in ('GET', 'HEAD'):
+        status, headers, _ = raw(method, container + '/o')
+        assert status == 200
+        assert {name: headers.get(name.lower()) for name in sent} == sent
+    assert raw('POST', container + '/o', {'Expires': 'soon'})[0] == 202
+    status, headers, _ = raw('HEAD', container + '/o')
+    assert (headers['expires'], headers.get('cache-control')) == ('soon',
+                                                                  None)
