@@ -193,3 +193,19 @@ def test_objects_keep_swifts_allowed_headers(raw, container):
     status, headers, _ = raw('HEAD', container + '/o')
     assert (headers['expires'], headers.get('cache-control')) == ('soon',
                                                                   None)
+
+
+@pytest.mark.parametrize('accept,content_type', [
+    (None, 'text/plain'), ('application/xml', 'application/xml')])
+def test_bulk_delete_report_is_typed_without_charset(raw, container, accept,
+                                                     content_type):
+    assert raw('PUT', container + '/o', body=b'x')[0] == 201
+    headers = {'Content-Type': 'text/plain'}
+    if accept:
+        headers['Accept'] = accept
+    status, answer, body = raw('POST', '?bulk-delete', headers,
+                               body=('%s/o\n' % container).encode())
+    assert status == 200
+    assert b'Number Deleted: 1' in body or \
+        b'<number_deleted>1</number_deleted>' in body
+    assert answer['content-type'] == content_type
