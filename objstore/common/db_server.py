@@ -19,8 +19,8 @@ from objstore.common.exceptions import (
     ListingNotAcceptable, ListingPreconditionFailed, LockTimeout)
 from objstore.common.hashing import hash_path
 from objstore.common.http import DEFAULT_CONTENT_TYPE
-from objstore.common.server_base import StorageServer, request_path, \
-    split_storage_path
+from objstore.common.server_base import StorageServer, error_message, \
+    request_path, split_storage_path
 
 ERROR_STATUS = {
     DatabaseNotFound: 404,
@@ -66,7 +66,13 @@ class DatabaseServer(StorageServer):
         if req.method == 'REPLICATE':
             return self.REPLICATE(req, path)
         parts = split_storage_path(path, 3, self.max_path_segments)
-        return getattr(self, req.method)(req, parts)
+        try:
+            return getattr(self, req.method)(req, parts)
+        except InvalidListingParam as err:
+            # Swift's servers type a listing parameter's reason text/plain
+            return response(400, body=error_message(err).encode(
+                'utf-8', 'backslashreplace'), content_type='text/plain',
+                charset=None)
 
     def error_response(self, status, message):
         # Swift's short texts: the table's only 404 is a missing DB.

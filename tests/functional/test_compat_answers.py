@@ -83,9 +83,12 @@ def test_listing_limit_reason_has_no_line_end(raw, level):
     assert headers['content-type'] == HTML
 
 
-def test_listing_bad_utf8_reason_has_no_line_end(raw, container):
-    status, _headers, body = raw('GET', container + '?marker=%FF')
-    assert (status, body) == (400, b'"marker" parameter not valid UTF-8')
+@pytest.mark.parametrize('param', ['marker', 'delimiter'])
+def test_listing_bad_utf8_reason_is_plain_text(raw, container, param):
+    status, headers, body = raw('GET', '%s?%s=%%FF' % (container, param))
+    assert (status, body) == (
+        400, b'"%s" parameter not valid UTF-8' % param.encode())
+    assert headers['content-type'] == 'text/plain'
 
 
 @pytest.mark.parametrize('condition', [
