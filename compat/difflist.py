@@ -88,7 +88,7 @@ def list_b(results, shared):
         lines += ['', '#### `%s-` (%d cases)' % (prefix, len(groups[prefix])),
                   '']
         lines.extend('- `%s` (%s %s): %s' % (
-            result['name'], result['method'], result['path'],
+            result['name'], result['method'], cut(result['path']),
             '; '.join(cut(d) for d in left))
             for result, left in groups[prefix])
     return lines
