@@ -451,7 +451,10 @@ class ObjectController(StorageServer):
         timestamp = required_timestamp(req.headers)
         if_delete_at = req.headers.get('X-If-Delete-At')
         if if_delete_at is not None:
-            if_delete_at = parse_if_delete_at(if_delete_at)
+            try:
+                if_delete_at = parse_if_delete_at(if_delete_at)
+            except InvalidInput as err:  # Swift types this reason HTML
+                return html_error(HTTPBadRequest, err.message)
         df = self._diskfile(target)
         existing, exists, meta = existing_state(df, time.time())
         if existing is not None and existing >= timestamp:

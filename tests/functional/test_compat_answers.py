@@ -212,3 +212,16 @@ def test_bulk_delete_report_is_typed_without_charset(raw, container, accept,
     assert b'Number Deleted: 1' in body or \
         b'<number_deleted>1</number_deleted>' in body
     assert answer['content-type'] == content_type
+
+
+def test_bad_x_if_delete_at_and_manifest_reasons_are_html(raw, container):
+    assert raw('PUT', container + '/o', body=b'x')[0] == 201
+    status, headers, body = raw('DELETE', container + '/o',
+                                {'X-If-Delete-At': 'soon'})
+    assert (status, body) == (400, b'Bad X-If-Delete-At header value')
+    assert headers['content-type'] == HTML
+    status, headers, body = raw('PUT', container + '/m',
+                                {'X-Object-Manifest': 'no-slash'}, body=b'')
+    assert (status, body) == (400, b'X-Object-Manifest must be in the '
+                                   b'format container/prefix')
+    assert headers['content-type'] == HTML
