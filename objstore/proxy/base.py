@@ -246,7 +246,7 @@ class Controller:
         if authorize is None:
             # Unreachable through Application (it refuses unclaimed
             # requests first); kept so a controller can never be the hole.
-            return unauthorized(req.path)
+            return unauthorized(req.path_info)
         req.environ['swift.acl'] = acl
         denied = authorize(req)
         if denied is None and not self.is_owner(req):

@@ -225,3 +225,13 @@ def test_bad_x_if_delete_at_and_manifest_reasons_are_html(raw, container):
     assert (status, body) == (400, b'X-Object-Manifest must be in the '
                                    b'format container/prefix')
     assert headers['content-type'] == HTML
+
+
+@pytest.mark.parametrize('target,realm', [
+    ('/v1/AUTH_test%23frag', 'AUTH_test%23frag'),
+    ('/v1/AUTH_test#frag', 'AUTH_test%23frag'),
+    ('/v1/AUTH_%C3%A9t%C3%A9/c', 'AUTH_%C3%A9t%C3%A9')])
+def test_realm_quotes_the_account_once(raw, target, realm):
+    status, headers, _ = send_raw(raw.host, raw.port, 'GET', target, {})
+    assert status == 401
+    assert headers['www-authenticate'] == 'Swift realm="%s"' % realm
