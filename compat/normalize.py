@@ -28,6 +28,9 @@ VOLATILE_HEADERS = {
     # X-Delete-After becomes now + N on the server, a second apart on two
     # clusters.
     'x-delete-at': '<delete-at>',
+    # An SLO's: the MD5 of its stored manifest, which holds each segment's
+    # last-modified time.
+    'x-manifest-etag': '<manifest-etag>',
 }
 # A multipart answer's boundary is random per response.
 BOUNDARY = re.compile(r'boundary=([0-9A-Za-z\'()+_,./:=?-]+)')
