@@ -54,6 +54,7 @@ OWNER_ONLY_HEADERS = frozenset((
 # Set by the auth middleware (tempauth) on a reseller admin's request.
 RESELLER_REQUEST = 'reseller_request'
 
+
 def is_backend_header(name):
     return name.lower().startswith('x-backend-')
 
@@ -81,7 +82,7 @@ def client_headers(backend_headers, owner=True):
 def untyped_if_empty(headerlist, body):
     """``headerlist`` without its Content-Type when ``body`` is empty: an
     empty answer is typed (and given its page) as Swift's, whatever the
-    storage server said (the DB servers say text/plain)."""
+    storage server said."""
     if body:
         return headerlist
     return [(name, value) for name, value in headerlist
