@@ -35,8 +35,25 @@ START_TIMEOUT = 60
 REPLICAS, DEVICES, PART_POWER = 3, 4, 6
 PORT_LOW, PORT_HIGH = 20000, 32000
 BENCH_USERS = (AioUser('test', 'tester', 'testing', ('.admin',)),)
-# Swift middlewares a caller may add: where each goes relative to auth.
-OPTIONAL_FILTERS = {'s3api': 'before', 'slo': 'after', 'dlo': 'after'}
+# Swift's proxy pipeline in the order objstore's aio runs the same
+# filters (etc/proxy-server.conf-sample); Swift names its logging filter
+# proxy-logging, keeps its info cache in ``cache`` and logs twice.
+SWIFT_PIPELINE = (
+    'catch_errors', 'gatekeeper', 'healthcheck', 'proxy-logging', 'cache',
+    'domain_remap', 'crossdomain', 'list_endpoints', 'listing_formats',
+    'bulk', 'tempurl', 'formpost', 'ratelimit', 's3api', 'tempauth',
+    'staticweb', 'copy', 'container_quotas', 'account_quotas', 'slo', 'dlo',
+    'etag_quoter', 'proxy-logging', 'proxy-server')
+# The filters of SWIFT_PIPELINE a caller may add: the bare pipeline has
+# none of them.
+OPTIONAL_FILTERS = frozenset((
+    'domain_remap', 'crossdomain', 'list_endpoints', 'bulk', 'tempurl',
+    'formpost', 'ratelimit', 's3api', 'staticweb', 'container_quotas',
+    'account_quotas', 'slo', 'dlo', 'etag_quoter'))
+# Every optional filter: Swift's usual full pipeline (no cname_lookup:
+# it needs DNS).
+FULL_FEATURES = tuple(name for name in SWIFT_PIPELINE
+                      if name in OPTIONAL_FILTERS)
 
 
 def free_ports(count):
@@ -200,10 +217,10 @@ class SwiftCluster:
         """``proxy_options``: extra (name, value) pairs for the proxy
         app's config section; ``parent_dir``: where its devices and
         configs go (default: the temp dir); ``features``: optional
-        middlewares of Swift's to add to the pipeline, at their places
-        (``s3api``, ``slo``, ``dlo``); ``ec_policy``: (name, ec_type,
-        data, parity) of an erasure coding policy 1 (its ring has one
-        replica per fragment)."""
+        middlewares of Swift's (names in ``OPTIONAL_FILTERS``; all of them
+        are ``FULL_FEATURES``) to add to the pipeline, at their places;
+        ``ec_policy``: (name, ec_type, data, parity) of an erasure coding
+        policy 1 (its ring has one replica per fragment)."""
         unknown = set(features) - set(OPTIONAL_FILTERS)
         if unknown:
             raise ValueError('no such Swift feature: %s' % sorted(unknown))
@@ -289,9 +306,7 @@ class SwiftCluster:
             'workers = %d' % self.workers, 'swift_dir = %s' % self.etc,
             'user = %s' % getpass.getuser(), 'log_level = WARNING', '',
             '[pipeline:main]',
-            'pipeline = catch_errors gatekeeper healthcheck proxy-logging '
-            'cache listing_formats %s proxy-logging proxy-server'
-            % self._auth_and_features(),
+            'pipeline = %s' % ' '.join(self._pipeline()),
             '',
             '[app:proxy-server]', 'use = egg:swift#proxy',
             'account_autocreate = true',
@@ -313,12 +328,10 @@ class SwiftCluster:
                 for line in ('[filter:%s]' % name,
                              'use = egg:swift#%s' % name, '')]))
 
-    def _auth_and_features(self):
-        """The pipeline from auth to the app, with the optional filters:
-        s3api before tempauth, the large-object ones after copy."""
-        before = [n for n in self.features if OPTIONAL_FILTERS[n] == 'before']
-        after = [n for n in self.features if OPTIONAL_FILTERS[n] == 'after']
-        return ' '.join(before + ['tempauth', 'copy'] + after)
+    def _pipeline(self):
+        """SWIFT_PIPELINE without the optional filters not asked for."""
+        return [name for name in SWIFT_PIPELINE
+                if name not in OPTIONAL_FILTERS or name in self.features]
 
     def pids(self):
         return [proc.pid for proc in self.procs.procs

@@ -13,8 +13,8 @@ import os
 import sys
 import threading
 
-from bench.clusters import (ObjstoreCluster, SwiftCluster, ensure_memcached,
-                            ensure_swift_venv)
+from bench.clusters import (FULL_FEATURES, ObjstoreCluster, SwiftCluster,
+                            ensure_memcached, ensure_swift_venv)
 from compat.corpus import load_corpus, select
 from compat.report import compare_case, format_result, summary, to_json
 from compat.runner import USERS, connect, run_case
@@ -60,7 +60,7 @@ def make_cluster(name):
                                                os.W_OK) else None
         return SwiftCluster(users=corpus_users(),
                             proxy_options=SWIFT_PROXY_OPTIONS,
-                            parent_dir=parent)
+                            parent_dir=parent, features=FULL_FEATURES)
     return ObjstoreCluster(users=corpus_users())
 
 

@@ -18,10 +18,12 @@ MAX_BODY = 4 * 1024 * 1024
 def build_request(method, path, headers, body, host):
     """The bytes of one HTTP/1.1 request. ``path`` and header values are
     bytes already; ``Content-Length`` is added for a body (or a PUT/POST)
-    unless the headers frame the body themselves."""
+    unless the headers frame the body themselves; ``Host`` is the
+    server's unless the headers name their own (virtual-host cases)."""
     names = {name.lower() for name, _ in headers}
-    lines = [b'%s %s HTTP/1.1' % (method.encode('ascii'), path),
-             b'Host: ' + host.encode('ascii')]
+    lines = [b'%s %s HTTP/1.1' % (method.encode('ascii'), path)]
+    if 'host' not in names:
+        lines.append(b'Host: ' + host.encode('ascii'))
     lines.extend(name.encode('latin-1') + b': ' + value
                  for name, value in headers)
     framed = names & {'content-length', 'transfer-encoding'}

@@ -28,6 +28,9 @@ VOLATILE_HEADERS = {
     # X-Delete-After becomes now + N on the server, a second apart on two
     # clusters.
     'x-delete-at': '<delete-at>',
+    # An SLO's: the MD5 of its stored manifest, which holds each segment's
+    # last-modified time.
+    'x-manifest-etag': '<manifest-etag>',
 }
 # A multipart answer's boundary is random per response.
 BOUNDARY = re.compile(r'boundary=([0-9A-Za-z\'()+_,./:=?-]+)')
@@ -37,7 +40,9 @@ SET_HEADERS = frozenset(('allow', 'access-control-allow-methods',
                          'access-control-expose-headers'))
 BODY_PATTERNS = (
     (re.compile(rb'tx[0-9a-f]{21}-[0-9a-f]{10}'), b'<txid>'),
-    (re.compile(rb'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?'), b'<date>'),
+    # ISO (listings) and StaticWeb's listing page (a space for the T)
+    (re.compile(rb'\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?'),
+     b'<date>'),
     (re.compile(rb'(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d [A-Z][a-z]{2} '
                 rb'\d{4} \d\d:\d\d:\d\d GMT'), b'<date>'),
     (re.compile(rb'(?<![\d.])\d{10}\.\d{5}(?![\d.])'), b'<ts>'),

@@ -126,8 +126,8 @@ class AccountController(DatabaseServer):
                 return response(403, headers, b'Recently deleted\n')
             was_deleted = broker.info_is_deleted(info)
             broker.update_put_timestamp(timestamp)
-            if broker.is_deleted():
-                return conflict('Account was deleted later')
+            if broker.is_deleted():  # deleted by a later request
+                return conflict()
             created = was_deleted
         broker.update_metadata(metadata_from_headers(
             req.headers.items(), 'account', timestamp.internal), validate=True)

@@ -47,7 +47,7 @@ def clean_acl(name, value):
     '.r:.example.com,test:tester'
     >>> clean_acl('X-Container-Write', '.r:*')
     Traceback (most recent call last):
-    ValueError: referrers are only valid in a read ACL: '.r:*'
+    ValueError: Referrers not allowed in write ACL: '.r:*'
     """
     values = []
     for raw in value.split(','):
@@ -67,7 +67,7 @@ def clean_acl(name, value):
 
 def _clean_referrer(name, item):
     if 'write' in name.lower():
-        raise ValueError('referrers are only valid in a read ACL: %r' % item)
+        raise ValueError('Referrers not allowed in write ACL: %r' % item)
     host = item.split(':', 1)[1].strip()
     negate = host.startswith('-')
     if negate:
@@ -75,7 +75,8 @@ def _clean_referrer(name, item):
     if host.startswith('*') and host != '*':
         host = host[1:]
     if not host or host == '.' or (negate and host == '*'):
-        raise ValueError('no host given in referrer %r' % item)
+        raise ValueError('No host/domain value after referrer designation '
+                         'in ACL: %r' % item)
     return '.r:%s%s' % ('-' if negate else '', host)
 
 

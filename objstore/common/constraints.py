@@ -169,18 +169,19 @@ def check_metadata(headers, target_type):
         lower = name.lower()
         if not lower.startswith(prefix):
             continue
-        key = lower[len(prefix):]
+        key = name[len(prefix):]
         if not key:
-            raise InvalidInput('metadata name cannot be empty')
+            raise InvalidInput('Metadata name cannot be empty')
         if isinstance(value, str) and not valid_utf8(value):
             raise InvalidInput('metadata value of %s is not valid UTF-8'
                                % name)
+        # Swift's words: the prefix as it matched, the name as sent.
         if len(key) > MAX_META_NAME_LENGTH:
-            raise InvalidInput('metadata name too long: %s; max %d'
-                               % (key, MAX_META_NAME_LENGTH))
+            raise InvalidInput('Metadata name too long: %s%s'
+                               % (prefix, key))
         if len(value) > MAX_META_VALUE_LENGTH:
-            raise InvalidInput('metadata value of %s too long; max %d'
-                               % (name, MAX_META_VALUE_LENGTH))
+            raise InvalidInput('Metadata value longer than %d: %s%s'
+                               % (MAX_META_VALUE_LENGTH, prefix, key))
         count += 1
         size += len(key) + len(value)
     _check_meta_totals(count, size)
@@ -267,13 +268,13 @@ def check_object_length(content_length, chunked):
                            % content_length)
     if len(content_length.lstrip('0')) > len(str(MAX_FILE_SIZE)):
         # too large whatever it says; int() refuses 4,300+ digits
-        raise InvalidInput('Your request is too large', status=413)
+        raise InvalidInput('Your request is too large.', status=413)
     length = int(content_length)
     if length < 0:
         raise InvalidInput('Invalid Content-Length header: %r'
                            % content_length)
     if length > MAX_FILE_SIZE:
-        raise InvalidInput('Your request is too large', status=413)
+        raise InvalidInput('Your request is too large.', status=413)
     return length
 
 
@@ -324,4 +325,4 @@ def check_content_type_params(value):
     for param in (value or '').split(';')[1:]:
         if param.lstrip().startswith('swift_'):
             raise InvalidInput('Invalid Content-Type, swift_* is not a valid '
-                               'parameter name.')
+                               'parameter name.', plain=False)

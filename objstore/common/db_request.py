@@ -65,23 +65,31 @@ def deleted_headers(info):
     }
 
 
-def response(status, headers=None, body=b'', content_type=None):
+def response(status, headers=None, body=b'', content_type=None,
+             charset='utf-8'):
     """A Response whose Content-Length always matches ``body``.
 
-    Without a content type, the body is sent as text/plain. The header
-    list is built directly: this runs once per object-row update.
+    Without a content type, a body is sent as text/plain and an empty
+    answer untyped (the Response types it, and gives an error swob's page,
+    as Swift's servers do); ``charset`` None types it without one. The
+    header list is built directly: this runs once per object-row update.
     """
-    headerlist = [('Content-Type',
-                   (content_type or 'text/plain') + '; charset=utf-8')]
+    headerlist = []
+    if body or content_type:
+        content_type = content_type or 'text/plain'
+        if charset is not None:
+            content_type += '; charset=' + charset
+        headerlist.append(('Content-Type', content_type))
     if headers:
         headerlist.extend(headers.items())
     headerlist.append(('Content-Length', str(len(body))))
     return Response(status=status, headerlist=headerlist, body=body)
 
 
-def conflict(message, headers=None):
-    """409 with a one-line body."""
-    return response(409, headers, (message + '\n').encode('utf-8'))
+def conflict(headers=None):
+    """409 without a body, as Swift's DB servers answer every conflict:
+    the proxy gives it swob's page."""
+    return response(409, headers)
 
 
 def json_response(status, payload):

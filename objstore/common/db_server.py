@@ -18,8 +18,9 @@ from objstore.common.exceptions import (
     DiskFileDeviceUnavailable, InvalidListingParam, InvalidTimestamp,
     ListingNotAcceptable, ListingPreconditionFailed, LockTimeout)
 from objstore.common.hashing import hash_path
-from objstore.common.server_base import StorageServer, request_path, \
-    split_storage_path
+from objstore.common.http import DEFAULT_CONTENT_TYPE
+from objstore.common.server_base import StorageServer, error_message, \
+    request_path, split_storage_path
 
 ERROR_STATUS = {
     DatabaseNotFound: 404,
@@ -65,7 +66,13 @@ class DatabaseServer(StorageServer):
         if req.method == 'REPLICATE':
             return self.REPLICATE(req, path)
         parts = split_storage_path(path, 3, self.max_path_segments)
-        return getattr(self, req.method)(req, parts)
+        try:
+            return getattr(self, req.method)(req, parts)
+        except InvalidListingParam as err:
+            # Swift's servers type a listing parameter's reason text/plain
+            return response(400, body=error_message(err).encode(
+                'utf-8', 'backslashreplace'), content_type='text/plain',
+                charset=None)
 
     def error_response(self, status, message):
         # Swift's short texts: the table's only 404 is a missing DB.
@@ -73,9 +80,13 @@ class DatabaseServer(StorageServer):
             message = 'Not found'
         if status == 507:
             message = 'Insufficient storage'
-        # backslashreplace: a message may quote surrogates of bad UTF-8
-        return response(status, body=(message + '\n').encode(
-            'utf-8', 'backslashreplace'))
+        # One line without a line end, typed with swob's default, as the
+        # reasons Swift's proxy and servers send (the proxy passes listing
+        # and X-Container-Sync-To reasons on). backslashreplace: a message
+        # may quote surrogates of bad UTF-8.
+        return response(status, body=message.encode(
+            'utf-8', 'backslashreplace'), content_type=DEFAULT_CONTENT_TYPE,
+            charset=None)
 
     def HEAD(self, req, parts):
         return self._read(req, parts, with_listing=False)

@@ -163,13 +163,16 @@ class ListingNotAcceptable(ListingError):
 class InvalidInput(ObjstoreError, ValueError):
     """A client-supplied name, header or value breaks a constraint.
 
-    ``status`` is the HTTP status the server answers with (400, 411, 413...).
+    ``status`` is the HTTP status the server answers with (400, 411, 413...);
+    ``plain``: the reason is typed text/plain, as Swift's constraint checks
+    type theirs; False for the few Swift's proxy types as an HTML page.
     """
 
-    def __init__(self, message, status=400):
+    def __init__(self, message, status=400, plain=True):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.plain = plain
 
 
 class NameTooLong(InvalidInput):
@@ -178,7 +181,9 @@ class NameTooLong(InvalidInput):
     container or object name: 404, as Swift (no such name was stored)."""
 
     def __init__(self, message, kind):
-        super().__init__(message)
+        # Swift's object constraint check types its reason, its proxy's
+        # account and container checks do not.
+        super().__init__(message, plain=kind == 'object')
         self.kind = kind
 
 

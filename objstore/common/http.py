@@ -121,6 +121,21 @@ class Response(webob.Response):
         return super().__call__(environ, start_response)
 
 
+class EmptyResponse(Response):
+    """An answer Swift sends empty whatever its status (the 412 of a
+    conditional GET): typed and framed as swob's, without its page."""
+
+    def __call__(self, environ, start_response):
+        fill_default_body(self, 'HEAD')
+        return webob.Response.__call__(self, environ, start_response)
+
+
+def untyped_answer(status, headers):
+    """An empty answer with ``headers`` (a dict) only, no Content-Type:
+    Swift's allowed CORS preflight, whose headers it replaces wholesale."""
+    return webob.Response(status=status, headerlist=list(headers.items()))
+
+
 class _SwiftShaped(Response):
     """Base of the status exceptions (with webob's): Swift's default body
     instead of webob's multi-line text or HTML page. A Response, so that
@@ -170,6 +185,7 @@ POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
 # creates (or revives); an existing container keeps its own.
 POLICY_DEFAULT_HEADER = 'X-Backend-Storage-Policy-Default'
 
+HTTP_ACCEPTED = 202
 HTTP_PARTIAL_CONTENT = 206
 HTTP_UNAUTHORIZED = 401
 HTTP_NOT_FOUND = 404
@@ -225,9 +241,10 @@ def text_error(exc_class, message, **kwargs):
 
 
 def html_error(exc_class, message, **kwargs):
-    """An error response with a one-reason body typed as Swift types the few
-    reasons its proxy sends with swob's default type (``Bad URL``,
-    ``Invalid UTF8 or contains NULL``)."""
+    """An error response with a one-reason body typed with swob's default,
+    as Swift types a reason given without a type (``Bad URL``, copy's and
+    the ACL reasons, its servers' reasons); its constraint checks type
+    theirs text/plain (``text_error``)."""
     return exc_class(body=message.encode('utf-8'),
                      content_type=DEFAULT_CONTENT_TYPE, charset=None,
                      **kwargs)

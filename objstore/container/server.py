@@ -170,12 +170,11 @@ class ContainerController(DatabaseServer):
             if (not was_deleted and requested_policy is not None and
                     info['storage_policy_index'] != policy):
                 existing = str(info['storage_policy_index'])
-                return conflict(
-                    'Container exists with storage policy %s' % existing,
-                    {POLICY_HEADER: existing})
+                # Exists with another policy: the header names it.
+                return conflict({POLICY_HEADER: existing})
             broker.update_put_timestamp(timestamp)
-            if broker.is_deleted():
-                return conflict('Container was deleted later')
+            if broker.is_deleted():  # deleted by a later request
+                return conflict()
             if was_deleted:
                 # Revived: bound anew, as a new container would be.
                 broker.set_storage_policy_index(policy)
@@ -203,11 +202,11 @@ class ContainerController(DatabaseServer):
         info = broker.get_info()
         if broker.info_is_deleted(info):
             return deleted_response(info)
-        if info['object_count']:
-            return conflict('Container is not empty')
+        if info['object_count']:  # not empty
+            return conflict()
         broker.delete_db(timestamp)
-        if not broker.is_deleted():
-            return conflict('Container was written after this delete')
+        if not broker.is_deleted():  # written after this delete
+            return conflict()
         failed = self.update_accounts(req, targets, account, container,
                                       broker)
         if failed is not None:

@@ -257,7 +257,8 @@ class Bulk:
         req.environ['eventlet.minimum_write_chunk_size'] = 0
         resp = Response(status=200, app_iter=job(req, out_type, *args))
         if out_type:
-            resp.content_type = out_type
+            # As written: Swift adds no charset (webob's setter would)
+            resp.headers['Content-Type'] = out_type
         return resp
 
     def subrequest(self, req, method, path, headers=None, source='EA'):

@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlencode
 from objstore.common.constraints import MAX_FILE_SIZE
 from objstore.common.http import (
     HTTPBadRequest, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
-    Request, Response, is_success, split_path, text_error)
+    Request, Response, html_error, is_success, split_path)
 from objstore.common.subrequest import (
     add_capability, make_subrequest, query_param, query_params,
     sent_content_type)
@@ -146,13 +146,13 @@ class ServerSideCopy:
     def handle_copy(self, req, account, container, obj):
         """COPY -> a PUT of the destination with X-Copy-From the source."""
         if not req.headers.get('Destination'):
-            return text_error(HTTPPreconditionFailed,
+            return html_error(HTTPPreconditionFailed,
                               'Destination header required')
         try:
             dest_container, dest_obj = parse_copy_path(
                 req.headers['Destination'], 'Destination')
         except ValueError as err:
-            return text_error(HTTPPreconditionFailed, str(err))
+            return html_error(HTTPPreconditionFailed, str(err))
         dest_account = req.headers.get('Destination-Account', account)
         put = Request(req.environ.copy())
         put.method = 'PUT'
@@ -183,21 +183,20 @@ class ServerSideCopy:
 
     def handle_put_copy(self, req, account):
         if req.content_length:
-            return text_error(HTTPBadRequest,
+            return html_error(HTTPBadRequest,
                               'Copy requests require a zero byte body')
         try:
             container, obj = parse_copy_path(req.headers['X-Copy-From'],
                                              'X-Copy-From')
         except ValueError as err:
-            return text_error(HTTPPreconditionFailed, str(err))
+            return html_error(HTTPPreconditionFailed, str(err))
         source_account = req.headers.get('X-Copy-From-Account') or account
         source = self._get_source(req, source_account, container, obj)
         if not is_success(source.status_int):
             return source
         if source.content_length is not None and \
                 source.content_length > MAX_FILE_SIZE:
-            return text_error(HTTPRequestEntityTooLarge,
-                              'Source object too large')
+            return HTTPRequestEntityTooLarge()  # swob's page, as Swift
         fresh = req.headers.get('X-Fresh-Metadata', '').lower() in (
             'true', '1', 'yes', 'on')
         request_headers = dict(req.headers)

@@ -32,7 +32,7 @@ from objstore.common.constraints import CONTAINER_LISTING_LIMIT
 from objstore.common.exceptions import RangeUnsatisfiable
 from objstore.common.http import (
     HTTPBadRequest, HTTPConflict, HTTPServiceUnavailable, Request, Response,
-    is_success, split_path, text_error)
+    html_error, is_success, split_path)
 from objstore.common.log import get_logger
 from objstore.common.subrequest import (
     add_capability, make_subrequest, query_param)
@@ -109,7 +109,7 @@ class DynamicLargeObject:
             try:
                 parse_manifest_header(req.headers[MANIFEST_HEADER])
             except ValueError:
-                return text_error(HTTPBadRequest, BAD_MANIFEST_BODY)(
+                return html_error(HTTPBadRequest, BAD_MANIFEST_BODY)(
                     environ, start_response)
         return self.app(environ, start_response)
 

@@ -476,7 +476,7 @@ class TempAuth:
         if verdict == ALLOW:
             return None
         if verdict == UNAUTHORIZED:
-            return unauthorized(req.path, req.method)
+            return unauthorized(req.path_info, req.method)
         return swift_error(HTTPForbidden, req.method)
 
     @staticmethod

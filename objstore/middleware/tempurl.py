@@ -296,13 +296,13 @@ class Grant:
 
 def signature_refused(environ, body):
     """Swift's 401 for a signature that does not hold: ``body`` (none to
-    a HEAD), the realm the account of the path (FormPost's too)."""
+    a HEAD), realm ``unknown`` (FormPost's too): Swift builds this answer
+    without its request, so swob cannot name the account."""
     method = environ.get('REQUEST_METHOD')
     return HTTPUnauthorized(
         body=b'' if method == 'HEAD' else body,
         content_type='text/html', charset='UTF-8',
-        headers={'Www-Authenticate': 'Swift realm="%s"' % quote(
-            realm_of(environ.get('PATH_INFO', '')), safe='')})
+        headers={'Www-Authenticate': 'Swift realm="unknown"'})
 
 
 def invalid(environ):

@@ -215,8 +215,10 @@ def _read_sidecar(sidecar_path, marker):
 # Headers a POST may set on an object: they live in the newest .meta and
 # replace those of the .data. Everything else (name, length, etag, system
 # metadata) belongs to the data file and survives any number of POSTs.
+# The list is Swift's default allowed_headers, and Content-Type.
 POST_HEADERS = ('Content-Type', 'Content-Disposition', 'Content-Encoding',
-                'X-Delete-At', 'X-Object-Manifest')
+                'X-Delete-At', 'X-Object-Manifest', 'Cache-Control',
+                'Content-Language', 'Expires', 'X-Robots-Tag')
 USER_META_PREFIX = 'X-Object-Meta-'
 # Set by a PUT only: a POST cannot change it (middlewares' durable state).
 SYSMETA_PREFIX = 'X-Object-Sysmeta-'

@@ -55,12 +55,12 @@ from objstore.common.exceptions import (
     InvalidInput, InvalidTimestamp, LockTimeout, StoragePolicyUnavailable)
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import (
-    POLICY_HEADER, HTTPAccepted, HTTPBadRequest, HTTPClientDisconnect,
-    HTTPConflict, HTTPCreated, HTTPForbidden, HTTPInsufficientStorage,
-    HTTPInternalServerError, HTTPLengthRequired, HTTPMethodNotAllowed,
-    HTTPNoContent, HTTPNotFound, HTTPPreconditionFailed,
+    POLICY_HEADER, EmptyResponse, HTTPAccepted, HTTPBadRequest,
+    HTTPClientDisconnect, HTTPConflict, HTTPCreated, HTTPForbidden,
+    HTTPInsufficientStorage, HTTPInternalServerError, HTTPLengthRequired,
+    HTTPMethodNotAllowed, HTTPNoContent, HTTPNotFound, HTTPPreconditionFailed,
     HTTPRequestEntityTooLarge, HTTPRequestTimeout, HTTPServiceUnavailable,
-    HTTPUnprocessableEntity, Response, is_success, split_path,
+    HTTPUnprocessableEntity, Response, html_error, is_success, split_path,
     text_error)
 from objstore.common.log import get_logger
 from objstore.common.row_update import (
@@ -421,7 +421,7 @@ class ObjectController(StorageServer):
             writer.write(chunk)
             req.environ[BYTES_RECEIVED] = writer.bytes_written
             if writer.bytes_written > MAX_FILE_SIZE:
-                raise InvalidInput('Your request is too large', status=413)
+                raise InvalidInput('Your request is too large.', status=413)
         if length is not None and writer.bytes_written < length:
             raise ClientDisconnected('client sent %d of %d bytes'
                                      % (writer.bytes_written, length))
@@ -456,7 +456,7 @@ class ObjectController(StorageServer):
                                      last_modified)
         if status is not None:
             df.close()
-            resp = Response(status=status)
+            resp = EmptyResponse(status=status)  # Swift's 412 has no page
             if status == 304:
                 # Swift's 304 keeps what a cache revalidates with.
                 resp.headers.update({
@@ -524,7 +524,10 @@ class ObjectController(StorageServer):
         timestamp = required_timestamp(req.headers)
         if_delete_at = req.headers.get('X-If-Delete-At')
         if if_delete_at is not None:
-            if_delete_at = parse_if_delete_at(if_delete_at)
+            try:
+                if_delete_at = parse_if_delete_at(if_delete_at)
+            except InvalidInput as err:  # Swift types this reason HTML
+                return html_error(HTTPBadRequest, err.message)
         df = self._diskfile(target)
         existing, exists, meta = existing_state(df, time.time())
         if existing is not None and existing >= timestamp:
@@ -546,9 +549,9 @@ class ObjectController(StorageServer):
         is written), 412 when the object's X-Delete-At changed (or it is
         gone) since the queue entry was written; else None."""
         if existing is None:
-            return text_error(HTTPNotFound, 'object not found')
+            return HTTPNotFound()  # swob's page, as Swift
         if Timestamp(meta.get('X-Delete-At') or 0) != if_delete_at:
-            return text_error(HTTPPreconditionFailed,
+            return html_error(HTTPPreconditionFailed,
                               'X-If-Delete-At and X-Delete-At do not match')
         return None
 

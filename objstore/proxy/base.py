@@ -21,8 +21,9 @@ from objstore.common.info import forget, lookup, remember
 from objstore.common.infocache import (
     account_info_from, cache_key, container_info_from)
 from objstore.common.http import (
-    POLICY_HEADER, HTTP_UNAUTHORIZED, HTTPServiceUnavailable, Response,
-    is_success, text_error)
+    DEFAULT_CONTENT_TYPE, POLICY_HEADER, HTTP_ACCEPTED, HTTP_UNAUTHORIZED,
+    EmptyResponse, HTTPServiceUnavailable, Response, default_body, is_success,
+    text_error, untyped_answer)
 from objstore.common.log import get_txn_id
 from objstore.common.row_update import make_host_list
 from objstore.common.timestamp import Timestamp
@@ -51,6 +52,9 @@ OWNER_ONLY_HEADERS = frozenset((
     'x-container-sync-to', 'x-account-access-control',
     'x-account-meta-temp-url-key', 'x-account-meta-temp-url-key-2',
     'x-container-meta-temp-url-key', 'x-container-meta-temp-url-key-2'))
+
+# Set by the auth middleware (tempauth) on a reseller admin's request.
+RESELLER_REQUEST = 'reseller_request'
 
 
 def is_backend_header(name):
@@ -82,16 +86,28 @@ def client_headers(backend_headers, owner=True):
     return headers
 
 
-def listing_headers(headers, container):
+def untyped_if_empty(headerlist, body):
+    """``headerlist`` without its Content-Type when ``body`` is empty: an
+    empty answer is typed (and given its page) as Swift's, whatever the
+    storage server said."""
+    if body:
+        return headerlist
+    return [(name, value) for name, value in headerlist
+            if name.lower() != 'content-type']
+
+
+def listing_headers(headers, container, reseller=False):
     """Swift's headers of an account or container GET/HEAD answer, from
     the storage server's [(name, value)]: ``Accept-Ranges: bytes``, no
     X-Put-Timestamp (Swift sends it on PUT answers only); a container's
-    also ``Last-Modified`` (its PUT time, rounded up to the second) and
+    also ``Last-Modified`` (its PUT time, rounded up to the second) and,
+    to a ``reseller`` request only (as Swift),
     ``X-Container-Sharding: False`` (objstore never shards a container).
     ``Vary: Accept`` is the listing_formats middleware's, which chooses
     the format.
 
-    >>> listing_headers([('X-Put-Timestamp', '0000000001.50000')], True)
+    >>> listing_headers([('X-Put-Timestamp', '0000000001.50000')], True,
+    ...                 reseller=True)
     ... # doctest: +NORMALIZE_WHITESPACE
     [('Accept-Ranges', 'bytes'), ('X-Container-Sharding', 'False'),
      ('Last-Modified', 'Thu, 01 Jan 1970 00:00:02 GMT')]
@@ -99,8 +115,9 @@ def listing_headers(headers, container):
     shaped = [(name, value) for name, value in headers
               if name.lower() != 'x-put-timestamp']
     shaped.append(('Accept-Ranges', 'bytes'))
-    if container:
+    if container and reseller:
         shaped.append(('X-Container-Sharding', 'False'))
+    if container:
         put_time = dict((name.lower(), value) for name, value in headers
                         ).get('x-put-timestamp')
         if put_time:
@@ -217,16 +234,17 @@ class Controller:
         headers.update(preflight_headers(
             cors, origin, methods,
             req.headers.get('Access-Control-Request-Headers')))
-        return self._options_answer(200, headers)
+        return self._options_answer(200, headers, answer=untyped_answer)
 
-    def _options_answer(self, status, headers):
+    def _options_answer(self, status, headers, answer=Response):
         """An allowed OPTIONS answer: an object's lists COPY too (served by
-        the copy middleware), as Swift's copy middleware adds it."""
+        the copy middleware), as Swift's copy middleware adds it. A
+        preflight's ``answer`` has no Content-Type, as Swift's."""
         if self.obj is not None:
             for name in ('Allow', 'Access-Control-Allow-Methods'):
                 if name in headers:
                     headers[name] += ', COPY'
-        return Response(status=status, headers=headers)
+        return answer(status=status, headers=headers)
 
     # --------------------------------------------------------------- auth
 
@@ -236,7 +254,7 @@ class Controller:
         if authorize is None:
             # Unreachable through Application (it refuses unclaimed
             # requests first); kept so a controller can never be the hole.
-            return unauthorized(req.path)
+            return unauthorized(req.path_info)
         req.environ['swift.acl'] = acl
         denied = authorize(req)
         if denied is None and not self.is_owner(req):
@@ -319,14 +337,16 @@ class Controller:
             return text_error(HTTPServiceUnavailable,
                               'Service Unavailable: no quorum of storage '
                               'nodes answered')
-        headerlist = client_headers(chosen.headers, self.is_owner(req))
-        if not chosen.body:
-            # An empty answer is typed as Swift's, whatever the storage
-            # server said (the DB servers say text/plain).
-            headerlist = [(name, value) for name, value in headerlist
-                          if name.lower() != 'content-type']
+        headerlist = untyped_if_empty(
+            client_headers(chosen.headers, self.is_owner(req)), chosen.body)
+        body = chosen.body
+        if chosen.status == HTTP_ACCEPTED and not body:
+            # swob gives every 202 its page (a PUT to an existing
+            # container); the Response fills only errors.
+            headerlist.append(('Content-Type', DEFAULT_CONTENT_TYPE))
+            body = default_body(HTTP_ACCEPTED)
         return Response(status=chosen.status, headerlist=headerlist,
-                        body=chosen.body)
+                        body=body)
 
     def fan_out(self, req, ring, part, method, path, headers_list, body=b''):
         results = make_requests(self.app.backend, ring, part, method, path,
@@ -344,8 +364,12 @@ class Controller:
         if source is None:
             status = failure_status(statuses, ring.replica_count)
             if last_error is not None and last_error[0] == status:
-                return Response(status=status, headerlist=client_headers(
-                    last_error[1], owner), body=last_error[2])
+                # The storage server's body as it is: its error page, or
+                # none where Swift's servers send none (a conditional 412).
+                answer = Response if last_error[2] else EmptyResponse
+                return answer(status=status, headerlist=untyped_if_empty(
+                    client_headers(last_error[1], owner), last_error[2]),
+                    body=last_error[2])
             if status == 503:
                 self.app.logger.error('%s %s: no node answered (%s)',
                                       req.method, req.path, statuses)
@@ -353,8 +377,9 @@ class Controller:
         resp_headers = client_headers(source.headers, owner) + \
             self.extra_client_headers(source.headers)
         if self.obj is None and is_success(source.status):
-            resp_headers = listing_headers(resp_headers,
-                                           self.container is not None)
+            resp_headers = listing_headers(
+                resp_headers, self.container is not None,
+                req.environ.get(RESELLER_REQUEST, False))
         if req.method == 'HEAD':
             source.response.close()
             return Response(status=source.status, headerlist=resp_headers,

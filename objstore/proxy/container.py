@@ -15,7 +15,7 @@ from objstore.common.constraints import check_metadata, check_name
 from objstore.common.exceptions import InvalidInput
 from objstore.common.http import (
     HTTPBadRequest, HTTP_NOT_FOUND, POLICY_DEFAULT_HEADER, POLICY_HEADER,
-    Response, is_success, text_error)
+    Response, html_error, is_success)
 from objstore.proxy.account import AccountController
 from objstore.proxy.base import Controller, update_headers
 
@@ -77,7 +77,8 @@ class ContainerController(Controller):
                 try:
                     req.headers[name] = clean(name, req.headers[name])
                 except ValueError as err:
-                    return text_error(HTTPBadRequest, str(err))
+                    # Swift's proxy sends ACL reasons with swob's type
+                    return html_error(HTTPBadRequest, str(err))
         return None
 
     def _check_write(self, req):

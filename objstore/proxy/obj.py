@@ -25,7 +25,7 @@ from objstore.common.constraints import (
 from objstore.common.storage_policy import REPLICATION
 from objstore.common.subrequest import sent_content_type
 from objstore.common.http import (
-    HTTPClientDisconnect, HTTPNotFound, HTTPRequestTimeout,
+    EmptyResponse, HTTPClientDisconnect, HTTPNotFound, HTTPRequestTimeout,
     HTTPServiceUnavailable, Response, is_success, text_error)
 from objstore.common.timestamp import delete_at_after, parse_delete_at
 from objstore.proxy.base import (
@@ -134,7 +134,7 @@ class ObjectController(Controller):
                                 self.path, headers)
         if resp.status_int == 404 and requires_entity(req.headers):
             # If-Match: * on nothing: 412 with an empty body, as Swift.
-            return Response(status=412)
+            return EmptyResponse(status=412)
         return resp
 
     GET = HEAD = GETorHEAD

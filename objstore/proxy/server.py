@@ -29,7 +29,7 @@ from objstore.common.info import is_info_lookup
 from objstore.common.infocache import InfoCache
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import (
-    HTTPBadRequest, HTTPMethodNotAllowed, HTTPNotFound,
+    DEFAULT_CONTENT_TYPE, HTTPBadRequest, HTTPMethodNotAllowed, HTTPNotFound,
     HTTPPreconditionFailed, Request, Response, html_error, split_path)
 from objstore.common.log import get_logger
 from objstore.common.memcache import MemcacheRing
@@ -107,7 +107,8 @@ def _load_ring(conf_dir, name):
 
 def _invalid_input(err):
     """The client's answer to a request that failed a constraint check."""
-    return Response(status=err.status, content_type='text/plain',
+    content_type = 'text/plain' if err.plain else DEFAULT_CONTENT_TYPE
+    return Response(status=err.status, content_type=content_type,
                     charset=None, body=err.message.encode('utf-8'))
 
 

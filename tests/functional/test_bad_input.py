@@ -178,7 +178,7 @@ def _nodes_holding(cluster, account, container, obj):
 def test_huge_content_length(client, container, uncharged):
     assert_client_error(client.request(
         'PUT', '/%s/o' % container, headers={'Content-Length': '9' * 40},
-        body=b''), 413, 'Your request is too large')
+        body=b''), 413, 'Your request is too large.')
 
 
 @pytest.mark.parametrize('length', ['-1', b'\xb2'])

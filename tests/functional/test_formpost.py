@@ -113,7 +113,7 @@ def test_forms_that_do_not_hold(site):
     status, headers, body = client.post_form(path, [('x', b'x')],
                                              key='not-the-key')
     assert (status, body) == (401, b'FormPost: Invalid Signature')
-    assert headers['www-authenticate'] == 'Swift realm="AUTH_test"'
+    assert headers['www-authenticate'] == 'Swift realm="unknown"'
     status, _h, body = client.post_form(path, [('x', b'x')],
                                         expires=int(time.time() - 5))
     assert (status, body) == (401, b'FormPost: Form Expired')

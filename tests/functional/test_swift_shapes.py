@@ -167,7 +167,6 @@ def test_listing_headers_are_swifts(raw, container):
         assert status == 204 if method == 'GET' else status in (200, 204)
         assert headers['accept-ranges'] == 'bytes'
         assert headers['vary'] == 'Accept'
-        assert headers['x-container-sharding'] == 'False'
         assert headers['last-modified'].endswith(' GMT')
         assert 'x-put-timestamp' not in headers
         status, headers, _ = raw(method, '')

@@ -439,7 +439,7 @@ def test_bad_replicate_bodies_are_400(server, devices, body):
     local_broker(devices)
     status, _, text = server.request('REPLICATE', PATH, {}, body)
     assert status == 400
-    assert text.count(b'\n') == 1
+    assert text and b'\n' not in text
 
 
 @pytest.mark.parametrize('path', ['/sda/1', '/sda/x/' + NAME_HASH,

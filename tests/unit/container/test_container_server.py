@@ -129,7 +129,7 @@ def test_put_with_other_policy_conflicts(server):
         server, offset=1, **{'X-Backend-Storage-Policy-Index': '2'})
     assert status == 409
     assert headers['x-backend-storage-policy-index'] == '1'
-    assert body.count(b'\n') == 1
+    assert body.startswith(b'<html><h1>Conflict</h1>')  # swob's page
     status, _, _ = put_container(server, offset=2)
     assert status == 202
     _, headers, _ = server.request('HEAD', '/sda/1/a/c')
@@ -143,7 +143,8 @@ def test_delete_empty_nonempty_and_missing(server):
     put_row(server, 'o')
     status, _, body = server.request('DELETE', '/sda/1/a/c',
                                      {'X-Timestamp': ts(2)})
-    assert status == 409 and b'not empty' in body
+    # Swift's servers give no reason, swob's page
+    assert status == 409 and body.startswith(b'<html><h1>Conflict</h1>')
     server.request('DELETE', '/sda/1/a/c/o', {'X-Timestamp': ts(3)})
     assert server.request('DELETE', '/sda/1/a/c',
                           {'X-Timestamp': ts(4)})[0] == 204
@@ -290,7 +291,7 @@ def test_empty_listing_statuses(server):
 def test_bad_listing_requests(listed, query, headers, status):
     got, _, body = listed.request('GET', '/sda/1/a/c?' + query, headers)
     assert got == status
-    assert body.endswith(b'\n') and body.count(b'\n') == 1
+    assert body and b'\n' not in body
 
 
 # -- bad input ----------------------------------------------------------------
@@ -322,7 +323,7 @@ def test_bad_container_requests_write_nothing(server, devices, method, path,
                                               headers, status):
     got, _, body = server.request(method, path, headers)
     assert got == status
-    assert body.endswith(b'\n') and body.count(b'\n') == 1
+    assert body and b'\n' not in body
     assert not os.path.exists(os.path.join(devices, 'sda', 'containers'))
 
 
@@ -334,7 +335,7 @@ def test_bad_names_are_rejected(server, devices, raw_path):
     got, _, body = server.request('PUT', raw_path, {
         'X-Timestamp': ts(1), 'X-Size': '1', 'X-Content-Type': 'a/b',
         'X-Etag': 'e'})
-    assert got == 400 and body.count(b'\n') == 1
+    assert got == 400 and body and b'\n' not in body
     broker = ContainerBroker(broker_file(devices))
     assert broker.get_info()['object_count'] == 0
 
@@ -352,7 +353,7 @@ def test_bad_object_row_headers(server, devices, drop, value):
     else:
         headers[drop] = value
     got, _, body = server.request('PUT', '/sda/1/a/c/o', headers)
-    assert got == 400 and body.count(b'\n') == 1
+    assert got == 400 and body and b'\n' not in body
     broker = ContainerBroker(broker_file(devices))
     assert broker.get_info()['object_count'] == 0
 
@@ -521,7 +522,7 @@ def test_reads_go_stale_and_writes_503_while_pending_is_locked(devices):
             assert status == 204
             assert headers['x-container-object-count'] == '0'
             status, _, body = put_row(client, 'blocked')
-            assert status == 503 and body.count(b'\n') == 1
+            assert status == 503 and body and b'\n' not in body
         finally:
             os.close(holder)
         _, headers, _ = client.request('HEAD', '/sda/1/a/c')
@@ -564,5 +565,5 @@ def test_put_binding_an_unknown_policy_is_400(server):
                     {'X-Backend-Storage-Policy-Default': '9'}):
         status, _, body = put_container(server, **headers)
         assert (status, body) == (
-            400, b'Invalid X-Backend-Storage-Policy-Index 9\n')
+            400, b'Invalid X-Backend-Storage-Policy-Index 9')
     assert server.request('HEAD', '/sda/1/a/c')[0] == 404

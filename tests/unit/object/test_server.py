@@ -145,8 +145,8 @@ BAD_PUTS = [
     ({'X-Timestamp': '\xb2'}, 400, b'Invalid X-Timestamp'),
     ({'X-Backend-Storage-Policy-Index': '\xb2'}, 400, b'Policy-Index'),
     ({'X-Backend-Storage-Policy-Index': 'x'}, 400, b'Policy-Index'),
-    ({'X-Object-Meta-' + 'k' * 200: 'v'}, 400, b'metadata name too long'),
-    ({'X-Object-Meta-Big': 'v' * 300}, 400, b'too long'),
+    ({'X-Object-Meta-' + 'k' * 200: 'v'}, 400, b'Metadata name too long'),
+    ({'X-Object-Meta-Big': 'v' * 300}, 400, b'Metadata value longer than 256'),
     ({'X-Object-Meta-Bad': 'caf\xe9'}, 400, b'not valid UTF-8'),
 ]
 
