@@ -4,6 +4,7 @@ every server process with it (and, when it exits, the data dir too)."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,3 +56,5 @@ def test_cluster_dies_with_its_test_process(ending):
         proc.kill()
         proc.wait()
         kill_groups(g for g in groups if group_members(g))
+        # A killed test process cannot remove its data dir: this test does.
+        shutil.rmtree(data_dir, ignore_errors=True)
