@@ -20,8 +20,11 @@ proxy, with keep-alive HTTP connections:
 - 64 MiB objects: PUT and GET MB/s, one at a time;
 - a GET of the JSON listing of a container holding 10,000 objects.
 
-Each phase alternates between the two clusters for ``--rounds`` rounds
-and keeps each one's best figure, since the machine may be shared.
+Only the cluster under test runs while it is measured (the other's
+background work would steal the cores): each round starts one cluster,
+measures every phase, stops it, then does the same for the other, for
+``--rounds`` rounds that alternate which goes first; each cluster's best
+figure is kept, since the machine may be shared.
 It prints both sets of figures and objstore/swift ratios (for latencies
 swift/objstore), so > 1.0 always means objstore is better. Every process
 it starts is stopped by PID at the end; every phase has a time bound.
@@ -253,28 +256,36 @@ def keep_best(best, figures):
             best[name] = max(best[name], value)
 
 
-def measure(targets, args):
-    """Each phase alternates between the clusters, ``rounds`` times, and
-    keeps each cluster's best figure: load from elsewhere on a shared
-    machine only ever slows a run, and alternating spreads it over both."""
-    results = {t.name: {} for t in targets}
-    for round_no in range(args.rounds):
-        for target in targets:
-            print('round %d, %s: 4 KiB and 64 MiB objects'
-                  % (round_no + 1, target.name), flush=True)
-            keep_best(results[target.name],
-                      small_ops(target.sessions, args.small, round_no))
-            keep_best(results[target.name],
-                      large_ops(target.storage_url, target.token, args.large))
-    for target in targets:
+def measure_one(cluster, args, round_no):
+    """Start ``cluster``, measure every phase, stop it."""
+    try:
+        target = Target(cluster, args)
+        print('round %d, %s: 4 KiB and 64 MiB objects'
+              % (round_no + 1, target.name), flush=True)
+        figures = small_ops(target.sessions, args.small, round_no)
+        figures.update(large_ops(target.storage_url, target.token,
+                                 args.large))
         print('%s: filling a container with %d objects'
               % (target.name, args.listing), flush=True)
         fill_listing(target.name, target.sessions, args.listing)
-    for _ in range(3 * args.rounds):
-        for target in targets:
-            keep_best(results[target.name],
-                      time_listing(target.name, target.sessions,
-                                   args.listing))
+        for _ in range(3):
+            keep_best(figures, time_listing(target.name, target.sessions,
+                                            args.listing))
+        return figures
+    finally:
+        cluster.stop()
+
+
+def measure(makers, args):
+    """One cluster up at a time, rounds alternating which goes first;
+    each cluster's best figure kept: load from elsewhere on a shared
+    machine only ever slows a run, and alternating spreads it over both."""
+    results = {name: {} for name in makers}
+    for round_no in range(args.rounds):
+        order = sorted(makers, reverse=bool(round_no % 2))
+        for name in order:
+            keep_best(results[name],
+                      measure_one(makers[name](), args, round_no))
     return results
 
 
@@ -316,13 +327,9 @@ def main(argv=None):
     args = parse_args(argv)
     ensure_memcached()
     ensure_swift_venv()
-    clusters = [ObjstoreCluster(args.workers), SwiftCluster(args.workers)]
-    try:
-        targets = [Target(cluster, args) for cluster in clusters]
-        results = measure(targets, args)
-    finally:
-        for cluster in clusters:
-            cluster.stop()
+    makers = {'objstore': lambda: ObjstoreCluster(args.workers),
+              'swift': lambda: SwiftCluster(args.workers)}
+    results = measure(makers, args)
     report(results['objstore'], results['swift'])
 
 if __name__ == '__main__':
