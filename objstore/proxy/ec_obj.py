@@ -25,17 +25,16 @@ and carries the MD5 of the whole object.
 import hashlib
 import math
 
-from objstore.common import green
 from objstore.common.conditional import http_date, requires_entity
 from objstore.common.http import (
-    HTTPClientDisconnect, HTTPCreated, HTTPRequestTimeout,
-    HTTPServiceUnavailable, HTTPUnprocessableEntity, Response, is_success,
-    text_error)
+    HTTPCreated, HTTPServiceUnavailable, HTTPUnprocessableEntity, Response,
+    is_success, text_error)
 from objstore.common.storage_policy import ERASURE_CODING, REPLICATION
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.ec_getter import ECGetter
 from objstore.proxy.fanout import NodeIter, gather, request_node
-from objstore.proxy.obj import NodeSender, ObjectController, ObjectPut
+from objstore.proxy.obj import (
+    ClientFailed, NodeSender, ObjectController, ObjectPut)
 
 FRAG_INDEX_HEADER = 'X-Object-Sysmeta-Ec-Frag-Index'
 EC_ETAG_HEADER = 'X-Object-Sysmeta-Ec-Etag'
@@ -166,37 +165,21 @@ class ECObjectPut(ObjectPut):
     def _send_body(self, puts):
         """Read, segment, encode and stream; the puts still alive, or the
         client's error response."""
-        reader = self.req.environ['wsgi.input']
-        remaining = self.length
         senders = [NodeSender(put, self.app.conf.put_queue_depth)
                    for put in puts]
         pending = bytearray()
-        while remaining is None or remaining > 0:
-            try:
-                chunk = self._read_client(reader, remaining)
-            except green.Timeout:
-                self._abort(senders)
-                return text_error(HTTPRequestTimeout,
-                                  'Request Timeout: client sent no data in '
-                                  '%ss' % self.app.conf.client_timeout)
-            except (OSError, ValueError):
-                self._abort(senders)
-                return text_error(HTTPClientDisconnect, 'Client disconnected')
-            if not chunk:
-                if remaining:
+        try:
+            for chunk in self.client_chunks():
+                self._digest.update(chunk)
+                self._received += len(chunk)
+                pending += chunk
+                senders = self._send_segments(senders, pending, final=False)
+                if len(senders) < self.quorum:
                     self._abort(senders)
-                    return text_error(HTTPClientDisconnect,
-                                      'Client disconnected')
-                break
-            if remaining is not None:
-                remaining -= len(chunk)
-            self._digest.update(chunk)
-            self._received += len(chunk)
-            pending += chunk
-            senders = self._send_segments(senders, pending, final=False)
-            if len(senders) < self.quorum:
-                self._abort(senders)
-                return self._too_few('took the data', len(senders))
+                    return self._too_few('took the data', len(senders))
+        except ClientFailed as failed:
+            self._abort(senders)
+            return failed.response
         senders = self._send_segments(senders, pending, final=True)
         mismatch = self._etag_mismatch()
         if mismatch is not None:

@@ -253,6 +253,14 @@ class NodeSender:
         self.put.abort()
 
 
+class ClientFailed(Exception):
+    """The client's body could not be read; ``response`` answers it."""
+
+    def __init__(self, response):
+        super().__init__(response.status)
+        self.response = response
+
+
 class ObjectPut:
     """One streaming object PUT to the object ring's nodes."""
 
@@ -346,41 +354,50 @@ class ObjectPut:
         with green.Timeout(self.app.conf.client_timeout):
             return reader.read(size)
 
-    def _send_body(self, puts):
-        """Stream the client's body to ``puts``; the ones still alive, or a
-        response when the client failed."""
+    def client_chunks(self):
+        """The client's body, chunk by chunk, to its declared length (or
+        its end when chunked); ClientFailed carries the answer when the
+        client times out or goes away first."""
         reader = self.req.environ['wsgi.input']
         remaining = self.length
-        senders = [NodeSender(put, self.app.conf.put_queue_depth)
-                   for put in puts]
         while remaining is None or remaining > 0:
             try:
                 chunk = self._read_client(reader, remaining)
             except green.Timeout:
-                self._abort(senders)
-                return text_error(HTTPRequestTimeout,
-                                  'Request Timeout: client sent no data in '
-                                  '%ss' % self.app.conf.client_timeout)
+                raise ClientFailed(text_error(
+                    HTTPRequestTimeout, 'Request Timeout: client sent no '
+                    'data in %ss' % self.app.conf.client_timeout))
             except (OSError, ValueError):
-                self._abort(senders)
-                return text_error(HTTPClientDisconnect, 'Client disconnected')
+                raise ClientFailed(text_error(HTTPClientDisconnect,
+                                              'Client disconnected'))
             if not chunk:
                 if remaining:
-                    self._abort(senders)
                     self.app.logger.warning(
                         'PUT %s: client disconnected with %d bytes unsent',
                         self.path, remaining)
-                    return text_error(HTTPClientDisconnect,
-                                      'Client disconnected')
-                break
+                    raise ClientFailed(text_error(HTTPClientDisconnect,
+                                                  'Client disconnected'))
+                return
             if remaining is not None:
                 remaining -= len(chunk)
-            senders = self._drop_failed(senders)
-            if len(senders) < self.quorum:
-                self._abort(senders)
-                return []
-            for sender in senders:
-                sender.send(chunk)
+            yield chunk
+
+    def _send_body(self, puts):
+        """Stream the client's body to ``puts``; the ones still alive, or a
+        response when the client failed."""
+        senders = [NodeSender(put, self.app.conf.put_queue_depth)
+                   for put in puts]
+        try:
+            for chunk in self.client_chunks():
+                senders = self._drop_failed(senders)
+                if len(senders) < self.quorum:
+                    self._abort(senders)
+                    return []
+                for sender in senders:
+                    sender.send(chunk)
+        except ClientFailed as failed:
+            self._abort(senders)
+            return failed.response
         for sender in senders:
             sender.drain()
         return [sender.put for sender in self._drop_failed(senders)]
