@@ -36,7 +36,7 @@ import json
 import tarfile
 import time
 import zlib
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape
 
 from objstore.common.config import ConfBase
@@ -49,7 +49,8 @@ from objstore.common.http import (
     HTTPBadRequest, Request, Response, html_error, is_success, split_path)
 from objstore.common.listing import negotiate_format
 from objstore.common.log import get_logger
-from objstore.common.subrequest import add_capability, make_subrequest
+from objstore.common.subrequest import (
+    add_capability, make_subrequest, query_params)
 
 # Status lines of the report, as Swift's swob spells them.
 STATUS_LINES = {
@@ -133,19 +134,6 @@ def report_body(out_type, result, errors, root_tag):
     lines.append('Errors:\n')
     lines.extend('%s, %s\n' % (name, status) for name, status in errors)
     return ''.join(lines).encode('utf-8')
-
-
-def query_params(query_string):
-    """{name: last value} of a query string. Read raw: webob's
-    ``req.GET`` fails on bytes that are not UTF-8 (any client may send
-    them), and ``req.params`` would read a POST's form body.
-
-    >>> query_params('extract-archive=tar&x=%ED%A0')['extract-archive']
-    'tar'
-    """
-    return {name: values[-1] for name, values in parse_qs(
-        query_string, keep_blank_values=True,
-        errors='surrogateescape').items()}
 
 
 def answer_format(accept):
@@ -236,7 +224,7 @@ class Bulk:
             max_deletes_per_request=self.conf.max_deletes_per_request,
             max_failed_deletes=self.conf.max_failed_deletes)
         req = Request(environ)
-        query = query_params(environ.get('QUERY_STRING', ''))
+        query = query_params(environ)
         archive = query.get('extract-archive')
         if archive is not None and req.method == 'PUT':
             mode = ARCHIVE_MODES.get(archive.lower().strip('.'))

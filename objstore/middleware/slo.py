@@ -39,12 +39,13 @@ from objstore.common.http import (
 from objstore.common.log import get_logger
 from objstore.common.subrequest import (
     add_capability, make_subrequest, query_param, sent_content_type)
+from objstore.middleware.bulk import report_body
 from objstore.middleware.slo_get import SloReader
 from objstore.middleware.slo_manifest import (
     OVERRIDE_ETAG, OVERRIDE_SIZE, RESULT_FORMATS, SLO_HEADER,
     SYSMETA_SLO_ETAG, SYSMETA_SLO_SIZE, ManifestInvalid, decode_data,
-    parse_manifest_input, result_body, segment_problems, slo_etag,
-    split_listing_etag, stored_entry)
+    parse_manifest_input, segment_problems, slo_etag, split_listing_etag,
+    stored_entry)
 
 RESERVED_HEADER_BODY = ('X-Static-Large-Object is a reserved header. To '
                         'create a static large object add query param '
@@ -299,14 +300,14 @@ class ManifestPut:
         else:
             facts['Response Body'] = reason_text(resp.status_int)
             errors = self.problems
-        yield HEARTBEAT_SEPARATOR + result_body(self.out_type, facts,
+        yield HEARTBEAT_SEPARATOR + report_body(self.out_type, facts,
                                                 errors, 'upload')
 
     def _outcome(self):
         """The answer once every segment was HEADed: 400 listing the
         problems, 422 for a wrong client ETag, else the stored manifest's."""
         if self.problems:
-            body = result_body(self.out_type, {}, self.problems, 'upload')
+            body = report_body(self.out_type, {}, self.problems, 'upload')
             return HTTPBadRequest(body=body, headerlist=[
                 ('Content-Type', self.out_type)])
         etag = slo_etag(self.entries)
@@ -424,7 +425,7 @@ class ManifestDelete:
                 first, separator, last = b' ', HEARTBEAT_SEPARATOR, \
                     time.time()
             tally.add(item, resp)
-        yield separator + result_body(out_type, tally.facts(),
+        yield separator + report_body(out_type, tally.facts(),
                                       tally.errors, 'delete')
 
 

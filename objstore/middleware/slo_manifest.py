@@ -12,16 +12,15 @@ I/O, no HTTP objects):
   "last_modified": ..., ["range": "a-b"], ["sub_slo": true]} | {"data":
   ...}]``.
 
-Also the SLO's ETag (MD5 of its segments' ETags), the sysmeta names the
-manifest object keeps, and the text/JSON/XML result body that manifest
-PUT (heartbeat) and DELETE answer with (Swift's bulk format).
+Also the SLO's ETag (MD5 of its segments' ETags) and the sysmeta names the
+manifest object keeps. The result bodies of manifest PUT (heartbeat) and
+DELETE are Swift's bulk format: ``bulk.report_body``.
 """
 
 import base64
 import binascii
 import hashlib
 import json
-from xml.sax.saxutils import escape
 
 from objstore.common.config import config_true_value
 from objstore.common.exceptions import BadRange, RangeUnsatisfiable
@@ -298,36 +297,6 @@ def raw_manifest(entries):
             item['range'] = entry['range']
         raw.append(item)
     return json.dumps(raw, sort_keys=True).encode('utf-8')
-
-
-def result_body(content_type, facts, errors, root_tag):
-    """Swift's bulk-style result body: ``facts`` (dict) and ``errors``
-    ([name, reason]) as text, JSON or XML.
-
-    >>> print(result_body('text/plain', {'Number Deleted': 2}, [['/c/o',
-    ...       '404 Not Found']], 'delete').decode(), end='')
-    Number Deleted: 2
-    Errors:
-    /c/o, 404 Not Found
-    """
-    if content_type == 'application/json':
-        return json.dumps(dict(facts, Errors=errors)).encode('ascii')
-    if content_type.endswith('/xml'):
-        lines = ['<%s>\n' % root_tag]
-        for key in sorted(facts):
-            tag = key.replace(' ', '_').lower()
-            lines.append('<%s>%s</%s>\n' % (tag, escape(str(facts[key])),
-                                             tag))
-        lines.append('<errors>\n')
-        lines.extend('<object><name>%s</name><status>%s</status></object>\n'
-                     % (escape(name), escape(status))
-                     for name, status in errors)
-        lines.append('</errors>\n</%s>\n' % root_tag)
-        return ''.join(lines).encode('utf-8')
-    lines = ['%s: %s\n' % (key, facts[key]) for key in sorted(facts)]
-    lines.append('Errors:\n')
-    lines.extend('%s, %s\n' % (name, status) for name, status in errors)
-    return ''.join(lines).encode('utf-8')
 
 
 def split_listing_etag(hash_value):
