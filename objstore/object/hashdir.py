@@ -92,6 +92,20 @@ def remove_dir_if_empty(path):
         raise
 
 
+def remove_partition_if_empty(part_dir):
+    """Remove a partition dir that holds no suffix any more, with its
+    bookkeeping files (hashes, lock); True when it is gone."""
+    if list_suffixes(part_dir):
+        return False
+    for name in (ondisk.HASHES_FILE, ondisk.HASHES_INVALID_FILE,
+                 ondisk.PARTITION_LOCK_FILE):
+        try:
+            os.unlink(os.path.join(part_dir, name))
+        except FileNotFoundError:
+            pass
+    return remove_dir_if_empty(part_dir)
+
+
 def cleanup_ondisk_files(hash_dir, reclaim_age=ondisk.DEFAULT_RECLAIM_AGE,
                          now=None):
     """Remove the obsolete files of one hash dir and return its FileSet.

@@ -503,16 +503,7 @@ class ObjectReplicator(Daemon):
 
     def remove_empty_partition(self, job, stats):
         """Remove a handoff partition dir that holds no suffix any more."""
-        part_dir = job.partition_dir
-        if hashdir.list_suffixes(part_dir):
-            return False
-        for name in (ondisk.HASHES_FILE, ondisk.HASHES_INVALID_FILE,
-                     ondisk.PARTITION_LOCK_FILE):
-            try:
-                os.unlink(os.path.join(part_dir, name))
-            except FileNotFoundError:
-                pass
-        if hashdir.remove_dir_if_empty(part_dir):
+        if hashdir.remove_partition_if_empty(job.partition_dir):
             stats.incr('handoffs_removed')
             return True
         return False

@@ -424,15 +424,8 @@ class ObjectReconstructor(Daemon):
             hashdir.remove_dir_if_empty(suffix_dir)
             if os.path.isdir(suffix_dir):
                 hashes.invalidate_hash(suffix_dir)
-        if not hashdir.list_suffixes(part_dir):
-            for name in (ondisk.HASHES_FILE, ondisk.HASHES_INVALID_FILE,
-                         ondisk.PARTITION_LOCK_FILE):
-                try:
-                    os.unlink(os.path.join(part_dir, name))
-                except FileNotFoundError:
-                    pass
-            if hashdir.remove_dir_if_empty(part_dir):
-                stats.incr('handoffs_removed')
+        if hashdir.remove_partition_if_empty(part_dir):
+            stats.incr('handoffs_removed')
 
     def revert_object(self, job, hash_dir, stats):
         """Send each file of a handoff hash dir where it belongs; remove
