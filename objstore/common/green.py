@@ -7,6 +7,7 @@ new projects choosing a framework, not for our operators, so it is silenced
 here and only here.
 """
 
+import re
 import warnings
 
 with warnings.catch_warnings():
@@ -40,8 +41,31 @@ REQUEST_TIMEOUT_RESPONSE = (
     b'\r\nRequest line and headers took too long.\r\n')
 
 
+# Bytes that str.split() takes for whitespace once the stdlib decodes the
+# request line as Latin-1, other than the space and the line end: a tab,
+# the ASCII separators, NEL (0x85) and NBSP (0xA0, the second byte of
+# UTF-8 "à"). HTTP separates the request line's words with spaces only.
+_SPLIT_BYTES = re.compile(rb'[\t\x0b\x0c\x1c-\x1f\x85\xa0]')
+
+
+def request_line_split_on_spaces(line):
+    r"""The request line with the bytes the stdlib would split its words on,
+    other than the space, percent-encoded: the target reaches the app whole
+    and, once unquoted, byte for byte as sent (as Swift's parser, which
+    splits on spaces only, hands it over).
+
+    >>> request_line_split_on_spaces(b'GET /c/voil\xc3\xa0\tx HTTP/1.1\r\n')
+    b'GET /c/voil\xc3%A0%09x HTTP/1.1\r\n'
+    >>> request_line_split_on_spaces(b'GET /c/o HTTP/1.1\r\n')
+    b'GET /c/o HTTP/1.1\r\n'
+    """
+    if _SPLIT_BYTES.search(line) is None:
+        return line
+    return _SPLIT_BYTES.sub(lambda match: b'%%%02X' % match.group()[0], line)
+
+
 class _HttpProtocol(eventlet.wsgi.HttpProtocol):
-    """eventlet's HTTP protocol, with two changes.
+    """eventlet's HTTP protocol, with three changes.
 
     A request it refuses itself (more header lines than http.client's
     limit, a malformed request line) gets a one-line plain-text reason
@@ -51,6 +75,11 @@ class _HttpProtocol(eventlet.wsgi.HttpProtocol):
     socket timeout (the client timeout): eventlet bounds each read only, so
     a client dripping one header line at a time could hold a connection
     forever (slowloris). The body is not under this bound; its reads are.
+
+    The request line's words are split on spaces only
+    (``request_line_split_on_spaces``): the stdlib splits on any
+    whitespace, so a raw tab in a name was refused and a raw UTF-8 "à"
+    silently cut the name short.
     """
 
     error_message_format = '%(message)s\n'
@@ -61,7 +90,7 @@ class _HttpProtocol(eventlet.wsgi.HttpProtocol):
         if self.server.socket_timeout:
             self._head_timer = eventlet.Timeout(self.server.socket_timeout,
                                                 _RequestHeadTimeout)
-        return super()._read_request_line()
+        return request_line_split_on_spaces(super()._read_request_line())
 
     def parse_request(self):
         try:
