@@ -38,6 +38,9 @@ ERRORS = {
                        'minimum allowed object size.'),
     'EntityTooLarge': (400, 'Your proposed upload exceeds the maximum '
                        'allowed object size.'),
+    'IllegalVersioningConfigurationException': (
+        400, 'The versioning configuration specified in the request is '
+        'invalid.'),
     'IncompleteBody': (400, 'You did not provide the number of bytes '
                        'specified by the Content-Length HTTP header'),
     'InternalError': (500, 'We encountered an internal error. Please try '
@@ -107,7 +110,8 @@ ERRORS = {
 
 class S3Error(Exception):
     """An S3 error answer: ``code`` from ERRORS, an optional message that
-    replaces the table's, and extra elements for the body (in order)."""
+    replaces the table's, and extra elements for the body (in order).
+    ``headers``: extra headers of the answer (e.g. x-amz-delete-marker)."""
 
     def __init__(self, code, message=None, **details):
         status, default_message = ERRORS[code]
@@ -116,6 +120,7 @@ class S3Error(Exception):
         self.status = status
         self.message = message or default_message
         self.details = details
+        self.headers = {}
 
     def to_xml(self, resource, request_id):
         """The XML error document, bytes.
