@@ -285,7 +285,7 @@ def restore_newest(ctx, bucket, key):
     if newest is None or is_delete_marker(newest) or \
             newest['version_id'] == NULL:
         return
-    ctx.call('PUT', bucket, key, headers={'Content-Length': '0'}, body=b'',
+    ctx.call('PUT', bucket, key, headers={'Content-Length': '0'},
              query='version-id=' + quote(newest['version_id']))
 
 
