@@ -367,6 +367,13 @@ def test_list_versions_prefix_delimiter_encoding(s3, versioned):
     assert [p['Prefix'] for p in grouped['CommonPrefixes']] == ['dir/']
     assert [v['Key'] for v in grouped['Versions']] == [
         'sp ace', 'sp ace', 'top', 'top']
+    paged = []
+    for page in s3.get_paginator('list_object_versions').paginate(
+            Bucket=versioned, Delimiter='/',
+            PaginationConfig={'PageSize': 1}):
+        paged += [v['Key'] for v in page.get('Versions', [])]
+        paged += [p['Prefix'] for p in page.get('CommonPrefixes', [])]
+    assert paged == ['dir/', 'sp ace', 'sp ace', 'top', 'top']
     encoded = s3.list_object_versions(Bucket=versioned, Prefix='sp',
                                       EncodingType='url')
     assert encoded['EncodingType'] == 'url'
@@ -432,3 +439,29 @@ def test_s3_lists_the_versions_swift_wrote(cluster, s3):
     finally:
         empty_bucket(s3, bucket)
         s3.delete_bucket(Bucket=bucket)
+
+
+def test_swift_slo_manifest_in_a_versioned_container(cluster, s3, versioned):
+    """slo hands the manifest on as a body webob marks seekable; the
+    version link's PUT must still go through (it answered 500)."""
+    url, token = cluster.get_token('test:tester')
+    segments = versioned + '-segs'
+    swiftclient.put_container(url, token, segments)
+    try:
+        etag = swiftclient.put_object(url, token, segments, 's1', b'a' * 10)
+        manifest = json.dumps([{'path': '/%s/s1' % segments, 'etag': etag,
+                                'size_bytes': 10}])
+        swiftclient.put_object(url, token, versioned, 'big', manifest,
+                               query_string='multipart-manifest=put')
+        got = s3.get_object(Bucket=versioned, Key='big')
+        assert got['Body'].read() == b'a' * 10
+        assert got['VersionId'] != 'null'
+    finally:
+        swiftclient.delete_object(url, token, versioned, 'big')
+        for item in swiftclient.get_container(
+                url, token, versioned, query_string='versions')[1]:
+            swiftclient.delete_object(
+                url, token, versioned, item['name'],
+                query_string='version-id=' + item['version_id'])
+        swiftclient.delete_object(url, token, segments, 's1')
+        swiftclient.delete_container(url, token, segments)

@@ -421,7 +421,9 @@ def _listing_query(params, max_keys):
         raise S3Error('InvalidArgument', 'Invalid version id specified',
                       ArgumentName='version-id-marker',
                       ArgumentValue=version_marker)
-    query = {'limit': str(max_keys + 1)}
+    # One more to tell truncation, one more for the common prefix that
+    # is the key-marker itself (dropped by _after_marker).
+    query = {'limit': str(max_keys + 2)}
     for name in ('prefix', 'delimiter'):
         if params.get(name):
             query[name] = params[name]
@@ -430,6 +432,17 @@ def _listing_query(params, max_keys):
         if version_marker:
             query['version_marker'] = version_marker
     return query
+
+
+def _after_marker(entries, key_marker):
+    """``entries`` without the common prefix a previous page ended on:
+    Swift lists it again (its keys sort after it), S3 does not.
+
+    >>> _after_marker([{'subdir': 'd/'}, {'name': 'e'}], 'd/')
+    [{'name': 'e'}]
+    """
+    return [entry for entry in entries
+            if 'subdir' not in entry or entry['subdir'] > key_marker]
 
 
 def _listed_version(entry, encode, user):
@@ -453,7 +466,8 @@ def list_object_versions(ctx, max_keys, encode):
     params = ctx.s3req.params
     bucket = ctx.s3req.bucket
     query = _listing_query(params, max_keys)
-    entries = _versions_page(ctx, bucket, query) if max_keys else []
+    entries = _after_marker(_versions_page(ctx, bucket, query),
+                            params.get('key-marker', '')) if max_keys else []
     truncated = len(entries) > max_keys
     entries = entries[:max_keys]
     head = [('Name', bucket), ('Prefix', encode(params.get('prefix', ''))),
