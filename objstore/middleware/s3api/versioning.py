@@ -30,7 +30,8 @@ from objstore.common.exceptions import InvalidTimestamp
 from objstore.common.http import Response, is_success
 from objstore.common.timestamp import Timestamp
 from objstore.middleware.s3api.errors import S3Error
-from objstore.middleware.s3api.views import listing_etag, owner, s3_time
+from objstore.middleware.s3api.views import (
+    SEGMENTS_SUFFIX, listing_etag, owner, s3_time)
 from objstore.middleware.s3api.xmlio import (
     XMLError, child_text, parse_xml, to_xml)
 from objstore.middleware.versioning import (
@@ -332,7 +333,8 @@ def read_error(ctx, resp):
     if resp.headers.get('Content-Type') == DELETE_MARKER_CONTENT_TYPE:
         return error_with_headers('MethodNotAllowed', {
             DELETE_MARKER_HEADER: 'true', VERSION_HEADER: version_id,
-            'Allow': 'DELETE'}, Method=s3req.method, ResourceType='DeleteMarker')
+            'Allow': 'DELETE'}, Method=s3req.method,
+            ResourceType='DeleteMarker')
     if not ctx.bucket_exists(s3req.bucket):
         return S3Error('NoSuchBucket', BucketName=s3req.bucket)
     # A 400 is object_versioning refusing a version id in a bucket never
@@ -365,10 +367,40 @@ def delete_current(ctx, bucket, key, head):
     return None
 
 
-def _is_delete_marker_version(ctx, bucket, key, version_id):
-    resp = ctx.call('HEAD', bucket, key,
-                    query='version-id=' + quote(version_id))
-    return resp.headers.get('Content-Type') == DELETE_MARKER_CONTENT_TYPE
+class StoredVersion:
+    """What deleting a version must know of it: whether it is a delete
+    marker, and the parts a multipart upload's version holds."""
+
+    def __init__(self, ctx, bucket, key, version_id):
+        self.query = 'version-id=%s&multipart-manifest=get' % quote(
+            version_id)
+        head = ctx.call('HEAD', bucket, key, query=self.query)
+        self.delete_marker = head.headers.get(
+            'Content-Type') == DELETE_MARKER_CONTENT_TYPE
+        self.parts = []
+        if is_true(head.headers.get('X-Static-Large-Object')):
+            self.parts = self._parts(ctx, bucket, key)
+
+    def _parts(self, ctx, bucket, key):
+        """(container, name) of the manifest's segments that are the
+        bucket's multipart parts: each upload's are its own, so they go
+        with the one version that holds them (as DeleteObject deletes a
+        multipart object's)."""
+        resp = ctx.call('GET', bucket, key, query=self.query)
+        if not is_success(resp.status_int):
+            return []
+        try:
+            manifest = json.loads(resp.body)
+        except ValueError:
+            return []
+        prefix = '/%s%s/' % (bucket, SEGMENTS_SUFFIX)
+        return [(bucket + SEGMENTS_SUFFIX, entry['name'][len(prefix):])
+                for entry in manifest
+                if entry.get('name', '').startswith(prefix)]
+
+    def delete_parts(self, ctx):
+        for container, name in self.parts:
+            ctx.call('DELETE', container, name)
 
 
 def delete_version(ctx, bucket, key, version_id, delete_null):
@@ -394,12 +426,15 @@ def delete_version(ctx, bucket, key, version_id, delete_null):
         return status, answer
     if not versioned:
         return 204, answer
-    if _is_delete_marker_version(ctx, bucket, key, version_id):
+    stored = StoredVersion(ctx, bucket, key, version_id)
+    if stored.delete_marker:
         answer[DELETE_MARKER_HEADER] = 'true'
     resp = ctx.call('DELETE', bucket, key,
                     query='version-id=' + quote(version_id))
     if not is_success(resp.status_int) and resp.status_int != 404:
         return resp.status_int, {}
+    if is_success(resp.status_int):
+        stored.delete_parts(ctx)
     if resp.headers.get('X-Object-Current-Version-Id') == NULL:
         restore_newest(ctx, bucket, key)
     return 204, answer
