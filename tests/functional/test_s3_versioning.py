@@ -130,6 +130,22 @@ def test_another_account_cannot_configure(cluster, s3, plain_bucket):
     assert (code, status) == ('AccessDenied', 403)
 
 
+def test_versions_need_the_users_rights(cluster, s3, versioned):
+    first = put(s3, versioned, 'k', b'one')
+    reader = make_s3_client(cluster, 'test:tester3')
+    for call, kwargs in (
+            (reader.get_bucket_versioning, {}),
+            (reader.list_object_versions, {}),
+            (reader.get_object, {'Key': 'k', 'VersionId': first}),
+            (reader.delete_object, {'Key': 'k', 'VersionId': first}),
+            (reader.delete_object, {'Key': 'k'})):
+        assert error_of(call, Bucket=versioned, **kwargs)[:2] == (
+            'AccessDenied', 403)
+    assert s3.get_object(Bucket=versioned, Key='k', VersionId=first)[
+        'Body'].read() == b'one'
+    assert all_versions(s3, versioned)[1] == []
+
+
 # ----------------------------------------------------- writes and reads
 
 
@@ -200,6 +216,18 @@ def test_deleting_the_current_version_makes_the_previous_current(
     assert error_of(s3.get_object, Bucket=versioned, Key='k')[:2] == (
         'NoSuchKey', 404)
     assert all_versions(s3, versioned) == ([], [])
+
+
+def test_head_of_a_deleted_key_names_its_marker(s3, versioned):
+    put(s3, versioned, 'k', b'one')
+    marker = s3.delete_object(Bucket=versioned, Key='k')['VersionId']
+    code, status, headers = error_of(s3.head_object, Bucket=versioned,
+                                     Key='k')
+    assert status == 404
+    assert (headers['x-amz-delete-marker'], headers['x-amz-version-id']) \
+        == ('true', marker)
+    assert error_of(s3.get_object, Bucket=versioned, Key='k',
+                    VersionId='null')[:2] == ('NoSuchVersion', 404)
 
 
 def test_delete_of_a_key_never_written_makes_a_marker(s3, versioned):
@@ -296,6 +324,30 @@ def test_complete_multipart_upload_answers_its_version(cluster, s3, versioned):
     # The deleted version's part went with it; the other's stays.
     assert len(swift_names(cluster, segments)) == 1
     assert s3.get_object(Bucket=versioned, Key='mp')['Body'].read() == part
+
+
+def test_upload_part_copy_and_part_number_of_a_version(s3, versioned):
+    old_body = b'o' * (5 * 1024 * 1024)
+    first = put(s3, versioned, 'src', old_body)
+    put(s3, versioned, 'src', b'new')
+    upload = s3.create_multipart_upload(Bucket=versioned, Key='mp')
+    copied = s3.upload_part_copy(
+        Bucket=versioned, Key='mp', PartNumber=1, UploadId=upload['UploadId'],
+        CopySource={'Bucket': versioned, 'Key': 'src', 'VersionId': first})
+    assert error_of(s3.upload_part_copy, Bucket=versioned, Key='mp',
+                    PartNumber=2, UploadId=upload['UploadId'], CopySource={
+                        'Bucket': versioned, 'Key': 'src',
+                        'VersionId': '1500000000.00000'})[:2] == (
+        'NoSuchVersion', 404)
+    done = s3.complete_multipart_upload(
+        Bucket=versioned, Key='mp', UploadId=upload['UploadId'],
+        MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': copied[
+            'CopyPartResult']['ETag']}]})
+    s3.put_object(Bucket=versioned, Key='mp', Body=b'later')
+    part = s3.get_object(Bucket=versioned, Key='mp', PartNumber=1,
+                         VersionId=done['VersionId'])
+    assert part['Body'].read() == old_body
+    assert part['PartsCount'] == 1
 
 
 def test_delete_objects_with_version_ids(s3, versioned):
@@ -457,7 +509,8 @@ def test_s3_lists_the_versions_swift_wrote(cluster, s3):
 
 def test_swift_slo_manifest_in_a_versioned_container(cluster, s3, versioned):
     """slo hands the manifest on as a body webob marks seekable; the
-    version link's PUT must still go through (it answered 500)."""
+    version link's PUT must still go through (it answered 500). A ranged
+    GET of the version must read the version (it answered 412)."""
     url, token = cluster.get_token('test:tester')
     segments = versioned + '-segs'
     swiftclient.put_container(url, token, segments)
@@ -470,6 +523,12 @@ def test_swift_slo_manifest_in_a_versioned_container(cluster, s3, versioned):
         got = s3.get_object(Bucket=versioned, Key='big')
         assert got['Body'].read() == b'a' * 10
         assert got['VersionId'] != 'null'
+        # A ranged read of the version: slo fetches the manifest again.
+        headers, body = swiftclient.get_object(
+            url, token, versioned, 'big', headers={'Range': 'bytes=2-4'},
+            query_string='version-id=' + got['VersionId'])
+        assert body == b'aaa'
+        assert headers['content-range'] == 'bytes 2-4/10'
     finally:
         # The manifest's versions go with the fixture's bucket.
         swiftclient.delete_object(url, token, segments, 's1')
