@@ -122,7 +122,26 @@ def test_versioning_configuration_errors(cluster, s3, plain_bucket):
         'NoSuchBucket', 404)
 
 
-def test_another_account_cannot_configure(cluster, s3, plain_bucket):
+def test_legacy_versioned_container_refuses_versioning(
+        cluster, s3, plain_bucket):
+    url, token = cluster.get_token('test:tester')
+    archive = plain_bucket + '-archive'
+    swiftclient.put_container(url, token, archive)
+    try:
+        swiftclient.post_container(url, token, plain_bucket, {
+            'X-Versions-Location': archive})
+        code, status, _ = error_of(
+            s3.put_bucket_versioning, Bucket=plain_bucket,
+            VersioningConfiguration={'Status': 'Enabled'})
+        assert (code, status) == ('InvalidBucketState', 409)
+        assert 'Status' not in s3.get_bucket_versioning(Bucket=plain_bucket)
+    finally:
+        swiftclient.post_container(url, token, plain_bucket, {
+            'X-Remove-Versions-Location': 'x'})
+        swiftclient.delete_container(url, token, archive)
+
+
+def test_a_user_without_admin_cannot_configure(cluster, s3, plain_bucket):
     other = make_s3_client(cluster, 'test:tester3')
     code, status, _ = error_of(
         other.put_bucket_versioning, Bucket=plain_bucket,

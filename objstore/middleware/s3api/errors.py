@@ -49,6 +49,8 @@ ERRORS = {
                            'not exist in our records.'),
     'InvalidArgument': (400, 'Invalid Argument.'),
     'InvalidBucketName': (400, 'The specified bucket is not valid.'),
+    'InvalidBucketState': (409, 'The request is not valid with the '
+                           'current state of the bucket.'),
     'InvalidChunkSizeError': (403, 'Only the last chunk is allowed to have '
                               'a size less than 8192 bytes'),
     'InvalidDigest': (400, 'The Content-MD5 you specified was invalid.'),

@@ -219,6 +219,10 @@ def put_bucket_versioning(ctx):
     status = parse_versioning_config(ctx.read_body(MAX_CONFIG_XML))
     resp = ctx.call('POST', bucket, headers={
         CLIENT_ENABLED: 'true' if status == ENABLED else 'false'})
+    if resp.status_int == 400:
+        # object_versioning's refusal: the container uses legacy
+        # versioned writes or container sync.
+        raise S3Error('InvalidBucketState', resp.text.strip() or None)
     if not is_success(resp.status_int):
         raise _bucket_error(resp, bucket)
     return Response(status=200, content_length=0)
