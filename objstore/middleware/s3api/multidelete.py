@@ -36,16 +36,16 @@ def parse_delete(body, max_size=MAX_XML_SIZE):
         raise S3Error('MalformedXML') from None
     if root.tag != 'Delete':
         raise S3Error('MalformedXML')
-    keys = []
+    objects = []
     for item in root.findall('Object'):
         key = item.findtext('Key')
         if not key:
             raise S3Error('MalformedXML')
-        keys.append((key, item.findtext('VersionId')))
-    if not keys or len(keys) > MAX_KEYS:
+        objects.append((key, item.findtext('VersionId')))
+    if not objects or len(objects) > MAX_KEYS:
         raise S3Error('MalformedXML')
     quiet = (root.findtext('Quiet') or '').strip().lower() == 'true'
-    return keys, quiet
+    return objects, quiet
 
 
 def _check_md5(headers, body):
@@ -82,9 +82,9 @@ def delete_objects(ctx):
         raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
     body = ctx.read_body(ctx.conf.max_xml_size)
     _check_md5(ctx.s3req.headers, body)
-    keys, quiet = parse_delete(body, ctx.conf.max_xml_size)
+    objects, quiet = parse_delete(body, ctx.conf.max_xml_size)
     results = []
-    for key, version_id in keys:
+    for key, version_id in objects:
         code, deleted = _delete_one(ctx, key, version_id)
         if code is None:
             if not quiet:

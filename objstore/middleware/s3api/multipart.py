@@ -312,11 +312,12 @@ def _read_source(ctx, source):
         wanted = _copy_range(headers['x-amz-copy-source-range'])
         get_headers['Range'] = wanted[0]
     copy_source = headers['x-amz-copy-source']
+    version_query = versioning.copy_source_query(copy_source)
     resp = ctx.call('GET', source[0], source[1], headers=get_headers,
-                    query=versioning.copy_source_query(copy_source))
+                    query=version_query)
     if resp.status_int in (304, 412):
         raise S3Error('PreconditionFailed')
-    if resp.status_int in (400, 404):
+    if resp.status_int == 404 or (resp.status_int == 400 and version_query):
         raise versioning.copy_source_error(copy_source, resp) or \
             obj.copy_source_missing(ctx, source)
     if wanted is not None:

@@ -156,7 +156,7 @@ def _part_request(ctx, number, version_query):
     resp = ctx.call('GET', s3req.bucket, s3req.key,
                     query='&'.join(filter(None, (
                         'multipart-manifest=get', version_query))))
-    if resp.status_int in (400, 404):
+    if resp.status_int == 404 or (resp.status_int == 400 and version_query):
         raise versioning.read_error(ctx, resp) or not_found(ctx)
     if is_success(resp.status_int) and S3_ETAG_SYSMETA in resp.headers:
         manifest = json.loads(resp.body)
@@ -185,7 +185,7 @@ def get_object(ctx):
     resp = ctx.call(method, s3req.bucket, s3req.key, headers=headers,
                     query=version_query)
     status = resp.status_int
-    if status in (400, 404):
+    if status == 404 or (status == 400 and version_query):
         raise versioning.read_error(ctx, resp) or not_found(ctx)
     if status == 412:
         raise S3Error('PreconditionFailed', Condition=_failed_condition(
@@ -307,7 +307,7 @@ def parse_copy_source(value):
     >>> parse_copy_source('/b/dir/k%20x?versionId=null')
     ('b', 'dir/k x')
     """
-    path, _, version = value.partition('?')
+    path = value.partition('?')[0]
     bucket, _, key = unquote(path).lstrip('/').partition('/')
     if not bucket or not key:
         raise S3Error('InvalidArgument', 'Copy Source must mention the '
@@ -352,7 +352,7 @@ def copy_object(ctx):
     status = resp.status_int
     if status in (304, 412):
         raise S3Error('PreconditionFailed')
-    if status in (400, 404):
+    if status == 404 or (status == 400 and version_query):
         if not ctx.bucket_exists(ctx.s3req.bucket):
             raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
         raise versioning.copy_source_error(copy_source, resp) or \

@@ -16,15 +16,19 @@ hidden versions container itself: object_versioning below owns it.
 Where S3 and the Swift layout differ: a DELETE of the version that was
 current leaves no current object in Swift; S3 makes the newest remaining
 version current again, so ``restore_newest`` does (a ``PUT ?version-id``,
-Swift's restore), unless that version is a delete marker.
+Swift's restore), unless that version is a delete marker. Two are left
+as Swift's s3api leaves them: a suspended bucket's DELETE removes the
+null version (or the link to the current version) but writes no null
+delete marker; and once versioning is enabled again, the next write
+keeps the null version under its timestamp (object_versioning's copy),
+no longer as ``null``.
 
 Helpers other features call: ``versioning_status``, ``key_versions``,
 ``newest_version`` and ``current_version_id``.
 """
 
-from urllib.parse import quote, unquote, urlencode
-
 import json
+from urllib.parse import quote, unquote, urlencode
 
 from objstore.common.exceptions import InvalidTimestamp
 from objstore.common.http import Response, is_success
@@ -44,7 +48,6 @@ DELETE_MARKER_HEADER = 'x-amz-delete-marker'
 NULL = 'null'
 # Swift's s3api bound on a VersioningConfiguration body.
 MAX_CONFIG_XML = 10240
-MAX_KEYS = 1000
 # Versions of one key fetched per listing page by key_versions.
 KEY_PAGE = 100
 
