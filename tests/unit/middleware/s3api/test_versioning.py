@@ -1,8 +1,12 @@
 """The pure parts of s3api's versioning: its configuration document,
 version ids, copy sources, version headers and listing entries."""
 
+import json
+from urllib.parse import parse_qsl
+
 import pytest
 
+from objstore.common.http import Response
 from objstore.middleware.s3api import versioning
 from objstore.middleware.s3api.context import error_response
 from objstore.middleware.s3api.errors import S3Error
@@ -111,3 +115,38 @@ def test_listed_versions_and_markers():
     name, children = versioning._listed_version(marker, str, 'a:u')
     assert name == 'DeleteMarker'
     assert 'ETag' not in dict(children)
+
+
+class ListingCtx:
+    """The edge of the versioning module: ``call`` answers a container's
+    ``?versions`` listing of ``entries`` (sorted as Swift sorts them),
+    honouring prefix, limit, marker and version_marker."""
+
+    def __init__(self, entries):
+        self.entries = entries
+        self.queries = []
+
+    def call(self, method, container=None, obj=None, headers=None,
+             body=None, query=None):
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        self.queries.append(params)
+        listed = [e for e in self.entries
+                  if e['name'].startswith(params.get('prefix', ''))]
+        if 'marker' in params:
+            position = [(e['name'], e['version_id']) for e in listed].index(
+                (params['marker'], params['version_marker']))
+            listed = listed[position + 1:]
+        page = listed[:int(params['limit'])]
+        return Response(status=200, body=json.dumps(page).encode())
+
+
+def test_key_versions_pages_through_many_versions():
+    versions = [{'name': 'k', 'version_id': '%010d.00000' % (2000 - n),
+                 'content_type': 'text/plain'} for n in range(250)]
+    ctx = ListingCtx(versions + [
+        {'name': 'k2', 'version_id': 'null', 'content_type': 'text/plain'}])
+    found = versioning.key_versions(ctx, 'b', 'k')
+    assert found == versions
+    assert len(ctx.queries) == 3
+    assert versioning.newest_version(ctx, 'b', 'k') == versions[0]
+    assert versioning.newest_version(ctx, 'b', 'nothing') is None
