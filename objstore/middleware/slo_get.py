@@ -20,6 +20,7 @@ import json
 
 from objstore.common.conditional import evaluate_conditions, parse_http_date
 from objstore.common.config import config_true_value
+from objstore.common.constraints import ALLOW_RESERVED_HEADER
 from objstore.common.exceptions import RangeUnsatisfiable
 from objstore.common.http import (
     HTTPConflict, HTTPInternalServerError, HTTPServiceUnavailable, Response,
@@ -94,8 +95,15 @@ class SloReader:
     def _fetch(self, method, path=None, manifest=False):
         """``method`` of the manifest (or of ``path``) without Range or
         conditions, as the client, below this filter."""
+        headers = {}
+        if path is None and ALLOW_RESERVED_HEADER in self.req.headers:
+            # object_versioning read a version by pointing the request at
+            # its hidden name: the refetch must address it the same way.
+            headers[ALLOW_RESERVED_HEADER] = \
+                self.req.headers[ALLOW_RESERVED_HEADER]
         sub = make_subrequest(self.req.environ, method,
-                              path or self.req.path_info, source='SLO')
+                              path or self.req.path_info, headers=headers,
+                              source='SLO')
         if manifest:
             sub.query_string = 'multipart-manifest=get'
         return sub.get_response(self.slo.app)

@@ -332,8 +332,10 @@ class ObjectRequest:
         req = self.req
         for name in NOT_FOR_LINK:
             req.headers.pop(name, None)
-        req.environ['wsgi.input'] = IterReader([])
-        req.headers['Content-Length'] = '0'
+        # Through webob's setter: a body set that way (slo's manifest PUT)
+        # is marked seekable, and a plain replacement would still be
+        # sought.
+        req.body = b''
         req.environ['QUERY_STRING'] = ''
         set_content_type(req, content_type)
         req.headers[TARGET] = quote('%s/%s' % (

@@ -1,6 +1,6 @@
 """Bucket operations: CreateBucket, HeadBucket, DeleteBucket,
-GetBucketLocation, ListObjects (v1 and v2) and ListObjectVersions of an
-unversioned bucket, each as one or a few container requests.
+GetBucketLocation, ListObjects (v1 and v2) and ListObjectVersions (the
+versioning module's), each as one or a few container requests.
 
 DeleteBucket also removes the ``+segments`` container with what
 unfinished multipart uploads left there (as Swift's s3api does).
@@ -16,6 +16,7 @@ import json
 from urllib.parse import quote, urlencode
 
 from objstore.common.http import Response, is_success
+from objstore.middleware.s3api import versioning
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.multipart import list_names, segments_container
@@ -246,35 +247,8 @@ def _list_objects_v2(ctx, params):
 
 
 def list_versions(ctx):
-    """ListObjectVersions of an unversioned bucket: every object is its
-    only version, ``null``."""
+    """ListObjectVersions (versioning module), with this module's
+    max-keys and encoding-type parsing."""
     params = ctx.s3req.params
-    max_keys, encode = _max_keys(params), _encoder(params)
-    marker = params.get('key-marker', '')
-    entries, truncated, next_marker = _listing(ctx, params, marker, max_keys)
-    head = [('Name', ctx.s3req.bucket),
-            ('Prefix', encode(params.get('prefix', ''))),
-            ('KeyMarker', encode(marker)), ('VersionIdMarker', ''),
-            ('MaxKeys', max_keys)]
-    if params.get('delimiter'):
-        head.append(('Delimiter', encode(params['delimiter'])))
-    if 'encoding-type' in params:
-        head.append(('EncodingType', 'url'))
-    head.append(('IsTruncated', truncated))
-    if truncated:
-        head += [('NextKeyMarker', encode(next_marker)),
-                 ('NextVersionIdMarker', 'null')]
-    versions, prefixes = [], []
-    for entry in entries:
-        if 'subdir' in entry:
-            prefixes.append(('CommonPrefixes', [
-                ('Prefix', encode(entry['subdir']))]))
-            continue
-        versions.append(('Version', [
-            ('Key', encode(entry['name'])), ('VersionId', 'null'),
-            ('IsLatest', True),
-            ('LastModified', s3_time(entry.get('last_modified'))),
-            ('ETag', listing_etag(entry)),
-            ('Size', entry.get('bytes', 0)), ('Owner', owner(ctx.user)),
-            ('StorageClass', 'STANDARD')]))
-    return ctx.xml(to_xml('ListVersionsResult', head + versions + prefixes))
+    return versioning.list_object_versions(ctx, _max_keys(params),
+                                           _encoder(params))

@@ -62,7 +62,7 @@ def xml_response(body, status=200, headers=None, trans_id=None):
 def error_response(err, resource, trans_id, method='GET'):
     """S3's answer for ``err``: the XML document (no body to a HEAD)."""
     body = b'' if method == 'HEAD' else err.to_xml(resource, trans_id or '')
-    resp = xml_response(body, err.status, trans_id=trans_id)
+    resp = xml_response(body, err.status, err.headers, trans_id)
     if method == 'HEAD':
         resp.content_length = 0
     return resp

@@ -38,6 +38,9 @@ ERRORS = {
                        'minimum allowed object size.'),
     'EntityTooLarge': (400, 'Your proposed upload exceeds the maximum '
                        'allowed object size.'),
+    'IllegalVersioningConfigurationException': (
+        400, 'The versioning configuration specified in the request is '
+        'invalid.'),
     'IncompleteBody': (400, 'You did not provide the number of bytes '
                        'specified by the Content-Length HTTP header'),
     'InternalError': (500, 'We encountered an internal error. Please try '
@@ -46,6 +49,8 @@ ERRORS = {
                            'not exist in our records.'),
     'InvalidArgument': (400, 'Invalid Argument.'),
     'InvalidBucketName': (400, 'The specified bucket is not valid.'),
+    'InvalidBucketState': (409, 'The request is not valid with the '
+                           'current state of the bucket.'),
     'InvalidChunkSizeError': (403, 'Only the last chunk is allowed to have '
                               'a size less than 8192 bytes'),
     'InvalidDigest': (400, 'The Content-MD5 you specified was invalid.'),
@@ -107,7 +112,8 @@ ERRORS = {
 
 class S3Error(Exception):
     """An S3 error answer: ``code`` from ERRORS, an optional message that
-    replaces the table's, and extra elements for the body (in order)."""
+    replaces the table's, and extra elements for the body (in order).
+    ``headers``: extra headers of the answer (e.g. x-amz-delete-marker)."""
 
     def __init__(self, code, message=None, **details):
         status, default_message = ERRORS[code]
@@ -116,6 +122,7 @@ class S3Error(Exception):
         self.status = status
         self.message = message or default_message
         self.details = details
+        self.headers = {}
 
     def to_xml(self, resource, request_id):
         """The XML error document, bytes.

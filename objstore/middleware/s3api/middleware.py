@@ -20,7 +20,7 @@ from objstore.common.config import ConfBase
 from objstore.common.log import OPERATION_KEY, get_logger
 from objstore.common.subrequest import add_capability
 from objstore.middleware.s3api import (
-    acl, bucket, multidelete, multipart, obj, service)
+    acl, bucket, multidelete, multipart, obj, service, versioning)
 from objstore.middleware.s3api.auth import read_signature
 from objstore.middleware.s3api.context import (
     S3Context, error_response, request_id_headers)
@@ -68,6 +68,11 @@ OPERATIONS = {
                                        multipart.abort_upload),
     ('object', 'GET', 'acl'): ('GetObjectAcl', acl.get_object_acl),
     ('object', 'PUT', 'acl'): ('PutObjectAcl', acl.put_object_acl),
+    # Bucket versioning (versioning module).
+    ('bucket', 'PUT', 'versioning'): ('PutBucketVersioning',
+                                      versioning.put_bucket_versioning),
+    ('bucket', 'GET', 'versioning'): ('GetBucketVersioning',
+                                      versioning.get_bucket_versioning),
 }
 METHODS = {'service': ('GET',),
            'bucket': ('GET', 'PUT', 'HEAD', 'DELETE', 'POST'),

@@ -32,7 +32,7 @@ from urllib.parse import quote, urlencode
 
 from objstore.common.green import GreenPool, write_unbuffered
 from objstore.common.http import Response, is_success
-from objstore.middleware.s3api import obj, upload
+from objstore.middleware.s3api import obj, upload, versioning
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.checksums import (
     ALGORITHMS, S3InputError, UploadChecksum, composite_checksum,
@@ -311,11 +311,15 @@ def _read_source(ctx, source):
     if 'x-amz-copy-source-range' in headers:
         wanted = _copy_range(headers['x-amz-copy-source-range'])
         get_headers['Range'] = wanted[0]
-    resp = ctx.call('GET', source[0], source[1], headers=get_headers)
+    copy_source = headers['x-amz-copy-source']
+    version_query = versioning.copy_source_query(copy_source)
+    resp = ctx.call('GET', source[0], source[1], headers=get_headers,
+                    query=version_query)
     if resp.status_int in (304, 412):
         raise S3Error('PreconditionFailed')
-    if resp.status_int == 404:
-        raise obj.copy_source_missing(ctx, source)
+    if resp.status_int == 404 or (resp.status_int == 400 and version_query):
+        raise versioning.copy_source_error(copy_source, resp) or \
+            obj.copy_source_missing(ctx, source)
     if wanted is not None:
         _check_copied_range(resp, *wanted)
     if not is_success(resp.status_int):
@@ -563,7 +567,10 @@ class Completion:
                 return Response(status=200, content_type='application/xml',
                                 app_iter=self._late_body(chunks, result))
         self._finish(b''.join(result))
-        return _complete_answer(ctx, self.s3_etag, self.checksum_headers)
+        answer = _complete_answer(ctx, self.s3_etag, self.checksum_headers)
+        answer.headers.update(versioning.current_version_headers(
+            ctx, ctx.s3req.bucket, ctx.s3req.key))
+        return answer
 
     def _raise_for(self, status, resp=None):
         if status == 400:

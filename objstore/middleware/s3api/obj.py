@@ -15,6 +15,7 @@ import json
 from urllib.parse import quote, unquote
 
 from objstore.common.http import Response, is_success
+from objstore.middleware.s3api import versioning
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.upload import (
@@ -148,14 +149,15 @@ def part_range(manifest, number):
     return 'bytes=%d-%d' % (start, start + manifest[number - 1]['bytes'] - 1)
 
 
-def _part_request(ctx, number):
+def _part_request(ctx, number, version_query):
     """(Range header, parts count) of a part of a multipart object; None
     for any other object, whose only part is 1."""
     s3req = ctx.s3req
     resp = ctx.call('GET', s3req.bucket, s3req.key,
-                    query='multipart-manifest=get')
-    if resp.status_int == 404:
-        raise not_found(ctx)
+                    query='&'.join(filter(None, (
+                        'multipart-manifest=get', version_query))))
+    if resp.status_int == 404 or (resp.status_int == 400 and version_query):
+        raise versioning.read_error(ctx, resp) or not_found(ctx)
     if is_success(resp.status_int) and S3_ETAG_SYSMETA in resp.headers:
         manifest = json.loads(resp.body)
         return part_range(manifest, number), len(manifest)
@@ -164,32 +166,27 @@ def _part_request(ctx, number):
     return None
 
 
-def _check_version(params):
-    """An unversioned object has one version, ``null``."""
-    version = params.get('versionId')
-    if version not in (None, 'null'):
-        raise S3Error('NoSuchVersion', VersionId=version)
-
-
 def get_object(ctx):
     s3req = ctx.s3req
     params = s3req.params
-    _check_version(params)
+    version_query = versioning.read_query(ctx)
     part = _part_number(params)
     headers = {name.title(): value for name, value in s3req.headers.items()
                if name in CONDITIONAL_HEADERS}
     if 'If-Match' in headers or 'If-None-Match' in headers:
-        _translate_etag_conditions(ctx, headers)
-    found = _part_request(ctx, part) if part is not None else None
+        _translate_etag_conditions(ctx, headers, version_query)
+    found = _part_request(ctx, part, version_query) \
+        if part is not None else None
     method = s3req.method
     if found is not None:
         # A HEAD of an SLO is the whole object's: the part's range needs
         # a GET, whose body a HEAD then drops.
         headers['Range'], method = found[0], 'GET'
-    resp = ctx.call(method, s3req.bucket, s3req.key, headers=headers)
+    resp = ctx.call(method, s3req.bucket, s3req.key, headers=headers,
+                    query=version_query)
     status = resp.status_int
-    if status == 404:
-        raise not_found(ctx)
+    if status == 404 or (status == 400 and version_query):
+        raise versioning.read_error(ctx, resp) or not_found(ctx)
     if status == 412:
         raise S3Error('PreconditionFailed', Condition=_failed_condition(
             s3req.headers))
@@ -200,6 +197,7 @@ def get_object(ctx):
         raise S3Error('ServiceUnavailable' if status >= 500
                       else 'InternalError')
     out_headers = s3_object_headers(resp.headers)
+    out_headers.update(versioning.read_version_headers(resp.headers))
     if found is not None:
         out_headers['x-amz-mp-parts-count'] = str(found[1])
     elif status == 200 and s3req.headers.get(
@@ -219,11 +217,12 @@ def get_object(ctx):
     return answer
 
 
-def _translate_etag_conditions(ctx, headers):
+def _translate_etag_conditions(ctx, headers, version_query):
     """Make If-Match/If-None-Match on a multipart object's S3 ETag name
     its SLO ETag, which the slo middleware compares them with (a HEAD
     tells both; only conditional requests pay for it)."""
-    head = ctx.call('HEAD', ctx.s3req.bucket, ctx.s3req.key)
+    head = ctx.call('HEAD', ctx.s3req.bucket, ctx.s3req.key,
+                    query=version_query)
     s3_etag = head.headers.get(S3_ETAG_SYSMETA)
     if not is_success(head.status_int) or not s3_etag:
         return
@@ -249,22 +248,36 @@ def _failed_condition(headers):
 
 
 def delete_object(ctx):
-    _check_version(ctx.s3req.params)
     bucket = ctx.s3req.bucket
-    status = delete_key(ctx, bucket, ctx.s3req.key)
+    status, headers = delete_key(ctx, bucket, ctx.s3req.key,
+                                 ctx.s3req.params.get('versionId'))
     if status == 404:
         if not ctx.bucket_exists(bucket):
             raise S3Error('NoSuchBucket', BucketName=bucket)
     elif not is_success(status):
         raise S3Error('ServiceUnavailable' if status >= 500
                       else 'InternalError')
-    return Response(status=204)
+    return Response(status=204, headers=headers)
 
 
-def delete_key(ctx, bucket, key):
-    """The status of deleting ``key``; a multipart object (an SLO) goes
-    with its parts, as Swift's s3api deletes it."""
-    head = ctx.call('HEAD', bucket, key)
+def delete_key(ctx, bucket, key, version_id=None):
+    """(status, S3 answer headers) of deleting ``key`` (its version
+    ``version_id`` when given); in a versioned bucket the versioning
+    module decides what goes."""
+    def delete_null(head):
+        return _delete_unversioned(ctx, bucket, key, head)
+    if version_id is not None:
+        return versioning.delete_version(ctx, bucket, key, version_id,
+                                         delete_null)
+    # symlink=get: a version link's own headers, not its version's.
+    head = ctx.call('HEAD', bucket, key, query='symlink=get')
+    return versioning.delete_current(ctx, bucket, key, head) or \
+        (delete_null(head), {})
+
+
+def _delete_unversioned(ctx, bucket, key, head):
+    """The status of deleting ``key`` that is no version link; a multipart
+    object (an SLO) goes with its parts, as Swift's s3api deletes it."""
     if head.headers.get('X-Static-Large-Object', '').lower() == 'true':
         resp = ctx.call('DELETE', bucket, key,
                         headers={'Accept': 'application/json'},
@@ -289,30 +302,30 @@ def _manifest_delete_status(resp):
 
 def parse_copy_source(value):
     """(bucket, key) of ``x-amz-copy-source`` (``/b/k``, ``b/k``, URL-
-    encoded, an optional ``?versionId=null``).
+    encoded, an optional ``?versionId=``: versioning.copy_source_query).
 
     >>> parse_copy_source('/b/dir/k%20x?versionId=null')
     ('b', 'dir/k x')
     """
-    path, _, version = value.partition('?')
+    path = value.partition('?')[0]
     bucket, _, key = unquote(path).lstrip('/').partition('/')
     if not bucket or not key:
         raise S3Error('InvalidArgument', 'Copy Source must mention the '
                       'source bucket and key: sourcebucket/sourcekey',
                       ArgumentName='x-amz-copy-source', ArgumentValue=value)
-    if version and version not in ('versionId=null', 'versionId='):
-        raise S3Error('NotImplemented', 'Object versions are not supported')
     return bucket, key
 
 
-def _copy_headers(ctx, source):
+def _copy_headers(ctx, source, version_query):
     headers = ctx.s3req.headers
     directive = headers.get('x-amz-metadata-directive', 'COPY')
     if directive not in ('COPY', 'REPLACE'):
         raise S3Error('InvalidArgument', 'Unknown metadata directive.',
                       ArgumentName='x-amz-metadata-directive',
                       ArgumentValue=directive)
-    if source == (ctx.s3req.bucket, ctx.s3req.key) and directive == 'COPY':
+    # A version copied onto its own key is S3's way to restore it.
+    if source == (ctx.s3req.bucket, ctx.s3req.key) and \
+            directive == 'COPY' and not version_query:
         raise S3Error('InvalidRequest', SELF_COPY_MESSAGE)
     swift_headers = {'X-Copy-From': quote('/%s/%s' % source),
                      'Content-Length': '0'}
@@ -327,26 +340,31 @@ def _copy_headers(ctx, source):
 
 
 def copy_object(ctx):
-    source = parse_copy_source(ctx.s3req.headers['x-amz-copy-source'])
-    swift_headers = _copy_headers(ctx, source)
+    copy_source = ctx.s3req.headers['x-amz-copy-source']
+    source = parse_copy_source(copy_source)
+    version_query = versioning.copy_source_query(copy_source)
+    swift_headers = _copy_headers(ctx, source, version_query)
     swift_headers.update(canned_acl_headers(ctx.s3req.headers,
                                             bucket=False))
+    # The copy middleware hands version-id to its source GET only.
     resp = ctx.call('PUT', ctx.s3req.bucket, ctx.s3req.key,
-                    headers=swift_headers)
+                    headers=swift_headers, query=version_query)
     status = resp.status_int
     if status in (304, 412):
         raise S3Error('PreconditionFailed')
-    if status == 404:
+    if status == 404 or (status == 400 and version_query):
         if not ctx.bucket_exists(ctx.s3req.bucket):
             raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
-        raise copy_source_missing(ctx, source)
+        raise versioning.copy_source_error(copy_source, resp) or \
+            copy_source_missing(ctx, source)
     if not is_success(status):
         raise write_error(ctx, resp)
     last_modified = resp.headers.get('Last-Modified')
     return ctx.xml(to_xml('CopyObjectResult', [
         ('LastModified', http_date_to_s3(last_modified) if last_modified
          else None),
-        ('ETag', quoted_etag(resp.headers.get('ETag')))]))
+        ('ETag', quoted_etag(resp.headers.get('ETag')))]),
+        headers=versioning.copy_headers(copy_source, resp.headers))
 
 
 def copy_source_missing(ctx, source):

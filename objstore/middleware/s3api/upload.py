@@ -26,6 +26,7 @@ from objstore.middleware.s3api.checksums import (
 from objstore.middleware.s3api.chunked import (
     STREAMING_MODES, ChunkSigner, open_streaming_body, parse_decoded_length)
 from objstore.middleware.s3api.errors import S3Error
+from objstore.middleware.s3api.versioning import version_headers
 from objstore.middleware.s3api.views import quoted_etag
 
 CHECKSUM_SYSMETA = 'X-Object-Sysmeta-S3api-Checksum-'
@@ -247,6 +248,7 @@ def put_body(ctx, container, name, swift_headers, upload_checksum=None):
     if ctx.body_mismatched() or not is_success(resp.status_int):
         raise write_error(ctx, resp)
     answer = {'ETag': quoted_etag(resp.headers.get('ETag'))}
+    answer.update(version_headers(resp.headers))
     computed = body.computed()
     if computed is not None:
         if not body.request.value:
