@@ -18,10 +18,14 @@ keep using them (a signed request addresses the signer's own account, as
 before), and the first CreateBucket, PutBucketPolicy or PutBucketCors of
 the owner registers them.
 
-Lookups are cached: in the request's infocache and in the shared info
-cache (memcached when configured, common.infocache) for ``CACHE_TTL``
-seconds; only "registered" answers are cached, and a deletion forgets the
-entry everywhere this proxy can reach.
+Lookups are cached: in the request's infocache and in the middleware's
+cache (``BUCKET_CACHE_KEY``: memcached when the s3api filter names
+``memcache_servers``, else the worker's memory) for ``CACHE_TTL``
+seconds (``NEGATIVE_TTL`` for "nobody"); a registration or deletion
+replaces what this proxy cached, and the steps that decide ownership
+(create, delete) always ask the registry itself. Without memcached,
+another worker may answer NoSuchBucket to an anonymous request for a
+bucket created in the last ``NEGATIVE_TTL`` seconds.
 
 All requests here are pre-authorized (common.subrequest): the registry is
 the middleware's own bookkeeping, never the client's to read or refuse.
@@ -30,7 +34,7 @@ the middleware's own bookkeeping, never the client's to read or refuse.
 import dataclasses
 
 from objstore.common.http import is_success
-from objstore.common.infocache import INFOCACHE_KEY, SHARED_CACHE_KEY
+from objstore.common.infocache import INFOCACHE_KEY
 from objstore.common.subrequest import make_preauthed_subrequest
 from objstore.middleware.s3api.errors import S3Error
 
@@ -38,7 +42,13 @@ REGISTRY_ACCOUNT = '.s3api'
 REGISTRY_CONTAINER = 'buckets'
 ACCOUNT_SYSMETA = 'X-Object-Sysmeta-S3api-Account'
 OWNER_SYSMETA = 'X-Object-Sysmeta-S3api-Owner'
-CACHE_TTL = 300
+CACHE_TTL = 60
+# A name nobody holds is remembered briefly: signed requests to buckets
+# made before the registry ask for it on every request otherwise.
+NEGATIVE_TTL = 10
+# Where the middleware leaves its shared cache (common.infocache.InfoCache:
+# memcached when configured, else the worker's memory) for this module.
+BUCKET_CACHE_KEY = 'objstore.s3api.bucket_cache'
 SOURCE = 'S3-registry'
 
 
@@ -47,6 +57,10 @@ class Registration:
     """Who owns a bucket: the Swift account and the creator's user id."""
     account: str
     owner: str
+
+
+# What the caches remember of a name nobody registered.
+UNREGISTERED = Registration('', '')
 
 
 def cache_key(bucket):
@@ -71,7 +85,7 @@ def _internal(environ, app, method, path, headers=None):
 def _remembered(environ, bucket):
     key = cache_key(bucket)
     found = environ.setdefault(INFOCACHE_KEY, {}).get(key)
-    shared = environ.get(SHARED_CACHE_KEY)
+    shared = environ.get(BUCKET_CACHE_KEY)
     if found is None and shared is not None:
         found = shared.get(key)
     if not found:
@@ -79,34 +93,38 @@ def _remembered(environ, bucket):
     return Registration(found['account'], found['owner'])
 
 
-def _remember(environ, bucket, registration):
+def _remember(environ, bucket, registration, ttl=CACHE_TTL):
     value = dataclasses.asdict(registration)
     environ.setdefault(INFOCACHE_KEY, {})[cache_key(bucket)] = value
-    shared = environ.get(SHARED_CACHE_KEY)
+    shared = environ.get(BUCKET_CACHE_KEY)
     if shared is not None:
-        shared.set(cache_key(bucket), value, CACHE_TTL)
+        shared.set(cache_key(bucket), value, ttl)
 
 
 def _forget(environ, bucket):
     environ.setdefault(INFOCACHE_KEY, {}).pop(cache_key(bucket), None)
-    shared = environ.get(SHARED_CACHE_KEY)
+    shared = environ.get(BUCKET_CACHE_KEY)
     if shared is not None:
         shared.delete(cache_key(bucket))
 
 
-def owner_of(environ, app, bucket):
-    """The Registration of ``bucket``, or None when nobody registered it.
-    Raises RegistryUnavailable when the registry cannot answer."""
-    found = _remembered(environ, bucket)
+def owner_of(environ, app, bucket, fresh=False):
+    """The Registration of ``bucket``, or None when nobody registered it;
+    ``fresh``: ask the registry itself, not the caches. Raises
+    RegistryUnavailable when the registry cannot answer."""
+    found = None if fresh else _remembered(environ, bucket)
     if found is not None:
-        return found
+        return found if found != UNREGISTERED else None
     resp = _internal(environ, app, 'HEAD', _entry_path(bucket))
     if resp.status_int == 404:
+        _remember(environ, bucket, UNREGISTERED, NEGATIVE_TTL)
         return None
     if not is_success(resp.status_int):
         raise RegistryUnavailable(resp.status_int)
     found = Registration(resp.headers.get(ACCOUNT_SYSMETA, ''),
                          resp.headers.get(OWNER_SYSMETA, ''))
+    if found == UNREGISTERED:
+        raise RegistryUnavailable('entry without an owner')
     _remember(environ, bucket, found)
     return found
 
@@ -126,9 +144,6 @@ def register(environ, app, bucket, registration):
     """Register ``bucket`` for ``registration`` unless someone holds it;
     the Registration that holds it afterwards (the caller's or the
     earlier owner's)."""
-    found = owner_of(environ, app, bucket)
-    if found is not None:
-        return found
     resp = _put_entry(environ, app, bucket, registration)
     if resp.status_int == 404:
         # The first bucket ever: the registry's container does not exist.
@@ -136,7 +151,7 @@ def register(environ, app, bucket, registration):
                   headers={'Content-Length': '0'})
         resp = _put_entry(environ, app, bucket, registration)
     if resp.status_int == 412:
-        return owner_of(environ, app, bucket) or registration
+        return owner_of(environ, app, bucket, fresh=True) or registration
     if not is_success(resp.status_int):
         raise RegistryUnavailable(resp.status_int)
     _remember(environ, bucket, registration)
@@ -145,7 +160,7 @@ def register(environ, app, bucket, registration):
 
 def unregister(environ, app, bucket, account):
     """Remove ``bucket``'s entry when ``account`` holds it."""
-    found = owner_of(environ, app, bucket)
+    found = owner_of(environ, app, bucket, fresh=True)
     if found is None or found.account != account:
         return
     _internal(environ, app, 'DELETE', _entry_path(bucket))
@@ -175,7 +190,7 @@ def claim_bucket(ctx):
     bucket = ctx.s3req.bucket
     identify_signer(ctx)
     try:
-        known = owner_of(ctx.environ, ctx.app, bucket)
+        known = owner_of(ctx.environ, ctx.app, bucket, fresh=True)
         holder = known or register(ctx.environ, ctx.app, bucket,
                                    Registration(ctx.account, ctx.user))
     except RegistryUnavailable:
@@ -183,6 +198,17 @@ def claim_bucket(ctx):
     if holder.account != ctx.account:
         raise S3Error('BucketAlreadyExists', BucketName=bucket)
     return known is None
+
+
+def register_existing(ctx):
+    """Register the signer's existing bucket when nobody holds its name:
+    a bucket created before the registry, configured by its owner."""
+    try:
+        if owner_of(ctx.environ, ctx.app, ctx.s3req.bucket) is None:
+            register(ctx.environ, ctx.app, ctx.s3req.bucket,
+                     Registration(ctx.account, ctx.user))
+    except RegistryUnavailable:
+        raise S3Error('ServiceUnavailable') from None
 
 
 def create_registered(ctx, create):
