@@ -99,12 +99,24 @@ def test_anonymous_request_for_an_unknown_bucket(cluster):
     assert b'<BucketName>%s</BucketName>' % name.encode() in body
 
 
-@pytest.mark.parametrize('path', ['/info', '/healthcheck', '/auth/v1.0',
-                                  '/v1/AUTH_test', '/v1/AUTH_test/c/o'])
-def test_swift_paths_are_not_s3(cluster, path):
-    _status, headers, body = anonymous(cluster, 'GET', path)
+@pytest.mark.parametrize('method, path', [
+    ('GET', '/info'), ('GET', '/healthcheck'), ('GET', '/auth/v1.0'),
+    ('GET', '/v1/AUTH_test'), ('GET', '/v1/AUTH_test/c/o'),
+    ('PUT', '/metrics'), ('POST', '/healthcheck'), ('PUT', '/console'),
+    ('PUT', '/crossdomain.xml')])
+def test_swift_paths_are_not_s3(cluster, method, path):
+    _status, headers, body = anonymous(cluster, method, path)
     assert b'<Error>' not in body
     assert 'x-amz-request-id' not in headers
+
+
+def test_swift_token_requests_are_not_s3(cluster, bucket):
+    _url, token = cluster.get_token('test:tester')
+    for path in ('/nothing-here', '/%s/k' % bucket):
+        status, headers, body = anonymous(cluster, 'GET', path,
+                                          {'X-Auth-Token': token})
+        assert status in (400, 412) and b'<Error>' not in body
+        assert 'x-amz-request-id' not in headers
 
 
 # ----------------------------------------------------------- bucket policies

@@ -1,9 +1,11 @@
 """Unsigned S3 requests: which unsigned requests are S3's, and the
 context they run in.
 
-An unsigned request is S3's when nothing after s3api serves its path
-(not a Swift API version, not public such as ``/info``, not an auth or
-identity path) and it names a valid bucket, path-style or
+An unsigned request is S3's when nothing else in the pipeline serves its
+path (not a Swift API version, not public such as ``/info``, not an auth
+or identity path, not a path the middlewares before s3api answer for
+some verbs and pass down for others, such as ``PUT /metrics``), it
+carries no Swift token, and it names a valid bucket, path-style or
 virtual-hosted. The registry (registry module) says which account owns
 the bucket: the request runs in that account, as nobody. Its
 subrequests carry no identity, so the auth middleware judges them by the
@@ -20,9 +22,12 @@ from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.request import split_bucket_key
 from objstore.middleware.s3api.views import valid_bucket_name
 
-# First path segments the rest of the pipeline answers (tempauth's token
-# and Keystone paths, the proxy's /info) though they are bucket names.
-SWIFT_SEGMENTS = frozenset(('auth', 'info', 'healthcheck'))
+# First path segments the pipeline answers (tempauth's token path, the
+# proxy's /info, the default paths of healthcheck, metrics, console,
+# crossdomain and list_endpoints) though they are bucket names.
+SWIFT_SEGMENTS = frozenset(('auth', 'info', 'healthcheck', 'metrics',
+                            'console', 'crossdomain.xml', 'endpoints'))
+TOKEN_HEADERS = ('HTTP_X_AUTH_TOKEN', 'HTTP_X_STORAGE_TOKEN')
 # The signature of an unsigned request: never checked (the context knows
 # its account from the start), and its body is taken as it comes.
 UNSIGNED = Signature(access_key='', provided='', string_to_sign='',
@@ -35,11 +40,15 @@ def is_anonymous_s3(environ, storage_domain):
     >>> is_anonymous_s3({'PATH_INFO': '/bucket/key'}, '')
     True
     >>> [is_anonymous_s3({'PATH_INFO': p}, '') for p in (
-    ...     '/v1/AUTH_test/c', '/info', '/auth/v1.0', '/', '/v3/auth')]
-    [False, False, False, False, False]
+    ...     '/v1/AUTH_test/c', '/info', '/auth/v1.0', '/', '/v3/auth',
+    ...     '/metrics')]
+    [False, False, False, False, False, False]
+    >>> is_anonymous_s3({'PATH_INFO': '/b', 'HTTP_X_AUTH_TOKEN': 't'}, '')
+    False
     """
     path = environ.get('PATH_INFO', '/')
-    if api_version(path) or is_public(path):
+    if api_version(path) or is_public(path) or any(
+            environ.get(name) for name in TOKEN_HEADERS):
         return False
     if path[1:].split('/', 1)[0] in SWIFT_SEGMENTS:
         return False

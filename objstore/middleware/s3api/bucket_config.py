@@ -11,11 +11,17 @@ one behind. Documents are ASCII (JSON with escapes), as headers must be.
 
 The bucket's configuration is read through the container info lookup
 (common.info: cached per request and by the proxy), pre-authorized: the
-caller decides who may see or use it.
+caller decides who may see or use it. The configuration operations
+(Put/Get/Delete of a policy or CORS) go through the client's own
+subrequests instead (``bucket_headers``, ``store``), and are the account
+owner's (``require_owner``) unless a policy's Allow lets another in.
 """
 
+from objstore.common.http import is_success
 from objstore.common.info import get_container_info
 from objstore.common.infocache import INFOCACHE_KEY
+from objstore.middleware.s3api import registry
+from objstore.middleware.s3api.errors import S3Error
 
 SYSMETA_PREFIX = 'X-Container-Sysmeta-'
 PIECE = 4000
@@ -74,3 +80,34 @@ def bucket_info(environ, app, account, bucket):
     lookup_environ = dict(environ, PATH_INFO='/v1/%s/%s' % (account, bucket),
                           QUERY_STRING='')
     return get_container_info(lookup_environ, app, swift_source='S3')
+
+
+# ------------------------------------------- the configuration operations
+
+
+def require_owner(ctx):
+    """AccessDenied unless the signer owns the account or the bucket
+    policy allowed the operation."""
+    registry.identify_signer(ctx)
+    if ctx.authorization is None and not ctx.is_account_owner():
+        raise S3Error('AccessDenied')
+
+
+def _checked(ctx, resp):
+    if resp.status_int == 404:
+        raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
+    if not is_success(resp.status_int):
+        raise S3Error('InternalError')
+    return resp
+
+
+def bucket_headers(ctx):
+    """The headers of the bucket's container (a HEAD as the client)."""
+    return _checked(ctx, ctx.call('HEAD', ctx.s3req.bucket)).headers
+
+
+def store(ctx, name, document):
+    """Keep ``document`` (str; empty: remove it) as the bucket's ``name``
+    configuration (a container POST as the client)."""
+    _checked(ctx, ctx.call('POST', ctx.s3req.bucket,
+                           headers=store_headers(name, document)))

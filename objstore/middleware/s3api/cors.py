@@ -148,46 +148,28 @@ def configuration_xml(rules):
 # ------------------------------------------------------------ operations
 
 
-def _bucket_headers(ctx):
-    resp = ctx.call('HEAD', ctx.s3req.bucket)
-    if resp.status_int == 404:
-        raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
-    if not is_success(resp.status_int):
-        raise S3Error('InternalError')
-    return resp.headers
 
 
-def _store(ctx, document):
-    resp = ctx.call('POST', ctx.s3req.bucket, headers=bucket_config.
-                    store_headers(SYSMETA_NAME, document))
-    if resp.status_int == 404:
-        raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
-    if not is_success(resp.status_int):
-        raise S3Error('InternalError')
 
 
-def _require_owner(ctx):
-    registry.identify_signer(ctx)
-    if ctx.authorization is None and not ctx.is_account_owner():
-        raise S3Error('AccessDenied')
 
 
 def put_bucket_cors(ctx):
-    _require_owner(ctx)
+    bucket_config.require_owner(ctx)
     rules = parse_configuration(ctx.read_body(MAX_CORS_XML))
     document = rules_to_json(rules)
     if len(document) > bucket_config.MAX_DOCUMENT:
         raise S3Error('InvalidRequest', 'The CORS configuration is too '
                       'large.')
-    _bucket_headers(ctx)
+    bucket_config.bucket_headers(ctx)
     registry.register_existing(ctx)
-    _store(ctx, document)
+    bucket_config.store(ctx, SYSMETA_NAME, document)
     return Response(status=200, content_length=0)
 
 
 def get_bucket_cors(ctx):
-    _require_owner(ctx)
-    text = bucket_config.stored_in_headers(_bucket_headers(ctx),
+    bucket_config.require_owner(ctx)
+    text = bucket_config.stored_in_headers(bucket_config.bucket_headers(ctx),
                                            SYSMETA_NAME)
     if not text:
         raise S3Error('NoSuchCORSConfiguration', BucketName=ctx.s3req.bucket)
@@ -195,9 +177,9 @@ def get_bucket_cors(ctx):
 
 
 def delete_bucket_cors(ctx):
-    _require_owner(ctx)
-    _bucket_headers(ctx)
-    _store(ctx, '')
+    bucket_config.require_owner(ctx)
+    bucket_config.bucket_headers(ctx)
+    bucket_config.store(ctx, SYSMETA_NAME, '')
     return Response(status=204)
 
 

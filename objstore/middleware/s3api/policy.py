@@ -139,29 +139,10 @@ def enforce(ctx, operation):
 # ------------------------------------------------------------ operations
 
 
-def _require_owner(ctx):
-    """Policy operations are the account owner's (or a policy's Allow)."""
-    registry.identify_signer(ctx)
-    if ctx.authorization is None and not ctx.is_account_owner():
-        raise S3Error('AccessDenied')
 
 
-def _bucket_headers(ctx):
-    resp = ctx.call('HEAD', ctx.s3req.bucket)
-    if resp.status_int == 404:
-        raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
-    if not is_success(resp.status_int):
-        raise S3Error('InternalError')
-    return resp.headers
 
 
-def _store(ctx, document):
-    resp = ctx.call('POST', ctx.s3req.bucket, headers=bucket_config.
-                    store_headers(SYSMETA_NAME, document))
-    if resp.status_int == 404:
-        raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
-    if not is_success(resp.status_int):
-        raise S3Error('InternalError')
 
 
 def _read_policy(ctx):
@@ -181,17 +162,17 @@ def _read_policy(ctx):
 
 
 def put_bucket_policy(ctx):
-    _require_owner(ctx)
+    bucket_config.require_owner(ctx)
     document = _read_policy(ctx)
-    _bucket_headers(ctx)
+    bucket_config.bucket_headers(ctx)
     registry.register_existing(ctx)
-    _store(ctx, document)
+    bucket_config.store(ctx, SYSMETA_NAME, document)
     return Response(status=204)
 
 
 def _current_policy(ctx):
-    _require_owner(ctx)
-    text = bucket_config.stored_in_headers(_bucket_headers(ctx),
+    bucket_config.require_owner(ctx)
+    text = bucket_config.stored_in_headers(bucket_config.bucket_headers(ctx),
                                            SYSMETA_NAME)
     if not text:
         raise S3Error('NoSuchBucketPolicy', BucketName=ctx.s3req.bucket)
@@ -204,9 +185,9 @@ def get_bucket_policy(ctx):
 
 
 def delete_bucket_policy(ctx):
-    _require_owner(ctx)
-    _bucket_headers(ctx)
-    _store(ctx, '')
+    bucket_config.require_owner(ctx)
+    bucket_config.bucket_headers(ctx)
+    bucket_config.store(ctx, SYSMETA_NAME, '')
     return Response(status=204)
 
 
