@@ -2,8 +2,13 @@
 operation, and answers in S3's shape.
 
 Owns the routing: a request signed the S3 way (an ``Authorization: AWS``
-or ``AWS4-HMAC-SHA256`` header, or a presigned query) is S3's; anything
-else passes through untouched to the Swift API. The operation is chosen
+or ``AWS4-HMAC-SHA256`` header, or a presigned query) is S3's, and so is
+an unsigned one for a bucket path (anonymous module: it runs in the
+account the bucket registry names); anything else passes through
+untouched to the Swift API. Before the operation runs, the bucket policy
+has its say (policy module); a CORS preflight is answered from the
+bucket's CORS rules before any routing, and every answer to a request
+with an ``Origin`` gets the CORS headers of the matching rule (cors). The operation is chosen
 by a table, (resource level, method, sub-resource) -> handler, and its
 AWS name is left in ``environ[common.log.OPERATION_KEY]`` for the access
 line (proxy_logging). Every answer carries ``x-amz-request-id`` (the
