@@ -288,3 +288,26 @@ def test_policy_operations_are_the_owners(cluster, s3, bucket):
         'AccessDenied', 403)
     assert error_of(other.delete_bucket_policy, Bucket=bucket) == (
         'AccessDenied', 403)
+
+
+@pytest.mark.parametrize('principal', ['test2:tester2',
+                                       'arn:aws:iam::AUTH_test2:root'])
+def test_policy_grants_another_account(s3, other_s3, bucket, principal):
+    s3.put_object(Bucket=bucket, Key='shared/k', Body=b'shared')
+    # Without a grant, test2's requests stay in its own namespace.
+    assert error_of(other_s3.get_object, Bucket=bucket, Key='shared/k') == (
+        'NoSuchBucket', 404)
+    s3.put_bucket_policy(Bucket=bucket, Policy=public_read_policy(
+        bucket, '/shared/*', Principal={'AWS': [principal]}))
+    assert other_s3.get_object(Bucket=bucket, Key='shared/k')[
+        'Body'].read() == b'shared'
+    assert error_of(other_s3.put_object, Bucket=bucket, Key='shared/x',
+                    Body=b'x') == ('NoSuchBucket', 404)
+    # Nobody else is named: anonymous readers are still refused.
+    assert anonymous_get_status(s3, bucket, 'shared/k') == 403
+
+
+def anonymous_get_status(s3, bucket, key):
+    url = s3.meta.endpoint_url
+    host, port = url.split('//', 1)[1].rsplit(':', 1)
+    return send_raw(host, int(port), 'GET', '/%s/%s' % (bucket, key), {})[0]

@@ -148,12 +148,6 @@ def configuration_xml(rules):
 # ------------------------------------------------------------ operations
 
 
-
-
-
-
-
-
 def put_bucket_cors(ctx):
     bucket_config.require_owner(ctx)
     rules = parse_configuration(ctx.read_body(MAX_CORS_XML))

@@ -17,10 +17,12 @@ Enforcement, before the operation runs, for a registered bucket:
   anonymous request may then only read (``ACL_OPERATIONS``), and only
   what the container's read ACL opens (``public-read``).
 
-A signed request's policy applies when the signer's account is the
-bucket's registered owner (a signed request addresses the signer's own
-account); the signature is checked first then (registry.identify_signer),
-so an Allow never stands in for it. A bucket created before the registry
+A signed request addresses the signer's own account. When the bucket is
+registered to another account and that bucket's policy Allows the signer
+(a canonical user id or the whole account, policy_doc), the request goes
+to the owner's account instead: cross-account access only by policy. The
+signature is checked before a policy is applied
+(registry.identify_signer), so an Allow never stands in for it. A bucket created before the registry
 existed has no policy enforced until its owner registers it, which
 PutBucketPolicy does.
 """
@@ -30,7 +32,7 @@ from objstore.middleware.s3api import bucket_config, registry
 from objstore.middleware.s3api.anonymous import is_anonymous
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.policy_doc import (
-    ARN_PREFIX, DENY, PolicyError, RequestFacts, compact, evaluate,
+    ALLOW, ARN_PREFIX, DENY, PolicyError, RequestFacts, compact, evaluate,
     is_public, parse_policy)
 from objstore.middleware.s3api.xmlio import to_xml
 
@@ -118,31 +120,36 @@ def enforce(ctx, operation):
     anonymous = is_anonymous(ctx)
     account = ctx.account if anonymous else _owner_account(ctx)
     text = _stored_policy(ctx, account) if account is not None else ''
-    verdict = None
-    if text:
-        if not anonymous:
-            registry.identify_signer(ctx)
-            if ctx.account != account:
-                return
-        verdict = evaluate(parse_policy(text, ctx.s3req.bucket),
-                           _facts(ctx, operation))
-    if verdict == DENY:
-        if operation in POLICY_OPERATIONS and ctx.is_account_owner():
-            return
-        raise S3Error('AccessDenied')
-    if verdict is not None:
+    if not text:
+        if anonymous and operation not in ACL_OPERATIONS:
+            raise S3Error('AccessDenied')
+        return
+    if not anonymous:
+        registry.identify_signer(ctx)
+    verdict = evaluate(parse_policy(text, ctx.s3req.bucket),
+                       _facts(ctx, operation))
+    if ctx.account != account:
+        _grant_other_account(ctx, account, verdict)
+    elif verdict == DENY:
+        if operation not in POLICY_OPERATIONS or \
+                not ctx.is_account_owner():
+            raise S3Error('AccessDenied')
+    elif verdict == ALLOW:
         ctx.authorization = _allow
     elif anonymous and operation not in ACL_OPERATIONS:
         raise S3Error('AccessDenied')
 
 
+def _grant_other_account(ctx, account, verdict):
+    """A signer of another account reaches the bucket only through the
+    policy's Allow; otherwise the request stays in the signer's own
+    account, where a bucket of that name is its own (as before)."""
+    if verdict == ALLOW:
+        ctx.account = account
+        ctx.authorization = _allow
+
+
 # ------------------------------------------------------------ operations
-
-
-
-
-
-
 
 
 def _read_policy(ctx):
