@@ -311,3 +311,19 @@ def anonymous_get_status(s3, bucket, key):
     url = s3.meta.endpoint_url
     host, port = url.split('//', 1)[1].rsplit(':', 1)
     return send_raw(host, int(port), 'GET', '/%s/%s' % (bucket, key), {})[0]
+
+
+def test_policy_opens_anonymous_uploads_to_a_prefix(cluster, s3, bucket):
+    s3.put_bucket_policy(Bucket=bucket, Policy=public_read_policy(
+        bucket, '/drop/*', Action='s3:PutObject'))
+    host, port = cluster.proxy_url.split('//', 1)[1].rsplit(':', 1)
+    status, _, _ = send_raw(host, int(port), 'PUT', '/%s/drop/a' % bucket,
+                            {'Content-Length': '5'}, b'hello')
+    assert status == 200
+    assert s3.get_object(Bucket=bucket, Key='drop/a')['Body'].read() == \
+        b'hello'
+    status, _, body = send_raw(host, int(port), 'PUT', '/%s/other' % bucket,
+                               {'Content-Length': '5'}, b'hello')
+    assert (status, xml_code(body)) == (403, 'AccessDenied')
+    # Writing is not reading.
+    assert anonymous(cluster, 'GET', '/%s/drop/a' % bucket)[0] == 403
