@@ -16,7 +16,7 @@ import json
 from urllib.parse import quote, urlencode
 
 from objstore.common.http import Response, is_success
-from objstore.middleware.s3api import versioning
+from objstore.middleware.s3api import registry, versioning
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.multipart import list_names, segments_container
@@ -54,7 +54,8 @@ def create_bucket(ctx):
     if location and location != ctx.conf.location:
         raise S3Error('InvalidLocationConstraint', LocationConstraint=location)
     headers = canned_acl_headers(ctx.s3req.headers, bucket=True)
-    resp = ctx.call('PUT', bucket, headers=headers)
+    resp = registry.create_registered(
+        ctx, lambda: ctx.call('PUT', bucket, headers=headers))
     if resp.status_int == 202:
         raise S3Error('BucketAlreadyOwnedByYou', BucketName=bucket)
     if not is_success(resp.status_int):
@@ -93,6 +94,7 @@ def delete_bucket(ctx):
         raise S3Error('BucketNotEmpty', BucketName=bucket)
     if not is_success(resp.status_int):
         raise _unexpected(resp, bucket)
+    registry.release_bucket(ctx)
     _delete_segments(ctx, segments_container(bucket))
     return Response(status=204)
 

@@ -19,7 +19,7 @@ request id headers every S3 answer carries.
 
 import io
 
-from objstore.common.access import await_signature_check
+from objstore.common.access import await_signature_check, claim
 from objstore.common.http import Response, is_success
 from objstore.common.subrequest import make_subrequest
 from objstore.middleware.s3api import sigv4
@@ -85,6 +85,9 @@ class S3Context:
         self.signing_key = None
         self.payload_input = None
         self._identity = {}
+        # A decision (common.access) that replaces the auth middleware's
+        # for this operation's subrequests: a bucket policy's Allow.
+        self.authorization = None
 
     @property
     def trans_id(self):
@@ -136,6 +139,8 @@ class S3Context:
             self._attach_client_body(req)
         if first:
             await_signature_check(req.environ, self._verifier(req.environ))
+        elif self.authorization is not None:
+            claim(req.environ, self.authorization, override=True)
         resp = req.get_response(self.app)
         if first:
             self._identity = {key: req.environ[key] for key in IDENTITY_KEYS
@@ -145,6 +150,13 @@ class S3Context:
         if resp.status_int == 403:
             raise S3Error('AccessDenied')
         return resp
+
+    def is_account_owner(self):
+        """Whether the verified signer owns the account (its groups, as
+        the auth middleware set them, name the account)."""
+        groups = self._identity.get('REMOTE_USER', '').split(',')
+        return self.account is not None and (
+            self.account in groups or '.reseller_admin' in groups)
 
     def _attach_client_body(self, req):
         length = self.environ.get('CONTENT_LENGTH')

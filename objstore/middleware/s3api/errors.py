@@ -107,6 +107,22 @@ ERRORS = {
     'XAmzContentSHA256Mismatch': (
         400, "The provided 'x-amz-content-sha256' header does not match "
         "what was computed."),
+    # Bucket policies and CORS (policy, cors modules).
+    'AccessForbidden': (403, 'CORSResponse: This CORS request is not '
+                        'allowed. This is usually because the evalution of '
+                        'Origin, request method / '
+                        'Access-Control-Request-Method or '
+                        'Access-Control-Request-Headers are not whitelisted '
+                        "by the resource's CORS spec."),
+    'BadRequest': (400, 'Insufficient information. Origin request header '
+                   'needed.'),
+    'MalformedPolicy': (400, 'Policies must be valid JSON and the first '
+                        "byte must be '{'"),
+    'NoSuchBucketPolicy': (404, 'The bucket policy does not exist'),
+    'NoSuchCORSConfiguration': (404, 'The CORS configuration does not '
+                                'exist'),
+    'PolicyTooLarge': (400, 'Policy exceeds the maximum allowed document '
+                       'size.'),
 }
 
 

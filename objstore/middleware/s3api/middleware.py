@@ -2,8 +2,13 @@
 operation, and answers in S3's shape.
 
 Owns the routing: a request signed the S3 way (an ``Authorization: AWS``
-or ``AWS4-HMAC-SHA256`` header, or a presigned query) is S3's; anything
-else passes through untouched to the Swift API. The operation is chosen
+or ``AWS4-HMAC-SHA256`` header, or a presigned query) is S3's, and so is
+an unsigned one for a bucket path (anonymous module: it runs in the
+account the bucket registry names); anything else passes through
+untouched to the Swift API. Before the operation runs, the bucket policy
+has its say (policy module); a CORS preflight is answered from the
+bucket's CORS rules before any routing, and every answer to a request
+with an ``Origin`` gets the CORS headers of the matching rule (cors). The operation is chosen
 by a table, (resource level, method, sub-resource) -> handler, and its
 AWS name is left in ``environ[common.log.OPERATION_KEY]`` for the access
 line (proxy_logging). Every answer carries ``x-amz-request-id`` (the
@@ -17,14 +22,20 @@ import dataclasses
 import time
 
 from objstore.common.config import ConfBase
+from objstore.common.infocache import InfoCache
 from objstore.common.log import OPERATION_KEY, get_logger
+from objstore.common.memcache import MemcacheRing
 from objstore.common.subrequest import add_capability
 from objstore.middleware.s3api import (
-    acl, bucket, multidelete, multipart, obj, service, versioning)
-from objstore.middleware.s3api.auth import read_signature
+    acl, bucket, cors, multidelete, multipart, obj, policy, service,
+    versioning)
+from objstore.middleware.s3api.anonymous import (
+    anonymous_context, is_anonymous_s3)
+from objstore.middleware.s3api.auth import read_signature, signature_kind
 from objstore.middleware.s3api.context import (
     S3Context, error_response, request_id_headers)
 from objstore.middleware.s3api.errors import S3Error
+from objstore.middleware.s3api.registry import BUCKET_CACHE_KEY
 from objstore.middleware.s3api.request import parse_request
 from objstore.middleware.s3api.xmlio import MAX_XML_SIZE
 
@@ -35,7 +46,7 @@ SUB_RESOURCES = (
     'website', 'notification', 'requestPayment', 'replication',
     'encryption', 'object-lock', 'accelerate', 'ownershipControls',
     'publicAccessBlock', 'restore', 'retention', 'legal-hold', 'torrent',
-    'attributes', 'select')
+    'attributes', 'select', 'policyStatus')
 
 # (level, method, sub-resource) -> (AWS operation name, handler).
 OPERATIONS = {
@@ -73,6 +84,20 @@ OPERATIONS = {
                                       versioning.put_bucket_versioning),
     ('bucket', 'GET', 'versioning'): ('GetBucketVersioning',
                                       versioning.get_bucket_versioning),
+    # Bucket policies (policy module).
+    ('bucket', 'PUT', 'policy'): ('PutBucketPolicy',
+                                  policy.put_bucket_policy),
+    ('bucket', 'GET', 'policy'): ('GetBucketPolicy',
+                                  policy.get_bucket_policy),
+    ('bucket', 'DELETE', 'policy'): ('DeleteBucketPolicy',
+                                     policy.delete_bucket_policy),
+    ('bucket', 'GET', 'policyStatus'): ('GetBucketPolicyStatus',
+                                        policy.get_bucket_policy_status),
+    # Bucket CORS (cors module; preflights are answered before routing).
+    ('bucket', 'PUT', 'cors'): ('PutBucketCors', cors.put_bucket_cors),
+    ('bucket', 'GET', 'cors'): ('GetBucketCors', cors.get_bucket_cors),
+    ('bucket', 'DELETE', 'cors'): ('DeleteBucketCors',
+                                   cors.delete_bucket_cors),
 }
 METHODS = {'service': ('GET',),
            'bucket': ('GET', 'PUT', 'HEAD', 'DELETE', 'POST'),
@@ -84,6 +109,7 @@ class S3ApiConf(ConfBase):
     location: str = 'us-east-1'
     storage_domain: str = ''
     max_xml_size: int = MAX_XML_SIZE
+    memcache_servers: tuple[str, ...] = ()
     log_name: str = 's3api'
 
 
@@ -125,14 +151,19 @@ class S3ApiMiddleware:
         self.conf = S3ApiConf.from_conf(conf)
         self.logger = logger or get_logger(conf, self.conf.log_name)
         self.clock = clock
+        self.bucket_cache = InfoCache(MemcacheRing(
+            self.conf.memcache_servers) if self.conf.memcache_servers
+            else None)
 
     def __call__(self, environ, start_response):
         add_capability(environ, 's3api', location=self.conf.location,
                        storage_domain=self.conf.storage_domain,
                        signature_versions=['v2', 'v4'],
                        max_xml_size=self.conf.max_xml_size)
-        if not self._is_s3(environ):
+        if not self._is_s3(environ) and not is_anonymous_s3(
+                environ, self.conf.storage_domain):
             return self.app(environ, start_response)
+        environ[BUCKET_CACHE_KEY] = self.bucket_cache
         resp = self.handle(environ)
         resp.headers.update(request_id_headers(
             environ.get('swift.trans_id')))
@@ -150,23 +181,41 @@ class S3ApiMiddleware:
         return 'X-Amz-Credential=' in query or (
             'AWSAccessKeyId=' in query and 'Signature=' in query)
 
+    def _context(self, environ, s3req):
+        """The S3Context of a signed request, or of an unsigned one
+        (anonymous module)."""
+        if signature_kind(s3req) is None:
+            return anonymous_context(environ, self.app, s3req, self.conf)
+        signature = read_signature(s3req, self.conf.location, self.clock())
+        return S3Context(environ, self.app, s3req, signature, self.conf)
+
+    def _answer(self, environ, s3req):
+        """The operation's answer (a preflight's before any routing)."""
+        if s3req.method == 'OPTIONS' and s3req.bucket is not None:
+            environ[OPERATION_KEY] = 'PreflightRequest'
+            return cors.preflight(environ, self.app, s3req)
+        name, handler = route(s3req)
+        environ[OPERATION_KEY] = name
+        ctx = self._context(environ, s3req)
+        policy.enforce(ctx, name)
+        return handler(ctx)
+
     def handle(self, environ):
         trans_id = environ.get('swift.trans_id')
         method = environ.get('REQUEST_METHOD', 'GET')
         resource = '/'
+        s3req = None
         try:
             s3req = parse_request(environ, self.conf.storage_domain)
             resource = s3req.resource
-            name, handler = route(s3req)
-            environ[OPERATION_KEY] = name
-            signature = read_signature(s3req, self.conf.location,
-                                       self.clock())
-            ctx = S3Context(environ, self.app, s3req, signature, self.conf)
-            return handler(ctx)
+            resp = self._answer(environ, s3req)
         except S3Error as err:
-            return error_response(err, resource, trans_id, method)
+            resp = error_response(err, resource, trans_id, method)
         except Exception:
             self.logger.exception('s3api: unexpected error on %s %s (txn %s)',
                                   method, resource, trans_id)
             return error_response(S3Error('InternalError'), resource,
                                   trans_id, method)
+        if s3req is not None:
+            cors.add_response_headers(environ, self.app, s3req, resp)
+        return resp

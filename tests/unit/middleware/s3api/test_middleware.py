@@ -15,6 +15,7 @@ from objstore.middleware.s3api.chunked import ChunkSigner
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.middleware import (
     S3ApiConf, S3ApiMiddleware, route)
+from objstore.middleware.s3api.registry import REGISTRY_ACCOUNT
 from objstore.middleware.s3api.request import S3Request, parse_request
 from objstore.middleware.s3api.sigv4 import Scope, signing_key
 from objstore.middleware.tempauth import TempAuth
@@ -24,7 +25,8 @@ from tests.helpers import assert_sample_matches
 class ScriptedProxy:
     """The app below tempauth: records what reached it, answers 204/201
     after asking swift.authorize as the proxy does, and 499 when the
-    client's input fails (as the proxy aborts an upload)."""
+    client's input fails (as the proxy aborts an upload). The bucket
+    registry (s3api.registry) has no bucket in it."""
 
     def __init__(self):
         self.seen = []
@@ -34,6 +36,8 @@ class ScriptedProxy:
         denied = environ['swift.authorize'](req)
         if denied is not None:
             return denied(environ, start_response)
+        if req.path.startswith('/v1/%s/' % REGISTRY_ACCOUNT):
+            return Response(status=404)(environ, start_response)
         try:
             body = req.body
         except ValueError:
