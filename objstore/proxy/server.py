@@ -62,9 +62,11 @@ class ProxyServerConf(ConfBase):
     info_cache_max_entries: int = 10000
     account_autocreate: bool = True
     allow_account_management: bool = False
-    object_chunk_size: int = 65536
-    client_chunk_size: int = 65536
-    put_queue_depth: int = 10
+    # 256 KiB, as the object server's chunks (its ObjectServerConf says
+    # why); with 4 chunks queued per node a PUT buffers at most 1 MiB.
+    object_chunk_size: int = 262144
+    client_chunk_size: int = 262144
+    put_queue_depth: int = 4
     max_idle_connections: int = 16
     memcache_servers: tuple[str, ...] = ()
     cors_allow_origin: tuple[str, ...] = ()
