@@ -1,6 +1,7 @@
 """64 MiB objects through a proxy at 1 or more streams, and the disk's limit.
 
-Shared by the benchmarks (bench/proxy.py): for one started cluster,
+Used by bench/proxy.py (and its CPU meter by bench/large_objects.py):
+for one started cluster,
 upload and download ``count`` 64 MiB objects over ``streams`` parallel
 connections and report MB/s with the server CPU each MB cost (psutil,
 over the cluster's server processes and their children); and measure the
