@@ -1,10 +1,10 @@
 """64 MiB objects through a proxy at 1 or more streams, and the disk's limit.
 
 Used by bench/proxy.py (and its CPU meter by bench/large_objects.py):
-for one started cluster,
-upload and download ``count`` 64 MiB objects over ``streams`` parallel
-connections and report MB/s with the server CPU each MB cost (psutil,
-over the cluster's server processes and their children); and measure the
+for one started cluster, upload and download ``count`` 64 MiB objects
+over ``streams`` parallel connections and report MB/s with the server CPU
+each MB cost (psutil, over the cluster's server processes and their
+children); and measure the
 machine's 3-replica write limit: the same total (3 x the bytes uploaded)
 written as fsynced sequential 64 MiB files into the cluster's own
 directory, with one writer per stream, divided by 3. A cluster that keeps
