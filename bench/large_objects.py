@@ -12,8 +12,9 @@ runs while it is measured, and the rounds alternate which goes first.
 Each round uploads one file with ``swift upload --use-slo --segment-size
 64M --segment-threads 4`` (segments in parallel, then the manifest) and
 downloads it with ``swift download``, checking the bytes. Figures are
-the median MB/s of the rounds; ratios objstore/swift (> 1.0: objstore
-faster). Every process started is stopped by PID; the file is removed.
+the median MB/s of the rounds and the servers' CPU per MB (psutil, over
+the cluster's processes); ratios > 1.0 mean objstore is better
+(objstore/swift for MB/s, swift/objstore for CPU). Every process started is stopped by PID; the file is removed.
 """
 
 import argparse
@@ -27,6 +28,7 @@ import time
 
 from clusters import (BENCH_USERS, ObjstoreCluster, SwiftCluster,
                       ensure_memcached, ensure_swift_venv)
+from streams import cpu_seconds
 
 SWIFT_CLI = os.path.join(os.path.dirname(sys.executable), 'swift')
 USER = BENCH_USERS[0]
@@ -54,20 +56,27 @@ def measure_one(cluster, source, size_mib, workdir):
     auth_url = cluster.start()
     try:
         name = os.path.basename(source)
+        pids = cluster.pids()
+        cpu_before = cpu_seconds(pids)
         upload = swift(auth_url, 'upload', '--use-slo', '--segment-size',
                        '64M', '--segment-threads', '4',
                        '--object-name', name, 'bench', source)
+        upload_cpu = cpu_seconds(pids) - cpu_before
         target = os.path.join(workdir, 'download')
         os.makedirs(target, exist_ok=True)
+        cpu_before = cpu_seconds(pids)
         download = swift(auth_url, 'download', 'bench', name, '-o',
                          os.path.join(target, name))
+        download_cpu = cpu_seconds(pids) - cpu_before
         if not filecmp.cmp(source, os.path.join(target, name),
                            shallow=False):
             raise RuntimeError('%s: downloaded bytes differ' % cluster.name)
         os.unlink(os.path.join(target, name))
         megabytes = size_mib * 1024 * 1024 / 1e6
         return {'SLO upload MB/s': megabytes / upload,
-                'SLO download MB/s': megabytes / download}
+                'SLO download MB/s': megabytes / download,
+                'SLO upload CPU ms/MB': upload_cpu * 1e3 / megabytes,
+                'SLO download CPU ms/MB': download_cpu * 1e3 / megabytes}
     finally:
         cluster.stop()
 
@@ -97,12 +106,13 @@ def main(argv=None):
                 rounds[name].append(measure_one(
                     makers[name](), source, args.size_mib, workdir))
     print()
-    print('%-20s %10s %10s %8s' % ('figure (median)', 'objstore', 'swift',
+    print('%-24s %10s %10s %8s' % ('figure (median)', 'objstore', 'swift',
                                    'ratio'))
     for key in rounds['objstore'][0]:
         mine = statistics.median(r[key] for r in rounds['objstore'])
         peer = statistics.median(r[key] for r in rounds['swift'])
-        print('%-20s %10.1f %10.1f %7.2fx' % (key, mine, peer, mine / peer))
+        ratio = peer / mine if ' ms/' in key else mine / peer
+        print('%-24s %10.2f %10.2f %7.2fx' % (key, mine, peer, ratio))
 
 
 if __name__ == '__main__':

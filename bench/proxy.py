@@ -17,7 +17,9 @@ proxy, with keep-alive HTTP connections:
 
 - 4 KiB objects: PUT, GET, HEAD and DELETE ops/s at ``--concurrency``,
   with p50 and p99 latency;
-- 64 MiB objects: PUT and GET MB/s, one at a time;
+- 64 MiB objects at 1 and at 4 streams: PUT and GET MB/s, server CPU
+  per MB, and PUT as a percentage of the machine's 3-replica write limit,
+  measured just before in the cluster's own directory (bench/streams.py);
 - a GET of the JSON listing of a container holding 10,000 objects.
 
 Only the cluster under test runs while it is measured (the other's
@@ -41,11 +43,10 @@ from urllib.parse import quote, urlparse
 # its file name.
 from clusters import (BENCH_USERS, START_TIMEOUT, ObjstoreCluster,
                       SwiftCluster, ensure_memcached, ensure_swift_venv)
+from streams import large_figures
 
 PHASE_TIMEOUT = 600
 SMALL = 4096
-LARGE = 64 * 1024 * 1024
-PIECE = 1024 * 1024
 USER, KEY = BENCH_USERS[0].name, BENCH_USERS[0].key
 
 
@@ -165,47 +166,6 @@ def small_ops(sessions, count, round_no=0):
     return figures
 
 
-def _chunks(data):
-    for start in range(0, len(data), PIECE):
-        yield data[start:start + PIECE]
-
-
-def large_ops(storage_url, token, count):
-    data = os.urandom(LARGE)
-    url = urlparse(storage_url)
-    put_seconds = get_seconds = 0.0
-    for index in range(count):
-        path = url.path + '/bench/large-%d' % index
-        conn = http.client.HTTPConnection(url.hostname, url.port,
-                                          timeout=300)
-        started = time.perf_counter()
-        conn.request('PUT', path, body=_chunks(data), headers={
-            'X-Auth-Token': token, 'Content-Length': str(LARGE)})
-        resp = conn.getresponse()
-        resp.read()
-        put_seconds += time.perf_counter() - started
-        if resp.status != 201:
-            print('  large PUT answered %d' % resp.status)
-        started = time.perf_counter()
-        conn.request('GET', path, headers={'X-Auth-Token': token})
-        resp = conn.getresponse()
-        got = 0
-        while True:
-            piece = resp.read(PIECE)
-            if not piece:
-                break
-            got += len(piece)
-        get_seconds += time.perf_counter() - started
-        if got != LARGE:
-            print('  large GET returned %d bytes' % got)
-        conn.request('DELETE', path, headers={'X-Auth-Token': token})
-        conn.getresponse().read()
-        conn.close()
-    megabytes = count * LARGE / 1e6
-    return {'64MiB PUT MB/s': megabytes / put_seconds,
-            '64MiB GET MB/s': megabytes / get_seconds}
-
-
 def fill_listing(name, sessions, count):
     """Untimed: a container of ``count`` empty objects."""
     sessions[0].request('PUT', '/listing')
@@ -246,11 +206,16 @@ class Target:
                                % (cluster.name, status))
 
 
+def lower_is_better(name):
+    """Latencies and CPU costs: the smaller the better."""
+    return name.endswith(' ms') or ' ms/' in name
+
+
 def keep_best(best, figures):
     for name, value in figures.items():
         if name not in best:
             best[name] = value
-        elif name.endswith(' ms'):
+        elif lower_is_better(name):
             best[name] = min(best[name], value)
         else:
             best[name] = max(best[name], value)
@@ -263,8 +228,8 @@ def measure_one(cluster, args, round_no):
         print('round %d, %s: 4 KiB and 64 MiB objects'
               % (round_no + 1, target.name), flush=True)
         figures = small_ops(target.sessions, args.small, round_no)
-        figures.update(large_ops(target.storage_url, target.token,
-                                 args.large))
+        figures.update(large_figures(cluster, target.storage_url,
+                                     target.token, args.large))
         print('%s: filling a container with %d objects'
               % (target.name, args.listing), flush=True)
         fill_listing(target.name, target.sessions, args.listing)
@@ -291,15 +256,15 @@ def measure(makers, args):
 
 def report(ours, theirs):
     print()
-    print('%-24s %12s %12s %8s' % ('figure', 'objstore', 'swift', 'ratio'))
+    print('%-27s %12s %12s %8s' % ('figure', 'objstore', 'swift', 'ratio'))
     for name in ours:
         mine, peer = ours[name], theirs.get(name)
         if peer is None:
             continue
-        lower_is_better = name.endswith(' ms')
-        ratio = (peer / mine) if lower_is_better else (mine / peer)
-        print('%-24s %12.1f %12.1f %7.2fx' % (name, mine, peer, ratio))
-    print('(ratio > 1.0: objstore better; for latencies swift/objstore)')
+        ratio = (peer / mine) if lower_is_better(name) else (mine / peer)
+        print('%-27s %12.1f %12.1f %7.2fx' % (name, mine, peer, ratio))
+    print('(ratio > 1.0: objstore better; for latencies and CPU costs '
+          'swift/objstore)')
 
 
 def parse_args(argv):
@@ -314,7 +279,8 @@ def parse_args(argv):
     parser.add_argument('--rounds', type=int, default=2,
                         help='alternating rounds; the best is kept')
     parser.add_argument('--large', type=int, default=3,
-                        help='64 MiB objects')
+                        help='64 MiB objects per stream count (at least '
+                        'one per stream)')
     parser.add_argument('--listing', type=int, default=10000,
                         help='objects in the listed container')
     args = parser.parse_args(argv)

@@ -15,6 +15,7 @@ that started them (``objstore.cli.aio_supervisor``).
 import atexit
 import configparser
 import contextlib
+import ctypes
 import http.client
 import logging
 import os
@@ -93,6 +94,36 @@ def wait_for(predicate, timeout=10.0, interval=0.05):
         if result or time.monotonic() >= deadline:
             return result
         time.sleep(interval)
+
+
+class _CacheStatRange(ctypes.Structure):
+    _fields_ = [('offset', ctypes.c_uint64), ('length', ctypes.c_uint64)]
+
+
+class _CacheStat(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint64) for name in (
+        'cache', 'dirty', 'writeback', 'evicted', 'recently_evicted')]
+
+
+# cachestat(2) (Linux 6.5+, x86-64 number): how much of a file is in the
+# page cache, and how much of that is dirty, without touching it.
+_CACHESTAT_SYSCALL = 451
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def dirty_pages(path):
+    """Pages of ``path`` in the page cache not yet written to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        stat = _CacheStat()
+        whole_file = _CacheStatRange(0, 0)
+        if _libc.syscall(_CACHESTAT_SYSCALL, fd, ctypes.byref(whole_file),
+                         ctypes.byref(stat), 0) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, 'cachestat: %s' % os.strerror(err))
+        return stat.dirty
+    finally:
+        os.close(fd)
 
 
 class FakeClock:

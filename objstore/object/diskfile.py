@@ -64,7 +64,8 @@ from objstore.common.exceptions import (
     DiskFileDeviceUnavailable, DiskFileError, DiskFileExpired,
     DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
 from objstore.common import green
-from objstore.common.durable import fsync_dir, fsync_new_dirs, make_dirs
+from objstore.common.durable import (
+    fsync_dir, fsync_new_dirs, make_dirs, start_writeback)
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.timestamp import Timestamp
 from objstore.object import (asyncpending, expiring, hashdir, hashes,
@@ -80,6 +81,10 @@ OPEN_RETRIES = 4
 # flight, passed over by readers; an older one has lost its sidecar and is
 # quarantined. Longer than one rsync run may stall (rsync_timeout).
 SIDECAR_ARRIVAL_GRACE = 3600
+# A writer asks the kernel to start writing its file out every this many
+# bytes (durable.start_writeback), so that the disk works while a large
+# body still streams in and the final fsync finds little left to do.
+WRITEBACK_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ class DiskFileSettings:
 
     devices: str
     mount_check: bool = False
-    disk_chunk_size: int = 65536
+    disk_chunk_size: int = 262144
     reclaim_age: int = ondisk.DEFAULT_RECLAIM_AGE
     fallocate_reserve: int = 0
     hash_conf: HashConf = HashConf()
@@ -504,6 +509,7 @@ class DiskFileWriter:
         self.size = size
         self.ext = ext
         self.bytes_written = 0
+        self._unflushed_from = 0
         self._digest = hashlib.md5(usedforsecurity=False)
         self._fd = None
         self._tmp_path = None
@@ -541,6 +547,11 @@ class DiskFileWriter:
             _no_space_or_raise(err, 'writing %s' % self._tmp_path)
         self._digest.update(chunk)
         self.bytes_written += len(chunk)
+        if self.bytes_written - self._unflushed_from >= WRITEBACK_BYTES:
+            self.diskfile.manager.run_blocking(
+                start_writeback, self._fd, self._unflushed_from,
+                self.bytes_written - self._unflushed_from)
+            self._unflushed_from = self.bytes_written
         return self.bytes_written
 
     @property

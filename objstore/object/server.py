@@ -96,7 +96,14 @@ class ObjectServerConf(ConfBase):
     backlog: int = 4096
     max_clients: int = 1024
     metrics_dir: str = ''
-    disk_chunk_size: int = 65536
+    # A GET reads 256 KiB at a time: fewer reads, hash updates and sends
+    # per MB than 64 KiB, still small enough to stay in the CPU's cache
+    # between the read, the hash and the send.
+    disk_chunk_size: int = 262144
+    # A PUT's body is read 64 KiB at a time: with several uploads at once,
+    # bigger reads cost more CPU per MB (perf: the page-cache copy of each
+    # chunk misses the CPU's cache twice as often at 256 KiB), although
+    # a single upload alone is a little cheaper with them.
     network_chunk_size: int = 65536
     conn_timeout: float = 0.5
     node_timeout: float = 3.0

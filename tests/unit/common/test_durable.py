@@ -4,7 +4,8 @@ import pytest
 
 from objstore.common import durable
 from objstore.common.durable import (
-    fsync_dir, make_dirs, makedirs_durable, write_atomic)
+    fsync_dir, make_dirs, makedirs_durable, start_writeback, write_atomic)
+from tests.helpers import dirty_pages, wait_for
 
 
 def test_write_atomic_replaces_whole_file_and_leaves_no_temp(tmp_path):
@@ -46,3 +47,16 @@ def test_makedirs_durable_fsyncs_each_new_parent(tmp_path, monkeypatch):
     assert synced == [str(tmp_path / 'exists'), str(tmp_path / 'exists' / 'a')]
     durable.makedirs_durable(str(target))
     assert len(synced) == 2
+
+
+def test_start_writeback_sends_dirty_pages_to_disk_without_fsync(tmp_path):
+    path = str(tmp_path / 'big')
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, os.urandom(4 * 1024 * 1024))
+        # The kernel holds a fresh file's pages for up to half a minute.
+        assert dirty_pages(path) > 0
+        start_writeback(fd, 0, 4 * 1024 * 1024)
+        assert wait_for(lambda: dirty_pages(path) == 0, timeout=10)
+    finally:
+        os.close(fd)

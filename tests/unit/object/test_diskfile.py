@@ -11,8 +11,9 @@ from objstore.common.exceptions import (
     DiskFileExpired, DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
 from objstore.common.timestamp import Timestamp
 from objstore.object import hashdir, ondisk
-from objstore.object.diskfile import (DiskFileManager, DiskFileSettings,
-                                      remove_tmp_older_than)
+from objstore.object.diskfile import (
+    WRITEBACK_BYTES, DiskFileManager, DiskFileSettings, remove_tmp_older_than)
+from tests.helpers import dirty_pages, wait_for
 from tests.unit.object.conftest import HASH_CONF, put_object
 
 # Recent timestamps: a tombstone older than reclaim_age is removed at once.
@@ -41,6 +42,27 @@ def test_put_then_open_and_read(mgr, device_path):
     df.open()
     assert b''.join(df.reader().iter_range(5000, 5010)) == body[5000:5010]
     assert tmp_listing(device_path) == []
+
+
+def test_writer_starts_writeback_while_the_body_arrives(mgr, device_path):
+    """A large body's pages go to disk as it streams in, not all at the
+    final fsync: what was written before the last writeback step is clean
+    long before the kernel would flush it on its own (30 s)."""
+    chunk = os.urandom(256 * 1024)
+    total = 2 * WRITEBACK_BYTES + len(chunk)
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'big')
+    with df.create(total) as writer:
+        while writer.bytes_written < total:
+            writer.write(chunk)
+        tmp_path = os.path.join(device_path, 'tmp',
+                                tmp_listing(device_path)[0])
+        tail_pages = len(chunk) // 4096
+        assert wait_for(lambda: dirty_pages(tmp_path) <= tail_pages,
+                        timeout=10)
+        writer.put({'X-Timestamp': T1})
+        writer.commit(T1)
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'big')
+    assert df.open()['Content-Length'] == str(total)
 
 
 def test_missing_object_and_device(mgr, devices):

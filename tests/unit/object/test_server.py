@@ -784,7 +784,7 @@ def test_disk_full_mid_write_is_507_and_leaves_nothing(server, monkeypatch):
 
     # Only the DiskFile layer's writes see the full disk.
     monkeypatch.setattr(diskfile.os, 'write', filling_write)
-    body = b'z' * 300000
+    body = b'z' * 1000000  # several network chunks: the third write fails
     status, _, msg = server.request('PUT', opath(), {
         'X-Timestamp': ts(), 'Content-Length': str(len(body))}, body)
     monkeypatch.undo()

@@ -1,0 +1,206 @@
+"""64 MiB objects through a proxy at 1 or more streams, and the disk's limit.
+
+Used by bench/proxy.py (and its CPU meter by bench/large_objects.py):
+for one started cluster, upload and download ``count`` 64 MiB objects
+over ``streams`` parallel connections and report MB/s with the server CPU
+each MB cost (psutil, over the cluster's server processes and their
+children); and measure the
+machine's 3-replica write limit: the same total (3 x the bytes uploaded)
+written as fsynced sequential 64 MiB files into the cluster's own
+directory, with one writer per stream, divided by 3. A cluster that keeps
+every replica durable cannot upload faster than that, so "PUT MB/s as % of
+the limit" compares clusters without trusting how loaded the machine was.
+
+Nothing here starts or stops clusters; callers do. Files it writes are
+removed before it returns.
+"""
+
+import http.client
+import os
+import threading
+import time
+from urllib.parse import urlparse
+
+import psutil
+
+LARGE = 64 * 1024 * 1024
+PIECE = 1024 * 1024
+REPLICAS = 3
+TIMEOUT = 600
+
+
+def cpu_seconds(pids):
+    """CPU time used so far by ``pids`` and all their descendants."""
+    total = 0.0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            family = [proc] + proc.children(recursive=True)
+        except psutil.NoSuchProcess:
+            continue
+        for member in family:
+            try:
+                times = member.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+    return total
+
+
+def in_threads(count, work):
+    """``work(thread_no)`` in ``count`` threads; wall seconds. The first
+    error of any thread is raised once all have ended."""
+    errors = []
+
+    def guarded(number):
+        try:
+            work(number)
+        except Exception as err:  # noqa: B902 -- re-raised below
+            errors.append(err)
+    threads = [threading.Thread(target=guarded, args=(n,), daemon=True)
+               for n in range(count)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    if errors:
+        raise errors[0]
+    return time.perf_counter() - started
+
+
+def _pieces(data):
+    for start in range(0, len(data), PIECE):
+        yield data[start:start + PIECE]
+
+
+class Uploads:
+    """64 MiB PUTs and GETs on one cluster through its storage URL."""
+
+    def __init__(self, storage_url, token, pids, container='bench'):
+        url = urlparse(storage_url)
+        self.host, self.port = url.hostname, url.port
+        self.base = '%s/%s/' % (url.path, container)
+        self.token = token
+        self.pids = pids
+        self.data = os.urandom(LARGE)
+
+    def _request(self, method, name, body=None, headers=None):
+        conn = http.client.HTTPConnection(self.host, self.port,
+                                          timeout=TIMEOUT)
+        try:
+            conn.request(method, self.base + name, body=body, headers=dict(
+                headers or {}, **{'X-Auth-Token': self.token}))
+            resp = conn.getresponse()
+            got = 0
+            while True:
+                piece = resp.read(PIECE)
+                if not piece:
+                    break
+                got += len(piece)
+            return resp.status, got
+        finally:
+            conn.close()
+
+    def put(self, name):
+        status, _ = self._request('PUT', name, _pieces(self.data),
+                                  {'Content-Length': str(LARGE)})
+        if status != 201:
+            raise RuntimeError('64 MiB PUT %s answered %d' % (name, status))
+
+    def get(self, name):
+        status, got = self._request('GET', name)
+        if status != 200 or got != LARGE:
+            raise RuntimeError('64 MiB GET %s: %d with %d bytes'
+                               % (name, status, got))
+
+    def delete(self, name):
+        self._request('DELETE', name)
+
+    def _timed(self, work, names, streams):
+        """(MB/s, server CPU ms per MB) of ``work`` over ``names``."""
+        todo = list(names)
+        lock = threading.Lock()
+
+        def stream(_number):
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    name = todo.pop()
+                work(name)
+        cpu_before = cpu_seconds(self.pids)
+        seconds = in_threads(streams, stream)
+        cpu = cpu_seconds(self.pids) - cpu_before
+        megabytes = len(names) * LARGE / 1e6
+        return megabytes / seconds, cpu * 1e3 / megabytes
+
+    def measure(self, count, streams, label):
+        """PUT and GET figures for ``count`` objects at ``streams``."""
+        names = ['large-%d-%d' % (streams, n) for n in range(count)]
+        put_rate, put_cpu = self._timed(self.put, names, streams)
+        get_rate, get_cpu = self._timed(self.get, names, streams)
+        for name in names:
+            self.delete(name)
+        return {'%s PUT MB/s' % label: put_rate,
+                '%s PUT CPU ms/MB' % label: put_cpu,
+                '%s GET MB/s' % label: get_rate,
+                '%s GET CPU ms/MB' % label: get_cpu}
+
+
+def replica_write_limit(directory, count, streams, replicas=REPLICAS):
+    """Client MB/s the disk under ``directory`` allows for ``count``
+    objects of 64 MiB uploaded over ``streams`` streams, each kept as
+    ``replicas`` fsynced copies: the same bytes written sequentially (one
+    writer per stream, every 64 MiB file fsynced), divided by
+    ``replicas``."""
+    target = os.path.join(directory, 'write-limit')
+    os.makedirs(target, exist_ok=True)
+    data = os.urandom(LARGE)
+    files = count * replicas
+    todo = list(range(files))
+    lock = threading.Lock()
+
+    def writer(_number):
+        while True:
+            with lock:
+                if not todo:
+                    return
+                number = todo.pop()
+            path = os.path.join(target, 'copy-%d' % number)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    try:
+        seconds = in_threads(streams, writer)
+    finally:
+        for number in range(files):
+            try:
+                os.unlink(os.path.join(target, 'copy-%d' % number))
+            except FileNotFoundError:
+                pass
+        os.rmdir(target)
+    return files * LARGE / 1e6 / seconds / replicas
+
+
+def large_figures(cluster, storage_url, token, count, streams_list=(1, 4)):
+    """Every 64 MiB figure of one cluster: per stream count the write
+    limit measured just before, PUT/GET MB/s, CPU per MB and PUT as % of
+    the limit."""
+    uploads = Uploads(storage_url, token, cluster.pids())
+    figures = {}
+    for streams in streams_list:
+        label = '64MiB x%d' % streams
+        objects = max(count, streams)
+        limit = replica_write_limit(cluster.root, objects, streams)
+        figures['%s limit MB/s' % label] = limit
+        measured = uploads.measure(objects, streams, label)
+        figures.update(measured)
+        figures['%s PUT %% of limit' % label] = \
+            100.0 * measured['%s PUT MB/s' % label] / limit
+    return figures
