@@ -514,16 +514,22 @@ class DiskFileWriter:
         df = self.diskfile
         df.manager.check_free_space(df.device_path, self.size)
         try:
-            df.manager.run_blocking(self._create_tmp)
+            self._create_tmp()
         except OSError as err:
             self._discard()
             _no_space_or_raise(err, 'creating a temp file in %s' % df.tmp_dir)
         return self
 
     def _create_tmp(self):
-        os.makedirs(self.diskfile.tmp_dir, exist_ok=True)
-        self._fd, self._tmp_path = tempfile.mkstemp(
-            dir=self.diskfile.tmp_dir, prefix='.obj-')
+        # In the server's green thread: creating a file and reserving its
+        # blocks touch only metadata, they do not wait on the disk.
+        try:
+            self._fd, self._tmp_path = tempfile.mkstemp(
+                dir=self.diskfile.tmp_dir, prefix='.obj-')
+        except FileNotFoundError:
+            os.makedirs(self.diskfile.tmp_dir, exist_ok=True)
+            self._fd, self._tmp_path = tempfile.mkstemp(
+                dir=self.diskfile.tmp_dir, prefix='.obj-')
         if self.size:
             os.posix_fallocate(self._fd, 0, self.size)
 
@@ -561,7 +567,7 @@ class DiskFileWriter:
             meta.setdefault('ETag', self.etag)
         filename = self._filename(meta)
         try:
-            df.manager.run_blocking(self._make_durable, meta, filename)
+            self._make_durable(meta, filename)
         except OSError as err:
             _no_space_or_raise(err, 'finishing %s' % self._tmp_path)
         # Only now that the new file is durable: drop what it made
@@ -586,12 +592,15 @@ class DiskFileWriter:
         check_commit(self._put_timestamp, timestamp)
 
     def _make_durable(self, meta, filename):
+        # Only the two waits on the disk (the file's fsync, the dirs'
+        # fsyncs) go to a native thread: there, every other syscall would
+        # first have to win the GIL back from the busy hub, a futex storm
+        # that cost more CPU than the syscalls themselves.
         df = self.diskfile
         if self.size and self.bytes_written < self.size:
             # fallocate reserved more than was written.
             os.ftruncate(self._fd, self.bytes_written)
-        self._sidecar_tmp = md.write_metadata(self._fd, meta, df.tmp_dir)
-        os.fsync(self._fd)
+        df.manager.run_blocking(self._sync_file, meta)
         created = make_dirs(df.hash_dir)
         target = os.path.join(df.hash_dir, filename)
         if self._sidecar_tmp:
@@ -599,7 +608,18 @@ class DiskFileWriter:
             self._sidecar_tmp = None
         os.rename(self._tmp_path, target)
         self._tmp_path = None
-        fsync_dir(df.hash_dir)
+        df.manager.run_blocking(self._sync_dirs, created)
+
+    def _sync_file(self, meta):
+        """Metadata on the temp file (a sidecar, fsynced, when it does not
+        fit in xattrs), then the file's fsync."""
+        self._sidecar_tmp = md.write_metadata(self._fd, meta,
+                                              self.diskfile.tmp_dir)
+        os.fsync(self._fd)
+
+    def _sync_dirs(self, created):
+        """The rename into the hash dir, then the new dirs' entries."""
+        fsync_dir(self.diskfile.hash_dir)
         fsync_new_dirs(created)
 
     def _discard(self):
