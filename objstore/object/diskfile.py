@@ -64,6 +64,7 @@ from objstore.common.exceptions import (
     DiskFileDeviceUnavailable, DiskFileError, DiskFileExpired,
     DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
 from objstore.common import green
+from objstore.common.offload import BatchedOffload
 from objstore.common.durable import fsync_dir, fsync_new_dirs, make_dirs
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.timestamp import Timestamp
@@ -136,6 +137,7 @@ class DiskFileManager:
     def __init__(self, settings, logger=None):
         self.settings = settings
         self.logger = logger
+        self._offload = BatchedOffload()
 
     def device_path(self, device):
         """The device's root, or DiskFileDeviceUnavailable (-> 507)."""
@@ -178,12 +180,13 @@ class DiskFileManager:
 
         A blocking fsync stalls every request of an eventlet worker; in a
         thread the others run on and concurrent fsyncs share journal
-        commits. Only in a monkey-patched server process: in-process test
-        servers run one hub per OS thread, which eventlet's thread pool
-        cannot wake.
+        commits; calls made meanwhile share one trip to the thread
+        (``BatchedOffload``). Only in a monkey-patched server process:
+        in-process test servers run one hub per OS thread, which
+        eventlet's thread pool cannot wake.
         """
         if self.settings.sync_in_threads and green.is_monkey_patched():
-            return green.tpool_execute(func, *args)
+            return self._offload(func, *args)
         return func(*args)
 
     def write_async_pending(self, device, obj_hash, update):
