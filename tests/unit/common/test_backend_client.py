@@ -118,6 +118,31 @@ def test_node_timeout(server):
         client.request('127.0.0.1', server.port, 'GET', '/slow')
 
 
+def test_pooled_direct_request_answers_as_direct_request_does(server):
+    client = BackendClient(node_timeout=5)
+    answers = [client.direct_request('127.0.0.1', server.port, 'PUT',
+                                     '/a b/c', body=b'hello')
+               for _ in range(2)]
+    status, headers, body = direct_request('127.0.0.1', server.port, 'PUT',
+                                           '/a b/c', body=b'hello')
+    for got_status, got_headers, got_body in answers:
+        assert got_status == status == 200
+        assert set(got_headers) == set(headers)
+        assert got_body.endswith(b'5|hello')
+    # Both went over one kept-alive connection (same client port).
+    assert answers[0][2].split()[3] == answers[1][2].split()[3]
+    client.pool.close_all()
+
+
+def test_pooled_direct_request_keeps_the_callers_node_timeout(server):
+    client = BackendClient(node_timeout=30)
+    started = time.monotonic()
+    with pytest.raises(ChunkReadTimeout):
+        client.direct_request('127.0.0.1', server.port, 'GET', '/slow',
+                              node_timeout=0.2)
+    assert time.monotonic() - started < 0.9
+
+
 def test_dead_port_raises_oserror():
     sock = socket.socket()
     sock.bind(('127.0.0.1', 0))
