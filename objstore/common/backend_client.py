@@ -193,6 +193,11 @@ class BackendResponse:
         if self._conn is None:
             return
         conn, self._conn = self._conn, None
+        if self._response.length == 0 and not self._response.isclosed():
+            # No body byte is left (a HEAD, a 204/304): ending the response
+            # reads nothing and leaves the connection fit for the pool, where
+            # a caller that never reads such a body would lose it.
+            self._response.read()
         if self._reusable and self._response.isclosed() and \
                 not self._response.will_close:
             self._client.pool.give_back(self._ip, self._port, conn)

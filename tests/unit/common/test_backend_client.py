@@ -67,6 +67,17 @@ def test_pool_reuses_connection(server):
     client.pool.close_all()
 
 
+@pytest.mark.parametrize('method', ['HEAD', 'GET'])
+def test_answer_without_body_bytes_is_pooled_unread(server, method):
+    client = BackendClient(node_timeout=2)
+    path = '/refuse' if method == 'GET' else '/x'   # a GET of 0 bytes
+    response = client.request('127.0.0.1', server.port, method, path)
+    assert response.status in (200, 507)
+    response.close()
+    assert client.pool.take('127.0.0.1', server.port) is not None
+    client.pool.close_all()
+
+
 def test_unread_body_is_not_pooled(server):
     client = BackendClient(node_timeout=2)
     resp = client.request('127.0.0.1', server.port, 'GET', '/big')
