@@ -36,12 +36,13 @@ For the replicator and auditor::
     hashdir.cleanup_ondisk_files / iter_hash_dirs.
 
 Write order (the crash-safety invariant): the body goes to ``<device>/tmp/``,
-then metadata (xattrs or a sidecar also written in tmp/), fsync, create
-missing dirs, rename the sidecar and then the file into the hash dir, fsync
-the hash dir (and the parent of any dir just created), and only then are
-older files of the hash removed and the suffix hash invalidated. A crash
-at any point leaves the old state or the new one visible, never a partial
-file: a partial body is only ever in tmp/.
+missing dirs of the hash dir are created, then metadata (xattrs or a
+sidecar also written in tmp/), fsync, rename the sidecar and then the file
+into the hash dir, fsync the hash dir (and the parent of any dir just
+created), and only then are older files of the hash removed and the suffix
+hash invalidated. A crash at any point leaves the old state or the new one
+visible, never a partial file: a partial body is only ever in tmp/ (an
+empty new hash dir is all a crash before the rename can leave there).
 
 Two phases, ``put()`` then ``commit()``: for a replicated object the
 .data is complete and durable once ``put()`` returns (any one replica is
@@ -595,34 +596,33 @@ class DiskFileWriter:
         check_commit(self._put_timestamp, timestamp)
 
     def _make_durable(self, meta, filename):
-        # Only the two waits on the disk (the file's fsync, the dirs'
-        # fsyncs) go to a native thread: there, every other syscall would
-        # first have to win the GIL back from the busy hub, a futex storm
-        # that cost more CPU than the syscalls themselves.
+        # One trip to a native thread per write, for the steps that wait on
+        # the disk and the renames that must follow them. Making the dirs
+        # does not wait on the disk and stays in the green thread: every
+        # syscall in the native thread must first win the GIL back from
+        # the busy hub, and each trip costs more CPU than its fsyncs.
         df = self.diskfile
         if self.size and self.bytes_written < self.size:
             # fallocate reserved more than was written.
             os.ftruncate(self._fd, self.bytes_written)
-        df.manager.run_blocking(self._sync_file, meta)
         created = make_dirs(df.hash_dir)
+        df.manager.run_blocking(self._sync_and_rename, meta, filename,
+                                created)
+
+    def _sync_and_rename(self, meta, filename, created):
+        """Metadata (a fsynced sidecar when it does not fit in xattrs),
+        the file's fsync, the renames into the hash dir, the dirs' fsyncs:
+        the write order of the module docstring."""
+        df = self.diskfile
+        self._sidecar_tmp = md.write_metadata(self._fd, meta, df.tmp_dir)
+        os.fsync(self._fd)
         target = os.path.join(df.hash_dir, filename)
         if self._sidecar_tmp:
             os.rename(self._sidecar_tmp, ondisk.sidecar_name(target))
             self._sidecar_tmp = None
         os.rename(self._tmp_path, target)
         self._tmp_path = None
-        df.manager.run_blocking(self._sync_dirs, created)
-
-    def _sync_file(self, meta):
-        """Metadata on the temp file (a sidecar, fsynced, when it does not
-        fit in xattrs), then the file's fsync."""
-        self._sidecar_tmp = md.write_metadata(self._fd, meta,
-                                              self.diskfile.tmp_dir)
-        os.fsync(self._fd)
-
-    def _sync_dirs(self, created):
-        """The rename into the hash dir, then the new dirs' entries."""
-        fsync_dir(self.diskfile.hash_dir)
+        fsync_dir(df.hash_dir)
         fsync_new_dirs(created)
 
     def _discard(self):
