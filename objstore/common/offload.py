@@ -43,12 +43,14 @@ def _run_jobs(jobs):
 class BatchedOffload:
     """Run ``func(*args)`` in a native thread, sharing trips with others.
 
-    At most ``max_trips`` trips are under way at once (so calls for
-    different disks still overlap); a call made while all of them are
-    busy joins the queue that the next free trip takes as a whole. For
-    green threads of one hub: ``offload`` runs a callable in a native
-    thread and waits cooperatively (green.tpool_execute); ``spawn``
-    starts a green thread; ``make_event`` makes a one-shot green event.
+    Calls are queued by ``key`` (a device): at most ``max_trips`` trips
+    per key are under way at once, and a call made while all of them are
+    busy joins the key's queue, which the next free trip takes as a whole.
+    One trip runs its calls one after the other, so a hung disk holds up
+    only the calls for that disk. For green threads of one hub:
+    ``offload`` runs a callable in a native thread and waits cooperatively
+    (green.tpool_execute); ``spawn`` starts a green thread; ``make_event``
+    makes a one-shot green event.
     """
 
     def __init__(self, max_trips=4, offload=green.tpool_execute,
@@ -59,29 +61,29 @@ class BatchedOffload:
         self._offload = offload
         self._spawn = spawn
         self._make_event = make_event
-        self._queue = []
-        self._trips = 0
+        self._queues = {}   # key -> [_Job] waiting for a trip
+        self._trips = {}    # key -> trips under way
 
-    def __call__(self, func, *args):
+    def __call__(self, key, func, *args):
         if not green.in_main_thread():
             # Another native thread's hub: the pool cannot wake it, and
-            # the queue here is for one hub's green threads only.
+            # the queues here are for one hub's green threads only.
             return func(*args)
         job = _Job(func, args, self._make_event())
-        self._queue.append(job)
-        if self._trips < self.max_trips:
-            self._trips += 1
-            self._spawn(self._drain)
+        self._queues.setdefault(key, []).append(job)
+        if self._trips.get(key, 0) < self.max_trips:
+            self._trips[key] = self._trips.get(key, 0) + 1
+            self._spawn(self._drain, key)
         job.done.wait()
         if job.error is not None:
             raise job.error
         return job.result
 
-    def _drain(self):
-        """One trip runner: takes the whole queue each time round."""
+    def _drain(self, key):
+        """One trip runner: takes the key's whole queue each time round."""
         try:
-            while self._queue:
-                jobs, self._queue = self._queue, []
+            while self._queues.get(key):
+                jobs = self._queues.pop(key)
                 try:
                     self._offload(_run_jobs, jobs)
                 except BaseException as err:  # noqa: B902 -- see below
@@ -94,4 +96,6 @@ class BatchedOffload:
                     for job in jobs:
                         job.done.send()
         finally:
-            self._trips -= 1
+            self._trips[key] -= 1
+            if not self._trips[key]:
+                del self._trips[key]

@@ -176,8 +176,10 @@ class DiskFileManager:
                                  recalculate, policy_index,
                                  self.settings.reclaim_age)
 
-    def run_blocking(self, func, *args):
-        """Call ``func`` (fsyncs) in a native thread when configured.
+    def run_blocking(self, func, *args, device_path=None):
+        """Call ``func`` (fsyncs) in a native thread when configured;
+        ``device_path``: the disk it waits on (calls for one disk share
+        trips, and a hung disk holds up only its own).
 
         A blocking fsync stalls every request of an eventlet worker; in a
         thread the others run on and concurrent fsyncs share journal
@@ -187,18 +189,21 @@ class DiskFileManager:
         eventlet's thread pool cannot wake.
         """
         if self.settings.sync_in_threads and green.is_monkey_patched():
-            return self._offload(func, *args)
+            return self._offload(device_path, func, *args)
         return func(*args)
 
     def write_async_pending(self, device, obj_hash, update):
         """Store a container update for the updater (asyncpending format)."""
+        device_path = self.device_path(device)
         return self.run_blocking(asyncpending.write_async_pending,
-                                 self.device_path(device), obj_hash, update)
+                                 device_path, obj_hash, update,
+                                 device_path=device_path)
 
     def add_expiring_entry(self, device, obj_hash, entry):
         """Queue an object for the expirer (expiring format)."""
-        return self.run_blocking(expiring.add_entry,
-                                 self.device_path(device), obj_hash, entry)
+        device_path = self.device_path(device)
+        return self.run_blocking(expiring.add_entry, device_path, obj_hash,
+                                 entry, device_path=device_path)
 
     def check_free_space(self, device_path, size):
         """DiskFileNoSpace when writing ``size`` bytes would eat into the
@@ -607,7 +612,7 @@ class DiskFileWriter:
             os.ftruncate(self._fd, self.bytes_written)
         created = make_dirs(df.hash_dir)
         df.manager.run_blocking(self._sync_and_rename, meta, filename,
-                                created)
+                                created, device_path=df.device_path)
 
     def _sync_and_rename(self, meta, filename, created):
         """Metadata (a fsynced sidecar when it does not fit in xattrs),

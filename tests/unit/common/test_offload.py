@@ -27,14 +27,14 @@ class CountingOffload:
         return func(*args)
 
 
-def run_callers(offload, calls):
+def run_callers(offload, calls, key='sda'):
     """Run each of ``calls`` (func, args) in its own green thread; the
     outcomes in order: ('ok', result) or ('error', exception)."""
     outcomes = [None] * len(calls)
 
     def caller(index, func, args):
         try:
-            outcomes[index] = ('ok', offload(func, *args))
+            outcomes[index] = ('ok', offload(key, func, *args))
         except Exception as err:  # noqa: B902 -- recorded for the test
             outcomes[index] = ('error', err)
     pool = green.GreenPool(len(calls))
@@ -83,7 +83,8 @@ def test_a_failed_trip_fails_its_callers_rather_than_returning_none():
     assert all('pool gone' in str(err) for _, err in outcomes)
     # The trips ended: a later call gets a trip of its own.
     offload._offload = CountingOffload()
-    assert offload(str, 5) == '5'
+    assert offload('sda', str, 5) == '5'
+    assert offload._trips == {} and offload._queues == {}
 
 
 def test_another_native_thread_runs_the_call_in_place():
@@ -91,11 +92,24 @@ def test_another_native_thread_runs_the_call_in_place():
     offload = BatchedOffload(offload=trips)
     got = []
     thread = threading.Thread(target=lambda: got.append(
-        offload(threading.get_ident)))
+        offload('sda', threading.get_ident)))
     thread.start()
     thread.join(10)
     assert got == [thread.ident]
     assert trips.trips == []
+
+
+def test_a_stuck_disk_holds_up_only_its_own_calls():
+    stuck = green.Event()
+    offload = BatchedOffload(max_trips=1, offload=CountingOffload())
+    waiting = green.spawn(offload, 'sdb', stuck.wait)
+    green.sleep(0)
+    # sdb's one trip is busy; sda's calls still get trips of their own.
+    assert run_callers(offload, [(abs, (-1,)), (abs, (-2,))],
+                       key='sda') == [('ok', 1), ('ok', 2)]
+    assert not waiting.dead
+    stuck.send('unstuck')
+    assert waiting.wait() == 'unstuck'
 
 
 def test_max_trips_below_one_is_refused():
@@ -116,7 +130,7 @@ offload = BatchedOffload(max_trips=2, offload=pool)
 main = threading.get_ident()
 results = {}
 def caller(n):
-    results[n] = offload(lambda: (n, threading.get_ident() != main))
+    results[n] = offload('sda', lambda: (n, threading.get_ident() != main))
 p = green.GreenPool(40)
 for n in range(40):
     p.spawn_n(caller, n)
