@@ -171,9 +171,14 @@ def tpool_execute(func, *args, **kwargs):
     (a replicator pass run in a thread hung so), and it may block anyway,
     so the call runs right there.
     """
-    if _native_thread.get_ident() != _native_threading.main_thread().ident:
+    if not in_main_thread():
         return func(*args, **kwargs)
     return eventlet.tpool.execute(func, *args, **kwargs)
+
+
+def in_main_thread():
+    """True in the native thread whose hub the thread pool answers."""
+    return _native_thread.get_ident() == _native_threading.main_thread().ident
 
 
 def green_local():

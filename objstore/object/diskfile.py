@@ -36,12 +36,13 @@ For the replicator and auditor::
     hashdir.cleanup_ondisk_files / iter_hash_dirs.
 
 Write order (the crash-safety invariant): the body goes to ``<device>/tmp/``,
-then metadata (xattrs or a sidecar also written in tmp/), fsync, create
-missing dirs, rename the sidecar and then the file into the hash dir, fsync
-the hash dir (and the parent of any dir just created), and only then are
-older files of the hash removed and the suffix hash invalidated. A crash
-at any point leaves the old state or the new one visible, never a partial
-file: a partial body is only ever in tmp/.
+missing dirs of the hash dir are created, then metadata (xattrs or a
+sidecar also written in tmp/), fsync, rename the sidecar and then the file
+into the hash dir, fsync the hash dir (and the parent of any dir just
+created), and only then are older files of the hash removed and the suffix
+hash invalidated. A crash at any point leaves the old state or the new one
+visible, never a partial file: a partial body is only ever in tmp/ (an
+empty new hash dir is all a crash before the rename can leave there).
 
 Two phases, ``put()`` then ``commit()``: for a replicated object the
 .data is complete and durable once ``put()`` returns (any one replica is
@@ -64,6 +65,7 @@ from objstore.common.exceptions import (
     DiskFileDeviceUnavailable, DiskFileError, DiskFileExpired,
     DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
 from objstore.common import green
+from objstore.common.offload import BatchedOffload
 from objstore.common.durable import (
     fsync_dir, fsync_new_dirs, make_dirs, start_writeback)
 from objstore.common.hashing import HashConf, hash_path
@@ -141,6 +143,7 @@ class DiskFileManager:
     def __init__(self, settings, logger=None):
         self.settings = settings
         self.logger = logger
+        self._offload = BatchedOffload()
 
     def device_path(self, device):
         """The device's root, or DiskFileDeviceUnavailable (-> 507)."""
@@ -178,28 +181,34 @@ class DiskFileManager:
                                  recalculate, policy_index,
                                  self.settings.reclaim_age)
 
-    def run_blocking(self, func, *args):
-        """Call ``func`` (fsyncs) in a native thread when configured.
+    def run_blocking(self, func, *args, device_path=None):
+        """Call ``func`` (fsyncs) in a native thread when configured;
+        ``device_path``: the disk it waits on (calls for one disk share
+        trips, and a hung disk holds up only its own).
 
         A blocking fsync stalls every request of an eventlet worker; in a
         thread the others run on and concurrent fsyncs share journal
-        commits. Only in a monkey-patched server process: in-process test
-        servers run one hub per OS thread, which eventlet's thread pool
-        cannot wake.
+        commits; calls made meanwhile share one trip to the thread
+        (``BatchedOffload``). Only in a monkey-patched server process:
+        in-process test servers run one hub per OS thread, which
+        eventlet's thread pool cannot wake.
         """
         if self.settings.sync_in_threads and green.is_monkey_patched():
-            return green.tpool_execute(func, *args)
+            return self._offload(device_path, func, *args)
         return func(*args)
 
     def write_async_pending(self, device, obj_hash, update):
         """Store a container update for the updater (asyncpending format)."""
+        device_path = self.device_path(device)
         return self.run_blocking(asyncpending.write_async_pending,
-                                 self.device_path(device), obj_hash, update)
+                                 device_path, obj_hash, update,
+                                 device_path=device_path)
 
     def add_expiring_entry(self, device, obj_hash, entry):
         """Queue an object for the expirer (expiring format)."""
-        return self.run_blocking(expiring.add_entry,
-                                 self.device_path(device), obj_hash, entry)
+        device_path = self.device_path(device)
+        return self.run_blocking(expiring.add_entry, device_path, obj_hash,
+                                 entry, device_path=device_path)
 
     def check_free_space(self, device_path, size):
         """DiskFileNoSpace when writing ``size`` bytes would eat into the
@@ -520,16 +529,22 @@ class DiskFileWriter:
         df = self.diskfile
         df.manager.check_free_space(df.device_path, self.size)
         try:
-            df.manager.run_blocking(self._create_tmp)
+            self._create_tmp()
         except OSError as err:
             self._discard()
             _no_space_or_raise(err, 'creating a temp file in %s' % df.tmp_dir)
         return self
 
     def _create_tmp(self):
-        os.makedirs(self.diskfile.tmp_dir, exist_ok=True)
-        self._fd, self._tmp_path = tempfile.mkstemp(
-            dir=self.diskfile.tmp_dir, prefix='.obj-')
+        # In the server's green thread: creating a file and reserving its
+        # blocks touch only metadata, they do not wait on the disk.
+        try:
+            self._fd, self._tmp_path = tempfile.mkstemp(
+                dir=self.diskfile.tmp_dir, prefix='.obj-')
+        except FileNotFoundError:
+            os.makedirs(self.diskfile.tmp_dir, exist_ok=True)
+            self._fd, self._tmp_path = tempfile.mkstemp(
+                dir=self.diskfile.tmp_dir, prefix='.obj-')
         if self.size:
             os.posix_fallocate(self._fd, 0, self.size)
 
@@ -572,7 +587,7 @@ class DiskFileWriter:
             meta.setdefault('ETag', self.etag)
         filename = self._filename(meta)
         try:
-            df.manager.run_blocking(self._make_durable, meta, filename)
+            self._make_durable(meta, filename)
         except OSError as err:
             _no_space_or_raise(err, 'finishing %s' % self._tmp_path)
         # Only now that the new file is durable: drop what it made
@@ -597,13 +612,26 @@ class DiskFileWriter:
         check_commit(self._put_timestamp, timestamp)
 
     def _make_durable(self, meta, filename):
+        # One trip to a native thread per write, for the steps that wait on
+        # the disk and the renames that must follow them. Making the dirs
+        # does not wait on the disk and stays in the green thread: every
+        # syscall in the native thread must first win the GIL back from
+        # the busy hub, and each trip costs more CPU than its fsyncs.
         df = self.diskfile
         if self.size and self.bytes_written < self.size:
             # fallocate reserved more than was written.
             os.ftruncate(self._fd, self.bytes_written)
+        created = make_dirs(df.hash_dir)
+        df.manager.run_blocking(self._sync_and_rename, meta, filename,
+                                created, device_path=df.device_path)
+
+    def _sync_and_rename(self, meta, filename, created):
+        """Metadata (a fsynced sidecar when it does not fit in xattrs),
+        the file's fsync, the renames into the hash dir, the dirs' fsyncs:
+        the write order of the module docstring."""
+        df = self.diskfile
         self._sidecar_tmp = md.write_metadata(self._fd, meta, df.tmp_dir)
         os.fsync(self._fd)
-        created = make_dirs(df.hash_dir)
         target = os.path.join(df.hash_dir, filename)
         if self._sidecar_tmp:
             os.rename(self._sidecar_tmp, ondisk.sidecar_name(target))

@@ -95,7 +95,7 @@ class ECDiskFile(DiskFile):
             raise DiskFileNotExist('%s has no %s to commit'
                                    % (self.hash_dir, pending))
         self.manager.run_blocking(self._make_durable, pending, durable,
-                                  footer)
+                                  footer, device_path=self.device_path)
         # Only now: the older archives this one supersedes can go.
         hashdir.cleanup_ondisk_files(self.hash_dir,
                                      self.manager.settings.reclaim_age)

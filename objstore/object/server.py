@@ -43,6 +43,7 @@ import time
 from dataclasses import dataclass
 
 from objstore.common import green
+from objstore.common.backend_client import BackendClient
 from objstore.common.conditional import (
     creates_only, evaluate_conditions, http_date)
 from objstore.common.config import ConfBase
@@ -332,8 +333,11 @@ class ObjectController(StorageServer):
         if isinstance(diskfile_manager, DiskFileManager):
             self.managers[ERASURE_CODING] = ECDiskFileManager(
                 diskfile_manager.settings, self.logger)
+        # Kept-alive connections to the container servers: every PUT and
+        # DELETE sends an update to the same few servers.
         self.row_updates = RowUpdateClient(
-            self.logger, self.conf.conn_timeout, self.conf.node_timeout)
+            self.logger, self.conf.conn_timeout, self.conf.node_timeout,
+            request=BackendClient().direct_request)
 
     # -- WSGI entry ------------------------------------------------------
 

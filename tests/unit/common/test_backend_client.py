@@ -67,6 +67,17 @@ def test_pool_reuses_connection(server):
     client.pool.close_all()
 
 
+@pytest.mark.parametrize('method', ['HEAD', 'GET'])
+def test_answer_without_body_bytes_is_pooled_unread(server, method):
+    client = BackendClient(node_timeout=2)
+    path = '/refuse' if method == 'GET' else '/x'   # a GET of 0 bytes
+    response = client.request('127.0.0.1', server.port, method, path)
+    assert response.status in (200, 507)
+    response.close()
+    assert client.pool.take('127.0.0.1', server.port) is not None
+    client.pool.close_all()
+
+
 def test_unread_body_is_not_pooled(server):
     client = BackendClient(node_timeout=2)
     resp = client.request('127.0.0.1', server.port, 'GET', '/big')
@@ -116,6 +127,31 @@ def test_node_timeout(server):
     client = BackendClient(node_timeout=0.2)
     with pytest.raises(ChunkReadTimeout):
         client.request('127.0.0.1', server.port, 'GET', '/slow')
+
+
+def test_pooled_direct_request_answers_as_direct_request_does(server):
+    client = BackendClient(node_timeout=5)
+    answers = [client.direct_request('127.0.0.1', server.port, 'PUT',
+                                     '/a b/c', body=b'hello')
+               for _ in range(2)]
+    status, headers, body = direct_request('127.0.0.1', server.port, 'PUT',
+                                           '/a b/c', body=b'hello')
+    for got_status, got_headers, got_body in answers:
+        assert got_status == status == 200
+        assert set(got_headers) == set(headers)
+        assert got_body.endswith(b'5|hello')
+    # Both went over one kept-alive connection (same client port).
+    assert answers[0][2].split()[3] == answers[1][2].split()[3]
+    client.pool.close_all()
+
+
+def test_pooled_direct_request_keeps_the_callers_node_timeout(server):
+    client = BackendClient(node_timeout=30)
+    started = time.monotonic()
+    with pytest.raises(ChunkReadTimeout):
+        client.direct_request('127.0.0.1', server.port, 'GET', '/slow',
+                              node_timeout=0.2)
+    assert time.monotonic() - started < 0.9
 
 
 def test_dead_port_raises_oserror():

@@ -160,6 +160,7 @@ class RecordingBackend:
         self.status = status
         self.delay = delay
         self.requests = []
+        self.client_ports = set()   # one per TCP connection it was sent on
         self.answered = 0
         self.server = serve_in_thread(self)
 
@@ -168,6 +169,7 @@ class RecordingBackend:
                    for k, v in environ.items() if k.startswith('HTTP_')}
         self.requests.append((environ['REQUEST_METHOD'],
                               environ['PATH_INFO'], headers))
+        self.client_ports.add(environ['REMOTE_PORT'])
         # A slow container server (this thread's hub is its own).
         time.sleep(self.delay)
         start_response('%d Status' % self.status,

@@ -515,6 +515,18 @@ def container_headers(*backends, partition='7', device='cd'):
             'X-Container-Device': ','.join(device for _ in backends)}
 
 
+def test_container_updates_reuse_one_connection(server, container_backend):
+    headers = container_headers(container_backend)
+    for number in range(3):
+        assert put(server, obj='o%d' % number, body=b'x',
+                   timestamp=ts(number), **headers)[0] == 201
+    server.request('DELETE', opath('o0'), dict(headers, **{
+        'X-Timestamp': ts(5)}))
+    assert len(container_backend.requests) == 4
+    # One kept-alive connection carried them all, not one per update.
+    assert len(container_backend.client_ports) == 1
+
+
 def test_put_and_delete_update_every_container(server, container_backend):
     other = RecordingBackend()
     try:
