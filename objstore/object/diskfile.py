@@ -565,7 +565,8 @@ class DiskFileWriter:
         if self.bytes_written - self._unflushed_from >= WRITEBACK_BYTES:
             self.diskfile.manager.run_blocking(
                 start_writeback, self._fd, self._unflushed_from,
-                self.bytes_written - self._unflushed_from)
+                self.bytes_written - self._unflushed_from,
+                device_path=self.diskfile.device_path)
             self._unflushed_from = self.bytes_written
         return self.bytes_written
 
