@@ -16,6 +16,7 @@ import json
 from urllib.parse import quote, urlencode
 
 from objstore.common.http import Response, is_success
+from objstore.middleware.s3api import lifecycle
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.multipart import list_names, segments_container
@@ -93,6 +94,7 @@ def delete_bucket(ctx):
     if not is_success(resp.status_int):
         raise _unexpected(resp, bucket)
     _delete_segments(ctx, segments_container(bucket))
+    lifecycle.forget_bucket(ctx, bucket)
     return Response(status=204)
 
 

@@ -20,7 +20,7 @@ from objstore.common.config import ConfBase
 from objstore.common.log import OPERATION_KEY, get_logger
 from objstore.common.subrequest import add_capability
 from objstore.middleware.s3api import (
-    acl, bucket, multidelete, multipart, obj, service)
+    acl, bucket, lifecycle, multidelete, multipart, obj, service)
 from objstore.middleware.s3api.auth import read_signature
 from objstore.middleware.s3api.context import (
     S3Context, error_response, request_id_headers)
@@ -68,6 +68,13 @@ OPERATIONS = {
                                        multipart.abort_upload),
     ('object', 'GET', 'acl'): ('GetObjectAcl', acl.get_object_acl),
     ('object', 'PUT', 'acl'): ('PutObjectAcl', acl.put_object_acl),
+    # Bucket lifecycle (s3api.lifecycle; applied by the lifecycle daemon).
+    ('bucket', 'PUT', 'lifecycle'): ('PutBucketLifecycleConfiguration',
+                                     lifecycle.put_lifecycle),
+    ('bucket', 'GET', 'lifecycle'): ('GetBucketLifecycleConfiguration',
+                                     lifecycle.get_lifecycle),
+    ('bucket', 'DELETE', 'lifecycle'): ('DeleteBucketLifecycle',
+                                        lifecycle.delete_lifecycle),
 }
 METHODS = {'service': ('GET',),
            'bucket': ('GET', 'PUT', 'HEAD', 'DELETE', 'POST'),
