@@ -14,17 +14,21 @@ import pytest
 import swiftclient.client as swiftclient
 
 from tests.helpers import (
-    DAEMON_TIMEOUT, direct_to, proxy_request, wait_for)
+    DAEMON_TIMEOUT, RunningCluster, direct_to, proxy_request, wait_for)
 
 DAY_SECONDS = 2
 USER = 'test:tester'
 
 
-@pytest.fixture(scope='module')
-def s3(cluster):
+def s3_client(cluster):
     return boto3.client(
         's3', endpoint_url=cluster.proxy_url, aws_access_key_id=USER,
         aws_secret_access_key=cluster.users[USER], region_name='us-east-1')
+
+
+@pytest.fixture(scope='module')
+def s3(cluster):
+    return s3_client(cluster)
 
 
 @pytest.fixture(scope='module')
@@ -166,3 +170,25 @@ def registered(cluster):
             names.update(entry['name'].split('/', 1)[1]
                          for entry in json.loads(body))
     return names
+
+
+def test_the_aio_runs_the_daemon():
+    """objstore-aio starts one lifecycle daemon with its own config (a
+    real day, a short interval): a rule whose Date has passed fires on
+    its own, with no --once run from the test."""
+    small = RunningCluster(devices=1, replicas=1, daemons=True)
+    try:
+        small.aio.start_all_daemons()
+        s3 = s3_client(small)
+        bucket = new_bucket(s3)
+        for key in ('old/a', 'new/b'):
+            s3.put_object(Bucket=bucket, Key=key, Body=b'x')
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket, LifecycleConfiguration={'Rules': [
+                {'ID': 'past', 'Status': 'Enabled',
+                 'Filter': {'Prefix': 'old/'},
+                 'Expiration': {'Date': '2020-01-01T00:00:00Z'}}]})
+        assert wait_for(lambda: keys(s3, bucket) == ['new/b'], timeout=90,
+                        interval=1)
+    finally:
+        small.close()
