@@ -192,7 +192,7 @@ class BucketPass:
     def expire_current(self, key, entry):
         modified = swift_time(entry['last_modified'])
         due = [rule for rule in self.matching(
-            key, entry, lambda rule: 'Expiration' in rule)
+            key, entry, rules_of.expires_current)
             if rules_of.current_expired(rule, modified, self.now, self.day)]
         if due:
             self.delete(key, 'expired')
@@ -209,6 +209,9 @@ class BucketPass:
         for newer, entry in enumerate(noncurrent):
             since = version_time(successor)
             successor = entry
+            # A DELETE of version "null" would be one of the key itself.
+            if entry.get('version_id', NULL_VERSION) == NULL_VERSION:
+                continue
             if any(rules_of.noncurrent_expired(rule, since, newer, self.now,
                                                self.day)
                    for rule in self.matching(

@@ -410,6 +410,12 @@ def enabled_rules(rules):
     return [rule for rule in rules if rule.get('Status') == ENABLED]
 
 
+def expires_current(rule):
+    """Whether the rule expires current versions (Days or Date)."""
+    expiration = rule.get('Expiration') or {}
+    return 'Days' in expiration or 'Date' in expiration
+
+
 def current_expired(rule, modified, now, day_seconds):
     """Whether the rule's Expiration (Days or Date) is due for a current
     object last modified at ``modified`` (seconds)."""

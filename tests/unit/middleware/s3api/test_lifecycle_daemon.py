@@ -162,6 +162,19 @@ def test_a_version_that_is_live_again_is_kept():
     assert app.deleted() == []
 
 
+def test_a_noncurrent_null_version_is_never_deleted_by_name():
+    # DELETE ?version-id=null is a DELETE of the key: the daemon must not
+    # send it for a noncurrent version.
+    objects = [version('k', '%.5f' % (NOW - 5 * DAY), True),
+               dict(version('k', '%.5f' % (NOW - 9 * DAY), False),
+                    version_id='null')]
+    rule = {'ID': 'n', 'Status': 'Enabled', 'Filter': {},
+            'NoncurrentVersionExpiration': {'NoncurrentDays': 1}}
+    app = ScriptedSwift([rule], objects)
+    make_daemon(app).run_once()
+    assert app.deleted() == []
+
+
 def test_lone_delete_markers_go_only_with_the_flag():
     marker_only = [version('gone', '%.5f' % (NOW - 1), True, 0, True)]
     with_flag = {'ID': 'm', 'Status': 'Enabled', 'Filter': {},
