@@ -75,6 +75,15 @@ def test_put_get_round_trip(s3, bucket):
     assert got[3]['Filter'] == {'ObjectSizeGreaterThan': 5}
 
 
+def test_a_rule_without_id_gets_one(s3, bucket):
+    unnamed = rule()
+    del unnamed['ID']
+    put(s3, bucket, unnamed, rule(ID='named'))
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)['Rules']
+    assert got[0]['ID'] and got[0]['ID'] != 'named'
+    assert got[1]['ID'] == 'named'
+
+
 def test_legacy_prefix_round_trip(s3, bucket):
     put(s3, bucket, {'ID': 'old', 'Status': 'Enabled', 'Prefix': 'tmp/',
                      'Expiration': {'Days': 1}})

@@ -18,6 +18,8 @@ whose bucket has no rules and drops one whose bucket is gone.
 DeleteBucket unregisters too (``forget_bucket``).
 """
 
+import uuid
+
 from objstore.common.constraints import MAX_HEADER_SIZE
 from objstore.common.http import Response, is_success
 from objstore.common.subrequest import make_preauthed_subrequest
@@ -92,8 +94,11 @@ def put_lifecycle(ctx):
     body = ctx.read_body(ctx.conf.max_xml_size)
     if not body:
         raise S3Error('MissingRequestBodyError')
-    stored = lifecycle_rules.to_stored(
-        lifecycle_rules.parse_configuration(body))
+    rules = lifecycle_rules.parse_configuration(body)
+    for rule in rules:
+        # S3 names a rule sent without an ID.
+        rule['ID'] = rule['ID'] or uuid.uuid4().hex
+    stored = lifecycle_rules.to_stored(rules)
     if len(stored.encode('utf-8')) > MAX_STORED_SIZE:
         raise S3Error('InvalidArgument', 'The lifecycle configuration is '
                       'larger than the %d bytes this service can keep'
