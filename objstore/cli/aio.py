@@ -235,6 +235,9 @@ class AioCluster:
                         '%s-%d' % (daemon, node),
                         (_bin('objstore-' + daemon),
                          self.dirs.server_conf(kind, node))))
+        # One for the whole cluster: it works through the proxy pipeline.
+        specs.append(ChildSpec('s3-lifecycle', (
+            _bin('objstore-s3-lifecycle'), self.dirs.s3_lifecycle_conf)))
         return specs
 
     def start(self, timeout=START_TIMEOUT):

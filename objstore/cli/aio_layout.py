@@ -194,6 +194,10 @@ class DataDir:
         return self.path('etc', 'proxy-server.conf')
 
     @property
+    def s3_lifecycle_conf(self):
+        return self.path('etc', 's3-lifecycle.conf')
+
+    @property
     def rsyncd_conf(self):
         return self.path('etc', 'rsyncd.conf')
 
@@ -318,6 +322,8 @@ def write_configs(data_dir, layout):
     _write_text(data_dir.proxy_conf, render_proxy_conf(data_dir, layout),
                   mode=0o600)
     _write_text(data_dir.rsyncd_conf, render_rsyncd(data_dir, layout))
+    _write_text(data_dir.s3_lifecycle_conf,
+                render_s3_lifecycle_conf(data_dir))
 
 
 def render_server_conf(data_dir, layout, kind, node):
@@ -487,6 +493,55 @@ def render_proxy_conf(data_dir, layout):
         'token_secret = %s' % layout.token_secret,
     ] + _tempauth_lines(layout) + ['']
     return '\n'.join(lines)
+
+
+# Seconds between the aio's lifecycle passes: short, so that a user who
+# set a rule sees it fire soon after its day has passed.
+S3_LIFECYCLE_INTERVAL = 10
+
+
+def render_s3_lifecycle_conf(data_dir):
+    """objstore-s3-lifecycle's config: its options and the in-process
+    pipeline it sends its requests through (no gatekeeper, no auth:
+    common.internal_client)."""
+    return '\n'.join([
+        '[DEFAULT]',
+        'conf_dir = %s' % data_dir.etc,
+        'log_name = s3-lifecycle',
+        '',
+        '[s3-lifecycle]',
+        'interval = %d' % S3_LIFECYCLE_INTERVAL,
+        'day_seconds = 86400',
+        'objects_per_second = 50',
+        '',
+        '[pipeline:internal]',
+        'pipeline = catch_errors proxy_logging slo dlo object_versioning '
+        'symlink proxy-server',
+        '',
+        '[app:proxy-server]',
+        'use = egg:objstore#proxy',
+        'account_autocreate = true',
+        '',
+        '[filter:catch_errors]',
+        'use = egg:objstore#catch_errors',
+        '',
+        '[filter:proxy_logging]',
+        'use = egg:objstore#proxy_logging',
+        '',
+        '[filter:slo]',
+        'use = egg:objstore#slo',
+        'max_manifest_segments = 10000',
+        '',
+        '[filter:dlo]',
+        'use = egg:objstore#dlo',
+        '',
+        '[filter:object_versioning]',
+        'use = egg:objstore#object_versioning',
+        '',
+        '[filter:symlink]',
+        'use = egg:objstore#symlink',
+        '',
+    ])
 
 
 def rsync_address(bind):

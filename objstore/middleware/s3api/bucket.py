@@ -16,7 +16,7 @@ import json
 from urllib.parse import quote, urlencode
 
 from objstore.common.http import Response, is_success
-from objstore.middleware.s3api import registry, versioning
+from objstore.middleware.s3api import lifecycle, registry, versioning
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.multipart import list_names, segments_container
@@ -96,6 +96,7 @@ def delete_bucket(ctx):
         raise _unexpected(resp, bucket)
     registry.release_bucket(ctx)
     _delete_segments(ctx, segments_container(bucket))
+    lifecycle.forget_bucket(ctx, bucket)
     return Response(status=204)
 
 

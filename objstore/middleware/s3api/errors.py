@@ -89,6 +89,8 @@ ERRORS = {
                               'header.'),
     'NoSuchBucket': (404, 'The specified bucket does not exist.'),
     'NoSuchKey': (404, 'The specified key does not exist.'),
+    'NoSuchLifecycleConfiguration': (404, 'The lifecycle configuration '
+                                     'does not exist'),
     'NoSuchUpload': (404, 'The specified multipart upload does not exist. '
                      'The upload ID might be invalid, or the multipart '
                      'upload might have been aborted or completed.'),

@@ -27,8 +27,8 @@ from objstore.common.log import OPERATION_KEY, get_logger
 from objstore.common.memcache import MemcacheRing
 from objstore.common.subrequest import add_capability
 from objstore.middleware.s3api import (
-    acl, bucket, cors, multidelete, multipart, obj, policy, service,
-    versioning)
+    acl, bucket, cors, lifecycle, multidelete, multipart, obj, policy,
+    service, versioning)
 from objstore.middleware.s3api.anonymous import (
     anonymous_context, is_anonymous_s3)
 from objstore.middleware.s3api.auth import read_signature, signature_kind
@@ -98,6 +98,13 @@ OPERATIONS = {
     ('bucket', 'GET', 'cors'): ('GetBucketCors', cors.get_bucket_cors),
     ('bucket', 'DELETE', 'cors'): ('DeleteBucketCors',
                                    cors.delete_bucket_cors),
+    # Bucket lifecycle (s3api.lifecycle; applied by the lifecycle daemon).
+    ('bucket', 'PUT', 'lifecycle'): ('PutBucketLifecycleConfiguration',
+                                     lifecycle.put_lifecycle),
+    ('bucket', 'GET', 'lifecycle'): ('GetBucketLifecycleConfiguration',
+                                     lifecycle.get_lifecycle),
+    ('bucket', 'DELETE', 'lifecycle'): ('DeleteBucketLifecycle',
+                                        lifecycle.delete_lifecycle),
 }
 METHODS = {'service': ('GET',),
            'bucket': ('GET', 'PUT', 'HEAD', 'DELETE', 'POST'),

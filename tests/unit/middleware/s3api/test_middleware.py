@@ -134,6 +134,9 @@ def test_payload_mismatch_never_reaches_storage_whole(pipeline):
     ('POST', '/b', 'delete', 'DeleteObjects'),
     ('GET', '/b/k', 'acl', 'GetObjectAcl'),
     ('HEAD', '/b/k', '', 'HeadObject'),
+    ('PUT', '/b', 'lifecycle', 'PutBucketLifecycleConfiguration'),
+    ('GET', '/b', 'lifecycle', 'GetBucketLifecycleConfiguration'),
+    ('DELETE', '/b', 'lifecycle', 'DeleteBucketLifecycle'),
 ])
 def test_routing(method, path, query, name):
     environ = Request.blank(path + ('?' + query if query else ''),
@@ -144,7 +147,7 @@ def test_routing(method, path, query, name):
 @pytest.mark.parametrize('method,path,query,code', [
     ('PUT', '/', '', 'MethodNotAllowed'),
     ('PATCH', '/b/k', '', 'MethodNotAllowed'),
-    ('GET', '/b', 'lifecycle', 'NotImplemented'),
+    ('GET', '/b', 'logging', 'NotImplemented'),
 ])
 def test_routing_errors(method, path, query, code):
     req = S3Request(method, path, path, [(query, '')] if query else [], {},
