@@ -22,6 +22,9 @@ from tests.unit.object.conftest import (
 from tests.helpers import capture_logs, ts as ts_after, wait_for
 
 NOW = time.time()
+# An X-Delete-At still ahead however long after collection a test runs
+# (a full suite on a loaded machine takes well over the 1,000 s once used).
+LATER = int(NOW) + 30 * 86400
 # Offsets from the real now: X-Delete-At and Last-Modified are checked
 # against it.
 ts = functools.partial(ts_after, base=NOW)
@@ -380,10 +383,10 @@ def test_delete_requires_timestamp(server):
 
 
 def test_x_if_delete_at(server):
-    delete_at = str(int(NOW) + 1000)
+    delete_at = str(LATER)
     put(server, timestamp=ts(), **{'X-Delete-At': delete_at})
     status, _, _ = server.request('DELETE', opath(), {
-        'X-Timestamp': ts(1), 'X-If-Delete-At': str(int(NOW) + 999)})
+        'X-Timestamp': ts(1), 'X-If-Delete-At': str(LATER - 1)})
     assert status == 412
     status, _, _ = server.request('DELETE', opath(), {
         'X-Timestamp': ts(1), 'X-If-Delete-At': delete_at})
@@ -396,7 +399,7 @@ def test_x_if_delete_at(server):
 
 
 def test_x_if_delete_at_not_a_time_is_400(server):
-    put(server, timestamp=ts(), **{'X-Delete-At': str(int(NOW) + 1000)})
+    put(server, timestamp=ts(), **{'X-Delete-At': str(LATER)})
     for value in ('abc', ''):
         status, _, body = server.request('DELETE', opath(), {
             'X-Timestamp': ts(1), 'X-If-Delete-At': value})
@@ -417,7 +420,7 @@ def test_expirer_delete_of_expired_object(server, mgr):
 # -- expiry ------------------------------------------------------------------
 
 def test_x_delete_at_queues_entry_and_expired_is_404(server, mgr):
-    delete_at = int(NOW) + 1000
+    delete_at = LATER
     put(server, timestamp=ts(), **{'X-Delete-At': str(delete_at)})
     entries = list(expiring.iter_expired(device(server), 0, delete_at))
     assert len(entries) == 1
