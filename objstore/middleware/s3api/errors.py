@@ -26,6 +26,7 @@ ERRORS = {
         'and X-Amz-Expires parameters.'),
     'BadDigest': (400, 'The Content-MD5 you specified did not match what '
                   'we received.'),
+    'BadRequest': (400, 'Bad Request'),
     'BucketAlreadyExists': (
         409, 'The requested bucket name is not available. The bucket '
         'namespace is shared by all users of the system. Please select a '
@@ -62,6 +63,7 @@ ERRORS = {
                           'satisfiable'),
     'InvalidRange': (416, 'The requested range cannot be satisfied.'),
     'InvalidRequest': (400, 'Invalid Request.'),
+    'InvalidTag': (400, 'The tag provided was not a valid tag.'),
     'InvalidURI': (400, "Couldn't parse the specified URI."),
     'KeyTooLongError': (400, 'Your key is too long.'),
     'MalformedACLError': (400, 'The XML you provided was not well-formed '
@@ -84,6 +86,7 @@ ERRORS = {
                               'header.'),
     'NoSuchBucket': (404, 'The specified bucket does not exist.'),
     'NoSuchKey': (404, 'The specified key does not exist.'),
+    'NoSuchTagSet': (404, 'The TagSet does not exist'),
     'NoSuchUpload': (404, 'The specified multipart upload does not exist. '
                      'The upload ID might be invalid, or the multipart '
                      'upload might have been aborted or completed.'),

@@ -20,7 +20,7 @@ from objstore.common.config import ConfBase
 from objstore.common.log import OPERATION_KEY, get_logger
 from objstore.common.subrequest import add_capability
 from objstore.middleware.s3api import (
-    acl, bucket, multidelete, multipart, obj, service)
+    acl, bucket, multidelete, multipart, obj, service, tagging)
 from objstore.middleware.s3api.auth import read_signature
 from objstore.middleware.s3api.context import (
     S3Context, error_response, request_id_headers)
@@ -68,6 +68,19 @@ OPERATIONS = {
                                        multipart.abort_upload),
     ('object', 'GET', 'acl'): ('GetObjectAcl', acl.get_object_acl),
     ('object', 'PUT', 'acl'): ('PutObjectAcl', acl.put_object_acl),
+    # Tagging (tagging module).
+    ('object', 'GET', 'tagging'): ('GetObjectTagging',
+                                   tagging.get_object_tagging),
+    ('object', 'PUT', 'tagging'): ('PutObjectTagging',
+                                   tagging.put_object_tagging),
+    ('object', 'DELETE', 'tagging'): ('DeleteObjectTagging',
+                                      tagging.delete_object_tagging),
+    ('bucket', 'GET', 'tagging'): ('GetBucketTagging',
+                                   tagging.get_bucket_tagging),
+    ('bucket', 'PUT', 'tagging'): ('PutBucketTagging',
+                                   tagging.put_bucket_tagging),
+    ('bucket', 'DELETE', 'tagging'): ('DeleteBucketTagging',
+                                      tagging.delete_bucket_tagging),
 }
 METHODS = {'service': ('GET',),
            'bucket': ('GET', 'PUT', 'HEAD', 'DELETE', 'POST'),

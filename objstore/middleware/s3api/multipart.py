@@ -32,7 +32,7 @@ from urllib.parse import quote, urlencode
 
 from objstore.common.green import GreenPool, write_unbuffered
 from objstore.common.http import Response, is_success
-from objstore.middleware.s3api import obj, upload
+from objstore.middleware.s3api import obj, tagging, upload
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.checksums import (
     ALGORITHMS, S3InputError, UploadChecksum, composite_checksum,
@@ -225,6 +225,7 @@ def _marker_headers(ctx, checksum):
     s3_headers = ctx.s3req.headers
     headers = obj.swift_object_headers(s3_headers, fresh=True)
     headers.update(canned_acl_headers(s3_headers, bucket=False))
+    headers.update(tagging.headers_for_put(s3_headers))
     content_type = s3_headers.get('content-type')
     headers[HAS_CONTENT_TYPE] = 'yes' if content_type else 'no'
     headers[CONTENT_TYPE] = content_type or ''

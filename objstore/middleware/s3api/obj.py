@@ -15,6 +15,7 @@ import json
 from urllib.parse import quote, unquote
 
 from objstore.common.http import Response, is_success
+from objstore.middleware.s3api import tagging
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.upload import (
@@ -115,6 +116,7 @@ def put_object(ctx):
         raise S3Error('MissingContentLength')
     swift_headers = swift_object_headers(headers, fresh=False)
     swift_headers.update(canned_acl_headers(headers, bucket=False))
+    swift_headers.update(tagging.headers_for_put(headers))
     return put_body(ctx, ctx.s3req.bucket, ctx.s3req.key, swift_headers)
 
 
@@ -200,6 +202,7 @@ def get_object(ctx):
         raise S3Error('ServiceUnavailable' if status >= 500
                       else 'InternalError')
     out_headers = s3_object_headers(resp.headers)
+    out_headers.update(tagging.count_header(resp.headers))
     if found is not None:
         out_headers['x-amz-mp-parts-count'] = str(found[1])
     elif status == 200 and s3req.headers.get(
@@ -331,6 +334,7 @@ def copy_object(ctx):
     swift_headers = _copy_headers(ctx, source)
     swift_headers.update(canned_acl_headers(ctx.s3req.headers,
                                             bucket=False))
+    swift_headers.update(tagging.headers_for_copy(ctx, source))
     resp = ctx.call('PUT', ctx.s3req.bucket, ctx.s3req.key,
                     headers=swift_headers)
     status = resp.status_int
