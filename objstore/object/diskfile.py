@@ -547,11 +547,15 @@ class DiskFileWriter:
     def etag(self):
         return self._digest.hexdigest()
 
-    def put(self, metadata):
+    def put(self, metadata, check=None):
         """Make the file durable and visible at ``metadata['X-Timestamp']``.
 
         For a .data, name/Content-Length/ETag are filled in from what was
-        written when the caller left them out.
+        written when the caller left them out. ``check``: a conditional
+        write's test of what the node holds, run under the partition lock
+        just before the rename; it raises (WriteConditionFailed) to leave
+        nothing written. Two conditional writers of one object are thus
+        ordered on each node: the second sees the first's file.
         """
         df = self.diskfile
         meta = dict(metadata)
@@ -561,7 +565,14 @@ class DiskFileWriter:
             meta.setdefault('ETag', self.etag)
         filename = self._filename(meta)
         try:
-            df.manager.run_blocking(self._make_durable, meta, filename)
+            if check is None:
+                df.manager.run_blocking(self._make_durable, meta, filename)
+            else:
+                with hashes.lock_partition(os.path.dirname(
+                        os.path.dirname(df.hash_dir))):
+                    check()
+                    df.manager.run_blocking(self._make_durable, meta,
+                                            filename)
         except OSError as err:
             _no_space_or_raise(err, 'finishing %s' % self._tmp_path)
         # Only now that the new file is durable: drop what it made

@@ -208,7 +208,10 @@ class InMemoryWriter:
     def etag(self):
         return self._digest.hexdigest()
 
-    def put(self, metadata):
+    def put(self, metadata, check=None):
+        """As DiskFileWriter.put (one green thread: no lock needed)."""
+        if check is not None:
+            check()
         meta = dict(metadata)
         meta['name'] = self.diskfile.name
         if self.ext == ondisk.DATA_EXT:

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 from objstore.common import green
 from objstore.common.conditional import (
-    creates_only, evaluate_conditions, http_date)
+    evaluate_conditions, http_date, write_condition, write_condition_holds)
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
     MAX_FILE_SIZE, check_metadata, check_object_length, is_chunked)
@@ -52,7 +52,8 @@ from objstore.common.exceptions import (
     ChunkReadTimeout, ConfigError, DiskFileCollision, DiskFileDeleted,
     DiskFileDeviceUnavailable, DiskFileExpired, DiskFileNoSpace,
     DiskFileNotExist, DiskFileQuarantined, DiskFileXattrNotSupported,
-    InvalidInput, InvalidTimestamp, LockTimeout, StoragePolicyUnavailable)
+    InvalidInput, InvalidTimestamp, LockTimeout, StoragePolicyUnavailable,
+    WriteConditionFailed)
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import (
     POLICY_HEADER, EmptyResponse, HTTPAccepted, HTTPBadRequest,
@@ -294,6 +295,21 @@ def required_frag_index(headers):
     return int(value)
 
 
+def etag_of(metadata, etag_at):
+    """The ETag a condition compares: the metadata item ``etag_at`` names
+    (any case: stored names are title-cased), else the object's.
+
+    >>> etag_of({'ETag': 'a', 'X-Object-Sysmeta-S3Api-Etag': 'b'},
+    ...         'X-Object-Sysmeta-S3api-Etag'), etag_of({'ETag': 'a'}, '')
+    ('b', 'a')
+    """
+    wanted = etag_at.lower()
+    for name, value in metadata.items():
+        if wanted and name.lower() == wanted:
+            return value
+    return metadata.get('ETag')
+
+
 def conflict(existing):
     return text_error(HTTPConflict, 'a newer write exists',
                       headers={'X-Backend-Timestamp': existing.internal})
@@ -355,10 +371,13 @@ class ObjectController(StorageServer):
                 return self._commit_fragment(req, target, timestamp,
                                              frag_index, delete_at)
         df = self._diskfile(target)
-        existing, exists, _meta = existing_state(df, time.time())
+        existing, exists, old_meta = existing_state(df, time.time())
         if existing is not None and existing >= timestamp:
             return conflict(existing)
-        if exists and creates_only(req.headers):
+        condition = write_condition(req.headers)
+        etag_at = req.headers.get(ETAG_IS_AT_HEADER, '')
+        if condition is not None and not write_condition_holds(
+                condition, exists, etag_of(old_meta, etag_at)):
             return HTTPPreconditionFailed(body=PRECONDITION_FAILED_BODY)
         with df.create(length) as writer:
             self._receive_body(req, writer, length)
@@ -375,7 +394,11 @@ class ObjectController(StorageServer):
                 else 'application/octet-stream')
             meta['ETag'] = writer.etag
             meta['Content-Length'] = str(writer.bytes_written)
-            writer.put(meta)
+            try:
+                writer.put(meta, check=self._condition_check(
+                    target, condition, etag_at))
+            except WriteConditionFailed:
+                return HTTPPreconditionFailed(body=PRECONDITION_FAILED_BODY)
             if two_phase:
                 # Not durable yet: the proxy's commit request follows.
                 return HTTPCreated(headers={'ETag': meta['ETag']})
@@ -384,6 +407,24 @@ class ObjectController(StorageServer):
         return HTTPCreated(headers={
             'ETag': meta['ETag'],
             'Last-Modified': http_date(math.ceil(float(timestamp)))})
+
+    def _condition_check(self, target, condition, etag_at):
+        """The test a conditional PUT repeats under the partition lock, as
+        its file becomes visible (DiskFileWriter.put): a concurrent writer
+        may have committed since the first test, while the body streamed."""
+        if condition is None:
+            return None
+
+        def check():
+            _ts, exists, meta = existing_state(self._diskfile(target),
+                                               time.time())
+            if not write_condition_holds(condition, exists,
+                                         etag_of(meta, etag_at)):
+                raise WriteConditionFailed('/%s/%s/%s: the write condition '
+                                           'no longer holds' % (
+                                               target.account,
+                                               target.container, target.obj))
+        return check
 
     def _commit_fragment(self, req, target, timestamp, frag_index,
                          delete_at):

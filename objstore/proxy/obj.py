@@ -18,7 +18,7 @@ import time
 from objstore.common import green
 from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.conditional import (
-    check_put_if_none_match, requires_entity)
+    PUT_IF_MATCH_HEADER, check_put_if_none_match, requires_entity)
 from objstore.common.constraints import (
     CONTENT_TYPE_OVERRIDDEN, check_content_type_params, check_metadata,
     check_name, check_object_length, is_chunked)
@@ -37,6 +37,9 @@ from objstore.proxy.quorum import best_response_index, delete_status
 from objstore.ring.ring import quorum_size
 
 DEFAULT_CONTENT_TYPE = 'application/octet-stream'
+# A middleware's write condition for the object servers (common.
+# conditional; the gatekeeper keeps clients from sending these).
+PUT_CONDITION_HEADERS = (PUT_IF_MATCH_HEADER, 'X-Backend-Etag-Is-At')
 # The policy types whose objects this controller reads and writes
 # (ec_obj.ECObjectController adds erasure coding).
 SERVED_POLICY_TYPES = frozenset((REPLICATION,))
@@ -205,6 +208,8 @@ class ObjectController(Controller):
                 headers['X-Delete-At'] = delete_at
             if length is not None:
                 headers['Content-Length'] = str(length)
+            headers.update((name, req.headers[name]) for name in
+                           PUT_CONDITION_HEADERS if name in req.headers)
         return self.make_put(req, headers_list, length).run()
 
     def make_put(self, req, headers_list, length):

@@ -35,6 +35,9 @@ ERRORS = {
         409, 'Your previous request to create the named bucket succeeded '
         'and you already own it.'),
     'BucketNotEmpty': (409, 'The bucket you tried to delete is not empty'),
+    'ConditionalRequestConflict': (
+        409, 'The conditional request cannot succeed due to a conflicting '
+        'operation against this resource.'),
     'EntityTooSmall': (400, 'Your proposed upload is smaller than the '
                        'minimum allowed object size.'),
     'EntityTooLarge': (400, 'Your proposed upload exceeds the maximum '

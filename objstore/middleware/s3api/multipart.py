@@ -32,7 +32,7 @@ from urllib.parse import quote, urlencode
 
 from objstore.common.green import GreenPool, write_unbuffered
 from objstore.common.http import Response, is_success
-from objstore.middleware.s3api import obj, tagging, upload
+from objstore.middleware.s3api import obj, tagging, upload, write_conditions
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.checksums import (
     ALGORITHMS, S3InputError, UploadChecksum, composite_checksum,
@@ -543,6 +543,7 @@ class Completion:
                         PARTS_COUNT: str(len(entries)),
                         OVERRIDE_ETAG: '; s3_etag=%s' % self.s3_etag,
                         'Accept': 'application/json'})
+        headers.update(write_conditions.swift_headers(ctx))
         container = segments_container(ctx.s3req.bucket)
         manifest = [{'path': '/%s/%s' % (container, entry['name']),
                      'etag': entry['hash'], 'size_bytes': entry['bytes']}
@@ -567,6 +568,10 @@ class Completion:
         return _complete_answer(ctx, self.s3_etag, self.checksum_headers)
 
     def _raise_for(self, status, resp=None):
+        conditional = write_conditions.write_error(self.ctx.s3req.headers,
+                                                   status)
+        if conditional is not None:
+            raise conditional
         if status == 400:
             raise S3Error('InvalidPart', UploadId=self.upload_id)
         if resp is not None:

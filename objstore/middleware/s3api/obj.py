@@ -15,7 +15,7 @@ import json
 from urllib.parse import quote, unquote
 
 from objstore.common.http import Response, is_success
-from objstore.middleware.s3api import tagging
+from objstore.middleware.s3api import tagging, write_conditions
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.upload import (
@@ -117,6 +117,7 @@ def put_object(ctx):
     swift_headers = swift_object_headers(headers, fresh=False)
     swift_headers.update(canned_acl_headers(headers, bucket=False))
     swift_headers.update(tagging.headers_for_put(headers))
+    swift_headers.update(write_conditions.swift_headers(ctx))
     return put_body(ctx, ctx.s3req.bucket, ctx.s3req.key, swift_headers)
 
 
