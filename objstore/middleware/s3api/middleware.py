@@ -20,7 +20,7 @@ from objstore.common.config import ConfBase
 from objstore.common.log import OPERATION_KEY, get_logger
 from objstore.common.subrequest import add_capability
 from objstore.middleware.s3api import (
-    acl, bucket, multidelete, multipart, obj, service, tagging)
+    acl, attributes, bucket, multidelete, multipart, obj, service, tagging)
 from objstore.middleware.s3api.auth import read_signature
 from objstore.middleware.s3api.context import (
     S3Context, error_response, request_id_headers)
@@ -81,6 +81,9 @@ OPERATIONS = {
                                    tagging.put_bucket_tagging),
     ('bucket', 'DELETE', 'tagging'): ('DeleteBucketTagging',
                                       tagging.delete_bucket_tagging),
+    # Object attributes (attributes module).
+    ('object', 'GET', 'attributes'): ('GetObjectAttributes',
+                                      attributes.get_object_attributes),
 }
 METHODS = {'service': ('GET',),
            'bucket': ('GET', 'PUT', 'HEAD', 'DELETE', 'POST'),

@@ -32,7 +32,8 @@ from urllib.parse import quote, urlencode
 
 from objstore.common.green import GreenPool, write_unbuffered
 from objstore.common.http import Response, is_success
-from objstore.middleware.s3api import obj, tagging, upload, write_conditions
+from objstore.middleware.s3api import (
+    attributes, obj, tagging, upload, write_conditions)
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.checksums import (
     ALGORITHMS, S3InputError, UploadChecksum, composite_checksum,
@@ -238,6 +239,7 @@ def _marker_headers(ctx, checksum):
 def create_upload(ctx):
     """CreateMultipartUpload: a new upload id and its marker."""
     obj.check_key(ctx.s3req.key)
+    attributes.check_storage_class(ctx.s3req.headers)
     try:
         checksum = parse_upload_checksum(ctx.s3req.headers)
     except S3InputError as err:

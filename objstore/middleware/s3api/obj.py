@@ -15,7 +15,8 @@ import json
 from urllib.parse import quote, unquote
 
 from objstore.common.http import Response, is_success
-from objstore.middleware.s3api import tagging, write_conditions
+from objstore.middleware.s3api import (
+    attributes, tagging, write_conditions)
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.upload import (
@@ -109,6 +110,7 @@ def not_found(ctx):
 def put_object(ctx):
     headers = ctx.s3req.headers
     check_key(ctx.s3req.key)
+    attributes.check_storage_class(headers)
     if 'x-amz-copy-source' in headers:
         return copy_object(ctx)
     if 'content-length' not in headers and \
