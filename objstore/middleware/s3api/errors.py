@@ -91,18 +91,28 @@ ERRORS = {
                               'header.'),
     'NoSuchBucket': (404, 'The specified bucket does not exist.'),
     'NoSuchKey': (404, 'The specified key does not exist.'),
+    'NoSuchPublicAccessBlockConfiguration': (
+        404, 'The public access block configuration was not found'),
     'NoSuchTagSet': (404, 'The TagSet does not exist'),
     'NoSuchUpload': (404, 'The specified multipart upload does not exist. '
                      'The upload ID might be invalid, or the multipart '
                      'upload might have been aborted or completed.'),
     'NoSuchVersion': (404, 'The specified version does not exist.'),
+    'NoSuchWebsiteConfiguration': (404, 'The specified bucket does not have '
+                                   'a website configuration'),
     'NotImplemented': (501, 'Not implemented.'),
+    'OwnershipControlsNotFoundError': (
+        404, 'The bucket ownership controls were not found'),
     'PreconditionFailed': (412, 'At least one of the preconditions you '
                            'specified did not hold.'),
+    'ReplicationConfigurationNotFoundError': (
+        404, 'The replication configuration was not found'),
     'RequestTimeout': (400, 'Your socket connection to the server was not '
                        'read from or written to within the timeout period.'),
     'RequestTimeTooSkewed': (403, 'The difference between the request time '
                              'and the current time is too large.'),
+    'ServerSideEncryptionConfigurationNotFoundError': (
+        404, 'The server side encryption configuration was not found'),
     'ServiceUnavailable': (503, 'Please reduce your request rate.'),
     'SignatureDoesNotMatch': (
         403, 'The request signature we calculated does not match the '

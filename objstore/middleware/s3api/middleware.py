@@ -20,7 +20,8 @@ from objstore.common.config import ConfBase
 from objstore.common.log import OPERATION_KEY, get_logger
 from objstore.common.subrequest import add_capability
 from objstore.middleware.s3api import (
-    acl, attributes, bucket, multidelete, multipart, obj, service, tagging)
+    acl, attributes, bucket, bucket_defaults, multidelete, multipart, obj,
+    service, tagging)
 from objstore.middleware.s3api.auth import read_signature
 from objstore.middleware.s3api.context import (
     S3Context, error_response, request_id_headers)
@@ -84,6 +85,8 @@ OPERATIONS = {
     # Object attributes (attributes module).
     ('object', 'GET', 'attributes'): ('GetObjectAttributes',
                                       attributes.get_object_attributes),
+    # Bucket configurations SDKs probe for (bucket_defaults module).
+    **bucket_defaults.OPERATIONS,
 }
 METHODS = {'service': ('GET',),
            'bucket': ('GET', 'PUT', 'HEAD', 'DELETE', 'POST'),
