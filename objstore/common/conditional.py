@@ -133,6 +133,9 @@ def check_put_if_none_match(headers):
 # so clients of that API keep its meaning); the gatekeeper keeps clients
 # from sending it, the proxy passes it to the object servers.
 PUT_IF_MATCH_HEADER = 'X-Backend-Put-If-Match'
+# The proxy's DELETE that takes back what a conditional PUT at its
+# X-Timestamp stored on a node, when that PUT failed its quorum.
+WITHDRAW_PUT_HEADER = 'X-Backend-Withdraw-Put'
 
 
 def write_condition(headers):

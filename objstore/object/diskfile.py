@@ -427,6 +427,37 @@ class DiskFile(BaseDiskFile):
                 'X-Timestamp': Timestamp(timestamp).internal}
         self._write_empty_file(ondisk.TOMBSTONE_EXT, meta)
 
+    def withdraw(self, timestamp):
+        """Remove the .data written at ``timestamp`` while it is still the
+        object's newest data or tombstone; whether it was removed.
+
+        A conditional PUT that failed its quorum takes back what the few
+        nodes that accepted it stored (the proxy's rollback): left there,
+        a newer timestamp would let it replace, through replication, the
+        write that did succeed. Under the partition lock, as conditional
+        writes commit, so no such write lands between test and removal.
+        """
+        name = ondisk.make_filename(Timestamp(timestamp), ondisk.DATA_EXT)
+        with hashes.lock_partition(os.path.dirname(
+                os.path.dirname(self.hash_dir))):
+            if ondisk.classify_files(
+                    hashdir.listdir(self.hash_dir)).data != name:
+                return False
+            self.manager.run_blocking(self._remove_data, name)
+        hashdir.cleanup_ondisk_files(self.hash_dir,
+                                     self.manager.settings.reclaim_age)
+        hashes.invalidate_hash(os.path.dirname(self.hash_dir))
+        return True
+
+    def _remove_data(self, name):
+        path = os.path.join(self.hash_dir, name)
+        for doomed in (ondisk.sidecar_name(path), path):
+            try:
+                os.unlink(doomed)
+            except FileNotFoundError:
+                pass
+        fsync_dir(self.hash_dir)
+
     def _write_empty_file(self, ext, meta):
         with DiskFileWriter(self, 0, ext=ext) as writer:
             writer.put(meta)

@@ -140,6 +140,14 @@ class InMemoryDiskFile(BaseDiskFile):
         with InMemoryWriter(self, ondisk.TOMBSTONE_EXT) as writer:
             writer.put({'X-Timestamp': Timestamp(timestamp).internal})
 
+    def withdraw(self, timestamp):
+        """As DiskFile.withdraw."""
+        name = ondisk.make_filename(Timestamp(timestamp), ondisk.DATA_EXT)
+        if ondisk.classify_files(list(self._files)).data != name:
+            return False
+        del self._files[name]
+        return True
+
     def corrupt(self):
         """Flip the first byte of the current data (test helper)."""
         file_set = ondisk.classify_files(list(self._files))

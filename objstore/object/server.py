@@ -44,7 +44,8 @@ from dataclasses import dataclass
 
 from objstore.common import green
 from objstore.common.conditional import (
-    evaluate_conditions, http_date, write_condition, write_condition_holds)
+    WITHDRAW_PUT_HEADER, evaluate_conditions, http_date, write_condition,
+    write_condition_holds)
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
     MAX_FILE_SIZE, check_metadata, check_object_length, is_chunked)
@@ -563,6 +564,8 @@ class ObjectController(StorageServer):
     def DELETE(self, req):
         target = parse_object_target(req.environ, req.headers)
         timestamp = required_timestamp(req.headers)
+        if req.headers.get(WITHDRAW_PUT_HEADER, '').lower() == 'true':
+            return self._withdraw(target, timestamp)
         if_delete_at = req.headers.get('X-If-Delete-At')
         if if_delete_at is not None:
             try:
@@ -583,6 +586,14 @@ class ObjectController(StorageServer):
         if exists:
             return HTTPNoContent(headers=headers)
         return HTTPNotFound(headers=headers)
+
+    def _withdraw(self, target, timestamp):
+        """The proxy's rollback of a conditional PUT that failed its quorum
+        (DiskFile.withdraw): no tombstone, no container update; 204 when
+        the PUT's data was removed, 404 when it is not the current data."""
+        if self._diskfile(target).withdraw(timestamp):
+            return HTTPNoContent()
+        return HTTPNotFound()
 
     @staticmethod
     def _if_delete_at_problem(existing, meta, if_delete_at):

@@ -6,6 +6,7 @@ one wins, and what is stored is the winner's)."""
 import threading
 import uuid
 
+import swiftclient.client as swiftclient
 from botocore.exceptions import ClientError
 
 from tests.functional.test_s3_api import error_of
@@ -103,7 +104,19 @@ def _race(s3, bucket, key):
     return winners, losers
 
 
-def test_racing_creators_at_most_one_wins(s3, bucket):
+def newest_body(cluster, bucket, key):
+    """The body of the newest replica (X-Newest asks every primary): a
+    loser's data left on one node would show here if newer."""
+    url, token = cluster.get_token('test:tester')
+    try:
+        return swiftclient.get_object(url, token, bucket, key,
+                                      headers={'X-Newest': 'true'})[1]
+    except swiftclient.ClientException as err:
+        assert err.http_status == 404
+        return None
+
+
+def test_racing_creators_at_most_one_wins(cluster, s3, bucket):
     for _race_number in range(RACES):
         key = 'race-' + uuid.uuid4().hex
         winners, losers = _race(s3, bucket, key)
@@ -114,3 +127,5 @@ def test_racing_creators_at_most_one_wins(s3, bucket):
         if winners:
             stored = s3.get_object(Bucket=bucket, Key=key)['Body'].read()
             assert stored == winners[0]
+        assert newest_body(cluster, bucket, key) == (
+            winners[0] if winners else None)

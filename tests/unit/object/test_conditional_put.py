@@ -1,7 +1,8 @@
 """Conditional PUTs on the object server (real sockets, tmp devices): the
 condition holds when the PUT arrives and is tested again, under the
 partition lock, when its file becomes visible; a writer that committed
-meanwhile makes the later one fail with nothing stored."""
+meanwhile makes the later one fail with nothing stored. And the proxy's
+withdrawal of what a PUT that failed its quorum stored."""
 
 import fcntl
 import functools
@@ -11,11 +12,15 @@ import time
 
 import pytest
 
-from objstore.common.conditional import PUT_IF_MATCH_HEADER
-from objstore.common.exceptions import WriteConditionFailed
+from objstore.common.conditional import (
+    PUT_IF_MATCH_HEADER, WITHDRAW_PUT_HEADER)
+from objstore.common.exceptions import DiskFileNotExist, WriteConditionFailed
 from objstore.object import ondisk
+from objstore.object.diskfile import DiskFileManager, DiskFileSettings
+from objstore.object.memdiskfile import InMemoryDiskFileManager
 from tests.helpers import ts as ts_after
-from tests.unit.object.conftest import object_files, opath
+from tests.unit.object.conftest import (
+    HASH_CONF, object_files, opath, put_object)
 
 ts = functools.partial(ts_after, base=time.time())
 BODY = b'x' * 1000
@@ -108,3 +113,42 @@ def test_check_runs_under_the_partition_lock_and_can_refuse(mgr,
             writer.put({'X-Timestamp': ts(1)}, check=refuse)
     assert not os.path.exists(df.hash_dir)
     assert os.listdir(os.path.join(device_path, 'tmp')) == []
+
+
+def withdraw(server, timestamp):
+    return server.request('DELETE', opath(), {
+        'X-Timestamp': timestamp, WITHDRAW_PUT_HEADER: 'true'})[0]
+
+
+def test_withdraw_removes_that_put_and_leaves_no_tombstone(server,
+                                                           device_path):
+    assert put(server, ts(1), b'loser') == 201
+    assert withdraw(server, ts(1)) == 204
+    assert server.request('GET', opath())[0] == 404
+    assert object_files(device_path) == []
+
+
+def test_withdraw_never_touches_another_write(server, device_path):
+    assert put(server, ts(1), b'first') == 201
+    assert withdraw(server, ts(2)) == 404
+    assert put(server, ts(3), b'newer') == 201
+    assert withdraw(server, ts(1)) == 404
+    assert server.request('GET', opath())[2] == b'newer'
+    assert server.request('DELETE', opath(), {'X-Timestamp': ts(4)})[0] == 204
+    assert withdraw(server, ts(3)) == 404
+    assert server.request('GET', opath())[0] == 404
+
+
+@pytest.mark.parametrize('kind', ['disk', 'memory'])
+def test_withdraw_contract(kind, devices):
+    if kind == 'disk':
+        mgr = DiskFileManager(DiskFileSettings(devices=devices,
+                                               hash_conf=HASH_CONF))
+    else:
+        mgr = InMemoryDiskFileManager(('sda',), HASH_CONF)
+    df = put_object(mgr, 'o', b'body', ts(1))
+    assert df.withdraw(ts(2)) is False
+    assert df.withdraw(ts(1)) is True
+    with pytest.raises(DiskFileNotExist):
+        mgr.get_diskfile('sda', '0', 'a', 'c', 'o').open()
+    assert df.withdraw(ts(1)) is False
