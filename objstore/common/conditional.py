@@ -136,6 +136,9 @@ PUT_IF_MATCH_HEADER = 'X-Backend-Put-If-Match'
 # The proxy's DELETE that takes back what a conditional PUT at its
 # X-Timestamp stored on a node, when that PUT failed its quorum.
 WITHDRAW_PUT_HEADER = 'X-Backend-Withdraw-Put'
+# The proxy's body-less PUT that lets a node send the container update of
+# the conditional PUT at its X-Timestamp, once that PUT won its quorum.
+ANNOUNCE_PUT_HEADER = 'X-Backend-Announce-Put'
 
 
 def write_condition(headers):

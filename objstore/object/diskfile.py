@@ -191,6 +191,21 @@ class DiskFileManager:
         return self.run_blocking(asyncpending.write_async_pending,
                                  self.device_path(device), obj_hash, update)
 
+    def read_pending_update(self, device, obj_hash, timestamp,
+                            policy_index=0):
+        """The async pending of the write at ``timestamp``, or None."""
+        path = asyncpending.pending_path(self.device_path(device), obj_hash,
+                                         timestamp, policy_index)
+        try:
+            return asyncpending.read_async_pending(path)
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def remove_pending_update(self, device, obj_hash, timestamp,
+                              policy_index=0):
+        asyncpending.remove_async_pending(asyncpending.pending_path(
+            self.device_path(device), obj_hash, timestamp, policy_index))
+
     def add_expiring_entry(self, device, obj_hash, entry):
         """Queue an object for the expirer (expiring format)."""
         return self.run_blocking(expiring.add_entry,

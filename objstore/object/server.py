@@ -44,8 +44,8 @@ from dataclasses import dataclass
 
 from objstore.common import green
 from objstore.common.conditional import (
-    WITHDRAW_PUT_HEADER, evaluate_conditions, http_date, write_condition,
-    write_condition_holds)
+    ANNOUNCE_PUT_HEADER, WITHDRAW_PUT_HEADER, evaluate_conditions, http_date,
+    write_condition, write_condition_holds)
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
     MAX_FILE_SIZE, check_metadata, check_object_length, is_chunked)
@@ -359,6 +359,8 @@ class ObjectController(StorageServer):
     def PUT(self, req):
         target = parse_object_target(req.environ, req.headers)
         timestamp = required_timestamp(req.headers)
+        if req.headers.get(ANNOUNCE_PUT_HEADER, '').lower() == 'true':
+            return self._announce(req, target, timestamp)
         chunked = is_chunked(req.headers.get('Transfer-Encoding'))
         length = check_object_length(req.headers.get('Content-Length'),
                                      chunked)
@@ -404,7 +406,8 @@ class ObjectController(StorageServer):
                 # Not durable yet: the proxy's commit request follows.
                 return HTTPCreated(headers={'ETag': meta['ETag']})
             writer.commit(timestamp)
-        self._after_write(req, target, df, 'PUT', timestamp, delete_at, meta)
+        self._after_write(req, target, df, 'PUT', timestamp, delete_at, meta,
+                          deferred=condition is not None)
         return HTTPCreated(headers={
             'ETag': meta['ETag'],
             'Last-Modified': http_date(math.ceil(float(timestamp)))})
@@ -589,9 +592,13 @@ class ObjectController(StorageServer):
 
     def _withdraw(self, target, timestamp):
         """The proxy's rollback of a conditional PUT that failed its quorum
-        (DiskFile.withdraw): no tombstone, no container update; 204 when
-        the PUT's data was removed, 404 when it is not the current data."""
-        if self._diskfile(target).withdraw(timestamp):
+        (DiskFile.withdraw): no tombstone, and the container update it
+        kept is dropped; 204 when the PUT's data was removed, 404 when it
+        is not the current data."""
+        df = self._diskfile(target)
+        self.manager_for(target.policy_index).remove_pending_update(
+            target.device, df.hash, timestamp, target.policy_index)
+        if df.withdraw(timestamp):
             return HTTPNoContent()
         return HTTPNotFound()
 
@@ -648,7 +655,12 @@ class ObjectController(StorageServer):
             target.device, target.partition, target.account,
             target.container, target.obj, target.policy_index)
 
-    def _after_write(self, req, target, df, op, timestamp, delete_at, meta):
+    def _after_write(self, req, target, df, op, timestamp, delete_at, meta,
+                     deferred=False):
+        """Queue the expiry and update the containers; ``deferred`` (a
+        conditional PUT): keep the update in async_pending until the
+        proxy announces the PUT won its quorum (``_announce``) or takes
+        it back (``_withdraw``), so a losing write is never listed."""
         if delete_at is not None:
             self._queue_expiry(target, df, delete_at, timestamp)
         headers = {'X-Timestamp': timestamp.internal,
@@ -656,7 +668,41 @@ class ObjectController(StorageServer):
                    POLICY_HEADER: str(target.policy_index)}
         if op == 'PUT':
             headers.update(container_update_values(meta, req.headers))
-        self._update_containers(req, target, df, op, headers)
+        if deferred:
+            self._keep_container_update(req, target, df, op, headers)
+        else:
+            self._update_containers(req, target, df, op, headers)
+
+    def _keep_container_update(self, req, target, df, op, headers):
+        nodes = container_nodes(req.headers)
+        if not nodes:
+            return
+        self.manager_for(target.policy_index).write_async_pending(
+            target.device, df.hash, asyncpending.make_update(
+                op, target.account, target.container, target.obj, headers,
+                target.policy_index, nodes))
+
+    def _announce(self, req, target, timestamp):
+        """Send the container update a conditional PUT at ``timestamp``
+        kept (``_after_write``), to the container nodes the request names
+        (the proxy names them all: a node that refused the PUT updates
+        none), else to those the PUT named; what fails stays for the
+        updater. 204, or 404 when no such update is kept (the updater
+        sent it)."""
+        df = self._diskfile(target)
+        manager = self.manager_for(target.policy_index)
+        update = manager.read_pending_update(target.device, df.hash,
+                                             timestamp, target.policy_index)
+        if update is None:
+            return HTTPNotFound()
+        failed = self._send_container_updates(
+            target, df.hash, update['op'],
+            container_nodes(req.headers) or update['container_nodes'],
+            update['headers'])
+        if not failed:
+            manager.remove_pending_update(target.device, df.hash, timestamp,
+                                          target.policy_index)
+        return HTTPNoContent()
 
     def _queue_expiry(self, target, df, delete_at, timestamp):
         entry = expiring.make_entry(target.account, target.container,
@@ -702,7 +748,7 @@ class ObjectController(StorageServer):
                        headers)
         failed = [node for node, ok in zip(nodes, pile) if not ok]
         if not failed:
-            return
+            return failed
         update = asyncpending.make_update(
             op, target.account, target.container, target.obj, headers,
             target.policy_index, failed)
@@ -712,6 +758,7 @@ class ObjectController(StorageServer):
         except Exception:  # noqa: B902 -- a background green thread
             self.logger.exception('ERROR writing async pending for %s %s',
                                   op, path_tail)
+        return failed
 
     def _send_container_update(self, node, op, path_tail, headers):
         path = '/%s/%s%s' % (node['device'], node['partition'], path_tail)

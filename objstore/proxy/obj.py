@@ -12,14 +12,15 @@ replaced by a handoff), the body streamed only to nodes that said continue,
 success on a quorum of 201s. Reaches the object servers over HTTP only.
 """
 
+import functools
 import mimetypes
 import time
 
 from objstore.common import green
 from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.conditional import (
-    PUT_IF_MATCH_HEADER, WITHDRAW_PUT_HEADER, check_put_if_none_match,
-    requires_entity, write_condition)
+    ANNOUNCE_PUT_HEADER, PUT_IF_MATCH_HEADER, WITHDRAW_PUT_HEADER,
+    check_put_if_none_match, requires_entity, write_condition)
 from objstore.common.constraints import (
     CONTENT_TYPE_OVERRIDDEN, check_content_type_params, check_metadata,
     check_name, check_object_length, is_chunked)
@@ -308,9 +309,39 @@ class ObjectPut:
         results = [r for r in results if r is not None]
         resp = self.controller.quorum_response(self.req, results,
                                                self.ring.replica_count)
-        if conditional and not is_success(resp.status_int):
+        if conditional and is_success(resp.status_int):
+            self._announce(results)
+        elif conditional:
             return self._withdraw(results, resp)
         return resp
+
+    def _followup_headers(self, header):
+        """Headers of a request about this PUT to a node that stored it."""
+        headers = {name: value for name, value in self.headers_list[0].items()
+                   if name in ('X-Timestamp', 'X-Trans-Id', POLICY_HEADER)}
+        headers[header] = 'true'
+        return headers
+
+    def _announce(self, results):
+        """Let the nodes that stored a conditional PUT that won its quorum
+        send its container update (the object server keeps it until then,
+        so that a losing write is never listed); a node that does not
+        answer leaves it to its object-updater."""
+        headers = self._followup_headers(ANNOUNCE_PUT_HEADER)
+        # Every container replica, from each node: a node that refused
+        # the PUT does not update its own.
+        for name in ('X-Container-Host', 'X-Container-Device'):
+            headers[name] = ','.join(pair[name] for pair in self.headers_list
+                                     if pair.get(name))
+        # One partition stands for all hosts: a container has one.
+        headers['X-Container-Partition'] = self.headers_list[0].get(
+            'X-Container-Partition', '')
+        calls = [functools.partial(request_node, self.app.backend,
+                                   result.node, self.part, 'PUT', self.path,
+                                   headers)
+                 for result in results if is_success(result.status)]
+        gather(self.app.backend, calls, len(calls),
+               status_of=lambda r: r.status if r is not None else 503)
 
     def _withdraw(self, results, resp):
         """After a conditional PUT failed its quorum: remove its data from
@@ -326,9 +357,7 @@ class ObjectPut:
         stored = [r for r in results if is_success(r.status)]
         if not stored:
             return resp
-        headers = {name: value for name, value in self.headers_list[0].items()
-                   if name in ('X-Timestamp', 'X-Trans-Id', POLICY_HEADER)}
-        headers[WITHDRAW_PUT_HEADER] = 'true'
+        headers = self._followup_headers(WITHDRAW_PUT_HEADER)
         for result in stored:
             answer = request_node(self.app.backend, result.node, self.part,
                                   'DELETE', self.path, headers)

@@ -1,8 +1,10 @@
 """Conditional writes through boto3 with its default settings:
 If-None-Match: * and If-Match on PutObject and CompleteMultipartUpload,
 with S3's statuses, and concurrent creators of one key racing (at most
-one wins, and what is stored is the winner's)."""
+one wins, and what is stored and listed, on every replica, is the
+winner's)."""
 
+import hashlib
 import threading
 import uuid
 
@@ -129,3 +131,8 @@ def test_racing_creators_at_most_one_wins(cluster, s3, bucket):
             assert stored == winners[0]
         assert newest_body(cluster, bucket, key) == (
             winners[0] if winners else None)
+        # Only the winner is listed: a loser's container update is dropped.
+        listed = s3.list_objects_v2(Bucket=bucket,
+                                    Prefix=key).get('Contents', [])
+        assert [item['ETag'].strip('"') for item in listed] == [
+            hashlib.md5(body).hexdigest() for body in winners]

@@ -1,8 +1,9 @@
 """Conditional PUTs on the object server (real sockets, tmp devices): the
 condition holds when the PUT arrives and is tested again, under the
 partition lock, when its file becomes visible; a writer that committed
-meanwhile makes the later one fail with nothing stored. And the proxy's
-withdrawal of what a PUT that failed its quorum stored."""
+meanwhile makes the later one fail with nothing stored. The proxy's
+withdrawal of what a PUT that failed its quorum stored, and its
+announcement of one that won (only then is the container updated)."""
 
 import fcntl
 import functools
@@ -13,9 +14,9 @@ import time
 import pytest
 
 from objstore.common.conditional import (
-    PUT_IF_MATCH_HEADER, WITHDRAW_PUT_HEADER)
+    ANNOUNCE_PUT_HEADER, PUT_IF_MATCH_HEADER, WITHDRAW_PUT_HEADER)
 from objstore.common.exceptions import DiskFileNotExist, WriteConditionFailed
-from objstore.object import ondisk
+from objstore.object import asyncpending, ondisk
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.object.memdiskfile import InMemoryDiskFileManager
 from tests.helpers import ts as ts_after
@@ -152,3 +153,48 @@ def test_withdraw_contract(kind, devices):
     with pytest.raises(DiskFileNotExist):
         mgr.get_diskfile('sda', '0', 'a', 'c', 'o').open()
     assert df.withdraw(ts(1)) is False
+
+
+def container_headers(backend):
+    return {'X-Container-Host': backend.host, 'X-Container-Partition': '1',
+            'X-Container-Device': 'sdc'}
+
+
+def pending_updates(device_path):
+    return [path for path, _update in asyncpending.iter_async_pendings(
+        device_path)]
+
+
+def test_conditional_put_is_listed_only_once_announced(
+        server, device_path, container_backend):
+    assert put(server, ts(1), b'won', **dict(
+        container_headers(container_backend), **{'If-None-Match': '*'})) \
+        == 201
+    assert container_backend.requests == []
+    assert len(pending_updates(device_path)) == 1
+    assert server.request('PUT', opath(), {
+        'X-Timestamp': ts(1), ANNOUNCE_PUT_HEADER: 'true'})[0] == 204
+    [(method, _path, headers)] = container_backend.requests
+    assert (method, headers['X-Timestamp'], headers['X-Size']) == (
+        'PUT', ts(1), '3')
+    assert pending_updates(device_path) == []
+    assert server.request('PUT', opath(), {
+        'X-Timestamp': ts(1), ANNOUNCE_PUT_HEADER: 'true'})[0] == 404
+
+
+def test_withdrawn_put_is_never_listed(server, device_path,
+                                       container_backend):
+    assert put(server, ts(1), b'lost', **dict(
+        container_headers(container_backend), **{'If-None-Match': '*'})) \
+        == 201
+    assert withdraw(server, ts(1)) == 204
+    assert pending_updates(device_path) == []
+    assert container_backend.requests == []
+
+
+def test_unconditional_put_updates_the_container_at_once(
+        server, device_path, container_backend):
+    assert put(server, ts(1), b'x', **container_headers(
+        container_backend)) == 201
+    assert len(container_backend.requests) == 1
+    assert pending_updates(device_path) == []
