@@ -129,6 +129,51 @@ def check_put_if_none_match(headers):
         raise InvalidInput('If-None-Match only supports *')
 
 
+# A middleware's If-Match for a PUT (Swift's API ignores If-Match on PUT,
+# so clients of that API keep its meaning); the gatekeeper keeps clients
+# from sending it, the proxy passes it to the object servers.
+PUT_IF_MATCH_HEADER = 'X-Backend-Put-If-Match'
+# The proxy's DELETE that takes back what a conditional PUT at its
+# X-Timestamp stored on a node, when that PUT failed its quorum.
+WITHDRAW_PUT_HEADER = 'X-Backend-Withdraw-Put'
+# The proxy's body-less PUT that lets a node send the container update of
+# the conditional PUT at its X-Timestamp, once that PUT won its quorum.
+ANNOUNCE_PUT_HEADER = 'X-Backend-Announce-Put'
+
+
+def write_condition(headers):
+    """(creates only, If-Match list or None) of a PUT, or None for an
+    unconditional one.
+
+    >>> write_condition({'If-None-Match': '*'}), write_condition({})
+    ((True, None), None)
+    >>> write_condition({PUT_IF_MATCH_HEADER: '"abc"'})
+    (False, '"abc"')
+    """
+    only_new = creates_only(headers)
+    if_match = headers.get(PUT_IF_MATCH_HEADER)
+    if not only_new and if_match is None:
+        return None
+    return only_new, if_match
+
+
+def write_condition_holds(condition, exists, etag):
+    """Whether a PUT's ``write_condition`` holds against the object it
+    replaces (``etag``: its ETag, or what the ETag-is-at item names).
+
+    >>> write_condition_holds((True, None), False, None)
+    True
+    >>> write_condition_holds((False, 'abc'), True, 'abd')
+    False
+    """
+    only_new, if_match = condition
+    if only_new and exists:
+        return False
+    if if_match is not None:
+        return exists and etag_matches(if_match, etag)
+    return True
+
+
 def creates_only(headers):
     """True when a PUT may only create: its If-None-Match lists ``*``."""
     return _lists_star(headers.get('If-None-Match'))

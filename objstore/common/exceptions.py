@@ -93,6 +93,11 @@ class DiskFileXattrNotSupported(DiskFileError):
     """The filesystem does not support extended attributes."""
 
 
+class WriteConditionFailed(DiskFileError):
+    """A conditional write's precondition no longer holds when it would
+    become visible (412)."""
+
+
 class DiskFileConflict(DiskFileError):
     """A write is not newer than what the node holds (409)."""
 

@@ -66,12 +66,18 @@ def make_update(op, account, container, obj, headers, policy_index=0,
             'container_nodes': [dict(node) for node in container_nodes]}
 
 
-def write_async_pending(device_path, obj_hash, update):
-    """Durably store ``update`` (from ``make_update``); returns its path."""
-    timestamp = Timestamp(update['headers']['X-Timestamp'])
-    path = os.path.join(async_dir(device_path, update['policy_index']),
+def pending_path(device_path, obj_hash, timestamp, policy_index=0):
+    """Where the update of an object's write at ``timestamp`` is kept."""
+    return os.path.join(async_dir(device_path, policy_index),
                         ondisk.suffix_of(obj_hash),
                         ondisk.async_pending_name(obj_hash, timestamp))
+
+
+def write_async_pending(device_path, obj_hash, update):
+    """Durably store ``update`` (from ``make_update``); returns its path."""
+    path = pending_path(device_path, obj_hash,
+                        Timestamp(update['headers']['X-Timestamp']),
+                        update['policy_index'])
     data = json.dumps(update, sort_keys=True).encode('utf-8')
     hashdir.write_file_durably(
         path, data, os.path.join(device_path, ondisk.TMP_DIR))

@@ -204,6 +204,21 @@ class DiskFileManager:
                                  device_path, obj_hash, update,
                                  device_path=device_path)
 
+    def read_pending_update(self, device, obj_hash, timestamp,
+                            policy_index=0):
+        """The async pending of the write at ``timestamp``, or None."""
+        path = asyncpending.pending_path(self.device_path(device), obj_hash,
+                                         timestamp, policy_index)
+        try:
+            return asyncpending.read_async_pending(path)
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def remove_pending_update(self, device, obj_hash, timestamp,
+                              policy_index=0):
+        asyncpending.remove_async_pending(asyncpending.pending_path(
+            self.device_path(device), obj_hash, timestamp, policy_index))
+
     def add_expiring_entry(self, device, obj_hash, entry):
         """Queue an object for the expirer (expiring format)."""
         device_path = self.device_path(device)
@@ -441,6 +456,37 @@ class DiskFile(BaseDiskFile):
                 'X-Timestamp': Timestamp(timestamp).internal}
         self._write_empty_file(ondisk.TOMBSTONE_EXT, meta)
 
+    def withdraw(self, timestamp):
+        """Remove the .data written at ``timestamp`` while it is still the
+        object's newest data or tombstone; whether it was removed.
+
+        A conditional PUT that failed its quorum takes back what the few
+        nodes that accepted it stored (the proxy's rollback): left there,
+        a newer timestamp would let it replace, through replication, the
+        write that did succeed. Under the partition lock, as conditional
+        writes commit, so no such write lands between test and removal.
+        """
+        name = ondisk.make_filename(Timestamp(timestamp), ondisk.DATA_EXT)
+        with hashes.lock_partition(os.path.dirname(
+                os.path.dirname(self.hash_dir))):
+            if ondisk.classify_files(
+                    hashdir.listdir(self.hash_dir)).data != name:
+                return False
+            self.manager.run_blocking(self._remove_data, name)
+        hashdir.cleanup_ondisk_files(self.hash_dir,
+                                     self.manager.settings.reclaim_age)
+        hashes.invalidate_hash(os.path.dirname(self.hash_dir))
+        return True
+
+    def _remove_data(self, name):
+        path = os.path.join(self.hash_dir, name)
+        for doomed in (ondisk.sidecar_name(path), path):
+            try:
+                os.unlink(doomed)
+            except FileNotFoundError:
+                pass
+        fsync_dir(self.hash_dir)
+
     def _write_empty_file(self, ext, meta):
         with DiskFileWriter(self, 0, ext=ext) as writer:
             writer.put(meta)
@@ -574,11 +620,15 @@ class DiskFileWriter:
     def etag(self):
         return self._digest.hexdigest()
 
-    def put(self, metadata):
+    def put(self, metadata, check=None):
         """Make the file durable and visible at ``metadata['X-Timestamp']``.
 
         For a .data, name/Content-Length/ETag are filled in from what was
-        written when the caller left them out.
+        written when the caller left them out. ``check``: a conditional
+        write's test of what the node holds, run under the partition lock
+        just before the rename; it raises (WriteConditionFailed) to leave
+        nothing written. Two conditional writers of one object are thus
+        ordered on each node: the second sees the first's file.
         """
         df = self.diskfile
         meta = dict(metadata)
@@ -588,7 +638,13 @@ class DiskFileWriter:
             meta.setdefault('ETag', self.etag)
         filename = self._filename(meta)
         try:
-            self._make_durable(meta, filename)
+            if check is None:
+                self._make_durable(meta, filename)
+            else:
+                with hashes.lock_partition(os.path.dirname(
+                        os.path.dirname(df.hash_dir))):
+                    check()
+                    self._make_durable(meta, filename)
         except OSError as err:
             _no_space_or_raise(err, 'finishing %s' % self._tmp_path)
         # Only now that the new file is durable: drop what it made

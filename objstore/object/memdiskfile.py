@@ -76,6 +76,29 @@ class InMemoryDiskFileManager:
         self.device_path(device)
         self.async_pendings.append((device, obj_hash, update))
 
+    def _pending_index(self, device, obj_hash, timestamp, policy_index):
+        wanted = Timestamp(timestamp)
+        for index, (dev, found_hash, update) in enumerate(
+                self.async_pendings):
+            if (dev, found_hash, update['policy_index']) == (
+                    device, obj_hash, int(policy_index)) and Timestamp(
+                    update['headers']['X-Timestamp']) == wanted:
+                return index
+        return None
+
+    def read_pending_update(self, device, obj_hash, timestamp,
+                            policy_index=0):
+        index = self._pending_index(device, obj_hash, timestamp,
+                                    policy_index)
+        return None if index is None else self.async_pendings[index][2]
+
+    def remove_pending_update(self, device, obj_hash, timestamp,
+                              policy_index=0):
+        index = self._pending_index(device, obj_hash, timestamp,
+                                    policy_index)
+        if index is not None:
+            del self.async_pendings[index]
+
     def add_expiring_entry(self, device, obj_hash, entry):
         self.device_path(device)
         self.expiring_entries.append((device, obj_hash, entry))
@@ -139,6 +162,14 @@ class InMemoryDiskFile(BaseDiskFile):
     def delete(self, timestamp):
         with InMemoryWriter(self, ondisk.TOMBSTONE_EXT) as writer:
             writer.put({'X-Timestamp': Timestamp(timestamp).internal})
+
+    def withdraw(self, timestamp):
+        """As DiskFile.withdraw."""
+        name = ondisk.make_filename(Timestamp(timestamp), ondisk.DATA_EXT)
+        if ondisk.classify_files(list(self._files)).data != name:
+            return False
+        del self._files[name]
+        return True
 
     def corrupt(self):
         """Flip the first byte of the current data (test helper)."""
@@ -208,7 +239,10 @@ class InMemoryWriter:
     def etag(self):
         return self._digest.hexdigest()
 
-    def put(self, metadata):
+    def put(self, metadata, check=None):
+        """As DiskFileWriter.put (one green thread: no lock needed)."""
+        if check is not None:
+            check()
         meta = dict(metadata)
         meta['name'] = self.diskfile.name
         if self.ext == ondisk.DATA_EXT:

@@ -45,7 +45,8 @@ from dataclasses import dataclass
 from objstore.common import green
 from objstore.common.backend_client import BackendClient
 from objstore.common.conditional import (
-    creates_only, evaluate_conditions, http_date)
+    ANNOUNCE_PUT_HEADER, WITHDRAW_PUT_HEADER, evaluate_conditions, http_date,
+    write_condition, write_condition_holds)
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
     MAX_FILE_SIZE, check_metadata, check_object_length, is_chunked)
@@ -53,7 +54,8 @@ from objstore.common.exceptions import (
     ChunkReadTimeout, ConfigError, DiskFileCollision, DiskFileDeleted,
     DiskFileDeviceUnavailable, DiskFileExpired, DiskFileNoSpace,
     DiskFileNotExist, DiskFileQuarantined, DiskFileXattrNotSupported,
-    InvalidInput, InvalidTimestamp, LockTimeout, StoragePolicyUnavailable)
+    InvalidInput, InvalidTimestamp, LockTimeout, StoragePolicyUnavailable,
+    WriteConditionFailed)
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import (
     POLICY_HEADER, EmptyResponse, HTTPAccepted, HTTPBadRequest,
@@ -302,6 +304,21 @@ def required_frag_index(headers):
     return int(value)
 
 
+def etag_of(metadata, etag_at):
+    """The ETag a condition compares: the metadata item ``etag_at`` names
+    (any case: stored names are title-cased), else the object's.
+
+    >>> etag_of({'ETag': 'a', 'X-Object-Sysmeta-S3Api-Etag': 'b'},
+    ...         'X-Object-Sysmeta-S3api-Etag'), etag_of({'ETag': 'a'}, '')
+    ('b', 'a')
+    """
+    wanted = etag_at.lower()
+    for name, value in metadata.items():
+        if wanted and name.lower() == wanted:
+            return value
+    return metadata.get('ETag')
+
+
 def conflict(existing):
     return text_error(HTTPConflict, 'a newer write exists',
                       headers={'X-Backend-Timestamp': existing.internal})
@@ -353,6 +370,8 @@ class ObjectController(StorageServer):
     def PUT(self, req):
         target = parse_object_target(req.environ, req.headers)
         timestamp = required_timestamp(req.headers)
+        if req.headers.get(ANNOUNCE_PUT_HEADER, '').lower() == 'true':
+            return self._announce(req, target, timestamp)
         chunked = is_chunked(req.headers.get('Transfer-Encoding'))
         length = check_object_length(req.headers.get('Content-Length'),
                                      chunked)
@@ -366,10 +385,13 @@ class ObjectController(StorageServer):
                 return self._commit_fragment(req, target, timestamp,
                                              frag_index, delete_at)
         df = self._diskfile(target)
-        existing, exists, _meta = existing_state(df, time.time())
+        existing, exists, old_meta = existing_state(df, time.time())
         if existing is not None and existing >= timestamp:
             return conflict(existing)
-        if exists and creates_only(req.headers):
+        condition = write_condition(req.headers)
+        etag_at = req.headers.get(ETAG_IS_AT_HEADER, '')
+        if condition is not None and not write_condition_holds(
+                condition, exists, etag_of(old_meta, etag_at)):
             return HTTPPreconditionFailed(body=PRECONDITION_FAILED_BODY)
         with df.create(length) as writer:
             self._receive_body(req, writer, length)
@@ -386,15 +408,38 @@ class ObjectController(StorageServer):
                 else 'application/octet-stream')
             meta['ETag'] = writer.etag
             meta['Content-Length'] = str(writer.bytes_written)
-            writer.put(meta)
+            try:
+                writer.put(meta, check=self._condition_check(
+                    target, condition, etag_at))
+            except WriteConditionFailed:
+                return HTTPPreconditionFailed(body=PRECONDITION_FAILED_BODY)
             if two_phase:
                 # Not durable yet: the proxy's commit request follows.
                 return HTTPCreated(headers={'ETag': meta['ETag']})
             writer.commit(timestamp)
-        self._after_write(req, target, df, 'PUT', timestamp, delete_at, meta)
+        self._after_write(req, target, df, 'PUT', timestamp, delete_at, meta,
+                          deferred=condition is not None)
         return HTTPCreated(headers={
             'ETag': meta['ETag'],
             'Last-Modified': http_date(math.ceil(float(timestamp)))})
+
+    def _condition_check(self, target, condition, etag_at):
+        """The test a conditional PUT repeats under the partition lock, as
+        its file becomes visible (DiskFileWriter.put): a concurrent writer
+        may have committed since the first test, while the body streamed."""
+        if condition is None:
+            return None
+
+        def check():
+            _ts, exists, meta = existing_state(self._diskfile(target),
+                                               time.time())
+            if not write_condition_holds(condition, exists,
+                                         etag_of(meta, etag_at)):
+                raise WriteConditionFailed('/%s/%s/%s: the write condition '
+                                           'no longer holds' % (
+                                               target.account,
+                                               target.container, target.obj))
+        return check
 
     def _commit_fragment(self, req, target, timestamp, frag_index,
                          delete_at):
@@ -533,6 +578,8 @@ class ObjectController(StorageServer):
     def DELETE(self, req):
         target = parse_object_target(req.environ, req.headers)
         timestamp = required_timestamp(req.headers)
+        if req.headers.get(WITHDRAW_PUT_HEADER, '').lower() == 'true':
+            return self._withdraw(target, timestamp)
         if_delete_at = req.headers.get('X-If-Delete-At')
         if if_delete_at is not None:
             try:
@@ -553,6 +600,18 @@ class ObjectController(StorageServer):
         if exists:
             return HTTPNoContent(headers=headers)
         return HTTPNotFound(headers=headers)
+
+    def _withdraw(self, target, timestamp):
+        """The proxy's rollback of a conditional PUT that failed its quorum
+        (DiskFile.withdraw): no tombstone, and the container update it
+        kept is dropped; 204 when the PUT's data was removed, 404 when it
+        is not the current data."""
+        df = self._diskfile(target)
+        self.manager_for(target.policy_index).remove_pending_update(
+            target.device, df.hash, timestamp, target.policy_index)
+        if df.withdraw(timestamp):
+            return HTTPNoContent()
+        return HTTPNotFound()
 
     @staticmethod
     def _if_delete_at_problem(existing, meta, if_delete_at):
@@ -607,7 +666,12 @@ class ObjectController(StorageServer):
             target.device, target.partition, target.account,
             target.container, target.obj, target.policy_index)
 
-    def _after_write(self, req, target, df, op, timestamp, delete_at, meta):
+    def _after_write(self, req, target, df, op, timestamp, delete_at, meta,
+                     deferred=False):
+        """Queue the expiry and update the containers; ``deferred`` (a
+        conditional PUT): keep the update in async_pending until the
+        proxy announces the PUT won its quorum (``_announce``) or takes
+        it back (``_withdraw``), so a losing write is never listed."""
         if delete_at is not None:
             self._queue_expiry(target, df, delete_at, timestamp)
         headers = {'X-Timestamp': timestamp.internal,
@@ -615,7 +679,41 @@ class ObjectController(StorageServer):
                    POLICY_HEADER: str(target.policy_index)}
         if op == 'PUT':
             headers.update(container_update_values(meta, req.headers))
-        self._update_containers(req, target, df, op, headers)
+        if deferred:
+            self._keep_container_update(req, target, df, op, headers)
+        else:
+            self._update_containers(req, target, df, op, headers)
+
+    def _keep_container_update(self, req, target, df, op, headers):
+        nodes = container_nodes(req.headers)
+        if not nodes:
+            return
+        self.manager_for(target.policy_index).write_async_pending(
+            target.device, df.hash, asyncpending.make_update(
+                op, target.account, target.container, target.obj, headers,
+                target.policy_index, nodes))
+
+    def _announce(self, req, target, timestamp):
+        """Send the container update a conditional PUT at ``timestamp``
+        kept (``_after_write``), to the container nodes the request names
+        (the proxy names them all: a node that refused the PUT updates
+        none), else to those the PUT named; what fails stays for the
+        updater. 204, or 404 when no such update is kept (the updater
+        sent it)."""
+        df = self._diskfile(target)
+        manager = self.manager_for(target.policy_index)
+        update = manager.read_pending_update(target.device, df.hash,
+                                             timestamp, target.policy_index)
+        if update is None:
+            return HTTPNotFound()
+        failed = self._send_container_updates(
+            target, df.hash, update['op'],
+            container_nodes(req.headers) or update['container_nodes'],
+            update['headers'])
+        if not failed:
+            manager.remove_pending_update(target.device, df.hash, timestamp,
+                                          target.policy_index)
+        return HTTPNoContent()
 
     def _queue_expiry(self, target, df, delete_at, timestamp):
         entry = expiring.make_entry(target.account, target.container,
@@ -661,7 +759,7 @@ class ObjectController(StorageServer):
                        headers)
         failed = [node for node, ok in zip(nodes, pile) if not ok]
         if not failed:
-            return
+            return failed
         update = asyncpending.make_update(
             op, target.account, target.container, target.obj, headers,
             target.policy_index, failed)
@@ -671,6 +769,7 @@ class ObjectController(StorageServer):
         except Exception:  # noqa: B902 -- a background green thread
             self.logger.exception('ERROR writing async pending for %s %s',
                                   op, path_tail)
+        return failed
 
     def _send_container_update(self, node, op, path_tail, headers):
         path = '/%s/%s%s' % (node['device'], node['partition'], path_tail)

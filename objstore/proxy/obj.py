@@ -12,31 +12,37 @@ replaced by a handoff), the body streamed only to nodes that said continue,
 success on a quorum of 201s. Reaches the object servers over HTTP only.
 """
 
+import functools
 import mimetypes
 import time
 
 from objstore.common import green
 from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.conditional import (
-    check_put_if_none_match, requires_entity)
+    ANNOUNCE_PUT_HEADER, PUT_IF_MATCH_HEADER, WITHDRAW_PUT_HEADER,
+    check_put_if_none_match, requires_entity, write_condition)
 from objstore.common.constraints import (
     CONTENT_TYPE_OVERRIDDEN, check_content_type_params, check_metadata,
     check_name, check_object_length, is_chunked)
 from objstore.common.storage_policy import REPLICATION
 from objstore.common.subrequest import sent_content_type
 from objstore.common.http import (
-    EmptyResponse, HTTPClientDisconnect, HTTPNotFound, HTTPRequestTimeout,
-    HTTPServiceUnavailable, Response, is_success, text_error)
+    POLICY_HEADER, EmptyResponse, HTTPClientDisconnect, HTTPConflict,
+    HTTPNotFound, HTTPRequestTimeout, HTTPServiceUnavailable, Response,
+    is_success, text_error)
 from objstore.common.timestamp import delete_at_after, parse_delete_at
 from objstore.proxy.base import (
     Controller, client_headers, update_headers)
 from objstore.proxy.fanout import (
     BackendResult, NodeIter, gather, make_requests, node_name, node_path,
-    note_status)
+    note_status, request_node)
 from objstore.proxy.quorum import best_response_index, delete_status
 from objstore.ring.ring import quorum_size
 
 DEFAULT_CONTENT_TYPE = 'application/octet-stream'
+# A middleware's write condition for the object servers (common.
+# conditional; the gatekeeper keeps clients from sending these).
+PUT_CONDITION_HEADERS = (PUT_IF_MATCH_HEADER, 'X-Backend-Etag-Is-At')
 # The policy types whose objects this controller reads and writes
 # (ec_obj.ECObjectController adds erasure coding).
 SERVED_POLICY_TYPES = frozenset((REPLICATION,))
@@ -205,6 +211,8 @@ class ObjectController(Controller):
                 headers['X-Delete-At'] = delete_at
             if length is not None:
                 headers['Content-Length'] = str(length)
+            headers.update((name, req.headers[name]) for name in
+                           PUT_CONDITION_HEADERS if name in req.headers)
         return self.make_put(req, headers_list, length).run()
 
     def make_put(self, req, headers_list, length):
@@ -292,11 +300,76 @@ class ObjectPut:
             return text_error(HTTPServiceUnavailable,
                               'Service Unavailable: too few object servers '
                               'took the data')
+        conditional = write_condition(self.req.headers) is not None
+        # A conditional PUT hears every node: it must know each one that
+        # stored its data, to take that back if it loses (_withdraw).
         results = gather(self.app.backend,
-                         [self._finisher(put) for put in live], self.quorum)
-        return self.controller.quorum_response(
-            self.req, [r for r in results if r is not None],
-            self.ring.replica_count)
+                         [self._finisher(put) for put in live],
+                         len(live) if conditional else self.quorum)
+        results = [r for r in results if r is not None]
+        resp = self.controller.quorum_response(self.req, results,
+                                               self.ring.replica_count)
+        if conditional and is_success(resp.status_int):
+            self._announce(results)
+        elif conditional:
+            return self._withdraw(results, resp)
+        return resp
+
+    def _followup_headers(self, header):
+        """Headers of a request about this PUT to a node that stored it."""
+        headers = {name: value for name, value in self.headers_list[0].items()
+                   if name in ('X-Timestamp', 'X-Trans-Id', POLICY_HEADER)}
+        headers[header] = 'true'
+        return headers
+
+    def _announce(self, results):
+        """Let the nodes that stored a conditional PUT that won its quorum
+        send its container update (the object server keeps it until then,
+        so that a losing write is never listed); a node that does not
+        answer leaves it to its object-updater."""
+        headers = self._followup_headers(ANNOUNCE_PUT_HEADER)
+        # Every container replica, from each node: a node that refused
+        # the PUT does not update its own.
+        for name in ('X-Container-Host', 'X-Container-Device'):
+            headers[name] = ','.join(pair[name] for pair in self.headers_list
+                                     if pair.get(name))
+        # One partition stands for all hosts: a container has one.
+        headers['X-Container-Partition'] = self.headers_list[0].get(
+            'X-Container-Partition', '')
+        calls = [functools.partial(request_node, self.app.backend,
+                                   result.node, self.part, 'PUT', self.path,
+                                   headers)
+                 for result in results if is_success(result.status)]
+        gather(self.app.backend, calls, len(calls),
+               status_of=lambda r: r.status if r is not None else 503)
+
+    def _withdraw(self, results, resp):
+        """After a conditional PUT failed its quorum: remove its data from
+        the nodes that stored it; the answer is then 409 when the others
+        refused it (another conditional writer of the object was first
+        there), else ``resp``.
+
+        Why: each node commits at most one of two racing conditional
+        writers (the object server tests under a lock), so at most one
+        reaches a quorum; but the loser's data on its few nodes, left
+        there, would win over the winner's in replication whenever its
+        timestamp is newer."""
+        stored = [r for r in results if is_success(r.status)]
+        if not stored:
+            return resp
+        headers = self._followup_headers(WITHDRAW_PUT_HEADER)
+        for result in stored:
+            answer = request_node(self.app.backend, result.node, self.part,
+                                  'DELETE', self.path, headers)
+            if answer is None or answer.status not in (204, 404):
+                self.app.logger.error(
+                    'PUT %s: could not withdraw the data of a failed '
+                    'conditional write from %s', self.path,
+                    node_name(result.node))
+        if any(r.status == 412 for r in results):
+            return text_error(HTTPConflict, 'Conflict: a concurrent '
+                              'conditional write of this object won')
+        return resp
 
     def _connect_all(self, node_iter):
         """PutStreams that said 100 Continue, and the final answers of those

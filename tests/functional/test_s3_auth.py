@@ -285,7 +285,7 @@ def test_bad_create_bucket_xml(cluster):
 def test_unknown_method_and_sub_resource(cluster, bucket):
     status, _, body = signed(cluster, 'PATCH', '/%s' % bucket)
     assert (status, error_code(body)) == (405, 'MethodNotAllowed')
-    status, _, body = signed(cluster, 'GET', '/%s?logging' % bucket)
+    status, _, body = signed(cluster, 'GET', '/%s/k?torrent' % bucket)
     assert (status, error_code(body)) == (501, 'NotImplemented')
 
 

@@ -205,7 +205,8 @@ def preflight(environ, app, s3req):
     """S3's answer to ``OPTIONS`` on a bucket or object."""
     origin = s3req.headers.get('origin')
     if not origin:
-        raise S3Error('BadRequest')
+        raise S3Error('BadRequest', 'Insufficient information. Origin '
+                      'request header needed.')
     method = s3req.headers.get('access-control-request-method')
     if method not in METHODS:
         raise S3Error('BadRequest', 'Invalid Access-Control-Request-Method: '

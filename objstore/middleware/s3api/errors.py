@@ -26,6 +26,7 @@ ERRORS = {
         'and X-Amz-Expires parameters.'),
     'BadDigest': (400, 'The Content-MD5 you specified did not match what '
                   'we received.'),
+    'BadRequest': (400, 'Bad Request'),
     'BucketAlreadyExists': (
         409, 'The requested bucket name is not available. The bucket '
         'namespace is shared by all users of the system. Please select a '
@@ -34,6 +35,9 @@ ERRORS = {
         409, 'Your previous request to create the named bucket succeeded '
         'and you already own it.'),
     'BucketNotEmpty': (409, 'The bucket you tried to delete is not empty'),
+    'ConditionalRequestConflict': (
+        409, 'The conditional request cannot succeed due to a conflicting '
+        'operation against this resource.'),
     'EntityTooSmall': (400, 'Your proposed upload is smaller than the '
                        'minimum allowed object size.'),
     'EntityTooLarge': (400, 'Your proposed upload exceeds the maximum '
@@ -67,6 +71,9 @@ ERRORS = {
                           'satisfiable'),
     'InvalidRange': (416, 'The requested range cannot be satisfied.'),
     'InvalidRequest': (400, 'Invalid Request.'),
+    'InvalidStorageClass': (400, 'The storage class you specified is not '
+                            'valid'),
+    'InvalidTag': (400, 'The tag provided was not a valid tag.'),
     'InvalidURI': (400, "Couldn't parse the specified URI."),
     'KeyTooLongError': (400, 'Your key is too long.'),
     'MalformedACLError': (400, 'The XML you provided was not well-formed '
@@ -91,17 +98,28 @@ ERRORS = {
     'NoSuchKey': (404, 'The specified key does not exist.'),
     'NoSuchLifecycleConfiguration': (404, 'The lifecycle configuration '
                                      'does not exist'),
+    'NoSuchPublicAccessBlockConfiguration': (
+        404, 'The public access block configuration was not found'),
+    'NoSuchTagSet': (404, 'The TagSet does not exist'),
     'NoSuchUpload': (404, 'The specified multipart upload does not exist. '
                      'The upload ID might be invalid, or the multipart '
                      'upload might have been aborted or completed.'),
     'NoSuchVersion': (404, 'The specified version does not exist.'),
+    'NoSuchWebsiteConfiguration': (404, 'The specified bucket does not have '
+                                   'a website configuration'),
     'NotImplemented': (501, 'Not implemented.'),
+    'OwnershipControlsNotFoundError': (
+        404, 'The bucket ownership controls were not found'),
     'PreconditionFailed': (412, 'At least one of the preconditions you '
                            'specified did not hold.'),
+    'ReplicationConfigurationNotFoundError': (
+        404, 'The replication configuration was not found'),
     'RequestTimeout': (400, 'Your socket connection to the server was not '
                        'read from or written to within the timeout period.'),
     'RequestTimeTooSkewed': (403, 'The difference between the request time '
                              'and the current time is too large.'),
+    'ServerSideEncryptionConfigurationNotFoundError': (
+        404, 'The server side encryption configuration was not found'),
     'ServiceUnavailable': (503, 'Please reduce your request rate.'),
     'SignatureDoesNotMatch': (
         403, 'The request signature we calculated does not match the '
@@ -116,8 +134,6 @@ ERRORS = {
                         'Access-Control-Request-Method or '
                         'Access-Control-Request-Headers are not whitelisted '
                         "by the resource's CORS spec."),
-    'BadRequest': (400, 'Insufficient information. Origin request header '
-                   'needed.'),
     'MalformedPolicy': (400, 'Policies must be valid JSON and the first '
                         "byte must be '{'"),
     'NoSuchBucketPolicy': (404, 'The bucket policy does not exist'),

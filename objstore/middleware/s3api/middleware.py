@@ -27,8 +27,8 @@ from objstore.common.log import OPERATION_KEY, get_logger
 from objstore.common.memcache import MemcacheRing
 from objstore.common.subrequest import add_capability
 from objstore.middleware.s3api import (
-    acl, bucket, cors, lifecycle, multidelete, multipart, obj, policy,
-    service, versioning)
+    acl, attributes, bucket, bucket_defaults, cors, lifecycle, multidelete,
+    multipart, obj, policy, service, tagging, versioning)
 from objstore.middleware.s3api.anonymous import (
     anonymous_context, is_anonymous_s3)
 from objstore.middleware.s3api.auth import read_signature, signature_kind
@@ -105,6 +105,24 @@ OPERATIONS = {
                                      lifecycle.get_lifecycle),
     ('bucket', 'DELETE', 'lifecycle'): ('DeleteBucketLifecycle',
                                         lifecycle.delete_lifecycle),
+    # Tagging (tagging module).
+    ('object', 'GET', 'tagging'): ('GetObjectTagging',
+                                   tagging.get_object_tagging),
+    ('object', 'PUT', 'tagging'): ('PutObjectTagging',
+                                   tagging.put_object_tagging),
+    ('object', 'DELETE', 'tagging'): ('DeleteObjectTagging',
+                                      tagging.delete_object_tagging),
+    ('bucket', 'GET', 'tagging'): ('GetBucketTagging',
+                                   tagging.get_bucket_tagging),
+    ('bucket', 'PUT', 'tagging'): ('PutBucketTagging',
+                                   tagging.put_bucket_tagging),
+    ('bucket', 'DELETE', 'tagging'): ('DeleteBucketTagging',
+                                      tagging.delete_bucket_tagging),
+    # Object attributes (attributes module).
+    ('object', 'GET', 'attributes'): ('GetObjectAttributes',
+                                      attributes.get_object_attributes),
+    # Bucket configurations SDKs probe for (bucket_defaults module).
+    **bucket_defaults.OPERATIONS,
 }
 METHODS = {'service': ('GET',),
            'bucket': ('GET', 'PUT', 'HEAD', 'DELETE', 'POST'),

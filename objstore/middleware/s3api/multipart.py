@@ -32,7 +32,8 @@ from urllib.parse import quote, urlencode
 
 from objstore.common.green import GreenPool, write_unbuffered
 from objstore.common.http import Response, is_success
-from objstore.middleware.s3api import obj, upload, versioning
+from objstore.middleware.s3api import (
+    attributes, obj, tagging, upload, versioning, write_conditions)
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.checksums import (
     ALGORITHMS, S3InputError, UploadChecksum, composite_checksum,
@@ -225,6 +226,7 @@ def _marker_headers(ctx, checksum):
     s3_headers = ctx.s3req.headers
     headers = obj.swift_object_headers(s3_headers, fresh=True)
     headers.update(canned_acl_headers(s3_headers, bucket=False))
+    headers.update(tagging.headers_for_put(s3_headers))
     content_type = s3_headers.get('content-type')
     headers[HAS_CONTENT_TYPE] = 'yes' if content_type else 'no'
     headers[CONTENT_TYPE] = content_type or ''
@@ -237,6 +239,7 @@ def _marker_headers(ctx, checksum):
 def create_upload(ctx):
     """CreateMultipartUpload: a new upload id and its marker."""
     obj.check_key(ctx.s3req.key)
+    attributes.check_storage_class(ctx.s3req.headers)
     try:
         checksum = parse_upload_checksum(ctx.s3req.headers)
     except S3InputError as err:
@@ -546,6 +549,7 @@ class Completion:
                         PARTS_COUNT: str(len(entries)),
                         OVERRIDE_ETAG: '; s3_etag=%s' % self.s3_etag,
                         'Accept': 'application/json'})
+        headers.update(write_conditions.swift_headers(ctx))
         container = segments_container(ctx.s3req.bucket)
         manifest = [{'path': '/%s/%s' % (container, entry['name']),
                      'etag': entry['hash'], 'size_bytes': entry['bytes']}
@@ -573,6 +577,10 @@ class Completion:
         return answer
 
     def _raise_for(self, status, resp=None):
+        conditional = write_conditions.write_error(self.ctx.s3req.headers,
+                                                   status)
+        if conditional is not None:
+            raise conditional
         if status == 400:
             raise S3Error('InvalidPart', UploadId=self.upload_id)
         if resp is not None:

@@ -15,7 +15,8 @@ import json
 from urllib.parse import quote, unquote
 
 from objstore.common.http import Response, is_success
-from objstore.middleware.s3api import versioning
+from objstore.middleware.s3api import (
+    attributes, tagging, versioning, write_conditions)
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.upload import (
@@ -109,6 +110,7 @@ def not_found(ctx):
 def put_object(ctx):
     headers = ctx.s3req.headers
     check_key(ctx.s3req.key)
+    attributes.check_storage_class(headers)
     if 'x-amz-copy-source' in headers:
         return copy_object(ctx)
     if 'content-length' not in headers and \
@@ -116,6 +118,8 @@ def put_object(ctx):
         raise S3Error('MissingContentLength')
     swift_headers = swift_object_headers(headers, fresh=False)
     swift_headers.update(canned_acl_headers(headers, bucket=False))
+    swift_headers.update(tagging.headers_for_put(headers))
+    swift_headers.update(write_conditions.swift_headers(ctx))
     return put_body(ctx, ctx.s3req.bucket, ctx.s3req.key, swift_headers)
 
 
@@ -198,6 +202,7 @@ def get_object(ctx):
                       else 'InternalError')
     out_headers = s3_object_headers(resp.headers)
     out_headers.update(versioning.read_version_headers(resp.headers))
+    out_headers.update(tagging.count_header(resp.headers))
     if found is not None:
         out_headers['x-amz-mp-parts-count'] = str(found[1])
     elif status == 200 and s3req.headers.get(
@@ -346,6 +351,7 @@ def copy_object(ctx):
     swift_headers = _copy_headers(ctx, source, version_query)
     swift_headers.update(canned_acl_headers(ctx.s3req.headers,
                                             bucket=False))
+    swift_headers.update(tagging.headers_for_copy(ctx, source))
     # The copy middleware hands version-id to its source GET only.
     resp = ctx.call('PUT', ctx.s3req.bucket, ctx.s3req.key,
                     headers=swift_headers, query=version_query)

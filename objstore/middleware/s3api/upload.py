@@ -25,6 +25,7 @@ from objstore.middleware.s3api.checksums import (
     parse_checksum_headers, parse_content_md5, part_checksum_algorithm)
 from objstore.middleware.s3api.chunked import (
     STREAMING_MODES, ChunkSigner, open_streaming_body, parse_decoded_length)
+from objstore.middleware.s3api import write_conditions
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.versioning import version_headers
 from objstore.middleware.s3api.views import quoted_etag
@@ -82,6 +83,9 @@ def write_error(ctx, resp):
     if ctx.body_mismatched():
         return S3Error('XAmzContentSHA256Mismatch',
                        ClientComputedContentSHA256=ctx.signature.payload_hash)
+    conditional = write_conditions.write_error(ctx.s3req.headers, status)
+    if conditional is not None:
+        return conditional
     if status == 404:
         return S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
     if status == 422:

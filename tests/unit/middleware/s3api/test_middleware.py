@@ -147,7 +147,7 @@ def test_routing(method, path, query, name):
 @pytest.mark.parametrize('method,path,query,code', [
     ('PUT', '/', '', 'MethodNotAllowed'),
     ('PATCH', '/b/k', '', 'MethodNotAllowed'),
-    ('GET', '/b', 'logging', 'NotImplemented'),
+    ('GET', '/b/k', 'torrent', 'NotImplemented'),
 ])
 def test_routing_errors(method, path, query, code):
     req = S3Request(method, path, path, [(query, '')] if query else [], {},
