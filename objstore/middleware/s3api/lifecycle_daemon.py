@@ -23,9 +23,9 @@ When it decides is the lifecycle_rules module's (pure); a day lasts
 proxy pipeline loaded in-process (common.internal_client), so what a
 middleware refuses (a locked version) is refused to the daemon too: such a
 refusal is counted and logged, and the object is looked at again next pass,
-not retried in a loop. Object tags (for tag filters) are read from
-``X-Object-Sysmeta-S3api-Tagging``, the URL-encoded ``k=v&k2=v2`` that
-``x-amz-tagging`` carries, with a HEAD only when a rule names tags.
+not retried in a loop. Object tags (for tag filters) are read as the
+tagging module stores them (``tagging.object_tags``), with a HEAD only
+when a rule names tags.
 
 Requests about objects are rate-limited (``objects_per_second``); one
 summary line per pass with counts and duration.
@@ -45,6 +45,7 @@ from objstore.common.exceptions import ConfigError
 from objstore.common.http import is_success
 from objstore.common.internal_client import InternalClient
 from objstore.middleware.s3api import lifecycle_rules as rules_of
+from objstore.middleware.s3api import tagging
 from objstore.middleware.s3api.lifecycle import (
     LIFECYCLE_SYSMETA, REGISTRY_ACCOUNT, REGISTRY_CONTAINER,
     split_registry_name)
@@ -54,7 +55,6 @@ from objstore.middleware.versioning import (
     DELETE_MARKER_CONTENT_TYPE, SYSMETA_CONTAINER as VERSIONS_CONTAINER,
     VERSION_ID)
 
-TAGGING_SYSMETA = 'X-Object-Sysmeta-S3api-Tagging'
 SUMMARY_COUNTS = ('buckets', 'objects', 'expired', 'noncurrent_expired',
                   'markers_removed', 'uploads_aborted', 'refused',
                   'failures', 'gone')
@@ -167,8 +167,7 @@ class BucketPass:
                 resp = self.daemon.object_request(
                     'HEAD', self.path(key), query=urlencode(
                         {'version-id': version_id}))
-                found.append(rules_of.parse_tagging(
-                    resp.headers.get(TAGGING_SYSMETA)))
+                found.append(dict(tagging.object_tags(resp.headers)))
             return found[0]
         return lookup
 

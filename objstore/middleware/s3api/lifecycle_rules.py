@@ -27,7 +27,6 @@ import calendar
 import datetime
 import json
 import re
-from urllib.parse import parse_qsl
 
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.xmlio import XMLError, parse_xml, to_xml
@@ -394,16 +393,6 @@ def configuration_xml(rules):
 
 
 # ------------------------------------------------------------- decisions
-
-
-def parse_tagging(value):
-    """An object's tags from ``X-Object-Sysmeta-S3api-Tagging``: the
-    URL-encoded query string ``x-amz-tagging`` carries (``k=v&k2=v2``).
-
-    >>> parse_tagging('a=1&b=x%20y')
-    {'a': '1', 'b': 'x y'}
-    """
-    return dict(parse_qsl(value or '', keep_blank_values=True))
 
 
 def enabled_rules(rules):

@@ -120,10 +120,6 @@ def test_filter_matching():
     assert not lr.RuleFilter(legacy).matches('tmpx', 0, {})
 
 
-def test_parse_tagging():
-    assert lr.parse_tagging('a=1&b=&c=x%26y') == {'a': '1', 'b': '',
-                                                  'c': 'x&y'}
-    assert lr.parse_tagging(None) == {}
 
 
 def test_when_current_and_uploads_are_due():

@@ -119,15 +119,19 @@ def test_refused_delete_is_counted_once():
     assert stats.get('failures') == 0
 
 
-def test_tag_filter_reads_the_tagging_sysmeta():
+def test_tag_filter_reads_the_tags_as_the_tagging_module_stores_them():
+    """A PutObjectTagging (transient sysmeta) wins over the upload's tags."""
     old = str(NOW - 2 * DAY)
     objects = [dict(version('a', old, True), version_id='null'),
                dict(version('b', old, True), version_id='null')]
-    tagging = 'X-Object-Sysmeta-S3api-Tagging'
+    stored = 'X-Object-Sysmeta-S3api-Tagging'
+    changed = 'X-Object-Transient-Sysmeta-S3api-Tagging'
     app = ScriptedSwift(
         [expire_days(1, Tag=['class', 'tmp'])], objects,
-        heads={('/v1/acct/bkt/a', 'null'): {tagging: 'class=tmp&x=1'},
-               ('/v1/acct/bkt/b', 'null'): {tagging: 'class=keep'}})
+        heads={('/v1/acct/bkt/a', 'null'): {
+                   stored: '[["class","keep"]]',
+                   changed: '[["class","tmp"],["x","1"]]'},
+               ('/v1/acct/bkt/b', 'null'): {stored: '[["class","keep"]]'}})
     make_daemon(app).run_once()
     assert app.deleted() == [('/v1/acct/bkt/a', '')]
 
