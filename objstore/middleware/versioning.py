@@ -37,6 +37,7 @@ reach storage other than through the pipeline below it.
 
 import json
 import mimetypes
+import time
 from urllib.parse import quote, unquote, urlencode
 
 from objstore.common.constraints import (
@@ -45,12 +46,14 @@ from objstore.common.constraints import (
 from objstore.common.exceptions import (
     InvalidListingParam, InvalidTimestamp, ListingNotAcceptable)
 from objstore.common.http import (
-    HTTPBadRequest, HTTPConflict, HTTPInternalServerError, HTTPNotFound,
-    HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
+    HTTPBadRequest, HTTPConflict, HTTPForbidden, HTTPInternalServerError,
+    HTTPNotFound, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
     HTTPServiceUnavailable, Request, Response, is_client_error, is_success,
     split_path, text_error)
 from objstore.common.info import get_container_info
 from objstore.common.listing import JSON_TYPE, PLAIN_TYPE, negotiate_format
+from objstore.common.retention import (
+    BYPASS_GOVERNANCE_HEADER, deletion_refusal)
 from objstore.common.subrequest import (
     IterReader, add_capability, make_preauthed_subrequest, query_params,
     sent_content_type)
@@ -453,9 +456,11 @@ class ObjectRequest:
         return resp
 
     def delete_version(self, version_id):
-        if version_id == 'null':
-            return None
         self.authorize()
+        if version_id == 'null':
+            self.refuse_if_locked(self.user_path())
+            return None
+        self.refuse_if_locked(self.version_path(version_id))
         exists, current = self.current_link()
         req = self.req
         if exists and current == version_id:
@@ -472,6 +477,27 @@ class ObjectRequest:
         resp.headers[VERSION_ID] = version_id
         resp.headers['X-Object-Current-Version-Id'] = current_after
         return resp
+
+    def refuse_if_locked(self, path):
+        """403 when the version at ``path`` is under retention or a legal
+        hold (common.retention). Every way of deleting one version (S3,
+        the Swift API, daemons such as lifecycle) passes here, so no API
+        is a back door. The object at the user's path is a version (null)
+        only when it is not a version link."""
+        head = self.internal('HEAD', path, {'X-Newest': 'true'},
+                             'symlink=get').get_response(self.app)
+        close_body(head)
+        if not is_success(head.status_int):
+            return
+        if path == self.user_path() and is_true(
+                head.headers.get(SYSMETA_VERSIONS_SYMLINK)):
+            return
+        reason = deletion_refusal(
+            head.headers, time.time(),
+            is_true(self.req.headers.get(BYPASS_GOVERNANCE_HEADER)))
+        if reason is not None:
+            raise VersioningError(text_error(
+                HTTPForbidden, 'Object version locked: %s' % reason))
 
     def restore_version(self, version_id):
         """PUT ?version-id: make that version current (no body)."""

@@ -16,6 +16,7 @@ import json
 from urllib.parse import quote, urlencode
 
 from objstore.common.http import Response, is_success
+from objstore.middleware.s3api import object_lock
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.multipart import list_names, segments_container
@@ -53,6 +54,7 @@ def create_bucket(ctx):
     if location and location != ctx.conf.location:
         raise S3Error('InvalidLocationConstraint', LocationConstraint=location)
     headers = canned_acl_headers(ctx.s3req.headers, bucket=True)
+    headers.update(object_lock.create_bucket_headers(ctx))
     resp = ctx.call('PUT', bucket, headers=headers)
     if resp.status_int == 202:
         raise S3Error('BucketAlreadyOwnedByYou', BucketName=bucket)

@@ -45,6 +45,8 @@ ERRORS = {
     'InvalidAccessKeyId': (403, 'The AWS Access Key Id you provided does '
                            'not exist in our records.'),
     'InvalidArgument': (400, 'Invalid Argument.'),
+    'InvalidBucketState': (409, 'The request is not valid with the current '
+                           'state of the bucket.'),
     'InvalidBucketName': (400, 'The specified bucket is not valid.'),
     'InvalidChunkSizeError': (403, 'Only the last chunk is allowed to have '
                               'a size less than 8192 bytes'),
@@ -84,11 +86,16 @@ ERRORS = {
                               'header.'),
     'NoSuchBucket': (404, 'The specified bucket does not exist.'),
     'NoSuchKey': (404, 'The specified key does not exist.'),
+    'NoSuchObjectLockConfiguration': (
+        404, 'The specified object does not have a ObjectLock '
+        'configuration'),
     'NoSuchUpload': (404, 'The specified multipart upload does not exist. '
                      'The upload ID might be invalid, or the multipart '
                      'upload might have been aborted or completed.'),
     'NoSuchVersion': (404, 'The specified version does not exist.'),
     'NotImplemented': (501, 'Not implemented.'),
+    'ObjectLockConfigurationNotFoundError': (
+        404, 'Object Lock configuration does not exist for this bucket'),
     'PreconditionFailed': (412, 'At least one of the preconditions you '
                            'specified did not hold.'),
     'RequestTimeout': (400, 'Your socket connection to the server was not '

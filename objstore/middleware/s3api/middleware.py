@@ -20,7 +20,7 @@ from objstore.common.config import ConfBase
 from objstore.common.log import OPERATION_KEY, get_logger
 from objstore.common.subrequest import add_capability
 from objstore.middleware.s3api import (
-    acl, bucket, multidelete, multipart, obj, service)
+    acl, bucket, multidelete, multipart, obj, object_lock, service)
 from objstore.middleware.s3api.auth import read_signature
 from objstore.middleware.s3api.context import (
     S3Context, error_response, request_id_headers)
@@ -68,6 +68,21 @@ OPERATIONS = {
                                        multipart.abort_upload),
     ('object', 'GET', 'acl'): ('GetObjectAcl', acl.get_object_acl),
     ('object', 'PUT', 'acl'): ('PutObjectAcl', acl.put_object_acl),
+    # Object Lock (object_lock module).
+    ('bucket', 'GET', 'object-lock'): (
+        'GetObjectLockConfiguration',
+        object_lock.get_object_lock_configuration),
+    ('bucket', 'PUT', 'object-lock'): (
+        'PutObjectLockConfiguration',
+        object_lock.put_object_lock_configuration),
+    ('object', 'GET', 'retention'): ('GetObjectRetention',
+                                     object_lock.get_object_retention),
+    ('object', 'PUT', 'retention'): ('PutObjectRetention',
+                                     object_lock.put_object_retention),
+    ('object', 'GET', 'legal-hold'): ('GetObjectLegalHold',
+                                      object_lock.get_object_legal_hold),
+    ('object', 'PUT', 'legal-hold'): ('PutObjectLegalHold',
+                                      object_lock.put_object_legal_hold),
 }
 METHODS = {'service': ('GET',),
            'bucket': ('GET', 'PUT', 'HEAD', 'DELETE', 'POST'),

@@ -15,6 +15,7 @@ import json
 from urllib.parse import quote, unquote
 
 from objstore.common.http import Response, is_success
+from objstore.middleware.s3api import object_lock
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.upload import (
@@ -115,6 +116,7 @@ def put_object(ctx):
         raise S3Error('MissingContentLength')
     swift_headers = swift_object_headers(headers, fresh=False)
     swift_headers.update(canned_acl_headers(headers, bucket=False))
+    swift_headers.update(object_lock.put_headers(ctx))
     return put_body(ctx, ctx.s3req.bucket, ctx.s3req.key, swift_headers)
 
 
@@ -200,6 +202,7 @@ def get_object(ctx):
         raise S3Error('ServiceUnavailable' if status >= 500
                       else 'InternalError')
     out_headers = s3_object_headers(resp.headers)
+    out_headers.update(object_lock.response_headers(resp.headers))
     if found is not None:
         out_headers['x-amz-mp-parts-count'] = str(found[1])
     elif status == 200 and s3req.headers.get(
@@ -249,16 +252,33 @@ def _failed_condition(headers):
 
 
 def delete_object(ctx):
-    _check_version(ctx.s3req.params)
     bucket = ctx.s3req.bucket
-    status = delete_key(ctx, bucket, ctx.s3req.key)
+    version = ctx.s3req.params.get('versionId')
+    if version is None:
+        status = delete_key(ctx, bucket, ctx.s3req.key)
+    else:
+        status = delete_version(ctx, bucket, ctx.s3req.key, version)
     if status == 404:
         if not ctx.bucket_exists(bucket):
             raise S3Error('NoSuchBucket', BucketName=bucket)
     elif not is_success(status):
         raise S3Error('ServiceUnavailable' if status >= 500
                       else 'InternalError')
-    return Response(status=204)
+    headers = {'x-amz-version-id': version} if version else {}
+    return Response(status=204, headers=headers)
+
+
+def delete_version(ctx, bucket, key, version):
+    """The status of deleting one version (``null``: the object written
+    while the bucket was not versioned); object_versioning refuses a
+    locked one, unless the signer may bypass its GOVERNANCE retention."""
+    resp = ctx.call('DELETE', bucket, key,
+                    headers=object_lock.delete_headers(ctx),
+                    query='version-id=' + quote(version, safe=''))
+    if resp.status_int == 400:
+        raise S3Error('InvalidArgument', 'Invalid version id specified',
+                      ArgumentName='versionId', ArgumentValue=version)
+    return resp.status_int
 
 
 def delete_key(ctx, bucket, key):
@@ -331,6 +351,7 @@ def copy_object(ctx):
     swift_headers = _copy_headers(ctx, source)
     swift_headers.update(canned_acl_headers(ctx.s3req.headers,
                                             bucket=False))
+    swift_headers.update(object_lock.put_headers(ctx, copy=True))
     resp = ctx.call('PUT', ctx.s3req.bucket, ctx.s3req.key,
                     headers=swift_headers)
     status = resp.status_int

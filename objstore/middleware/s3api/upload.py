@@ -247,6 +247,8 @@ def put_body(ctx, container, name, swift_headers, upload_checksum=None):
     if ctx.body_mismatched() or not is_success(resp.status_int):
         raise write_error(ctx, resp)
     answer = {'ETag': quoted_etag(resp.headers.get('ETag'))}
+    if resp.headers.get('X-Object-Version-Id'):
+        answer['x-amz-version-id'] = resp.headers['X-Object-Version-Id']
     computed = body.computed()
     if computed is not None:
         if not body.request.value:
