@@ -33,7 +33,7 @@ import base64
 import hashlib
 import json
 import time
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from objstore.common.http import Response, is_success
 from objstore.common.info import get_container_info
@@ -307,7 +307,7 @@ def _rewrite_version(ctx, bucket_head, version, sysmeta):
     """Store ``sysmeta`` on the version ``version`` answered for (module
     doc: the version object is rewritten in place)."""
     version_id = version.headers.get(VERSION_ID)
-    versions = bucket_head.headers.get(SYSMETA_CONTAINER)
+    versions = unquote(bucket_head.headers.get(SYSMETA_CONTAINER, ''))
     if not versions or version_id in (None, 'null'):
         raise S3Error('InvalidRequest', 'Object Lock settings can only be '
                       'changed on a version of a versioned object')
