@@ -390,3 +390,29 @@ def test_swift_metadata_post_keeps_the_lock(swift, s3, locked_bucket):
     assert head['Metadata'] == {'color': 'blue'}
     assert (head['ObjectLockMode'], head['ObjectLockRetainUntilDate'],
             head['ObjectLockLegalHoldStatus']) == ('GOVERNANCE', until, 'ON')
+
+
+def test_delete_objects_reports_locked_versions(s3, locked_bucket):
+    held = s3.put_object(Bucket=locked_bucket, Key='held', Body=b'x',
+                         ObjectLockLegalHoldStatus='ON')['VersionId']
+    governed = s3.put_object(
+        Bucket=locked_bucket, Key='governed', Body=b'x',
+        ObjectLockMode='GOVERNANCE',
+        ObjectLockRetainUntilDate=later(days=1))['VersionId']
+    free = s3.put_object(Bucket=locked_bucket, Key='free', Body=b'x')[
+        'VersionId']
+    objects = [{'Key': 'held', 'VersionId': held},
+               {'Key': 'governed', 'VersionId': governed},
+               {'Key': 'free', 'VersionId': free}]
+    result = s3.delete_objects(Bucket=locked_bucket,
+                               Delete={'Objects': objects})
+    assert sorted((e['Key'], e['VersionId'], e['Code'])
+                  for e in result['Errors']) == [
+        ('governed', governed, 'AccessDenied'),
+        ('held', held, 'AccessDenied')]
+    assert result['Deleted'] == [{'Key': 'free', 'VersionId': free}]
+    result = s3.delete_objects(Bucket=locked_bucket, Delete={
+        'Objects': objects[:2]}, BypassGovernanceRetention=True)
+    assert [(e['Key'], e['Code']) for e in result['Errors']] == [
+        ('held', 'AccessDenied')]
+    assert result['Deleted'] == [{'Key': 'governed', 'VersionId': governed}]

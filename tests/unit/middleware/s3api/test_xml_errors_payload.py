@@ -34,7 +34,7 @@ def test_namespaces_are_dropped():
     root = parse_xml(b'<Delete xmlns="http://s3.amazonaws.com/doc/'
                      b'2006-03-01/"><Object><Key>k</Key></Object></Delete>')
     assert parse_delete(b'<Delete xmlns="urn:x"><Object><Key>k</Key>'
-                        b'</Object></Delete>') == (['k'], False)
+                        b'</Object></Delete>') == ([('k', None)], False)
     assert root.tag == 'Delete' and root.find('Object/Key').text == 'k'
 
 
