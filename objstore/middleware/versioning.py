@@ -87,6 +87,9 @@ NOT_FOR_DATA = EXPIRY_HEADERS + ('host', 'content-type', 'x-auth-token',
                                  'content-length', 'transfer-encoding')
 # A timestamp's ticks are below this: its inverse keeps the same width.
 TICKS_LIMIT = 10 ** 15
+# On a POST ?version-id=, set by a middleware above (an environ key, which
+# no client can send): the object sysmeta to store on that version.
+SYSMETA_UPDATE_KEY = 'objstore.version_sysmeta_update'
 TRUE_VALUES = ('true', '1', 'yes', 'on', 't', 'y')
 
 
@@ -335,8 +338,9 @@ class ObjectRequest:
         req = self.req
         for name in NOT_FOR_LINK:
             req.headers.pop(name, None)
-        req.environ['wsgi.input'] = IterReader([])
-        req.headers['Content-Length'] = '0'
+        # Through webob, which keeps the body seekable as it marked it (a
+        # subrequest made with a bytes body, e.g. the slo's manifest PUT).
+        req.body = b''
         req.environ['QUERY_STRING'] = ''
         set_content_type(req, content_type)
         req.headers[TARGET] = quote('%s/%s' % (
@@ -413,6 +417,10 @@ class ObjectRequest:
 
     def with_version_id(self, version_id):
         method = self.req.method
+        if method == 'POST' and SYSMETA_UPDATE_KEY in self.req.environ:
+            check_version_id(version_id, allow_null=False)
+            return self.update_version_sysmeta(
+                version_id, self.req.environ[SYSMETA_UPDATE_KEY])
         if method == 'POST':
             return text_error(HTTPBadRequest,
                               'POST to a specific version is not allowed')
@@ -477,6 +485,33 @@ class ObjectRequest:
         resp.headers[VERSION_ID] = version_id
         resp.headers['X-Object-Current-Version-Id'] = current_after
         return resp
+
+    def update_version_sysmeta(self, version_id, sysmeta):
+        """Store ``sysmeta`` on one version (SYSMETA_UPDATE_KEY). The
+        object server keeps sysmeta from PUTs only, so the version object
+        is rewritten in place: read raw (a manifest as a manifest) and
+        PUT back under its name with its headers and ``sysmeta``. The
+        version id is the name's, so it stays; each replica holds the
+        old or the new copy, and the newest timestamp wins."""
+        self.authorize()
+        path = self.version_path(version_id)
+        source = self.internal('GET', path, {'X-Newest': 'true'},
+                               'symlink=get').get_response(self.app)
+        if source.status_int == 404 or source.headers.get(
+                'Content-Type') == DELETE_MARKER_CONTENT_TYPE:
+            close_body(source)
+            return text_error(HTTPNotFound,
+                              'The specified version does not exist')
+        check_answer(source)
+        headers = kept_headers(source.headers)
+        headers.update(sysmeta)
+        put = self.internal('PUT', path, headers)
+        put.environ['wsgi.input'] = IterReader(source.app_iter)
+        resp = put.get_response(self.app)
+        close_body(source)
+        self.check_version_write(resp)
+        close_body(resp)
+        return Response(status=202, headers={VERSION_ID: version_id})
 
     def refuse_if_locked(self, path):
         """403 when the version at ``path`` is under retention or a legal

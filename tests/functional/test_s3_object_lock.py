@@ -416,3 +416,30 @@ def test_delete_objects_reports_locked_versions(s3, locked_bucket):
     assert [(e['Key'], e['Code']) for e in result['Errors']] == [
         ('held', 'AccessDenied')]
     assert result['Deleted'] == [{'Key': 'governed', 'VersionId': governed}]
+
+
+def test_multipart_upload_gets_its_lock(s3, locked_bucket):
+    until = later(days=1).replace(microsecond=0)
+    upload = s3.create_multipart_upload(
+        Bucket=locked_bucket, Key='mp', ObjectLockMode='GOVERNANCE',
+        ObjectLockRetainUntilDate=until, ObjectLockLegalHoldStatus='ON')
+    part = s3.upload_part(Bucket=locked_bucket, Key='mp', PartNumber=1,
+                          UploadId=upload['UploadId'], Body=b'part')
+    done = s3.complete_multipart_upload(
+        Bucket=locked_bucket, Key='mp', UploadId=upload['UploadId'],
+        MultipartUpload={'Parts': [{'PartNumber': 1,
+                                    'ETag': part['ETag']}]})
+    head = s3.head_object(Bucket=locked_bucket, Key='mp')
+    assert (head['ObjectLockMode'], head['ObjectLockRetainUntilDate'],
+            head['ObjectLockLegalHoldStatus']) == ('GOVERNANCE', until, 'ON')
+    assert head['ETag'] == done['ETag']
+    # The version behind it is a manifest: rewritten as one, it still
+    # reads as the whole object.
+    s3.put_object_legal_hold(Bucket=locked_bucket, Key='mp',
+                             LegalHold={'Status': 'OFF'})
+    got = s3.get_object(Bucket=locked_bucket, Key='mp')
+    assert (got['ObjectLockLegalHoldStatus'], got['ETag'],
+            got['Body'].read()) == ('OFF', done['ETag'], b'part')
+    assert error_of(s3.create_multipart_upload, Bucket=locked_bucket,
+                    Key='mp', ObjectLockMode='GOVERNANCE') == (
+        'InvalidArgument', 400)

@@ -129,12 +129,13 @@ class S3Context:
     # -- subrequests ---------------------------------------------------------
 
     def call(self, method, container=None, obj=None, headers=None,
-             body=None, query=None, client_body=False):
+             body=None, query=None, client_body=False, environ=None):
         """The Swift answer to ``method`` on the path; raises AccessDenied
         (or the signature's error) when auth refuses.
 
         ``client_body``: stream the client's body (checked against the
-        signed SHA-256, payload module) instead of ``body``.
+        signed SHA-256, payload module) instead of ``body``. ``environ``:
+        keys for the middlewares below (what no client may send).
         """
         first = self.account is None
         account = UNVERIFIED_ACCOUNT if first else self.account
@@ -144,6 +145,7 @@ class S3Context:
                               headers=headers, body=body, source=SOURCE)
         if query:
             req.environ['QUERY_STRING'] = query
+        req.environ.update(environ or {})
         if client_body:
             self._attach_client_body(req)
         if first:

@@ -351,7 +351,7 @@ def copy_object(ctx):
     swift_headers = _copy_headers(ctx, source)
     swift_headers.update(canned_acl_headers(ctx.s3req.headers,
                                             bucket=False))
-    swift_headers.update(object_lock.put_headers(ctx, copy=True))
+    swift_headers.update(object_lock.put_headers(ctx, with_body=False))
     resp = ctx.call('PUT', ctx.s3req.bucket, ctx.s3req.key,
                     headers=swift_headers)
     status = resp.status_int

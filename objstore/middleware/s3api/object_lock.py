@@ -11,15 +11,11 @@ versioned bucket may get a lock later (as S3 now allows).
 
 Changing a version's lock: the object server keeps sysmeta from PUTs only
 (a POST cannot change it, which is also why no metadata POST can drop a
-lock), so the version object in the hidden versions container is
-rewritten in place: a pre-authorized GET of it streamed into a PUT to the
-same name with its headers and the new lock facts. The version id is the
-name's, so it is unchanged; each replica holds the old or the new copy,
-and the newest timestamp wins. The client's right to write the bucket is
-checked first, as object_versioning checks it before its own writes.
-Only versions can be locked after the upload (not a ``null`` object,
-which has no version of its own; not a multipart object, whose version is
-its manifest).
+lock), so object_versioning is asked (a POST ``?version-id=`` carrying
+``SYSMETA_UPDATE_KEY`` in its environ) to rewrite the version object in
+place with the new facts; it checks the signer's right to write the
+bucket first. Only versions can be locked after the upload, not a
+``null`` object, which has no version of its own.
 
 Who may bypass GOVERNANCE retention (``x-amz-bypass-governance-
 retention: true``): the bucket's owner, in our model the account's
@@ -33,24 +29,22 @@ import base64
 import hashlib
 import json
 import time
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from objstore.common.http import Response, is_success
 from objstore.common.info import get_container_info
 from objstore.common.retention import (
     BYPASS_GOVERNANCE_HEADER, LEGAL_HOLD_SYSMETA, RETENTION_SYSMETA,
     format_date, format_retention, stored_lock)
-from objstore.common.subrequest import IterReader, make_subrequest
+from objstore.common.subrequest import make_subrequest
 from objstore.middleware.s3api import lock_rules
 from objstore.middleware.s3api.checksums import (
     S3InputError, algorithm_of_header, new_checksum, parse_checksum_headers)
 from objstore.middleware.s3api.context import swift_path
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.xmlio import MAX_XML_SIZE
-from objstore.middleware.symlink import close_body
 from objstore.middleware.versioning import (
-    CLIENT_ENABLED, SYSMETA_CONTAINER, VERSION_ID, authorize_write,
-    internal_request, is_true, kept_headers, version_object_name)
+    CLIENT_ENABLED, SYSMETA_UPDATE_KEY, VERSION_ID, is_true)
 
 BUCKET_SYSMETA = 'X-Container-Sysmeta-S3api-Object-Lock'
 # Its key in a container info's ``sysmeta`` (common.info).
@@ -82,13 +76,10 @@ def bucket_configuration(head):
     return lock_rules.stored_configuration(head.headers.get(BUCKET_SYSMETA))
 
 
-def _locked_bucket(ctx):
-    """(HEAD answer, configuration) of a bucket that must have a lock."""
-    head = _bucket_head(ctx)
-    config = bucket_configuration(head)
-    if config is None:
+def _require_lock(ctx):
+    """InvalidRequest unless the bucket has an object lock."""
+    if bucket_configuration(_bucket_head(ctx)) is None:
         raise S3Error('InvalidRequest', lock_rules.NOT_LOCKED)
-    return head, config
 
 
 def _check_body_digest(headers, body):
@@ -152,11 +143,13 @@ def _has_digest(headers):
         return True     # refused, with its own error, when the body goes
 
 
-def put_headers(ctx, copy=False):
-    """The object sysmeta of PutObject's (or CopyObject's) lock: the
-    request's ``x-amz-object-lock-*`` headers, else the bucket's default
-    retention. A copy gets blanks where it sets nothing: a lock is the
-    version's own and never comes from the source."""
+def put_headers(ctx, with_body=True):
+    """The object sysmeta of a new object's lock: the request's
+    ``x-amz-object-lock-*`` headers, else the bucket's default retention.
+    PutObject (``with_body``) must then carry a Content-MD5 or checksum.
+    CopyObject and CreateMultipartUpload (not ``with_body``) get blanks
+    where they set nothing: a lock is the version's own and never comes
+    from a copy's source."""
     headers = ctx.s3req.headers
     now = time.time()
     retention, hold = lock_rules.requested_lock(headers, now)
@@ -164,10 +157,10 @@ def put_headers(ctx, copy=False):
     if config is None:
         if retention is not None or hold is not None:
             raise S3Error('InvalidRequest', lock_rules.NOT_LOCKED)
-        return {RETENTION_SYSMETA: '', LEGAL_HOLD_SYSMETA: ''} if copy \
-            else {}
+        return {} if with_body else {RETENTION_SYSMETA: '',
+                                     LEGAL_HOLD_SYSMETA: ''}
     retention = retention or lock_rules.default_retention(config, now)
-    if (retention is not None or hold == 'ON') and not copy and \
+    if (retention is not None or hold == 'ON') and with_body and \
             not _has_digest(headers):
         raise S3Error('InvalidRequest', NO_DIGEST)
     return {RETENTION_SYSMETA: format_retention(retention) if retention
@@ -265,7 +258,7 @@ def _version_head(ctx):
 
 
 def get_object_retention(ctx):
-    _locked_bucket(ctx)
+    _require_lock(ctx)
     retention, _hold = stored_lock(_version_head(ctx).headers)
     if retention is None:
         raise S3Error('NoSuchObjectLockConfiguration')
@@ -273,7 +266,7 @@ def get_object_retention(ctx):
 
 
 def get_object_legal_hold(ctx):
-    _locked_bucket(ctx)
+    _require_lock(ctx)
     headers = response_headers(_version_head(ctx).headers)
     if lock_rules.HOLD_HEADER not in headers:
         raise S3Error('NoSuchObjectLockConfiguration')
@@ -282,7 +275,7 @@ def get_object_legal_hold(ctx):
 
 
 def put_object_retention(ctx):
-    bucket_head, _config = _locked_bucket(ctx)
+    _require_lock(ctx)
     new = lock_rules.parse_retention_document(_read_document(ctx),
                                               time.time())
     version = _version_head(ctx)
@@ -290,52 +283,31 @@ def put_object_retention(ctx):
     if not lock_rules.change_allowed(old, new, time.time(),
                                      may_bypass_governance(ctx)):
         raise S3Error('AccessDenied')
-    _rewrite_version(ctx, bucket_head, version, {
+    _store_on_version(ctx, version, {
         RETENTION_SYSMETA: format_retention(new) if new else ''})
     return Response(status=200, content_length=0)
 
 
 def put_object_legal_hold(ctx):
-    bucket_head, _config = _locked_bucket(ctx)
+    _require_lock(ctx)
     status = lock_rules.parse_legal_hold_document(_read_document(ctx))
-    version = _version_head(ctx)
-    _rewrite_version(ctx, bucket_head, version, {LEGAL_HOLD_SYSMETA: status})
+    _store_on_version(ctx, _version_head(ctx), {LEGAL_HOLD_SYSMETA: status})
     return Response(status=200, content_length=0)
 
 
-def _rewrite_version(ctx, bucket_head, version, sysmeta):
-    """Store ``sysmeta`` on the version ``version`` answered for (module
-    doc: the version object is rewritten in place)."""
+def _store_on_version(ctx, version, sysmeta):
+    """Store ``sysmeta`` on the version ``version`` answered for, through
+    object_versioning (module doc)."""
     version_id = version.headers.get(VERSION_ID)
-    versions = unquote(bucket_head.headers.get(SYSMETA_CONTAINER, ''))
-    if not versions or version_id in (None, 'null'):
+    if version_id in (None, 'null'):
         raise S3Error('InvalidRequest', 'Object Lock settings can only be '
                       'changed on a version of a versioned object')
-    if is_true(version.headers.get('X-Static-Large-Object')):
-        raise S3Error('NotImplemented', 'Changing the Object Lock settings '
-                      'of a multipart object is not implemented')
-    _authorize_write(ctx)
-    path = swift_path(ctx.account, versions, version_object_name(
-        ctx.s3req.key, version_id))
-    source = internal_request(ctx.environ, 'GET', path, {
-        'X-Newest': 'true'}).get_response(ctx.app)
-    if not is_success(source.status_int):
+    resp = ctx.call('POST', ctx.s3req.bucket, ctx.s3req.key,
+                    query='version-id=' + quote(version_id, safe=''),
+                    environ={SYSMETA_UPDATE_KEY: sysmeta})
+    if resp.status_int == 404:
         raise S3Error('NoSuchVersion', Key=ctx.s3req.key,
                       VersionId=version_id)
-    headers = kept_headers(source.headers)
-    headers.update(sysmeta)
-    put = internal_request(ctx.environ, 'PUT', path, headers)
-    put.environ['wsgi.input'] = IterReader(source.app_iter)
-    resp = put.get_response(ctx.app)
-    close_body(source)
     if not is_success(resp.status_int):
-        raise S3Error('ServiceUnavailable')
-
-
-def _authorize_write(ctx):
-    """AccessDenied unless the signer may write the bucket (its object)."""
-    identity = dict(ctx.environ, **ctx.identity)
-    probe = make_subrequest(identity, 'PUT', swift_path(
-        ctx.account, ctx.s3req.bucket, ctx.s3req.key))
-    if authorize_write(probe, ctx.app) is not None:
-        raise S3Error('AccessDenied')
+        raise S3Error('ServiceUnavailable' if resp.status_int >= 500
+                      else 'InternalError')
