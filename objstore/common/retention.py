@@ -9,7 +9,10 @@ object_versioning for the Swift API and the daemons that use it):
 * ``X-Object-Sysmeta-S3api-Retention: <MODE> <retain-until>``, MODE
   ``GOVERNANCE`` or ``COMPLIANCE``, the date in S3's ISO 8601 form
   (``2030-01-01T00:00:00.000Z``);
-* ``X-Object-Sysmeta-S3api-Legal-Hold: ON|OFF``.
+* ``X-Object-Sysmeta-S3api-Legal-Hold: ON|OFF``;
+
+and of the container sysmeta that says a bucket has a lock, under which
+versioning cannot be suspended (object_versioning refuses it).
 
 Sysmeta, not transient sysmeta: a POST cannot change it, so no metadata
 update through any API can drop a lock.
@@ -25,6 +28,11 @@ Pure: values in, answers out; ``now`` is passed in.
 import dataclasses
 import datetime
 
+# The bucket's lock configuration (s3api's object lock owns its value);
+# its presence is what makes a container's versioning permanent.
+BUCKET_LOCK_SYSMETA = 'X-Container-Sysmeta-S3api-Object-Lock'
+# Its key in a container info's ``sysmeta`` (common.info).
+BUCKET_LOCK_INFO_KEY = 's3api-object-lock'
 RETENTION_SYSMETA = 'X-Object-Sysmeta-S3api-Retention'
 LEGAL_HOLD_SYSMETA = 'X-Object-Sysmeta-S3api-Legal-Hold'
 BYPASS_GOVERNANCE_HEADER = 'X-Backend-Bypass-Governance-Retention'

@@ -53,7 +53,7 @@ from objstore.common.http import (
 from objstore.common.info import get_container_info
 from objstore.common.listing import JSON_TYPE, PLAIN_TYPE, negotiate_format
 from objstore.common.retention import (
-    BYPASS_GOVERNANCE_HEADER, deletion_refusal)
+    BUCKET_LOCK_INFO_KEY, BYPASS_GOVERNANCE_HEADER, deletion_refusal)
 from objstore.common.subrequest import (
     IterReader, add_capability, make_preauthed_subrequest, query_params,
     sent_content_type)
@@ -628,6 +628,10 @@ class ObjectVersioning:
                               'versioning on a container configured as '
                               'source of container syncing.')
         enabled = is_true(req.headers.pop(CLIENT_ENABLED))
+        if not enabled and sysmeta.get(BUCKET_LOCK_INFO_KEY):
+            return text_error(HTTPConflict, 'An object lock configuration '
+                              'is present on this container, so its '
+                              'versioning cannot be suspended.')
         req.headers[SYSMETA_ENABLED] = str(enabled)
         created = None
         if enabled:

@@ -443,3 +443,31 @@ def test_multipart_upload_gets_its_lock(s3, locked_bucket):
     assert error_of(s3.create_multipart_upload, Bucket=locked_bucket,
                     Key='mp', ObjectLockMode='GOVERNANCE') == (
         'InvalidArgument', 400)
+
+
+def test_versioning_of_a_locked_bucket_stays_on(swift, locked_bucket):
+    status, _h, body = swift('POST', '/' + locked_bucket,
+                             {'X-Versions-Enabled': 'false'})
+    assert status == 409 and b'object lock' in body, (status, body)
+    status, headers, _body = swift('HEAD', '/' + locked_bucket)
+    assert headers.get('X-Versions-Enabled') == 'True'
+
+
+def test_copy_takes_no_lock_from_its_source(s3, locked_bucket):
+    s3.put_object(Bucket=locked_bucket, Key='src', Body=b'x',
+                  ObjectLockMode='GOVERNANCE',
+                  ObjectLockRetainUntilDate=later(days=1),
+                  ObjectLockLegalHoldStatus='ON')
+    s3.copy_object(Bucket=locked_bucket, Key='dst',
+                   CopySource={'Bucket': locked_bucket, 'Key': 'src'})
+    head = s3.head_object(Bucket=locked_bucket, Key='dst')
+    assert 'ObjectLockMode' not in head
+    assert 'ObjectLockLegalHoldStatus' not in head
+    until = later(days=2).replace(microsecond=0)
+    s3.copy_object(Bucket=locked_bucket, Key='dst2',
+                   CopySource={'Bucket': locked_bucket, 'Key': 'src'},
+                   ObjectLockMode='GOVERNANCE',
+                   ObjectLockRetainUntilDate=until)
+    head = s3.head_object(Bucket=locked_bucket, Key='dst2')
+    assert (head['ObjectLockMode'], head['ObjectLockRetainUntilDate']) == (
+        'GOVERNANCE', until)

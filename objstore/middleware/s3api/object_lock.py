@@ -34,8 +34,9 @@ from urllib.parse import quote
 from objstore.common.http import Response, is_success
 from objstore.common.info import get_container_info
 from objstore.common.retention import (
-    BYPASS_GOVERNANCE_HEADER, LEGAL_HOLD_SYSMETA, RETENTION_SYSMETA,
-    format_date, format_retention, stored_lock)
+    BUCKET_LOCK_INFO_KEY, BUCKET_LOCK_SYSMETA, BYPASS_GOVERNANCE_HEADER,
+    LEGAL_HOLD_SYSMETA, RETENTION_SYSMETA, format_date, format_retention,
+    stored_lock)
 from objstore.common.subrequest import make_subrequest
 from objstore.middleware.s3api import lock_rules
 from objstore.middleware.s3api.checksums import (
@@ -46,9 +47,6 @@ from objstore.middleware.s3api.xmlio import MAX_XML_SIZE
 from objstore.middleware.versioning import (
     CLIENT_ENABLED, SYSMETA_UPDATE_KEY, VERSION_ID, is_true)
 
-BUCKET_SYSMETA = 'X-Container-Sysmeta-S3api-Object-Lock'
-# Its key in a container info's ``sysmeta`` (common.info).
-INFO_SYSMETA_KEY = 's3api-object-lock'
 ENABLED_HEADER = 'x-amz-bucket-object-lock-enabled'
 BYPASS_HEADER = 'x-amz-bypass-governance-retention'
 NO_DIGEST = ('Content-MD5 OR x-amz-checksum- HTTP header is required for '
@@ -73,7 +71,8 @@ def _bucket_head(ctx):
 
 def bucket_configuration(head):
     """The lock configuration of a bucket's HEAD answer, or None."""
-    return lock_rules.stored_configuration(head.headers.get(BUCKET_SYSMETA))
+    return lock_rules.stored_configuration(
+        head.headers.get(BUCKET_LOCK_SYSMETA))
 
 
 def _require_lock(ctx):
@@ -131,7 +130,7 @@ def create_bucket_headers(ctx):
     if value.lower() != 'true':
         raise S3Error('InvalidArgument', ArgumentName=ENABLED_HEADER,
                       ArgumentValue=value)
-    return {CLIENT_ENABLED: 'true', BUCKET_SYSMETA: json.dumps({})}
+    return {CLIENT_ENABLED: 'true', BUCKET_LOCK_SYSMETA: json.dumps({})}
 
 
 def _has_digest(headers):
@@ -185,7 +184,7 @@ def _write_target_configuration(ctx):
     if info['status'] == 404:
         raise S3Error('NoSuchBucket', BucketName=bucket)
     return lock_rules.stored_configuration(
-        (info.get('sysmeta') or {}).get(INFO_SYSMETA_KEY))
+        (info.get('sysmeta') or {}).get(BUCKET_LOCK_INFO_KEY))
 
 
 def response_headers(swift_headers):
@@ -227,7 +226,7 @@ def put_object_lock_configuration(ctx):
         raise S3Error('InvalidBucketState', NOT_VERSIONED,
                       BucketName=ctx.s3req.bucket)
     resp = ctx.call('POST', ctx.s3req.bucket, headers={
-        BUCKET_SYSMETA: json.dumps(config, separators=(',', ':'))})
+        BUCKET_LOCK_SYSMETA: json.dumps(config, separators=(',', ':'))})
     if not is_success(resp.status_int):
         raise S3Error('ServiceUnavailable' if resp.status_int >= 500
                       else 'InternalError')

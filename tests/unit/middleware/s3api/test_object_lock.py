@@ -232,3 +232,77 @@ def test_unlocked_or_bypassed_version_is_deleted():
     resp, deletes = delete_version({VERSION_PATH: future},
                                    {BYPASS_GOVERNANCE_HEADER: 'true'})
     assert (resp.status_int, deletes) == (204, [('DELETE', VERSION_PATH)])
+
+
+class RecordingStore(VersionStore):
+    """A VersionStore that also answers GETs (the version's headers and
+    body) and keeps each PUT's headers and body."""
+
+    def __init__(self, stored, body=b'data'):
+        super().__init__(stored)
+        self.body = body
+        self.puts = []
+
+    def __call__(self, environ, start_response):
+        req = Request(environ)
+        if req.method == 'GET':
+            self.seen.append(('GET', req.path_info))
+            headers = self.stored.get(req.path_info)
+            if headers is None:
+                return Response(status=404)(environ, start_response)
+            return Response(status=200, body=self.body, headers=dict(
+                headers, **{'Content-Length': str(len(self.body))}))(
+                environ, start_response)
+        if req.method == 'PUT':
+            self.puts.append((req.path_info, {
+                name.lower(): value for name, value in req.headers.items()},
+                req.body))
+            return Response(status=201)(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+def post_version(store, environ):
+    req = Request.blank('/v1/a/c/o?version-id=' + VERSION, method='POST')
+    req.environ[INFOCACHE_KEY] = {cache_key('a', 'c'): {
+        'status': 200, 'sysmeta': {
+            'versions-container': '%00versions%00c',
+            'versions-enabled': 'True'}}}
+    req.environ.update(environ)
+    return req.get_response(versioning.filter_factory({})(store))
+
+
+def test_version_sysmeta_is_rewritten_in_place():
+    store = RecordingStore({VERSION_PATH: {
+        'Content-Type': 'text/plain',
+        'Etag': '8d777f385d3dfec8815d20f7496026dc',
+        'X-Object-Meta-Color': 'blue', LEGAL_HOLD_SYSMETA: 'ON'}})
+    resp = post_version(store, {versioning.SYSMETA_UPDATE_KEY: {
+        LEGAL_HOLD_SYSMETA: 'OFF'}})
+    assert resp.status_int == 202
+    assert resp.headers[versioning.VERSION_ID] == VERSION
+    ((path, headers, body),) = store.puts
+    assert (path, body) == (VERSION_PATH, b'data')
+    assert headers[LEGAL_HOLD_SYSMETA.lower()] == 'OFF'
+    assert headers['x-object-meta-color'] == 'blue'
+    assert headers['etag'] == '8d777f385d3dfec8815d20f7496026dc'
+
+
+def test_version_sysmeta_update_needs_the_environ_key():
+    store = RecordingStore({VERSION_PATH: {'Content-Type': 'text/plain'}})
+    resp = post_version(store, {})
+    assert resp.status_int == 400 and store.puts == []
+    resp = post_version(RecordingStore({}), {
+        versioning.SYSMETA_UPDATE_KEY: {LEGAL_HOLD_SYSMETA: 'OFF'}})
+    assert resp.status_int == 404
+
+
+def test_versioning_of_a_locked_container_cannot_be_suspended():
+    store = VersionStore({})
+    req = Request.blank('/v1/a/c', method='POST',
+                        headers={'X-Versions-Enabled': 'false'})
+    req.environ[INFOCACHE_KEY] = {cache_key('a', 'c'): {
+        'status': 204, 'sysmeta': {
+            'versions-container': '%00versions%00c',
+            'versions-enabled': 'True', 's3api-object-lock': '{}'}}}
+    resp = req.get_response(versioning.filter_factory({})(store))
+    assert resp.status_int == 409 and store.seen == []
