@@ -216,15 +216,18 @@ def test_put_object_lock_header_errors(cluster, s3, locked_bucket):
                     ObjectLockRetainUntilDate=later(days=-1)) == (
         'InvalidArgument', 400)
     # A client that sends no checksum: S3 requires Content-MD5 or one.
-    bare = make_s3_client(cluster, request_checksum_calculation='when_required')
+    bare = make_s3_client(cluster,
+                          request_checksum_calculation='when_required')
     assert error_of(bare.put_object, Bucket=locked_bucket, Key='k',
                     Body=b'x', ObjectLockLegalHoldStatus='ON') == (
         'InvalidRequest', 400)
-    assert swift_versions_of(s3, locked_bucket) == []
+    assert listed_keys(s3, locked_bucket) == []
+    # Without a lock to apply, no checksum is required.
     bare.put_object(Bucket=locked_bucket, Key='k', Body=b'x')
+    assert listed_keys(s3, locked_bucket) == ['k']
 
 
-def swift_versions_of(s3, bucket):
+def listed_keys(s3, bucket):
     return [item['Key'] for item in s3.list_objects_v2(Bucket=bucket).get(
         'Contents', [])]
 

@@ -138,8 +138,8 @@ def test_legal_hold_documents():
 @pytest.mark.parametrize('old, new, bypass, allowed', [
     (None, None, False, True),
     (Retention('COMPLIANCE', NOW - 1), None, False, True),
-    (Retention('COMPLIANCE', NOW + DAY), Retention('COMPLIANCE', NOW + 2 * DAY),
-     False, True),
+    (Retention('COMPLIANCE', NOW + DAY),
+     Retention('COMPLIANCE', NOW + 2 * DAY), False, True),
     (Retention('COMPLIANCE', NOW + DAY), Retention('COMPLIANCE', NOW + 1),
      True, False),
     (Retention('COMPLIANCE', NOW + DAY), Retention('GOVERNANCE', NOW + DAY),
