@@ -86,6 +86,9 @@ def test_bucket_created_with_lock_is_versioned(swift, s3, locked_bucket):
     config = s3.get_object_lock_configuration(Bucket=locked_bucket)
     assert config['ObjectLockConfiguration'] == {
         'ObjectLockEnabled': 'Enabled'}
+    assert error_of(s3.create_bucket, Bucket=locked_bucket,
+                    ObjectLockEnabledForBucket=True) == (
+        'BucketAlreadyOwnedByYou', 409)
     status, headers, _body = swift('HEAD', '/' + locked_bucket)
     assert (status, headers.get('X-Versions-Enabled')) == (204, 'True')
     first = s3.put_object(Bucket=locked_bucket, Key='k', Body=b'1')
@@ -126,7 +129,7 @@ def test_bad_configurations(s3, locked_bucket, retention, expected):
         'ObjectLockConfiguration'] == {'ObjectLockEnabled': 'Enabled'}
 
 
-def test_bucket_without_lock(s3, bucket):
+def test_bucket_without_lock(swift, s3, bucket):
     assert error_of(s3.get_object_lock_configuration, Bucket=bucket) == (
         'ObjectLockConfigurationNotFoundError', 404)
     assert error_of(s3.put_object_lock_configuration, Bucket=bucket,
@@ -143,6 +146,15 @@ def test_bucket_without_lock(s3, bucket):
     assert error_of(s3.get_object_lock_configuration,
                     Bucket='s3lock-missing-' + uuid.uuid4().hex[:8]) == (
         'NoSuchBucket', 404)
+    # Asking for a lock on the existing bucket changes nothing of it.
+    assert error_of(s3.create_bucket, Bucket=bucket,
+                    ObjectLockEnabledForBucket=True) == (
+        'BucketAlreadyOwnedByYou', 409)
+    assert swift('HEAD', '/' + bucket)[1].get('X-Versions-Enabled') is None
+    assert error_of(s3.get_object_lock_configuration, Bucket=bucket) == (
+        'ObjectLockConfigurationNotFoundError', 404)
+    assert error_of(s3.delete_object, Bucket=bucket, Key='k',
+                    VersionId='') == ('InvalidArgument', 400)
 
 
 def test_lock_enabled_on_an_existing_versioned_bucket(swift, s3, bucket):

@@ -253,7 +253,7 @@ def _failed_condition(headers):
 
 def delete_object(ctx):
     bucket = ctx.s3req.bucket
-    version = ctx.s3req.params.get('versionId')
+    version = object_lock.version_param(ctx.s3req.params)
     if version is None:
         status = delete_key(ctx, bucket, ctx.s3req.key)
     else:

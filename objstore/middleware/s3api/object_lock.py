@@ -123,14 +123,26 @@ def may_bypass_governance(ctx):
 
 
 def create_bucket_headers(ctx):
-    """The container headers of CreateBucket's lock header."""
+    """The container headers of CreateBucket's lock header. An existing
+    bucket is refused first: a container PUT would change it."""
     value = ctx.s3req.headers.get(ENABLED_HEADER)
     if value is None or value.lower() == 'false':
         return {}
     if value.lower() != 'true':
         raise S3Error('InvalidArgument', ArgumentName=ENABLED_HEADER,
                       ArgumentValue=value)
+    if ctx.bucket_exists(ctx.s3req.bucket):
+        raise S3Error('BucketAlreadyOwnedByYou', BucketName=ctx.s3req.bucket)
     return {CLIENT_ENABLED: 'true', BUCKET_LOCK_SYSMETA: json.dumps({})}
+
+
+def version_param(params):
+    """The ``versionId`` a request names, or None; never empty."""
+    version = params.get('versionId')
+    if version == '':
+        raise S3Error('InvalidArgument', 'Version id cannot be the empty '
+                      'string', ArgumentName='versionId', ArgumentValue='')
+    return version
 
 
 def _has_digest(headers):
@@ -240,7 +252,7 @@ def _version_head(ctx):
     """The HEAD answer of the version a request addresses (``versionId``,
     else the current one)."""
     s3req = ctx.s3req
-    version = s3req.params.get('versionId')
+    version = version_param(s3req.params)
     query = 'version-id=' + quote(version, safe='') if version else None
     resp = ctx.call('HEAD', s3req.bucket, s3req.key, query=query)
     if resp.status_int == 400 and version:
