@@ -29,6 +29,14 @@ static symlink (middleware.symlink) to its current version, marked with
   versions remain, else the hidden container goes too.
 * Restore: COPY (or PUT with X-Copy-From) of ``?version-id=<id>``; the
   copy middleware hands the parameter to its source GET.
+* Locks (common.retention): a DELETE ``?version-id=`` of a version under
+  retention or a legal hold is a 403, whichever API or daemon sends it
+  (``X-Backend-Bypass-Governance-Retention`` lifts GOVERNANCE only);
+  versioning of a container with an object lock cannot be suspended.
+* A middleware above may store sysmeta on one version: a POST
+  ``?version-id=`` with ``SYSMETA_UPDATE_KEY`` in its environ rewrites
+  the version object in place (the object server takes sysmeta from PUTs
+  only); s3api's object lock does so.
 
 Writes to the hidden container are pre-authorized subrequests, so the
 client's right to write the container is checked here first. Must not

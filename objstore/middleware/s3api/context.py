@@ -91,12 +91,6 @@ class S3Context:
         return self.environ.get('swift.trans_id')
 
     @property
-    def identity(self):
-        """The environ keys the auth middleware gave the signer (empty
-        until the first subrequest verified the signature)."""
-        return dict(self._identity)
-
-    @property
     def groups(self):
         """The signer's groups (``REMOTE_USER``), once verified."""
         remote = self._identity.get('REMOTE_USER') or ''
