@@ -29,6 +29,14 @@ static symlink (middleware.symlink) to its current version, marked with
   versions remain, else the hidden container goes too.
 * Restore: COPY (or PUT with X-Copy-From) of ``?version-id=<id>``; the
   copy middleware hands the parameter to its source GET.
+* Locks (common.retention): a DELETE ``?version-id=`` of a version under
+  retention or a legal hold is a 403, whichever API or daemon sends it
+  (``X-Backend-Bypass-Governance-Retention`` lifts GOVERNANCE only);
+  versioning of a container with an object lock cannot be suspended.
+* A middleware above may store sysmeta on one version: a POST
+  ``?version-id=`` with ``SYSMETA_UPDATE_KEY`` in its environ rewrites
+  the version object in place (the object server takes sysmeta from PUTs
+  only); s3api's object lock does so.
 
 Writes to the hidden container are pre-authorized subrequests, so the
 client's right to write the container is checked here first. Must not
@@ -37,6 +45,7 @@ reach storage other than through the pipeline below it.
 
 import json
 import mimetypes
+import time
 from urllib.parse import quote, unquote, urlencode
 
 from objstore.common.constraints import (
@@ -45,12 +54,14 @@ from objstore.common.constraints import (
 from objstore.common.exceptions import (
     InvalidListingParam, InvalidTimestamp, ListingNotAcceptable)
 from objstore.common.http import (
-    HTTPBadRequest, HTTPConflict, HTTPInternalServerError, HTTPNotFound,
-    HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
+    HTTPBadRequest, HTTPConflict, HTTPForbidden, HTTPInternalServerError,
+    HTTPNotFound, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
     HTTPServiceUnavailable, Request, Response, is_client_error, is_success,
     split_path, text_error)
 from objstore.common.info import get_container_info
 from objstore.common.listing import JSON_TYPE, PLAIN_TYPE, negotiate_format
+from objstore.common.retention import (
+    BUCKET_LOCK_INFO_KEY, BYPASS_GOVERNANCE_HEADER, deletion_refusal)
 from objstore.common.subrequest import (
     IterReader, add_capability, make_preauthed_subrequest, query_params,
     sent_content_type)
@@ -84,6 +95,9 @@ NOT_FOR_DATA = EXPIRY_HEADERS + ('host', 'content-type', 'x-auth-token',
                                  'content-length', 'transfer-encoding')
 # A timestamp's ticks are below this: its inverse keeps the same width.
 TICKS_LIMIT = 10 ** 15
+# On a POST ?version-id=, set by a middleware above (an environ key, which
+# no client can send): the object sysmeta to store on that version.
+SYSMETA_UPDATE_KEY = 'objstore.version_sysmeta_update'
 TRUE_VALUES = ('true', '1', 'yes', 'on', 't', 'y')
 
 
@@ -412,6 +426,10 @@ class ObjectRequest:
 
     def with_version_id(self, version_id):
         method = self.req.method
+        if method == 'POST' and SYSMETA_UPDATE_KEY in self.req.environ:
+            check_version_id(version_id, allow_null=False)
+            return self.update_version_sysmeta(
+                version_id, self.req.environ[SYSMETA_UPDATE_KEY])
         if method == 'POST':
             return text_error(HTTPBadRequest,
                               'POST to a specific version is not allowed')
@@ -455,9 +473,11 @@ class ObjectRequest:
         return resp
 
     def delete_version(self, version_id):
-        if version_id == 'null':
-            return None
         self.authorize()
+        if version_id == 'null':
+            self.refuse_if_locked(self.user_path())
+            return None
+        self.refuse_if_locked(self.version_path(version_id))
         exists, current = self.current_link()
         req = self.req
         if exists and current == version_id:
@@ -474,6 +494,54 @@ class ObjectRequest:
         resp.headers[VERSION_ID] = version_id
         resp.headers['X-Object-Current-Version-Id'] = current_after
         return resp
+
+    def update_version_sysmeta(self, version_id, sysmeta):
+        """Store ``sysmeta`` on one version (SYSMETA_UPDATE_KEY). The
+        object server keeps sysmeta from PUTs only, so the version object
+        is rewritten in place: read raw (a manifest as a manifest) and
+        PUT back under its name with its headers and ``sysmeta``. The
+        version id is the name's, so it stays; each replica holds the
+        old or the new copy, and the newest timestamp wins."""
+        self.authorize()
+        path = self.version_path(version_id)
+        source = self.internal('GET', path, {'X-Newest': 'true'},
+                               'symlink=get').get_response(self.app)
+        if source.status_int == 404 or source.headers.get(
+                'Content-Type') == DELETE_MARKER_CONTENT_TYPE:
+            close_body(source)
+            return text_error(HTTPNotFound,
+                              'The specified version does not exist')
+        check_answer(source)
+        headers = kept_headers(source.headers)
+        headers.update(sysmeta)
+        put = self.internal('PUT', path, headers)
+        put.environ['wsgi.input'] = IterReader(source.app_iter)
+        resp = put.get_response(self.app)
+        close_body(source)
+        self.check_version_write(resp)
+        close_body(resp)
+        return Response(status=202, headers={VERSION_ID: version_id})
+
+    def refuse_if_locked(self, path):
+        """403 when the version at ``path`` is under retention or a legal
+        hold (common.retention). Every way of deleting one version (S3,
+        the Swift API, daemons such as lifecycle) passes here, so no API
+        is a back door. The object at the user's path is a version (null)
+        only when it is not a version link."""
+        head = self.internal('HEAD', path, {'X-Newest': 'true'},
+                             'symlink=get').get_response(self.app)
+        close_body(head)
+        if not is_success(head.status_int):
+            return
+        if path == self.user_path() and is_true(
+                head.headers.get(SYSMETA_VERSIONS_SYMLINK)):
+            return
+        reason = deletion_refusal(
+            head.headers, time.time(),
+            is_true(self.req.headers.get(BYPASS_GOVERNANCE_HEADER)))
+        if reason is not None:
+            raise VersioningError(text_error(
+                HTTPForbidden, 'Object version locked: %s' % reason))
 
     def restore_version(self, version_id):
         """PUT ?version-id: make that version current (no body)."""
@@ -569,6 +637,10 @@ class ObjectVersioning:
                               'versioning on a container configured as '
                               'source of container syncing.')
         enabled = is_true(req.headers.pop(CLIENT_ENABLED))
+        if not enabled and sysmeta.get(BUCKET_LOCK_INFO_KEY):
+            return text_error(HTTPConflict, 'An object lock configuration '
+                              'is present on this container, so its '
+                              'versioning cannot be suspended.')
         req.headers[SYSMETA_ENABLED] = str(enabled)
         created = None
         if enabled:

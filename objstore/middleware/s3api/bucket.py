@@ -16,7 +16,8 @@ import json
 from urllib.parse import quote, urlencode
 
 from objstore.common.http import Response, is_success
-from objstore.middleware.s3api import lifecycle, registry, versioning
+from objstore.middleware.s3api import (
+    lifecycle, object_lock, registry, versioning)
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.multipart import list_names, segments_container
@@ -54,6 +55,7 @@ def create_bucket(ctx):
     if location and location != ctx.conf.location:
         raise S3Error('InvalidLocationConstraint', LocationConstraint=location)
     headers = canned_acl_headers(ctx.s3req.headers, bucket=True)
+    headers.update(object_lock.create_bucket_headers(ctx))
     resp = registry.create_registered(
         ctx, lambda: ctx.call('PUT', bucket, headers=headers))
     if resp.status_int == 202:

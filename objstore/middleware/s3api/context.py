@@ -93,6 +93,12 @@ class S3Context:
     def trans_id(self):
         return self.environ.get('swift.trans_id')
 
+    @property
+    def groups(self):
+        """The signer's groups (``REMOTE_USER``), once verified."""
+        remote = self._identity.get('REMOTE_USER') or ''
+        return tuple(group for group in remote.split(',') if group)
+
     # -- the signature check, run by the auth middleware ---------------------
 
     def _verifier(self, sub_environ):
@@ -120,12 +126,13 @@ class S3Context:
     # -- subrequests ---------------------------------------------------------
 
     def call(self, method, container=None, obj=None, headers=None,
-             body=None, query=None, client_body=False):
+             body=None, query=None, client_body=False, environ=None):
         """The Swift answer to ``method`` on the path; raises AccessDenied
         (or the signature's error) when auth refuses.
 
         ``client_body``: stream the client's body (checked against the
-        signed SHA-256, payload module) instead of ``body``.
+        signed SHA-256, payload module) instead of ``body``. ``environ``:
+        keys for the middlewares below (what no client may send).
         """
         first = self.account is None
         account = UNVERIFIED_ACCOUNT if first else self.account
@@ -135,6 +142,7 @@ class S3Context:
                               headers=headers, body=body, source=SOURCE)
         if query:
             req.environ['QUERY_STRING'] = query
+        req.environ.update(environ or {})
         if client_body:
             self._attach_client_body(req)
         if first:

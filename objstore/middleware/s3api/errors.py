@@ -52,9 +52,9 @@ ERRORS = {
     'InvalidAccessKeyId': (403, 'The AWS Access Key Id you provided does '
                            'not exist in our records.'),
     'InvalidArgument': (400, 'Invalid Argument.'),
+    'InvalidBucketState': (409, 'The request is not valid with the current '
+                           'state of the bucket.'),
     'InvalidBucketName': (400, 'The specified bucket is not valid.'),
-    'InvalidBucketState': (409, 'The request is not valid with the '
-                           'current state of the bucket.'),
     'InvalidChunkSizeError': (403, 'Only the last chunk is allowed to have '
                               'a size less than 8192 bytes'),
     'InvalidDigest': (400, 'The Content-MD5 you specified was invalid.'),
@@ -101,6 +101,9 @@ ERRORS = {
     'NoSuchPublicAccessBlockConfiguration': (
         404, 'The public access block configuration was not found'),
     'NoSuchTagSet': (404, 'The TagSet does not exist'),
+    'NoSuchObjectLockConfiguration': (
+        404, 'The specified object does not have a ObjectLock '
+        'configuration'),
     'NoSuchUpload': (404, 'The specified multipart upload does not exist. '
                      'The upload ID might be invalid, or the multipart '
                      'upload might have been aborted or completed.'),
@@ -110,6 +113,8 @@ ERRORS = {
     'NotImplemented': (501, 'Not implemented.'),
     'OwnershipControlsNotFoundError': (
         404, 'The bucket ownership controls were not found'),
+    'ObjectLockConfigurationNotFoundError': (
+        404, 'Object Lock configuration does not exist for this bucket'),
     'PreconditionFailed': (412, 'At least one of the preconditions you '
                            'specified did not hold.'),
     'ReplicationConfigurationNotFoundError': (

@@ -28,7 +28,7 @@ from objstore.common.memcache import MemcacheRing
 from objstore.common.subrequest import add_capability
 from objstore.middleware.s3api import (
     acl, attributes, bucket, bucket_defaults, cors, lifecycle, multidelete,
-    multipart, obj, policy, service, tagging, versioning)
+    multipart, obj, object_lock, policy, service, tagging, versioning)
 from objstore.middleware.s3api.anonymous import (
     anonymous_context, is_anonymous_s3)
 from objstore.middleware.s3api.auth import read_signature, signature_kind
@@ -123,6 +123,21 @@ OPERATIONS = {
                                       attributes.get_object_attributes),
     # Bucket configurations SDKs probe for (bucket_defaults module).
     **bucket_defaults.OPERATIONS,
+    # Object Lock (object_lock module).
+    ('bucket', 'GET', 'object-lock'): (
+        'GetObjectLockConfiguration',
+        object_lock.get_object_lock_configuration),
+    ('bucket', 'PUT', 'object-lock'): (
+        'PutObjectLockConfiguration',
+        object_lock.put_object_lock_configuration),
+    ('object', 'GET', 'retention'): ('GetObjectRetention',
+                                     object_lock.get_object_retention),
+    ('object', 'PUT', 'retention'): ('PutObjectRetention',
+                                     object_lock.put_object_retention),
+    ('object', 'GET', 'legal-hold'): ('GetObjectLegalHold',
+                                      object_lock.get_object_legal_hold),
+    ('object', 'PUT', 'legal-hold'): ('PutObjectLegalHold',
+                                      object_lock.put_object_legal_hold),
 }
 METHODS = {'service': ('GET',),
            'bucket': ('GET', 'PUT', 'HEAD', 'DELETE', 'POST'),

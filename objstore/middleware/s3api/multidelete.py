@@ -90,6 +90,8 @@ def delete_objects(ctx):
             if not quiet:
                 results.append(('Deleted', deleted))
         else:
-            results.append(('Error', [('Key', key), ('Code', code),
-                                      ('Message', ERRORS[code][1])]))
+            named = [('Key', key)] + (
+                [('VersionId', version_id)] if version_id else [])
+            results.append(('Error', named + [
+                ('Code', code), ('Message', ERRORS[code][1])]))
     return ctx.xml(to_xml('DeleteResult', results))

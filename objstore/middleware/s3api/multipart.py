@@ -33,7 +33,8 @@ from urllib.parse import quote, urlencode
 from objstore.common.green import GreenPool, write_unbuffered
 from objstore.common.http import Response, is_success
 from objstore.middleware.s3api import (
-    attributes, obj, tagging, upload, versioning, write_conditions)
+    attributes, obj, object_lock, tagging, upload, versioning,
+    write_conditions)
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.checksums import (
     ALGORITHMS, S3InputError, UploadChecksum, composite_checksum,
@@ -245,6 +246,7 @@ def create_upload(ctx):
     except S3InputError as err:
         raise upload.s3_error_of(err) from None
     headers = _marker_headers(ctx, checksum)
+    headers.update(object_lock.put_headers(ctx, with_body=False))
     _ensure_segments_container(ctx)
     upload_id = new_upload_id()
     resp = ctx.call('PUT', segments_container(ctx.s3req.bucket),

@@ -16,7 +16,7 @@ from urllib.parse import quote, unquote
 
 from objstore.common.http import Response, is_success
 from objstore.middleware.s3api import (
-    attributes, tagging, versioning, write_conditions)
+    attributes, object_lock, tagging, versioning, write_conditions)
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.upload import (
@@ -120,6 +120,7 @@ def put_object(ctx):
     swift_headers.update(canned_acl_headers(headers, bucket=False))
     swift_headers.update(tagging.headers_for_put(headers))
     swift_headers.update(write_conditions.swift_headers(ctx))
+    swift_headers.update(object_lock.put_headers(ctx))
     return put_body(ctx, ctx.s3req.bucket, ctx.s3req.key, swift_headers)
 
 
@@ -203,6 +204,7 @@ def get_object(ctx):
     out_headers = s3_object_headers(resp.headers)
     out_headers.update(versioning.read_version_headers(resp.headers))
     out_headers.update(tagging.count_header(resp.headers))
+    out_headers.update(object_lock.response_headers(resp.headers))
     if found is not None:
         out_headers['x-amz-mp-parts-count'] = str(found[1])
     elif status == 200 and s3req.headers.get(
@@ -255,7 +257,7 @@ def _failed_condition(headers):
 def delete_object(ctx):
     bucket = ctx.s3req.bucket
     status, headers = delete_key(ctx, bucket, ctx.s3req.key,
-                                 ctx.s3req.params.get('versionId'))
+                                 object_lock.version_param(ctx.s3req.params))
     if status == 404:
         if not ctx.bucket_exists(bucket):
             raise S3Error('NoSuchBucket', BucketName=bucket)
@@ -268,12 +270,15 @@ def delete_object(ctx):
 def delete_key(ctx, bucket, key, version_id=None):
     """(status, S3 answer headers) of deleting ``key`` (its version
     ``version_id`` when given); in a versioned bucket the versioning
-    module decides what goes."""
+    module decides what goes, and object_versioning refuses a locked
+    version (AccessDenied) unless the signer may bypass its GOVERNANCE
+    retention (object_lock.delete_headers)."""
     def delete_null(head):
         return _delete_unversioned(ctx, bucket, key, head)
     if version_id is not None:
         return versioning.delete_version(ctx, bucket, key, version_id,
-                                         delete_null)
+                                         delete_null,
+                                         object_lock.delete_headers(ctx))
     # symlink=get: a version link's own headers, not its version's.
     head = ctx.call('HEAD', bucket, key, query='symlink=get')
     return versioning.delete_current(ctx, bucket, key, head) or \
@@ -352,6 +357,7 @@ def copy_object(ctx):
     swift_headers.update(canned_acl_headers(ctx.s3req.headers,
                                             bucket=False))
     swift_headers.update(tagging.headers_for_copy(ctx, source))
+    swift_headers.update(object_lock.put_headers(ctx, with_body=False))
     # The copy middleware hands version-id to its source GET only.
     resp = ctx.call('PUT', ctx.s3req.bucket, ctx.s3req.key,
                     headers=swift_headers, query=version_query)

@@ -410,12 +410,14 @@ class StoredVersion:
             ctx.call('DELETE', container, name)
 
 
-def delete_version(ctx, bucket, key, version_id, delete_null):
+def delete_version(ctx, bucket, key, version_id, delete_null, headers=None):
     """(status, S3 headers) of a DeleteObject with ``versionId``.
 
     ``delete_null(head)``: the caller's plain delete of the key (a
     multipart object with its parts), for the null version. A version
-    that does not exist is deleted already (204, as S3 answers)."""
+    that does not exist is deleted already (204, as S3 answers).
+    ``headers``: what the version's DELETE carries (object lock's
+    bypass)."""
     if not is_version_id(version_id):
         raise invalid_version(version_id)
     head = ctx.call('HEAD', bucket, key, query='symlink=get')
@@ -436,7 +438,7 @@ def delete_version(ctx, bucket, key, version_id, delete_null):
     stored = StoredVersion(ctx, bucket, key, version_id)
     if stored.delete_marker:
         answer[DELETE_MARKER_HEADER] = 'true'
-    resp = ctx.call('DELETE', bucket, key,
+    resp = ctx.call('DELETE', bucket, key, headers=headers,
                     query='version-id=' + quote(version_id))
     if not is_success(resp.status_int) and resp.status_int != 404:
         return resp.status_int, {}
