@@ -5,9 +5,20 @@ through these names, so the concurrency library can be swapped in one place.
 Eventlet announces its own deprecation at import time; that warning is for
 new projects choosing a framework, not for our operators, so it is silenced
 here and only here.
+
+Eventlet's green DNS resolver is left out: it loads dnspython, about
+11 MiB in every server and daemon process (an aio runs dozens), while
+nodes are addressed by IP (ring, bind_ip) and the few names we resolve
+(localhost, a memcached host at connect time) are answered by the
+system's resolver at once. ``EVENTLET_NO_GREENDNS=no`` in the environment
+brings it back.
 """
 
+import os
 import warnings
+
+# Read by eventlet when it is first imported, hence before the import.
+os.environ.setdefault('EVENTLET_NO_GREENDNS', 'yes')
 
 with warnings.catch_warnings():
     warnings.simplefilter('ignore')
