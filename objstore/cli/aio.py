@@ -227,15 +227,15 @@ class AioCluster:
         return specs
 
     def daemon_specs(self):
-        specs = []
-        for kind in STORAGE_KINDS:
-            for daemon in DAEMONS[kind]:
-                for node in range(self.layout.devices):
-                    specs.append(ChildSpec(
-                        '%s-%d' % (daemon, node),
-                        (_bin('objstore-' + daemon),
-                         self.dirs.server_conf(kind, node))))
-        return specs
+        """One process per daemon, serving every node: it is given each
+        node's config and runs one daemon per config (see
+        common.daemon.DaemonGroup), as Swift's daemons serve all the
+        devices of a host. One interpreter per daemon and node would cost
+        the aio a gigabyte of memory for nothing."""
+        nodes = range(self.layout.devices)
+        return [ChildSpec(daemon, (_bin('objstore-' + daemon),) + tuple(
+                    self.dirs.server_conf(kind, node) for node in nodes))
+                for kind in STORAGE_KINDS for daemon in DAEMONS[kind]]
 
     def start(self, timeout=START_TIMEOUT):
         """Start every process; ConfigError if they do not all answer."""

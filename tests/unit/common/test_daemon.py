@@ -288,6 +288,66 @@ def test_run_daemon_config_errors(tmp_path):
     assert proc.returncode == 1 and '--partitions' in proc.stderr
 
 
+NODE_SCRIPT = textwrap.dedent('''
+    import sys, time
+    from objstore.common.daemon import Daemon, run_daemon
+
+    class Node(Daemon):
+        name = 'node-daemon'
+
+        def run_once(self, once=False, **kwargs):
+            node = self.conf['log_name']
+            print('PASS', node, once, flush=True)
+            while not once and not self.stopping:
+                time.sleep(0.1)
+            print('STOPPED', node, flush=True)
+
+    sys.exit(run_daemon(Node, sys.argv[1:]))
+''')
+
+
+def _node_confs(tmp_path, count):
+    script = tmp_path / 'node.py'
+    script.write_text(NODE_SCRIPT)
+    confs = []
+    for node in range(count):
+        conf = tmp_path / ('node%d.conf' % node)
+        conf.write_text('[DEFAULT]\nrecon_cache_path = %s\ninterval = 0\n'
+                        '[node-daemon]\nlog_name = node-%d\n'
+                        % (tmp_path, node))
+        confs.append(str(conf))
+    return str(script), confs
+
+
+def test_one_process_runs_a_daemon_per_config_and_stops_them_all(tmp_path):
+    # An aio runs one process per daemon for all its nodes' configs.
+    script, confs = _node_confs(tmp_path, 3)
+    proc = subprocess.Popen([sys.executable, script] + confs,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        started = {proc.stdout.readline().split()[1] for _ in confs}
+        assert started == {'node-0', 'node-1', 'node-2'}
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 0
+    assert sorted(out.split()) == sorted(
+        ['STOPPED', 'node-0', 'STOPPED', 'node-1', 'STOPPED', 'node-2'])
+
+
+def test_once_with_several_configs_runs_one_pass_each(tmp_path):
+    script, confs = _node_confs(tmp_path, 2)
+    proc = subprocess.run([sys.executable, script, '--once'] + confs,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(line for line in proc.stdout.splitlines()
+                  if line.startswith('PASS')) == [
+        'PASS node-0 True', 'PASS node-1 True']
+
+
 
 def test_local_device_names_lists_usable_dirs_filtered(tmp_path):
     for name in ('sdb', 'sda', 'sdc'):
