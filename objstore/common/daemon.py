@@ -43,6 +43,7 @@ import argparse
 import dataclasses
 import json
 import os
+import random
 import signal
 import socket
 import sys
@@ -344,6 +345,11 @@ class Daemon:
 
     name = 'daemon'
     conf_class = DaemonConf
+    # Swift's timing: a daemon whose work can wait (updaters, DB
+    # replicators and auditors, expirer, reaper) starts its first pass at
+    # a random point of its interval, so that the passes of many nodes,
+    # or of an aio's daemons started together, do not all fall at once.
+    first_pass_jitter = False
 
     def __init__(self, conf, logger=None):
         self.conf = dict(conf)
@@ -369,6 +375,9 @@ class Daemon:
         daemon must outlive one bad disk or one bad file.
         """
         interval = self.daemon_conf.interval
+        if self.first_pass_jitter:
+            self._sleep_until(time.monotonic() +
+                              random.uniform(0, interval))
         while not self._stopping:
             begin = time.monotonic()
             try:

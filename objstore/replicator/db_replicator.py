@@ -175,6 +175,7 @@ class DBReplicator(Daemon):
     """A pass over every local DB of one kind; see the module doc."""
 
     name = None
+    first_pass_jitter = True
     conf_class = DBReplicatorConf
     broker_class = None
     datadir = None

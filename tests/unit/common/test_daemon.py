@@ -3,10 +3,12 @@ concurrency, local-device discovery and the shared command line."""
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -194,6 +196,31 @@ def test_run_forever_survives_failed_pass_and_stops(tmp_path):
                              'recon_cache_path': str(tmp_path)})
     daemon.run_forever()
     assert daemon.passes == 3
+
+
+class FirstPassTimer(Daemon):
+    name = 'first-pass-timer'
+    first_pass_jitter = True
+
+    def run_once(self, **kwargs):
+        self.first_pass_at = time.monotonic()
+        self.request_stop()
+
+
+def test_first_pass_waits_a_random_part_of_the_interval(monkeypatch):
+    # Swift's updaters, DB replicators... start at a random point of
+    # their interval: an aio's daemons, started together, spread out.
+    drawn = []
+
+    def uniform(low, high):
+        drawn.append((low, high))
+        return high
+    monkeypatch.setattr(random, 'uniform', uniform)
+    daemon = FirstPassTimer({'interval': '0.3'})
+    started = time.monotonic()
+    daemon.run_forever()
+    assert drawn == [(0, 0.3)]
+    assert daemon.first_pass_at - started >= 0.3
 
 
 def test_write_device_status_and_summary(tmp_path, caplog):
