@@ -29,11 +29,31 @@ def test_rate_limiter_worked_example():
 def test_rate_limiter_average_rate_with_injected_clock():
     clock = FakeClock()
     limiter = RateLimiter(items_per_second=10, burst=0, clock=clock,
-                          sleep=clock.sleep)
+                          sleep=clock.sleep, min_pause=0)
     start = clock.now
     for _ in range(50):
         limiter.wait()
     assert clock.now - start == pytest.approx(5.0)
+
+
+def test_rate_limiter_gathers_short_pauses_into_few_sleeps():
+    # Each sleep wakes the process: 50 items/s must not mean 50 sleeps/s.
+    clock = FakeClock()
+    naps = []
+
+    def sleep(seconds):
+        naps.append(seconds)
+        clock.sleep(seconds)
+    limiter = RateLimiter(items_per_second=50, burst=0, clock=clock,
+                          sleep=sleep, min_pause=0.25)
+    start = clock.now
+    for _ in range(500):
+        limiter.wait()
+    assert 35 <= len(naps) <= 40
+    assert all(0.25 <= nap < 0.25 + 0.02 + 1e-9 for nap in naps)
+    # The rate holds: 500 items at 50/s take 10 s, less at most the last
+    # owed 0.25 s that no later item had to wait for.
+    assert 10.0 - 0.25 <= clock.now - start <= 10.0
 
 
 def test_rate_limiter_bytes_dominates_when_larger():
