@@ -59,6 +59,10 @@ from objstore.common.log import get_logger
 STATUS_FORMAT = 1
 # Seconds of owed time a RateLimiter gathers before it sleeps (see there).
 MIN_PAUSE = 0.25
+# The longest a daemon waits between passes without looking at its stop
+# flag: a stop normally wakes it at once (DaemonGroup), this bounds the
+# wait when nothing did (a stop requested from another native thread).
+LONGEST_NAP = 30.0
 WILDCARD_IPS = frozenset(('', '0.0.0.0', '::'))
 
 
@@ -370,14 +374,22 @@ class Daemon:
         self.daemon_conf = self.conf_class.from_conf(self.conf)
         self.logger = logger or get_logger(self.conf, self.name)
         self._stopping = False
+        self._woken = green.Event()
 
     @property
     def stopping(self):
         return self._stopping
 
     def request_stop(self, *_args):
-        """Ask the daemon to stop after the item in hand (signal-safe)."""
+        """Ask the daemon to stop after the item in hand (signal-safe:
+        it only sets a flag; ``wake`` ends a wait between passes)."""
         self._stopping = True
+
+    def wake(self):
+        """End the wait between passes now, to see a stop request (from
+        a green thread, not a signal handler)."""
+        if not self._woken.ready():
+            self._woken.send()
 
     def run_once(self, **kwargs):
         raise NotImplementedError
@@ -401,12 +413,14 @@ class Daemon:
             self._sleep_until(begin + interval)
 
     def _sleep_until(self, deadline):
-        # Short naps so a stop request is honoured within a second.
+        # One wait to the deadline, not a nap every half second: an idle
+        # aio has dozens of daemons, and each wake-up costs CPU. A stop
+        # ends the wait through ``wake``.
         while not self._stopping:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
-            green.sleep(min(left, 0.5))
+            self._woken.wait(min(left, LONGEST_NAP))
 
     def local_device_names(self, only_devices=None):
         """Usable device dirs under ``devices``, filtered by --devices.
@@ -518,8 +532,34 @@ class DaemonGroup:
             daemon.request_stop()
 
     def install_signal_handlers(self):
+        """SIGTERM and SIGINT stop every daemon, also one waiting for its
+        next pass.
+
+        The Python handler alone cannot end such a wait: it runs between
+        two bytecodes, and the hub's poll then goes on sleeping. So the
+        kernel also writes the signal to a pipe (``set_wakeup_fd``),
+        which ends the poll, and a green thread reading the pipe wakes
+        the daemons.
+        """
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
+        read_end, write_end = os.pipe()
+        os.set_blocking(read_end, False)
+        os.set_blocking(write_end, False)
+        signal.set_wakeup_fd(write_end)
+        green.spawn_n(self._wake_on_signals, read_end)
+
+    def _wake_on_signals(self, read_end):
+        while True:
+            green.wait_readable(read_end)
+            try:
+                received = os.read(read_end, 64)
+            except BlockingIOError:
+                continue
+            if {signal.SIGTERM, signal.SIGINT} & set(received):
+                self.request_stop()
+                for daemon in self.daemons:
+                    daemon.wake()
 
     def run(self, once=False, **kwargs):
         """Every daemon's loop (or one pass each, ``once``) until all are

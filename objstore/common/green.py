@@ -25,6 +25,7 @@ with warnings.catch_warnings():
     import eventlet
     import eventlet.corolocal
     import eventlet.debug
+    import eventlet.hubs
     import eventlet.queue
     import eventlet.tpool
     import eventlet.wsgi
@@ -135,6 +136,11 @@ def monkey_patch():
     eventlet.monkey_patch(all=False, socket=True, select=True, time=True,
                           thread=True)
     eventlet.debug.hub_exceptions(False)
+
+
+def wait_readable(fd):
+    """Block this green thread until ``fd`` can be read."""
+    eventlet.hubs.trampoline(fd, read=True)
 
 
 def is_monkey_patched():

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 
+import psutil
 import pytest
 
 from objstore.common.daemon import (
@@ -383,6 +384,49 @@ def test_one_process_runs_a_daemon_per_config_and_stops_them_all(tmp_path):
     assert proc.returncode == 0
     assert sorted(out.split()) == sorted(
         ['STOPPED', 'node-0', 'STOPPED', 'node-1', 'STOPPED', 'node-2'])
+
+
+WAITING_SCRIPT = textwrap.dedent('''
+    import sys
+    from objstore.common.daemon import Daemon, run_daemon
+
+    class Waiting(Daemon):
+        name = 'waiting-daemon'
+
+        def run_once(self, **kwargs):
+            print('PASS', flush=True)
+
+    sys.exit(run_daemon(Waiting, sys.argv[1:]))
+''')
+
+
+def test_a_daemon_waiting_for_its_next_pass_sleeps_and_wakes_on_stop(
+        tmp_path):
+    # An idle aio runs dozens of daemons: between passes each must sleep
+    # (no naps every half second), and a stop must still end it at once.
+    script = tmp_path / 'waiting.py'
+    script.write_text(WAITING_SCRIPT)
+    conf = tmp_path / 'waiting.conf'
+    conf.write_text('[DEFAULT]\nrecon_cache_path = %s\n[waiting-daemon]\n'
+                    'interval = 3600\n' % tmp_path)
+    proc = subprocess.Popen([sys.executable, str(script), str(conf)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == 'PASS\n'
+        time.sleep(0.5)
+        waking = psutil.Process(proc.pid)
+        before = waking.num_ctx_switches().voluntary
+        time.sleep(3)
+        assert waking.num_ctx_switches().voluntary - before <= 2
+        stop_sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert time.monotonic() - stop_sent < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        proc.stdout.close()
 
 
 def test_once_with_several_configs_runs_one_pass_each(tmp_path):
