@@ -11,12 +11,17 @@ objects into one container, waits one replication interval for the
 daemons' first passes over them, then measures, with no traffic, for
 ``--seconds``: the CPU used by all the aio's processes together (as a
 percentage of one core) and their total resident memory at the end.
-The goals: <= 5% of one core, < 1 GiB. Every process started is stopped
-by PID.
+The goals: <= 5% of one core, < 1 GiB. A table per process kind (the
+supervised child's name without its node number: ``object-server``,
+``object-replicator``...) then says where the CPU and the memory went,
+busiest first. Every process started is stopped by PID.
 """
 
 import argparse
+import collections
 import http.client
+import os
+import re
 import shutil
 import tempfile
 import threading
@@ -32,6 +37,11 @@ USER = BENCH_USERS[0]
 SETTLE_SECONDS = 45
 
 
+# 'object-replicator-3' -> 'object-replicator'; a name without a node
+# number (proxy-server, rsyncd) is its own kind.
+NODE_SUFFIX = re.compile(r'-\d+$')
+
+
 def family(pids):
     procs = []
     for pid in pids:
@@ -44,15 +54,65 @@ def family(pids):
     return procs
 
 
-def cpu_seconds(procs):
-    total = 0.0
+def kind_of(child_name):
+    return NODE_SUFFIX.sub('', child_name)
+
+
+def families_by_kind(children):
+    """{kind: [psutil.Process]} of every supervised child and what it
+    forked (a proxy's workers count as the proxy's)."""
+    kinds = collections.defaultdict(list)
+    for name, pid in children.items():
+        kinds[kind_of(name)].extend(family([pid]))
+    return kinds
+
+
+def cpu_by_pid(procs):
+    """{pid: (create_time, cpu seconds)}; create_time tells a PID reused
+    by a new process from the one measured before."""
+    seen = {}
     for proc in procs:
         try:
             times = proc.cpu_times()
-            total += times.user + times.system
+            seen[proc.pid] = (proc.create_time(), times.user + times.system)
         except psutil.NoSuchProcess:
             continue
-    return total
+    return seen
+
+
+def cpu_used(before, after):
+    """CPU seconds spent between two ``cpu_by_pid`` snapshots: a process
+    born in between counts from zero (one that died is lost)."""
+    used = 0.0
+    for pid, (created, seconds) in after.items():
+        old = before.get(pid)
+        used += seconds - old[1] if old and old[0] == created else seconds
+    return used
+
+
+def cpu_by_kind(kinds):
+    return {kind: cpu_by_pid(procs) for kind, procs in kinds.items()}
+
+
+def kind_table(cpu_before, kinds_after, seconds):
+    """Rows (kind, processes, CPU % of one core, RSS MiB, MiB/process),
+    busiest first; ``cpu_before`` is ``cpu_by_kind`` at the start."""
+    rows = []
+    for kind, procs in kinds_after.items():
+        used = cpu_used(cpu_before.get(kind, {}), cpu_by_pid(procs))
+        rss = rss_bytes(procs) / 2 ** 20
+        rows.append((kind, len(procs), 100.0 * used / seconds, rss,
+                     rss / max(1, len(procs))))
+    rows.sort(key=lambda row: (-row[2], -row[3]))
+    return rows
+
+
+def print_kind_table(rows):
+    print('%-24s %5s %8s %9s %9s' % ('kind', 'procs', 'CPU %', 'RSS MiB',
+                                     'MiB/proc'))
+    for kind, count, cpu, rss, per_proc in rows:
+        print('%-24s %5d %8.2f %9.0f %9.1f' % (kind, count, cpu, rss,
+                                               per_proc))
 
 
 def rss_bytes(procs):
@@ -129,17 +189,21 @@ def main(argv=None):
         print('settling %ds (first daemon passes)...' % SETTLE_SECONDS,
               flush=True)
         time.sleep(SETTLE_SECONDS)
-        procs = family(aio.supervisor.pids().values())
-        before = cpu_seconds(procs)
+        cpu_before = cpu_by_kind(families_by_kind(aio.supervisor.pids()))
+        load_before = os.getloadavg()
         time.sleep(args.seconds)
-        procs = family(aio.supervisor.pids().values())
-        used = cpu_seconds(procs) - before
+        kinds_after = families_by_kind(aio.supervisor.pids())
+        rows = kind_table(cpu_before, kinds_after, args.seconds)
         print()
-        print('processes: %d' % len(procs))
+        print_kind_table(rows)
+        print()
+        print('processes: %d' % sum(row[1] for row in rows))
         print('idle CPU: %.2f%% of one core over %ds (goal <= 5%%)'
-              % (100.0 * used / args.seconds, args.seconds))
+              % (sum(row[2] for row in rows), args.seconds))
         print('RSS total: %.0f MiB (goal < 1024 MiB)'
-              % (rss_bytes(procs) / 2 ** 20))
+              % sum(row[3] for row in rows))
+        print('machine load average (1 min) before/after: %.2f / %.2f'
+              % (load_before[0], os.getloadavg()[0]))
     finally:
         try:
             aio.stop()

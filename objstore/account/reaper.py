@@ -106,6 +106,7 @@ class AccountReaper(Daemon):
     """See the module doc."""
 
     name = 'account-reaper'
+    first_pass_jitter = True
     conf_class = AccountReaperConf
 
     def __init__(self, conf, logger=None, account_ring=None,

@@ -75,6 +75,7 @@ class DBAuditor(Daemon):
     """Integrity-checks every local DB of one kind."""
 
     name = None
+    first_pass_jitter = True
     conf_class = DBAuditorConf
     broker_class = None
     datadir = None

@@ -227,15 +227,16 @@ class AioCluster:
         return specs
 
     def daemon_specs(self):
-        specs = []
-        for kind in STORAGE_KINDS:
-            for daemon in DAEMONS[kind]:
-                for node in range(self.layout.devices):
-                    specs.append(ChildSpec(
-                        '%s-%d' % (daemon, node),
-                        (_bin('objstore-' + daemon),
-                         self.dirs.server_conf(kind, node))))
-        # One for the whole cluster: it works through the proxy pipeline.
+        """One process per daemon, serving every node: it is given each
+        node's config and runs one daemon per config (see
+        common.daemon.DaemonGroup), as Swift's daemons serve all the
+        devices of a host. One interpreter per daemon and node would cost
+        the aio a gigabyte of memory for nothing. The S3 lifecycle daemon
+        is one for the whole cluster: it works through the proxy pipeline."""
+        nodes = range(self.layout.devices)
+        specs = [ChildSpec(daemon, (_bin('objstore-' + daemon),) + tuple(
+                     self.dirs.server_conf(kind, node) for node in nodes))
+                 for kind in STORAGE_KINDS for daemon in DAEMONS[kind]]
         specs.append(ChildSpec('s3-lifecycle', (
             _bin('objstore-s3-lifecycle'), self.dirs.s3_lifecycle_conf)))
         return specs

@@ -356,9 +356,11 @@ def render_server_conf(data_dir, layout, kind, node):
         'use = egg:objstore#recon',
         '',
     ]
+    # No interval here: each daemon's default is Swift's (30 s for the
+    # replicators, 300 s for updaters, 1800 s for the DB auditors...), what
+    # keeps an idle aio quiet.
     for daemon in DAEMONS[kind]:
-        lines.extend(['[%s]' % daemon, 'log_name = %s-%d' % (daemon, node),
-                      'interval = 30'])
+        lines.extend(['[%s]' % daemon, 'log_name = %s-%d' % (daemon, node)])
         if daemon.endswith('replicator'):
             lines.extend([
                 'rsync_module = {replication_ip}::%s{replication_port}' % kind,

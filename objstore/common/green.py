@@ -5,16 +5,28 @@ through these names, so the concurrency library can be swapped in one place.
 Eventlet announces its own deprecation at import time; that warning is for
 new projects choosing a framework, not for our operators, so it is silenced
 here and only here.
+
+Eventlet's green DNS resolver is left out: it loads dnspython, about
+11 MiB in every server and daemon process (an aio runs dozens), while
+nodes are addressed by IP (ring, bind_ip) and the few names we resolve
+(localhost, a memcached host at connect time) are answered by the
+system's resolver at once. ``EVENTLET_NO_GREENDNS=no`` in the environment
+brings it back.
 """
 
+import os
 import re
 import warnings
+
+# Read by eventlet when it is first imported, hence before the import.
+os.environ.setdefault('EVENTLET_NO_GREENDNS', 'yes')
 
 with warnings.catch_warnings():
     warnings.simplefilter('ignore')
     import eventlet
     import eventlet.corolocal
     import eventlet.debug
+    import eventlet.hubs
     import eventlet.queue
     import eventlet.tpool
     import eventlet.wsgi
@@ -153,6 +165,11 @@ def monkey_patch():
     eventlet.monkey_patch(all=False, socket=True, select=True, time=True,
                           thread=True)
     eventlet.debug.hub_exceptions(False)
+
+
+def wait_readable(fd):
+    """Block this green thread until ``fd`` can be read."""
+    eventlet.hubs.trampoline(fd, read=True)
 
 
 def is_monkey_patched():

@@ -15,6 +15,7 @@ thread with its own event hub: the in-process servers of unit tests.
 
 import errno
 import os
+import select
 import shutil
 import signal
 import socket
@@ -169,6 +170,10 @@ class WorkerSupervisor:
 
     Each child loads the app itself (after fork) so that no connection or
     file handle is shared between workers.
+
+    Between events the parent sleeps: a worker's death (SIGCHLD) or a stop
+    (SIGTERM/SIGINT) wakes it through the signal wakeup pipe, rather than
+    a waitpid poll 20 times a second for the server's whole life.
     """
 
     def __init__(self, sock, conf_path, server_conf, logger, app_name):
@@ -182,6 +187,7 @@ class WorkerSupervisor:
         self.failure = None
         self.respawn_delay = 0.0
         self.respawn_at = 0.0
+        self._wakeup = None
 
     def spawn_worker(self):
         pid = os.fork()
@@ -201,6 +207,10 @@ class WorkerSupervisor:
     def _serve_as_worker(self):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)
+        for fd in self._wakeup:
+            os.close(fd)
         try:
             app = load_app(self.conf_path, self.app_name)
         except Exception:
@@ -223,9 +233,10 @@ class WorkerSupervisor:
         the app."""
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
+        self._listen_for_signals()
         while self.running:
             self._spawn_missing()
-            self._reap(block_for=0.5)
+            self._reap(block_for=self._next_wake())
         self._terminate_children()
         if self.failure:
             raise ConfigError(self.failure)
@@ -236,17 +247,49 @@ class WorkerSupervisor:
         while len(self.children) < self.server_conf.workers:
             self.spawn_worker()
 
+    def _listen_for_signals(self):
+        """Have every handled signal written to a pipe the parent waits
+        on; SIGCHLD gets a handler of its own for that (ignoring it would
+        make the kernel reap the workers itself)."""
+        read_end, write_end = os.pipe()
+        os.set_blocking(read_end, False)
+        os.set_blocking(write_end, False)
+        signal.signal(signal.SIGCHLD, lambda *_a: None)
+        signal.set_wakeup_fd(write_end)
+        self._wakeup = (read_end, write_end)
+
+    def _next_wake(self):
+        """Seconds until the parent has something to do unasked: a
+        respawn that is due (a minute at most otherwise, for safety)."""
+        if len(self.children) < self.server_conf.workers:
+            return max(0.0, self.respawn_at - time.monotonic())
+        return 60.0
+
     def _reap(self, block_for):
+        """Handle an exited worker, waiting up to ``block_for`` seconds
+        (less if a signal comes) for one."""
         deadline = time.monotonic() + block_for
-        while time.monotonic() < deadline and self.running:
+        while self.running:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                pid = 0
             if pid:
                 self._worker_exited(pid, os.waitstatus_to_exitcode(status))
                 return
-            time.sleep(0.05)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._wait_for_signal(left)
+
+    def _wait_for_signal(self, timeout):
+        read_end = self._wakeup[0]
+        select.select([read_end], [], [], timeout)
+        try:
+            while os.read(read_end, 64):
+                pass
+        except BlockingIOError:
+            pass
 
     def _worker_exited(self, pid, code):
         lived = time.monotonic() - self.children.pop(pid, 0.0)

@@ -56,6 +56,7 @@ class ContainerUpdater(Daemon):
     """See the module doc."""
 
     name = 'container-updater'
+    first_pass_jitter = True
     conf_class = ContainerUpdaterConf
 
     def __init__(self, conf, logger=None, container_ring=None,

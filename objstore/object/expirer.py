@@ -100,6 +100,7 @@ class ObjectExpirer(Daemon):
     """
 
     name = 'object-expirer'
+    first_pass_jitter = True
     conf_class = ObjectExpirerConf
 
     def __init__(self, conf, logger=None, container_ring=None,

@@ -88,6 +88,7 @@ class ObjectUpdater(Daemon):
     ``clock``/``sleep`` may be injected by tests."""
 
     name = 'object-updater'
+    first_pass_jitter = True
     conf_class = ObjectUpdaterConf
 
     def __init__(self, conf, logger=None, http=direct_request,

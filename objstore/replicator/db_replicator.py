@@ -13,13 +13,28 @@ pass go to the per-device status files ``objstore-recon`` reads.
 Must not: change rows itself (the broker merges, newest timestamp wins),
 or answer REPLICATE (the server side is ``objstore.common.db_replicate``).
 
+Quiet when idle: a primary DB that every peer took in full is remembered
+with a digest of its stat row (which holds the hash of its rows) and its
+highest ROWID; while they stay the same, later passes skip it (counted
+``unchanged``) without a REPLICATE, a reclaim or a row count, until
+``full_sweep_interval`` has passed (each DB's deadline drawn between half
+and all of it, so the sweeps spread out). A change here (a write, rows a
+peer pushed) replicates the DB on the next pass; a change on a peer is
+that peer's replicator's to push; a peer that lost its copy, and old
+deleted rows due for reclaim, wait for the sweep at most. The memory is
+the process's: a ``--once`` run, or a restarted daemon, compares
+everything.
+
 On disk a DB lives at
 ``<device>/<accounts|containers>/<partition>/<suffix>/<hash>/<hash>.db``;
 the partition in the path is the one its primaries are looked up by.
 """
 
 import dataclasses
+import hashlib
+import json
 import os
+import random
 import re
 import sqlite3
 import time
@@ -50,9 +65,10 @@ SNAPSHOT_NAME = re.compile(
     r'^\.?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
     r'-[0-9a-f]{12}\.db(\.[A-Za-z0-9]{6}|-wal|-shm)?$')
 
-SUMMARY_COUNTS = ('attempted', 'successes', 'failures', IN_SYNC, HASH_MATCH,
-                  DIFF, DIFF_CAPPED, RSYNC, REMOTE_MERGE, UNMOUNTED,
-                  'handoffs_removed', 'reclaimed_dbs', 'errors')
+SUMMARY_COUNTS = ('attempted', 'unchanged', 'successes', 'failures',
+                  IN_SYNC, HASH_MATCH, DIFF, DIFF_CAPPED, RSYNC,
+                  REMOTE_MERGE, UNMOUNTED, 'handoffs_removed',
+                  'reclaimed_dbs', 'errors')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,9 +86,12 @@ class DBReplicatorConf(DaemonConf):
     rsync_timeout: float = 900.0
     rsync_compress: bool = False
     databases_per_second: float = 50.0
+    full_sweep_interval: float = 3600.0
 
     def validate(self):
         DaemonConf.validate(self)
+        if self.full_sweep_interval < 0:
+            raise ConfigError('full_sweep_interval must be >= 0')
         for name in ('concurrency', 'per_diff', 'max_diffs'):
             if getattr(self, name) < 1:
                 raise ConfigError('%s must be >= 1' % name)
@@ -127,6 +146,21 @@ def remove_stale_snapshots(device_path, now, max_age=STALE_SNAPSHOT_AGE):
     return removed
 
 
+def db_fingerprint(broker):
+    """A digest that changes whenever the DB's rows, timestamps or
+    metadata do: its stat row (the rows' hash among it) and highest
+    ROWID. Cheap: no COUNT over the rows, no write."""
+    info = broker.get_info()
+    info['max_row'] = broker.get_max_row()
+    return _digest(info)
+
+
+def _digest(info):
+    # A digest rather than the dict: one entry per DB stays small.
+    return hashlib.md5(json.dumps(info, sort_keys=True).encode('utf-8'),
+                       usedforsecurity=False).digest()
+
+
 def remove_empty_parents(db_file):
     """After a DB's removal, its suffix and partition dirs if empty."""
     suffix_dir = os.path.dirname(os.path.dirname(db_file))
@@ -141,17 +175,23 @@ class DBReplicator(Daemon):
     """A pass over every local DB of one kind; see the module doc."""
 
     name = None
+    first_pass_jitter = True
     conf_class = DBReplicatorConf
     broker_class = None
     datadir = None
     ring_name = None
 
-    def __init__(self, conf, logger=None, ring=None, rsync=run_rsync):
+    def __init__(self, conf, logger=None, ring=None, rsync=run_rsync,
+                 clock=time.monotonic):
         super().__init__(conf, logger)
         dconf = self.daemon_conf
         self.ring = ring or Ring(dconf.conf_dir, self.ring_name)
         self.syncer = DBSyncer(dconf.sync_settings(), self.logger, rsync)
         self.limiter = RateLimiter(items_per_second=dconf.databases_per_second)
+        self.clock = clock
+        # db_file -> (peer ids, fingerprint, sweep deadline): see the
+        # module doc ("Quiet when idle").
+        self._in_sync = {}
 
     def run_once(self, devices=None, partitions=None, once=False):
         """One pass over the local devices; the pass total DaemonStats."""
@@ -167,8 +207,10 @@ class DBReplicator(Daemon):
         if stale:
             stats.incr('stale_snapshots_removed', stale)
         next_progress = [time.monotonic() + PROGRESS_INTERVAL]
+        seen = set()
 
         def one(entry):
+            seen.add(entry[2])
             self.limiter.wait()
             self.replicate_db(dev, device_path, entry, stats)
             if time.monotonic() >= next_progress[0]:
@@ -187,7 +229,17 @@ class DBReplicator(Daemon):
                                             partitions),
                          self.daemon_conf.concurrency,
                          should_stop=lambda: self.stopping, on_error=failed)
+        if partitions is None and not self.stopping:
+            self._forget_gone(device_path, seen)
         return stats
+
+    def _forget_gone(self, device_path, seen):
+        """Drop what is remembered of DBs a whole pass no longer found."""
+        prefix = os.path.join(device_path, '')
+        for db_file in [db_file for db_file in self._in_sync
+                        if db_file.startswith(prefix)
+                        and db_file not in seen]:
+            del self._in_sync[db_file]
 
     def replicate_db(self, dev, device_path, entry, stats):
         """Replicate one DB file; counts go to ``stats``."""
@@ -207,17 +259,22 @@ class DBReplicator(Daemon):
 
     def _replicate_broker(self, broker, dev, device_path, partition,
                           db_hash, stats):
+        nodes = self.ring.get_part_nodes(partition)
+        is_primary = any(node['id'] == dev['id'] for node in nodes)
+        peers = [node for node in nodes if node['id'] != dev['id']]
+        peer_ids = tuple(node['id'] for node in peers)
+        if is_primary and self._still_in_sync(broker, peer_ids):
+            stats.incr('unchanged')
+            return
         now = time.time()
         reclaim_before = Timestamp(
             max(0.0, now - self.daemon_conf.reclaim_age))
         broker.reclaim(reclaim_before)
         info = broker.get_replication_info()
         if self.is_reclaimable(broker, info, reclaim_before):
+            self._in_sync.pop(broker.db_file, None)
             self._reclaim_db(broker, info, stats)
             return
-        nodes = self.ring.get_part_nodes(partition)
-        is_primary = any(node['id'] == dev['id'] for node in nodes)
-        peers = [node for node in nodes if node['id'] != dev['id']]
         handoffs = self._handoffs(partition, dev)
         outcomes = []
         while peers:
@@ -234,8 +291,32 @@ class DBReplicator(Daemon):
                     peers.append(substitute)
         all_ok = not any(outcome in FAILURES for outcome in outcomes)
         stats.incr('successes' if all_ok else 'failures')
-        if not is_primary and all_ok and DIFF_CAPPED not in outcomes:
+        complete = all_ok and DIFF_CAPPED not in outcomes
+        self._remember_sync(broker.db_file, peer_ids, info,
+                            is_primary and complete)
+        if not is_primary and complete:
             self._remove_handoff(broker, info, stats)
+
+    def _still_in_sync(self, broker, peer_ids):
+        """True when every peer took this DB as it is now, and its sweep
+        is not due."""
+        entry = self._in_sync.get(broker.db_file)
+        if entry is None:
+            return False
+        peers_then, fingerprint_then, until = entry
+        return (peers_then == peer_ids and self.clock() < until and
+                db_fingerprint(broker) == fingerprint_then)
+
+    def _remember_sync(self, db_file, peer_ids, info, in_sync):
+        sweep = self.daemon_conf.full_sweep_interval
+        if not in_sync or sweep <= 0:
+            self._in_sync.pop(db_file, None)
+            return
+        # The info the peers were sent, less the row count that
+        # db_fingerprint leaves out: a write since then changes one.
+        sent = {key: value for key, value in info.items() if key != 'count'}
+        until = self.clock() + random.uniform(0.5, 1.0) * sweep
+        self._in_sync[db_file] = (peer_ids, _digest(sent), until)
 
     def _handoffs(self, partition, dev):
         return (node for node in self.ring.get_more_nodes(partition)

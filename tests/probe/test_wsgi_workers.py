@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 from objstore.cli.aio_layout import render_objstore_conf
@@ -180,3 +181,37 @@ def _answers(port):
         return direct_request('127.0.0.1', port, 'GET', '/metrics')[0] == 200
     except OSError:
         return False
+
+
+def test_prefork_parent_sleeps_at_rest_and_still_stops_and_respawns(
+        tmp_path):
+    # An idle aio's proxy parent polled waitpid 20 times a second.
+    (tmp_path / 'devices').mkdir()
+    (tmp_path / 'objstore.conf').write_text(render_objstore_conf('a', 'b'))
+    conf = tmp_path / 'account-server.conf'
+    port = free_port()
+    conf.write_text(ACCOUNT_CONF % {'port': port, 'dir': str(tmp_path)})
+    server = subprocess.Popen([SERVER, str(conf)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        worker = wait_for_worker(server.pid, None, 10)
+        # The worker answers (503: this node has no device dir).
+        assert direct_request('127.0.0.1', port, 'GET',
+                              '/healthcheck')[0] == 503
+        parent = psutil.Process(server.pid)
+        before = parent.num_ctx_switches().voluntary
+        time.sleep(3)
+        assert parent.num_ctx_switches().voluntary - before <= 2
+        os.kill(worker, signal.SIGKILL)
+        wait_for_worker(server.pid, worker, 5)
+        stop_sent = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(10) == 0
+        assert time.monotonic() - stop_sent < 5
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        server.wait()

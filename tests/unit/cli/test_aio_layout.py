@@ -4,12 +4,15 @@ import subprocess
 
 import pytest
 
+from objstore.account.reaper import AccountReaperConf
+from objstore.auditor.db_auditor import DBAuditorConf
 from objstore.cli.aio_layout import (
     AioLayout, AioUser, DataDir, build_rings, load_layout,
     render_objstore_conf, render_rsyncd, render_server_conf)
 from objstore.common.config import readconf
 from objstore.common.exceptions import ConfigError
 from objstore.common.storage_policy import load_policies
+from objstore.object.updater import ObjectUpdaterConf
 from objstore.replicator.rsync import RsyncDaemon
 from objstore.ring.ring import Ring
 from tests.helpers import free_port
@@ -77,6 +80,21 @@ def test_server_conf_has_daemon_sections(tmp_path):
     assert conf['object-replicator']['rsync_port'] == '6203'
     assert conf['object-replicator']['devices'].endswith('nodes/1')
     assert 'object-expirer' in conf
+
+
+def test_daemons_keep_their_default_intervals(tmp_path):
+    # Swift's intervals (an updater every 300 s, a DB auditor every
+    # 1800 s): the aio once ran every daemon every 30 s, never idle.
+    dirs = DataDir(str(tmp_path))
+    layout = AioLayout(devices=1)
+    checks = {'object': ('object-updater', ObjectUpdaterConf, 300.0),
+              'container': ('container-auditor', DBAuditorConf, 1800.0),
+              'account': ('account-reaper', AccountReaperConf, 3600.0)}
+    for kind, (daemon, conf_class, interval) in checks.items():
+        path = tmp_path / ('%s-server.conf' % kind)
+        path.write_text(render_server_conf(dirs, layout, kind, 0))
+        conf = conf_class.from_conf(readconf(str(path), daemon))
+        assert conf.interval == interval
 
 
 def test_rsyncd_has_a_module_per_node_and_kind(tmp_path):

@@ -3,11 +3,14 @@ concurrency, local-device discovery and the shared command line."""
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 
+import psutil
 import pytest
 
 from objstore.common.daemon import (
@@ -27,11 +30,31 @@ def test_rate_limiter_worked_example():
 def test_rate_limiter_average_rate_with_injected_clock():
     clock = FakeClock()
     limiter = RateLimiter(items_per_second=10, burst=0, clock=clock,
-                          sleep=clock.sleep)
+                          sleep=clock.sleep, min_pause=0)
     start = clock.now
     for _ in range(50):
         limiter.wait()
     assert clock.now - start == pytest.approx(5.0)
+
+
+def test_rate_limiter_gathers_short_pauses_into_few_sleeps():
+    # Each sleep wakes the process: 50 items/s must not mean 50 sleeps/s.
+    clock = FakeClock()
+    naps = []
+
+    def sleep(seconds):
+        naps.append(seconds)
+        clock.sleep(seconds)
+    limiter = RateLimiter(items_per_second=50, burst=0, clock=clock,
+                          sleep=sleep, min_pause=0.25)
+    start = clock.now
+    for _ in range(500):
+        limiter.wait()
+    assert 35 <= len(naps) <= 40
+    assert all(0.25 <= nap < 0.25 + 0.02 + 1e-9 for nap in naps)
+    # The rate holds: 500 items at 50/s take 10 s, less at most the last
+    # owed 0.25 s that no later item had to wait for.
+    assert 10.0 - 0.25 <= clock.now - start <= 10.0
 
 
 def test_rate_limiter_bytes_dominates_when_larger():
@@ -196,6 +219,31 @@ def test_run_forever_survives_failed_pass_and_stops(tmp_path):
     assert daemon.passes == 3
 
 
+class FirstPassTimer(Daemon):
+    name = 'first-pass-timer'
+    first_pass_jitter = True
+
+    def run_once(self, **kwargs):
+        self.first_pass_at = time.monotonic()
+        self.request_stop()
+
+
+def test_first_pass_waits_a_random_part_of_the_interval(monkeypatch):
+    # Swift's updaters, DB replicators... start at a random point of
+    # their interval: an aio's daemons, started together, spread out.
+    drawn = []
+
+    def uniform(low, high):
+        drawn.append((low, high))
+        return high
+    monkeypatch.setattr(random, 'uniform', uniform)
+    daemon = FirstPassTimer({'interval': '0.3'})
+    started = time.monotonic()
+    daemon.run_forever()
+    assert drawn == [(0, 0.3)]
+    assert daemon.first_pass_at - started >= 0.3
+
+
 def test_write_device_status_and_summary(tmp_path, caplog):
     daemon = CountingDaemon({'recon_cache_path': str(tmp_path)})
     stats = DaemonStats()
@@ -286,6 +334,109 @@ def test_run_daemon_config_errors(tmp_path):
                            '--partitions', 'x'],
                           capture_output=True, text=True, timeout=20)
     assert proc.returncode == 1 and '--partitions' in proc.stderr
+
+
+NODE_SCRIPT = textwrap.dedent('''
+    import sys, time
+    from objstore.common.daemon import Daemon, run_daemon
+
+    class Node(Daemon):
+        name = 'node-daemon'
+
+        def run_once(self, once=False, **kwargs):
+            node = self.conf['log_name']
+            print('PASS', node, once, flush=True)
+            while not once and not self.stopping:
+                time.sleep(0.1)
+            print('STOPPED', node, flush=True)
+
+    sys.exit(run_daemon(Node, sys.argv[1:]))
+''')
+
+
+def _node_confs(tmp_path, count):
+    script = tmp_path / 'node.py'
+    script.write_text(NODE_SCRIPT)
+    confs = []
+    for node in range(count):
+        conf = tmp_path / ('node%d.conf' % node)
+        conf.write_text('[DEFAULT]\nrecon_cache_path = %s\ninterval = 0\n'
+                        '[node-daemon]\nlog_name = node-%d\n'
+                        % (tmp_path, node))
+        confs.append(str(conf))
+    return str(script), confs
+
+
+def test_one_process_runs_a_daemon_per_config_and_stops_them_all(tmp_path):
+    # An aio runs one process per daemon for all its nodes' configs.
+    script, confs = _node_confs(tmp_path, 3)
+    proc = subprocess.Popen([sys.executable, script] + confs,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        started = {proc.stdout.readline().split()[1] for _ in confs}
+        assert started == {'node-0', 'node-1', 'node-2'}
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 0
+    assert sorted(out.split()) == sorted(
+        ['STOPPED', 'node-0', 'STOPPED', 'node-1', 'STOPPED', 'node-2'])
+
+
+WAITING_SCRIPT = textwrap.dedent('''
+    import sys
+    from objstore.common.daemon import Daemon, run_daemon
+
+    class Waiting(Daemon):
+        name = 'waiting-daemon'
+
+        def run_once(self, **kwargs):
+            print('PASS', flush=True)
+
+    sys.exit(run_daemon(Waiting, sys.argv[1:]))
+''')
+
+
+def test_a_daemon_waiting_for_its_next_pass_sleeps_and_wakes_on_stop(
+        tmp_path):
+    # An idle aio runs dozens of daemons: between passes each must sleep
+    # (no naps every half second), and a stop must still end it at once.
+    script = tmp_path / 'waiting.py'
+    script.write_text(WAITING_SCRIPT)
+    conf = tmp_path / 'waiting.conf'
+    conf.write_text('[DEFAULT]\nrecon_cache_path = %s\n[waiting-daemon]\n'
+                    'interval = 3600\n' % tmp_path)
+    proc = subprocess.Popen([sys.executable, str(script), str(conf)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == 'PASS\n'
+        time.sleep(0.5)
+        waking = psutil.Process(proc.pid)
+        before = waking.num_ctx_switches().voluntary
+        time.sleep(3)
+        assert waking.num_ctx_switches().voluntary - before <= 2
+        stop_sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert time.monotonic() - stop_sent < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        proc.stdout.close()
+
+
+def test_once_with_several_configs_runs_one_pass_each(tmp_path):
+    script, confs = _node_confs(tmp_path, 2)
+    proc = subprocess.run([sys.executable, script, '--once'] + confs,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(line for line in proc.stdout.splitlines()
+                  if line.startswith('PASS')) == [
+        'PASS node-0 True', 'PASS node-1 True']
 
 
 

@@ -21,3 +21,18 @@ def test_monkey_patch_covers_socket_time_and_threads():
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.strip() == b'ok'
     assert b'Warning' not in result.stderr
+
+
+def test_green_dns_resolver_is_not_loaded():
+    # dnspython costs about 11 MiB in each of an aio's many processes.
+    result = subprocess.run(
+        [sys.executable, '-c',
+         'import sys\n'
+         'from objstore.common import green\n'
+         'green.monkey_patch()\n'
+         'import socket\n'
+         'assert socket.getaddrinfo("127.0.0.1", 80)\n'
+         'print(sorted(m for m in sys.modules if m.split(".")[0] == "dns"))'],
+        capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.strip() == b'[]'

@@ -37,7 +37,7 @@ from objstore.replicator.rsync import RsyncDaemon, render_rsyncd_conf
 from objstore.ring.ring import Ring
 from objstore.ring.ringdata import RingData
 from tests.helpers import (
-    assert_db_daemon_sample_matches, free_port, ts as ts_after)
+    FakeClock, assert_db_daemon_sample_matches, free_port, ts as ts_after)
 
 NODES = 4
 PART_POWER = 2
@@ -755,3 +755,53 @@ def test_rows_merged_into_a_tombstone_during_its_reclaim_are_kept(cluster):
     assert lost == []
     # The last one came well after the removal: refused, not lost.
     assert outcomes['tomb%d' % (len(RECLAIM_DELAYS) - 1)] is False
+
+
+def test_unchanged_db_costs_no_request_until_its_sweep(cluster):
+    # An idle cluster's DB replicators must not REPLICATE every DB to
+    # every peer on every pass: with the peers down, any request would
+    # be a counted failure.
+    _part, _hash, primaries, _h = cluster.placement('c1')
+    source = cluster.make_db(primaries[0], 'c1')
+    put_objects(source, ['a', 'b'])
+    clock = FakeClock(1000.0)
+    replicator = ContainerReplicator(
+        cluster.replicator_conf(primaries[0]), ring=cluster.ring,
+        clock=clock)
+    assert replicator.run_once().get(db_sync.RSYNC) == 2
+    for n in primaries[1:]:
+        cluster.stop(n)
+    stats = replicator.run_once()
+    assert stats.get('unchanged') == 1 and stats.get('failures') == 0
+    clock.sleep(3601)
+    stats = replicator.run_once()
+    assert stats.get('unchanged') == 0 and stats.get('failures') == 1
+
+
+def test_changed_db_is_replicated_on_the_next_pass(cluster):
+    _part, _hash, primaries, _h = cluster.placement('c1')
+    source = cluster.make_db(primaries[0], 'c1')
+    put_objects(source, ['a'])
+    replicator = cluster.replicator(primaries[0])
+    replicator.run_once()
+    put_objects(source, ['b'], when=1700000100.0)
+    stats = replicator.run_once()
+    assert stats.get('unchanged') == 0 and stats.get(db_sync.DIFF) == 2
+    for n in primaries[1:]:
+        assert live_names(cluster.broker(n, 'c1')) == ['a', 'b']
+    stats = replicator.run_once()
+    assert stats.get('unchanged') == 1
+    # Metadata changes the stat row, hence the fingerprint, too.
+    source.update_metadata({'X-Container-Meta-Color': ('red', ts(5.0))})
+    assert replicator.run_once().get('unchanged') == 0
+    assert cluster.broker(primaries[1], 'c1').get_info()['metadata'][
+        'X-Container-Meta-Color'][0] == 'red'
+
+
+def test_full_sweep_interval_zero_compares_every_pass(cluster):
+    _part, _hash, primaries, _h = cluster.placement('c1')
+    put_objects(cluster.make_db(primaries[0], 'c1'), ['a'])
+    replicator = cluster.replicator(primaries[0], full_sweep_interval='0')
+    replicator.run_once()
+    stats = replicator.run_once()
+    assert stats.get('unchanged') == 0 and stats.get(db_sync.IN_SYNC) == 2
