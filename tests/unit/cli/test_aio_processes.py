@@ -12,7 +12,10 @@ def test_one_daemon_process_serves_every_node(tmp_path):
     cluster.layout = AioLayout(devices=3)
     specs = {spec.name: spec for spec in cluster.daemon_specs()}
     assert sorted(specs) == sorted(
-        daemon for daemons in DAEMONS.values() for daemon in daemons)
+        [daemon for daemons in DAEMONS.values() for daemon in daemons] +
+        ['s3-lifecycle'])
+    assert specs['s3-lifecycle'].argv[1:] == (
+        cluster.dirs.s3_lifecycle_conf,)
     for kind, daemons in DAEMONS.items():
         for daemon in daemons:
             argv = specs[daemon].argv
