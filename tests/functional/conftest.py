@@ -56,3 +56,39 @@ def bucket(s3):
         for item in page.get('Contents', []):
             s3.delete_object(Bucket=name, Key=item['Key'])
     s3.delete_bucket(Bucket=name)
+
+
+def all_versions(s3, bucket, **kwargs):
+    """(versions, delete markers) of the bucket, every page."""
+    versions, markers = [], []
+    for page in s3.get_paginator('list_object_versions').paginate(
+            Bucket=bucket, **kwargs):
+        versions += page.get('Versions', [])
+        markers += page.get('DeleteMarkers', [])
+    return versions, markers
+
+
+def empty_bucket(s3, name):
+    versions, markers = all_versions(s3, name)
+    for item in versions + markers:
+        s3.delete_object(Bucket=name, Key=item['Key'],
+                         VersionId=item['VersionId'])
+
+
+def new_bucket(s3, status=None):
+    name = 's3v-' + uuid.uuid4().hex[:12]
+    s3.create_bucket(Bucket=name)
+    if status:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={
+            'Status': status})
+    return name
+
+
+@pytest.fixture
+def versioned(s3):
+    """A bucket with versioning Enabled, emptied of every version and
+    removed afterwards."""
+    name = new_bucket(s3, 'Enabled')
+    yield name
+    empty_bucket(s3, name)
+    s3.delete_bucket(Bucket=name)

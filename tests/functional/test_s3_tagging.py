@@ -195,3 +195,46 @@ def test_bucket_tag_limits(s3, bucket, tags):
                     Tagging=tag_set(tags)) == ('InvalidTag', 400)
     assert error_of(s3.get_bucket_tagging, Bucket=bucket) == (
         'NoSuchTagSet', 404)
+
+
+def version_tags(s3, bucket, key, version):
+    answer = s3.get_object_tagging(Bucket=bucket, Key=key, VersionId=version)
+    assert answer['VersionId'] == version
+    return sorted((tag['Key'], tag['Value']) for tag in answer['TagSet'])
+
+
+def test_tags_of_one_version(s3, versioned):
+    old = s3.put_object(Bucket=versioned, Key='k', Body=b'old',
+                        Tagging='era=old')['VersionId']
+    new = s3.put_object(Bucket=versioned, Key='k', Body=b'new')['VersionId']
+    assert version_tags(s3, versioned, 'k', old) == [('era', 'old')]
+    assert version_tags(s3, versioned, 'k', new) == []
+    answer = s3.put_object_tagging(Bucket=versioned, Key='k', VersionId=old,
+                                   Tagging=tag_set([('era', 'older')]))
+    assert answer['VersionId'] == old
+    assert version_tags(s3, versioned, 'k', old) == [('era', 'older')]
+    # The current version and its data are untouched.
+    assert tags_of(s3, versioned, 'k') == []
+    assert s3.get_object(Bucket=versioned, Key='k', VersionId=old)[
+        'Body'].read() == b'old'
+    s3.put_object_tagging(Bucket=versioned, Key='k', VersionId=new,
+                          Tagging=tag_set([('era', 'new')]))
+    assert tags_of(s3, versioned, 'k') == [('era', 'new')]
+    s3.delete_object_tagging(Bucket=versioned, Key='k', VersionId=old)
+    assert version_tags(s3, versioned, 'k', old) == []
+    assert tags_of(s3, versioned, 'k') == [('era', 'new')]
+
+
+def test_tags_of_a_missing_or_malformed_version(s3, versioned, bucket):
+    s3.put_object(Bucket=versioned, Key='k', Body=b'x')
+    s3.put_object(Bucket=bucket, Key='k', Body=b'x')
+    for name in (versioned, bucket):
+        assert error_of(s3.get_object_tagging, Bucket=name, Key='k',
+                        VersionId='1500000000.00000') == (
+            'NoSuchVersion', 404)
+        assert error_of(s3.put_object_tagging, Bucket=name, Key='k',
+                        VersionId='1500000000.00000',
+                        Tagging=tag_set([('a', '1')])) == (
+            'NoSuchVersion', 404)
+    assert error_of(s3.get_object_tagging, Bucket=versioned, Key='k',
+                    VersionId='not-a-version') == ('InvalidArgument', 400)

@@ -12,7 +12,8 @@ import pytest
 import swiftclient.client as swiftclient
 from botocore.exceptions import ClientError
 
-from tests.functional.conftest import make_s3_client
+from tests.functional.conftest import (
+    all_versions, empty_bucket, make_s3_client, new_bucket)
 from tests.helpers import proxy_request
 
 DELETE_MARKER_TYPE = 'application/x-deleted;swift_versions_deleted=1'
@@ -27,46 +28,10 @@ def error_of(call, *args, **kwargs):
             err['ResponseMetadata']['HTTPHeaders'])
 
 
-def all_versions(s3, bucket, **kwargs):
-    """(versions, delete markers) of the bucket, every page."""
-    versions, markers = [], []
-    for page in s3.get_paginator('list_object_versions').paginate(
-            Bucket=bucket, **kwargs):
-        versions += page.get('Versions', [])
-        markers += page.get('DeleteMarkers', [])
-    return versions, markers
-
-
-def empty_bucket(s3, name):
-    versions, markers = all_versions(s3, name)
-    for item in versions + markers:
-        s3.delete_object(Bucket=name, Key=item['Key'],
-                         VersionId=item['VersionId'])
-
-
-def new_bucket(s3, status=None):
-    name = 's3v-' + uuid.uuid4().hex[:12]
-    s3.create_bucket(Bucket=name)
-    if status:
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={
-            'Status': status})
-    return name
-
-
 @pytest.fixture
 def plain_bucket(s3):
     """A bucket never versioned, emptied of every version afterwards."""
     name = new_bucket(s3)
-    yield name
-    empty_bucket(s3, name)
-    s3.delete_bucket(Bucket=name)
-
-
-@pytest.fixture
-def versioned(s3):
-    """A bucket with versioning Enabled, emptied of every version and
-    removed afterwards."""
-    name = new_bucket(s3, 'Enabled')
     yield name
     empty_bucket(s3, name)
     s3.delete_bucket(Bucket=name)

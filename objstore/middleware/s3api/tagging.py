@@ -22,6 +22,11 @@ Where tags live (a compact JSON list of ``[key, value]`` pairs):
   the two loses, as any POST races another). A non-empty transient value
   wins over the sysmeta one (``[]``: the tags were deleted).
 
+With ``?versionId=`` (a version of a versioned bucket), the tags are read
+from that version and stored on it by object_versioning's sysmeta update
+of one version (``SYSMETA_UPDATE_KEY``: the version is rewritten in place
+with both values set, so an older transient value cannot hide them).
+
 Pure parsing and checking (S3's limits and error texts) apart from the
 handlers, which only send subrequests through the context.
 """
@@ -30,8 +35,13 @@ import json
 import unicodedata
 from urllib.parse import parse_qsl
 
+from urllib.parse import quote
+
 from objstore.common.http import Response, is_success
 from objstore.middleware.s3api.errors import S3Error
+from objstore.middleware.s3api.versioning import (
+    NULL, VERSION_HEADER, invalid_version, is_version_id)
+from objstore.middleware.versioning import SYSMETA_UPDATE_KEY
 from objstore.middleware.s3api.xmlio import XMLError, parse_xml, to_xml
 
 OBJECT_SYSMETA = 'X-Object-Sysmeta-S3api-Tagging'
@@ -258,23 +268,39 @@ def headers_for_copy(ctx, source):
 # ------------------------------------------------------- object tagging
 
 
-def _head_object(ctx):
+def _head_object(ctx, version=None):
     s3req = ctx.s3req
-    resp = ctx.call('HEAD', s3req.bucket, s3req.key)
-    if resp.status_int == 404:
-        if ctx.bucket_exists(s3req.bucket):
-            raise S3Error('NoSuchKey', Key=s3req.key)
-        raise S3Error('NoSuchBucket', BucketName=s3req.bucket)
+    resp = ctx.call('HEAD', s3req.bucket, s3req.key,
+                    query=_version_query(version))
+    # A version id in a bucket never versioned: Swift's 400.
+    if resp.status_int == 404 or (resp.status_int == 400 and version):
+        if not ctx.bucket_exists(s3req.bucket):
+            raise S3Error('NoSuchBucket', BucketName=s3req.bucket)
+        if version is not None:
+            raise S3Error('NoSuchVersion', Key=s3req.key, VersionId=version)
+        raise S3Error('NoSuchKey', Key=s3req.key)
     if not is_success(resp.status_int):
         raise S3Error('ServiceUnavailable')
     return resp
 
 
-def _check_version(ctx):
-    """Only the current version (``null`` in an unversioned bucket)."""
+def _version_query(version):
+    return '' if version is None else 'version-id=' + quote(version)
+
+
+def _named_version(ctx):
+    """The version a request names, or None for the object itself (no
+    ``versionId``, or ``null``: the object written unversioned)."""
     version = ctx.s3req.params.get('versionId')
-    if version not in (None, 'null'):
-        raise S3Error('NoSuchVersion', VersionId=version)
+    if version is None or version == NULL:
+        return None
+    if not is_version_id(version):
+        raise invalid_version(version)
+    return version
+
+
+def _version_answer(version):
+    return {VERSION_HEADER: version} if version is not None else {}
 
 
 def reposted_headers(swift_headers):
@@ -295,23 +321,45 @@ def _store_object_tags(ctx, tags):
         raise S3Error('ServiceUnavailable')
 
 
+def _store_version_tags(ctx, version, tags):
+    _head_object(ctx, version)     # NoSuchBucket or NoSuchVersion first
+    encoded = encode_tags(tags)
+    sysmeta = split_value(OBJECT_SYSMETA, encoded)
+    sysmeta.update(split_value(OBJECT_TRANSIENT, encoded))
+    resp = ctx.call('POST', ctx.s3req.bucket, ctx.s3req.key,
+                    query=_version_query(version),
+                    environ={SYSMETA_UPDATE_KEY: sysmeta})
+    if resp.status_int == 404:
+        raise S3Error('NoSuchVersion', Key=ctx.s3req.key, VersionId=version)
+    if not is_success(resp.status_int):
+        raise S3Error('ServiceUnavailable')
+
+
+def _store_tags(ctx, version, tags):
+    if version is None:
+        _store_object_tags(ctx, tags)
+    else:
+        _store_version_tags(ctx, version, tags)
+
+
 def get_object_tagging(ctx):
-    _check_version(ctx)
-    tags = object_tags(_head_object(ctx).headers)
-    return ctx.xml(tagging_document(tags))
+    version = _named_version(ctx)
+    tags = object_tags(_head_object(ctx, version).headers)
+    return ctx.xml(tagging_document(tags), headers=_version_answer(version))
 
 
 def put_object_tagging(ctx):
-    _check_version(ctx)
+    version = _named_version(ctx)
     tags = parse_tagging_xml(ctx.read_body(MAX_TAGGING_XML), MAX_OBJECT_TAGS)
-    _store_object_tags(ctx, tags)
-    return Response(status=200, content_length=0)
+    _store_tags(ctx, version, tags)
+    return Response(status=200, content_length=0,
+                    headers=_version_answer(version))
 
 
 def delete_object_tagging(ctx):
-    _check_version(ctx)
-    _store_object_tags(ctx, [])
-    return Response(status=204)
+    version = _named_version(ctx)
+    _store_tags(ctx, version, [])
+    return Response(status=204, headers=_version_answer(version))
 
 
 # ------------------------------------------------------- bucket tagging
