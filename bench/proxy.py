@@ -16,11 +16,13 @@ power 6, storage servers with ``workers = 0`` and the proxy with
 proxy, with keep-alive HTTP connections:
 
 - 4 KiB objects: PUT, GET, HEAD and DELETE ops/s at ``--concurrency``,
-  with p50 and p99 latency;
+  with p50 and p99 latency and the servers' CPU per operation (psutil,
+  over the cluster's processes and their children);
 - 64 MiB objects at 1 and at 4 streams: PUT and GET MB/s, server CPU
   per MB, and PUT as a percentage of the machine's 3-replica write limit,
   measured just before in the cluster's own directory (bench/streams.py);
-- a GET of the JSON listing of a container holding 10,000 objects.
+- zero-byte PUTs filling one container with ``--listing`` objects
+  (ops/s and CPU per PUT), then a GET of its JSON listing.
 
 Only the cluster under test runs while it is measured (the other's
 background work would steal the cores): each round starts one cluster,
@@ -43,7 +45,7 @@ from urllib.parse import quote, urlparse
 # its file name.
 from clusters import (BENCH_USERS, START_TIMEOUT, ObjstoreCluster,
                       SwiftCluster, ensure_memcached, ensure_swift_venv)
-from streams import large_figures
+from streams import cpu_seconds, large_figures
 
 PHASE_TIMEOUT = 600
 SMALL = 4096
@@ -142,7 +144,21 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
-def small_ops(sessions, count, round_no=0):
+def timed_phase(pids, sessions, names, work, label):
+    """Ops/s, p50/p99 latency and server CPU per op of one phase."""
+    cpu_before = cpu_seconds(pids)
+    elapsed, latencies, bad = run_parallel(sessions, names, work)
+    cpu = cpu_seconds(pids) - cpu_before
+    if bad:
+        print('  %s: %d bad answers, e.g. %s' % (label, len(bad), bad[:5]))
+    done = max(len(latencies), 1)
+    return {'%s ops/s' % label: len(latencies) / elapsed,
+            '%s p50 ms' % label: percentile(latencies, 0.5) * 1e3,
+            '%s p99 ms' % label: percentile(latencies, 0.99) * 1e3,
+            '%s CPU ms/op' % label: cpu / done * 1e3}
+
+
+def small_ops(pids, sessions, count, round_no=0):
     body = os.urandom(SMALL)
     names = ['small-%d-%06d' % (round_no, i) for i in range(count)]
     steps = (
@@ -157,24 +173,17 @@ def small_ops(sessions, count, round_no=0):
     )
     figures = {}
     for verb, work in steps:
-        elapsed, latencies, bad = run_parallel(sessions, names, work)
-        figures['4KiB %s ops/s' % verb] = len(latencies) / elapsed
-        figures['4KiB %s p50 ms' % verb] = percentile(latencies, 0.5) * 1e3
-        figures['4KiB %s p99 ms' % verb] = percentile(latencies, 0.99) * 1e3
-        if bad:
-            print('  %s: %d bad answers, e.g. %s' % (verb, len(bad), bad[:5]))
+        figures.update(timed_phase(pids, sessions, names, work,
+                                   '4KiB ' + verb))
     return figures
 
 
-def fill_listing(name, sessions, count):
-    """Untimed: a container of ``count`` empty objects."""
+def fill_listing(pids, sessions, count):
+    """Zero-byte PUTs filling one container with ``count`` objects."""
     sessions[0].request('PUT', '/listing')
     names = ['obj-%06d' % i for i in range(count)]
-    _elapsed, _lat, bad = run_parallel(sessions, names, lambda s, n: expect(
-        s.request('PUT', '/listing/' + n, b'')[0], (201,)))
-    if bad:
-        print('  %s listing fill: %d bad answers, e.g. %s'
-              % (name, len(bad), bad[:5]))
+    return timed_phase(pids, sessions, names, lambda s, n: expect(
+        s.request('PUT', '/listing/' + n, b'')[0], (201,)), '0B fill PUT')
 
 
 def time_listing(name, sessions, count):
@@ -227,12 +236,13 @@ def measure_one(cluster, args, round_no):
         target = Target(cluster, args)
         print('round %d, %s: 4 KiB and 64 MiB objects'
               % (round_no + 1, target.name), flush=True)
-        figures = small_ops(target.sessions, args.small, round_no)
+        pids = cluster.pids()
+        figures = small_ops(pids, target.sessions, args.small, round_no)
         figures.update(large_figures(cluster, target.storage_url,
                                      target.token, args.large))
         print('%s: filling a container with %d objects'
               % (target.name, args.listing), flush=True)
-        fill_listing(target.name, target.sessions, args.listing)
+        figures.update(fill_listing(pids, target.sessions, args.listing))
         for _ in range(3):
             keep_best(figures, time_listing(target.name, target.sessions,
                                             args.listing))
