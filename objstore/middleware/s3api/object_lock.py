@@ -164,6 +164,10 @@ def put_headers(ctx, with_body=True):
     headers = ctx.s3req.headers
     now = time.time()
     retention, hold = lock_rules.requested_lock(headers, now)
+    if retention is None and hold is None and \
+            _known_unlocked_bucket(ctx):
+        return {} if with_body else {RETENTION_SYSMETA: '',
+                                     LEGAL_HOLD_SYSMETA: ''}
     config = _write_target_configuration(ctx)
     if config is None:
         if retention is not None or hold is not None:
@@ -178,6 +182,45 @@ def put_headers(ctx, with_body=True):
             else '', LEGAL_HOLD_SYSMETA: hold or ''}
 
 
+# Access key -> the account a signature of it was last verified for, in
+# this process (bounded): see _known_unlocked_bucket.
+_VERIFIED_ACCOUNTS = {}
+MAX_VERIFIED_ACCOUNTS = 4096
+
+
+def _remember_account(ctx):
+    if ctx.signature is None:
+        return
+    if len(_VERIFIED_ACCOUNTS) >= MAX_VERIFIED_ACCOUNTS:
+        _VERIFIED_ACCOUNTS.clear()
+    _VERIFIED_ACCOUNTS[ctx.signature.access_key] = ctx.account
+
+
+def _bucket_info(ctx, account):
+    lookup = make_subrequest(ctx.environ, 'HEAD',
+                             swift_path(account, ctx.s3req.bucket))
+    return get_container_info(lookup.environ, ctx.app, 's3api')
+
+
+def _known_unlocked_bucket(ctx):
+    """Whether the write's bucket is known, without a request to storage,
+    to exist with no lock: its (cached) info under the account this access
+    key was verified for before. Then the write goes on with no lock
+    headers and its own subrequest checks the signature, as it would
+    after a check here: an unverified caller learns nothing this way.
+    Anything else (an access key not seen yet, no such bucket, a lock)
+    takes the checked path, _write_target_configuration. Spares every
+    write to an unlocked bucket a HEAD to the container servers."""
+    account = ctx.account
+    if account is None and ctx.signature is not None:
+        account = _VERIFIED_ACCOUNTS.get(ctx.signature.access_key)
+    if account is None:
+        return False
+    info = _bucket_info(ctx, account)
+    return is_success(info['status']) and lock_rules.stored_configuration(
+        (info.get('sysmeta') or {}).get(BUCKET_LOCK_INFO_KEY)) is None
+
+
 def _write_target_configuration(ctx):
     """The lock configuration of the bucket a write goes to, or None.
     Read from the bucket's info (common.info: cached, and not subject to
@@ -190,9 +233,8 @@ def _write_target_configuration(ctx):
         except S3Error:
             if ctx.account is None:
                 raise
-    lookup = make_subrequest(ctx.environ, 'HEAD',
-                             swift_path(ctx.account, bucket))
-    info = get_container_info(lookup.environ, ctx.app, 's3api')
+        _remember_account(ctx)
+    info = _bucket_info(ctx, ctx.account)
     if info['status'] == 404:
         raise S3Error('NoSuchBucket', BucketName=bucket)
     return lock_rules.stored_configuration(

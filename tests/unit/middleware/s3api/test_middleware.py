@@ -11,6 +11,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from objstore.common.http import Request, Response
+from objstore.middleware.s3api import object_lock
 from objstore.middleware.s3api.chunked import ChunkSigner
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.middleware import (
@@ -54,7 +55,9 @@ class ScriptedProxy:
 
 
 @pytest.fixture
-def pipeline():
+def pipeline(monkeypatch):
+    # Every test starts with no access key verified in this process.
+    monkeypatch.setattr(object_lock, '_VERIFIED_ACCOUNTS', {})
     proxy = ScriptedProxy()
     auth = TempAuth(proxy, {'user_test_tester': 'testing .admin',
                             'user_test_reader': 'reading'})
@@ -99,6 +102,30 @@ def test_signed_request_reaches_the_users_account(pipeline):
     assert resp.status_int == 200
     assert proxy.writes() == [('PUT', '/v1/AUTH_test/bucket/key', b'body')]
     assert resp.headers['x-amz-request-id'] is not None
+
+
+def test_put_to_an_unlocked_bucket_skips_the_checking_head_once_known(
+        pipeline):
+    """The first PutObject checks the signature with a bucket HEAD before
+    reading the bucket's lock settings; once this access key is known, a
+    write to an existing unlocked bucket reads them from the info alone
+    and lets its own PUT check the signature."""
+    middleware, proxy = pipeline
+
+    def heads_of_one_put():
+        before = len(proxy.seen)
+        resp = signed_environ('PUT', '/bucket/key', b'body').get_response(
+            middleware)
+        assert resp.status_int == 200
+        return [seen[0] for seen in proxy.seen[before:]].count('HEAD')
+    assert heads_of_one_put() == 2      # the signer's HEAD, the info's
+    assert heads_of_one_put() == 1      # the info's only
+    # A bad signature still gets no further than the PUT's own check.
+    resp = signed_environ('PUT', '/bucket/key', b'x',
+                          secret='nope').get_response(middleware)
+    assert b'SignatureDoesNotMatch' in resp.body
+    assert proxy.writes()[-1] == ('PUT', '/v1/AUTH_test/bucket/key',
+                                  b'body')
 
 
 def test_bad_secret_and_unknown_key(pipeline):
