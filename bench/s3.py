@@ -31,11 +31,11 @@ import threading
 import time
 
 import boto3
-import psutil
 from botocore.config import Config
 
 from clusters import (BENCH_USERS, ObjstoreCluster, SwiftCluster,
                       ensure_memcached, ensure_swift_venv)
+from streams import cpu_seconds
 
 SMALL = 4096
 LARGE = 64 * 1024 * 1024
@@ -50,24 +50,6 @@ def s3_client(endpoint):
                         aws_secret_access_key=USER.key,
                         region_name='us-east-1',
                         config=Config(max_pool_connections=64))
-
-
-def cpu_seconds(pids):
-    """CPU time used so far by ``pids`` and all their descendants."""
-    total = 0.0
-    for pid in pids:
-        try:
-            proc = psutil.Process(pid)
-            family = [proc] + proc.children(recursive=True)
-        except psutil.NoSuchProcess:
-            continue
-        for member in family:
-            try:
-                times = member.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-    return total
 
 
 def run_threads(count, work):
