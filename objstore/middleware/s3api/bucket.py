@@ -20,7 +20,8 @@ from objstore.middleware.s3api import (
     lifecycle, object_lock, registry, versioning)
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
-from objstore.middleware.s3api.multipart import list_names, segments_container
+from objstore.middleware.s3api.multipart import (
+    key_encoder, list_names, segments_container)
 from objstore.middleware.s3api.views import (
     listing_etag, owner, s3_time, valid_bucket_name)
 from objstore.middleware.s3api.xmlio import XMLError, child_text, \
@@ -137,17 +138,6 @@ def _max_keys(params):
     return min(max_keys, MAX_KEYS)
 
 
-def _encoder(params):
-    encoding = params.get('encoding-type')
-    if encoding is None:
-        return lambda name: name
-    if encoding != 'url':
-        raise S3Error('InvalidArgument', 'Invalid Encoding Method specified '
-                      'in Request', ArgumentName='encoding-type',
-                      ArgumentValue=encoding)
-    return lambda name: quote(name, safe='/')
-
-
 def _decode_token(token):
     try:
         return base64.b64decode(token.encode('ascii'),
@@ -208,7 +198,7 @@ def list_objects(ctx):
         raise S3Error('InvalidArgument', 'Invalid List Type specified in '
                       'Request', ArgumentName='list-type',
                       ArgumentValue=params['list-type'])
-    max_keys, encode = _max_keys(params), _encoder(params)
+    max_keys, encode = _max_keys(params), key_encoder(params)
     marker = params.get('marker', '')
     entries, truncated, next_marker = _listing(ctx, params, marker, max_keys)
     head = [('Name', ctx.s3req.bucket), ('Prefix', encode(
@@ -226,7 +216,7 @@ def list_objects(ctx):
 
 
 def _list_objects_v2(ctx, params):
-    max_keys, encode = _max_keys(params), _encoder(params)
+    max_keys, encode = _max_keys(params), key_encoder(params)
     token = params.get('continuation-token')
     start_after = params.get('start-after', '')
     marker = _decode_token(token) if token is not None else start_after
@@ -256,4 +246,4 @@ def list_versions(ctx):
     max-keys and encoding-type parsing."""
     params = ctx.s3req.params
     return versioning.list_object_versions(ctx, _max_keys(params),
-                                           _encoder(params))
+                                           key_encoder(params))

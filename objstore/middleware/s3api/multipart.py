@@ -133,7 +133,9 @@ def _int_param(params, name, default, limit=None):
     return min(number, limit) if limit is not None else number
 
 
-def _encoder(params):
+def key_encoder(params):
+    """How a listing writes keys: as they are, or URL-encoded
+    (``encoding-type=url``)."""
     encoding = params.get('encoding-type')
     if encoding is None:
         return lambda name: name
@@ -349,7 +351,7 @@ def _copy_part(ctx, container, name):
 
 def list_parts(ctx):
     params = ctx.s3req.params
-    encode = _encoder(params)
+    encode = key_encoder(params)
     upload_id = params['uploadId']
     head_marker(ctx, upload_id)
     max_parts = _int_param(params, 'max-parts', MAX_LISTING, MAX_LISTING)
@@ -676,7 +678,7 @@ def _group(uploads, prefix, delimiter, limit):
 
 def list_uploads(ctx):
     params = ctx.s3req.params
-    encode = _encoder(params)
+    encode = key_encoder(params)
     max_uploads = _int_param(params, 'max-uploads', MAX_LISTING, MAX_LISTING)
     prefix = params.get('prefix', '')
     delimiter = params.get('delimiter', '')
