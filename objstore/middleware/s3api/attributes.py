@@ -83,18 +83,6 @@ def parts_page(sizes, marker, max_parts):
     return numbers[:max_parts], len(numbers) > max_parts
 
 
-def _head_object(ctx):
-    s3req = ctx.s3req
-    resp = ctx.call('HEAD', s3req.bucket, s3req.key)
-    if resp.status_int == 404:
-        if ctx.bucket_exists(s3req.bucket):
-            raise S3Error('NoSuchKey', Key=s3req.key)
-        raise S3Error('NoSuchBucket', BucketName=s3req.bucket)
-    if not is_success(resp.status_int):
-        raise S3Error('ServiceUnavailable')
-    return resp
-
-
 def _manifest(ctx):
     resp = ctx.call('GET', ctx.s3req.bucket, ctx.s3req.key,
                     query='multipart-manifest=get')
@@ -138,7 +126,7 @@ def get_object_attributes(ctx):
     if version not in (None, 'null'):
         raise S3Error('NoSuchVersion', VersionId=version)
     wanted = parse_attributes(ctx.s3req.headers.get(ATTRIBUTES_HEADER))
-    head = _head_object(ctx)
+    head = ctx.head_key()
     headers = head.headers
     children = []
     if 'ETag' in wanted:

@@ -18,6 +18,7 @@ request id headers every S3 answer carries.
 """
 
 import io
+from urllib.parse import quote
 
 from objstore.common.access import await_signature_check, claim
 from objstore.common.http import Response, is_success
@@ -199,6 +200,24 @@ class S3Context:
     def bucket_exists(self, bucket):
         """Whether ``bucket`` exists (a HEAD as the client)."""
         return is_success(self.call('HEAD', bucket).status_int)
+
+    def head_key(self, version=None):
+        """The HEAD answer of the request's key (``version``: that
+        version, Swift's ``version-id``); NoSuchBucket, NoSuchKey or
+        NoSuchVersion when it is missing (a version id in a bucket never
+        versioned is Swift's 400), ServiceUnavailable when storage fails."""
+        bucket, key = self.s3req.bucket, self.s3req.key
+        resp = self.call('HEAD', bucket, key, query=None if version is None
+                         else 'version-id=' + quote(version))
+        if resp.status_int == 404 or (resp.status_int == 400 and version):
+            if not self.bucket_exists(bucket):
+                raise S3Error('NoSuchBucket', BucketName=bucket)
+            if version is not None:
+                raise S3Error('NoSuchVersion', Key=key, VersionId=version)
+            raise S3Error('NoSuchKey', Key=key)
+        if not is_success(resp.status_int):
+            raise S3Error('ServiceUnavailable')
+        return resp
 
     def read_body(self, limit):
         """The client's body (up to ``limit`` bytes), for XML requests;

@@ -33,16 +33,14 @@ handlers, which only send subrequests through the context.
 
 import json
 import unicodedata
-from urllib.parse import parse_qsl
-
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from objstore.common.http import Response, is_success
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.versioning import (
     NULL, VERSION_HEADER, invalid_version, is_version_id)
-from objstore.middleware.versioning import SYSMETA_UPDATE_KEY
 from objstore.middleware.s3api.xmlio import XMLError, parse_xml, to_xml
+from objstore.middleware.versioning import SYSMETA_UPDATE_KEY
 
 OBJECT_SYSMETA = 'X-Object-Sysmeta-S3api-Tagging'
 OBJECT_TRANSIENT = 'X-Object-Transient-Sysmeta-S3api-Tagging'
@@ -268,22 +266,6 @@ def headers_for_copy(ctx, source):
 # ------------------------------------------------------- object tagging
 
 
-def _head_object(ctx, version=None):
-    s3req = ctx.s3req
-    resp = ctx.call('HEAD', s3req.bucket, s3req.key,
-                    query=_version_query(version))
-    # A version id in a bucket never versioned: Swift's 400.
-    if resp.status_int == 404 or (resp.status_int == 400 and version):
-        if not ctx.bucket_exists(s3req.bucket):
-            raise S3Error('NoSuchBucket', BucketName=s3req.bucket)
-        if version is not None:
-            raise S3Error('NoSuchVersion', Key=s3req.key, VersionId=version)
-        raise S3Error('NoSuchKey', Key=s3req.key)
-    if not is_success(resp.status_int):
-        raise S3Error('ServiceUnavailable')
-    return resp
-
-
 def _version_query(version):
     return '' if version is None else 'version-id=' + quote(version)
 
@@ -311,7 +293,7 @@ def reposted_headers(swift_headers):
 
 
 def _store_object_tags(ctx, tags):
-    head = _head_object(ctx)
+    head = ctx.head_key()
     headers = reposted_headers(head.headers)
     headers.update(split_value(OBJECT_TRANSIENT, encode_tags(tags)))
     resp = ctx.call('POST', ctx.s3req.bucket, ctx.s3req.key, headers=headers)
@@ -322,7 +304,7 @@ def _store_object_tags(ctx, tags):
 
 
 def _store_version_tags(ctx, version, tags):
-    _head_object(ctx, version)     # NoSuchBucket or NoSuchVersion first
+    ctx.head_key(version)     # NoSuchBucket or NoSuchVersion first
     encoded = encode_tags(tags)
     sysmeta = split_value(OBJECT_SYSMETA, encoded)
     sysmeta.update(split_value(OBJECT_TRANSIENT, encoded))
@@ -344,7 +326,7 @@ def _store_tags(ctx, version, tags):
 
 def get_object_tagging(ctx):
     version = _named_version(ctx)
-    tags = object_tags(_head_object(ctx, version).headers)
+    tags = object_tags(ctx.head_key(version).headers)
     return ctx.xml(tagging_document(tags), headers=_version_answer(version))
 
 

@@ -17,7 +17,6 @@ same key (the proxy's 409) -> 409 ConditionalRequestConflict.
 """
 
 from objstore.common.conditional import PUT_IF_MATCH_HEADER
-from objstore.common.http import is_success
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.views import S3_ETAG_SYSMETA
 
@@ -44,20 +43,10 @@ def swift_headers(ctx):
                           Header='If-None-Match')
         headers['If-None-Match'] = '*'
     if 'if-match' in s3_headers:
-        _check_key_exists(ctx)
+        ctx.head_key()
         headers[PUT_IF_MATCH_HEADER] = s3_headers['if-match']
         headers[ETAG_IS_AT_HEADER] = S3_ETAG_SYSMETA
     return headers
-
-
-def _check_key_exists(ctx):
-    resp = ctx.call('HEAD', ctx.s3req.bucket, ctx.s3req.key)
-    if resp.status_int == 404:
-        if ctx.bucket_exists(ctx.s3req.bucket):
-            raise S3Error('NoSuchKey', Key=ctx.s3req.key)
-        raise S3Error('NoSuchBucket', BucketName=ctx.s3req.bucket)
-    if not is_success(resp.status_int):
-        raise S3Error('ServiceUnavailable')
 
 
 def failed_condition(s3_headers):
