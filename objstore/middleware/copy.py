@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlencode
 from objstore.common.constraints import MAX_FILE_SIZE
 from objstore.common.http import (
     HTTPBadRequest, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
-    Request, Response, html_error, is_success, split_path)
+    Request, Response, html_error, is_success, split_path, text_error)
 from objstore.common.subrequest import (
     add_capability, make_subrequest, query_param, query_params,
     sent_content_type)
@@ -183,7 +183,7 @@ class ServerSideCopy:
 
     def handle_put_copy(self, req, account):
         if req.content_length:
-            return html_error(HTTPBadRequest,
+            return text_error(HTTPBadRequest,
                               'Copy requests require a zero byte body')
         try:
             container, obj = parse_copy_path(req.headers['X-Copy-From'],

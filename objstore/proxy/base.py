@@ -353,6 +353,29 @@ class Controller:
                                 headers_list, body=body)
         return self.quorum_response(req, results, ring.replica_count)
 
+    def failed_get_or_head(self, req, ring, statuses, last_error, owner):
+        """The answer when no node served a GET/HEAD: the storage
+        server's error when it is the quorum's, else a bare status. A
+        reseller's container answer shows ``X-Container-Sharding`` even
+        then, as Swift's does."""
+        status = failure_status(statuses, ring.replica_count)
+        extra = ([('X-Container-Sharding', 'False')]
+                 if self.obj is None and self.container is not None
+                 and req.environ.get(RESELLER_REQUEST, False) else [])
+        if last_error is not None and last_error[0] == status:
+            # The storage server's body as it is: its error page, or
+            # none where Swift's servers send none (a conditional 412).
+            answer = Response if last_error[2] else EmptyResponse
+            return answer(status=status, headerlist=untyped_if_empty(
+                client_headers(last_error[1], owner), last_error[2]) + extra,
+                body=last_error[2])
+        if status == 503:
+            self.app.logger.error('%s %s: no node answered (%s)',
+                                  req.method, req.path, statuses)
+        resp = Response(status=status)
+        resp.headers.update(extra)
+        return resp
+
     def get_or_head(self, req, ring, part, path, headers, query=None,
                     owner=True):
         """GET/HEAD through the ring; streams the body, resuming on failure."""
@@ -362,18 +385,8 @@ class Controller:
         source, statuses, last_error = finder(
             self.app.backend, ring, part, req.method, path, headers, query)
         if source is None:
-            status = failure_status(statuses, ring.replica_count)
-            if last_error is not None and last_error[0] == status:
-                # The storage server's body as it is: its error page, or
-                # none where Swift's servers send none (a conditional 412).
-                answer = Response if last_error[2] else EmptyResponse
-                return answer(status=status, headerlist=untyped_if_empty(
-                    client_headers(last_error[1], owner), last_error[2]),
-                    body=last_error[2])
-            if status == 503:
-                self.app.logger.error('%s %s: no node answered (%s)',
-                                      req.method, req.path, statuses)
-            return Response(status=status)
+            return self.failed_get_or_head(req, ring, statuses, last_error,
+                                           owner)
         resp_headers = client_headers(source.headers, owner) + \
             self.extra_client_headers(source.headers)
         if self.obj is None and is_success(source.status):

@@ -186,6 +186,21 @@ def test_container_sharding_is_shown_to_resellers_only(cluster, raw,
     assert status == 204 and headers['x-container-sharding'] == 'False'
 
 
+@pytest.mark.parametrize('method', ['GET', 'HEAD'])
+def test_container_sharding_is_shown_to_resellers_on_a_404(cluster, raw,
+                                                           method):
+    """path-dotdot-account-admin, path-star-admin: Swift shows it on a
+    missing container's answer too."""
+    url, token = cluster.get_token('admin:admin')
+    status, headers, _ = send_raw(raw.host, raw.port, method,
+                                  raw.base + '/no-such-container',
+                                  {'X-Auth-Token': token})
+    assert status == 404 and headers['x-container-sharding'] == 'False'
+    assert headers['content-type'] == 'text/html; charset=UTF-8'
+    status, headers, _ = raw(method, '/no-such-container')
+    assert status == 404 and 'x-container-sharding' not in headers
+
+
 def test_objects_keep_swifts_allowed_headers(raw, container):
     sent = {'Cache-Control': 'no-cache', 'Content-Language': 'fr',
             'Expires': 'never', 'X-Robots-Tag': 'none'}

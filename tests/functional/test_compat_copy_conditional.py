@@ -62,10 +62,10 @@ def test_copy_unsatisfiable_range_is_416(client, container, source):
 
 def test_copy_from_with_a_body_is_400(client, container, source):
     """copy-from-with-body, bad-x-copy-from-and-body-length."""
-    status, _, body = client('PUT', '/%s/o2' % container,
-                             {'X-Copy-From': source}, b'body too')
-    assert (status, body.rstrip(b'\n')) == (
-        400, b'Copy requests require a zero byte body')
+    status, headers, body = client('PUT', '/%s/o2' % container,
+                                   {'X-Copy-From': source}, b'body too')
+    assert (status, body) == (400, b'Copy requests require a zero byte body')
+    assert headers['Content-Type'] == 'text/plain'
     assert client('HEAD', '/%s/o2' % container)[0] == 404
 
 
