@@ -89,7 +89,7 @@ SIDECAR_ARRIVAL_GRACE = 3600
 # body still streams in and the final fsync finds little left to do.
 WRITEBACK_BYTES = 4 * 1024 * 1024
 # A GET sent with sendfile verifies the file's MD5 reading this much at a
-# time into one reused buffer.
+# time (one native-thread trip each) into one reused buffer.
 VERIFY_READ_BYTES = 1024 * 1024
 
 
@@ -563,10 +563,10 @@ class DiskFileReader:
             yield from self
             return
         try:
-            # MD5 runs at about 1 ms per MB: in a native thread it keeps
+            # MD5 runs at about 1 ms per MB: in native threads it keeps
             # pace with sendfile instead of adding to it (hashlib and
             # pread release the GIL).
-            self._verifier = green.spawn(green.tpool_execute, self._md5_all)
+            self._verifier = green.spawn(self._md5_all)
             tail = self.size - self.chunk_size
             yield FileSpan(self._fd, 0, tail)
             verifier, self._verifier = self._verifier, None
@@ -580,19 +580,28 @@ class DiskFileReader:
             self.close()
 
     def _md5_all(self):
-        """(bytes read, MD5) of the whole file; in a native thread. Stops
-        early when close() asks it to (the answer was abandoned)."""
+        """(bytes read, MD5) of the whole file, in a green thread. Stops
+        early when close() asks it to (the answer was abandoned).
+
+        Each piece goes to a native thread on its own: the thread pool is
+        shared with the fsyncs of writes, which must not wait behind the
+        whole of a large object's MD5.
+        """
         digest = hashlib.md5(usedforsecurity=False)
         buffer = bytearray(VERIFY_READ_BYTES)
-        view = memoryview(buffer)
         offset = 0
         while not self._stop_verifying:
-            got = os.preadv(self._fd, [buffer], offset)
+            got = green.tpool_execute(self._md5_piece, digest, buffer, offset)
             if not got:
                 break
-            digest.update(view[:got])
             offset += got
         return offset, digest.hexdigest()
+
+    def _md5_piece(self, digest, buffer, offset):
+        """Read into ``buffer`` from ``offset`` and add it to ``digest``."""
+        got = os.preadv(self._fd, [buffer], offset)
+        digest.update(memoryview(buffer)[:got])
+        return got
 
     def iter_range(self, start, stop):
         """The bytes [start, stop) (not verified: a range cannot be)."""
