@@ -2,6 +2,8 @@
 
 Everything else reaches green threads, timeouts, queues and the WSGI server
 through these names, so the concurrency library can be swapped in one place.
+The WSGI server also sends the FileSpans an answer may yield (file bytes
+sent with os.sendfile rather than through Python; see FileSpan).
 Eventlet announces its own deprecation at import time; that warning is for
 new projects choosing a framework, not for our operators, so it is silenced
 here and only here.

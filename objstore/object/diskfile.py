@@ -16,6 +16,9 @@ API::
                                    # DiskFileCollision
     for chunk in df.reader(): ...             # whole body, MD5 verified
     df.reader().iter_range(start, stop)       # one byte range
+    df.reader().spans()                       # as iteration, and
+    df.reader().range_spans(start, stop)      # iter_range, in FileSpans
+                                              # (green) for sendfile
     with df.create(size) as writer:           # size None when unknown
         writer.write(chunk)
         writer.put(metadata)                  # durable when it returns
