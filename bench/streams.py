@@ -7,14 +7,22 @@ each MB cost (psutil, over the cluster's server processes and their
 children); and measure the
 machine's 3-replica write limit: the same total (3 x the bytes uploaded)
 written as fsynced sequential 64 MiB files into the cluster's own
-directory, with one writer per stream, divided by 3. A cluster that keeps
+directory, with three writers per stream (one per replica, as the cluster
+writes them), divided by 3. A cluster that keeps
 every replica durable cannot upload faster than that, so "PUT MB/s as % of
 the limit" compares clusters without trusting how loaded the machine was.
 
-Nothing here starts or stops clusters; callers do. Files it writes are
-removed before it returns.
+As a library nothing here starts or stops clusters; callers do. Run as a
+script it measures one cluster alone (no Swift peer, no ratios), for
+quick before/after figures while working on the streaming paths::
+
+    python bench/streams.py [--swift] [--count 2] [--streams 1 4]
+
+Files it writes are removed before it returns; a cluster it started is
+stopped by PID.
 """
 
+import argparse
 import http.client
 import os
 import threading
@@ -23,10 +31,21 @@ from urllib.parse import urlparse
 
 import psutil
 
+from objstore.common.durable import start_writeback
+
+# bench/ is on sys.path when a bench script runs: the sibling imports by
+# its file name.
+from clusters import (BENCH_USERS, START_TIMEOUT, ObjstoreCluster,
+                      SwiftCluster, ensure_memcached, ensure_swift_venv)
+
 LARGE = 64 * 1024 * 1024
 PIECE = 1024 * 1024
 REPLICAS = 3
 TIMEOUT = 600
+# What an object server writes per os.write and between two writeback
+# starts (its network_chunk_size and diskfile.WRITEBACK_BYTES).
+REPLICA_PIECE = 64 * 1024
+REPLICA_WRITEBACK = 4 * 1024 * 1024
 
 
 def cpu_seconds(pids):
@@ -148,12 +167,37 @@ class Uploads:
                 '%s GET CPU ms/MB' % label: get_cpu}
 
 
+def _write_replica(path, data):
+    """Write ``data`` to ``path`` the way an object server stores one
+    replica: space reserved up front, the body appended in network-sized
+    pieces, writeback started every few MiB, fsynced at the end."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.posix_fallocate(fd, 0, len(data))
+        view = memoryview(data)
+        written = flushed = 0
+        while written < len(data):
+            written += os.write(fd, view[written:written + REPLICA_PIECE])
+            if written - flushed >= REPLICA_WRITEBACK:
+                start_writeback(fd, flushed, written - flushed)
+                flushed = written
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def replica_write_limit(directory, count, streams, replicas=REPLICAS):
     """Client MB/s the disk under ``directory`` allows for ``count``
     objects of 64 MiB uploaded over ``streams`` streams, each kept as
-    ``replicas`` fsynced copies: the same bytes written sequentially (one
-    writer per stream, every 64 MiB file fsynced), divided by
-    ``replicas``."""
+    ``replicas`` fsynced copies.
+
+    A cluster writes the replicas of one upload at once, so the disk sees
+    ``replicas`` writers per stream: ``streams * replicas`` threads write
+    the ``count * replicas`` copies (each as a replica is written, see
+    _write_replica); the limit is the bytes written per second divided by
+    ``replicas``. One writer per stream would understate what the disk
+    takes from parallel writers.
+    """
     target = os.path.join(directory, 'write-limit')
     os.makedirs(target, exist_ok=True)
     data = os.urandom(LARGE)
@@ -167,17 +211,9 @@ def replica_write_limit(directory, count, streams, replicas=REPLICAS):
                 if not todo:
                     return
                 number = todo.pop()
-            path = os.path.join(target, 'copy-%d' % number)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _write_replica(os.path.join(target, 'copy-%d' % number), data)
     try:
-        seconds = in_threads(streams, writer)
+        seconds = in_threads(streams * replicas, writer)
     finally:
         for number in range(files):
             try:
@@ -204,3 +240,70 @@ def large_figures(cluster, storage_url, token, count, streams_list=(1, 4)):
         figures['%s PUT %% of limit' % label] = \
             100.0 * measured['%s PUT MB/s' % label] / limit
     return figures
+
+
+def _storage_login(auth_url, user):
+    """(storage URL, token) of ``user`` from a tempauth ``auth_url``."""
+    url = urlparse(auth_url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        conn.request('GET', url.path, headers={
+            'X-Auth-User': '%s:%s' % (user.account, user.user),
+            'X-Auth-Key': user.key})
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise RuntimeError('auth answered %d' % resp.status)
+        return resp.getheader('X-Storage-Url'), resp.getheader('X-Auth-Token')
+    finally:
+        conn.close()
+
+
+def _make_container(storage_url, token, container='bench'):
+    url = urlparse(storage_url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        conn.request('PUT', '%s/%s' % (url.path, container),
+                     headers={'X-Auth-Token': token})
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status not in (201, 202):
+            raise RuntimeError('container PUT answered %d' % resp.status)
+    finally:
+        conn.close()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--swift', action='store_true',
+                        help='measure upstream Swift instead of objstore')
+    parser.add_argument('--count', type=int, default=2,
+                        help='64 MiB objects per stream count')
+    parser.add_argument('--streams', type=int, nargs='+', default=[1, 4])
+    args = parser.parse_args(argv)
+    ensure_memcached()
+    if args.swift:
+        ensure_swift_venv()
+    cluster = SwiftCluster() if args.swift else ObjstoreCluster()
+    try:
+        auth_url = cluster.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                storage_url, token = _storage_login(auth_url, BENCH_USERS[0])
+                break
+            except (OSError, RuntimeError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        _make_container(storage_url, token)
+        figures = large_figures(cluster, storage_url, token, args.count,
+                                tuple(args.streams))
+    finally:
+        cluster.stop()
+    for name, value in figures.items():
+        print('%-28s %10.1f' % (name, value))
+
+
+if __name__ == '__main__':
+    main()

@@ -16,6 +16,9 @@ API::
                                    # DiskFileCollision
     for chunk in df.reader(): ...             # whole body, MD5 verified
     df.reader().iter_range(start, stop)       # one byte range
+    df.reader().spans()                       # as iteration, and
+    df.reader().range_spans(start, stop)      # iter_range, in FileSpans
+                                              # (green) for sendfile
     with df.create(size) as writer:           # size None when unknown
         writer.write(chunk)
         writer.put(metadata)                  # durable when it returns
@@ -65,6 +68,7 @@ from objstore.common.exceptions import (
     DiskFileDeviceUnavailable, DiskFileError, DiskFileExpired,
     DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
 from objstore.common import green
+from objstore.common.green import FileSpan
 from objstore.common.offload import BatchedOffload
 from objstore.common.durable import (
     fsync_dir, fsync_new_dirs, make_dirs, start_writeback)
@@ -87,6 +91,9 @@ SIDECAR_ARRIVAL_GRACE = 3600
 # bytes (durable.start_writeback), so that the disk works while a large
 # body still streams in and the final fsync finds little left to do.
 WRITEBACK_BYTES = 4 * 1024 * 1024
+# A GET sent with sendfile verifies the file's MD5 reading this much at a
+# time (one native-thread trip each) into one reused buffer.
+VERIFY_READ_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -498,8 +505,13 @@ class DiskFileReader:
     Full iteration checks the MD5 and size against the metadata. On a
     mismatch it quarantines the object and raises DiskFileQuarantined
     *instead of yielding the last chunk*: the server then drops the
-    connection and the client sees fewer bytes than Content-Length, so it
+    connection, and the client sees fewer bytes than Content-Length, so it
     cannot take corrupt data for good data.
+
+    ``spans()`` and ``range_spans()`` give the same bodies as green.FileSpans
+    where they can, for a server that sends them with sendfile; ``spans()``
+    checks the MD5 in a native thread meanwhile and holds back the last
+    chunk the same way.
     """
 
     def __init__(self, diskfile, fd, size, etag, chunk_size):
@@ -508,6 +520,8 @@ class DiskFileReader:
         self.size = size
         self.etag = etag
         self.chunk_size = chunk_size
+        self._verifier = None
+        self._stop_verifying = False
 
     def _read_at(self, offset, length):
         return os.pread(self._fd, length, offset)
@@ -525,15 +539,72 @@ class DiskFileReader:
                 if held is not None:
                     yield held
                 held = chunk
-            if offset != self.size or digest.hexdigest() != self.etag:
-                self.diskfile.quarantine_read(
-                    self._fd,
-                    'read %d bytes with md5 %s, expected %d bytes with %s'
-                    % (offset, digest.hexdigest(), self.size, self.etag))
+            self._check(offset, digest.hexdigest())
             if held is not None:
                 yield held
         finally:
             self.close()
+
+    def _check(self, size, md5):
+        """Quarantine (DiskFileQuarantined) unless what was read is what
+        the metadata promised."""
+        if size != self.size or md5 != self.etag:
+            self.diskfile.quarantine_read(
+                self._fd, 'read %d bytes with md5 %s, expected %d bytes '
+                'with %s' % (size, md5, self.size, self.etag))
+
+    def spans(self):
+        """The whole body as __iter__ gives it: all but the last chunk as
+        one FileSpan, the last chunk as bytes once the MD5 matched.
+
+        A small object gains nothing from sendfile, and a file whose size
+        is not the metadata's is read as __iter__ reads it, which
+        quarantines it as always (sendfile would only stop at its end).
+        """
+        if self.size <= self.chunk_size or \
+                os.fstat(self._fd).st_size != self.size:
+            yield from self
+            return
+        try:
+            # MD5 runs at about 1 ms per MB: in native threads it keeps
+            # pace with sendfile instead of adding to it (hashlib and
+            # pread release the GIL).
+            self._verifier = green.spawn(self._md5_all)
+            tail = self.size - self.chunk_size
+            yield FileSpan(self._fd, 0, tail)
+            verifier, self._verifier = self._verifier, None
+            self._check(*verifier.wait())
+            last = self._read_at(tail, self.chunk_size)
+            if len(last) != self.chunk_size:
+                raise DiskFileError('%s ended at %d, before %d' % (
+                    self.diskfile.hash_dir, tail + len(last), self.size))
+            yield last
+        finally:
+            self.close()
+
+    def _md5_all(self):
+        """(bytes read, MD5) of the whole file, in a green thread. Stops
+        early when close() asks it to (the answer was abandoned).
+
+        Each piece goes to a native thread on its own: the thread pool is
+        shared with the fsyncs of writes, which must not wait behind the
+        whole of a large object's MD5.
+        """
+        digest = hashlib.md5(usedforsecurity=False)
+        buffer = bytearray(VERIFY_READ_BYTES)
+        offset = 0
+        while not self._stop_verifying:
+            got = green.tpool_execute(self._md5_piece, digest, buffer, offset)
+            if not got:
+                break
+            offset += got
+        return offset, digest.hexdigest()
+
+    def _md5_piece(self, digest, buffer, offset):
+        """Read into ``buffer`` from ``offset`` and add it to ``digest``."""
+        got = os.preadv(self._fd, [buffer], offset)
+        digest.update(memoryview(buffer)[:got])
+        return got
 
     def iter_range(self, start, stop):
         """The bytes [start, stop) (not verified: a range cannot be)."""
@@ -546,7 +617,21 @@ class DiskFileReader:
             offset += len(chunk)
             yield chunk
 
+    def range_spans(self, start, stop):
+        """The bytes [start, stop) as one FileSpan (a file that ends early
+        cuts the answer short, as iter_range does)."""
+        yield FileSpan(self._fd, start, stop - start)
+
     def close(self):
+        if self._verifier is not None:
+            # The native thread reads self._fd: let it stop before the fd
+            # number can be closed and reused.
+            self._stop_verifying = True
+            try:
+                self._verifier.wait()
+            except Exception:  # noqa: B902 -- its answer is not wanted
+                pass
+            self._verifier = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

@@ -205,6 +205,10 @@ class InMemoryReader:
         for offset in range(start, stop, self.chunk_size):
             yield self.body[offset:min(stop, offset + self.chunk_size)]
 
+    # No file to send from: the "spans" are the bytes themselves.
+    spans = __iter__
+    range_spans = iter_range
+
     def close(self):
         """Nothing to release."""
 

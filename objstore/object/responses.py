@@ -37,10 +37,13 @@ def object_headers(meta, timestamp, data_timestamp, last_modified):
     return headers
 
 
-def build_get_response(reader, headers, length, content_type, range_value):
+def build_get_response(reader, headers, length, content_type, range_value,
+                       file_spans=False):
     """200 with the whole body, 206 for satisfiable ranges, else 416.
 
     An invalid Range header is ignored (RFC 7233), giving the whole body.
+    ``file_spans``: the server sends green.FileSpans, so the body comes
+    from the reader's ``spans()``/``range_spans()``.
     """
     spans = None
     if range_value:
@@ -56,19 +59,21 @@ def build_get_response(reader, headers, length, content_type, range_value):
                 length)
             return resp
     resp = Response(status=200 if spans is None else 206, headers=headers)
+    iter_range = reader.range_spans if file_spans else reader.iter_range
     if spans is None:
-        resp.app_iter = reader
+        resp.app_iter = _closing(reader, reader.spans()) if file_spans \
+            else reader
         resp.content_length = length
     elif len(spans) == 1:
         start, stop = spans[0]
-        resp.app_iter = _closing(reader, reader.iter_range(start, stop))
+        resp.app_iter = _closing(reader, iter_range(start, stop))
         resp.content_length = stop - start
         resp.headers['Content-Range'] = content_range_header(start, stop,
                                                              length)
     else:
         boundary = uuid.uuid4().hex
         resp.app_iter = _closing(reader, _multipart_iter(
-            reader, spans, boundary, content_type, length))
+            iter_range, spans, boundary, content_type, length))
         resp.headers['Content-Type'] = multipart_content_type(boundary)
         resp.content_length = multipart_body_length(
             spans, boundary, content_type or 'application/octet-stream',
@@ -76,12 +81,12 @@ def build_get_response(reader, headers, length, content_type, range_value):
     return resp
 
 
-def _multipart_iter(reader, spans, boundary, content_type, length):
+def _multipart_iter(iter_range, spans, boundary, content_type, length):
     frames, closing = multipart_frames(
         spans, boundary, content_type or 'application/octet-stream', length)
     for head, start, stop in frames:
         yield head
-        yield from reader.iter_range(start, stop)
+        yield from iter_range(start, stop)
     yield closing
 
 

@@ -534,7 +534,8 @@ class ObjectController(StorageServer):
             return resp
         return build_get_response(df.reader(), headers, df.content_length,
                                   meta.get('Content-Type'),
-                                  req.headers.get('Range'))
+                                  req.headers.get('Range'),
+                                  green.accept_file_spans(req.environ))
 
     def _open_or_404(self, df):
         """None when open, else the 404 that says what the node knows."""
