@@ -12,6 +12,8 @@ the signing key for 20130524/us-east-1/s3 signs the string to sign of
 
 import calendar
 import dataclasses
+import datetime
+import functools
 import hashlib
 import hmac
 import re
@@ -26,6 +28,8 @@ STREAMING_PREFIX = 'STREAMING-'
 MAX_SKEW = 15 * 60
 MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
 AMZ_DATE_FORMAT = '%Y%m%dT%H%M%SZ'
+AMZ_DATE = re.compile(
+    r'([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z')
 SHA256_HEX = re.compile(r'^[0-9a-f]{64}$')
 PRESIGN_PARAMS = ('X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature',
                   'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Expires')
@@ -114,8 +118,19 @@ def parse_presigned(params):
 
 
 def parse_amz_date(value):
-    """Epoch seconds of ``20130524T000000Z``; ValueError when not one."""
-    return calendar.timegm(time.strptime(value, AMZ_DATE_FORMAT))
+    """Epoch seconds of ``20130524T000000Z``; ValueError when not one.
+
+    >>> parse_amz_date('20130524T000000Z')
+    1369353600
+
+    A match and datetime's range checks, not ``time.strptime``, which
+    costs a fifth of a signature check.
+    """
+    found = AMZ_DATE.fullmatch(value)
+    if found is None:
+        raise ValueError('not an ISO 8601 basic date: %r' % value)
+    return calendar.timegm(datetime.datetime(
+        *map(int, found.groups())).timetuple())
 
 
 def check_scope(auth, region, now):
@@ -226,6 +241,9 @@ def _hmac(key, text):
     return hmac.new(key, text.encode('utf-8'), hashlib.sha256).digest()
 
 
+# The key of one access key, day, region and service: every request of
+# that day signs with it, so it is derived once (four HMACs) and kept.
+@functools.lru_cache(maxsize=1024)
 def signing_key(secret, scope):
     key = _hmac(('AWS4' + secret).encode('utf-8'), scope.date)
     for part in (scope.region, scope.service, 'aws4_request'):

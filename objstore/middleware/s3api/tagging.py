@@ -209,6 +209,10 @@ def split_value(name, text):
 
 def joined_value(swift_headers, name):
     """The value ``split_value`` stored over ``name``'s headers."""
+    # A value fills its first chunk first: without one there is none, and
+    # the other chunks' lookups (every GET/HEAD asks) are spared.
+    if not swift_headers.get(name):
+        return ''
     return ''.join(swift_headers.get(chunk) or ''
                    for chunk in chunk_names(name))
 
