@@ -16,7 +16,7 @@ does); async pendings are written through the DiskFile manager.
 from objstore.common import green
 from objstore.common.http import is_success
 from objstore.common.row_update import (
-    RowUpdateClient, parse_host, update_nodes)
+    BatchRow, RowBatcher, RowUpdateClient, parse_host, update_nodes)
 from objstore.object import asyncpending
 from objstore.object.metadata import SYSMETA_PREFIX
 
@@ -40,8 +40,11 @@ class ContainerUpdates:
         self.logger = logger
         self.update_timeout = update_timeout
         self.manager_for = manager_for
-        self.row_updates = RowUpdateClient(logger, conn_timeout,
-                                           node_timeout, request=request)
+        # Updates in flight to one container at once (concurrent writes
+        # into it) go as one batch: one request, one pending append and
+        # one fsync on the container server instead of one each.
+        self.row_updates = RowBatcher(RowUpdateClient(
+            logger, conn_timeout, node_timeout, request=request))
 
     def update(self, target, obj_hash, op, headers, request_headers):
         """Tell the containers ``request_headers`` name about this write.
@@ -86,13 +89,14 @@ class ContainerUpdates:
         """Send the update to ``nodes``; the nodes that failed, which are
         written to one async pending."""
         pile = green.GreenPile(len(nodes))
-        path_tail = '/%s/%s/%s' % (target.account, target.container,
-                                   target.obj)
+        row = BatchRow(op, target.obj, headers)
+        db_tail = '/%s/%s' % (target.account, target.container)
         for node in nodes:
-            pile.spawn(self._send_one, node, op, path_tail, headers)
+            pile.spawn(self._send_one, node, db_tail, row)
         failed = [node for node, ok in zip(nodes, pile) if not ok]
         if not failed:
             return failed
+        path_tail = '%s/%s' % (db_tail, target.obj)
         update = asyncpending.make_update(
             op, target.account, target.container, target.obj, headers,
             target.policy_index, failed)
@@ -104,17 +108,19 @@ class ContainerUpdates:
                                   op, path_tail)
         return failed
 
-    def _send_one(self, node, op, path_tail, headers):
-        path = '/%s/%s%s' % (node['device'], node['partition'], path_tail)
+    def _send_one(self, node, db_tail, row):
+        db_path = '/%s/%s%s' % (node['device'], node['partition'], db_tail)
         try:
             ip, port = parse_host(node['host'])
         except ValueError as err:
-            self.logger.warning('Container update %s %s: %s', op, path, err)
+            self.logger.warning('Container update %s %s/%s: %s', row.op,
+                                db_path, row.obj, err)
             return False
-        status = self.row_updates.send(ip, port, op, path, headers)
+        status = self.row_updates.send(ip, port, db_path, row)
         if status is not None and not is_success(status):
-            self.logger.warning('Container update %s %s to %s: status %s',
-                                op, path, node['host'], status)
+            self.logger.warning('Container update %s %s/%s to %s: status %s',
+                                row.op, db_path, row.obj, node['host'],
+                                status)
         return status is not None and is_success(status)
 
 
