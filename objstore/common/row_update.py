@@ -216,22 +216,24 @@ class RowUpdateClient:
 class RowBatcher:
     """Coalesces the row updates in flight to one DB into batches.
 
-    The first update to a DB goes alone, as a single request; updates to
-    the same DB that arrive while a request to it is in flight wait, and
-    go together in the next request (a batch, at most MAX_BATCH_ROWS), so
-    nothing waits for a timer: a batch forms only when updates queue up
-    anyway. Every caller gets its own row's status (None: not delivered),
-    and a row counts as delivered only on its own 2xx, which the receiver
-    gives once the row is durable; so a caller can keep (async pending)
-    whatever was not delivered, as after a single update. For green
-    threads in one process.
+    The first update to a DB yields once (``pause``) so that the updates
+    other green threads are about to send to it join its request; updates
+    to that DB arriving while a request is in flight wait and go together
+    in the next one. A batch forms only when updates queue up anyway
+    (never on a timer) and holds at most ``max_rows``; a batch of one is
+    the single request. Every caller gets its own row's status (None: not
+    delivered), and a row counts as delivered only on its own 2xx, which
+    the receiver gives once the row is durable; so a caller can keep
+    (async pending) whatever was not delivered, as after a single update.
+    For green threads in one process.
     """
 
-    def __init__(self, client, max_rows=MAX_BATCH_ROWS):
+    def __init__(self, client, max_rows=MAX_BATCH_ROWS, pause=green.sleep):
         self.client = client
         self.max_rows = max_rows
-        # (ip, port, db path) -> [(BatchRow, Event)] waiting for the
-        # request in flight to that DB; no key: none in flight.
+        self.pause = pause
+        # (ip, port, db path) -> [(BatchRow, Event)] waiting to be sent
+        # to that DB; no key: no request to it in flight.
         self._waiting = {}
 
     def send(self, ip, port, db_path, row):
@@ -243,43 +245,50 @@ class RowBatcher:
             event = green.Event()
             waiting.append((row, event))
             return event.wait()
-        self._waiting[key] = []
+        self._waiting[key] = [(row, None)]
         try:
-            return self._send_single(key, row)
+            self.pause()
+            return self._send_next(key)
         finally:
             self._next_batch(key)
 
-    def _send_single(self, key, row):
-        ip, port, db_path = key
-        return self.client.send(ip, port, row.op,
-                                '%s/%s' % (db_path, row.obj), row.headers)
+    def _send_next(self, key):
+        """Send the first ``max_rows`` rows waiting for ``key``; wake their
+        callers; the status of the first row."""
+        waiting = self._waiting[key]
+        self._waiting[key] = waiting[self.max_rows:]
+        del waiting[self.max_rows:]
+        statuses = [None] * len(waiting)
+        try:
+            statuses = self._send_rows(key, [row for row, _ in waiting])
+        finally:
+            for (_row, event), status in zip(waiting, statuses):
+                if event is not None:
+                    event.send(status)
+        return statuses[0]
 
     def _next_batch(self, key):
         """Send what waited for the request that just ended, in its own
         green thread: the caller whose request ended returns now."""
-        waiting = self._waiting.pop(key)
-        if not waiting:
-            return
-        self._waiting[key] = waiting[self.max_rows:]
-        green.spawn(self._send_batch, key, waiting[:self.max_rows])
+        if self._waiting[key]:
+            green.spawn(self._send_queued, key)
+        else:
+            del self._waiting[key]
 
-    def _send_batch(self, key, waiting):
-        statuses = [None] * len(waiting)
+    def _send_queued(self, key):
         try:
-            if len(waiting) == 1:
-                statuses = [self._send_single(key, waiting[0][0])]
-            else:
-                statuses = self._exchange_batch(
-                    key, [row for row, _event in waiting])
+            self._send_next(key)
         finally:
-            for (_row, event), status in zip(waiting, statuses):
-                event.send(status)
             self._next_batch(key)
 
-    def _exchange_batch(self, key, rows):
-        """Each row's status; the batch's own status for every row when
-        the node refused it whole, None for each when not delivered."""
+    def _send_rows(self, key, rows):
+        """Each row's status: a single request for one row, else a batch;
+        the batch's own status for every row when the node refused it
+        whole, None for each when not delivered."""
         ip, port, db_path = key
+        if len(rows) == 1:
+            return [self.client.send(ip, port, rows[0].op, '%s/%s' % (
+                db_path, rows[0].obj), rows[0].headers)]
         headers = {'X-Trans-Id': rows[0].headers.get('X-Trans-Id', '-'),
                    'Content-Type': 'application/json'}
         answer = self.client.exchange(ip, port, BATCH_VERB, db_path,
