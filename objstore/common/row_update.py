@@ -296,6 +296,10 @@ class RowBatcher:
         if answer is None:
             return [None] * len(rows)
         status, body = answer
+        if status == 405:
+            # A node that does not know batches yet (a rolling upgrade):
+            # one request per row, as before batches.
+            return [self._send_rows(key, [row])[0] for row in rows]
         if status != 200:
             return [status] * len(rows)
         try:

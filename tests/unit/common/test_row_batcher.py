@@ -120,6 +120,15 @@ def test_a_batch_refused_whole_gives_each_row_that_status():
     assert results(threads) == {'first': 201, 'a': 507, 'b': 507}
 
 
+def test_a_node_without_batches_gets_one_request_per_row():
+    client = GatedClient(answer=lambda rows: (405, b'Method not allowed'))
+    client.release()
+    threads = send_all(RowBatcher(client), ['a', 'b'])
+    assert results(threads) == {'a': 201, 'b': 201}
+    assert client.requests == [('UPDATE', DB, ['a', 'b']),
+                               ('PUT', DB + '/a'), ('PUT', DB + '/b')]
+
+
 def test_an_undelivered_or_garbled_batch_is_none_for_each_row():
     for answer in (lambda rows: None, lambda rows: (200, b'[201]'),
                    lambda rows: (200, b'not json')):
