@@ -88,12 +88,18 @@ class ContainerUpdates:
     def send(self, target, obj_hash, op, nodes, headers):
         """Send the update to ``nodes``; the nodes that failed, which are
         written to one async pending."""
-        pile = green.GreenPile(len(nodes))
         row = BatchRow(op, target.obj, headers)
         db_tail = '/%s/%s' % (target.account, target.container)
-        for node in nodes:
-            pile.spawn(self._send_one, node, db_tail, row)
-        failed = [node for node, ok in zip(nodes, pile) if not ok]
+        if len(nodes) == 1:
+            # The usual case (the proxy names one container node per
+            # object node): no green thread per node to wait for.
+            sent = [self._send_one(nodes[0], db_tail, row)]
+        else:
+            pile = green.GreenPile(len(nodes))
+            for node in nodes:
+                pile.spawn(self._send_one, node, db_tail, row)
+            sent = list(pile)
+        failed = [node for node, ok in zip(nodes, sent) if not ok]
         if not failed:
             return failed
         path_tail = '%s/%s' % (db_tail, target.obj)
