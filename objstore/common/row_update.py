@@ -7,7 +7,8 @@ servers), and the client that sends one update (an object row to a
 container, a container's stats to an account) and turns every failure
 into "not delivered". Senders: the object server, object updater and
 expirer (container rows), the container server and container updater
-(account rows).
+(account rows). ``RowBatcher`` (the object server's) sends the rows
+that are in flight to one DB at the same time as one batch.
 
 Must not: decide what a failure means (an async pending, a retry next
 pass, a 404 to the client): callers do.

@@ -156,3 +156,21 @@ def test_a_huge_body_is_413(server):
     assert put_container(server)[0] == 201
     status, _headers, _body = send_batch(server, b' ' * (3 << 20))
     assert status == 413
+
+
+def test_a_batch_row_is_stored_as_the_same_single_update(server, devices):
+    """Names and header values outside ASCII (WSGI hands header values
+    over as latin-1 text of their bytes) land as a single update puts
+    them."""
+    assert put_container(server)[0] == 201
+    headers = put_row('x').headers
+    headers['X-Content-Type'] = 'text/plain; charset=caf\xc3\xa9'
+    single, batched = 'caf\u00e9/single', 'caf\u00e9/batched'
+    assert server.request('PUT', '/sda/1/a/c/' + single, dict(
+        headers, **{'Content-Length': '0'}))[0] == 201
+    assert json.loads(send_batch(server, [
+        BatchRow('PUT', batched, headers)])[2]) == [201]
+    rows = listed(devices)
+    for column in ('created_at', 'size', 'content_type', 'etag',
+                   'deleted', 'storage_policy_index'):
+        assert rows[single][column] == rows[batched][column], column
