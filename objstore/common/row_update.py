@@ -302,7 +302,9 @@ class RowBatcher:
             # one request per row, as before batches.
             return [self._send_rows(key, [row])[0] for row in rows]
         if status != 200:
-            return [status] * len(rows)
+            # Only 200 carries the rows' statuses: any other 2xx answers
+            # none of them, so none counts as delivered.
+            return [None if 200 <= status < 300 else status] * len(rows)
         try:
             return decode_statuses(body, len(rows))
         except ValueError as err:

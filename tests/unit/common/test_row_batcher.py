@@ -131,7 +131,8 @@ def test_a_node_without_batches_gets_one_request_per_row():
 
 def test_an_undelivered_or_garbled_batch_is_none_for_each_row():
     for answer in (lambda rows: None, lambda rows: (200, b'[201]'),
-                   lambda rows: (200, b'not json')):
+                   lambda rows: (200, b'not json'),
+                   lambda rows: (202, b'')):
         client = GatedClient(answer=answer)
         batcher = RowBatcher(client)
         threads = send_all(batcher, ['first'])
