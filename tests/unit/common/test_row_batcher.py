@@ -11,7 +11,8 @@ import json
 import logging
 
 from objstore.common import green
-from objstore.common.row_update import BatchRow, RowBatcher, decode_batch
+from objstore.common.row_update import (
+    MAX_BATCH_BYTES, BatchRow, RowBatcher, decode_batch)
 
 DB = '/sda/1/a/c'
 
@@ -23,6 +24,7 @@ class GatedClient:
     def __init__(self, answer=None):
         self.logger = logging.getLogger('test_row_batcher')
         self.requests = []
+        self.body_sizes = []
         self.gate = green.Event()
         self.answer = answer or (lambda rows: (200, json.dumps(
             [400 if row.obj.startswith('bad') else 201
@@ -38,6 +40,7 @@ class GatedClient:
 
     def exchange(self, ip, port, method, path, headers, body=b''):
         rows = decode_batch(body)
+        self.body_sizes.append(len(body))
         self.requests.append((method, path, [row.obj for row in rows]))
         self.gate.wait()
         return self.answer(rows)
@@ -109,6 +112,22 @@ def test_long_queues_are_split_at_max_rows():
     assert set(results(threads).values()) == {201}
     assert client.requests == [('UPDATE', DB, ['a', 'b']),
                                ('PUT', DB + '/c')]
+
+
+def test_a_batch_over_the_receivers_size_limit_is_split():
+    client = GatedClient()
+    client.release()
+    batcher = RowBatcher(client)
+    # JSON writes each of these characters in six bytes: 48 KB a row.
+    headers = {'X-Content-Type': '\xe9' * 8000}
+    names = ['o%02d' % i for i in range(60)]
+    threads = {name: green.spawn(batcher.send, '127.0.0.1', 6201, DB,
+                                 BatchRow('PUT', name, headers))
+               for name in names}
+    assert results(threads) == dict.fromkeys(names, 201)
+    assert sorted(sum((request[2] for request in client.requests),
+                      [])) == names
+    assert max(client.body_sizes) <= MAX_BATCH_BYTES
 
 
 def test_a_batch_refused_whole_gives_each_row_that_status():
