@@ -312,11 +312,17 @@ class DatabaseBroker:
 
         Returns once the record survives a crash (see the module doc).
         """
+        self.put_records([record])
+
+    def put_records(self, records):
+        """Durably queue row updates with one append and one sync (a
+        batch from one sender); returns once all of them survive a crash.
+        """
         if not self.exists():
             raise DatabaseNotFound(self.db_file)
-        line = ('\n' + json.dumps(record, separators=(',', ':')) +
-                '\n').encode('utf-8')
-        size = self._append_pending(line)
+        lines = ''.join('\n' + json.dumps(record, separators=(',', ':')) +
+                        '\n' for record in records).encode('utf-8')
+        size = self._append_pending(lines)
         if size > self.pending_cap:
             # The flush commits to SQLite with synchronous=FULL: durable.
             self._commit_puts()

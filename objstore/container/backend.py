@@ -96,11 +96,14 @@ class ContainerBroker(DatabaseBroker):
     def put_object(self, name, timestamp, size, content_type, etag,
                    deleted=0, storage_policy_index=0):
         """Durably queue an object row (see DatabaseBroker.put_record)."""
-        self.put_record({
-            'name': name, 'created_at': Timestamp(timestamp).internal,
-            'size': int(size), 'content_type': content_type, 'etag': etag,
-            'deleted': 1 if deleted else 0,
-            'storage_policy_index': int(storage_policy_index)})
+        self.put_record(object_record(
+            name, timestamp, size, content_type, etag, deleted,
+            storage_policy_index))
+
+    def put_objects(self, rows):
+        """Durably queue object rows, each the arguments of ``put_object``
+        as a dict, with one append and one sync."""
+        self.put_records([object_record(**row) for row in rows])
 
     def delete_object(self, name, timestamp, storage_policy_index=0):
         self.put_object(name, timestamp, 0, '', '', deleted=1,
@@ -190,6 +193,19 @@ class ContainerBroker(DatabaseBroker):
             'SELECT %s FROM object WHERE deleted IN (0, 1) AND name = ?'
             % ', '.join(OBJECT_COLUMNS), (name,)).fetchone()
         return dict(row) if row else None
+
+
+def object_record(name, timestamp, size, content_type, etag, deleted=0,
+                  storage_policy_index=0):
+    """The pending record of one object row (pure).
+
+    >>> object_record('o', '1', 5, 'a/b', 'e')['created_at']
+    '0000000001.00000'
+    """
+    return {'name': name, 'created_at': Timestamp(timestamp).internal,
+            'size': int(size), 'content_type': content_type, 'etag': etag,
+            'deleted': 1 if deleted else 0,
+            'storage_policy_index': int(storage_policy_index)}
 
 
 def row_replaces(item, stored_created_at, stored_policy, container_policy):

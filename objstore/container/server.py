@@ -4,7 +4,10 @@ Owns the HTTP side of containers: the verbs on
 ``/<device>/<partition>/<account>/<container>`` (PUT creates or revives,
 HEAD/GET stats and listings, POST metadata, DELETE an empty container),
 object rows sent by object servers as PUT/DELETE on
-``/<device>/<partition>/<account>/<container>/<object>``, and the
+``/<device>/<partition>/<account>/<container>/<object>`` or, when several
+were in flight to one container at once, as one UPDATE batch on the
+container's path (common.row_update: one pending append and one sync for
+all its rows, a status per row), and the
 synchronous update of the account after a container PUT/DELETE.
 Request parsing comes from objstore.common.db_request; error mapping,
 access logging and REPLICATE from objstore.common.db_server. A container PUT binds a storage policy that
@@ -23,9 +26,9 @@ from dataclasses import dataclass
 from objstore.common.backend_client import direct_request
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
-    CONTAINER_LISTING_LIMIT, check_metadata, check_sync_to)
+    CONTAINER_LISTING_LIMIT, check_metadata, check_name, check_sync_to)
 from objstore.common.db_request import (
-    conflict, deleted_headers, header_int, listing_request,
+    conflict, deleted_headers, header_int, json_response, listing_request,
     metadata_from_headers, metadata_headers, response)
 from objstore.common.db_server import DatabaseServer
 from objstore.common.group_fsync import pending_syncer
@@ -35,13 +38,17 @@ from objstore.common.http import POLICY_DEFAULT_HEADER, POLICY_HEADER
 from objstore.common.listing import listing_status, render_container_listing
 from objstore.common.log import get_logger
 from objstore.common.row_update import (
-    RowUpdateClient, parse_host, split_list, update_nodes)
-from objstore.common.server_base import required_timestamp
+    BATCH_VERB, MAX_BATCH_BYTES, RowUpdateClient, decode_batch, parse_host,
+    split_list, update_nodes)
+from objstore.common.server_base import (
+    BYTES_RECEIVED, log_path, required_timestamp)
 from objstore.common.storage_policy import load_policies
 from objstore.common.timestamp import Timestamp
 from objstore.container.backend import ContainerBroker
 
 OBJECT_ROW_HEADERS = ('X-Size', 'X-Content-Type', 'X-Etag')
+# What an object row update answers, alone or as a row of a batch.
+ROW_STATUS = {'PUT': 201, 'DELETE': 204}
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,48 @@ class ContainerServerConf(ConfBase):
     pending_timeout: float = 10.0
     auto_create_account_prefix: str = '.'
     allowed_sync_hosts: tuple[str, ...] = ('127.0.0.1',)
+
+
+def object_row(op, name, headers):
+    """The ``ContainerBroker.put_object`` arguments of an object row update
+    (``op`` PUT or DELETE) carrying ``headers``; InvalidInput if bad."""
+    timestamp = required_timestamp(headers)
+    if op == 'DELETE':
+        return {'name': name, 'timestamp': timestamp, 'size': 0,
+                'content_type': '', 'etag': '', 'deleted': 1,
+                'storage_policy_index': header_int(headers, POLICY_HEADER, 0)}
+    size = header_int(headers, 'X-Size')
+    for header in OBJECT_ROW_HEADERS[1:]:
+        if header not in headers:
+            raise InvalidInput('Missing %s header' % header)
+    return {'name': name, 'timestamp': timestamp, 'size': size,
+            'content_type': headers['X-Content-Type'],
+            'etag': headers['X-Etag'],
+            'storage_policy_index': header_int(headers, POLICY_HEADER, 0)}
+
+
+def batch_object_row(item):
+    """``object_row`` of one decoded batch item (a BatchRow, or the reason
+    it is none); InvalidInput as a single update with that name and
+    those headers would get."""
+    if isinstance(item, str):
+        raise InvalidInput(item)
+    check_name(item.obj, 'object', allow_reserved=True)
+    return object_row(item.op, item.obj, item)
+
+
+def read_batch(req):
+    """The decoded rows of a batch request; 413 when too big, 400 when it
+    is no batch."""
+    body = req.environ['wsgi.input'].read(MAX_BATCH_BYTES + 1)
+    req.environ[BYTES_RECEIVED] = len(body)
+    if len(body) > MAX_BATCH_BYTES:
+        raise InvalidInput('batch body over %d bytes' % MAX_BATCH_BYTES,
+                           status=413)
+    try:
+        return decode_batch(body)
+    except ValueError as err:
+        raise InvalidInput(str(err))
 
 
 def account_targets(headers):
@@ -123,6 +172,7 @@ class ContainerController(DatabaseServer):
     db_type = 'container'
     broker_class = ContainerBroker
     max_path_segments = 5
+    verbs = DatabaseServer.verbs + (BATCH_VERB,)
 
     def __init__(self, conf, logger=None, hash_conf=None,
                  request_func=direct_request, policies=None):
@@ -258,27 +308,45 @@ class ContainerController(DatabaseServer):
 
     def put_object_row(self, req, parts):
         device, partition, account, container, obj = parts
-        timestamp = required_timestamp(req.headers)
-        size = header_int(req.headers, 'X-Size')
-        for name in OBJECT_ROW_HEADERS[1:]:
-            if name not in req.headers:
-                raise InvalidInput('Missing %s header' % name)
-        policy = header_int(req.headers, POLICY_HEADER, 0)
+        row = object_row('PUT', obj, req.headers)
         broker = self._object_row_broker(device, partition, account,
-                                         container, timestamp)
-        broker.put_object(obj, timestamp, size,
-                          req.headers['X-Content-Type'],
-                          req.headers['X-Etag'], storage_policy_index=policy)
-        return response(201)
+                                         container, row['timestamp'])
+        broker.put_object(**row)
+        return response(ROW_STATUS['PUT'])
 
     def delete_object_row(self, req, parts):
         device, partition, account, container, obj = parts
-        timestamp = required_timestamp(req.headers)
-        policy = header_int(req.headers, POLICY_HEADER, 0)
+        row = object_row('DELETE', obj, req.headers)
         broker = self._object_row_broker(device, partition, account,
-                                         container, timestamp)
-        broker.delete_object(obj, timestamp, storage_policy_index=policy)
-        return response(204)
+                                         container, row['timestamp'])
+        broker.put_object(**row)
+        return response(ROW_STATUS['DELETE'])
+
+    def UPDATE(self, req, parts):
+        """A batch of object rows (common.row_update) for one container:
+        one pending append and one sync for all its valid rows, and 200
+        with each row's status (400 for a row the single update would
+        refuse); an error status (404 no DB, 507...) is the whole batch's.
+        """
+        device, partition, account, container, obj = parts
+        if container is None or obj:
+            raise InvalidInput('%s needs a container and no object'
+                               % BATCH_VERB)
+        rows, statuses = [], []
+        for item in read_batch(req):
+            try:
+                rows.append(batch_object_row(item))
+            except InvalidInput as err:
+                statuses.append(400)
+                self.logger.warning('%s %s: %s', BATCH_VERB,
+                                    log_path(req.environ), err.message)
+                continue
+            statuses.append(ROW_STATUS[item.op])
+        if rows:
+            broker = self._object_row_broker(device, partition, account,
+                                             container, rows[0]['timestamp'])
+            broker.put_objects(rows)
+        return json_response(200, statuses)
 
     def _object_row_broker(self, device, partition, account, container,
                            timestamp):

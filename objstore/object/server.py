@@ -63,11 +63,9 @@ from objstore.common.http import (
     HTTPInsufficientStorage, HTTPInternalServerError, HTTPLengthRequired,
     HTTPMethodNotAllowed, HTTPNoContent, HTTPNotFound, HTTPPreconditionFailed,
     HTTPRequestEntityTooLarge, HTTPRequestTimeout, HTTPServiceUnavailable,
-    HTTPUnprocessableEntity, Response, html_error, is_success, split_path,
+    HTTPUnprocessableEntity, Response, html_error, split_path,
     text_error)
 from objstore.common.log import get_logger
-from objstore.common.row_update import (
-    RowUpdateClient, parse_host, update_nodes)
 from objstore.common.server_base import (
     BYTES_RECEIVED, StorageServer, is_ascii_digits, log_path,
     parse_partition, printable, request_path, required_timestamp,
@@ -76,7 +74,10 @@ from objstore.common.storage_policy import (
     ERASURE_CODING, REPLICATION, load_policies)
 from objstore.common.timestamp import (
     Timestamp, parse_delete_at, parse_if_delete_at)
-from objstore.object import asyncpending, expiring
+from objstore.object import expiring
+from objstore.object.container_update import (
+    BACKEND_UPDATE_OVERRIDE, SYSMETA_UPDATE_OVERRIDE, ContainerUpdates,
+    container_nodes, container_update_values)
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.object.ec_diskfile import (
     FRAG_INDEX_HEADER, ECDiskFileManager)
@@ -167,11 +168,6 @@ PRECONDITION_FAILED_BODY = (
 PUT_STORED_HEADERS = POST_HEADERS + ('X-Static-Large-Object',)
 # A PUT stores system metadata too; a POST may not change it.
 PUT_PREFIXES = POST_PREFIXES + (SYSMETA_PREFIX.lower(),)
-# Listing values a container update may override: the proxy per request
-# (backend form) or a middleware, durably, with the object (sysmeta form).
-BACKEND_UPDATE_OVERRIDE = 'X-Backend-Container-Update-Override-'
-SYSMETA_UPDATE_OVERRIDE = SYSMETA_PREFIX + 'Container-Update-Override-'
-OVERRIDABLE_UPDATE_VALUES = ('Etag', 'Size', 'Content-Type')
 # The proxy's second phase of an EC PUT (module docstring).
 EC_COMMIT_HEADER = 'X-Backend-Ec-Commit'
 ETAG_IS_AT_HEADER = 'X-Backend-Etag-Is-At'
@@ -350,10 +346,9 @@ class ObjectController(StorageServer):
         if isinstance(diskfile_manager, DiskFileManager):
             self.managers[ERASURE_CODING] = ECDiskFileManager(
                 diskfile_manager.settings, self.logger)
-        # Kept-alive connections to the container servers: every PUT and
-        # DELETE sends an update to the same few servers.
-        self.row_updates = RowUpdateClient(
+        self.container_updates = ContainerUpdates(
             self.logger, self.conf.conn_timeout, self.conf.node_timeout,
+            self.conf.container_update_timeout, self.manager_for,
             request=BackendClient().direct_request)
 
     # -- WSGI entry ------------------------------------------------------
@@ -681,18 +676,11 @@ class ObjectController(StorageServer):
         if op == 'PUT':
             headers.update(container_update_values(meta, req.headers))
         if deferred:
-            self._keep_container_update(req, target, df, op, headers)
+            self.container_updates.keep(target, df.hash, op, headers,
+                                        req.headers)
         else:
-            self._update_containers(req, target, df, op, headers)
-
-    def _keep_container_update(self, req, target, df, op, headers):
-        nodes = container_nodes(req.headers)
-        if not nodes:
-            return
-        self.manager_for(target.policy_index).write_async_pending(
-            target.device, df.hash, asyncpending.make_update(
-                op, target.account, target.container, target.obj, headers,
-                target.policy_index, nodes))
+            self.container_updates.update(target, df.hash, op, headers,
+                                          req.headers)
 
     def _announce(self, req, target, timestamp):
         """Send the container update a conditional PUT at ``timestamp``
@@ -707,7 +695,7 @@ class ObjectController(StorageServer):
                                              timestamp, target.policy_index)
         if update is None:
             return HTTPNotFound()
-        failed = self._send_container_updates(
+        failed = self.container_updates.send(
             target, df.hash, update['op'],
             container_nodes(req.headers) or update['container_nodes'],
             update['headers'])
@@ -722,114 +710,6 @@ class ObjectController(StorageServer):
                                     timestamp.internal, target.policy_index)
         self.manager_for(target.policy_index).add_expiring_entry(
             target.device, df.hash, entry)
-
-    def _update_containers(self, req, target, df, op, headers):
-        """Tell the containers the proxy named about this write.
-
-        Waits at most ``container_update_timeout``; updates still running
-        then finish in the background, and whatever fails is written to
-        async_pending for the object-updater, so the write stays
-        acknowledged either way.
-        """
-        nodes = container_nodes(req.headers)
-        if nodes is None:
-            self.logger.error('Container update headers disagree: host %r '
-                              'partition %r device %r; not updating',
-                              req.headers.get('X-Container-Host'),
-                              req.headers.get('X-Container-Partition'),
-                              req.headers.get('X-Container-Device'))
-            return
-        if not nodes:
-            return
-        updates = green.spawn(self._send_container_updates, target, df.hash,
-                              op, nodes, headers)
-        try:
-            with green.Timeout(self.conf.container_update_timeout):
-                updates.wait()
-        except green.Timeout:
-            self.logger.info('Container updates for %s/%s/%s continue in '
-                             'the background', target.account,
-                             target.container, target.obj)
-
-    def _send_container_updates(self, target, obj_hash, op, nodes, headers):
-        pile = green.GreenPile(len(nodes))
-        path_tail = '/%s/%s/%s' % (target.account, target.container,
-                                   target.obj)
-        for node in nodes:
-            pile.spawn(self._send_container_update, node, op, path_tail,
-                       headers)
-        failed = [node for node, ok in zip(nodes, pile) if not ok]
-        if not failed:
-            return failed
-        update = asyncpending.make_update(
-            op, target.account, target.container, target.obj, headers,
-            target.policy_index, failed)
-        try:
-            self.manager_for(target.policy_index).write_async_pending(
-                target.device, obj_hash, update)
-        except Exception:  # noqa: B902 -- a background green thread
-            self.logger.exception('ERROR writing async pending for %s %s',
-                                  op, path_tail)
-        return failed
-
-    def _send_container_update(self, node, op, path_tail, headers):
-        path = '/%s/%s%s' % (node['device'], node['partition'], path_tail)
-        try:
-            ip, port = parse_host(node['host'])
-        except ValueError as err:
-            self.logger.warning('Container update %s %s: %s', op, path, err)
-            return False
-        status = self.row_updates.send(ip, port, op, path, headers)
-        if status is not None and not is_success(status):
-            self.logger.warning('Container update %s %s to %s: status %s',
-                                op, path, node['host'], status)
-        return status is not None and is_success(status)
-
-
-def container_update_values(metadata, headers):
-    """X-Etag, X-Size and X-Content-Type of an object's container update.
-
-    ``metadata`` is what the object stores, ``headers`` the request's. What
-    a node stores is not always what the listing must show (a manifest's
-    etag is not its content's; an erasure coded fragment is smaller than
-    its object), so each value may be overridden: by the request's
-    X-Backend-Container-Update-Override-<Name> and, winning over it as in
-    Swift, by the X-Object-Sysmeta-Container-Update-Override-<Name> stored
-    with the object, which later updates of the object therefore keep.
-    Values are sent as they are: parameters such as ``; slo_etag=`` belong
-    to the listing.
-
-    >>> container_update_values(
-    ...     {'ETag': 'e', 'Content-Length': '5', 'Content-Type': 'a/b',
-    ...      'X-Object-Sysmeta-Container-Update-Override-Etag': 's'},
-    ...     {'X-Backend-Container-Update-Override-Etag': 'b',
-    ...      'X-Backend-Container-Update-Override-Size': '9'})
-    {'X-Etag': 's', 'X-Size': '9', 'X-Content-Type': 'a/b'}
-    """
-    values = {'X-Etag': metadata['ETag'],
-              'X-Size': metadata['Content-Length'],
-              'X-Content-Type': metadata['Content-Type']}
-    values.update(update_overrides(headers, BACKEND_UPDATE_OVERRIDE))
-    values.update(update_overrides(metadata, SYSMETA_UPDATE_OVERRIDE))
-    return values
-
-
-def update_overrides(headers, prefix):
-    """{'X-<Name>': value} of the ``prefix<Name>`` items in ``headers``
-    (any case) for each overridable listing value."""
-    lowered = {key.lower(): value for key, value in headers.items()}
-    overrides = {}
-    for name in OVERRIDABLE_UPDATE_VALUES:
-        value = lowered.get((prefix + name).lower())
-        if value is not None:
-            overrides['X-' + name] = value
-    return overrides
-
-
-def container_nodes(headers):
-    """[{host, partition, device}] named by X-Container-*; None if they
-    disagree in number (see common.row_update.update_nodes)."""
-    return update_nodes(headers, 'Container')
 
 
 def app_factory(global_conf, **local_conf):

@@ -4,7 +4,8 @@ Owns retrying the async pendings of this node's devices
 (``<device>/async_pending[-N]/``, format in ``objstore.object.asyncpending``):
 each is sent, as the object server would have, to every container node it
 lists (``PUT|DELETE /<cdev>/<cpart>/<account>/<container>/<obj>`` with the
-stored headers). The file is removed once every one of them answered 2xx;
+stored headers; those sent to one container at once go as one batch,
+common.row_update.RowBatcher). The file is removed once every one of them answered 2xx;
 otherwise it stays for the next pass. It must not touch object files and
 does not decide listing contents: the container server merges rows by
 timestamp, so resending an update is harmless and order does not matter.
@@ -29,7 +30,8 @@ from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
 from objstore.common.exceptions import ConfigError
 from objstore.common.http import is_success
-from objstore.common.row_update import RowUpdateClient, parse_host
+from objstore.common.row_update import (
+    BatchRow, RowBatcher, RowUpdateClient, parse_host)
 from objstore.object import asyncpending, hashdir, ondisk
 
 SUMMARY_COUNTS = ('async_pendings', 'successes', 'failures', 'superseded',
@@ -94,9 +96,11 @@ class ObjectUpdater(Daemon):
     def __init__(self, conf, logger=None, http=direct_request,
                  clock=time.monotonic, sleep=green.sleep):
         super().__init__(conf, logger)
-        self.row_updates = RowUpdateClient(
+        # The pendings left by an outage are mostly for a few containers:
+        # those sent at once to one container go as one batch.
+        self.row_updates = RowBatcher(RowUpdateClient(
             self.logger, self.daemon_conf.conn_timeout,
-            self.daemon_conf.node_timeout, request=http)
+            self.daemon_conf.node_timeout, request=http))
         self._clock = clock
         self._sleep = sleep
 
@@ -168,14 +172,15 @@ class ObjectUpdater(Daemon):
     def _send_one(self, update, node):
         try:
             ip, port = parse_host(node['host'])
-            path = '/%s/%s/%s/%s/%s' % (node['device'], node['partition'],
+            db_path = '/%s/%s/%s/%s' % (node['device'], node['partition'],
                                         update['account'],
-                                        update['container'], update['obj'])
+                                        update['container'])
         except (KeyError, TypeError, ValueError) as err:
             self.logger.error('bad container node %r: %s', node, err)
             return False
-        status = self.row_updates.send(ip, port, update['op'], path,
-                                       update['headers'])
+        path = '%s/%s' % (db_path, update['obj'])
+        status = self.row_updates.send(ip, port, db_path, BatchRow(
+            update['op'], update['obj'], update['headers']))
         if status is not None and not is_success(status):
             self.logger.warning('update %s %s to %s answered %s',
                                 update['op'], path, node['host'], status)

@@ -1,6 +1,7 @@
 """Fixtures shared by the object tests: tmp devices with real xattrs."""
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from objstore.common.hashing import HashConf
+from objstore.common.row_update import BATCH_VERB, decode_batch
 from objstore.common.wsgi import serve_in_thread
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.object.server import ObjectController
@@ -160,22 +162,44 @@ class RecordingBackend:
         self.status = status
         self.delay = delay
         self.requests = []
+        self.batch_sizes = []   # rows of each batch (also in requests)
         self.client_ports = set()   # one per TCP connection it was sent on
         self.answered = 0
         self.server = serve_in_thread(self)
 
     def __call__(self, environ, start_response):
+        self.client_ports.add(environ['REMOTE_PORT'])
+        if environ['REQUEST_METHOD'] == BATCH_VERB:
+            return self._batch(environ, start_response)
         headers = {k[5:].replace('_', '-').title(): v
                    for k, v in environ.items() if k.startswith('HTTP_')}
         self.requests.append((environ['REQUEST_METHOD'],
                               environ['PATH_INFO'], headers))
-        self.client_ports.add(environ['REMOTE_PORT'])
+        return self._answer(start_response, b'')
+
+    def _batch(self, environ, start_response):
+        """A batch of rows (common.row_update) is recorded as the single
+        updates it stands for; 200 with this backend's status per row, or
+        its status for the whole batch when that is an error."""
+        body = environ['wsgi.input'].read(
+            int(environ.get('CONTENT_LENGTH') or 0))
+        rows = decode_batch(body)
+        self.batch_sizes.append(len(rows))
+        for row in rows:
+            self.requests.append((row.op, '%s/%s' % (
+                environ['PATH_INFO'], row.obj), dict(row.headers)))
+        if 200 <= self.status < 300:
+            return self._answer(start_response, json.dumps(
+                [self.status] * len(rows)).encode(), status=200)
+        return self._answer(start_response, b'')
+
+    def _answer(self, start_response, body, status=None):
         # A slow container server (this thread's hub is its own).
         time.sleep(self.delay)
-        start_response('%d Status' % self.status,
-                       [('Content-Length', '0')])
+        start_response('%d Status' % (status or self.status),
+                       [('Content-Length', str(len(body)))])
         self.answered += 1
-        return [b'']
+        return [body]
 
     @property
     def host(self):

@@ -137,6 +137,23 @@ def test_unreadable_pending_is_quarantined(device, backends):
     assert backends[0].requests == []
 
 
+def test_pendings_for_one_container_go_as_batches(device, backends):
+    names = ['o%d' % i for i in range(6)]
+    for i, name in enumerate(names):
+        pending(device, [backends[0].host, backends[1].host], obj=name,
+                obj_hash='%032x' % i, op='DELETE' if i % 2 else 'PUT')
+    stats = updater(device, concurrency=8).run_once()
+    assert stats.get('successes') == 6
+    assert not os.listdir(os.path.join(device, 'async_pending'))
+    for backend in backends:
+        assert sorted(path.rsplit('/', 1)[1] for _m, path, _h
+                      in backend.requests) == names
+        assert backend.batch_sizes and sum(backend.batch_sizes) > 1
+    puts = [headers for method, _path, headers in backends[0].requests
+            if method == 'PUT']
+    assert len(puts) == 3 and all(h['X-Size'] == '3' for h in puts)
+
+
 def test_policy_dirs_and_rate_limit(device, backends):
     for i in range(10):
         pending(device, [backends[0].host], obj='o%d' % i,
