@@ -29,7 +29,7 @@ from objstore.common.db_request import (
     metadata_from_headers, metadata_headers, response)
 from objstore.common.db_server import DatabaseServer
 from objstore.common.group_fsync import pending_syncer
-from objstore.common.exceptions import InvalidInput
+from objstore.common.exceptions import InvalidInput, InvalidTimestamp
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import POLICY_DEFAULT_HEADER, POLICY_HEADER
 from objstore.common.listing import listing_status, render_container_listing
@@ -79,6 +79,19 @@ def account_targets(headers):
             raise InvalidInput('Invalid X-Account-Host: %r' % node['host'])
         targets.append((ip, port, node['device'], node['partition']))
     return targets
+
+
+def optional_timestamp(headers, name):
+    """The Timestamp in header ``name`` (an object POST's update names
+    its content-type and metadata times), None if absent; InvalidInput
+    (400) if malformed."""
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return Timestamp(value)
+    except InvalidTimestamp:
+        raise InvalidInput('Invalid %s: %r' % (name, value))
 
 
 def stats_headers(info):
@@ -266,9 +279,13 @@ class ContainerController(DatabaseServer):
         policy = header_int(req.headers, POLICY_HEADER, 0)
         broker = self._object_row_broker(device, partition, account,
                                          container, timestamp)
-        broker.put_object(obj, timestamp, size,
-                          req.headers['X-Content-Type'],
-                          req.headers['X-Etag'], storage_policy_index=policy)
+        broker.put_object(
+            obj, timestamp, size, req.headers['X-Content-Type'],
+            req.headers['X-Etag'], storage_policy_index=policy,
+            ctype_timestamp=optional_timestamp(
+                req.headers, 'X-Content-Type-Timestamp'),
+            meta_timestamp=optional_timestamp(req.headers,
+                                              'X-Meta-Timestamp'))
         return response(201)
 
     def delete_object_row(self, req, parts):
