@@ -24,10 +24,8 @@ the manifest's), not to the content type a POST may change.
 Must not: do I/O or know SQL (backend.py stores the rows).
 """
 
-from objstore.common.listing import CONTENT_TYPE_PARAM
+from objstore.common.swift_bytes import split_swift_bytes, with_swift_bytes
 from objstore.common.timestamp import Timestamp
-
-SWIFT_BYTES = 'swift_bytes'
 DATA_FIELDS = ('size', 'etag', 'deleted', 'storage_policy_index')
 
 
@@ -70,32 +68,6 @@ def decode_timestamps(created_at):
     if len(parts) > 2 and int(parts[2], 16):
         meta = _shifted(ctype, signs[2] * int(parts[2], 16))
     return data, ctype, meta
-
-
-def split_swift_bytes(content_type):
-    """(content type without ``swift_bytes``, its value or None).
-
-    >>> split_swift_bytes('text/plain; charset=utf-8;swift_bytes=10')
-    ('text/plain; charset=utf-8', '10')
-    >>> split_swift_bytes('text/plain')
-    ('text/plain', None)
-    """
-    media, semicolon, params = (content_type or '').partition(';')
-    if not semicolon or SWIFT_BYTES not in params:
-        return content_type or '', None
-    kept, swift_bytes = [], None
-    for key, value in CONTENT_TYPE_PARAM.findall(semicolon + params):
-        if key == SWIFT_BYTES:
-            swift_bytes = value
-        else:
-            kept.append('%s=%s' % (key, value) if value else key)
-    return '; '.join([media] + kept), swift_bytes
-
-
-def with_swift_bytes(content_type, swift_bytes):
-    if swift_bytes is None:
-        return content_type
-    return '%s;%s=%s' % (content_type, SWIFT_BYTES, swift_bytes)
 
 
 def row_timestamps(row):

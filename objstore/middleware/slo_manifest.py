@@ -32,7 +32,6 @@ SYSMETA_SLO_ETAG = 'X-Object-Sysmeta-Slo-Etag'
 SYSMETA_SLO_SIZE = 'X-Object-Sysmeta-Slo-Size'
 SLO_HEADER = 'X-Static-Large-Object'
 OVERRIDE_ETAG = 'X-Object-Sysmeta-Container-Update-Override-Etag'
-OVERRIDE_SIZE = 'X-Object-Sysmeta-Container-Update-Override-Size'
 
 # Segment kind -> the optional keys it may have.
 SEGMENT_KEYS = {'data': set(), 'path': {'range', 'etag', 'size_bytes'}}

@@ -15,7 +15,9 @@ POST semantics: a POST replaces every POST-settable item (user metadata,
 Content-Type, Content-Disposition, Content-Encoding, X-Delete-At) with
 what it carries; the newest .meta alone decides, so replicas holding the
 same files agree. A POST without Content-Type therefore shows the type the
-PUT gave, not an earlier POST's.
+PUT gave, not an earlier POST's. A POST updates the containers, as in
+Swift: the row keeps the data's timestamp and takes the POST's as its
+content-type and metadata timestamps (``post_update_headers``).
 
 Conditional headers are evaluated against an existing object only; a
 missing one is a 404 whatever they say, so that the proxy can tell "not
@@ -74,6 +76,7 @@ from objstore.common.server_base import (
     split_storage_path)
 from objstore.common.storage_policy import (
     ERASURE_CODING, REPLICATION, load_policies)
+from objstore.common.swift_bytes import split_swift_bytes, with_swift_bytes
 from objstore.common.timestamp import (
     Timestamp, parse_delete_at, parse_if_delete_at)
 from objstore.object import asyncpending, expiring
@@ -570,6 +573,8 @@ class ObjectController(StorageServer):
         df.write_metadata(meta)
         if delete_at is not None:
             self._queue_expiry(target, df, delete_at, timestamp)
+        self._update_containers(req, target, df, 'PUT', post_update_headers(
+            df.data_metadata, meta, req.headers, target.policy_index))
         # The object's system metadata, as Swift's answer has it: a
         # middleware learns what it POSTed to (symlink answers 307 to a
         # POST on a symlink) without a second request.
@@ -783,6 +788,39 @@ class ObjectController(StorageServer):
             self.logger.warning('Container update %s %s to %s: status %s',
                                 op, path, node['host'], status)
         return status is not None and is_success(status)
+
+
+def post_update_headers(data_meta, post_meta, headers, policy_index):
+    """The container update of a POST (``post_meta``, as stored) to an
+    object whose data file holds ``data_meta``: as in Swift, the row's
+    data fields at the data's timestamp, and the content type the object
+    now has at the POST's (the newest .meta alone decides it: the data's
+    when the POST named none), keeping the data's ``swift_bytes``.
+
+    >>> sorted(post_update_headers(
+    ...     {'ETag': 'e', 'Content-Length': '9', 'X-Timestamp': '1',
+    ...      'Content-Type': 'a/b;swift_bytes=99'},
+    ...     {'X-Timestamp': '2', 'Content-Type': 'c/d'}, {}, 0).items())
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('X-Backend-Storage-Policy-Index', '0'),
+     ('X-Content-Type', 'c/d;swift_bytes=99'),
+     ('X-Content-Type-Timestamp', '2'), ('X-Etag', 'e'),
+     ('X-Meta-Timestamp', '2'), ('X-Size', '9'), ('X-Timestamp', '1'),
+     ('X-Trans-Id', '-')]
+    """
+    values = container_update_values(data_meta, {})
+    if 'Content-Type' in post_meta:
+        _type, swift_bytes = split_swift_bytes(data_meta['Content-Type'])
+        values['X-Content-Type'] = with_swift_bytes(
+            post_meta['Content-Type'], swift_bytes)
+        values.update(update_overrides(data_meta, SYSMETA_UPDATE_OVERRIDE))
+    values.update({
+        'X-Timestamp': data_meta['X-Timestamp'],
+        'X-Content-Type-Timestamp': post_meta['X-Timestamp'],
+        'X-Meta-Timestamp': post_meta['X-Timestamp'],
+        'X-Trans-Id': headers.get('X-Trans-Id', '-'),
+        POLICY_HEADER: str(policy_index)})
+    return values
 
 
 def container_update_values(metadata, headers):
