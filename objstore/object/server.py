@@ -14,10 +14,11 @@ is objstore.common.server_base).
 POST semantics: a POST replaces every POST-settable item (user metadata,
 Content-Type, Content-Disposition, Content-Encoding, X-Delete-At) with
 what it carries; the newest .meta alone decides, so replicas holding the
-same files agree. A POST without Content-Type therefore shows the type the
-PUT gave, not an earlier POST's. A POST updates the containers, as in
-Swift: the row keeps the data's timestamp and takes the POST's as its
-content-type and metadata timestamps (``post_update_headers``).
+same files agree. A POST without Content-Type carries the object's
+current type (an earlier POST's) into its .meta, as Swift does. A POST
+updates the containers, as in Swift: the row keeps the data's timestamp
+and takes the POST's as its content-type and metadata timestamps
+(``post_update_headers``).
 
 Conditional headers are evaluated against an existing object only; a
 missing one is a 404 whatever they say, so that the proxy can tell "not
@@ -570,6 +571,10 @@ class ObjectController(StorageServer):
                                        POST_PREFIXES)
         if not client_sent_header(req.environ, 'Content-Type'):
             meta.pop('Content-Type', None)
+            current_type = df.metadata.get('Content-Type')
+            if current_type != df.data_metadata.get('Content-Type'):
+                # An earlier POST's type stays, as in Swift.
+                meta['Content-Type'] = current_type
         df.write_metadata(meta)
         if delete_at is not None:
             self._queue_expiry(target, df, delete_at, timestamp)
@@ -794,8 +799,8 @@ def post_update_headers(data_meta, post_meta, headers, policy_index):
     """The container update of a POST (``post_meta``, as stored) to an
     object whose data file holds ``data_meta``: as in Swift, the row's
     data fields at the data's timestamp, and the content type the object
-    now has at the POST's (the newest .meta alone decides it: the data's
-    when the POST named none), keeping the data's ``swift_bytes``.
+    now has at the POST's (the newest .meta decides it: the data's when
+    it holds none), keeping the data's ``swift_bytes``.
 
     >>> sorted(post_update_headers(
     ...     {'ETag': 'e', 'Content-Length': '9', 'X-Timestamp': '1',

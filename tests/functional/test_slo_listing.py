@@ -139,6 +139,11 @@ def test_post_content_type_changes_plain_object_listing(conn):
     assert after['last_modified'] >= before['last_modified']
     assert conn.head_object(cont, 'o')['content-type'] == \
         'application/x-changed'
+    # As in Swift, a POST without a type keeps the earlier POST's.
+    conn.post_object(cont, 'o', {'X-Object-Meta-Color': 'red'})
+    assert row(conn, cont, 'o')['content_type'] == 'application/x-changed'
+    assert conn.head_object(cont, 'o')['content-type'] == \
+        'application/x-changed'
     # A later PUT wins again with its own type.
     conn.put_object(cont, 'o', b'hello!', content_type='text/x-put')
     item = row(conn, cont, 'o')

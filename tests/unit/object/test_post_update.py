@@ -66,3 +66,17 @@ def test_failed_post_update_keeps_the_puts_pending(server):
             os.path.join(server.devices, 'sda'), 0))
     assert updates == [('', 'a/b;swift_bytes=1000'),
                        (ts(1), 'c/d;swift_bytes=1000')]
+
+
+def test_post_without_type_keeps_an_earlier_posts(server, container_backend):
+    headers = container_headers(container_backend)
+    assert put_manifest_like(server, headers) == 201
+    assert server.request('POST', opath(), dict(headers, **{
+        'X-Timestamp': ts(1), 'Content-Type': 'c/d'}))[0] == 202
+    assert server.request('POST', opath(), dict(headers, **{
+        'X-Timestamp': ts(2), 'X-Object-Meta-A': '1'}))[0] == 202
+    status, got, _body = server.request('HEAD', opath())
+    assert (status, got['content-type']) == (200, 'c/d')
+    update = container_backend.requests[-1][2]
+    assert update['X-Content-Type'] == 'c/d;swift_bytes=1000'
+    assert update['X-Content-Type-Timestamp'] == ts(2)
