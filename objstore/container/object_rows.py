@@ -26,6 +26,7 @@ Must not: do I/O or know SQL (backend.py stores the rows).
 
 from objstore.common.swift_bytes import split_swift_bytes, with_swift_bytes
 from objstore.common.timestamp import Timestamp
+
 DATA_FIELDS = ('size', 'etag', 'deleted', 'storage_policy_index')
 
 

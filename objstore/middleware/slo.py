@@ -8,9 +8,9 @@ Owns the requests that make, read and delete an SLO:
   Swift's format with ``X-Static-Large-Object: True``, the SLO's ETag and
   size as sysmeta, ``;swift_bytes=<total>`` in its Content-Type (the
   listing shows that size, the container's bytes used the manifest's)
-  and the container-update override that adds ``slo_etag``. ``heartbeat=on`` answers
-  202 at once and keeps the connection alive with spaces while
-  validating, the result then comes in the body.
+  and the container-update override that adds ``slo_etag``.
+  ``heartbeat=on`` answers 202 at once and keeps the connection alive
+  with spaces while validating, the result then comes in the body.
 - GET/HEAD of a manifest: the concatenated segments (segments.
   SegmentedBody), with Range (single and multi-range, across segment
   boundaries; nested SLOs expanded lazily) and conditional headers
