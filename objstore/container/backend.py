@@ -123,20 +123,25 @@ class ContainerBroker(DatabaseBroker):
             'SELECT storage_policy_index FROM container_stat').fetchone()[0]
         batch = {}
         for item in items:
-            batch[item['name']] = merge_rows(
-                item, batch.get(item['name']), container_policy)
+            earlier = batch.get(item['name'])
+            # Merged only when a name repeats: parsing is the cost here.
+            batch[item['name']] = item if earlier is None else merge_rows(
+                item, merge_rows(earlier, None, container_policy),
+                container_policy)
         stored = existing_rows(conn, 'object', list(batch),
                                OBJECT_COLUMNS[1:])
         stale, fresh = [], []
         for name, item in batch.items():
             old = stored.get(name)
+            old_row = None
             if old is not None:
                 old_row = dict(zip(OBJECT_COLUMNS, (name,) + old[1:]))
-                item = merge_rows(item, old_row, container_policy)
-                if item == old_row:
+            row = merge_rows(item, old_row, container_policy)
+            if old_row is not None:
+                if row == old_row:
                     continue
                 stale.append(old[0])
-            fresh.append(tuple(item[column] for column in OBJECT_COLUMNS))
+            fresh.append(tuple(row[column] for column in OBJECT_COLUMNS))
         replace_rows(conn, 'object', OBJECT_COLUMNS, stale, fresh)
 
     def _reclaim_rows(self, conn, age):

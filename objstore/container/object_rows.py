@@ -55,7 +55,8 @@ def decode_timestamps(created_at):
     >>> [t.normal for t in decode_timestamps('0000000002.00000-186a0+30d40')]
     ['0000000002.00000', '0000000001.00000', '0000000003.00000']
     """
-    if not isinstance(created_at, str):
+    if not isinstance(created_at, str) or (
+            '+' not in created_at and '-' not in created_at):
         data = Timestamp(created_at)
         return data, data, data
     parts, signs = [], []
