@@ -157,3 +157,18 @@ def test_client_may_not_send_swift_bytes(conn):
         conn.put_object(cont, 'o', b'x',
                         content_type='text/plain;swift_bytes=99')
     assert err.value.http_status == 400
+
+
+def test_archived_manifest_lists_its_total(conn, slo):
+    """versioned_writes copies the manifest through a GET the proxy
+    stripped of swift_bytes: the archive's row still shows the total."""
+    cont, name, stored = slo
+    archive = 'ar-' + uuid.uuid4().hex[:8]
+    conn.put_container(archive)
+    conn.post_container(cont, {'X-Versions-Location': archive})
+    conn.put_object(cont, name, b'replaced')
+    _headers, listing = conn.get_container(archive)
+    [item] = listing
+    assert (item['bytes'], item['content_type']) == (TOTAL, 'image/png')
+    assert conn.head_container(archive)['x-container-bytes-used'] == \
+        str(stored)
