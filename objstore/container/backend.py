@@ -2,8 +2,9 @@
 
 Owns the ``object`` table (name, created_at, size, content_type, etag,
 deleted, storage_policy_index), the ``container_stat`` row kept current by
-triggers, and the rules: an object row merges by ``created_at`` (newest
-wins, an older row never replaces a newer one), a container is deleted when
+triggers, and the rules: an object row merges field by field, each from
+the newest of its data, content-type and metadata timestamps, which
+``created_at`` holds together (object_rows), a container is deleted when
 its delete timestamp is newer than its put timestamp and it holds no
 objects. Replicas that disagree on the container's storage policy (two
 primaries created it with different policies during a partition) converge
@@ -17,10 +18,11 @@ Must not: know HTTP or paths; ``server.py`` finds the file.
 
 from objstore.common.db import DatabaseBroker
 from objstore.common.db_sqlite import (
-    execute_script, existing_rows, newest_per_name, replace_rows,
-    transaction)
+    execute_script, existing_rows, replace_rows, transaction)
 from objstore.common.listing import ObjectEntry, Subdir
 from objstore.common.timestamp import Timestamp
+from objstore.container.object_rows import (
+    decode_timestamps, listed_values, merge_rows)
 
 OBJECT_COLUMNS = ('name', 'created_at', 'size', 'content_type', 'etag',
                   'deleted', 'storage_policy_index')
@@ -94,11 +96,16 @@ class ContainerBroker(DatabaseBroker):
         self._insert_stat_row(conn, values)
 
     def put_object(self, name, timestamp, size, content_type, etag,
-                   deleted=0, storage_policy_index=0):
-        """Durably queue an object row (see DatabaseBroker.put_record)."""
+                   deleted=0, storage_policy_index=0, ctype_timestamp=None,
+                   meta_timestamp=None):
+        """Durably queue an object row (see DatabaseBroker.put_record).
+
+        ``timestamp`` is the data's; an object POST's update names the
+        content type's and the metadata's apart (object_rows).
+        """
         self.put_record(object_record(
             name, timestamp, size, content_type, etag, deleted,
-            storage_policy_index))
+            storage_policy_index, ctype_timestamp, meta_timestamp))
 
     def put_objects(self, rows):
         """Durably queue object rows, each the arguments of ``put_object``
@@ -110,24 +117,29 @@ class ContainerBroker(DatabaseBroker):
                         storage_policy_index=storage_policy_index)
 
     def _merge_rows(self, conn, items):
-        best = newest_per_name(items, 'created_at')
-        stored = existing_rows(conn, 'object', list(best),
-                               ('created_at', 'storage_policy_index'))
         container_policy = conn.execute(
             'SELECT storage_policy_index FROM container_stat').fetchone()[0]
+        batch = {}
+        for item in items:
+            earlier = batch.get(item['name'])
+            # Merged only when a name repeats: parsing is the cost here.
+            batch[item['name']] = item if earlier is None else merge_rows(
+                item, merge_rows(earlier, None, container_policy),
+                container_policy)
+        stored = existing_rows(conn, 'object', list(batch),
+                               OBJECT_COLUMNS[1:])
         stale, fresh = [], []
-        for name, item in best.items():
+        for name, item in batch.items():
             old = stored.get(name)
+            old_row = None
             if old is not None:
-                if not row_replaces(item, old[1], old[2], container_policy):
+                old_row = dict(zip(OBJECT_COLUMNS, (name,) + old[1:]))
+            row = merge_rows(item, old_row, container_policy)
+            if old_row is not None:
+                if row == old_row:
                     continue
                 stale.append(old[0])
-            deleted = 1 if item.get('deleted') else 0
-            fresh.append((
-                name, item['created_at'],
-                0 if deleted else int(item.get('size') or 0),
-                item.get('content_type') or '', item.get('etag') or '',
-                deleted, int(item.get('storage_policy_index') or 0)))
+            fresh.append(tuple(row[column] for column in OBJECT_COLUMNS))
         replace_rows(conn, 'object', OBJECT_COLUMNS, stale, fresh)
 
     def _reclaim_rows(self, conn, age):
@@ -169,7 +181,9 @@ class ContainerBroker(DatabaseBroker):
             'storage_policy_index != (SELECT storage_policy_index FROM '
             'container_stat) ORDER BY ROWID LIMIT ?'
             % ', '.join(OBJECT_COLUMNS), (int(limit),))
-        return [dict(row) for row in rows]
+        # The object to move is the data's; a POST's times stay in the row.
+        return [dict(row, created_at=decode_timestamps(
+            row['created_at'])[0].internal) for row in rows]
 
     def set_storage_policy_index(self, index):
         """Rebind a deleted container to a new policy before its revival."""
@@ -183,7 +197,7 @@ class ContainerBroker(DatabaseBroker):
     def list_objects(self, params):
         """ObjectEntry/Subdir entries of one listing page."""
         rows = self._list_rows(OBJECT_COLUMNS[:5], params)
-        return [Subdir(row) if is_subdir else ObjectEntry(*row)
+        return [Subdir(row) if is_subdir else ObjectEntry(*listed_values(*row))
                 for is_subdir, row in rows]
 
     def get_object_row(self, name):
@@ -196,38 +210,27 @@ class ContainerBroker(DatabaseBroker):
 
 
 def object_record(name, timestamp, size, content_type, etag, deleted=0,
-                  storage_policy_index=0):
-    """The pending record of one object row (pure).
+                  storage_policy_index=0, ctype_timestamp=None,
+                  meta_timestamp=None):
+    """The pending record of one object row (pure). ``timestamp`` is the
+    data's; a POST's update names the content type's and the metadata's
+    apart (object_rows).
 
     >>> object_record('o', '1', 5, 'a/b', 'e')['created_at']
     '0000000001.00000'
+    >>> object_record('o', '1', 5, 'a/b', 'e', meta_timestamp='2')[
+    ...     'meta_timestamp']
+    '0000000002.00000'
     """
-    return {'name': name, 'created_at': Timestamp(timestamp).internal,
-            'size': int(size), 'content_type': content_type, 'etag': etag,
-            'deleted': 1 if deleted else 0,
-            'storage_policy_index': int(storage_policy_index)}
-
-
-def row_replaces(item, stored_created_at, stored_policy, container_policy):
-    """True if an incoming object row replaces the stored one (pure).
-
-    Newer wins. At the same timestamp, a row in the container's policy
-    replaces a misplaced one: that is how the reconciler's move lands on
-    every replica without a newer timestamp (which would beat a genuinely
-    newer write).
-
-    >>> row_replaces({'created_at': '2', 'storage_policy_index': 0}, '1', 1, 0)
-    True
-    >>> row_replaces({'created_at': '1', 'storage_policy_index': 0}, '1', 1, 0)
-    True
-    >>> row_replaces({'created_at': '1', 'storage_policy_index': 1}, '1', 0, 0)
-    False
-    """
-    if item['created_at'] != stored_created_at:
-        return item['created_at'] > stored_created_at
-    incoming_policy = int(item.get('storage_policy_index') or 0)
-    return (incoming_policy == container_policy and
-            stored_policy != container_policy)
+    record = {'name': name, 'created_at': Timestamp(timestamp).internal,
+              'size': int(size), 'content_type': content_type, 'etag': etag,
+              'deleted': 1 if deleted else 0,
+              'storage_policy_index': int(storage_policy_index)}
+    for key, value in (('ctype_timestamp', ctype_timestamp),
+                       ('meta_timestamp', meta_timestamp)):
+        if value is not None:
+            record[key] = Timestamp(value).internal
+    return record
 
 
 def _policy_rank(info):

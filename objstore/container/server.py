@@ -32,7 +32,7 @@ from objstore.common.db_request import (
     metadata_from_headers, metadata_headers, response)
 from objstore.common.db_server import DatabaseServer
 from objstore.common.group_fsync import pending_syncer
-from objstore.common.exceptions import InvalidInput
+from objstore.common.exceptions import InvalidInput, InvalidTimestamp
 from objstore.common.hashing import load_hash_conf
 from objstore.common.http import POLICY_DEFAULT_HEADER, POLICY_HEADER
 from objstore.common.listing import listing_status, render_container_listing
@@ -84,7 +84,10 @@ def object_row(op, name, headers):
     return {'name': name, 'timestamp': timestamp, 'size': size,
             'content_type': headers['X-Content-Type'],
             'etag': headers['X-Etag'],
-            'storage_policy_index': header_int(headers, POLICY_HEADER, 0)}
+            'storage_policy_index': header_int(headers, POLICY_HEADER, 0),
+            'ctype_timestamp': optional_timestamp(
+                headers, 'X-Content-Type-Timestamp'),
+            'meta_timestamp': optional_timestamp(headers, 'X-Meta-Timestamp')}
 
 
 def batch_object_row(item):
@@ -128,6 +131,19 @@ def account_targets(headers):
             raise InvalidInput('Invalid X-Account-Host: %r' % node['host'])
         targets.append((ip, port, node['device'], node['partition']))
     return targets
+
+
+def optional_timestamp(headers, name):
+    """The Timestamp in header ``name`` (an object POST's update names
+    its content-type and metadata times), None if absent; InvalidInput
+    (400) if malformed."""
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return Timestamp(value)
+    except InvalidTimestamp:
+        raise InvalidInput('Invalid %s: %r' % (name, value))
 
 
 def stats_headers(info):

@@ -6,10 +6,11 @@ Owns the requests that make, read and delete an SLO:
   checked, every segment is HEADed as the client (it must exist, and
   match its ``etag``/``size_bytes``), and the manifest is stored in
   Swift's format with ``X-Static-Large-Object: True``, the SLO's ETag and
-  size as sysmeta, and the container-update overrides that make the
-  listing show the total size and ``slo_etag``. ``heartbeat=on`` answers
-  202 at once and keeps the connection alive with spaces while
-  validating, the result then comes in the body.
+  size as sysmeta, ``;swift_bytes=<total>`` in its Content-Type (the
+  listing shows that size, the container's bytes used the manifest's)
+  and the container-update override that adds ``slo_etag``.
+  ``heartbeat=on`` answers 202 at once and keeps the connection alive
+  with spaces while validating, the result then comes in the body.
 - GET/HEAD of a manifest: the concatenated segments (segments.
   SegmentedBody), with Range (single and multi-range, across segment
   boundaries; nested SLOs expanded lazily) and conditional headers
@@ -31,6 +32,7 @@ import time
 from urllib.parse import quote
 
 from objstore.common.config import ConfBase, config_true_value
+from objstore.common.constraints import CONTENT_TYPE_OVERRIDDEN
 from objstore.common.green import GreenPool, write_unbuffered
 from objstore.common.http import (
     HTTPBadRequest, HTTPLengthRequired, HTTPMethodNotAllowed,
@@ -39,13 +41,15 @@ from objstore.common.http import (
 from objstore.common.log import get_logger
 from objstore.common.subrequest import (
     add_capability, make_subrequest, query_param, sent_content_type)
+from objstore.common.swift_bytes import with_swift_bytes
 from objstore.middleware.bulk import report_body
 from objstore.middleware.slo_get import SloReader
 from objstore.middleware.slo_manifest import (
-    OVERRIDE_ETAG, OVERRIDE_SIZE, RESULT_FORMATS, SLO_HEADER,
+    OVERRIDE_ETAG, RESULT_FORMATS, SLO_HEADER,
     SYSMETA_SLO_ETAG, SYSMETA_SLO_SIZE, ManifestInvalid, decode_data,
     parse_manifest_input, segment_problems, slo_etag, split_listing_etag,
     stored_entry)
+from objstore.middleware.symlink import set_content_type
 
 RESERVED_HEADER_BODY = ('X-Static-Large-Object is a reserved header. To '
                         'create a static large object add query param '
@@ -332,12 +336,15 @@ class ManifestPut:
         req.headers.update({
             SLO_HEADER: 'True', SYSMETA_SLO_ETAG: etag,
             SYSMETA_SLO_SIZE: str(self.total), 'Etag': manifest_etag,
-            OVERRIDE_ETAG: '%s%s; slo_etag=%s' % (manifest_etag, kept, etag),
-            OVERRIDE_SIZE: str(self.total)})
-        if sent_content_type(req.environ) is None:
+            OVERRIDE_ETAG: '%s%s; slo_etag=%s' % (manifest_etag, kept, etag)})
+        content_type = sent_content_type(req.environ)
+        if content_type is None:
             guessed, _encoding = mimetypes.guess_type(req.path_info)
-            req.headers['Content-Type'] = \
-                guessed or 'application/octet-stream'
+            content_type = guessed or 'application/octet-stream'
+        # As Swift: the listing shows the total from the content type, the
+        # container's bytes used count the manifest (common.swift_bytes).
+        req.environ[CONTENT_TYPE_OVERRIDDEN] = True
+        set_content_type(req, with_swift_bytes(content_type, self.total))
         resp = req.get_response(self.slo.app)
         if is_success(resp.status_int):
             resp.headers['Etag'] = '"%s"' % etag

@@ -25,6 +25,7 @@ import json
 from objstore.common.config import config_true_value
 from objstore.common.exceptions import BadRange, RangeUnsatisfiable
 from objstore.common.ranges import parse_range_header, resolve_ranges
+from objstore.common.swift_bytes import with_swift_bytes
 from objstore.middleware.segments import Segment
 
 # Swift's names: S3 multipart uploads and other middlewares read them.
@@ -32,7 +33,6 @@ SYSMETA_SLO_ETAG = 'X-Object-Sysmeta-Slo-Etag'
 SYSMETA_SLO_SIZE = 'X-Object-Sysmeta-Slo-Size'
 SLO_HEADER = 'X-Static-Large-Object'
 OVERRIDE_ETAG = 'X-Object-Sysmeta-Container-Update-Override-Etag'
-OVERRIDE_SIZE = 'X-Object-Sysmeta-Container-Update-Override-Size'
 
 # Segment kind -> the optional keys it may have.
 SEGMENT_KEYS = {'data': set(), 'path': {'range', 'etag', 'size_bytes'}}
@@ -317,3 +317,22 @@ def split_listing_etag(hash_value):
         elif key:
             kept.append('; %s=%s' % (key, value))
     return base.strip() + ''.join(kept), slo
+
+
+def copied_manifest_type(headers):
+    """The Content-Type a copy of an SLO manifest must be stored with, from
+    the manifest GET's answer ``headers`` (whose type the proxy stripped of
+    ``swift_bytes``: common.swift_bytes), as Swift's versioning restores
+    it; None when the answer is not a manifest's.
+
+    >>> copied_manifest_type({'Content-Type': 'a/b', SLO_HEADER: 'True',
+    ...                       SYSMETA_SLO_SIZE: '12'})
+    'a/b;swift_bytes=12'
+    >>> copied_manifest_type({'Content-Type': 'a/b'}) is None
+    True
+    """
+    size = headers.get(SYSMETA_SLO_SIZE)
+    if size is None or not config_true_value(headers.get(SLO_HEADER)):
+        return None
+    return with_swift_bytes(
+        headers.get('Content-Type', 'application/octet-stream'), size)

@@ -66,6 +66,7 @@ from objstore.common.subrequest import (
     IterReader, add_capability, make_preauthed_subrequest, query_params,
     sent_content_type)
 from objstore.common.timestamp import Timestamp
+from objstore.middleware.slo_manifest import copied_manifest_type
 from objstore.middleware.symlink import (
     SYMLINK_OVERRIDE_KEY, SYSMETA_ALLOW_RESERVED, SYSMETA_SYMLOOP_EXTEND,
     TARGET, TARGET_BYTES, TARGET_ETAG, close_body, set_content_type)
@@ -295,6 +296,10 @@ class ObjectRequest:
         put = self.internal('PUT', self.version_path(
             version_id_of(source.headers['X-Timestamp'])),
             kept_headers(source.headers))
+        manifest_type = copied_manifest_type(source.headers)
+        if manifest_type is not None:
+            put.headers['Content-Type'] = manifest_type
+            put.environ[CONTENT_TYPE_OVERRIDDEN] = True
         put.environ['wsgi.input'] = IterReader(source.app_iter)
         resp = put.get_response(self.app)
         close_body(source)
@@ -333,6 +338,9 @@ class ObjectRequest:
         else:
             headers['Content-Length'] = str(req.content_length)
         put = self.internal('PUT', self.version_path(version_id), headers)
+        # slo's manifest PUT: its Content-Type holds swift_bytes.
+        put.environ[CONTENT_TYPE_OVERRIDDEN] = req.environ.get(
+            CONTENT_TYPE_OVERRIDDEN, False)
         reader = CountingReader(req.environ['wsgi.input'])
         put.environ['wsgi.input'] = reader
         resp = put.get_response(self.app)

@@ -75,9 +75,13 @@ def pending_path(device_path, obj_hash, timestamp, policy_index=0):
 
 def write_async_pending(device_path, obj_hash, update):
     """Durably store ``update`` (from ``make_update``); returns its path."""
-    path = pending_path(device_path, obj_hash,
-                        Timestamp(update['headers']['X-Timestamp']),
-                        update['policy_index'])
+    # A POST's update carries the data's X-Timestamp and its own
+    # X-Meta-Timestamp: named by the latter, it does not replace the
+    # pending update of the PUT it modified (as in Swift).
+    headers = update['headers']
+    path = pending_path(device_path, obj_hash, Timestamp(
+        headers.get('X-Meta-Timestamp') or headers['X-Timestamp']),
+        update['policy_index'])
     data = json.dumps(update, sort_keys=True).encode('utf-8')
     hashdir.write_file_durably(
         path, data, os.path.join(device_path, ondisk.TMP_DIR))

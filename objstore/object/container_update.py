@@ -17,6 +17,7 @@ from objstore.common import green
 from objstore.common.http import is_success
 from objstore.common.row_update import (
     BatchRow, RowBatcher, RowUpdateClient, parse_host, update_nodes)
+from objstore.common.swift_bytes import split_swift_bytes, with_swift_bytes
 from objstore.object import asyncpending
 from objstore.object.metadata import SYSMETA_PREFIX
 
@@ -128,6 +129,39 @@ class ContainerUpdates:
                                 row.op, db_path, row.obj, node['host'],
                                 status)
         return status is not None and is_success(status)
+
+
+def post_update_headers(data_meta, post_meta, headers, policy_index):
+    """The container update of a POST (``post_meta``, as stored) to an
+    object whose data file holds ``data_meta``: as in Swift, the row's
+    data fields at the data's timestamp, and the content type the object
+    now has at the POST's (the newest .meta decides it: the data's when
+    it holds none), keeping the data's ``swift_bytes``.
+
+    >>> sorted(post_update_headers(
+    ...     {'ETag': 'e', 'Content-Length': '9', 'X-Timestamp': '1',
+    ...      'Content-Type': 'a/b;swift_bytes=99'},
+    ...     {'X-Timestamp': '2', 'Content-Type': 'c/d'}, {}, 0).items())
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('X-Backend-Storage-Policy-Index', '0'),
+     ('X-Content-Type', 'c/d;swift_bytes=99'),
+     ('X-Content-Type-Timestamp', '2'), ('X-Etag', 'e'),
+     ('X-Meta-Timestamp', '2'), ('X-Size', '9'), ('X-Timestamp', '1'),
+     ('X-Trans-Id', '-')]
+    """
+    values = container_update_values(data_meta, {})
+    if 'Content-Type' in post_meta:
+        _type, swift_bytes = split_swift_bytes(data_meta['Content-Type'])
+        values['X-Content-Type'] = with_swift_bytes(
+            post_meta['Content-Type'], swift_bytes)
+        values.update(update_overrides(data_meta, SYSMETA_UPDATE_OVERRIDE))
+    values.update({
+        'X-Timestamp': data_meta['X-Timestamp'],
+        'X-Content-Type-Timestamp': post_meta['X-Timestamp'],
+        'X-Meta-Timestamp': post_meta['X-Timestamp'],
+        'X-Trans-Id': headers.get('X-Trans-Id', '-'),
+        POLICY_HEADER: str(policy_index)})
+    return values
 
 
 def container_update_values(metadata, headers):

@@ -266,6 +266,13 @@ class BaseDiskFile:
         return Timestamp(self._data_metadata['X-Timestamp'])
 
     @property
+    def data_metadata(self):
+        """The data file's own metadata (no POST applied)."""
+        if self._data_metadata is None:
+            raise DiskFileNotExist('open() the DiskFile first')
+        return self._data_metadata
+
+    @property
     def content_length(self):
         return int(self.metadata['Content-Length'])
 

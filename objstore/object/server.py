@@ -14,8 +14,11 @@ is objstore.common.server_base).
 POST semantics: a POST replaces every POST-settable item (user metadata,
 Content-Type, Content-Disposition, Content-Encoding, X-Delete-At) with
 what it carries; the newest .meta alone decides, so replicas holding the
-same files agree. A POST without Content-Type therefore shows the type the
-PUT gave, not an earlier POST's.
+same files agree. A POST without Content-Type carries the object's
+current type (an earlier POST's) into its .meta, as Swift does. A POST
+updates the containers, as in Swift: the row keeps the data's timestamp
+and takes the POST's as its content-type and metadata timestamps
+(``post_update_headers``).
 
 Conditional headers are evaluated against an existing object only; a
 missing one is a 404 whatever they say, so that the proxy can tell "not
@@ -77,7 +80,7 @@ from objstore.common.timestamp import (
 from objstore.object import expiring
 from objstore.object.container_update import (
     BACKEND_UPDATE_OVERRIDE, SYSMETA_UPDATE_OVERRIDE, ContainerUpdates,
-    container_nodes, container_update_values)
+    container_nodes, container_update_values, post_update_headers)
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.object.ec_diskfile import (
     FRAG_INDEX_HEADER, ECDiskFileManager)
@@ -563,9 +566,17 @@ class ObjectController(StorageServer):
                                        POST_PREFIXES)
         if not client_sent_header(req.environ, 'Content-Type'):
             meta.pop('Content-Type', None)
+            current_type = df.metadata.get('Content-Type')
+            if current_type != df.data_metadata.get('Content-Type'):
+                # An earlier POST's type stays, as in Swift.
+                meta['Content-Type'] = current_type
         df.write_metadata(meta)
         if delete_at is not None:
             self._queue_expiry(target, df, delete_at, timestamp)
+        self.container_updates.update(
+            target, df.hash, 'PUT', post_update_headers(
+                df.data_metadata, meta, req.headers, target.policy_index),
+            req.headers)
         # The object's system metadata, as Swift's answer has it: a
         # middleware learns what it POSTed to (symlink answers 307 to a
         # POST on a symlink) without a second request.

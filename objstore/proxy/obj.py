@@ -26,6 +26,7 @@ from objstore.common.constraints import (
     check_name, check_object_length, is_chunked)
 from objstore.common.storage_policy import REPLICATION
 from objstore.common.subrequest import sent_content_type
+from objstore.common.swift_bytes import client_content_type
 from objstore.common.http import (
     POLICY_HEADER, EmptyResponse, HTTPClientDisconnect, HTTPConflict,
     HTTPNotFound, HTTPRequestTimeout, HTTPServiceUnavailable, Response,
@@ -141,6 +142,9 @@ class ObjectController(Controller):
         if resp.status_int == 404 and requires_entity(req.headers):
             # If-Match: * on nothing: 412 with an empty body, as Swift.
             return EmptyResponse(status=412)
+        if 'Content-Type' in resp.headers:
+            resp.headers['Content-Type'] = client_content_type(
+                resp.headers['Content-Type'])
         return resp
 
     GET = HEAD = GETorHEAD

@@ -137,3 +137,16 @@ def test_request_bytes_frame_the_body_once():
                                             b'chunked')], b'0\r\n\r\n', 'h')
     assert b'Content-Length' not in chunked
     assert b'Content-Length' not in build_request('GET', b'/p', [], b'', 'h')
+
+
+def test_slo_listing_rows_mask_the_manifest_md5_only():
+    def row(manifest_md5, slo_etag):
+        return ('[{"bytes": 10, "hash": "%s", "name": "m", "slo_etag": '
+                '"\\"%s\\""}, {"bytes": 5, "hash": "%s", "name": "s"}]'
+                % (manifest_md5, slo_etag, 'c' * 32)).encode()
+    swift = normalize(answer(body=row('a' * 32, 'e' * 32)), SWIFT)
+    ours = normalize(answer(body=row('b' * 32, 'e' * 32)), OURS)
+    assert differences(swift, ours) == []
+    assert ('"hash": "%s"' % ('c' * 32)).encode() in ours.body
+    other_slo = normalize(answer(body=row('b' * 32, 'f' * 32)), OURS)
+    assert differences(swift, other_slo) != []

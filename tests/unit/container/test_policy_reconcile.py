@@ -3,8 +3,9 @@ rows are misplaced: the pure rules, then on real SQLite brokers."""
 
 import pytest
 
-from objstore.container.backend import (
-    ContainerBroker, policy_winner, row_replaces)
+from objstore.common.timestamp import Timestamp
+from objstore.container.backend import ContainerBroker, policy_winner
+from objstore.container.object_rows import data_wins
 from tests.helpers import ts
 
 
@@ -50,13 +51,18 @@ def test_same_policy_keeps_local():
     assert policy_winner(a, b) is a
 
 
+def row_replaces(incoming_policy, incoming, stored_policy, stored):
+    return data_wins({'storage_policy_index': incoming_policy},
+                     {'storage_policy_index': stored_policy},
+                     Timestamp(incoming), Timestamp(stored), 0)
+
+
 def test_row_replaces_rules():
-    row = {'created_at': ts(1), 'storage_policy_index': 0}
-    assert row_replaces(row, ts(1), 1, 0)       # fixes a misplaced row
-    assert not row_replaces(row, ts(1), 0, 0)   # same row again
-    assert not row_replaces(dict(row, storage_policy_index=1), ts(1), 0, 0)
-    assert not row_replaces(row, ts(2), 1, 0)   # older never wins
-    assert row_replaces(dict(row, created_at=ts(3)), ts(2), 0, 0)
+    assert row_replaces(0, ts(1), 1, ts(1))      # fixes a misplaced row
+    assert not row_replaces(0, ts(1), 0, ts(1))  # same row again
+    assert not row_replaces(1, ts(1), 0, ts(1))
+    assert not row_replaces(0, ts(1), 1, ts(2))  # older never wins
+    assert row_replaces(0, ts(3), 0, ts(2))
 
 
 @pytest.fixture
