@@ -14,7 +14,7 @@ does); async pendings are written through the DiskFile manager.
 """
 
 from objstore.common import green
-from objstore.common.http import is_success
+from objstore.common.http import POLICY_HEADER, is_success
 from objstore.common.row_update import (
     BatchRow, RowBatcher, RowUpdateClient, parse_host, update_nodes)
 from objstore.common.swift_bytes import split_swift_bytes, with_swift_bytes
