@@ -356,12 +356,9 @@ class Controller:
     def failed_get_or_head(self, req, ring, statuses, last_error, owner):
         """The answer when no node served a GET/HEAD: the storage
         server's error when it is the quorum's, else a bare status. A
-        reseller's container answer shows ``X-Container-Sharding`` even
-        then, as Swift's does."""
+        controller may add headers (``failure_headers``)."""
         status = failure_status(statuses, ring.replica_count)
-        extra = ([('X-Container-Sharding', 'False')]
-                 if self.obj is None and self.container is not None
-                 and req.environ.get(RESELLER_REQUEST, False) else [])
+        extra = self.failure_headers(req)
         if last_error is not None and last_error[0] == status:
             # The storage server's body as it is: its error page, or
             # none where Swift's servers send none (a conditional 412).
@@ -375,6 +372,10 @@ class Controller:
         resp = Response(status=status)
         resp.headers.update(extra)
         return resp
+
+    def failure_headers(self, req):
+        """Headers of a failed GET/HEAD besides the storage server's."""
+        return []
 
     def get_or_head(self, req, ring, part, path, headers, query=None,
                     owner=True):

@@ -17,7 +17,7 @@ from objstore.common.http import (
     HTTPBadRequest, HTTP_NOT_FOUND, POLICY_DEFAULT_HEADER, POLICY_HEADER,
     Response, html_error, is_success)
 from objstore.proxy.account import AccountController
-from objstore.proxy.base import Controller, update_headers
+from objstore.proxy.base import RESELLER_REQUEST, Controller, update_headers
 
 ACL_HEADERS = ('X-Container-Read', 'X-Container-Write')
 
@@ -52,6 +52,19 @@ class ContainerController(Controller):
 
     def _part(self):
         return self.app.container_ring.get_part(self.account, self.container)
+
+    # Set when this request created the account (its owner's first use).
+    account_is_new = False
+
+    def failure_headers(self, req):
+        """A reseller sees ``X-Container-Sharding`` on a missing
+        container's answer too, as in Swift, when the account existed
+        (Swift answers in a missing account before asking any container
+        server; objstore creates it, see ``_autocreate_account``)."""
+        if req.environ.get(RESELLER_REQUEST, False) and \
+                not self.account_is_new:
+            return [('X-Container-Sharding', 'False')]
+        return []
 
     def GETorHEAD(self, req):
         denied = self.authorize(req)
@@ -99,6 +112,7 @@ class ContainerController(Controller):
         resp = account.autocreate(req)
         if not is_success(resp.status_int):
             return resp
+        self.account_is_new = True
         return None
 
     def extra_client_headers(self, backend_headers):

@@ -190,7 +190,9 @@ def test_container_sharding_is_shown_to_resellers_only(cluster, raw,
 def test_container_sharding_is_shown_to_resellers_on_a_404(cluster, raw,
                                                            method):
     """path-dotdot-account-admin, path-star-admin: Swift shows it on a
-    missing container's answer too."""
+    missing container's answer too, when the account exists
+    (verb-container-get-missing, path-dotdot-x-admin: not when it does
+    not)."""
     url, token = cluster.get_token('admin:admin')
     status, headers, _ = send_raw(raw.host, raw.port, method,
                                   raw.base + '/no-such-container',
@@ -198,6 +200,10 @@ def test_container_sharding_is_shown_to_resellers_on_a_404(cluster, raw,
     assert status == 404 and headers['x-container-sharding'] == 'False'
     assert headers['content-type'] == 'text/html; charset=UTF-8'
     status, headers, _ = raw(method, '/no-such-container')
+    assert status == 404 and 'x-container-sharding' not in headers
+    status, headers, _ = send_raw(
+        raw.host, raw.port, method,
+        '/v1/AUTH_no%s/c' % uuid.uuid4().hex[:8], {'X-Auth-Token': token})
     assert status == 404 and 'x-container-sharding' not in headers
 
 
