@@ -14,9 +14,12 @@ system's resolver at once. ``EVENTLET_NO_GREENDNS=no`` in the environment
 brings it back.
 """
 
+import email.parser
+import http.client
 import os
 import re
 import warnings
+from http import HTTPStatus
 
 # Read by eventlet when it is first imported, hence before the import.
 os.environ.setdefault('EVENTLET_NO_GREENDNS', 'yes')
@@ -76,8 +79,80 @@ def request_line_split_on_spaces(line):
     return _SPLIT_BYTES.sub(lambda match: b'%%%02X' % match.group()[0], line)
 
 
+# A header line that the stdlib's email parser reads as exactly one
+# "name: value" pair: a name of visible ASCII other than the colon (the
+# parser's own header pattern; an empty name it drops), a colon, and no
+# carriage return or line feed but the line's end (the parser also breaks
+# lines at a lone CR). Anything else (folded lines, a line with no colon,
+# a "From " line...) goes to the email parser, which decides.
+_PLAIN_HEADER_LINE = re.compile(r'[\x21-\x39\x3b-\x7e]+:[^\r\n]*\r?\n\Z')
+_HEADER_BLOCK_ENDS = (b'\r\n', b'\n', b'')
+
+
+def read_header_lines(rfile):
+    """The header lines of a request, the blank line (or EOF) ending them
+    included, under http.client's limits: LineTooLong for a line over
+    ``_MAXLINE``, HTTPException for more than ``_MAXHEADERS`` lines (the
+    messages the stdlib's parser gives)."""
+    lines = []
+    while True:
+        line = rfile.readline(http.client._MAXLINE + 1)
+        if len(line) > http.client._MAXLINE:
+            raise http.client.LineTooLong('header line')
+        lines.append(line)
+        if len(lines) > http.client._MAXHEADERS:
+            raise http.client.HTTPException(
+                'got more than %d headers' % http.client._MAXHEADERS)
+        if line in _HEADER_BLOCK_ENDS:
+            return lines
+
+
+def parse_header_lines(lines, message_class=http.client.HTTPMessage):
+    r"""The header message of ``lines`` (``read_header_lines``), equal to
+    what ``http.client.parse_headers`` makes of them.
+
+    That parser runs the email package's feed parser, a large share of
+    the CPU a small request costs; a block of plain "name: value" lines
+    (every request a client or the proxy sends) is read directly, with the
+    value trimmed as the email parser trims it (leading blanks and the
+    line end), and any other block goes to the email parser.
+
+    >>> msg = parse_header_lines([b'Host: x\r\n', b'X-A:  b \r\n', b'\r\n'])
+    >>> msg.items(), msg.get('x-a')
+    ([('Host', 'x'), ('X-A', 'b ')], 'b ')
+    """
+    text = [line.decode('iso-8859-1') for line in lines[:-1]]
+    if not all(_PLAIN_HEADER_LINE.match(line) for line in text):
+        return email.parser.Parser(_class=message_class).parsestr(
+            ''.join(text) + lines[-1].decode('iso-8859-1'))
+    message = message_class()
+    for line in text:
+        name, _colon, value = line.partition(':')
+        message.set_raw(name, value.lstrip(' \t').rstrip('\r\n'))
+    return message
+
+
+def parse_http_version(version):
+    """(major, minor) of an ``HTTP/x.y`` request version, None if it is
+    not one: each number up to 10 ASCII digits, leading zeros allowed.
+
+    >>> parse_http_version('HTTP/1.1'), parse_http_version('HTTP/01.10')
+    ((1, 1), (1, 10))
+    >>> parse_http_version('HTTP/1'), parse_http_version('HTTP/\xb2.1')
+    (None, None)
+    """
+    if not version.startswith('HTTP/'):
+        return None
+    numbers = version[len('HTTP/'):].split('.')
+    if len(numbers) != 2 or not all(
+            number.isascii() and number.isdigit() and len(number) <= 10
+            for number in numbers):
+        return None
+    return int(numbers[0]), int(numbers[1])
+
+
 class _HttpProtocol(eventlet.wsgi.HttpProtocol):
-    """eventlet's HTTP protocol, with three changes.
+    """eventlet's HTTP protocol, with four changes.
 
     A request it refuses itself (more header lines than http.client's
     limit, a malformed request line) gets a one-line plain-text reason
@@ -92,6 +167,10 @@ class _HttpProtocol(eventlet.wsgi.HttpProtocol):
     (``request_line_split_on_spaces``): the stdlib splits on any
     whitespace, so a raw tab in a name was refused and a raw UTF-8 "à"
     silently cut the name short.
+
+    The request head is parsed here (``parse_request``) with the stdlib's
+    rules and answers, but plain header lines without the email parser
+    (``parse_header_lines``).
     """
 
     error_message_format = '%(message)s\n'
@@ -106,7 +185,7 @@ class _HttpProtocol(eventlet.wsgi.HttpProtocol):
 
     def parse_request(self):
         try:
-            return super().parse_request()
+            return self._parse_request_line() and self._parse_headers()
         except _RequestHeadTimeout:
             self.close_connection = 1
             try:
@@ -116,6 +195,75 @@ class _HttpProtocol(eventlet.wsgi.HttpProtocol):
             return False
         finally:
             self._stop_head_timer()
+
+    def _parse_request_line(self):
+        """Method, target and version, as http.server reads them (the same
+        checks and error answers); False once an error is sent."""
+        self.command = None
+        self.request_version = self.default_request_version
+        self.close_connection = True
+        self.requestline = str(self.raw_requestline,
+                               'iso-8859-1').rstrip('\r\n')
+        words = self.requestline.split()
+        if not words:
+            return False
+        if len(words) >= 3:
+            version = words[-1]
+            number = parse_http_version(version)
+            if number is None:
+                self.send_error(HTTPStatus.BAD_REQUEST,
+                                'Bad request version (%r)' % version)
+                return False
+            if number >= (1, 1) and self.protocol_version >= 'HTTP/1.1':
+                self.close_connection = False
+            if number >= (2, 0):
+                self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                                'Invalid HTTP version (%s)'
+                                % version[len('HTTP/'):])
+                return False
+            self.request_version = version
+        if not 2 <= len(words) <= 3:
+            self.send_error(HTTPStatus.BAD_REQUEST,
+                            'Bad request syntax (%r)' % self.requestline)
+            return False
+        command, path = words[:2]
+        if len(words) == 2:
+            self.close_connection = True
+            if command != 'GET':
+                self.send_error(HTTPStatus.BAD_REQUEST,
+                                'Bad HTTP/0.9 request type (%r)' % command)
+                return False
+        self.command, self.path = command, path
+        if self.path.startswith('//'):
+            # As the stdlib (gh-87389): '//x' would read as a host name.
+            self.path = '/' + self.path.lstrip('/')
+        return True
+
+    def _parse_headers(self):
+        """The header block, then Connection and Expect as http.server
+        heeds them; False once an error is sent."""
+        try:
+            self.headers = parse_header_lines(read_header_lines(self.rfile),
+                                              self.MessageClass)
+        except http.client.LineTooLong as err:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                            'Line too long', str(err))
+            return False
+        except http.client.HTTPException as err:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                            'Too many headers', str(err))
+            return False
+        connection = self.headers.get('Connection', '').lower()
+        if connection == 'close':
+            self.close_connection = True
+        elif connection == 'keep-alive' and \
+                self.protocol_version >= 'HTTP/1.1':
+            self.close_connection = False
+        if self.headers.get('Expect', '').lower() == '100-continue' and \
+                self.protocol_version >= 'HTTP/1.1' and \
+                self.request_version >= 'HTTP/1.1':
+            return self.handle_expect_100()
+        return True
 
     def handle_one_request(self):
         try:
