@@ -204,6 +204,33 @@ def is_server_error(status):
     return 500 <= status < 600
 
 
+# The two headers a WSGI environ holds without the HTTP_ prefix.
+_UNPREFIXED_HEADERS = {'CONTENT_TYPE': 'Content-Type',
+                       'CONTENT_LENGTH': 'Content-Length'}
+
+
+def request_headers(environ):
+    """A plain dict of a request's headers, named as iterating
+    ``Request.headers`` names them (``X-Object-Meta-Color``).
+
+    For code that walks every header more than once: each walk of
+    webob's live view re-derives the name of every environ key, where
+    this is one pass. Lookups stay case-sensitive, so look single headers
+    up in ``Request.headers``.
+
+    >>> request_headers({'HTTP_X_OBJECT_META_A_B': '1', 'CONTENT_LENGTH':
+    ...                  '5', 'wsgi.input': None})
+    {'X-Object-Meta-A-B': '1', 'Content-Length': '5'}
+    """
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith('HTTP_'):
+            headers[key[5:].replace('_', '-').title()] = value
+        elif key in _UNPREFIXED_HEADERS:
+            headers[_UNPREFIXED_HEADERS[key]] = value
+    return headers
+
+
 def split_path(path, minsegs=1, maxsegs=None, rest_with_last=False):
     """Split a URL path into segments, validating their count.
 
