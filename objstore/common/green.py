@@ -14,12 +14,14 @@ system's resolver at once. ``EVENTLET_NO_GREENDNS=no`` in the environment
 brings it back.
 """
 
-import email.parser
 import http.client
 import os
 import re
 import warnings
 from http import HTTPStatus
+
+from objstore.common.http import (
+    parse_header_lines, parse_http_version, read_header_lines)
 
 # Read by eventlet when it is first imported, hence before the import.
 os.environ.setdefault('EVENTLET_NO_GREENDNS', 'yes')
@@ -77,78 +79,6 @@ def request_line_split_on_spaces(line):
     if _SPLIT_BYTES.search(line) is None:
         return line
     return _SPLIT_BYTES.sub(lambda match: b'%%%02X' % match.group()[0], line)
-
-
-# A header line that the stdlib's email parser reads as exactly one
-# "name: value" pair: a name of visible ASCII other than the colon (the
-# parser's own header pattern; an empty name it drops), a colon, and no
-# carriage return or line feed but the line's end (the parser also breaks
-# lines at a lone CR). Anything else (folded lines, a line with no colon,
-# a "From " line...) goes to the email parser, which decides.
-_PLAIN_HEADER_LINE = re.compile(r'[\x21-\x39\x3b-\x7e]+:[^\r\n]*\r?\n\Z')
-_HEADER_BLOCK_ENDS = (b'\r\n', b'\n', b'')
-
-
-def read_header_lines(rfile):
-    """The header lines of a request, the blank line (or EOF) ending them
-    included, under http.client's limits: LineTooLong for a line over
-    ``_MAXLINE``, HTTPException for more than ``_MAXHEADERS`` lines (the
-    messages the stdlib's parser gives)."""
-    lines = []
-    while True:
-        line = rfile.readline(http.client._MAXLINE + 1)
-        if len(line) > http.client._MAXLINE:
-            raise http.client.LineTooLong('header line')
-        lines.append(line)
-        if len(lines) > http.client._MAXHEADERS:
-            raise http.client.HTTPException(
-                'got more than %d headers' % http.client._MAXHEADERS)
-        if line in _HEADER_BLOCK_ENDS:
-            return lines
-
-
-def parse_header_lines(lines, message_class=http.client.HTTPMessage):
-    r"""The header message of ``lines`` (``read_header_lines``), equal to
-    what ``http.client.parse_headers`` makes of them.
-
-    That parser runs the email package's feed parser, a large share of
-    the CPU a small request costs; a block of plain "name: value" lines
-    (every request a client or the proxy sends) is read directly, with the
-    value trimmed as the email parser trims it (leading blanks and the
-    line end), and any other block goes to the email parser.
-
-    >>> msg = parse_header_lines([b'Host: x\r\n', b'X-A:  b \r\n', b'\r\n'])
-    >>> msg.items(), msg.get('x-a')
-    ([('Host', 'x'), ('X-A', 'b ')], 'b ')
-    """
-    text = [line.decode('iso-8859-1') for line in lines[:-1]]
-    if not all(_PLAIN_HEADER_LINE.match(line) for line in text):
-        return email.parser.Parser(_class=message_class).parsestr(
-            ''.join(text) + lines[-1].decode('iso-8859-1'))
-    message = message_class()
-    for line in text:
-        name, _colon, value = line.partition(':')
-        message.set_raw(name, value.lstrip(' \t').rstrip('\r\n'))
-    return message
-
-
-def parse_http_version(version):
-    """(major, minor) of an ``HTTP/x.y`` request version, None if it is
-    not one: each number up to 10 ASCII digits, leading zeros allowed.
-
-    >>> parse_http_version('HTTP/1.1'), parse_http_version('HTTP/01.10')
-    ((1, 1), (1, 10))
-    >>> parse_http_version('HTTP/1'), parse_http_version('HTTP/\xb2.1')
-    (None, None)
-    """
-    if not version.startswith('HTTP/'):
-        return None
-    numbers = version[len('HTTP/'):].split('.')
-    if len(numbers) != 2 or not all(
-            number.isascii() and number.isdigit() and len(number) <= 10
-            for number in numbers):
-        return None
-    return int(numbers[0]), int(numbers[1])
 
 
 class _HttpProtocol(eventlet.wsgi.HttpProtocol):

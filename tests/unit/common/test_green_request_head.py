@@ -1,4 +1,5 @@
-"""The WSGI server's own request-head parser (common.green).
+"""The WSGI server's own request-head parser (common.green, with the
+header helpers of common.http).
 
 Plain header blocks are read without the email package's parser; what
 they give must equal what ``http.client.parse_headers`` gives for every
@@ -13,7 +14,7 @@ import socket
 
 import pytest
 
-from objstore.common import green
+from objstore.common import http as http_head
 from objstore.common.wsgi import serve_in_thread
 
 
@@ -22,7 +23,8 @@ def stdlib_headers(block):
 
 
 def our_headers(block):
-    return green.parse_header_lines(green.read_header_lines(io.BytesIO(block)))
+    return http_head.parse_header_lines(
+        http_head.read_header_lines(io.BytesIO(block)))
 
 
 def assert_same_headers(block):
@@ -69,10 +71,10 @@ def test_header_limits_raise_as_the_stdlib_does(monkeypatch):
     many = b'X-A: 1\r\n' * 4 + b'\r\n'
     with pytest.raises(http.client.HTTPException,
                        match='got more than 3 headers'):
-        green.read_header_lines(io.BytesIO(many))
+        http_head.read_header_lines(io.BytesIO(many))
     long_line = b'X-A: ' + b'v' * http.client._MAXLINE + b'\r\n\r\n'
     with pytest.raises(http.client.LineTooLong):
-        green.read_header_lines(io.BytesIO(long_line))
+        http_head.read_header_lines(io.BytesIO(long_line))
 
 
 def echo_app(environ, start_response):
