@@ -60,3 +60,32 @@ def test_start_writeback_sends_dirty_pages_to_disk_without_fsync(tmp_path):
         assert wait_for(lambda: dirty_pages(path) == 0, timeout=10)
     finally:
         os.close(fd)
+
+
+def test_make_dirs_goes_up_only_while_parents_are_missing(tmp_path,
+                                                           monkeypatch):
+    # A PUT makes its hash dir (and often the suffix dir) this way: no stat
+    # per level, one mkdir per new dir plus one per missing parent found.
+    (tmp_path / 'part').mkdir()
+    calls = []
+    real_mkdir = os.mkdir
+
+    def recording_mkdir(path, *args):
+        calls.append(os.path.relpath(path, tmp_path))
+        return real_mkdir(path, *args)
+
+    def no_stat(*_args, **_kwargs):
+        raise AssertionError('make_dirs looked before it made')
+    monkeypatch.setattr(durable.os, 'mkdir', recording_mkdir)
+    monkeypatch.setattr(durable.os.path, 'isdir', no_stat)
+    assert make_dirs(str(tmp_path / 'part' / 'abc')) == [
+        str(tmp_path / 'part' / 'abc')]
+    assert calls == ['part/abc']
+    del calls[:]
+    suffix_dir = tmp_path / 'part' / 'def'
+    assert make_dirs(str(suffix_dir / 'hash')) == [
+        str(suffix_dir), str(suffix_dir / 'hash')]
+    assert calls == ['part/def/hash', 'part/def', 'part/def/hash']
+    del calls[:]
+    assert make_dirs(str(tmp_path / 'part' / 'def' / 'hash')) == []
+    assert calls == ['part/def/hash']
