@@ -56,11 +56,14 @@ def make_dirs(path):
     its file in: one journal commit then covers the mkdirs and the rename,
     where fsyncing after each mkdir would cost a commit apiece.
 
-    It tries ``mkdir`` from the inside out, going up only while the parent
-    is missing: a new object's hash dir usually takes one or two mkdirs
-    and no stat at all, an existing one a single refused mkdir.
+    An existing ``path`` costs one stat (a write to an existing object);
+    else ``mkdir`` is tried from the inside out, going up only while the
+    parent is missing, with no stat of each level: a new object's hash
+    dir takes one mkdir, or three when its suffix dir is new too.
     """
     created = []
+    if os.path.isdir(path):
+        return created
     missing = []  # innermost first: dirs whose parent was missing too
     while path:
         try:
