@@ -55,17 +55,32 @@ def make_dirs(path):
     The caller fsyncs their parents (``fsync_new_dirs``) *after* renaming
     its file in: one journal commit then covers the mkdirs and the rename,
     where fsyncing after each mkdir would cost a commit apiece.
+
+    An existing ``path`` costs one stat (a write to an existing object);
+    else ``mkdir`` is tried from the inside out, going up only while the
+    parent is missing, with no stat of each level: a new object's hash
+    dir takes one mkdir, or three when its suffix dir is new too.
     """
-    missing = []
-    while path and not os.path.isdir(path):
-        missing.append(path)
-        path = os.path.dirname(path)
     created = []
+    if os.path.isdir(path):
+        return created
+    missing = []  # innermost first: dirs whose parent was missing too
+    while path:
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            break
+        except FileNotFoundError:
+            missing.append(path)
+            path = os.path.dirname(path)
+            continue
+        created.append(path)
+        break
     for directory in reversed(missing):
         try:
             os.mkdir(directory)
         except FileExistsError:
-            continue
+            continue  # a concurrent writer's
         created.append(directory)
     return created
 

@@ -16,10 +16,15 @@ system's resolver at once. ``EVENTLET_NO_GREENDNS=no`` in the environment
 brings it back.
 """
 
+import http.client
 import os
 import re
 import socket
 import warnings
+from http import HTTPStatus
+
+from objstore.common.http import (
+    parse_header_lines, parse_http_version, read_header_lines)
 
 # Read by eventlet when it is first imported, hence before the import.
 os.environ.setdefault('EVENTLET_NO_GREENDNS', 'yes')
@@ -80,7 +85,7 @@ def request_line_split_on_spaces(line):
 
 
 class _HttpProtocol(eventlet.wsgi.HttpProtocol):
-    """eventlet's HTTP protocol, with three changes.
+    """eventlet's HTTP protocol, with four changes.
 
     A request it refuses itself (more header lines than http.client's
     limit, a malformed request line) gets a one-line plain-text reason
@@ -95,6 +100,10 @@ class _HttpProtocol(eventlet.wsgi.HttpProtocol):
     (``request_line_split_on_spaces``): the stdlib splits on any
     whitespace, so a raw tab in a name was refused and a raw UTF-8 "à"
     silently cut the name short.
+
+    The request head is parsed here (``parse_request``) with the stdlib's
+    rules and answers, but plain header lines without the email parser
+    (``parse_header_lines``).
     """
 
     error_message_format = '%(message)s\n'
@@ -109,7 +118,7 @@ class _HttpProtocol(eventlet.wsgi.HttpProtocol):
 
     def parse_request(self):
         try:
-            return super().parse_request()
+            return self._parse_request_line() and self._parse_headers()
         except _RequestHeadTimeout:
             self.close_connection = 1
             try:
@@ -119,6 +128,75 @@ class _HttpProtocol(eventlet.wsgi.HttpProtocol):
             return False
         finally:
             self._stop_head_timer()
+
+    def _parse_request_line(self):
+        """Method, target and version, as http.server reads them (the same
+        checks and error answers); False once an error is sent."""
+        self.command = None
+        self.request_version = self.default_request_version
+        self.close_connection = True
+        self.requestline = str(self.raw_requestline,
+                               'iso-8859-1').rstrip('\r\n')
+        words = self.requestline.split()
+        if not words:
+            return False
+        if len(words) >= 3:
+            version = words[-1]
+            number = parse_http_version(version)
+            if number is None:
+                self.send_error(HTTPStatus.BAD_REQUEST,
+                                'Bad request version (%r)' % version)
+                return False
+            if number >= (1, 1) and self.protocol_version >= 'HTTP/1.1':
+                self.close_connection = False
+            if number >= (2, 0):
+                self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                                'Invalid HTTP version (%s)'
+                                % version[len('HTTP/'):])
+                return False
+            self.request_version = version
+        if not 2 <= len(words) <= 3:
+            self.send_error(HTTPStatus.BAD_REQUEST,
+                            'Bad request syntax (%r)' % self.requestline)
+            return False
+        command, path = words[:2]
+        if len(words) == 2:
+            self.close_connection = True
+            if command != 'GET':
+                self.send_error(HTTPStatus.BAD_REQUEST,
+                                'Bad HTTP/0.9 request type (%r)' % command)
+                return False
+        self.command, self.path = command, path
+        if self.path.startswith('//'):
+            # As the stdlib (gh-87389): '//x' would read as a host name.
+            self.path = '/' + self.path.lstrip('/')
+        return True
+
+    def _parse_headers(self):
+        """The header block, then Connection and Expect as http.server
+        heeds them; False once an error is sent."""
+        try:
+            self.headers = parse_header_lines(read_header_lines(self.rfile),
+                                              self.MessageClass)
+        except http.client.LineTooLong as err:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                            'Line too long', str(err))
+            return False
+        except http.client.HTTPException as err:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                            'Too many headers', str(err))
+            return False
+        connection = self.headers.get('Connection', '').lower()
+        if connection == 'close':
+            self.close_connection = True
+        elif connection == 'keep-alive' and \
+                self.protocol_version >= 'HTTP/1.1':
+            self.close_connection = False
+        if self.headers.get('Expect', '').lower() == '100-continue' and \
+                self.protocol_version >= 'HTTP/1.1' and \
+                self.request_version >= 'HTTP/1.1':
+            return self.handle_expect_100()
+        return True
 
     def handle_one_request(self):
         try:

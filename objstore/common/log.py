@@ -13,6 +13,7 @@ their own line breaks.
 """
 
 import logging
+import re
 import sys
 from urllib.parse import quote
 
@@ -117,15 +118,25 @@ def get_logger(conf, name=None):
 ACCESS_SAFE = "/:@&=+$,;!~*'()?%[]"
 
 
+# A field made only of what ``quote`` keeps (its always-safe ASCII plus
+# ACCESS_SAFE): most fields, which then skip the encode-and-scan of quote.
+_UNQUOTED_FIELD = re.compile(r"[A-Za-z0-9_.~/:@&=+$,;!*'()?%\[\]-]*\Z")
+
+
 def quote_field(value):
     """One access-line field; '-' when there is none.
 
     >>> quote_field('/v1/a/c/o\\n1.2.3.4 "GET /forged"')
     '/v1/a/c/o%0A1.2.3.4%20%22GET%20/forged%22'
+    >>> quote_field('/sda/5/a/c/o%20x'), quote_field(None)
+    ('/sda/5/a/c/o%20x', '-')
     """
     if value is None or value == '':
         return '-'
-    return quote(str(value), safe=ACCESS_SAFE)
+    value = str(value)
+    if _UNQUOTED_FIELD.match(value):
+        return value
+    return quote(value, safe=ACCESS_SAFE)
 
 
 # Where a middleware that speaks another API (s3api) names the operation a

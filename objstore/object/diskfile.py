@@ -256,14 +256,28 @@ class BaseDiskFile:
             raise DiskFileNotExist('open() the DiskFile first')
         return self._metadata
 
+    # X-Timestamp text -> Timestamp, made on first use per instance: one
+    # answer reads these timestamps several times (ordering, Last-Modified,
+    # X-Timestamp, X-Backend-*), and each parse is a regex and a float.
+    _parsed_timestamps = None
+
     @property
     def timestamp(self):
         """Newest of data and POST timestamps."""
-        return Timestamp(self.metadata['X-Timestamp'])
+        return self._timestamp_of(self.metadata)
 
     @property
     def data_timestamp(self):
-        return Timestamp(self._data_metadata['X-Timestamp'])
+        return self._timestamp_of(self._data_metadata)
+
+    def _timestamp_of(self, metadata):
+        text = metadata['X-Timestamp']
+        if self._parsed_timestamps is None:
+            self._parsed_timestamps = {}
+        stamp = self._parsed_timestamps.get(text)
+        if stamp is None:
+            stamp = self._parsed_timestamps[text] = Timestamp(text)
+        return stamp
 
     @property
     def data_metadata(self):

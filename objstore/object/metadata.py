@@ -172,12 +172,17 @@ def _read_chunks(target):
     for index in itertools.count():
         key = '%s%d' % (XATTR_KEY, index) if index else XATTR_KEY
         try:
-            pieces.append(os.getxattr(target, key))
+            piece = os.getxattr(target, key)
         except OSError as err:
             if err.errno in NOT_SUPPORTED_ERRNOS:
                 raise DiskFileXattrNotSupported(str(err))
             if err.errno != errno.ENODATA:
                 raise
+            break
+        pieces.append(piece)
+        if len(piece) < XATTR_CHUNK_SIZE:
+            # split_blob fills every piece but the last: no next key to
+            # look for (a syscall and an exception saved on every open).
             break
     if not pieces:
         raise DiskFileBadMetadata('no metadata xattr')

@@ -66,8 +66,8 @@ from objstore.common.http import (
     HTTPInsufficientStorage, HTTPInternalServerError, HTTPLengthRequired,
     HTTPMethodNotAllowed, HTTPNoContent, HTTPNotFound, HTTPPreconditionFailed,
     HTTPRequestEntityTooLarge, HTTPRequestTimeout, HTTPServiceUnavailable,
-    HTTPUnprocessableEntity, Response, html_error, split_path,
-    text_error)
+    HTTPUnprocessableEntity, Response, html_error, request_headers,
+    split_path, text_error)
 from objstore.common.log import get_logger
 from objstore.common.server_base import (
     BYTES_RECEIVED, StorageServer, is_ascii_digits, log_path,
@@ -373,7 +373,10 @@ class ObjectController(StorageServer):
         chunked = is_chunked(req.headers.get('Transfer-Encoding'))
         length = check_object_length(req.headers.get('Content-Length'),
                                      chunked)
-        check_object_metadata(req.headers)
+        # One walk of the environ for the checks and the stored metadata,
+        # which each read every header.
+        headers = request_headers(req.environ)
+        check_object_metadata(headers)
         check_container_update_overrides(req.headers)
         delete_at = delete_at_of(req.headers, time.time())
         two_phase = self._is_erasure_coded(target)
@@ -398,7 +401,7 @@ class ObjectController(StorageServer):
                 return text_error(HTTPUnprocessableEntity,
                                   'ETag %s does not match the body (%s)'
                                   % (expected, writer.etag))
-            meta = stored_request_metadata(req.headers, timestamp,
+            meta = stored_request_metadata(headers, timestamp,
                                            PUT_STORED_HEADERS, PUT_PREFIXES)
             meta['Content-Type'] = (
                 req.headers.get('Content-Type')
@@ -552,7 +555,8 @@ class ObjectController(StorageServer):
     def POST(self, req):
         target = parse_object_target(req.environ, req.headers)
         timestamp = required_timestamp(req.headers)
-        check_object_metadata(req.headers)
+        headers = request_headers(req.environ)
+        check_object_metadata(headers)
         delete_at = delete_at_of(req.headers, time.time())
         df = self._diskfile(target)
         missing = self._open_or_404(df)
@@ -562,7 +566,7 @@ class ObjectController(StorageServer):
         df.close()
         if df.timestamp >= timestamp:
             return conflict(df.timestamp)
-        meta = stored_request_metadata(req.headers, timestamp, POST_HEADERS,
+        meta = stored_request_metadata(headers, timestamp, POST_HEADERS,
                                        POST_PREFIXES)
         if not client_sent_header(req.environ, 'Content-Type'):
             meta.pop('Content-Type', None)

@@ -60,3 +60,34 @@ def test_start_writeback_sends_dirty_pages_to_disk_without_fsync(tmp_path):
         assert wait_for(lambda: dirty_pages(path) == 0, timeout=10)
     finally:
         os.close(fd)
+
+
+def test_make_dirs_goes_up_only_while_parents_are_missing(tmp_path,
+                                                           monkeypatch):
+    # A PUT makes its hash dir (and often the suffix dir) this way: one
+    # stat of the dir itself, then no stat per level, one mkdir per new
+    # dir plus one per missing parent found.
+    (tmp_path / 'part').mkdir()
+    calls = []
+    real_mkdir, real_isdir = os.mkdir, os.path.isdir
+
+    def recording(name, real):
+        def call(path, *args):
+            calls.append((name, os.path.relpath(path, tmp_path)))
+            return real(path, *args)
+        return call
+    monkeypatch.setattr(durable.os, 'mkdir', recording('mkdir', real_mkdir))
+    monkeypatch.setattr(durable.os.path, 'isdir',
+                        recording('isdir', real_isdir))
+    assert make_dirs(str(tmp_path / 'part' / 'abc')) == [
+        str(tmp_path / 'part' / 'abc')]
+    assert calls == [('isdir', 'part/abc'), ('mkdir', 'part/abc')]
+    del calls[:]
+    suffix_dir = tmp_path / 'part' / 'def'
+    assert make_dirs(str(suffix_dir / 'hash')) == [
+        str(suffix_dir), str(suffix_dir / 'hash')]
+    assert calls == [('isdir', 'part/def/hash'), ('mkdir', 'part/def/hash'),
+                     ('mkdir', 'part/def'), ('mkdir', 'part/def/hash')]
+    del calls[:]
+    assert make_dirs(str(suffix_dir / 'hash')) == []
+    assert calls == [('isdir', 'part/def/hash')]

@@ -70,3 +70,14 @@ def test_answer_with_a_body_keeps_it():
     answer = _answer(http.html_error(http.HTTPPreconditionFailed, 'Bad URL'))
     assert answer.body == b'Bad URL'
     assert answer.headers['Content-Type'] == 'text/html; charset=UTF-8'
+
+
+def test_request_headers_name_headers_as_webobs_view_does():
+    environ = {'REQUEST_METHOD': 'PUT', 'PATH_INFO': '/a',
+               'CONTENT_TYPE': 'text/plain', 'CONTENT_LENGTH': '3',
+               'HTTP_X_OBJECT_META_COLOR_NAME': 'red',
+               'HTTP_ETAG': 'e', 'HTTP_X_TIMESTAMP': '1.00000',
+               'wsgi.input': None, 'SERVER_PORT': '80'}
+    snapshot = http.request_headers(environ)
+    assert snapshot == dict(http.Request(environ).headers.items())
+    assert snapshot['X-Object-Meta-Color-Name'] == 'red'

@@ -263,3 +263,21 @@ def test_remove_stale_tmp_files(mgr, device_path):
         os.utime(path, (1700000000 - age, 1700000000 - age))
     assert remove_tmp_older_than(device_path, 100, now=1700000000) == 1
     assert os.listdir(tmp_dir) == ['young']
+
+
+def test_an_opened_diskfile_parses_each_timestamp_once(mgr):
+    # An answer reads the timestamps several times (ordering, headers).
+    df = put_object(mgr, 'o', b'abc', T1)
+    df.write_metadata({'X-Timestamp': T2, 'X-Object-Meta-B': '2'})
+    df.open()
+    df.close()
+    assert df.timestamp is df.timestamp
+    assert df.data_timestamp is df.data_timestamp
+    assert (df.timestamp, df.data_timestamp) == (Timestamp(T2),
+                                                 Timestamp(T1))
+    # A newer state, opened again, is not answered from the old parse.
+    df.write_metadata({'X-Timestamp': T3, 'X-Object-Meta-B': '3'})
+    df.open()
+    df.close()
+    assert (df.timestamp, df.data_timestamp) == (Timestamp(T3),
+                                                 Timestamp(T1))

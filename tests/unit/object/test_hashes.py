@@ -219,3 +219,27 @@ def test_write_during_two_concurrent_get_hashes_is_never_lost(
     fresh = hashes.hash_suffix(os.path.dirname(df.hash_dir))
     assert results['replicate-request'][suffix] == fresh
     assert hashes.get_hashes(device_path, '0')[suffix] == fresh
+
+
+def test_invalidating_a_suffix_of_an_existing_partition_makes_no_dirs(
+        device_path, monkeypatch):
+    # A PUT or DELETE invalidates the partition its own file lies in: the
+    # partition dir exists, and a makedirs would cost syscalls each time.
+    suffix_dir = os.path.join(device_path, 'objects', '7', 'abc')
+    os.makedirs(suffix_dir)
+
+    def no_makedirs(*_args, **_kwargs):
+        raise AssertionError('makedirs called for an existing partition')
+    monkeypatch.setattr(hashes.os, 'makedirs', no_makedirs)
+    hashes.invalidate_hash(suffix_dir)
+    hashes.invalidate_hash(suffix_dir)
+    with open(os.path.join(device_path, 'objects', '7',
+                           ondisk.HASHES_INVALID_FILE)) as invalid:
+        assert invalid.read() == 'abc\nabc\n'
+
+
+def test_locking_a_missing_partition_makes_it(device_path):
+    partition_dir = os.path.join(device_path, 'objects', '9')
+    with hashes.lock_partition(partition_dir):
+        assert os.path.isfile(os.path.join(partition_dir,
+                                           ondisk.PARTITION_LOCK_FILE))

@@ -123,3 +123,37 @@ def test_merge_post_metadata_replaces_user_keeps_system():
                       'ETag': 'e', 'Content-Length': '3',
                       'Content-Type': 'image/png', 'X-Object-Meta-New': 'y',
                       'X-Object-Sysmeta-S': 's'}
+
+
+@pytest.mark.parametrize('value_size, keys_read', [
+    (10, ['user.objstore.metadata']),
+    # Three pieces, the last one short: no probe for a fourth key.
+    (2500, ['user.objstore.metadata', 'user.objstore.metadata1',
+            'user.objstore.metadata2']),
+])
+def test_reading_stops_at_the_short_last_piece(tmp_file, tmp_path,
+                                               monkeypatch, value_size,
+                                               keys_read):
+    path, fd = tmp_file
+    meta = {'name': '/a/c/o', 'X-Object-Meta-Big': 'v' * value_size}
+    assert md.write_metadata(fd, meta, str(tmp_path)) is None
+    asked = []
+    real_getxattr = os.getxattr
+
+    def counting_getxattr(target, key):
+        asked.append(key)
+        return real_getxattr(target, key)
+    monkeypatch.setattr(md.os, 'getxattr', counting_getxattr)
+    assert md.read_metadata(path) == meta
+    assert asked == keys_read
+
+
+def test_a_full_last_piece_is_followed_by_a_probe(tmp_file, tmp_path):
+    path, fd = tmp_file
+    meta = {'name': '/a/c/o', 'X-Object-Meta-A': ''}
+    padding = md.XATTR_CHUNK_SIZE - len(md.encode_metadata(meta))
+    meta['X-Object-Meta-A'] = 'v' * padding
+    assert len(md.encode_metadata(meta)) == md.XATTR_CHUNK_SIZE
+    assert md.write_metadata(fd, meta, str(tmp_path)) is None
+    assert os.listxattr(path) == [md.XATTR_KEY]
+    assert md.read_metadata(path) == meta
