@@ -17,6 +17,7 @@ they are cooperative there and many requests run in parallel green threads.
 """
 
 import http.client
+import io
 import socket
 import time
 from collections import defaultdict, deque
@@ -80,10 +81,131 @@ def _wire_query(query):
     return quote(raw, safe=QUERY_SAFE)
 
 
+class ResponseHeaders:
+    """A backend answer's header lines: the part of http.client's
+    HTTPMessage its response and our callers use (``get``, ``get_all``,
+    ``items``), case-insensitive on names.
+
+    Built from the raw header lines without the email parser, which costs
+    about a tenth of the proxy's CPU per object HEAD (every backend answer
+    goes through it). Names and values come out as that parser gives them
+    (value stripped of leading blanks and the line end); a block with a
+    folded line or a line without a colon goes to the email parser after
+    all (``parse_header_lines``).
+    """
+
+    def __init__(self, pairs):
+        self._pairs = pairs
+        self._by_name = {}
+        for name, value in pairs:
+            self._by_name.setdefault(name.lower(), []).append(value)
+
+    def get(self, name, default=None):
+        values = self._by_name.get(name.lower())
+        return values[0] if values else default
+
+    def get_all(self, name, default=None):
+        return list(self._by_name.get(name.lower(), ())) or default
+
+    def items(self):
+        return list(self._pairs)
+
+    def __iter__(self):
+        return (name for name, _value in self._pairs)
+
+    def __len__(self):
+        return len(self._pairs)
+
+
+def parse_header_lines(lines):
+    r"""The headers of an answer's raw header ``lines`` (bytes, each with
+    its line end, the blank line last).
+
+    >>> headers = parse_header_lines([b'Content-Length: 3\r\n',
+    ...                               b'X-Meta:  a b \r\n', b'\r\n'])
+    >>> headers.get('content-length'), headers.items()[1]
+    ('3', ('X-Meta', 'a b '))
+    """
+    pairs = []
+    for raw in lines:
+        line = raw.decode('iso-8859-1').rstrip('\r\n')
+        if not line:
+            continue
+        name, colon, value = line.partition(':')
+        if not colon or line[0] in ' \t':
+            return http.client.parse_headers(io.BytesIO(b''.join(lines)))
+        pairs.append((name, value.lstrip(' \t')))
+    return ResponseHeaders(pairs)
+
+
+def read_header_lines(fp):
+    """The raw header lines of an answer, to the blank line, under
+    http.client's limits on line length and count."""
+    lines = []
+    while True:
+        line = fp.readline(http.client._MAXLINE + 1)
+        if len(line) > http.client._MAXLINE:
+            raise http.client.LineTooLong('header line')
+        lines.append(line)
+        if len(lines) > http.client._MAXHEADERS:
+            raise http.client.HTTPException(
+                'got more than %d headers' % http.client._MAXHEADERS)
+        if line in (b'\r\n', b'\n', b''):
+            return lines
+
+
+class BackendHTTPResponse(http.client.HTTPResponse):
+    """http.client's response with its headers parsed by
+    ``parse_header_lines``; framing (length, chunked, keep-alive) decided
+    by the same rules as http.client's own ``begin``."""
+
+    def begin(self):
+        if self.headers is not None:
+            return
+        while True:
+            version, status, reason = self._read_status()
+            if status != http.client.CONTINUE:
+                break
+            read_header_lines(self.fp)
+        self.code = self.status = status
+        self.reason = reason.strip()
+        if version in ('HTTP/1.0', 'HTTP/0.9'):
+            self.version = 10
+        elif version.startswith('HTTP/1.'):
+            self.version = 11
+        else:
+            raise http.client.UnknownProtocol(version)
+        self.headers = self.msg = parse_header_lines(read_header_lines(self.fp))
+        encoding = self.headers.get('transfer-encoding')
+        self.chunked = bool(encoding) and encoding.lower() == 'chunked'
+        self.chunk_left = None
+        self.will_close = self._check_close()
+        self.length = None if self.chunked else _content_length(
+            self.headers.get('content-length'))
+        if status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED) or \
+                100 <= status < 200 or self._method == 'HEAD':
+            self.length = 0
+        if not self.chunked and self.length is None:
+            self.will_close = True
+
+
+def _content_length(value):
+    """A Content-Length as http.client takes it: None unless a number
+    >= 0."""
+    try:
+        length = int(value) if value else None
+    except ValueError:
+        return None
+    return length if length is None or length >= 0 else None
+
+
+class BackendConnection(http.client.HTTPConnection):
+    response_class = BackendHTTPResponse
+
+
 def _connect(ip, port, conn_timeout):
     allow_header_count()
-    conn = http.client.HTTPConnection(_host_for(ip), int(port),
-                                      timeout=conn_timeout)
+    conn = BackendConnection(_host_for(ip), int(port), timeout=conn_timeout)
     try:
         conn.connect()
     except (socket.timeout, TimeoutError):
