@@ -14,7 +14,7 @@ import pytest
 from objstore.common import green
 from objstore.common.backend_client import (
     BackendClient, ConnectionPool, ResponseHeaders, direct_request,
-    parse_header_lines, read_header_lines)
+    parse_header_lines, read_header_lines, request_message)
 from objstore.common.constraints import MAX_HEADER_COUNT
 from objstore.common.exceptions import ChunkReadTimeout, ConnectionTimeout
 from objstore.common.wsgi import serve_in_thread
@@ -298,3 +298,29 @@ def test_answers_are_parsed_without_the_email_parser(server):
     assert response.status == 200
     assert response.headers['content-length'] == str(len(body))
     assert response.headers['x-seen-expect'] == '-'
+
+
+def test_request_message_refuses_line_breaks_as_http_client_does():
+    for headers in ({'X-A': 'v\r\nX-Injected: 1'}, {'X-A\n': 'v'}):
+        with pytest.raises(ValueError):
+            request_message('GET', '/d/1/a', 'h:1', headers)
+        conn = http.client.HTTPConnection('127.0.0.1', 1)
+        with pytest.raises(ValueError):
+            conn.putrequest('GET', '/')
+            for name, value in headers.items():
+                conn.putheader(name, value)
+
+
+def test_small_requests_go_out_as_one_message(server, monkeypatch):
+    """A backend request is written whole, without http.client's header by
+    header building; the server sees the same request."""
+    monkeypatch.setattr(http.client.HTTPConnection, 'putheader',
+                        lambda *_a: pytest.fail('built by http.client'))
+    client = BackendClient()
+    status, headers, body = client.request_full(
+        '127.0.0.1', server.port, 'PUT', '/a b/c', {'X-Seen': 1}, b'hello')
+    assert status == 200
+    assert body.startswith(b'PUT /a b/c ') and body.endswith(b' 5|hello')
+    status, _headers, body = client.request_full(
+        '127.0.0.1', server.port, 'POST', '/p')
+    assert status == 200 and body.endswith(b' 0|')
