@@ -18,6 +18,7 @@ they are cooperative there and many requests run in parallel green threads.
 
 import http.client
 import io
+import re
 import socket
 import time
 from collections import defaultdict, deque
@@ -199,6 +200,10 @@ def _content_length(value):
     return length if length is None or length >= 0 else None
 
 
+# http.client's rules for what a header line may hold: a line break only
+# as a folded continuation (a client's folded header reaches us that way).
+LEGAL_HEADER_NAME = re.compile(r'\A[^:\s][^:\r\n]*\Z')
+ILLEGAL_IN_HEADER_VALUE = re.compile(r'\n(?![ \t])|\r(?![ \t\n])')
 # Methods whose request has a body, Content-Length: 0 when it is empty
 # (as http.client sends them).
 METHODS_WITH_BODY = frozenset(('PUT', 'POST', 'PATCH'))
@@ -214,8 +219,9 @@ def conn_host(ip, port):
 
 def request_message(method, target, host, headers, body=b''):
     r"""The bytes of a request: request line, Host, ``headers`` (values
-    made str; ValueError for a line break in a name or value, as
-    http.client refuses them), Content-Length when not given, and body.
+    made str; ValueError for a name or value http.client refuses: a line
+    break but a folded continuation), Content-Length when not given, and
+    body.
 
     >>> request_message('PUT', '/d/1/a', '10.0.0.1:6200', {'X-A': 1},
     ...                 b'ab').split(b'\r\n')
@@ -228,7 +234,8 @@ def request_message(method, target, host, headers, body=b''):
     for name, value in headers.items():
         value = value.decode('latin-1') if isinstance(value, bytes) \
             else str(value)
-        if '\n' in value or '\r' in value or '\n' in name or '\r' in name:
+        if not LEGAL_HEADER_NAME.match(name) or \
+                ILLEGAL_IN_HEADER_VALUE.search(value):
             raise ValueError('Invalid header %r: %r' % (name, value))
         if name.lower() == 'content-length':
             has_length = True

@@ -301,7 +301,11 @@ def test_answers_are_parsed_without_the_email_parser(server):
 
 
 def test_request_message_refuses_line_breaks_as_http_client_does():
-    for headers in ({'X-A': 'v\r\nX-Injected: 1'}, {'X-A\n': 'v'}):
+    folded = {'X-A': 'v\r\n folded continuation'}
+    assert request_message('GET', '/', 'h:1', folded).endswith(
+        b'X-A: v\r\n folded continuation\r\n\r\n')
+    for headers in ({'X-A': 'v\r\nX-Injected: 1'}, {'X-A\n': 'v'},
+                    {'X:A': 'v'}, {'X-A': 'v\rX'}):
         with pytest.raises(ValueError):
             request_message('GET', '/d/1/a', 'h:1', headers)
         conn = http.client.HTTPConnection('127.0.0.1', 1)
