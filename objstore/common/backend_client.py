@@ -17,6 +17,8 @@ they are cooperative there and many requests run in parallel green threads.
 """
 
 import http.client
+import io
+import re
 import socket
 import time
 from collections import defaultdict, deque
@@ -80,10 +82,177 @@ def _wire_query(query):
     return quote(raw, safe=QUERY_SAFE)
 
 
+class ResponseHeaders:
+    """A backend answer's header lines: the part of http.client's
+    HTTPMessage its response and our callers use (``get``, ``get_all``,
+    ``items``), case-insensitive on names.
+
+    Built from the raw header lines without the email parser, which costs
+    about a tenth of the proxy's CPU per object HEAD (every backend answer
+    goes through it). Names and values come out as that parser gives them
+    (value stripped of leading blanks and the line end); a block with a
+    folded line or a line without a colon goes to the email parser after
+    all (``parse_header_lines``).
+    """
+
+    def __init__(self, pairs):
+        self._pairs = pairs
+        self._by_name = {}
+        for name, value in pairs:
+            self._by_name.setdefault(name.lower(), []).append(value)
+
+    def get(self, name, default=None):
+        values = self._by_name.get(name.lower())
+        return values[0] if values else default
+
+    def get_all(self, name, default=None):
+        return list(self._by_name.get(name.lower(), ())) or default
+
+    def items(self):
+        return list(self._pairs)
+
+    def __iter__(self):
+        return (name for name, _value in self._pairs)
+
+    def __len__(self):
+        return len(self._pairs)
+
+
+def parse_header_lines(lines):
+    r"""The headers of an answer's raw header ``lines`` (bytes, each with
+    its line end, the blank line last).
+
+    >>> headers = parse_header_lines([b'Content-Length: 3\r\n',
+    ...                               b'X-Meta:  a b \r\n', b'\r\n'])
+    >>> headers.get('content-length'), headers.items()[1]
+    ('3', ('X-Meta', 'a b '))
+    """
+    pairs = []
+    for raw in lines:
+        line = raw.decode('iso-8859-1').rstrip('\r\n')
+        if not line:
+            continue
+        name, colon, value = line.partition(':')
+        if not colon or line[0] in ' \t':
+            return http.client.parse_headers(io.BytesIO(b''.join(lines)))
+        pairs.append((name, value.lstrip(' \t')))
+    return ResponseHeaders(pairs)
+
+
+def read_header_lines(fp):
+    """The raw header lines of an answer, to the blank line, under
+    http.client's limits on line length and count."""
+    lines = []
+    while True:
+        line = fp.readline(http.client._MAXLINE + 1)
+        if len(line) > http.client._MAXLINE:
+            raise http.client.LineTooLong('header line')
+        lines.append(line)
+        if len(lines) > http.client._MAXHEADERS:
+            raise http.client.HTTPException(
+                'got more than %d headers' % http.client._MAXHEADERS)
+        if line in (b'\r\n', b'\n', b''):
+            return lines
+
+
+class BackendHTTPResponse(http.client.HTTPResponse):
+    """http.client's response with its headers parsed by
+    ``parse_header_lines``; framing (length, chunked, keep-alive) decided
+    by the same rules as http.client's own ``begin``."""
+
+    def begin(self):
+        if self.headers is not None:
+            return
+        while True:
+            version, status, reason = self._read_status()
+            if status != http.client.CONTINUE:
+                break
+            read_header_lines(self.fp)
+        self.code = self.status = status
+        self.reason = reason.strip()
+        if version in ('HTTP/1.0', 'HTTP/0.9'):
+            self.version = 10
+        elif version.startswith('HTTP/1.'):
+            self.version = 11
+        else:
+            raise http.client.UnknownProtocol(version)
+        self.headers = self.msg = parse_header_lines(read_header_lines(self.fp))
+        encoding = self.headers.get('transfer-encoding')
+        self.chunked = bool(encoding) and encoding.lower() == 'chunked'
+        self.chunk_left = None
+        self.will_close = self._check_close()
+        self.length = None if self.chunked else _content_length(
+            self.headers.get('content-length'))
+        if status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED) or \
+                100 <= status < 200 or self._method == 'HEAD':
+            self.length = 0
+        if not self.chunked and self.length is None:
+            self.will_close = True
+
+
+def _content_length(value):
+    """A Content-Length as http.client takes it: None unless a number
+    >= 0."""
+    try:
+        length = int(value) if value else None
+    except ValueError:
+        return None
+    return length if length is None or length >= 0 else None
+
+
+# http.client's rules for what a header line may hold: a line break only
+# as a folded continuation (a client's folded header reaches us that way).
+LEGAL_HEADER_NAME = re.compile(r'\A[^:\s][^:\r\n]*\Z')
+ILLEGAL_IN_HEADER_VALUE = re.compile(r'\n(?![ \t])|\r(?![ \t\n])')
+# Methods whose request has a body, Content-Length: 0 when it is empty
+# (as http.client sends them).
+METHODS_WITH_BODY = frozenset(('PUT', 'POST', 'PATCH'))
+
+
+def conn_host(ip, port):
+    """The Host header of a request to ``ip:port``, as http.client sends
+    it (an IPv6 address in brackets)."""
+    host = _host_for(ip)
+    return '[%s]:%s' % (host, port) if ':' in host else '%s:%s' % (host,
+                                                                  port)
+
+
+def request_message(method, target, host, headers, body=b''):
+    r"""The bytes of a request: request line, Host, ``headers`` (values
+    made str; ValueError for a name or value http.client refuses: a line
+    break but a folded continuation), Content-Length when not given, and
+    body.
+
+    >>> request_message('PUT', '/d/1/a', '10.0.0.1:6200', {'X-A': 1},
+    ...                 b'ab').split(b'\r\n')
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [b'PUT /d/1/a HTTP/1.1', b'Host: 10.0.0.1:6200', b'X-A: 1',
+     b'Content-Length: 2', b'', b'ab']
+    """
+    lines = ['%s %s HTTP/1.1' % (method, target), 'Host: ' + host]
+    has_length = False
+    for name, value in headers.items():
+        value = value.decode('latin-1') if isinstance(value, bytes) \
+            else str(value)
+        if not LEGAL_HEADER_NAME.match(name) or \
+                ILLEGAL_IN_HEADER_VALUE.search(value):
+            raise ValueError('Invalid header %r: %r' % (name, value))
+        if name.lower() == 'content-length':
+            has_length = True
+        lines.append('%s: %s' % (name, value))
+    if not has_length and (body or method in METHODS_WITH_BODY):
+        lines.append('Content-Length: %d' % len(body))
+    lines.append('\r\n')
+    return '\r\n'.join(lines).encode('latin-1') + body
+
+
+class BackendConnection(http.client.HTTPConnection):
+    response_class = BackendHTTPResponse
+
+
 def _connect(ip, port, conn_timeout):
     allow_header_count()
-    conn = http.client.HTTPConnection(_host_for(ip), int(port),
-                                      timeout=conn_timeout)
+    conn = BackendConnection(_host_for(ip), int(port), timeout=conn_timeout)
     try:
         conn.connect()
     except (socket.timeout, TimeoutError):
@@ -305,10 +474,19 @@ class BackendClient:
     def request(self, ip, port, method, path, headers=None, body=b'',
                 query=None, timeouts=None):
         """Send a request with a small body; the answer's body streams."""
+        message = request_message(method, _target(path, query), conn_host(
+            ip, port), headers or {}, body or b'')
+
         def send(conn):
-            conn.request(method, _target(path, query),
-                         body=body or None, headers=dict(headers or {}))
-            return conn.getresponse()
+            # The whole message in one send, read back by our response
+            # class directly: http.client's request building validates
+            # and encodes header by header, a third of the cost of a
+            # small backend request. The connection's own state stays
+            # idle, so a PUT may use it next (start_put).
+            conn.sock.sendall(message)
+            response = BackendHTTPResponse(conn.sock, method=method)
+            response.begin()
+            return response
         conn, response = self._on_connection(ip, port, send,
                                              ChunkReadTimeout, 'answer',
                                              timeouts)

@@ -55,6 +55,17 @@ def add_capability(environ, name, **facts):
             name, {}).update(facts)
 
 
+def request_path(environ):
+    """The request's path as text, as webob's ``path_info`` gives it,
+    without building a Request (a middleware that lets most requests by
+    needs only this); UnicodeDecodeError when its bytes are not UTF-8.
+
+    >>> request_path({'PATH_INFO': '/v1/a/\xc3\xa9'})
+    '/v1/a/\xe9'
+    """
+    return environ.get('PATH_INFO', '').encode('latin-1').decode('utf-8')
+
+
 def sent_content_type(environ):
     """The client's Content-Type, or None when it sent none.
 

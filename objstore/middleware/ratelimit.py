@@ -35,12 +35,12 @@ import time
 from objstore.common import green
 from objstore.common.config import ConfBase
 from objstore.common.exceptions import ConfigError
-from objstore.common.http import Request, Response, split_path
+from objstore.common.http import Response, split_path
 from objstore.common.access import API_VERSIONS
 from objstore.common.info import get_account_info, get_container_info
 from objstore.common.log import get_logger
 from objstore.common.memcache import MemcacheRing
-from objstore.common.subrequest import add_capability
+from objstore.common.subrequest import add_capability, request_path
 
 CONTAINER_PREFIX = 'container_ratelimit_'
 LISTING_PREFIX = 'container_listing_ratelimit_'
@@ -202,6 +202,8 @@ class RateLimitMiddleware:
         self.counters = counters
         self.clock = clock
         self.sleep = sleep
+        # Built once: the /info section never changes.
+        self.info = self.capabilities()
         for option in ('account_whitelist', 'account_blacklist'):
             if getattr(self.conf, option):
                 self.logger.warning(
@@ -217,10 +219,10 @@ class RateLimitMiddleware:
                     list(limit) for limit in self.listing_limits]}
 
     def __call__(self, environ, start_response):
-        add_capability(environ, 'ratelimit', **self.capabilities())
+        add_capability(environ, 'ratelimit', **self.info)
         try:
             version, account, container, obj = split_path(
-                Request(environ).path_info, 1, 4, True)
+                request_path(environ), 1, 4, True)
         except (ValueError, UnicodeDecodeError):
             # Not an API path: the proxy answers it as it does.
             return self.app(environ, start_response)

@@ -378,14 +378,16 @@ class StaticWeb:
         if environ.get('REQUEST_METHOD') not in ('GET', 'HEAD') or \
                 'swift.authorize' not in environ:
             return None
+        # An authenticated user's request is no web one unless it says so:
+        # told from the environ before any Request is built, as most are.
+        remote_user = environ.get('REMOTE_USER')
+        if remote_user and remote_user != '.wsgi.tempurl' and \
+                not config_true_value(environ.get('HTTP_X_WEB_MODE', 'f')):
+            return None
         req = Request(environ)
         try:
             names = split_path(req.path_info, 2, 4, True)
         except ValueError:
-            return None
-        remote_user = environ.get('REMOTE_USER')
-        if remote_user and remote_user != '.wsgi.tempurl' and \
-                not config_true_value(req.headers.get('X-Web-Mode', 'f')):
             return None
         if names[2] is None:
             return None

@@ -261,7 +261,8 @@ class LinkWalk:
         have; ``follow_dynamic=False`` stops at a dynamic symlink (a static
         link to it pins the symlink object itself).
         """
-        headers = dict(req.headers)
+        sent = header_environ(req.environ)
+        headers = None
         while True:
             resp = req.get_response(self.app)
             link_etag = normalize_etag(resp.headers.get(SYSMETA_TARGET_ETAG))
@@ -278,6 +279,8 @@ class LinkWalk:
             if not is_true(resp.headers.get(SYSMETA_SYMLOOP_EXTEND)):
                 self.hops += 1
             expected_etag = link_etag
+            if headers is None:
+                headers = dict(Request(sent).headers)
             req = self.target_request(req, resp, req.method, headers)
         final = normalize_etag(resp.headers.get('Etag'))
         if final and expected_etag and final != expected_etag:
@@ -285,6 +288,16 @@ class LinkWalk:
             self.conflict('Object Etag %r does not match X-Symlink-Target-Etag'
                           ' header %r' % (final, expected_etag))
         return resp
+
+
+def header_environ(environ):
+    """The client's headers as they are now, in their environ form: the
+    headers a link's target request repeats, turned into names only when
+    a link is followed (most objects are none, and naming every header of
+    every GET costs more than the rest of this middleware)."""
+    return {key: value for key, value in environ.items()
+            if key.startswith('HTTP_') or key in ('CONTENT_TYPE',
+                                                  'CONTENT_LENGTH')}
 
 
 def close_body(resp):

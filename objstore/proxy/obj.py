@@ -36,7 +36,7 @@ from objstore.proxy.base import (
     Controller, client_headers, update_headers)
 from objstore.proxy.fanout import (
     BackendResult, NodeIter, gather, make_requests, node_name, node_path,
-    note_status, request_node)
+    note_status, request_node, request_until_answer)
 from objstore.proxy.quorum import best_response_index, delete_status
 from objstore.ring.ring import quorum_size
 
@@ -44,6 +44,11 @@ DEFAULT_CONTENT_TYPE = 'application/octet-stream'
 # A middleware's write condition for the object servers (common.
 # conditional; the gatekeeper keeps clients from sending these).
 PUT_CONDITION_HEADERS = (PUT_IF_MATCH_HEADER, 'X-Backend-Etag-Is-At')
+# A known body up to this size goes to the object servers with its
+# headers, without Expect: 100-continue (ObjectPut.sends_whole): the wait
+# for each node's 100 Continue costs a round trip, a green thread and a
+# queue per node, on both sides, for a body that fits one send anyway.
+WHOLE_PUT_MAX = 65536
 # The policy types whose objects this controller reads and writes
 # (ec_obj.ECObjectController adds erasure coding).
 SERVED_POLICY_TYPES = frozenset((REPLICATION,))
@@ -288,8 +293,24 @@ class ObjectPut:
         self.path = controller.path
         self.quorum = quorum_size(self.ring.replica_count)
 
+    def sends_whole(self):
+        """True when the body goes with the headers in one request to each
+        node: a known length up to WHOLE_PUT_MAX, and no reason for the
+        nodes' early answers to stop the body: no If-None-Match (a node
+        lacking the object would store it while the others refuse it with
+        412) nor a middleware's write condition, and no client waiting
+        for its own 100 Continue (it must not send a body that the nodes
+        refuse)."""
+        headers = self.req.headers
+        return (self.length is not None and self.length <= WHOLE_PUT_MAX
+                and 'If-None-Match' not in headers
+                and 'Expect' not in headers
+                and write_condition(headers) is None)
+
     def run(self):
         node_iter = NodeIter(self.app.backend, self.ring, self.part)
+        if self.sends_whole():
+            return self._run_whole(node_iter)
         connected, refusals = self._connect_all(node_iter)
         if len(connected) < self.quorum:
             for put in connected:
@@ -318,6 +339,27 @@ class ObjectPut:
         elif conditional:
             return self._withdraw(results, resp)
         return resp
+
+    def _run_whole(self, node_iter):
+        """The PUT of a small body: read it all, then one whole request per
+        replica, moving on to a handoff when a node fails or answers 5xx
+        (as a node refusing the 100-continue does). Answered as the
+        streaming PUT answers: the nodes' refusal when fewer than a quorum
+        stored it, else the quorum's answer."""
+        try:
+            body = b''.join(self.client_chunks())
+        except ClientFailed as failed:
+            return failed.response
+        calls = [functools.partial(request_until_answer, self.app.backend,
+                                   node_iter, self.part, 'PUT', self.path,
+                                   headers, body)
+                 for headers in self.headers_list]
+        results = gather(self.app.backend, calls, self.quorum)
+        if sum(1 for r in results if is_success(r.status)) < self.quorum:
+            return self._refused_response(
+                [r for r in results if not is_success(r.status)])
+        return self.controller.quorum_response(self.req, results,
+                                               self.ring.replica_count)
 
     def _followup_headers(self, header):
         """Headers of a request about this PUT to a node that stored it."""

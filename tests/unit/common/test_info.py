@@ -7,6 +7,7 @@ test that records what reached it."""
 
 import pytest
 
+from objstore.common import info as info_module
 from objstore.common.access import AUTHORIZE_KEY, OVERRIDE_KEY
 from objstore.common.http import Request
 from objstore.common.info import (
@@ -148,3 +149,14 @@ def test_only_heads_are_info_lookups():
     environ = Request.blank('/v1/a/c', method='GET').environ
     environ[INFO_LOOKUP_KEY] = True
     assert not is_info_lookup(environ)
+
+
+def test_a_cached_lookup_builds_no_request(monkeypatch):
+    """Every middleware asks for info on every request: once the request
+    remembers it, the answer comes from the environ alone."""
+    app = RecordingApp(headers=[('X-Container-Object-Count', '3')])
+    environ = client_environ()
+    first = get_container_info(environ, app)
+    monkeypatch.setattr(info_module, 'Request', lambda *_a, **_k: pytest.fail(
+        'Request built for a cached lookup'), raising=False)
+    assert get_container_info(environ, app) == first

@@ -202,3 +202,16 @@ def test_two_proxies_share_a_memcached_limit(memcached):
     assert send(second, 'PUT', '/v1/AUTH_m/c').status_int == 204
     assert send(first, 'PUT', '/v1/AUTH_m/c').status_int == 498
     assert clock.slept == [0.5]
+
+
+def test_capabilities_are_built_once_not_per_request(monkeypatch):
+    """A request that is not /info costs no capability dict (the section
+    is built when the filter is)."""
+    app = middleware(Storage(), StillClock())
+    monkeypatch.setattr(app, 'capabilities', lambda: pytest.fail(
+        'capabilities built per request'))
+    assert send(app, 'GET', '/v1/AUTH_a/c/o').status_int == 204
+    info = Request.blank('/info')
+    info.get_response(app)
+    assert info.environ['objstore.capabilities']['ratelimit'][
+        'max_sleep_time_seconds'] == app.conf.max_sleep_time_seconds

@@ -5,7 +5,10 @@ the real proxy does. Also the page builders, directly."""
 
 import json
 
+import pytest
+
 from objstore.common.http import Request, Response
+from objstore.middleware import staticweb as staticweb_module
 from objstore.middleware.staticweb import (
     StaticWeb, StaticWebConf, human_readable, listing_page)
 from tests.helpers import assert_sample_matches
@@ -133,3 +136,21 @@ def test_human_readable_matches_swift():
 def test_sample_config_lists_every_option():
     assert_sample_matches(StaticWebConf, 'etc/proxy-server.conf-sample',
                           'filter:staticweb', ignore=('use',))
+
+
+def test_authenticated_request_passes_without_a_request_object(monkeypatch):
+    """A logged-in user's GET (no X-Web-Mode) is no web request: told from
+    the environ alone, before any Request is built (most requests)."""
+    monkeypatch.setattr(staticweb_module, 'Request', lambda *_a, **_k: pytest.fail(
+        'Request built for a plain request'))
+    seen = []
+
+    def app(environ, start_response):
+        seen.append(environ['PATH_INFO'])
+        start_response('200 OK', [('Content-Length', '0')])
+        return [b'']
+    environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/v1/AUTH_a/c/o',
+               'swift.authorize': lambda req: None,
+               'REMOTE_USER': 'AUTH_a,test:tester', 'wsgi.input': None}
+    StaticWeb(app, {})(environ, lambda *_a: None)
+    assert seen == ['/v1/AUTH_a/c/o']

@@ -10,7 +10,7 @@ import json
 
 from objstore.common.http import Request
 from objstore.middleware import symlink
-from objstore.middleware.symlink import filter_factory
+from objstore.middleware.symlink import filter_factory, header_environ
 
 EMPTY = hashlib.md5(b'').hexdigest()
 
@@ -212,3 +212,14 @@ def test_capability_on_info():
     app(env, lambda *a: None)
     assert env['objstore.capabilities']['symlink'] == {
         'symloop_max': 2, 'static_links': True}
+
+
+def test_header_environ_keeps_only_the_headers_in_environ_form():
+    """What a link's target request repeats, taken before the walk (the
+    names are made only when a link is followed)."""
+    environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/v1/a/c/o',
+               'HTTP_X_AUTH_TOKEN': 't', 'HTTP_RANGE': 'bytes=0-1',
+               'CONTENT_TYPE': 'text/plain', 'wsgi.input': None}
+    assert header_environ(environ) == {
+        'HTTP_X_AUTH_TOKEN': 't', 'HTTP_RANGE': 'bytes=0-1',
+        'CONTENT_TYPE': 'text/plain'}
