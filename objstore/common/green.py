@@ -374,6 +374,17 @@ def monkey_patch():
     eventlet.debug.hub_exceptions(False)
 
 
+def fresh_hub():
+    """Give this thread a new event hub (a forked worker's first step).
+
+    A hub made before a fork keeps its epoll instance in both processes:
+    the kernel then wakes the parent for every socket event of the
+    worker, and the idle prefork parent burned as much CPU as the worker
+    serving the requests. eventlet makes the new hub at its next use.
+    """
+    eventlet.hubs.use_hub()
+
+
 def wait_readable(fd):
     """Block this green thread until ``fd`` can be read."""
     eventlet.hubs.trampoline(fd, read=True)

@@ -211,6 +211,7 @@ class WorkerSupervisor:
         signal.set_wakeup_fd(-1)
         for fd in self._wakeup:
             os.close(fd)
+        green.fresh_hub()
         try:
             app = load_app(self.conf_path, self.app_name)
         except Exception:

@@ -215,3 +215,33 @@ def test_prefork_parent_sleeps_at_rest_and_still_stops_and_respawns(
         except ProcessLookupError:
             pass
         server.wait()
+
+
+def test_prefork_parent_sleeps_while_its_worker_serves(tmp_path):
+    # The worker kept the event hub (one epoll instance) made before the
+    # fork: the kernel woke the parent for every socket event of the
+    # worker, and the idle parent burned as much CPU as the worker.
+    (tmp_path / 'devices').mkdir()
+    (tmp_path / 'objstore.conf').write_text(render_objstore_conf('a', 'b'))
+    conf = tmp_path / 'account-server.conf'
+    port = free_port()
+    conf.write_text(ACCOUNT_CONF % {'port': port, 'dir': str(tmp_path)})
+    server = subprocess.Popen([SERVER, str(conf)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        wait_for_worker(server.pid, None, 10)
+        assert direct_request('127.0.0.1', port, 'GET',
+                              '/healthcheck')[0] == 503
+        parent = psutil.Process(server.pid)
+        before = parent.num_ctx_switches().voluntary
+        for _ in range(200):
+            assert direct_request('127.0.0.1', port, 'GET',
+                                  '/healthcheck')[0] == 503
+        assert parent.num_ctx_switches().voluntary - before <= 5
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        server.wait()
