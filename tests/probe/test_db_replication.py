@@ -14,6 +14,7 @@ import concurrent.futures
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from urllib.parse import quote, urlparse
@@ -21,6 +22,9 @@ from urllib.parse import quote, urlparse
 from objstore.common.db_layout import db_path
 from objstore.common.hashing import hash_path
 from tests.helpers import direct_to, node_of, proxy_request
+
+# SQLite's default page size, which objstore's DBs keep.
+PAGE_SIZE = 4096
 
 OBJECTS = 200
 CONTAINER = 'dbprobe'
@@ -110,6 +114,21 @@ def test_container_node_down_during_puts_converges(cluster):
     assert totals == {(1, OBJECTS, expected_bytes)}
 
 
+def corrupt_db_file(path):
+    """Overwrite every page of the DB file but the first with garbage,
+    after folding its WAL in: a page written to the main file only (one
+    the WAL shadows, or a free one) can go unnoticed by SQLite's check."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+    finally:
+        conn.close()
+    size = os.path.getsize(path)
+    with open(path, 'r+b') as db:
+        db.seek(PAGE_SIZE)
+        db.write(b'\xff' * (size - PAGE_SIZE))
+
+
 def test_lost_db_comes_back_by_rsync_and_corrupt_db_is_replaced(cluster):
     account = account_of(cluster)
     cpart, cnodes = cluster.ring('container').get_nodes(account, CONTAINER)
@@ -125,10 +144,7 @@ def test_lost_db_comes_back_by_rsync_and_corrupt_db_is_replaced(cluster):
     assert len(listed) == OBJECTS and count == OBJECTS
 
     bad = container_db_file(cluster, cnodes[2], cpart, account)
-    size = os.path.getsize(bad)
-    with open(bad, 'r+b') as db:
-        db.seek(size // 2)
-        db.write(b'\xff' * 4096)
+    corrupt_db_file(bad)
     cluster.run_daemon('container-auditor', nodes=[node_of(cnodes[2])])
     quarantined = os.path.join(cluster.device_path(node_of(cnodes[2])),
                                'quarantined', 'containers')
