@@ -27,6 +27,7 @@ from urllib.parse import quote
 from objstore.common.constraints import MAX_HEADER_COUNT
 from objstore.common.exceptions import (
     ChunkReadTimeout, ChunkWriteTimeout, ConnectionTimeout)
+from objstore.common.http import read_header_lines
 
 # Errors that mean "this backend failed": callers count them against it.
 BACKEND_ERRORS = (OSError, http.client.HTTPException, ConnectionTimeout,
@@ -137,22 +138,6 @@ def parse_header_lines(lines):
             return http.client.parse_headers(io.BytesIO(b''.join(lines)))
         pairs.append((name, value.lstrip(' \t')))
     return ResponseHeaders(pairs)
-
-
-def read_header_lines(fp):
-    """The raw header lines of an answer, to the blank line, under
-    http.client's limits on line length and count."""
-    lines = []
-    while True:
-        line = fp.readline(http.client._MAXLINE + 1)
-        if len(line) > http.client._MAXLINE:
-            raise http.client.LineTooLong('header line')
-        lines.append(line)
-        if len(lines) > http.client._MAXHEADERS:
-            raise http.client.HTTPException(
-                'got more than %d headers' % http.client._MAXHEADERS)
-        if line in (b'\r\n', b'\n', b''):
-            return lines
 
 
 class BackendHTTPResponse(http.client.HTTPResponse):

@@ -183,9 +183,8 @@ def _answers(port):
         return False
 
 
-def test_prefork_parent_sleeps_at_rest_and_still_stops_and_respawns(
-        tmp_path):
-    # An idle aio's proxy parent polled waitpid 20 times a second.
+def start_account_server(tmp_path):
+    """(process, port) of a one-worker account server with no device."""
     (tmp_path / 'devices').mkdir()
     (tmp_path / 'objstore.conf').write_text(render_objstore_conf('a', 'b'))
     conf = tmp_path / 'account-server.conf'
@@ -194,6 +193,13 @@ def test_prefork_parent_sleeps_at_rest_and_still_stops_and_respawns(
     server = subprocess.Popen([SERVER, str(conf)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL,
                               start_new_session=True)
+    return server, port
+
+
+def test_prefork_parent_sleeps_at_rest_and_still_stops_and_respawns(
+        tmp_path):
+    # An idle aio's proxy parent polled waitpid 20 times a second.
+    server, port = start_account_server(tmp_path)
     try:
         worker = wait_for_worker(server.pid, None, 10)
         # The worker answers (503: this node has no device dir).
@@ -221,14 +227,7 @@ def test_prefork_parent_sleeps_while_its_worker_serves(tmp_path):
     # The worker kept the event hub (one epoll instance) made before the
     # fork: the kernel woke the parent for every socket event of the
     # worker, and the idle parent burned as much CPU as the worker.
-    (tmp_path / 'devices').mkdir()
-    (tmp_path / 'objstore.conf').write_text(render_objstore_conf('a', 'b'))
-    conf = tmp_path / 'account-server.conf'
-    port = free_port()
-    conf.write_text(ACCOUNT_CONF % {'port': port, 'dir': str(tmp_path)})
-    server = subprocess.Popen([SERVER, str(conf)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    server, port = start_account_server(tmp_path)
     try:
         wait_for_worker(server.pid, None, 10)
         assert direct_request('127.0.0.1', port, 'GET',

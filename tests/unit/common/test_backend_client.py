@@ -14,9 +14,10 @@ import pytest
 from objstore.common import green
 from objstore.common.backend_client import (
     BackendClient, ConnectionPool, ResponseHeaders, direct_request,
-    parse_header_lines, read_header_lines, request_message)
+    parse_header_lines, request_message)
 from objstore.common.constraints import MAX_HEADER_COUNT
 from objstore.common.exceptions import ChunkReadTimeout, ConnectionTimeout
+from objstore.common.http import read_header_lines
 from objstore.common.wsgi import serve_in_thread
 
 
