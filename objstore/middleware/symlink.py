@@ -39,7 +39,7 @@ from urllib.parse import quote, unquote
 from objstore.common.constraints import ALLOW_RESERVED_HEADER
 from objstore.common.http import (
     HTTPBadRequest, HTTPConflict, HTTPPreconditionFailed, Request, Response,
-    is_success, split_path, text_error)
+    is_success, request_headers, split_path, text_error)
 from objstore.common.subrequest import (
     add_capability, make_preauthed_subrequest, make_subrequest,
     query_params, sent_content_type)
@@ -280,7 +280,7 @@ class LinkWalk:
                 self.hops += 1
             expected_etag = link_etag
             if headers is None:
-                headers = dict(Request(sent).headers)
+                headers = request_headers(sent)
             req = self.target_request(req, resp, req.method, headers)
         final = normalize_etag(resp.headers.get('Etag'))
         if final and expected_etag and final != expected_etag:
