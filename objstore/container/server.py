@@ -217,7 +217,7 @@ class ContainerController(DatabaseServer):
     def PUT(self, req, parts):
         device, partition, account, container, obj = parts
         if obj:
-            return self.put_object_row(req, parts)
+            return self.object_row_update(req, parts, 'PUT')
         if container is None:
             raise InvalidInput('PUT needs a container')
         timestamp = required_timestamp(req.headers)
@@ -257,7 +257,7 @@ class ContainerController(DatabaseServer):
     def DELETE(self, req, parts):
         device, partition, account, container, obj = parts
         if obj:
-            return self.delete_object_row(req, parts)
+            return self.object_row_update(req, parts, 'DELETE')
         if container is None:
             raise InvalidInput('DELETE needs a container')
         timestamp = required_timestamp(req.headers)
@@ -322,21 +322,15 @@ class ContainerController(DatabaseServer):
 
     # -- object rows (from object servers) ------------------------------
 
-    def put_object_row(self, req, parts):
+    def object_row_update(self, req, parts, op):
+        """One object row update (``op`` PUT or DELETE) from an object
+        server: queued durably, then 201 or 204."""
         device, partition, account, container, obj = parts
-        row = object_row('PUT', obj, req.headers)
+        row = object_row(op, obj, req.headers)
         broker = self._object_row_broker(device, partition, account,
                                          container, row['timestamp'])
         broker.put_object(**row)
-        return response(ROW_STATUS['PUT'])
-
-    def delete_object_row(self, req, parts):
-        device, partition, account, container, obj = parts
-        row = object_row('DELETE', obj, req.headers)
-        broker = self._object_row_broker(device, partition, account,
-                                         container, row['timestamp'])
-        broker.put_object(**row)
-        return response(ROW_STATUS['DELETE'])
+        return response(ROW_STATUS[op])
 
     def UPDATE(self, req, parts):
         """A batch of object rows (common.row_update) for one container:
