@@ -23,6 +23,7 @@ import hashlib
 import json
 
 from objstore.common.config import config_true_value
+from objstore.common.constraints import CONTENT_TYPE_OVERRIDDEN
 from objstore.common.exceptions import BadRange, RangeUnsatisfiable
 from objstore.common.ranges import parse_range_header, resolve_ranges
 from objstore.common.swift_bytes import with_swift_bytes
@@ -319,20 +320,24 @@ def split_listing_etag(hash_value):
     return base.strip() + ''.join(kept), slo
 
 
-def copied_manifest_type(headers):
-    """The Content-Type a copy of an SLO manifest must be stored with, from
-    the manifest GET's answer ``headers`` (whose type the proxy stripped of
-    ``swift_bytes``: common.swift_bytes), as Swift's versioning restores
-    it; None when the answer is not a manifest's.
+def keep_manifest_type(put, source_headers):
+    """Store the copy ``put`` of an SLO manifest with the Content-Type the
+    manifest must keep, from the manifest GET's ``source_headers`` (whose
+    type the proxy stripped of ``swift_bytes``: common.swift_bytes), as
+    Swift's versioning restores it; nothing when the source is not a
+    manifest.
 
-    >>> copied_manifest_type({'Content-Type': 'a/b', SLO_HEADER: 'True',
-    ...                       SYSMETA_SLO_SIZE: '12'})
-    'a/b;swift_bytes=12'
-    >>> copied_manifest_type({'Content-Type': 'a/b'}) is None
-    True
+    >>> class Put:
+    ...     headers, environ = {}, {}
+    >>> put = Put()
+    >>> keep_manifest_type(put, {'Content-Type': 'a/b', SLO_HEADER: 'True',
+    ...                          SYSMETA_SLO_SIZE: '12'})
+    >>> put.headers['Content-Type'], put.environ[CONTENT_TYPE_OVERRIDDEN]
+    ('a/b;swift_bytes=12', True)
     """
-    size = headers.get(SYSMETA_SLO_SIZE)
-    if size is None or not config_true_value(headers.get(SLO_HEADER)):
-        return None
-    return with_swift_bytes(
-        headers.get('Content-Type', 'application/octet-stream'), size)
+    size = source_headers.get(SYSMETA_SLO_SIZE)
+    if size is None or not config_true_value(source_headers.get(SLO_HEADER)):
+        return
+    put.headers['Content-Type'] = with_swift_bytes(
+        source_headers.get('Content-Type', 'application/octet-stream'), size)
+    put.environ[CONTENT_TYPE_OVERRIDDEN] = True

@@ -45,7 +45,7 @@ from objstore.common.info import get_container_info
 from objstore.common.subrequest import (
     IterReader, add_capability, make_preauthed_subrequest)
 from objstore.common.timestamp import Timestamp
-from objstore.middleware.slo_manifest import copied_manifest_type
+from objstore.middleware.slo_manifest import keep_manifest_type
 
 DELETE_MARKER_CONTENT_TYPE = 'application/x-deleted;swift_versions_deleted=1'
 VERSIONS_LOCATION = 'X-Versions-Location'
@@ -209,10 +209,7 @@ class Archive:
     def put_from(self, source, dest_path):
         """PUT ``source`` (a GET's answer) at ``dest_path``, streaming."""
         put = self.call('PUT', dest_path, archived_headers(source.headers))
-        manifest_type = copied_manifest_type(source.headers)
-        if manifest_type is not None:
-            put.headers['Content-Type'] = manifest_type
-            put.environ[CONTENT_TYPE_OVERRIDDEN] = True
+        keep_manifest_type(put, source.headers)
         put.environ['wsgi.input'] = IterReader(source.app_iter)
         resp = put.get_response(self.app)
         close_body(source)

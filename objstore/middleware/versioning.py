@@ -66,7 +66,7 @@ from objstore.common.subrequest import (
     IterReader, add_capability, make_preauthed_subrequest, query_params,
     sent_content_type)
 from objstore.common.timestamp import Timestamp
-from objstore.middleware.slo_manifest import copied_manifest_type
+from objstore.middleware.slo_manifest import keep_manifest_type
 from objstore.middleware.symlink import (
     SYMLINK_OVERRIDE_KEY, SYSMETA_ALLOW_RESERVED, SYSMETA_SYMLOOP_EXTEND,
     TARGET, TARGET_BYTES, TARGET_ETAG, close_body, set_content_type)
@@ -296,10 +296,7 @@ class ObjectRequest:
         put = self.internal('PUT', self.version_path(
             version_id_of(source.headers['X-Timestamp'])),
             kept_headers(source.headers))
-        manifest_type = copied_manifest_type(source.headers)
-        if manifest_type is not None:
-            put.headers['Content-Type'] = manifest_type
-            put.environ[CONTENT_TYPE_OVERRIDDEN] = True
+        keep_manifest_type(put, source.headers)
         put.environ['wsgi.input'] = IterReader(source.app_iter)
         resp = put.get_response(self.app)
         close_body(source)
