@@ -1,0 +1,833 @@
+"""The HTTP/1.1 server every objstore process serves its WSGI app with.
+
+Owns the connection loop on a green socket: read into a buffer until the
+request head is in, parse it (``parse_head``, pure), build the WSGI
+environ, call the app, frame its answer (Content-Length, chunked, or
+close at the end), and keep the connection for the next request as
+HTTP/1.0 and 1.1 say. A request's body is read from the same buffer
+(``RequestBody``: Content-Length or chunked, ``Expect: 100-continue``
+answered when the app first reads); bytes past it stay there for the next,
+pipelined, request. FileSpans an answer yields go out with os.sendfile.
+
+It replaces eventlet.wsgi and the stdlib's http.server machinery under it
+(file objects, a method call per header line), about a third of a small
+request's CPU in the proxy and most of a container update's. What clients
+see is what that server sent: the same environ keys, the same framing and
+keep-alive rules, and the same refusals of a request it cannot read (a
+request line over 8 KiB: 414; a header line over 8 KiB or 64 KiB of
+headers: 400; too many header lines: 431; an HTTP/2 request line: 505).
+
+Must not: know what any app does, nor log (the apps write access lines).
+"""
+
+import errno
+import html
+import re
+import socket
+import sys
+import time
+from http.client import HTTPMessage
+from urllib.parse import unquote
+
+from objstore.common import green
+from objstore.common.http import parse_header_lines, parse_http_version
+
+MAX_REQUEST_LINE = 8192
+MAX_HEADER_LINE = 8192
+MAX_HEADER_BYTES = 65536
+# Answer bytes held back until this many are queued (one send, not one per
+# tiny chunk); write_unbuffered's key sets it per request.
+MINIMUM_CHUNK_SIZE = 4096
+WRITE_CHUNK_KEY = 'eventlet.minimum_write_chunk_size'
+RECV_SIZE = 65536
+# An answer's first chunk up to this size goes out in the head's send.
+JOIN_LIMIT = 262144
+# A chunked request body's chunk-size line, extensions included.
+MAX_CHUNK_LINE = 8192
+DISCARD_SIZE = 65536
+
+RESPONSE_414 = (b'HTTP/1.0 414 Request URI Too Long\r\n'
+                b'Connection: close\r\nContent-Length: 0\r\n\r\n')
+RESPONSE_HEADER_LINE_TOO_LONG = (
+    b'HTTP/1.0 400 Header Line Too Long\r\n'
+    b'Connection: close\r\nContent-length: 0\r\n\r\n')
+RESPONSE_HEADERS_TOO_LARGE = (
+    b'HTTP/1.0 400 Headers Too Large\r\n'
+    b'Connection: close\r\nContent-length: 0\r\n\r\n')
+RESPONSE_BAD_LENGTH = (b'HTTP/1.0 400 Bad Request\r\n'
+                       b'Connection: close\r\nContent-length: 0\r\n\r\n')
+_BOTH_FRAMINGS = b'Content-Length and Transfer-Encoding are not allowed together\n'
+RESPONSE_BOTH_FRAMINGS = (
+    b'HTTP/1.0 400 Bad Request\r\nConnection: close\r\n'
+    b'Content-Length: %d\r\n\r\n%s' % (len(_BOTH_FRAMINGS), _BOTH_FRAMINGS))
+RESPONSE_HEAD_TIMEOUT = (
+    b'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n'
+    b'Content-Type: text/plain; charset=utf-8\r\nContent-Length: 41\r\n'
+    b'\r\nRequest line and headers took too long.\r\n')
+CONTINUE_LINE = b'HTTP/1.1 100 Continue\r\n\r\n'
+LAST_CHUNK = b'0\r\n\r\n'
+
+# accept() errors that end the server loop rather than the process.
+_ACCEPT_STOP_ERRNOS = {errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN,
+                       errno.ESHUTDOWN}
+
+
+class ChunkReadError(ValueError):
+    """A chunked request body whose framing cannot be read."""
+
+
+class Refusal(Exception):
+    """A request head the server answers itself: ``answer`` is the whole
+    answer (b'' to close the connection without one)."""
+
+    def __init__(self, answer):
+        super().__init__(answer)
+        self.answer = answer
+
+
+# -- pure: the request head ---------------------------------------------------
+
+# The blank line that ends a head, searched from the request line's end.
+_HEAD_END = re.compile(rb'\n\r?\n')
+# A header block of plain "name: value" lines only (what every client and
+# the proxy send), which skips the email parser; see parse_header_lines.
+_PLAIN_BLOCK = re.compile(r'(?:[\x21-\x39\x3b-\x7e]+:[^\r\n]*\r?\n)*\r?\n?\Z')
+# Bytes str.split() takes for whitespace in a Latin-1 request line, other
+# than the space and the line end (see request_line_split_on_spaces).
+_SPLIT_BYTES = re.compile(rb'[\t\x0b\x0c\x1c-\x1f\x85\xa0]')
+
+
+def request_line_split_on_spaces(line):
+    r"""The request line with the bytes the stdlib would split its words on,
+    other than the space, percent-encoded: the target reaches the app whole
+    and, once unquoted, byte for byte as sent (as Swift's parser, which
+    splits on spaces only, hands it over).
+
+    >>> request_line_split_on_spaces(b'GET /c/voil\xc3\xa0\tx HTTP/1.1\r\n')
+    b'GET /c/voil\xc3%A0%09x HTTP/1.1\r\n'
+    >>> request_line_split_on_spaces(b'GET /c/o HTTP/1.1\r\n')
+    b'GET /c/o HTTP/1.1\r\n'
+    """
+    if _SPLIT_BYTES.search(line) is None:
+        return line
+    return _SPLIT_BYTES.sub(lambda match: b'%%%02X' % match.group()[0], line)
+
+
+def error_answer(code, reason, now=None):
+    """The plain-text answer to a request line the server refuses: the
+    reason in the status line and as the one-line body (as http.server
+    words them), then the connection closes.
+
+    >>> error_answer(505, 'Invalid HTTP version (2.0)', 0).split(b'\\r\\n')[0]
+    b'HTTP/1.1 505 Invalid HTTP version (2.0)'
+    """
+    body = (html.escape(reason, quote=False) + '\n').encode('utf-8')
+    return ('HTTP/1.1 %d %s\r\nDate: %s\r\nConnection: close\r\n'
+            'Content-Type: text/plain; charset=utf-8\r\n'
+            'Content-Length: %d\r\n\r\n'
+            % (code, reason, http_date(now), len(body))).encode(
+                'latin-1', 'replace') + body
+
+
+def parse_request_line(raw):
+    """(method, target, version) of a request line (bytes, its line end
+    included); Refusal for one the stdlib's server refuses, with its
+    answer. The version is 'HTTP/0.9' for a two-word GET.
+
+    >>> parse_request_line(b'PUT /a%20b?x HTTP/1.1\\r\\n')
+    ('PUT', '/a%20b?x', 'HTTP/1.1')
+    >>> parse_request_line(b'GET //x/y HTTP/1.0\\r\\n')[1]
+    '/x/y'
+    """
+    line = str(request_line_split_on_spaces(raw), 'iso-8859-1').rstrip('\r\n')
+    words = line.split()
+    if not words:
+        raise Refusal(b'')
+    version = 'HTTP/0.9'
+    if len(words) >= 3:
+        version = words[-1]
+        number = parse_http_version(version)
+        if number is None:
+            raise Refusal(error_answer(
+                400, 'Bad request version (%r)' % version))
+        if number >= (2, 0):
+            raise Refusal(error_answer(
+                505, 'Invalid HTTP version (%s)' % version[len('HTTP/'):]))
+    if not 2 <= len(words) <= 3:
+        raise Refusal(error_answer(400, 'Bad request syntax (%r)' % line))
+    method, target = words[:2]
+    if len(words) == 2 and method != 'GET':
+        raise Refusal(error_answer(
+            400, 'Bad HTTP/0.9 request type (%r)' % method))
+    if target.startswith('//'):
+        # As the stdlib (gh-87389): '//x' would read as a host name.
+        target = '/' + target.lstrip('/')
+    return method, target, version
+
+
+def check_header_lines(lines, max_lines):
+    """Refusal for a header block over the limits, checked line by line in
+    the order eventlet's reader met them: a line of 8 KiB, 64 KiB in all,
+    then more than ``max_lines`` lines (the blank one counted)."""
+    total = 0
+    for count, line in enumerate(lines, 1):
+        if len(line) >= MAX_HEADER_LINE:
+            raise Refusal(RESPONSE_HEADER_LINE_TOO_LONG)
+        total += len(line)
+        if total > MAX_HEADER_BYTES:
+            raise Refusal(RESPONSE_HEADERS_TOO_LARGE)
+        if count > max_lines:
+            raise Refusal(error_answer(431, 'Too many headers'))
+
+
+def parse_head(head, max_lines):
+    """(method, target, version, [(name, value)]) of a request head:
+    its request line and header lines up to the blank line (or to its end,
+    when the client closed before one). Values are as the stdlib's parser
+    stores them (leading blanks and the line end off).
+
+    >>> parse_head(b'GET /o HTTP/1.1\\r\\nHost: h\\r\\nX-A:  b \\r\\n\\r\\n', 99)
+    ('GET', '/o', 'HTTP/1.1', [('Host', 'h'), ('X-A', 'b ')])
+    """
+    line_end = head.find(b'\n') + 1 or len(head)
+    method, target, version = parse_request_line(head[:line_end])
+    block = head[line_end:]
+    if len(block) >= MAX_HEADER_LINE or block.count(b'\n') >= max_lines:
+        check_header_lines(_header_lines(block), max_lines)
+    text = block.decode('iso-8859-1')
+    if _PLAIN_BLOCK.match(text) is None:
+        message = parse_header_lines(_header_lines(block), HTTPMessage)
+        return method, target, version, message.items()
+    headers = []
+    for line in text.split('\n')[:-2]:
+        name, _colon, value = line.partition(':')
+        headers.append((name, value.lstrip(' \t').rstrip('\r')))
+    return method, target, version, headers
+
+
+def _header_lines(block):
+    """The header block's lines, line ends kept, its last the blank line
+    or b'' (the head ended without one)."""
+    lines = block.split(b'\n')
+    last = lines.pop()
+    lines = [line + b'\n' for line in lines]
+    if last or not lines:
+        lines += [last, b''] if last else [b'']
+    return lines
+
+
+_date_cache = [None, '']
+
+
+def http_date(now=None):
+    """An HTTP date (IMF-fixdate), made once per second.
+
+    >>> http_date(0)
+    'Thu, 01 Jan 1970 00:00:00 GMT'
+    """
+    second = int(time.time() if now is None else now)
+    if _date_cache[0] != second:
+        _date_cache[:] = [second, time.strftime(
+            '%a, %d %b %Y %H:%M:%S GMT', time.gmtime(second))]
+    return _date_cache[1]
+
+
+# -- the server -------------------------------------------------------------
+
+class HttpServer:
+    """Accepts connections and serves each in a green thread of a pool of
+    ``max_clients`` (accept waits while it is full)."""
+
+    def __init__(self, app, client_timeout=None, max_clients=1024,
+                 max_header_lines=100):
+        self.app = app
+        self.client_timeout = client_timeout
+        self.max_clients = max_clients
+        self.max_header_lines = max_header_lines
+        self.stopping = False
+        self.idle = set()
+
+    def serve(self, listener):
+        """Serve until accept() raises SystemExit (a stop) or fails."""
+        pool = green.GreenPool(self.max_clients)
+        try:
+            while True:
+                try:
+                    sock, address = listener.accept()
+                except (KeyboardInterrupt, SystemExit):
+                    break
+                except OSError as err:
+                    if err.errno in _ACCEPT_STOP_ERRNOS:
+                        break
+                    raise
+                sock.settimeout(self.client_timeout)
+                pool.spawn_n(self.serve_connection, sock, address)
+        finally:
+            self.stopping = True
+            for sock in list(self.idle):
+                _shutdown(sock)
+            pool.waitall()
+            listener.close()
+
+    def serve_connection(self, sock, address):
+        try:
+            Connection(self, sock, address).serve()
+        except OSError:
+            # The peer is gone or timed out (socket.timeout is one):
+            # its connection just ends.
+            pass
+        finally:
+            _shutdown(sock)
+            sock.close()
+
+
+def _shutdown(sock):
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class Connection:
+    """One client connection: its receive buffer and its request loop."""
+
+    def __init__(self, server, sock, address):
+        self.server = server
+        self.sock = sock
+        self.buffer = b''
+        if sock.family == socket.AF_INET or sock.family == socket.AF_INET6:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            except (AttributeError, OSError):
+                pass
+        local = sock.getsockname()
+        # Every request of this connection starts from these keys.
+        self.base_environ = {
+            'wsgi.errors': sys.stderr,
+            'wsgi.version': (1, 0),
+            'wsgi.multithread': True,
+            'wsgi.multiprocess': False,
+            'wsgi.run_once': False,
+            'wsgi.url_scheme': 'http',
+            'SCRIPT_NAME': '',
+            'SERVER_PROTOCOL': 'HTTP/1.0',
+            'GATEWAY_INTERFACE': 'CGI/1.1',
+            'SERVER_NAME': local[0],
+            'SERVER_PORT': str(local[1]),
+            'REMOTE_ADDR': address[0],
+            'REMOTE_PORT': str(address[1]),
+            green.FILE_SPANS_SERVED: True,
+        }
+
+    def serve(self):
+        server = self.server
+        while not server.stopping:
+            head = self.read_head()
+            if head is None or not self.serve_request(head):
+                return
+
+    # -- reading --
+
+    def read_head(self):
+        """The next request head (through its blank line), or None when
+        the client closed or idled out before sending one. The whole head
+        must come within the client timeout; a head cut short by it gets
+        408 once its request line is in."""
+        timeout = self.server.client_timeout
+        try:
+            return self._read_head(timeout)
+        finally:
+            if self.sock.gettimeout() != timeout:
+                self.sock.settimeout(timeout)
+
+    def _read_head(self, timeout):
+        buf = self.buffer
+        # Set once a second read is needed: most heads come in one.
+        deadline = None
+        while True:
+            line_end = buf.find(b'\n', 0, MAX_REQUEST_LINE - 1)
+            if line_end >= 0:
+                end = _HEAD_END.search(buf, line_end)
+                if end is not None:
+                    self.buffer = buf[end.end():]
+                    return buf[:end.end()]
+                if len(buf) - line_end > MAX_HEADER_BYTES + MAX_HEADER_LINE:
+                    # Over the limits whatever follows: refused at parse.
+                    self.buffer = b''
+                    return buf
+            elif len(buf) >= MAX_REQUEST_LINE - 1:
+                self.sock.sendall(RESPONSE_414)
+                return None
+            if timeout is not None:
+                if deadline is None:
+                    deadline = time.monotonic() + timeout
+                else:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return self._head_timed_out(line_end >= 0)
+                    self.sock.settimeout(left)
+            data = self._recv_head(not buf)
+            if data is None:
+                return self._head_timed_out(line_end >= 0)
+            if not data:
+                self.buffer = b''
+                return buf or None
+            buf += data
+
+    def _recv_head(self, idle):
+        """Bytes of a head (b'' at EOF, None on the timeout); an idle
+        connection is one a stop may shut down."""
+        idle_set = self.server.idle
+        if idle:
+            idle_set.add(self.sock)
+        try:
+            return self.sock.recv(RECV_SIZE)
+        except socket.timeout:
+            return None
+        finally:
+            if idle:
+                idle_set.discard(self.sock)
+
+    def _head_timed_out(self, line_in):
+        if line_in:
+            self.sock.sendall(RESPONSE_HEAD_TIMEOUT)
+        return None
+
+    def take(self, size):
+        """Up to ``size`` bytes: all of them unless the client closes."""
+        buf = self.buffer
+        if len(buf) >= size:
+            self.buffer = buf[size:]
+            return buf[:size]
+        self.buffer = b''
+        parts = [buf]
+        got = len(buf)
+        while got < size:
+            data = self.sock.recv(min(size - got, 4 * RECV_SIZE))
+            if not data:
+                break
+            parts.append(data)
+            got += len(data)
+        return parts[-1] if len(parts) == 2 and not buf else b''.join(parts)
+
+    def take_line(self, limit):
+        """Bytes through the next line end, at most ``limit`` (less at
+        EOF)."""
+        buf = self.buffer
+        while True:
+            end = buf.find(b'\n', 0, limit)
+            if end >= 0:
+                self.buffer = buf[end + 1:]
+                return buf[:end + 1]
+            if len(buf) >= limit:
+                self.buffer = buf[limit:]
+                return buf[:limit]
+            data = self.sock.recv(RECV_SIZE)
+            if not data:
+                self.buffer = b''
+                return buf
+            buf += data
+
+    # -- one request --
+
+    def serve_request(self, head):
+        """Answer one request; whether the connection serves another."""
+        try:
+            environ, framing = self.environ_of(head)
+        except Refusal as refusal:
+            if refusal.answer:
+                self.sock.sendall(refusal.answer)
+            return False
+        return Exchange(self, environ, *framing).run(self.server.app)
+
+    def environ_of(self, head):
+        """(WSGI environ, (keep-alive, HTTP/1.1, the Connection header))
+        of a request head; Refusal for one the server answers itself."""
+        method, target, version, headers = parse_head(
+            head, self.server.max_header_lines)
+        environ = self.base_environ.copy()
+        environ['REQUEST_METHOD'] = method
+        path, question, query = target.partition('?')
+        environ['RAW_PATH_INFO'] = path
+        environ['PATH_INFO'] = unquote(path, encoding='latin1')
+        if question:
+            environ['QUERY_STRING'] = query
+        # The first value of these, as the stdlib message's get() gives it.
+        firsts = {}
+        raw = []
+        for name, value in headers:
+            value = value.strip(' \t\n\r')
+            raw.append((name, value))
+            if '_' in name:
+                # A header with '_' would share its key with one with '-'.
+                continue
+            key = name.replace('-', '_').upper()
+            if key in _FIRST_VALUES and key not in firsts:
+                firsts[key] = value
+            if key == 'CONTENT_TYPE' or key == 'CONTENT_LENGTH':
+                continue
+            key = 'HTTP_' + key
+            if key in environ:
+                environ[key] += ',' + value
+            else:
+                environ[key] = value
+        environ['headers_raw'] = tuple(raw)
+        environ['CONTENT_TYPE'] = firsts.get('CONTENT_TYPE', 'text/plain')
+        length = _content_length(firsts, headers)
+        if length is not None:
+            environ['CONTENT_LENGTH'] = firsts['CONTENT_LENGTH']
+        chunked = environ.get('HTTP_TRANSFER_ENCODING', '').lower() == \
+            'chunked'
+        expect = environ.get('HTTP_EXPECT', '').lower() == '100-continue'
+        environ['wsgi.input'] = RequestBody(self, length or 0, chunked,
+                                            expect)
+        connection = firsts.get('CONNECTION', '').lower()
+        http11 = version == 'HTTP/1.1'
+        keep_alive = connection == 'keep-alive' or (
+            connection != 'close' and http11)
+        return environ, (keep_alive, http11, connection)
+
+
+# Headers whose first value decides framing or typing.
+_FIRST_VALUES = frozenset(('CONTENT_TYPE', 'CONTENT_LENGTH',
+                           'TRANSFER_ENCODING', 'CONNECTION'))
+
+
+def _content_length(firsts, headers):
+    """The request's Content-Length as a number, None without one;
+    Refusal for one that is no length, or one beside Transfer-Encoding.
+    (The stdlib's message keeps trailing blanks; int() ignores them.)"""
+    if 'CONTENT_LENGTH' not in firsts:
+        return None
+    try:
+        length = int(firsts['CONTENT_LENGTH'])
+    except ValueError:
+        raise Refusal(RESPONSE_BAD_LENGTH)
+    if length < 0:
+        raise Refusal(RESPONSE_BAD_LENGTH)
+    if 'TRANSFER_ENCODING' in firsts:
+        raise Refusal(RESPONSE_BOTH_FRAMINGS)
+    return length
+
+
+class RequestBody:
+    """``wsgi.input``: a request's body, Content-Length or chunked, read
+    from the connection's buffer. The first read of a request that
+    expects ``100 Continue`` sends it (unless the answer has begun)."""
+
+    def __init__(self, conn, length, chunked, expect_continue):
+        self.conn = conn
+        self.remaining = length
+        self.chunked = chunked
+        # Left in the current chunk; -1: its size line is next; 0: done.
+        self.chunk_left = -1
+        self.expect_continue = expect_continue
+        self.exchange = None
+
+    def _continue(self):
+        self.expect_continue = False
+        if not self.exchange.head_sent:
+            self.conn.sock.sendall(CONTINUE_LINE)
+
+    def read(self, size=None):
+        if self.expect_continue:
+            self._continue()
+        if self.chunked:
+            return self._read_chunked(size, False)
+        if size is None or size < 0 or size > self.remaining:
+            size = self.remaining
+        if not size:
+            return b''
+        data = self.conn.take(size)
+        self.remaining -= len(data)
+        return data
+
+    def readline(self, size=None):
+        if self.expect_continue:
+            self._continue()
+        if self.chunked:
+            return self._read_chunked(size, True)
+        if size is None or size < 0 or size > self.remaining:
+            size = self.remaining
+        if not size:
+            return b''
+        data = self.conn.take_line(size)
+        self.remaining -= len(data)
+        return data
+
+    def readlines(self, hint=None):
+        lines = []
+        for line in iter(self.readline, b''):
+            lines.append(line)
+            if hint and hint > 0:
+                hint -= len(line)
+                if hint <= 0:
+                    break
+        return lines
+
+    def __iter__(self):
+        return iter(self.read, b'')
+
+    def _read_chunked(self, size, one_line):
+        """Up to ``size`` bytes of the chunks (all without a size), or
+        through the next line end with ``one_line``."""
+        if size == 0:
+            return b''
+        if size is not None and size < 0:
+            size = None
+        parts = []
+        conn = self.conn
+        while self.chunk_left:
+            if self.chunk_left < 0:
+                self._next_chunk()
+                continue
+            want = self.chunk_left if size is None else min(size,
+                                                            self.chunk_left)
+            data = conn.take_line(want) if one_line else conn.take(want)
+            if not data:
+                self.chunk_left = 0
+                raise OSError('unexpected end of file while parsing '
+                              'chunked data')
+            parts.append(data)
+            self.chunk_left -= len(data)
+            if not self.chunk_left:
+                conn.take_line(MAX_CHUNK_LINE)  # the chunk's own line end
+                self.chunk_left = -1
+            if size is not None:
+                size -= len(data)
+                if not size:
+                    break
+            if one_line and data.endswith(b'\n'):
+                break
+        return b''.join(parts)
+
+    def _next_chunk(self):
+        line = self.conn.take_line(MAX_CHUNK_LINE)
+        try:
+            size = int(line.split(b';', 1)[0], 16)
+        except ValueError as err:
+            raise ChunkReadError(err)
+        if size < 0:
+            raise ChunkReadError('negative chunk size %d' % size)
+        self.chunk_left = size
+        if not size:
+            self._skip_trailers()
+
+    def _skip_trailers(self):
+        while True:
+            line = self.conn.take_line(MAX_HEADER_LINE)
+            if line in (b'\r\n', b'\n', b''):
+                return
+
+    def fully_read(self):
+        return self.chunk_left == 0 if self.chunked else not self.remaining
+
+    def discard(self):
+        while self.read(DISCARD_SIZE):
+            pass
+
+
+def _answer_length(value):
+    """An answer's Content-Length; one that is no number (an app's bug)
+    counts as none sent out yet (-1: no check that it was met)."""
+    try:
+        return int(value)
+    except ValueError:
+        return -1
+
+
+class Exchange:
+    """One request's answer: start_response, the WSGI write callable, and
+    the framing of what the app returns."""
+
+    def __init__(self, conn, environ, keep_alive, http11, connection):
+        self.conn = conn
+        self.sock = conn.sock
+        self.environ = environ
+        self.method = environ['REQUEST_METHOD']
+        self.keep_alive = keep_alive
+        self.http11 = http11
+        self.connection = connection
+        self.body = environ['wsgi.input']
+        self.body.exchange = self
+        self.status = None
+        self.headers = None
+        self.bodyless = False
+        self.head_sent = False
+        self.chunked = False
+        self.length = None
+        self.sent = 0
+
+    def run(self, app):
+        """Call ``app`` and send its answer; whether the connection may
+        serve another request."""
+        result = None
+        try:
+            result = app(self.environ, self.start_response)
+            self.send_result(result)
+        except (Exception, green.Timeout):
+            # The app failed (or the peer left mid-answer): a 500 if its
+            # answer has not begun, else the connection ends short.
+            self.keep_alive = False
+            if not self.head_sent:
+                self._send_failure()
+        finally:
+            close = getattr(result, 'close', None)
+            if close is not None:
+                close()
+        return self._reusable()
+
+    def start_response(self, status, headers, exc_info=None):
+        if exc_info:
+            try:
+                if self.head_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        code = int(status.split(' ', 1)[0])
+        self.status = status
+        self.headers = headers
+        self.bodyless = (code in (204, 304) or code < 200 or
+                         self.method == 'HEAD')
+        return self.write
+
+    def write(self, data):
+        """The WSGI write callable: ``data`` goes out at once."""
+        if data or not self.head_sent:
+            self._send(data)
+
+    def send_result(self, result):
+        if self.headers is not None and not self.head_sent and \
+                hasattr(result, '__len__'):
+            self._frame_complete_answer(result)
+        minimum = int(self.environ.get(WRITE_CHUNK_KEY, MINIMUM_CHUNK_SIZE))
+        queued = []
+        size = 0
+        for data in result:
+            if not data:
+                continue
+            if data.__class__ is green.FileSpan:
+                if queued:
+                    self._send(b''.join(queued))
+                    queued, size = [], 0
+                self._send_span(data)
+                continue
+            if isinstance(data, str):
+                data = data.encode('ascii')
+            queued.append(data)
+            size += len(data)
+            if size >= minimum:
+                self._send(queued[0] if len(queued) == 1 else
+                           b''.join(queued))
+                queued, size = [], 0
+        if queued:
+            self._send(b''.join(queued))
+        self._end_body()
+
+    def _frame_complete_answer(self, result):
+        """A list of chunks is the whole answer: it gets a Content-Length,
+        and if the client waits for 100 Continue that will never come,
+        the connection closes after it (the client may send the body or
+        not; nothing tells which)."""
+        if not self.bodyless and not any(
+                name.lower() == 'content-length' for name, _v in self.headers):
+            self.headers.append(('Content-Length',
+                                 str(sum(map(len, result)))))
+        if self.body.expect_continue:
+            self.keep_alive = False
+
+    def _head(self):
+        """The status line and headers, the framing decided."""
+        if self.headers is None:
+            raise AssertionError('write() before start_response()')
+        lines = ['HTTP/1.1 %s\r\n' % self.status]
+        has_date = False
+        for name, value in self.headers:
+            lower = name.lower()
+            if lower == 'content-length':
+                self.length = _answer_length(value)
+            elif lower == 'date':
+                has_date = True
+            lines.append('%s: %s\r\n' % (name, value))
+        if not has_date:
+            lines.append('Date: %s\r\n' % http_date())
+        if self.length is None and not self.bodyless:
+            if self.http11:
+                self.chunked = True
+                lines.append('Transfer-Encoding: chunked\r\n')
+            else:
+                # Only the end of the connection ends this answer.
+                self.keep_alive = False
+        if not self.keep_alive:
+            lines.append('Connection: close\r\n')
+        elif self.connection == 'keep-alive':
+            lines.append('Connection: keep-alive\r\n')
+        lines.append('\r\n')
+        return ''.join(lines).encode('latin-1')
+
+    def _send(self, data):
+        """Send ``data`` (framed), the head first if it has not gone."""
+        if self.bodyless:
+            data = b''
+        head = b'' if self.head_sent else self._head()
+        self.head_sent = True
+        self.sent += len(data)
+        if self.chunked and data:
+            data = b'%x\r\n%s\r\n' % (len(data), data)
+        if not head:
+            self.sock.sendall(data)
+        elif len(data) <= JOIN_LIMIT:
+            self.sock.sendall(head + data)
+        else:
+            self.sock.sendall(head)
+            self.sock.sendall(data)
+
+    def _send_span(self, span):
+        if not self.head_sent:
+            self._send(b'')
+        if self.bodyless:
+            return
+        if self.chunked:
+            self.sock.sendall(b'%x\r\n' % span.length)
+        green.send_file(self.sock, span.fd, span.offset, span.length)
+        self.sent += span.length
+        if self.chunked:
+            self.sock.sendall(b'\r\n')
+
+    def _end_body(self):
+        if not self.head_sent:
+            self._send(b'')
+        if self.chunked:
+            self.sock.sendall(LAST_CHUNK)
+        elif self.length is not None and self.sent < self.length and \
+                not self.bodyless:
+            # Short of its Content-Length: the client would wait for the
+            # rest, so the connection ends here.
+            self.keep_alive = False
+
+    def _send_failure(self):
+        self.status = '500 Internal Server Error'
+        self.headers = [('Content-type', 'text/plain'),
+                        ('Content-length', '0')]
+        self.bodyless = False
+        self.chunked = False
+        self.length = None
+        try:
+            self._send(b'')
+        except OSError:
+            pass
+
+    def _reusable(self):
+        """Whether the connection may read the next request: the answer
+        allows it, and this request's body is out of the way."""
+        if self.body.expect_continue:
+            # Never asked for the body: the client may or may not send it.
+            return False
+        if not self.keep_alive:
+            return False
+        if not self.body.fully_read():
+            try:
+                self.body.discard()
+            except (OSError, ValueError):
+                return False
+        return True
