@@ -521,6 +521,9 @@ class RequestBody:
         self.chunked = chunked
         # Left in the current chunk; -1: its size line is next; 0: done.
         self.chunk_left = -1
+        # Set when the chunked framing could not be read: where the body
+        # ends, and the next request starts, is unknown.
+        self.framing_lost = False
         self.expect_continue = expect_continue
         self.exchange = None
 
@@ -606,8 +609,10 @@ class RequestBody:
         try:
             size = int(line.split(b';', 1)[0], 16)
         except ValueError as err:
+            self.framing_lost = True
             raise ChunkReadError(err)
         if size < 0:
+            self.framing_lost = True
             raise ChunkReadError('negative chunk size %d' % size)
         self.chunk_left = size
         if not size:
@@ -823,7 +828,7 @@ class Exchange:
         if self.body.expect_continue:
             # Never asked for the body: the client may or may not send it.
             return False
-        if not self.keep_alive:
+        if not self.keep_alive or self.body.framing_lost:
             return False
         if not self.body.fully_read():
             try:
