@@ -92,6 +92,8 @@ _HEAD_END = re.compile(rb'\n\r?\n')
 # A header block of plain "name: value" lines only (what every client and
 # the proxy send), which skips the email parser; see parse_header_lines.
 _PLAIN_BLOCK = re.compile(r'(?:[\x21-\x39\x3b-\x7e]+:[^\r\n]*\r?\n)*\r?\n?\Z')
+# (name, value) of each line of such a block.
+_PLAIN_LINE = re.compile(r'([\x21-\x39\x3b-\x7e]+):[ \t]*([^\r\n]*)\r?\n')
 # Bytes str.split() takes for whitespace in a Latin-1 request line, other
 # than the space and the line end (see request_line_split_on_spaces).
 _SPLIT_BYTES = re.compile(rb'[\t\x0b\x0c\x1c-\x1f\x85\xa0]')
@@ -198,21 +200,19 @@ def parse_head(head, max_lines):
     if _PLAIN_BLOCK.match(text) is None:
         message = parse_header_lines(_header_lines(block), HTTPMessage)
         return method, target, version, message.items()
-    headers = []
-    for line in text.split('\n')[:-2]:
-        name, _colon, value = line.partition(':')
-        headers.append((name, value.lstrip(' \t').rstrip('\r')))
-    return method, target, version, headers
+    return method, target, version, _PLAIN_LINE.findall(text)
 
 
 def _header_lines(block):
     """The header block's lines, line ends kept, its last the blank line
     or b'' (the head ended without one)."""
-    lines = block.split(b'\n')
-    last = lines.pop()
-    lines = [line + b'\n' for line in lines]
-    if last or not lines:
-        lines += [last, b''] if last else [b'']
+    pieces = block.split(b'\n')
+    partial = pieces.pop()
+    lines = [piece + b'\n' for piece in pieces]
+    if partial:
+        lines.append(partial)
+    if not lines or lines[-1] not in (b'\r\n', b'\n'):
+        lines.append(b'')
     return lines
 
 
@@ -449,7 +449,8 @@ class Connection:
         environ['REQUEST_METHOD'] = method
         path, question, query = target.partition('?')
         environ['RAW_PATH_INFO'] = path
-        environ['PATH_INFO'] = unquote(path, encoding='latin1')
+        environ['PATH_INFO'] = unquote(path, encoding='latin1') \
+            if '%' in path else path
         if question:
             environ['QUERY_STRING'] = query
         # The first value of these, as the stdlib message's get() gives it.
@@ -661,6 +662,8 @@ class Exchange:
         self.head_sent = False
         self.chunked = False
         self.length = None
+        # The body's size when the app returned all of it at once.
+        self.complete_length = None
         self.sent = 0
 
     def run(self, app):
@@ -730,14 +733,11 @@ class Exchange:
         self._end_body()
 
     def _frame_complete_answer(self, result):
-        """A list of chunks is the whole answer: it gets a Content-Length,
-        and if the client waits for 100 Continue that will never come,
-        the connection closes after it (the client may send the body or
-        not; nothing tells which)."""
-        if not self.bodyless and not any(
-                name.lower() == 'content-length' for name, _v in self.headers):
-            self.headers.append(('Content-Length',
-                                 str(sum(map(len, result)))))
+        """A list of chunks is the whole answer: it gets a Content-Length
+        (``_head``), and if the client waits for 100 Continue that will
+        never come, the connection closes after it (the client may send
+        the body or not; nothing tells which)."""
+        self.complete_length = sum(map(len, result))
         if self.body.expect_continue:
             self.keep_alive = False
 
@@ -756,6 +756,10 @@ class Exchange:
             lines.append('%s: %s\r\n' % (name, value))
         if not has_date:
             lines.append('Date: %s\r\n' % http_date())
+        if self.length is None and self.complete_length is not None and \
+                not self.bodyless:
+            self.length = self.complete_length
+            lines.append('Content-Length: %d\r\n' % self.length)
         if self.length is None and not self.bodyless:
             if self.http11:
                 self.chunked = True
