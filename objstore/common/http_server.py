@@ -453,18 +453,19 @@ class Connection:
             if '%' in path else path
         if question:
             environ['QUERY_STRING'] = query
-        # The first value of these, as the stdlib message's get() gives it.
+        # The first value of these, as the stdlib message's get() gives it
+        # (trailing blanks kept).
         firsts = {}
         raw = []
-        for name, value in headers:
-            value = value.strip(' \t\n\r')
+        for name, parsed in headers:
+            value = parsed.strip(' \t\n\r')
             raw.append((name, value))
             if '_' in name:
                 # A header with '_' would share its key with one with '-'.
                 continue
             key = name.replace('-', '_').upper()
             if key in _FIRST_VALUES and key not in firsts:
-                firsts[key] = value
+                firsts[key] = parsed
             if key == 'CONTENT_TYPE' or key == 'CONTENT_LENGTH':
                 continue
             key = 'HTTP_' + key
