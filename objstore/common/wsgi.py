@@ -14,7 +14,6 @@ thread with its own event hub: the in-process servers of unit tests.
 """
 
 import errno
-import http.client
 import os
 import select
 import shutil
@@ -31,6 +30,7 @@ from paste.deploy import loadapp
 from objstore.common import green, metrics
 from objstore.common.backend_client import allow_header_count
 from objstore.common.config import ConfBase, readconf
+from objstore.common.constraints import MAX_HEADER_COUNT
 from objstore.common.exceptions import ConfigError
 from objstore.common.http_server import HttpServer
 from objstore.common.infocache import SHARED_CACHE_KEY
@@ -115,10 +115,11 @@ def bind_socket(ip, port, backlog=4096):
 
 def serve_forever(sock, app, server_conf):
     """Serve ``app`` on ``sock`` in this process until interrupted."""
+    # The backend client's answers take as many header lines as requests.
     allow_header_count()
     HttpServer(app, client_timeout=server_conf.client_timeout,
                max_clients=server_conf.max_clients,
-               max_header_lines=http.client._MAXHEADERS).serve(sock)
+               max_header_lines=MAX_HEADER_COUNT).serve(sock)
 
 
 # Exit status of a worker that could not load its app.
@@ -365,14 +366,16 @@ class _StoppableSocket:
 class ThreadedServer:
     """A WSGI app on a loopback port, served from a background OS thread."""
 
-    def __init__(self, app, host='127.0.0.1', port=0, client_timeout=30.0):
+    def __init__(self, app, host='127.0.0.1', port=0, client_timeout=30.0,
+                 max_clients=1024):
         self.app = app
         self.host = host
         self._ready = threading.Event()
         self._listener = None
         self.port = None
         self._conf = WSGIServerConf(bind_ip=host, bind_port=port,
-                                    client_timeout=client_timeout)
+                                    client_timeout=client_timeout,
+                                    max_clients=max_clients)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         if not self._ready.wait(10):

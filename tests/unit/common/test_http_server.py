@@ -31,8 +31,9 @@ def echo_app(environ, start_response):
 def serve():
     servers = []
 
-    def start(app, client_timeout=30.0, host='127.0.0.1'):
-        server = ThreadedServer(app, host=host, client_timeout=client_timeout)
+    def start(app, client_timeout=30.0, host='127.0.0.1', max_clients=1024):
+        server = ThreadedServer(app, host=host, client_timeout=client_timeout,
+                                max_clients=max_clients)
         servers.append(server)
         return server
     yield start
@@ -455,6 +456,20 @@ def test_environ_keys(serve):
     assert 'CONTENT_LENGTH' not in environ
     assert environ['wsgi.url_scheme'] == 'http'
     assert environ['SCRIPT_NAME'] == ''
+
+
+def test_max_clients_bounds_the_connections_served_at_once(serve):
+    server = serve(echo_app, max_clients=1)
+    with connect(server) as first, connect(server) as second:
+        first.sendall(b'GET /first HTTP/1.1\r\n\r\n')
+        assert Reader(first).answer()[2] == b'GET /first|'
+        second.sendall(b'GET /second HTTP/1.1\r\n\r\n')
+        waiting = Reader(second)
+        # The first connection, kept alive, holds the only place.
+        assert not waiting.closed(wait=0.5) and waiting.buffer == b''
+        first.close()
+        waiting.sock.settimeout(10)
+        assert waiting.answer()[2] == b'GET /second|'
 
 
 def test_ipv6_bind(serve):
