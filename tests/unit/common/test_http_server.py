@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from objstore.common import green
 from objstore.common.wsgi import ThreadedServer
 
 # The longest request line a server reads (eventlet's limit too).
@@ -456,6 +457,29 @@ def test_environ_keys(serve):
     assert 'CONTENT_LENGTH' not in environ
     assert environ['wsgi.url_scheme'] == 'http'
     assert environ['SCRIPT_NAME'] == ''
+
+
+def test_unbuffered_answer_sends_each_chunk_at_once(serve):
+    release = threading.Event()
+
+    def app(environ, start_response):
+        green.write_unbuffered(environ)
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+
+        def body():
+            yield b' '
+            release.wait(10)
+            yield b'done'
+        return body()
+    server = serve(app)
+    with connect(server) as sock:
+        sock.sendall(b'GET / HTTP/1.1\r\n\r\n')
+        reader = Reader(sock)
+        status, headers = reader.head()
+        # The heartbeat's space arrives while the app still works.
+        assert reader.line() == b'1' and reader.take(3) == b' \r\n'
+        release.set()
+        assert reader.chunks() == b'done'
 
 
 def test_max_clients_bounds_the_connections_served_at_once(serve):
