@@ -15,7 +15,7 @@ import socket
 import pytest
 
 from objstore.common import http as http_head
-from objstore.common.http_server import parse_head
+from objstore.common.http_head import parse_head
 from objstore.common.wsgi import serve_in_thread
 
 
