@@ -73,7 +73,9 @@ class Reader:
 
     def head(self):
         """(status code, {lower-case name: value})."""
-        status = int(self.line().split(b' ')[1])
+        status_line = self.line()
+        assert status_line.startswith(b'HTTP/1.'), status_line
+        status = int(status_line.split(b' ')[1])
         headers = {}
         while True:
             line = self.line()
