@@ -30,7 +30,9 @@ from paste.deploy import loadapp
 from objstore.common import green, metrics
 from objstore.common.backend_client import allow_header_count
 from objstore.common.config import ConfBase, readconf
+from objstore.common.constraints import MAX_HEADER_COUNT
 from objstore.common.exceptions import ConfigError
+from objstore.common.http_server import HttpServer
 from objstore.common.infocache import SHARED_CACHE_KEY
 from objstore.common.log import get_logger
 
@@ -111,33 +113,13 @@ def bind_socket(ip, port, backlog=4096):
     return sock
 
 
-class _NullLog:
-    """Eventlet's own request log is off: servers write their access lines."""
-
-    def write(self, data):
-        pass
-
-    def info(self, *args, **kwargs):
-        pass
-
-    def debug(self, *args, **kwargs):
-        pass
-
-    def error(self, *args, **kwargs):
-        pass
-
-
 def serve_forever(sock, app, server_conf):
     """Serve ``app`` on ``sock`` in this process until interrupted."""
+    # The backend client's answers take as many header lines as requests.
     allow_header_count()
-    green.wsgi_server(
-        sock, app, log=_NullLog(), log_output=False,
-        custom_pool=green.GreenPool(server_conf.max_clients),
-        socket_timeout=server_conf.client_timeout,
-        minimum_chunk_size=4096, debug=False,
-        # Header names go out as the app wrote them (Swift does the same):
-        # S3 clients keep x-amz-meta-* names' case as their metadata keys.
-        capitalize_response_headers=False)
+    HttpServer(app, client_timeout=server_conf.client_timeout,
+               max_clients=server_conf.max_clients,
+               max_header_lines=MAX_HEADER_COUNT).serve(sock)
 
 
 # Exit status of a worker that could not load its app.
@@ -362,8 +344,8 @@ def run_server(conf_path, app_name='main'):
 class _StoppableSocket:
     """Wraps a listening socket so that accept() ends the server loop.
 
-    eventlet's server loop exits on SystemExit from accept(); ``stop()``
-    sets the flag and pokes the socket from outside the server's hub.
+    The server loop exits on SystemExit from accept(); ``stop()`` sets the
+    flag and pokes the socket from outside the server's hub.
     """
 
     def __init__(self, sock):
@@ -384,14 +366,16 @@ class _StoppableSocket:
 class ThreadedServer:
     """A WSGI app on a loopback port, served from a background OS thread."""
 
-    def __init__(self, app, host='127.0.0.1', port=0, client_timeout=30.0):
+    def __init__(self, app, host='127.0.0.1', port=0, client_timeout=30.0,
+                 max_clients=1024):
         self.app = app
         self.host = host
         self._ready = threading.Event()
         self._listener = None
         self.port = None
         self._conf = WSGIServerConf(bind_ip=host, bind_port=port,
-                                    client_timeout=client_timeout)
+                                    client_timeout=client_timeout,
+                                    max_clients=max_clients)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         if not self._ready.wait(10):

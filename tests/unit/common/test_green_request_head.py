@@ -1,4 +1,4 @@
-"""The WSGI server's own request-head parser (common.green, with the
+"""The HTTP server's own request-head parser (common.http_server, with the
 header helpers of common.http).
 
 Plain header blocks are read without the email package's parser; what
@@ -15,6 +15,7 @@ import socket
 import pytest
 
 from objstore.common import http as http_head
+from objstore.common.http_head import parse_head
 from objstore.common.wsgi import serve_in_thread
 
 
@@ -64,6 +65,24 @@ def test_random_header_blocks_parse_as_the_stdlib_parses_them():
                             for _piece in range(rng.randint(0, 6)))
             lines.append(line + rng.choice([b'\r\n', b'\n']))
         assert_same_headers(b''.join(lines) + rng.choice([b'\r\n', b'']))
+
+
+def test_random_request_heads_parse_as_the_stdlib_parses_them():
+    # The server's own path for plain blocks (no email parser at all).
+    rng = random.Random(13)
+    pieces = [b'X-A', b'Host', b':', b': ', b' ', b'\t', b'\r', b'v', b'\xe9',
+              b'-', b'=', b'Content-Length', b'\x7f']
+    for _ in range(3000):
+        lines = [b''.join(rng.choice(pieces)
+                          for _piece in range(rng.randint(0, 6)))
+                 + rng.choice([b'\r\n', b'\n'])
+                 for _line in range(rng.randint(0, 5))]
+        block = b''.join(lines) + rng.choice([b'\r\n', b''])
+        # What the server reads of it: through the first blank line.
+        head = b''.join(http_head.read_header_lines(io.BytesIO(block)))
+        _method, _target, _version, headers = parse_head(
+            b'GET / HTTP/1.1\r\n' + head, 100)
+        assert list(headers) == stdlib_headers(block).items(), block
 
 
 def test_header_limits_raise_as_the_stdlib_does(monkeypatch):

@@ -1,4 +1,5 @@
 import logging
+import re
 
 from objstore.common import green
 from objstore.common.log import get_logger, get_txn_id, log_access, set_txn_id
@@ -94,3 +95,30 @@ def test_records_skip_the_fields_the_format_never_shows(tmp_path):
     assert record.funcName == "(unknown function)"
     line = (tmp_path / 'x.log').read_text()
     assert line.endswith(' "GET /a/c/o" 200 5 0.0100 txn:tx1\n')
+
+
+def test_access_line_is_written_without_a_log_record(tmp_path, monkeypatch):
+    """One per request: written straight to the handler's file, in the
+    layout logging gives every other line."""
+    log_file = tmp_path / 'direct.log'
+    logger = get_logger({'log_file': str(log_file)}, 'test-log-direct')
+    message = '1.2.3.4 "GET /a/c/o%0A" 200 5 0.0100 txn:tx1'
+    logger.info('%s', message, extra={'access': True})
+
+    def no_records(*_args, **_kwargs):
+        raise AssertionError('an access line made a LogRecord')
+    monkeypatch.setattr(logging.Logger, 'makeRecord', no_records)
+    log_access(logger, 'GET', '/a/c/o\n', 200, 5, 0.01, 'tx1', '1.2.3.4')
+    by_logging, direct = log_file.read_text().splitlines()
+    layout = re.compile(r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (.*)\Z')
+    assert layout.match(direct).group(1) == \
+        layout.match(by_logging).group(1)
+    assert direct.endswith(' objstore.test-log-direct INFO: ' + message)
+
+
+def test_access_line_goes_through_logging_when_info_is_off(tmp_path):
+    log_file = tmp_path / 'quiet.log'
+    logger = get_logger({'log_file': str(log_file), 'log_level': 'warning'},
+                        'test-log-quiet')
+    log_access(logger, 'GET', '/a/c/o', 200, 5, 0.01, 'tx1', '1.2.3.4')
+    assert log_file.read_text() == ''
