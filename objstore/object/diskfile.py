@@ -256,7 +256,15 @@ class DiskFileManager:
 
     def check_free_space(self, device_path, size):
         """DiskFileNoSpace when writing ``size`` bytes would eat into the
-        operator's ``fallocate_reserve``."""
+        operator's ``fallocate_reserve``.
+
+        Without a reserve there is nothing to ask the disk (one statfs a
+        write, as Swift): a body larger than the free space is refused by
+        the writer's fallocate, a chunked one by its writes, with the same
+        DiskFileNoSpace.
+        """
+        if self.settings.fallocate_reserve <= 0:
+            return
         stats = os.statvfs(device_path)
         free = stats.f_bavail * stats.f_frsize
         if free - (size or 0) < self.settings.fallocate_reserve:

@@ -156,6 +156,24 @@ def test_fallocate_reserve_gives_no_space(devices, device_path):
     assert tmp_files(device_path) == []
 
 
+def test_without_a_reserve_a_write_asks_the_disk_nothing(mgr, monkeypatch):
+    def refuse(path):
+        raise AssertionError('statvfs(%s) on a write' % path)
+    monkeypatch.setattr(os, 'statvfs', refuse)
+    put_object(mgr, 'o', b'abc', T1)
+    mgr.get_diskfile('sda', '0', 'a', 'c', 'o').delete(T2)
+
+
+def test_without_a_reserve_a_body_larger_than_the_disk_gets_no_space(
+        mgr, device_path):
+    stats = os.statvfs(device_path)
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    with pytest.raises(DiskFileNoSpace):
+        with df.create(stats.f_blocks * stats.f_frsize + 1):
+            pass
+    assert tmp_files(device_path) == []
+
+
 def test_largest_metadata_uses_sidecar_on_disk(mgr):
     meta = {'X-Object-Meta-K%02d' % i: 'v' * (43 if i < 46 else 42)
             for i in range(90)}
