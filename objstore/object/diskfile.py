@@ -42,10 +42,11 @@ Write order (the crash-safety invariant): the body goes to a temp file in
 ``<device>/tmp/<hash[0]>/``, missing dirs of the hash dir are created,
 then metadata (xattrs or a sidecar also written there), fsync, rename the
 sidecar and then the file into the hash dir, fsync the hash dir (and the
-parent of any dir just created), and only then are older files of the hash removed and the suffix
-hash invalidated. A crash at any point leaves the old state or the new one
-visible, never a partial file: a partial body is only ever in tmp/ (an
-empty new hash dir is all a crash before the rename can leave there).
+parent of any dir just created), and only then are older files of the hash
+removed and the suffix hash invalidated. A crash at any point leaves the
+old state or the new one visible, never a partial file: a partial body is
+only ever in tmp/ (an empty new hash dir is all a crash before the rename
+can leave there).
 
 Two phases, ``put()`` then ``commit()``: for a replicated object the
 .data is complete and durable once ``put()`` returns (any one replica is
@@ -152,8 +153,8 @@ class DiskFileManager:
         self.settings = settings
         self.logger = logger
         self._offload = BatchedOffload()
-        self._spread = set()  # (device path, policy index) seen by
-                              # spread_object_dirs in this process
+        # (device path, policy index) pairs spread_object_dirs has done.
+        self._spread = set()
 
     def device_path(self, device):
         """The device's root, or DiskFileDeviceUnavailable (-> 507)."""
