@@ -8,11 +8,15 @@ fsynced.
 
 ``start_writeback`` only hurries the disk along (a large file's pages go
 out while the rest is still arriving, so its final fsync has little left
-to wait for); it makes nothing durable by itself.
+to wait for); it makes nothing durable by itself. ``spread_subdirs`` only
+changes where the filesystem places new directories; it makes nothing
+durable either.
 """
 
 import ctypes
+import fcntl
 import os
+import struct
 import tempfile
 
 # sync_file_range(2) flag: start writing the range's dirty pages, wait for
@@ -38,6 +42,46 @@ def start_writeback(fd, offset, length):
     """
     if _sync_file_range is not None:
         _sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE)
+
+
+# The inode flag chattr(1) sets with +T ("top of directory hierarchy",
+# FS_TOPDIR_FL in linux/fs.h) and the ioctls that read and write a file's
+# flags (an unsigned int, whatever the ioctl numbers say).
+FS_IOC_GETFLAGS = 0x80086601
+FS_IOC_SETFLAGS = 0x40086602
+FS_TOPDIR_FL = 0x00020000
+_FLAGS = struct.Struct('I')
+
+
+def spread_subdirs(path):
+    """Ask the filesystem to place each new subdirectory of ``path`` in
+    a block group of its own choosing, as it does for those of ``/``;
+    True when it took the request.
+
+    ext4 puts a new directory, and a new file, in the group of its parent
+    (its inode table), and takes the first free inode there. Without a
+    journal it skips, one by one, every inode freed there in the last
+    minute or more. One tree taking all the creations and deletions of a
+    busy store keeps one group full of such inodes, and every mkdir and
+    file creation scanned them (perf: two thirds of a 4 KiB PUT's CPU).
+    Best effort: filesystems without the flag refuse it, and nothing
+    depends on it but speed.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        flags = _FLAGS.unpack(fcntl.ioctl(fd, FS_IOC_GETFLAGS,
+                                          _FLAGS.pack(0)))[0]
+        if not flags & FS_TOPDIR_FL:
+            fcntl.ioctl(fd, FS_IOC_SETFLAGS,
+                        _FLAGS.pack(flags | FS_TOPDIR_FL))
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def fsync_dir(path):

@@ -38,14 +38,15 @@ For the replicator and auditor::
     plus hashes.get_hashes / invalidate_hash / quarantine_files and
     hashdir.cleanup_ondisk_files / iter_hash_dirs.
 
-Write order (the crash-safety invariant): the body goes to ``<device>/tmp/``,
-missing dirs of the hash dir are created, then metadata (xattrs or a
-sidecar also written in tmp/), fsync, rename the sidecar and then the file
-into the hash dir, fsync the hash dir (and the parent of any dir just
-created), and only then are older files of the hash removed and the suffix
-hash invalidated. A crash at any point leaves the old state or the new one
-visible, never a partial file: a partial body is only ever in tmp/ (an
-empty new hash dir is all a crash before the rename can leave there).
+Write order (the crash-safety invariant): the body goes to a temp file in
+``<device>/tmp/<hash[0]>/``, missing dirs of the hash dir are created,
+then metadata (xattrs or a sidecar also written there), fsync, rename the
+sidecar and then the file into the hash dir, fsync the hash dir (and the
+parent of any dir just created), and only then are older files of the hash
+removed and the suffix hash invalidated. A crash at any point leaves the
+old state or the new one visible, never a partial file: a partial body is
+only ever in tmp/ (an empty new hash dir is all a crash before the rename
+can leave there).
 
 Two phases, ``put()`` then ``commit()``: for a replicated object the
 .data is complete and durable once ``put()`` returns (any one replica is
@@ -71,7 +72,8 @@ from objstore.common import green
 from objstore.common.green import FileSpan
 from objstore.common.offload import BatchedOffload
 from objstore.common.durable import (
-    fsync_dir, fsync_new_dirs, make_dirs, start_writeback)
+    fsync_dir, fsync_new_dirs, make_dirs, makedirs_durable, spread_subdirs,
+    start_writeback)
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.timestamp import Timestamp
 from objstore.object import (asyncpending, expiring, hashdir, hashes,
@@ -151,6 +153,8 @@ class DiskFileManager:
         self.settings = settings
         self.logger = logger
         self._offload = BatchedOffload()
+        # (device path, policy index) pairs spread_object_dirs has done.
+        self._spread = set()
 
     def device_path(self, device):
         """The device's root, or DiskFileDeviceUnavailable (-> 507)."""
@@ -170,6 +174,25 @@ class DiskFileManager:
                              hash_conf=self.settings.hash_conf)
         return DiskFile(self, self.device_path(device), partition, obj_hash,
                         int(policy_index), name)
+
+    def spread_object_dirs(self, device_path, policy_index):
+        """Have the filesystem place the partition dirs of ``objects[-N]``
+        and the temp subdirs (``ondisk.temp_dir_relpath``) apart from each
+        other (``durable.spread_subdirs``); once per device and process.
+
+        Each new dir, and each file made in it, then takes its inode from
+        its own part of the disk, and each deletion frees one there: no
+        part holds so many recently freed inodes that every creation has
+        to pass them over. Creates the two dirs when missing.
+        """
+        if (device_path, policy_index) in self._spread:
+            return
+        for relpath in (ondisk.policy_dir(ondisk.OBJECTS, policy_index),
+                        ondisk.TMP_DIR):
+            path = os.path.join(device_path, relpath)
+            makedirs_durable(path)
+            spread_subdirs(path)
+        self._spread.add((device_path, policy_index))
 
     def iter_audit_locations(self, device, policy_index=0):
         device_path = self.device_path(device)
@@ -234,7 +257,15 @@ class DiskFileManager:
 
     def check_free_space(self, device_path, size):
         """DiskFileNoSpace when writing ``size`` bytes would eat into the
-        operator's ``fallocate_reserve``."""
+        operator's ``fallocate_reserve``.
+
+        Without a reserve there is nothing to ask the disk (one statfs a
+        write, as Swift): a body larger than the free space is refused by
+        the writer's fallocate, a chunked one by its writes, with the same
+        DiskFileNoSpace.
+        """
+        if self.settings.fallocate_reserve <= 0:
+            return
         stats = os.statvfs(device_path)
         free = stats.f_bavail * stats.f_frsize
         if free - (size or 0) < self.settings.fallocate_reserve:
@@ -308,7 +339,8 @@ class DiskFile(BaseDiskFile):
         self.name = name
         self.hash_dir = os.path.join(device_path, ondisk.hash_dir_relpath(
             policy_index, partition, obj_hash))
-        self.tmp_dir = os.path.join(device_path, ondisk.TMP_DIR)
+        self.tmp_dir = os.path.join(device_path,
+                                    ondisk.temp_dir_relpath(obj_hash))
         self._metadata = None
         self._data_metadata = None
         self._data_path = None
@@ -681,6 +713,7 @@ class DiskFileWriter:
         df = self.diskfile
         df.manager.check_free_space(df.device_path, self.size)
         try:
+            df.manager.spread_object_dirs(df.device_path, df.policy_index)
             self._create_tmp()
         except OSError as err:
             self._discard()
@@ -837,7 +870,8 @@ without a put()
 
 
 def remove_tmp_older_than(device_path, age, now=None):
-    """Remove temp files a crashed server left in ``<device>/tmp/``.
+    """Remove temp files a crashed server left in ``<device>/tmp/`` and
+    in the temp subdirs of object writes, which stay.
 
     For the replicator's housekeeping; a live write's temp file is young.
     """
@@ -846,8 +880,22 @@ def remove_tmp_older_than(device_path, age, now=None):
     removed = 0
     for name in hashdir.listdir(tmp_dir):
         path = os.path.join(tmp_dir, name)
+        if name in ondisk.TMP_SUBDIRS:
+            removed += _remove_older_than(path, hashdir.listdir(path),
+                                          now - age)
+        else:
+            removed += _remove_older_than(tmp_dir, [name], now - age)
+    return removed
+
+
+def _remove_older_than(directory, names, cutoff):
+    """Remove the ``names`` of ``directory`` (files or trees) last
+    changed before ``cutoff``; how many went."""
+    removed = 0
+    for name in names:
+        path = os.path.join(directory, name)
         try:
-            if os.stat(path).st_mtime < now - age:
+            if os.stat(path).st_mtime < cutoff:
                 if os.path.isdir(path):
                     shutil.rmtree(path, ignore_errors=True)
                 else:

@@ -11,7 +11,7 @@ Layout under one device (DESIGN.md "On disk")::
                                                        /<timestamp>.ts
                                                        /<file>.mdjson
     <device>/objects[-N]/<partition>/hashes.json
-    <device>/tmp/
+    <device>/tmp/<hash[0]>/          (temp files of object writes)
     <device>/async_pending[-N]/<hash[-3:]>/<hash>-<timestamp>
     <device>/expiring[-N]/<delete_at>/<hash>
     <device>/quarantined/objects[-N]/<hash>[-<n>]/
@@ -61,6 +61,10 @@ DURABLE_MARK = 'd'
 KNOWN_EXTS = (DATA_EXT, META_EXT, TOMBSTONE_EXT)
 
 TMP_DIR = 'tmp'
+# An object write's temp file lives in one of these subdirs of tmp/, the
+# first hex digit of its hash: the filesystem places each subdir apart,
+# which spreads the creations and deletions over the disk (diskfile).
+TMP_SUBDIRS = tuple('0123456789abcdef')
 OBJECTS = 'objects'
 ASYNC_PENDING = 'async_pending'
 EXPIRING = 'expiring'
@@ -122,6 +126,15 @@ def hash_dir_relpath(policy_index, partition, obj_hash):
     """
     return '/'.join((policy_dir(OBJECTS, policy_index), str(int(partition)),
                      suffix_of(obj_hash), obj_hash))
+
+
+def temp_dir_relpath(obj_hash):
+    """The temp dir of a write of ``obj_hash``, relative to the device.
+
+    >>> temp_dir_relpath('d41d8cd98f00b204e9800998ecf8427e')
+    'tmp/d'
+    """
+    return '%s/%s' % (TMP_DIR, obj_hash[0])
 
 
 def make_filename(timestamp, ext):

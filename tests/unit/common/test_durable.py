@@ -1,4 +1,6 @@
+import fcntl
 import os
+import struct
 
 import pytest
 
@@ -91,3 +93,26 @@ def test_make_dirs_goes_up_only_while_parents_are_missing(tmp_path,
     del calls[:]
     assert make_dirs(str(suffix_dir / 'hash')) == []
     assert calls == [('isdir', 'part/def/hash')]
+
+
+def dir_flags(path):
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        return struct.unpack('I', fcntl.ioctl(
+            fd, durable.FS_IOC_GETFLAGS, struct.pack('I', 0)))[0]
+    finally:
+        os.close(fd)
+
+
+def test_spread_subdirs_sets_the_top_directory_flag(tmp_path):
+    """On ext4 (the filesystem here, DESIGN.md), as chattr +T does."""
+    assert not dir_flags(tmp_path) & durable.FS_TOPDIR_FL
+    assert durable.spread_subdirs(str(tmp_path))
+    assert dir_flags(tmp_path) & durable.FS_TOPDIR_FL
+    assert durable.spread_subdirs(str(tmp_path))  # already set: still fine
+
+
+def test_spread_subdirs_of_what_is_no_dir_is_refused_quietly(tmp_path):
+    assert not durable.spread_subdirs(str(tmp_path / 'missing'))
+    (tmp_path / 'file').write_bytes(b'')
+    assert not durable.spread_subdirs(str(tmp_path / 'file'))

@@ -217,11 +217,12 @@ def container_backend():
 
 
 def tmp_files(device_path):
-    """What is left in a device's tmp/ (should be nothing after a request)."""
-    try:
-        return os.listdir(os.path.join(device_path, 'tmp'))
-    except FileNotFoundError:
-        return []
+    """The files left in a device's tmp/ and its subdirs (paths relative
+    to tmp/; should be none after a request)."""
+    tmp_dir = os.path.join(device_path, 'tmp')
+    return sorted(os.path.relpath(os.path.join(parent, name), tmp_dir)
+                  for parent, _dirs, names in os.walk(tmp_dir)
+                  for name in names)
 
 
 def object_files(device_path):

@@ -21,7 +21,7 @@ from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.object.memdiskfile import InMemoryDiskFileManager
 from tests.helpers import ts as ts_after
 from tests.unit.object.conftest import (
-    HASH_CONF, object_files, opath, put_object)
+    HASH_CONF, object_files, opath, put_object, tmp_files)
 
 ts = functools.partial(ts_after, base=time.time())
 BODY = b'x' * 1000
@@ -113,7 +113,7 @@ def test_check_runs_under_the_partition_lock_and_can_refuse(mgr,
             writer.write(b'abc')
             writer.put({'X-Timestamp': ts(1)}, check=refuse)
     assert not os.path.exists(df.hash_dir)
-    assert os.listdir(os.path.join(device_path, 'tmp')) == []
+    assert tmp_files(device_path) == []
 
 
 def withdraw(server, timestamp):

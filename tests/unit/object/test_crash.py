@@ -16,7 +16,8 @@ import pytest
 
 from objstore.common.timestamp import Timestamp
 from tests.helpers import wait_for
-from tests.unit.object.conftest import ServerProcess, object_files, opath
+from tests.unit.object.conftest import (
+    ServerProcess, object_files, opath, tmp_files)
 
 BIG = 32 * 1024 * 1024
 @pytest.fixture(params=['false', 'true'])
@@ -31,10 +32,8 @@ def server_process(request, tmp_path):
 
 
 def tmp_names(device_path):
-    try:
-        return set(os.listdir(os.path.join(device_path, 'tmp')))
-    except FileNotFoundError:
-        return set()
+    """The files in a device's tmp/ and its subdirs."""
+    return set(tmp_files(device_path))
 
 
 def start_slow_put(server, path, timestamp):

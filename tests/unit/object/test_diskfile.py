@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from objstore.common import durable
 from objstore.common.exceptions import (
     DiskFileCollision, DiskFileDeleted, DiskFileDeviceUnavailable,
     DiskFileExpired, DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
@@ -14,15 +15,12 @@ from objstore.object import hashdir, ondisk
 from objstore.object.diskfile import (
     WRITEBACK_BYTES, DiskFileManager, DiskFileSettings, remove_tmp_older_than)
 from tests.helpers import dirty_pages, wait_for
-from tests.unit.object.conftest import HASH_CONF, put_object
+from tests.unit.common.test_durable import dir_flags
+from tests.unit.object.conftest import HASH_CONF, put_object, tmp_files
 
 # Recent timestamps: a tombstone older than reclaim_age is removed at once.
 BASE = int(time.time())
 T1, T2, T3 = (Timestamp(BASE + i).normal for i in (1, 2, 3))
-
-
-def tmp_listing(device_path):
-    return hashdir.listdir(os.path.join(device_path, 'tmp'))
 
 
 def test_put_then_open_and_read(mgr, device_path):
@@ -41,7 +39,7 @@ def test_put_then_open_and_read(mgr, device_path):
     df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
     df.open()
     assert b''.join(df.reader().iter_range(5000, 5010)) == body[5000:5010]
-    assert tmp_listing(device_path) == []
+    assert tmp_files(device_path) == []
 
 
 def test_writer_starts_writeback_while_the_body_arrives(mgr, device_path):
@@ -55,7 +53,7 @@ def test_writer_starts_writeback_while_the_body_arrives(mgr, device_path):
         while writer.bytes_written < total:
             writer.write(chunk)
         tmp_path = os.path.join(device_path, 'tmp',
-                                tmp_listing(device_path)[0])
+                                tmp_files(device_path)[0])
         tail_pages = len(chunk) // 4096
         assert wait_for(lambda: dirty_pages(tmp_path) <= tail_pages,
                         timeout=10)
@@ -126,7 +124,7 @@ def test_expired_object(mgr):
 def test_known_size_is_fallocated_up_front(mgr, device_path):
     df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
     with df.create(1000000) as writer:
-        [tmp_name] = tmp_listing(device_path)
+        [tmp_name] = tmp_files(device_path)
         tmp_path = os.path.join(device_path, 'tmp', tmp_name)
         assert os.stat(tmp_path).st_blocks * 512 >= 1000000
         writer.write(b'x' * 1000000)
@@ -141,7 +139,7 @@ def test_writer_without_put_leaves_nothing(mgr, device_path):
         with df.create(100) as writer:
             writer.write(b'x' * 50)
             raise RuntimeError('client went away')
-    assert tmp_listing(device_path) == []
+    assert tmp_files(device_path) == []
     assert not os.path.exists(df.hash_dir)
 
 
@@ -155,7 +153,25 @@ def test_fallocate_reserve_gives_no_space(devices, device_path):
             pass
     with pytest.raises(DiskFileNoSpace):
         df.delete(T1)
-    assert tmp_listing(device_path) == []
+    assert tmp_files(device_path) == []
+
+
+def test_without_a_reserve_a_write_asks_the_disk_nothing(mgr, monkeypatch):
+    def refuse(path):
+        raise AssertionError('statvfs(%s) on a write' % path)
+    monkeypatch.setattr(os, 'statvfs', refuse)
+    put_object(mgr, 'o', b'abc', T1)
+    mgr.get_diskfile('sda', '0', 'a', 'c', 'o').delete(T2)
+
+
+def test_without_a_reserve_a_body_larger_than_the_disk_gets_no_space(
+        mgr, device_path):
+    stats = os.statvfs(device_path)
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    with pytest.raises(DiskFileNoSpace):
+        with df.create(stats.f_blocks * stats.f_frsize + 1):
+            pass
+    assert tmp_files(device_path) == []
 
 
 def test_largest_metadata_uses_sidecar_on_disk(mgr):
@@ -281,3 +297,37 @@ def test_an_opened_diskfile_parses_each_timestamp_once(mgr):
     df.close()
     assert (df.timestamp, df.data_timestamp) == (Timestamp(T3),
                                                  Timestamp(T1))
+
+
+def test_remove_stale_tmp_files_of_writes_keeps_their_subdirs(mgr,
+                                                              device_path):
+    subdir = os.path.join(device_path, ondisk.TMP_DIR, 'a')
+    os.makedirs(subdir)
+    for name, age in (('.obj-old', 1000), ('.obj-young', 1)):
+        path = os.path.join(subdir, name)
+        open(path, 'w').close()
+        os.utime(path, (1700000000 - age, 1700000000 - age))
+    os.utime(subdir, (1700000000 - 1000, 1700000000 - 1000))
+    assert remove_tmp_older_than(device_path, 100, now=1700000000) == 1
+    assert os.listdir(subdir) == ['.obj-young']
+
+
+def test_a_write_makes_its_temp_file_in_the_subdir_of_its_hash(
+        mgr, device_path):
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    with df.create(3) as writer:
+        writer.write(b'abc')
+        assert tmp_files(device_path) == [
+            os.path.join(df.hash[0], os.path.basename(writer._tmp_path))]
+        writer.put({'X-Timestamp': T1})
+    assert tmp_files(device_path) == []
+
+
+def test_a_write_has_the_partitions_and_temp_dirs_spread_over_the_disk(
+        mgr, device_path):
+    """ext4 then takes a new partition's (or temp dir's) inodes where few
+    were freed lately (durable.spread_subdirs)."""
+    put_object(mgr, 'o', b'abc', T1)
+    for relpath in ('objects', 'tmp'):
+        assert dir_flags(os.path.join(device_path, relpath)) & \
+            durable.FS_TOPDIR_FL, relpath
