@@ -318,8 +318,6 @@ class DatabaseBroker:
         """Durably queue row updates with one append and one sync (a
         batch from one sender); returns once all of them survive a crash.
         """
-        if not self.exists():
-            raise DatabaseNotFound(self.db_file)
         lines = ''.join('\n' + json.dumps(record, separators=(',', ':')) +
                         '\n' for record in records).encode('utf-8')
         size = self._append_pending(lines)
@@ -330,15 +328,20 @@ class DatabaseBroker:
             self.pending_sync(self.pending_file)
 
     def _append_pending(self, line):
-        """Append under the lock; the pending file's size afterwards."""
+        """Append under the lock; the pending file's size afterwards.
+
+        A DB's pending file is made with it, so the DB is not looked up
+        first (a path lookup per update): only a missing pending file
+        asks whether there is a DB at all.
+        """
         try:
             return self._append_locked(line)
         except FileNotFoundError:
             pass
-        # A DB that arrived by rsync has no pending file yet; a removed DB
-        # must not get one.
+        # No DB: the sender's row has nowhere to go. A DB that arrived by
+        # rsync has no pending file yet; a removed DB must not get one.
         if not self.exists():
-            raise DatabaseRemoved('%s was removed' % self.db_file)
+            raise DatabaseNotFound(self.db_file)
         try:
             self._create_pending_file()
             return self._append_locked(line)
@@ -358,9 +361,12 @@ class DatabaseBroker:
         with locked_file(self.pending_file, self.pending_timeout,
                          flags=flags, sleep=self.sleep) as fd:
             held = os.fstat(fd)
-            if (file_identity(self.pending_file) !=
-                    (held.st_dev, held.st_ino) or not self.exists()):
+            if file_identity(self.pending_file) != (held.st_dev,
+                                                    held.st_ino):
                 raise DatabaseRemoved('%s was removed' % self.db_file)
+            if not self.exists():
+                # A pending file a removal cut short left behind: no DB.
+                raise DatabaseNotFound(self.db_file)
             yield fd
 
     def _commit_puts(self):

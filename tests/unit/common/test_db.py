@@ -76,6 +76,34 @@ def test_missing_db_raises_not_found(tmp_path):
 
 # -- pending file ------------------------------------------------------------
 
+def test_pending_file_without_its_db_refuses_rows(tmp_path):
+    """A removal cut short (DB unlinked, directory left) leaves the pending
+    file: a row for it is refused as for a missing DB, not appended."""
+    broker = make_broker(tmp_path)
+    os.unlink(broker.db_file)
+    with pytest.raises(DatabaseNotFound):
+        put(broker, 'o', 1)
+    assert os.path.getsize(broker.pending_file) == 0
+
+
+def test_row_append_looks_paths_up_twice(tmp_path, monkeypatch):
+    """An update is the hot path of a DB server: per append, one lookup
+    that the pending file is still the DB's and one that the DB is there,
+    not a third one before opening the pending file."""
+    broker = make_broker(tmp_path)
+    looked_up = []
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):
+        looked_up.append(path)
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'stat', stat)
+    put(broker, 'o', 1)
+    assert sorted(looked_up) == sorted([broker.pending_file, broker.db_file])
+
+
+
 def test_put_goes_to_pending_then_merges_on_read(tmp_path):
     broker = make_broker(tmp_path)
     put(broker, 'o1', 1, size=10)

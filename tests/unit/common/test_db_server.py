@@ -17,7 +17,7 @@ import pytest
 
 from objstore.common import db_request, green
 from objstore.common.db_layout import db_path
-from objstore.common.group_fsync import CoalescingFsync
+from objstore.common.group_fsync import CoalescingFsync, pending_syncer
 from objstore.common.exceptions import InvalidInput
 from objstore.common.hashing import hash_path
 from objstore.container.backend import ContainerBroker
@@ -611,3 +611,24 @@ def test_coalescing_fsync_failure_is_retried_by_waiters():
 def test_coalescing_fsync_offload_needs_events():
     with pytest.raises(ValueError):
         CoalescingFsync(pause=green.sleep, offload=lambda f, p: f(p))
+
+
+def test_pending_syncer_syncs_in_the_hub_thread(monkeypatch, tmp_path):
+    """Even in a monkey-patched server the pending file's fdatasync makes
+    no trip to the native thread pool, which costs more than the sync."""
+    pending = tmp_path / 'db.pending'
+    pending.write_bytes(b'\n{"name":"o"}\n')
+    trips, synced = [], []
+    real_fdatasync = os.fdatasync
+
+    def fdatasync(fd):
+        synced.append(os.fstat(fd).st_ino)
+        real_fdatasync(fd)
+
+    monkeypatch.setattr(green, 'is_monkey_patched', lambda: True)
+    monkeypatch.setattr(green, 'tpool_execute',
+                        lambda func, *args: trips.append(func) or func(*args))
+    monkeypatch.setattr(os, 'fdatasync', fdatasync)
+    pending_syncer()(str(pending))
+    assert synced == [pending.stat().st_ino]
+    assert trips == []
