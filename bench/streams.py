@@ -23,6 +23,7 @@ stopped by PID.
 """
 
 import argparse
+import collections
 import http.client
 import os
 import threading
@@ -48,9 +49,30 @@ REPLICA_PIECE = 64 * 1024
 REPLICA_WRITEBACK = 4 * 1024 * 1024
 
 
+# Words of a command line that name its process kind, first match wins.
+PROCESS_KINDS = ('proxy', 'object-server', 'container-server',
+                 'account-server', 'replicator', 'updater', 'auditor',
+                 'expirer', 'reconstructor', 'reaper', 'memcached', 'rsync')
+
+
 def cpu_seconds(pids):
     """CPU time used so far by ``pids`` and all their descendants."""
-    total = 0.0
+    return sum(cpu_by_kind(pids).values())
+
+
+def process_kind(proc):
+    """The PROCESS_KINDS word of ``proc``'s command line, else its start."""
+    command = ' '.join(proc.cmdline())
+    for word in PROCESS_KINDS:
+        if word in command:
+            return word
+    return command[:40]
+
+
+def cpu_by_kind(pids):
+    """CPU seconds used so far by ``pids`` and all their descendants, per
+    process kind (process_kind)."""
+    totals = collections.Counter()
     for pid in pids:
         try:
             proc = psutil.Process(pid)
@@ -60,10 +82,10 @@ def cpu_seconds(pids):
         for member in family:
             try:
                 times = member.cpu_times()
+                totals[process_kind(member)] += times.user + times.system
             except psutil.NoSuchProcess:
                 continue
-            total += times.user + times.system
-    return total
+    return totals
 
 
 def in_threads(count, work):
@@ -103,6 +125,7 @@ class Uploads:
         self.token = token
         self.pids = pids
         self.data = os.urandom(LARGE)
+        self.by_kind = {}
 
     def _request(self, method, name, body=None, headers=None):
         conn = http.client.HTTPConnection(self.host, self.port,
@@ -136,8 +159,10 @@ class Uploads:
     def delete(self, name):
         self._request('DELETE', name)
 
-    def _timed(self, work, names, streams):
-        """(MB/s, server CPU ms per MB) of ``work`` over ``names``."""
+    def _timed(self, work, names, streams, label):
+        """(MB/s, server CPU ms per MB) of ``work`` over ``names``; the
+        CPU ms per MB of each process kind, and of this benchmark's own
+        client, go to ``self.by_kind[label]``."""
         todo = list(names)
         lock = threading.Lock()
 
@@ -148,17 +173,27 @@ class Uploads:
                         return
                     name = todo.pop()
                 work(name)
-        cpu_before = cpu_seconds(self.pids)
+        me = psutil.Process()
+        cpu_before, client_before = cpu_by_kind(self.pids), me.cpu_times()
         seconds = in_threads(streams, stream)
-        cpu = cpu_seconds(self.pids) - cpu_before
+        cpu, client_after = cpu_by_kind(self.pids), me.cpu_times()
+        cpu.subtract(cpu_before)
         megabytes = len(names) * LARGE / 1e6
-        return megabytes / seconds, cpu * 1e3 / megabytes
+        kinds = {kind: used * 1e3 / megabytes for kind, used in cpu.items()
+                 if used > 0}
+        kinds['(bench client)'] = (
+            client_after.user + client_after.system - client_before.user -
+            client_before.system) * 1e3 / megabytes
+        self.by_kind[label] = kinds
+        return megabytes / seconds, sum(cpu.values()) * 1e3 / megabytes
 
     def measure(self, count, streams, label):
         """PUT and GET figures for ``count`` objects at ``streams``."""
         names = ['large-%d-%d' % (streams, n) for n in range(count)]
-        put_rate, put_cpu = self._timed(self.put, names, streams)
-        get_rate, get_cpu = self._timed(self.get, names, streams)
+        put_rate, put_cpu = self._timed(self.put, names, streams,
+                                        '%s PUT' % label)
+        get_rate, get_cpu = self._timed(self.get, names, streams,
+                                        '%s GET' % label)
         for name in names:
             self.delete(name)
         return {'%s PUT MB/s' % label: put_rate,
@@ -224,11 +259,15 @@ def replica_write_limit(directory, count, streams, replicas=REPLICAS):
     return files * LARGE / 1e6 / seconds / replicas
 
 
-def large_figures(cluster, storage_url, token, count, streams_list=(1, 4)):
+def large_figures(cluster, storage_url, token, count, streams_list=(1, 4),
+                  by_kind=None):
     """Every 64 MiB figure of one cluster: per stream count the write
     limit measured just before, PUT/GET MB/s, CPU per MB and PUT as % of
-    the limit."""
+    the limit. ``by_kind``, a dict, receives the CPU ms per MB of each
+    process kind per phase (Uploads._timed)."""
     uploads = Uploads(storage_url, token, cluster.pids())
+    if by_kind is not None:
+        uploads.by_kind = by_kind
     figures = {}
     for streams in streams_list:
         label = '64MiB x%d' % streams
@@ -297,12 +336,18 @@ def main(argv=None):
                     raise
                 time.sleep(0.5)
         _make_container(storage_url, token)
+        by_kind = {}
         figures = large_figures(cluster, storage_url, token, args.count,
-                                tuple(args.streams))
+                                tuple(args.streams), by_kind)
     finally:
         cluster.stop()
     for name, value in figures.items():
         print('%-28s %10.1f' % (name, value))
+    print('\nCPU ms per MB by process kind')
+    for phase, kinds in by_kind.items():
+        print('  %s: %s' % (phase, ', '.join(
+            '%s %.2f' % pair for pair in sorted(
+                kinds.items(), key=lambda pair: -pair[1]) if pair[1] >= 0.01)))
 
 
 if __name__ == '__main__':
