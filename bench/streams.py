@@ -11,6 +11,11 @@ directory, with three writers per stream (one per replica, as the cluster
 writes them), divided by 3. A cluster that keeps
 every replica durable cannot upload faster than that, so "PUT MB/s as % of
 the limit" compares clusters without trusting how loaded the machine was.
+Nor faster than its CPU allows: the "PUT CPU ceiling" is the MB/s the
+machine's cores give at the CPU per MB measured (servers and this client)
+with every core at work on the upload. A PUT near its ceiling is
+CPU-bound; a ceiling below the write limit says the disk is not what
+holds the cluster back (each replica's MD5 alone costs ~1.1 ms per MB).
 
 As a library nothing here starts or stops clusters; callers do. Run as a
 script it measures one cluster alone (no Swift peer, no ratios), for
@@ -284,7 +289,19 @@ def large_figures(cluster, storage_url, token, count, streams_list=(1, 4),
         figures.update(measured)
         figures['%s PUT %% of limit' % label] = \
             100.0 * measured['%s PUT MB/s' % label] / limit
+        figures['%s PUT CPU ceiling MB/s' % label] = cpu_ceiling(
+            measured['%s PUT CPU ms/MB' % label] +
+            uploads.by_kind['%s PUT' % label]['(bench client)'])
     return figures
+
+
+def cpu_ceiling(cpu_ms_per_mb):
+    """MB/s of work costing ``cpu_ms_per_mb`` on all this process's cores.
+
+    >>> cpu_ceiling(5.0) == len(os.sched_getaffinity(0)) * 200.0
+    True
+    """
+    return len(os.sched_getaffinity(0)) * 1e3 / cpu_ms_per_mb
 
 
 def _storage_login(auth_url, user):
