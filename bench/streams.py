@@ -11,6 +11,11 @@ directory, with three writers per stream (one per replica, as the cluster
 writes them), divided by 3. A cluster that keeps
 every replica durable cannot upload faster than that, so "PUT MB/s as % of
 the limit" compares clusters without trusting how loaded the machine was.
+Nor faster than its CPU allows: the "PUT CPU ceiling" is the MB/s the
+machine's cores give at the CPU per MB measured (servers and this client)
+with every core at work on the upload. A PUT near its ceiling is
+CPU-bound; a ceiling below the write limit says the disk is not what
+holds the cluster back (each replica's MD5 alone costs ~1.1 ms per MB).
 
 As a library nothing here starts or stops clusters; callers do. Run as a
 script it measures one cluster alone (no Swift peer, no ratios), for
@@ -23,6 +28,7 @@ stopped by PID.
 """
 
 import argparse
+import collections
 import http.client
 import os
 import threading
@@ -48,9 +54,30 @@ REPLICA_PIECE = 64 * 1024
 REPLICA_WRITEBACK = 4 * 1024 * 1024
 
 
+# Words of a command line that name its process kind, first match wins.
+PROCESS_KINDS = ('proxy', 'object-server', 'container-server',
+                 'account-server', 'replicator', 'updater', 'auditor',
+                 'expirer', 'reconstructor', 'reaper', 'memcached', 'rsync')
+
+
 def cpu_seconds(pids):
     """CPU time used so far by ``pids`` and all their descendants."""
-    total = 0.0
+    return sum(cpu_by_kind(pids).values())
+
+
+def process_kind(proc):
+    """The PROCESS_KINDS word of ``proc``'s command line, else its start."""
+    command = ' '.join(proc.cmdline())
+    for word in PROCESS_KINDS:
+        if word in command:
+            return word
+    return command[:40]
+
+
+def cpu_by_kind(pids):
+    """CPU seconds used so far by ``pids`` and all their descendants, per
+    process kind (process_kind)."""
+    totals = collections.Counter()
     for pid in pids:
         try:
             proc = psutil.Process(pid)
@@ -60,10 +87,10 @@ def cpu_seconds(pids):
         for member in family:
             try:
                 times = member.cpu_times()
+                totals[process_kind(member)] += times.user + times.system
             except psutil.NoSuchProcess:
                 continue
-            total += times.user + times.system
-    return total
+    return totals
 
 
 def in_threads(count, work):
@@ -89,8 +116,11 @@ def in_threads(count, work):
 
 
 def _pieces(data):
+    # Views, not slices: a slice would copy each MiB once more in the
+    # client, whose CPU shares the machine with the cluster measured.
+    view = memoryview(data)
     for start in range(0, len(data), PIECE):
-        yield data[start:start + PIECE]
+        yield view[start:start + PIECE]
 
 
 class Uploads:
@@ -103,6 +133,7 @@ class Uploads:
         self.token = token
         self.pids = pids
         self.data = os.urandom(LARGE)
+        self.by_kind = {}
 
     def _request(self, method, name, body=None, headers=None):
         conn = http.client.HTTPConnection(self.host, self.port,
@@ -111,12 +142,15 @@ class Uploads:
             conn.request(method, self.base + name, body=body, headers=dict(
                 headers or {}, **{'X-Auth-Token': self.token}))
             resp = conn.getresponse()
+            # Read into one reused buffer: the client's share of the two
+            # cores stays small (a fresh 1 MiB per read costs it more).
+            buffer = bytearray(PIECE)
             got = 0
             while True:
-                piece = resp.read(PIECE)
+                piece = resp.readinto(buffer)
                 if not piece:
                     break
-                got += len(piece)
+                got += piece
             return resp.status, got
         finally:
             conn.close()
@@ -136,8 +170,10 @@ class Uploads:
     def delete(self, name):
         self._request('DELETE', name)
 
-    def _timed(self, work, names, streams):
-        """(MB/s, server CPU ms per MB) of ``work`` over ``names``."""
+    def _timed(self, work, names, streams, label):
+        """(MB/s, server CPU ms per MB) of ``work`` over ``names``; the
+        CPU ms per MB of each process kind, and of this benchmark's own
+        client, go to ``self.by_kind[label]``."""
         todo = list(names)
         lock = threading.Lock()
 
@@ -148,17 +184,27 @@ class Uploads:
                         return
                     name = todo.pop()
                 work(name)
-        cpu_before = cpu_seconds(self.pids)
+        me = psutil.Process()
+        cpu_before, client_before = cpu_by_kind(self.pids), me.cpu_times()
         seconds = in_threads(streams, stream)
-        cpu = cpu_seconds(self.pids) - cpu_before
+        cpu, client_after = cpu_by_kind(self.pids), me.cpu_times()
+        cpu.subtract(cpu_before)
         megabytes = len(names) * LARGE / 1e6
-        return megabytes / seconds, cpu * 1e3 / megabytes
+        kinds = {kind: used * 1e3 / megabytes for kind, used in cpu.items()
+                 if used > 0}
+        kinds['(bench client)'] = (
+            client_after.user + client_after.system - client_before.user -
+            client_before.system) * 1e3 / megabytes
+        self.by_kind[label] = kinds
+        return megabytes / seconds, sum(cpu.values()) * 1e3 / megabytes
 
     def measure(self, count, streams, label):
         """PUT and GET figures for ``count`` objects at ``streams``."""
         names = ['large-%d-%d' % (streams, n) for n in range(count)]
-        put_rate, put_cpu = self._timed(self.put, names, streams)
-        get_rate, get_cpu = self._timed(self.get, names, streams)
+        put_rate, put_cpu = self._timed(self.put, names, streams,
+                                        '%s PUT' % label)
+        get_rate, get_cpu = self._timed(self.get, names, streams,
+                                        '%s GET' % label)
         for name in names:
             self.delete(name)
         return {'%s PUT MB/s' % label: put_rate,
@@ -224,11 +270,15 @@ def replica_write_limit(directory, count, streams, replicas=REPLICAS):
     return files * LARGE / 1e6 / seconds / replicas
 
 
-def large_figures(cluster, storage_url, token, count, streams_list=(1, 4)):
+def large_figures(cluster, storage_url, token, count, streams_list=(1, 4),
+                  by_kind=None):
     """Every 64 MiB figure of one cluster: per stream count the write
     limit measured just before, PUT/GET MB/s, CPU per MB and PUT as % of
-    the limit."""
+    the limit. ``by_kind``, a dict, receives the CPU ms per MB of each
+    process kind per phase (Uploads._timed)."""
     uploads = Uploads(storage_url, token, cluster.pids())
+    if by_kind is not None:
+        uploads.by_kind = by_kind
     figures = {}
     for streams in streams_list:
         label = '64MiB x%d' % streams
@@ -239,7 +289,19 @@ def large_figures(cluster, storage_url, token, count, streams_list=(1, 4)):
         figures.update(measured)
         figures['%s PUT %% of limit' % label] = \
             100.0 * measured['%s PUT MB/s' % label] / limit
+        figures['%s PUT CPU ceiling MB/s' % label] = cpu_ceiling(
+            measured['%s PUT CPU ms/MB' % label] +
+            uploads.by_kind['%s PUT' % label]['(bench client)'])
     return figures
+
+
+def cpu_ceiling(cpu_ms_per_mb):
+    """MB/s of work costing ``cpu_ms_per_mb`` on all this process's cores.
+
+    >>> cpu_ceiling(5.0) == len(os.sched_getaffinity(0)) * 200.0
+    True
+    """
+    return len(os.sched_getaffinity(0)) * 1e3 / cpu_ms_per_mb
 
 
 def _storage_login(auth_url, user):
@@ -297,12 +359,18 @@ def main(argv=None):
                     raise
                 time.sleep(0.5)
         _make_container(storage_url, token)
+        by_kind = {}
         figures = large_figures(cluster, storage_url, token, args.count,
-                                tuple(args.streams))
+                                tuple(args.streams), by_kind)
     finally:
         cluster.stop()
     for name, value in figures.items():
         print('%-28s %10.1f' % (name, value))
+    print('\nCPU ms per MB by process kind')
+    for phase, kinds in by_kind.items():
+        print('  %s: %s' % (phase, ', '.join(
+            '%s %.2f' % pair for pair in sorted(
+                kinds.items(), key=lambda pair: -pair[1]) if pair[1] >= 0.01)))
 
 
 if __name__ == '__main__':

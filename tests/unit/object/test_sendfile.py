@@ -18,6 +18,7 @@ import pytest
 
 from objstore.common.ranges import split_multipart_byteranges
 from objstore.common.timestamp import Timestamp
+from objstore.object.diskfile import VERIFY_READ_BYTES, VERIFY_TRIP_BYTES
 from tests.helpers import wait_for
 from tests.unit.object.conftest import ServerProcess, opath
 
@@ -128,6 +129,37 @@ def test_corrupt_file_is_cut_short_and_quarantined(server, devices,
     assert glob.glob(os.path.join(devices, 'sda', 'quarantined', 'objects',
                                   '*', '*.data'))
     assert server.request('GET', opath())[0] == 404
+
+
+# Two native-thread trips of the MD5 check and a part of a third, the
+# last trip ending inside a read piece.
+MANY_TRIPS_BODY = os.urandom(2 * VERIFY_TRIP_BYTES + VERIFY_READ_BYTES + 999)
+
+
+def test_many_trip_object_is_verified_whole(server, sendfile_calls):
+    put(server, MANY_TRIPS_BODY)
+    status, headers, body = server.request('GET', opath())
+    assert status == 200
+    assert body == MANY_TRIPS_BODY
+    assert headers['etag'] == hashlib.md5(MANY_TRIPS_BODY).hexdigest()
+    assert sendfile_calls
+
+
+@pytest.mark.parametrize('where', [
+    VERIFY_TRIP_BYTES + VERIFY_READ_BYTES + 3,   # second trip, second read
+    2 * VERIFY_TRIP_BYTES + VERIFY_READ_BYTES + 5,   # the last partial read
+])
+def test_corrupt_byte_in_a_later_trip_is_caught(server, devices,
+                                                sendfile_calls, where):
+    put(server, MANY_TRIPS_BODY)
+    with open(data_file(devices), 'r+b') as data:
+        data.seek(where)
+        data.write(bytes([MANY_TRIPS_BODY[where] ^ 0xff]))
+    length, got = read_cut_short(server)
+    assert length == len(MANY_TRIPS_BODY)
+    assert got == len(MANY_TRIPS_BODY) - CHUNK
+    assert glob.glob(os.path.join(devices, 'sda', 'quarantined', 'objects',
+                                  '*', '*.data'))
 
 
 def test_short_file_is_quarantined_before_any_span(server, devices,
