@@ -17,7 +17,9 @@ a dead worker apart (its counters are kept: counts never go back).
 
 Metric objects are process-wide, made on first use per name (a registry
 holds each name once); the ``server`` label tells the servers of one
-process apart.
+process apart. Their labelled children are kept here too, per label
+values: a request's counting is then a dict lookup per metric rather
+than prometheus_client's ``labels()`` (argument checks, a lock).
 """
 
 import dataclasses
@@ -31,6 +33,8 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
                    10.0, 30.0)
 
 _metrics = {}
+# (metric name, label values) -> that metric's child with those labels.
+_children = {}
 
 
 def _client():
@@ -61,6 +65,22 @@ def _metric(kind, name, documentation, labels, **options):
     return metric
 
 
+def _child(kind, name, documentation, labels, values, **options):
+    child = _children.get((name, values))
+    if child is None:
+        child = _metric(kind, name, documentation, labels,
+                        **options).labels(*values)
+        _children[name, values] = child
+    return child
+
+
+def _add(child, amount):
+    # In multiprocess mode every inc() is a locked write to a file-backed
+    # value; adding nothing (the body bytes of a HEAD) is skipped.
+    if amount:
+        child.inc(amount)
+
+
 def status_class(status):
     """'2xx' for 204; 'other' for what is not an HTTP status.
 
@@ -74,31 +94,31 @@ def status_class(status):
 
 def observe_request(server, method, status, seconds, bytes_in, bytes_out):
     """Count one request a server answered."""
-    _metric('Counter', 'objstore_requests', 'Requests answered',
-            ('server', 'method', 'status')).labels(
-                server, method, status_class(status)).inc()
-    _metric('Histogram', 'objstore_request_duration_seconds',
-            'Time from request to the end of the answer',
-            ('server', 'method'), buckets=LATENCY_BUCKETS).labels(
-                server, method).observe(seconds)
-    _metric('Counter', 'objstore_received_bytes', 'Request body bytes',
-            ('server',)).labels(server).inc(bytes_in)
-    _metric('Counter', 'objstore_sent_bytes', 'Answer body bytes',
-            ('server',)).labels(server).inc(bytes_out)
+    _child('Counter', 'objstore_requests', 'Requests answered',
+           ('server', 'method', 'status'),
+           (server, method, status_class(status))).inc()
+    _child('Histogram', 'objstore_request_duration_seconds',
+           'Time from request to the end of the answer',
+           ('server', 'method'), (server, method),
+           buckets=LATENCY_BUCKETS).observe(seconds)
+    _add(_child('Counter', 'objstore_received_bytes', 'Request body bytes',
+                ('server',), (server,)), bytes_in)
+    _add(_child('Counter', 'objstore_sent_bytes', 'Answer body bytes',
+                ('server',), (server,)), bytes_out)
 
 
 def count_backend_error(node):
     """Count one error of a storage node the proxy talked to."""
-    _metric('Counter', 'objstore_backend_errors',
-            'Errors of storage nodes seen by the proxy',
-            ('node',)).labels(node).inc()
+    _child('Counter', 'objstore_backend_errors',
+           'Errors of storage nodes seen by the proxy',
+           ('node',), (node,)).inc()
 
 
 def count_error_limited(node):
     """Count one time a node was error-limited (skipped for a while)."""
-    _metric('Counter', 'objstore_error_limited',
-            'Times the proxy started skipping a storage node',
-            ('node',)).labels(node).inc()
+    _child('Counter', 'objstore_error_limited',
+           'Times the proxy started skipping a storage node',
+           ('node',), (node,)).inc()
 
 
 @dataclasses.dataclass(frozen=True)

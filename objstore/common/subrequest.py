@@ -18,6 +18,10 @@ stop and whose answer never reaches the client. It carries no identity of
 the client and is claimed (common.access) with a decision that allows it,
 overriding any auth middleware further down.
 
+``call_app`` gives an app's answer as plain WSGI values, for the many
+middlewares that pass most answers on untouched after a look at one
+header (webob's get_response builds a Response they would then undo).
+
 ``add_capability`` lets a middleware add its section to ``/info``: on an
 ``/info`` request it writes into ``environ['objstore.capabilities']``,
 which the proxy app merges into the document (no process-wide registry).
@@ -111,6 +115,86 @@ def query_param(environ, name):
     True
     """
     return query_params(environ).get(name)
+
+
+class Answer:
+    """An app's answer as WSGI gives it: ``status`` line, ``headers``
+    list, ``body`` iterable (``call_app``)."""
+
+    __slots__ = ('status', 'headers', 'body')
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def has_any(self, lower_names):
+        """True when a header named in ``lower_names`` (a set of lower-case
+        names) is present; ``Location`` always counts, since webob makes
+        it absolute on the way out (see ``send``)."""
+        for key, _value in self.headers:
+            key = key.lower()
+            if key in lower_names or key == 'location':
+                return True
+        return False
+
+    def send(self, start_response):
+        """Hand the answer on as webob's Response would have (the
+        WSGI return value): unchanged when it has no Location header."""
+        start_response(self.status, self.headers)
+        return self.body
+
+    def response(self, req):
+        """The answer as the Response ``req.get_response`` would give."""
+        return req.ResponseClass(status=self.status,
+                                 headerlist=list(self.headers),
+                                 app_iter=self.body, request=req)
+
+
+def call_app(app, environ):
+    """``app``'s Answer to ``environ``, without building a Request or a
+    Response: a middleware that reads one header of most answers and
+    passes them on spends most of its time on those two otherwise.
+
+    An app that calls start_response only when its body is first read
+    has that first chunk read here (webob reads the whole body then).
+    """
+    started = []
+
+    def start_response(status, headers, exc_info=None):
+        started[:] = (status, headers)
+        return _refuse_write
+
+    body = app(environ, start_response)
+    if not started:
+        body = _with_first_chunk_read(body)
+    return Answer(started[0], started[1], body)
+
+
+def _refuse_write(_data):
+    raise NotImplementedError('call_app: the write() of start_response')
+
+
+def _with_first_chunk_read(body):
+    chunks = iter(body)
+    first = next(chunks, None)
+    return _ChainedBody(() if first is None else (first,), chunks, body)
+
+
+class _ChainedBody:
+    """``head`` chunks then the rest of ``chunks``; closes ``source``."""
+
+    def __init__(self, head, chunks, source):
+        self._head, self._chunks, self._source = head, chunks, source
+
+    def __iter__(self):
+        yield from self._head
+        yield from self._chunks
+
+    def close(self):
+        close = getattr(self._source, 'close', None)
+        if close is not None:
+            close()
 
 
 class IterReader:

@@ -10,8 +10,8 @@ It must not look at paths or auth.
 """
 
 import dataclasses
+import os
 import time
-import uuid
 from urllib.parse import quote
 
 from objstore.common.config import ConfBase
@@ -27,7 +27,9 @@ def make_txn_id(suffix='', now=None, extra=None):
     '-0005f5e100'
     """
     now = time.time() if now is None else now
-    txn = 'tx%s-%010x%s' % (uuid.uuid4().hex[:21], int(now), suffix)
+    # 21 random hex digits straight from urandom: a uuid4 object made
+    # only for its hex was half the cost of this filter.
+    txn = 'tx%s-%010x%s' % (os.urandom(11).hex()[:21], int(now), suffix)
     if extra:
         txn += quote(extra[:EXTRA_MAX], safe='')
     return txn

@@ -35,18 +35,23 @@ from objstore.common.http import (
     html_error, is_success, split_path)
 from objstore.common.log import get_logger
 from objstore.common.subrequest import (
-    add_capability, make_subrequest, query_param)
+    add_capability, call_app, make_subrequest, query_param)
 from objstore.middleware.segments import (
     Segment, SegmentError, SegmentedBody, close_body, pieces_for_range,
     ranged_body, requested_ranges, unsatisfiable)
 
 MANIFEST_HEADER = 'X-Object-Manifest'
+# The headers of an answer that DloReader must look at (lower case).
+DLO_ANSWER_HEADERS = frozenset((MANIFEST_HEADER.lower(),))
 BAD_MANIFEST_BODY = 'X-Object-Manifest must be in the format container/prefix'
 # Segments asked per listing page; a shorter page is the last (Swift reads
 # the container's own page size, which this is by default).
 LISTING_PAGE = CONTAINER_LISTING_LIMIT
 CONDITIONAL_HEADERS = ('If-Match', 'If-None-Match', 'If-Modified-Since',
                        'If-Unmodified-Since')
+# Range and CONDITIONAL_HEADERS as WSGI environ keys.
+PARTIAL_KEYS = ('HTTP_RANGE',) + tuple(
+    'HTTP_' + name.upper().replace('-', '_') for name in CONDITIONAL_HEADERS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +108,12 @@ class DynamicLargeObject:
             return self.app(environ, start_response)
         if req.method in ('GET', 'HEAD') and \
                 query_param(environ, 'multipart-manifest') != 'get':
-            resp = DloReader(self, req).response()
+            answer = call_app(self.app, environ)
+            if not answer.has_any(DLO_ANSWER_HEADERS) and \
+                    not is_partial(req):
+                # Not a manifest, and nothing to ask again: as it is.
+                return answer.send(start_response)
+            resp = DloReader(self, req).response(answer.response(req))
             return resp(environ, start_response)
         if req.method == 'PUT' and MANIFEST_HEADER in req.headers:
             try:
@@ -112,6 +122,13 @@ class DynamicLargeObject:
                 return html_error(HTTPBadRequest, BAD_MANIFEST_BODY)(
                     environ, start_response)
         return self.app(environ, start_response)
+
+
+def is_partial(req):
+    """True when the request's Range or conditions may make the answer
+    partial or empty (a manifest's own answer says nothing then)."""
+    environ = req.environ
+    return any(key in environ for key in PARTIAL_KEYS)
 
 
 class DloReader:
@@ -123,13 +140,11 @@ class DloReader:
         self.version, self.account, _c, _o = split_path(
             req.path_info, 4, 4, True)
 
-    def response(self):
+    def response(self, resp):
+        """The client's answer, from ``resp``: the app's to the request."""
         req = self.req
-        resp = req.get_response(self.dlo.app)
         if MANIFEST_HEADER not in resp.headers:
-            partial = 'Range' in req.headers or any(
-                name in req.headers for name in CONDITIONAL_HEADERS)
-            if not (partial and resp.status_int in (304, 412, 416)):
+            if not (is_partial(req) and resp.status_int in (304, 412, 416)):
                 return resp
             clean = make_subrequest(req.environ, 'HEAD', req.path_info,
                                     source='DLO').get_response(self.dlo.app)

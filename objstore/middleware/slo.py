@@ -40,10 +40,12 @@ from objstore.common.http import (
     Request, Response, html_error, is_success, split_path, text_error)
 from objstore.common.log import get_logger
 from objstore.common.subrequest import (
-    add_capability, make_subrequest, query_param, sent_content_type)
+    add_capability, call_app, make_subrequest, query_param,
+    sent_content_type)
 from objstore.common.swift_bytes import with_swift_bytes
 from objstore.middleware.bulk import report_body
-from objstore.middleware.slo_get import SloReader
+from objstore.middleware.slo_get import (
+    SLO_ANSWER_HEADERS, SloReader, is_partial_request)
 from objstore.middleware.slo_manifest import (
     OVERRIDE_ETAG, RESULT_FORMATS, SLO_HEADER,
     SYSMETA_SLO_ETAG, SYSMETA_SLO_SIZE, ManifestInvalid, decode_data,
@@ -134,7 +136,12 @@ class StaticLargeObject:
             return self.handle_manifest_delete(req)(req.environ,
                                                    start_response)
         if req.method in ('GET', 'HEAD'):
-            resp = SloReader(self, req).response()
+            answer = call_app(self.app, req.environ)
+            if not answer.has_any(SLO_ANSWER_HEADERS) and \
+                    not is_partial_request(req):
+                # Not a manifest, and nothing to ask again: as it is.
+                return answer.send(start_response)
+            resp = SloReader(self, req).response(answer.response(req))
             return resp(req.environ, start_response)
         if SLO_HEADER in req.headers:
             return text_error(HTTPBadRequest, RESERVED_HEADER_BODY)(

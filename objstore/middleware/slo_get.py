@@ -36,6 +36,9 @@ from objstore.middleware.slo_manifest import (
 # Request headers that make the object server's answer partial or empty.
 CONDITIONAL_HEADERS = ('If-Match', 'If-None-Match', 'If-Modified-Since',
                        'If-Unmodified-Since')
+# Range and CONDITIONAL_HEADERS as WSGI environ keys.
+PARTIAL_KEYS = ('HTTP_RANGE',) + tuple(
+    'HTTP_' + name.upper().replace('-', '_') for name in CONDITIONAL_HEADERS)
 # How deep manifests may nest (Swift's limit).
 MAX_RECURSION_DEPTH = 10
 # The manifest's own facts that do not describe the large object's bytes.
@@ -48,9 +51,13 @@ def is_manifest(resp):
     return config_true_value(resp.headers.get(SLO_HEADER))
 
 
+# The headers of an answer that SloReader must look at (lower case).
+SLO_ANSWER_HEADERS = frozenset((SLO_HEADER.lower(),))
+
+
 def is_partial_request(req):
-    return 'Range' in req.headers or any(
-        name in req.headers for name in CONDITIONAL_HEADERS)
+    environ = req.environ
+    return any(key in environ for key in PARTIAL_KEYS)
 
 
 class SubManifestError(SegmentError):
@@ -67,9 +74,9 @@ class SloReader:
             req.path_info, 4, 4, True)
         self._sub_manifests = {}
 
-    def response(self):
+    def response(self, resp):
+        """The client's answer, from ``resp``: the app's to the request."""
         req = self.req
-        resp = req.get_response(self.slo.app)
         manifest_get = query_param(
             req.environ, 'multipart-manifest') == 'get'
         if is_manifest(resp) and manifest_get:

@@ -41,8 +41,8 @@ from objstore.common.http import (
     HTTPBadRequest, HTTPConflict, HTTPPreconditionFailed, Request, Response,
     is_success, request_headers, split_path, text_error)
 from objstore.common.subrequest import (
-    add_capability, make_preauthed_subrequest, make_subrequest,
-    query_params, sent_content_type)
+    Answer, add_capability, call_app, make_preauthed_subrequest,
+    make_subrequest, query_params, sent_content_type)
 
 DEFAULT_SYMLOOP_MAX = 2
 # An ETag of the empty body: what a symlink object's own ETag is.
@@ -56,6 +56,8 @@ SYSMETA_PREFIX = 'X-Object-Sysmeta-'
 SYSMETA_TARGET = SYSMETA_PREFIX + 'Symlink-Target'
 SYSMETA_TARGET_ACCOUNT = SYSMETA_PREFIX + 'Symlink-Target-Account'
 SYSMETA_TARGET_ETAG = SYSMETA_PREFIX + 'Symlink-Target-Etag'
+# The header of an answer that makes it a symlink's (lower case).
+SYMLINK_ANSWER_HEADERS = frozenset((SYSMETA_TARGET.lower(),))
 SYSMETA_TARGET_BYTES = SYSMETA_PREFIX + 'Symlink-Target-Bytes'
 # A hop that does not count toward symloop_max (versioning's links to the
 # versions it keeps are an implementation detail the client never made).
@@ -254,17 +256,20 @@ class LinkWalk:
     def conflict(self, message):
         fail(HTTPConflict, message, **{'Content-Location': self.last_path})
 
-    def walk(self, req, expected_etag=None, follow_dynamic=True):
+    def walk(self, req, expected_etag=None, follow_dynamic=True,
+             first=None):
         """The final answer; SymlinkError on a loop or an ETag mismatch.
 
         ``expected_etag`` is the static link's ETag the next object must
         have; ``follow_dynamic=False`` stops at a dynamic symlink (a static
-        link to it pins the symlink object itself).
+        link to it pins the symlink object itself). ``first``: the app's
+        answer to ``req`` when the caller has it already.
         """
         sent = header_environ(req.environ)
         headers = None
         while True:
-            resp = req.get_response(self.app)
+            resp = req.get_response(self.app) if first is None else first
+            first = None
             link_etag = normalize_etag(resp.headers.get(SYSMETA_TARGET_ETAG))
             if not resp.headers.get(SYSMETA_TARGET) or not (
                     link_etag or follow_dynamic):
@@ -341,28 +346,35 @@ class SymlinkMiddleware:
             resp = err.response
         if resp is None:
             return self.app(environ, start_response)
+        if isinstance(resp, Answer):
+            return resp.send(start_response)
         return resp(environ, start_response)
 
     # ------------------------------------------------------------ objects
 
     def handle_object(self, req, account, container, obj):
-        """The answer to an object request, or None to pass it on."""
+        """The answer to an object request (a Response, or an Answer to
+        hand on as it is), or None to pass the request on."""
         method = req.method
         if method in ('GET', 'HEAD'):
             if query_params(req.environ).get('symlink') == 'get':
                 resp = req.get_response(self.app)
                 show_symlink_headers(resp)
                 return resp
-            return self.handle_get_head(req)
+            answer = call_app(self.app, req.environ)
+            if not answer.has_any(SYMLINK_ANSWER_HEADERS):
+                # Not a symlink (most objects): the answer as it is.
+                return answer
+            return self.handle_get_head(req, answer.response(req))
         if method == 'PUT' and TARGET in req.headers:
             return self.handle_put(req, account, container, obj)
         if method == 'POST':
             return self.handle_post(req)
         return None
 
-    def handle_get_head(self, req):
+    def handle_get_head(self, req, first):
         walk = LinkWalk(self.app, req.environ, self.symloop_max)
-        resp = walk.walk(req)
+        resp = walk.walk(req, first=first)
         if walk.last_path:
             resp.headers['Content-Location'] = walk.last_path
         return resp

@@ -65,6 +65,25 @@ def test_token_tampering_and_other_secret_fail():
     assert signer.verify('OTHER_tk' + token[7:], now=1) is None
 
 
+def test_verified_token_is_remembered_until_it_expires(monkeypatch):
+    signer = TokenSigner(b'secret', 'AUTH_')
+    token = signer.issue('test:tester', expires=1000)
+    assert signer.verify(token, now=1) == ('test:tester', 1000)
+    tags = []
+    real_tag = signer._tag
+    monkeypatch.setattr(signer, '_tag',
+                        lambda payload: tags.append(payload) or
+                        real_tag(payload))
+    for now in (2, 500, 999):
+        assert signer.verify(token, now=now) == ('test:tester', 1000)
+    assert tags == []
+    assert signer.verify(token, now=1000) is None
+    spliced = token[:-32] + 'f' * 32
+    assert signer.verify(spliced, now=3) is None
+    assert signer.verify(spliced, now=3) is None
+    assert len(tags) == 2
+
+
 def test_tokens_differ_by_nonce():
     signer = TokenSigner(b'secret', 'AUTH_')
     assert signer.issue('a:b', 10) != signer.issue('a:b', 10)
