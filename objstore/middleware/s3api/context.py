@@ -13,6 +13,12 @@ authorized exactly as the same user's Swift request would be. A V4
 request's signing key is kept once verified (``signing_key``): the
 chunks of an aws-chunked body are signed with it.
 
+Each verified access key's account is remembered in the process
+(``known_account``): a step that only chooses between two ways of doing
+the operation may read the bucket's cached info (``bucket_info``) before
+the first subrequest has verified the signature, as that subrequest
+still checks it whichever way is chosen.
+
 Also builds S3's answers (``xml_response``, ``error_response``) with the
 request id headers every S3 answer carries.
 """
@@ -22,6 +28,7 @@ from urllib.parse import quote
 
 from objstore.common.access import await_signature_check, claim
 from objstore.common.http import Response, is_success
+from objstore.common.info import get_container_info
 from objstore.common.subrequest import make_subrequest
 from objstore.middleware.s3api import sigv4
 from objstore.middleware.s3api.errors import S3Error
@@ -35,6 +42,10 @@ UNVERIFIED_ACCOUNT = '.s3-unverified'
 IDENTITY_KEYS = ('REMOTE_USER', 'swift.authorize', 'swift.clean_acl')
 SOURCE = 'S3'
 READ_CHUNK = 65536
+# Access key -> the account a signature of it was last verified for, in
+# this process (bounded): see known_account.
+VERIFIED_ACCOUNTS = {}
+MAX_VERIFIED_ACCOUNTS = 4096
 
 
 def swift_path(account, container=None, obj=None):
@@ -154,11 +165,34 @@ class S3Context:
         if first:
             self._identity = {key: req.environ[key] for key in IDENTITY_KEYS
                               if key in req.environ}
+            self._remember_account()
         if resp.status_int == 401:
             raise self.auth_error or S3Error('AccessDenied')
         if resp.status_int == 403:
             raise S3Error('AccessDenied')
         return resp
+
+    def _remember_account(self):
+        if self.account is None or self.signature is None:
+            return
+        if len(VERIFIED_ACCOUNTS) >= MAX_VERIFIED_ACCOUNTS:
+            VERIFIED_ACCOUNTS.clear()
+        VERIFIED_ACCOUNTS[self.signature.access_key] = self.account
+
+    def known_account(self):
+        """The signer's account once verified, else the one its access
+        key was verified for before in this process, else None. Only a
+        hint before the signature is checked: never authorizes anything."""
+        if self.account is not None or self.signature is None:
+            return self.account
+        return VERIFIED_ACCOUNTS.get(self.signature.access_key)
+
+    def bucket_info(self, account, bucket):
+        """The info (common.info: cached, and not subject to the signer's
+        ACLs) of ``bucket`` in ``account``."""
+        lookup = make_subrequest(self.environ, 'HEAD',
+                                 swift_path(account, bucket))
+        return get_container_info(lookup.environ, self.app, 's3api')
 
     def is_account_owner(self):
         """Whether the verified signer owns the account (its groups, as
