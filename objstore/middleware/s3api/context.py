@@ -15,7 +15,7 @@ chunks of an aws-chunked body are signed with it.
 
 Each verified access key's account is remembered in the process
 (``known_account``): a step that only chooses between two ways of doing
-the operation may read the bucket's cached info (``bucket_info``) before
+the operation may read the bucket's cached info (bucket_config) before
 the first subrequest has verified the signature, as that subrequest
 still checks it whichever way is chosen.
 
@@ -28,7 +28,6 @@ from urllib.parse import quote
 
 from objstore.common.access import await_signature_check, claim
 from objstore.common.http import Response, is_success
-from objstore.common.info import get_container_info
 from objstore.common.subrequest import make_subrequest
 from objstore.middleware.s3api import sigv4
 from objstore.middleware.s3api.errors import S3Error
@@ -186,13 +185,6 @@ class S3Context:
         if self.account is not None or self.signature is None:
             return self.account
         return VERIFIED_ACCOUNTS.get(self.signature.access_key)
-
-    def bucket_info(self, account, bucket):
-        """The info (common.info: cached, and not subject to the signer's
-        ACLs) of ``bucket`` in ``account``."""
-        lookup = make_subrequest(self.environ, 'HEAD',
-                                 swift_path(account, bucket))
-        return get_container_info(lookup.environ, self.app, 's3api')
 
     def is_account_owner(self):
         """Whether the verified signer owns the account (its groups, as

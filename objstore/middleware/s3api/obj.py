@@ -17,7 +17,8 @@ from urllib.parse import quote, unquote
 from objstore.common.conditional import DELETE_IF_PLAIN_HEADER
 from objstore.common.http import Response, is_success
 from objstore.middleware.s3api import (
-    attributes, object_lock, tagging, versioning, write_conditions)
+    attributes, bucket_config, object_lock, tagging, versioning,
+    write_conditions)
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.upload import (
@@ -299,7 +300,7 @@ def _never_versioned(ctx, bucket):
     signer's access key was verified for."""
     account = ctx.known_account()
     return account is not None and versioning.never_versioned(
-        ctx.bucket_info(account, bucket))
+        bucket_config.bucket_info(ctx.environ, ctx.app, account, bucket))
 
 
 def _delete_if_plain(ctx, bucket, key):

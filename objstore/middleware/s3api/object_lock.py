@@ -36,7 +36,7 @@ from objstore.common.retention import (
     BUCKET_LOCK_INFO_KEY, BUCKET_LOCK_SYSMETA, BYPASS_GOVERNANCE_HEADER,
     LEGAL_HOLD_SYSMETA, RETENTION_SYSMETA, format_date, format_retention,
     stored_lock)
-from objstore.middleware.s3api import lock_rules
+from objstore.middleware.s3api import bucket_config, lock_rules
 from objstore.middleware.s3api.checksums import (
     S3InputError, algorithm_of_header, new_checksum, parse_checksum_headers)
 from objstore.middleware.s3api.errors import S3Error
@@ -191,7 +191,8 @@ def _known_unlocked_bucket(ctx):
     account = ctx.known_account()
     if account is None:
         return False
-    info = ctx.bucket_info(account, ctx.s3req.bucket)
+    info = bucket_config.bucket_info(ctx.environ, ctx.app, account,
+                                     ctx.s3req.bucket)
     return is_success(info['status']) and lock_rules.stored_configuration(
         (info.get('sysmeta') or {}).get(BUCKET_LOCK_INFO_KEY)) is None
 
@@ -208,7 +209,8 @@ def _write_target_configuration(ctx):
         except S3Error:
             if ctx.account is None:
                 raise
-    info = ctx.bucket_info(ctx.account, bucket)
+    info = bucket_config.bucket_info(ctx.environ, ctx.app, ctx.account,
+                                     bucket)
     if info['status'] == 404:
         raise S3Error('NoSuchBucket', BucketName=bucket)
     return lock_rules.stored_configuration(
