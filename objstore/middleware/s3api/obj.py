@@ -274,7 +274,10 @@ def delete_key(ctx, bucket, key, version_id=None):
     ``version_id`` when given); in a versioned bucket the versioning
     module decides what goes, and object_versioning refuses a locked
     version (AccessDenied) unless the signer may bypass its GOVERNANCE
-    retention (object_lock.delete_headers)."""
+    retention (object_lock.delete_headers). In a bucket that never had
+    versioning, a plain object goes with its DELETE alone
+    (_delete_if_plain); what the object servers refuse so, and a key
+    they do not find, is looked at first (a HEAD), as everywhere else."""
     def delete_null(head):
         return _delete_unversioned(ctx, bucket, key, head)
     if version_id is not None:
