@@ -41,8 +41,9 @@ UNVERIFIED_ACCOUNT = '.s3-unverified'
 IDENTITY_KEYS = ('REMOTE_USER', 'swift.authorize', 'swift.clean_acl')
 SOURCE = 'S3'
 READ_CHUNK = 65536
-# Access key -> the account a signature of it was last verified for, in
-# this process (bounded): see known_account.
+# Access key -> (the account a signature of it was last verified for,
+# whether its signer owned that account), in this process (bounded): see
+# known_account.
 VERIFIED_ACCOUNTS = {}
 MAX_VERIFIED_ACCOUNTS = 4096
 
@@ -176,15 +177,23 @@ class S3Context:
             return
         if len(VERIFIED_ACCOUNTS) >= MAX_VERIFIED_ACCOUNTS:
             VERIFIED_ACCOUNTS.clear()
-        VERIFIED_ACCOUNTS[self.signature.access_key] = self.account
+        VERIFIED_ACCOUNTS[self.signature.access_key] = (
+            self.account, self.is_account_owner())
 
-    def known_account(self):
+    def known_account(self, owned=False):
         """The signer's account once verified, else the one its access
-        key was verified for before in this process, else None. Only a
-        hint before the signature is checked: never authorizes anything."""
-        if self.account is not None or self.signature is None:
-            return self.account
-        return VERIFIED_ACCOUNTS.get(self.signature.access_key)
+        key was verified for before in this process, else None; with
+        ``owned``, only an account the signer owns (no ACL keeps it from
+        any of its buckets). Only a hint before the signature is checked:
+        never authorizes anything."""
+        if self.account is not None:
+            return self.account if not owned or self.is_account_owner() \
+                else None
+        if self.signature is None:
+            return None
+        account, owner = VERIFIED_ACCOUNTS.get(self.signature.access_key,
+                                               (None, False))
+        return account if owner or not owned else None
 
     def is_account_owner(self):
         """Whether the verified signer owns the account (its groups, as

@@ -300,8 +300,10 @@ def delete_key(ctx, bucket, key, version_id=None):
 def _never_versioned(ctx, bucket):
     """Whether the bucket's cached info says it never had versioning nor
     an object lock (versioning.never_versioned), under the account the
-    signer's access key was verified for."""
-    account = ctx.known_account()
+    signer's access key was verified for and owns. Only an owner: the
+    HEAD first, which anyone else's ACLs may refuse (AccessDenied, as
+    Swift's s3api answers), can be spared without changing an answer."""
+    account = ctx.known_account(owned=True)
     return account is not None and versioning.never_versioned(
         bucket_config.bucket_info(ctx.environ, ctx.app, account, bucket))
 

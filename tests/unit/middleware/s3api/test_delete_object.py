@@ -3,8 +3,8 @@ scripted app standing for the proxy, the edge): a key of a bucket that
 never had versioning goes with one DELETE carrying
 ``X-Backend-Delete-If-Plain``, no HEAD; the object servers' 412 (a
 multipart manifest, a symlink) or a 404 sends it the HEAD-then-delete
-way; a versioned bucket and a first request of an access key take that
-way from the start."""
+way; a versioned bucket, a first request of an access key and a signer
+who does not own the account take that way from the start."""
 
 import json
 from urllib.parse import parse_qs
@@ -33,6 +33,7 @@ class ScriptedObjects:
         self.seen = []
 
     def _bucket(self, req):
+        """The bucket's (or the account's) HEAD."""
         return Response(status=204, headers=self.bucket_headers)
 
     def _head(self, name):
@@ -58,7 +59,7 @@ class ScriptedObjects:
     def answer(self, req):
         parts = req.path.split('/', 4)
         query = parse_qs(req.query_string, keep_blank_values=True)
-        if len(parts) == 4:
+        if len(parts) < 5:
             return self._bucket(req)
         if req.method == 'HEAD':
             return self._head(parts[4])
@@ -66,14 +67,14 @@ class ScriptedObjects:
 
     def __call__(self, environ, start_response):
         req = Request(environ)
-        denied = environ['swift.authorize'](req)
-        if denied is not None:
-            return denied(environ, start_response)
         if req.path.startswith('/v1/%s/' % REGISTRY_ACCOUNT):
             return Response(status=404)(environ, start_response)
         if not is_info_lookup(environ):
             self.seen.append((req.method, req.path, req.query_string,
                               DELETE_IF_PLAIN_HEADER in req.headers))
+        denied = environ['swift.authorize'](req)
+        if denied is not None:
+            return denied(environ, start_response)
         return self.answer(req)(environ, start_response)
 
 
@@ -82,18 +83,20 @@ def pipeline(monkeypatch):
     # Every test starts with no access key verified in this process.
     monkeypatch.setattr(context, 'VERIFIED_ACCOUNTS', {})
     objects = ScriptedObjects()
-    auth = TempAuth(objects, {'user_test_tester': 'testing .admin'})
+    auth = TempAuth(objects, {'user_test_tester': 'testing .admin',
+                              'user_test_other': 'other'})
     return S3ApiMiddleware(auth, {}), objects
 
 
-def delete(middleware, key):
-    return signed_environ('DELETE', '/b/' + key).get_response(middleware)
+def delete(middleware, key, **signer):
+    return signed_environ('DELETE', '/b/' + key, **signer).get_response(
+        middleware)
 
 
-def known_signer(pipeline):
+def known_signer(pipeline, **signer):
     """The middleware and app after one request of the access key."""
     middleware, objects = pipeline
-    delete(middleware, 'warm-up')
+    delete(middleware, 'warm-up', **signer)
     objects.seen.clear()
     return middleware, objects
 
@@ -152,3 +155,16 @@ def test_versioned_or_locked_bucket_keeps_its_way(pipeline, sysmeta):
     assert objects.seen == [
         ('HEAD', '/v1/AUTH_test/b/k', 'symlink=get', False),
         ('DELETE', '/v1/AUTH_test/b/k', '', False)]
+
+
+def test_signer_who_does_not_own_the_account_looks_first(pipeline):
+    """The HEAD that Swift's s3api sends first needs read access, which an
+    ACL may refuse: for anyone but the account's owner it stays."""
+    signer = {'user': 'test:other', 'secret': 'other'}
+    middleware, objects = known_signer(pipeline, **signer)
+    objects.objects['k'] = 'plain'
+    resp = delete(middleware, 'k', **signer)
+    assert (resp.status_int, b'AccessDenied' in resp.body) == (403, True)
+    assert objects.seen == [
+        ('HEAD', '/v1/AUTH_test/b/k', 'symlink=get', False)]
+    assert objects.objects == {'k': 'plain'}
