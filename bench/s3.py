@@ -16,7 +16,8 @@ payload signed, default checksums):
 - 4 KiB objects: PutObject, GetObject, DeleteObject ops/s at
   ``--concurrency`` threads (one client each), with the servers' CPU
   seconds per operation (every process of the cluster, workers included,
-  from psutil);
+  from psutil), in all and per kind of server (proxy, object, container;
+  the rest, daemons and the account servers, as ``other``);
 - 64 MiB objects: PutObject and GetObject MB/s, one at a time.
 
 Figures are the median of the rounds; ratios are objstore/swift for rates
@@ -25,12 +26,14 @@ better. Every process started is stopped by PID.
 """
 
 import argparse
+import collections
 import hashlib
 import statistics
 import threading
 import time
 
 import boto3
+import psutil
 from botocore.config import Config
 
 from clusters import (BENCH_USERS, ObjstoreCluster, SwiftCluster,
@@ -38,6 +41,11 @@ from clusters import (BENCH_USERS, ObjstoreCluster, SwiftCluster,
 from streams import cpu_seconds
 
 SMALL = 4096
+# Server kinds by a word of their command line (daemons first: an
+# object-replicator's names the object server's config too).
+DAEMON_WORDS = ('replicator', 'updater', 'auditor', 'expirer', 'reaper',
+                'reconstructor', 'sharder', 'reconciler', 'lifecycle')
+SERVER_KINDS = ('proxy', 'object', 'container')
 LARGE = 64 * 1024 * 1024
 USER = BENCH_USERS[0]
 ACCESS_KEY = '%s:%s' % (USER.account, USER.user)
@@ -74,6 +82,37 @@ def run_threads(count, work):
     return time.monotonic() - started
 
 
+def server_kind(proc):
+    """'proxy', 'object', 'container' or 'other' of a cluster process."""
+    command = ' '.join(proc.cmdline())
+    if any(word in command for word in DAEMON_WORDS):
+        return 'other'
+    for kind in SERVER_KINDS:
+        if kind + '-server' in command:
+            return kind
+    return 'other'
+
+
+def cpu_by_kind(pids):
+    """{server kind: CPU seconds so far} of ``pids`` and their children
+    (a proxy's workers count as the proxy's)."""
+    seconds = collections.Counter()
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            kind = server_kind(proc)
+            family = [proc] + proc.children(recursive=True)
+        except psutil.NoSuchProcess:
+            continue
+        for member in family:
+            try:
+                times = member.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            seconds[kind] += times.user + times.system
+    return seconds
+
+
 def small_ops(endpoint, pids, count, concurrency):
     clients = [s3_client(endpoint) for _ in range(concurrency)]
     body = b's' * SMALL
@@ -86,6 +125,7 @@ def small_ops(endpoint, pids, count, concurrency):
                                               Key=k)['Body'].read()),
             ('DELETE', lambda c, k: c.delete_object(Bucket='bench', Key=k))):
         cpu_before = cpu_seconds(pids)
+        kinds_before = cpu_by_kind(pids)
 
         def work(number, call=call):
             for index in range(share):
@@ -95,6 +135,10 @@ def small_ops(endpoint, pids, count, concurrency):
         figures['4 KiB %s ops/s' % verb] = done / took
         figures['4 KiB %s CPU ms/op' % verb] = \
             (cpu_seconds(pids) - cpu_before) / done * 1e3
+        kinds_after = cpu_by_kind(pids)
+        for kind in SERVER_KINDS + ('other',):
+            figures['  %s %s CPU ms/op' % (verb, kind)] = \
+                (kinds_after[kind] - kinds_before[kind]) / done * 1e3
     return figures
 
 
@@ -142,12 +186,14 @@ def report(rounds):
     theirs = {k: statistics.median(r[k] for r in rounds['swift'])
               for k in rounds['swift'][0]}
     print()
-    print('%-24s %12s %12s %8s' % ('figure (median)', 'objstore', 'swift',
+    print('%-30s %12s %12s %8s' % ('figure (median)', 'objstore', 'swift',
                                    'ratio'))
     for name, mine in ours.items():
         peer = theirs[name]
-        ratio = peer / mine if 'CPU' in name else mine / peer
-        print('%-24s %12.2f %12.2f %7.2fx' % (name, mine, peer, ratio))
+        numerator, denominator = (peer, mine) if 'CPU' in name else \
+            (mine, peer)
+        ratio = numerator / denominator if denominator else float('nan')
+        print('%-30s %12.2f %12.2f %7.2fx' % (name, mine, peer, ratio))
     print('(ratio > 1.0: objstore better; CPU per op is swift/objstore)')
 
 

@@ -139,6 +139,12 @@ WITHDRAW_PUT_HEADER = 'X-Backend-Withdraw-Put'
 # The proxy's body-less PUT that lets a node send the container update of
 # the conditional PUT at its X-Timestamp, once that PUT won its quorum.
 ANNOUNCE_PUT_HEADER = 'X-Backend-Announce-Put'
+# s3api's DELETE of a key it expects to be a plain object: each object
+# server refuses it (412) when what it holds is a multipart manifest or a
+# symlink (a version link is one), which s3api must delete another way
+# (the manifest with its segments). The gatekeeper keeps clients from
+# sending it; the proxy passes it to the object servers.
+DELETE_IF_PLAIN_HEADER = 'X-Backend-Delete-If-Plain'
 
 
 def write_condition(headers):

@@ -48,8 +48,8 @@ from dataclasses import dataclass
 from objstore.common import green
 from objstore.common.backend_client import BackendClient
 from objstore.common.conditional import (
-    ANNOUNCE_PUT_HEADER, WITHDRAW_PUT_HEADER, evaluate_conditions, http_date,
-    write_condition, write_condition_holds)
+    ANNOUNCE_PUT_HEADER, DELETE_IF_PLAIN_HEADER, WITHDRAW_PUT_HEADER,
+    evaluate_conditions, http_date, write_condition, write_condition_holds)
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
     MAX_FILE_SIZE, check_metadata, check_object_length, is_chunked)
@@ -316,6 +316,20 @@ def etag_of(metadata, etag_at):
         if wanted and name.lower() == wanted:
             return value
     return metadata.get('ETag')
+
+
+def plain_delete_refusal(headers, exists, metadata):
+    """The 412 of a DELETE that asks to remove a plain object only
+    (``DELETE_IF_PLAIN_HEADER``, s3api's) when the object this node holds
+    is a multipart manifest or a symlink, whose deletion s3api does
+    otherwise; else None."""
+    if not exists or headers.get(DELETE_IF_PLAIN_HEADER) != 'true':
+        return None
+    if metadata.get('X-Static-Large-Object', '').lower() == 'true' or \
+            'X-Object-Sysmeta-Symlink-Target' in metadata:
+        return text_error(HTTPPreconditionFailed,
+                          'Not a plain object: a manifest or a symlink')
+    return None
 
 
 def conflict(existing):
@@ -601,6 +615,9 @@ class ObjectController(StorageServer):
         existing, exists, meta = existing_state(df, time.time())
         if existing is not None and existing >= timestamp:
             return conflict(existing)
+        refusal = plain_delete_refusal(req.headers, exists, meta)
+        if refusal is not None:
+            return refusal
         if if_delete_at is not None:
             problem = self._if_delete_at_problem(existing, meta, if_delete_at)
             if problem is not None:

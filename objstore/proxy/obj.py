@@ -19,8 +19,9 @@ import time
 from objstore.common import green
 from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.conditional import (
-    ANNOUNCE_PUT_HEADER, PUT_IF_MATCH_HEADER, WITHDRAW_PUT_HEADER,
-    check_put_if_none_match, requires_entity, write_condition)
+    ANNOUNCE_PUT_HEADER, DELETE_IF_PLAIN_HEADER, PUT_IF_MATCH_HEADER,
+    WITHDRAW_PUT_HEADER, check_put_if_none_match, requires_entity,
+    write_condition)
 from objstore.common.constraints import (
     CONTENT_TYPE_OVERRIDDEN, check_content_type_params, check_metadata,
     check_name, check_object_length, is_chunked)
@@ -82,6 +83,17 @@ def delete_at_header(headers, now):
     if 'X-Delete-At' in headers:
         return str(parse_delete_at(headers['X-Delete-At'], now))
     return None
+
+
+def forward_delete_condition(environ, headers_list):
+    """Pass a middleware's ``DELETE_IF_PLAIN_HEADER`` on to every object
+    server (backend headers leave X-Backend-* out; the gatekeeper keeps
+    clients from sending it). Read from the environ: a webob header
+    lookup costs more, on every DELETE."""
+    value = environ.get('HTTP_X_BACKEND_DELETE_IF_PLAIN')
+    if value is not None:
+        for headers in headers_list:
+            headers[DELETE_IF_PLAIN_HEADER] = value
 
 
 class ObjectController(Controller):
@@ -188,6 +200,7 @@ class ObjectController(Controller):
             return problem
         ring = self.ring
         headers_list = self._write_headers(req, self.new_timestamp())
+        forward_delete_condition(req.environ, headers_list)
         results = make_requests(self.app.backend, ring, self._part(),
                                 'DELETE', self.path, headers_list)
         return self.quorum_response(req, results, ring.replica_count,

@@ -13,6 +13,12 @@ authorized exactly as the same user's Swift request would be. A V4
 request's signing key is kept once verified (``signing_key``): the
 chunks of an aws-chunked body are signed with it.
 
+Each verified access key's account is remembered in the process
+(``known_account``): a step that only chooses between two ways of doing
+the operation may read the bucket's cached info (bucket_config) before
+the first subrequest has verified the signature, as that subrequest
+still checks it whichever way is chosen.
+
 Also builds S3's answers (``xml_response``, ``error_response``) with the
 request id headers every S3 answer carries.
 """
@@ -35,6 +41,11 @@ UNVERIFIED_ACCOUNT = '.s3-unverified'
 IDENTITY_KEYS = ('REMOTE_USER', 'swift.authorize', 'swift.clean_acl')
 SOURCE = 'S3'
 READ_CHUNK = 65536
+# Access key -> (the account a signature of it was last verified for,
+# whether its signer owned that account), in this process (bounded): see
+# known_account.
+VERIFIED_ACCOUNTS = {}
+MAX_VERIFIED_ACCOUNTS = 4096
 
 
 def swift_path(account, container=None, obj=None):
@@ -154,11 +165,35 @@ class S3Context:
         if first:
             self._identity = {key: req.environ[key] for key in IDENTITY_KEYS
                               if key in req.environ}
+            self._remember_account()
         if resp.status_int == 401:
             raise self.auth_error or S3Error('AccessDenied')
         if resp.status_int == 403:
             raise S3Error('AccessDenied')
         return resp
+
+    def _remember_account(self):
+        if self.account is None or self.signature is None:
+            return
+        if len(VERIFIED_ACCOUNTS) >= MAX_VERIFIED_ACCOUNTS:
+            VERIFIED_ACCOUNTS.clear()
+        VERIFIED_ACCOUNTS[self.signature.access_key] = (
+            self.account, self.is_account_owner())
+
+    def known_account(self, owned=False):
+        """The signer's account once verified, else the one its access
+        key was verified for before in this process, else None; with
+        ``owned``, only an account the signer owns (no ACL keeps it from
+        any of its buckets). Only a hint before the signature is checked:
+        never authorizes anything."""
+        if self.account is not None:
+            return self.account if not owned or self.is_account_owner() \
+                else None
+        if self.signature is None:
+            return None
+        account, owner = VERIFIED_ACCOUNTS.get(self.signature.access_key,
+                                               (None, False))
+        return account if owner or not owned else None
 
     def is_account_owner(self):
         """Whether the verified signer owns the account (its groups, as

@@ -14,9 +14,11 @@ further down, so the source is read as the same caller.
 import json
 from urllib.parse import quote, unquote
 
+from objstore.common.conditional import DELETE_IF_PLAIN_HEADER
 from objstore.common.http import Response, is_success
 from objstore.middleware.s3api import (
-    attributes, object_lock, tagging, versioning, write_conditions)
+    attributes, bucket_config, object_lock, tagging, versioning,
+    write_conditions)
 from objstore.middleware.s3api.acl import canned_acl_headers
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.upload import (
@@ -272,17 +274,48 @@ def delete_key(ctx, bucket, key, version_id=None):
     ``version_id`` when given); in a versioned bucket the versioning
     module decides what goes, and object_versioning refuses a locked
     version (AccessDenied) unless the signer may bypass its GOVERNANCE
-    retention (object_lock.delete_headers)."""
+    retention (object_lock.delete_headers). In a bucket that never had
+    versioning, a plain object goes with its DELETE alone
+    (_delete_if_plain); what the object servers refuse so, and a key
+    they do not find, is looked at first (a HEAD), as everywhere else."""
     def delete_null(head):
         return _delete_unversioned(ctx, bucket, key, head)
     if version_id is not None:
         return versioning.delete_version(ctx, bucket, key, version_id,
                                          delete_null,
                                          object_lock.delete_headers(ctx))
+    status = None
+    if _never_versioned(ctx, bucket):
+        status = _delete_if_plain(ctx, bucket, key)
+        if status not in (404, 412):
+            return status, {}
     # symlink=get: a version link's own headers, not its version's.
     head = ctx.call('HEAD', bucket, key, query='symlink=get')
+    if status == 404 and head.status_int == 404:
+        return status, {}
     return versioning.delete_current(ctx, bucket, key, head) or \
         (delete_null(head), {})
+
+
+def _never_versioned(ctx, bucket):
+    """Whether the bucket's cached info says it never had versioning nor
+    an object lock (versioning.never_versioned), under the account the
+    signer's access key was verified for and owns. Only an owner: the
+    HEAD first, which anyone else's ACLs may refuse (AccessDenied, as
+    Swift's s3api answers), can be spared without changing an answer."""
+    account = ctx.known_account(owned=True)
+    return account is not None and versioning.never_versioned(
+        bucket_config.bucket_info(ctx.environ, ctx.app, account, bucket))
+
+
+def _delete_if_plain(ctx, bucket, key):
+    """The status of a DELETE of ``key`` that each object server refuses
+    (412) when it holds a multipart manifest or a symlink: the common
+    case, a plain object, costs no HEAD first. On a 412 nothing changed
+    where a quorum refused, and the caller looks at the key; on a 404 too,
+    as a manifest on fewer nodes than a quorum is not seen otherwise."""
+    return ctx.call('DELETE', bucket, key,
+                    headers={DELETE_IF_PLAIN_HEADER: 'true'}).status_int
 
 
 def _delete_unversioned(ctx, bucket, key, head):

@@ -32,16 +32,13 @@ import time
 from urllib.parse import quote
 
 from objstore.common.http import Response, is_success
-from objstore.common.info import get_container_info
 from objstore.common.retention import (
     BUCKET_LOCK_INFO_KEY, BUCKET_LOCK_SYSMETA, BYPASS_GOVERNANCE_HEADER,
     LEGAL_HOLD_SYSMETA, RETENTION_SYSMETA, format_date, format_retention,
     stored_lock)
-from objstore.common.subrequest import make_subrequest
-from objstore.middleware.s3api import lock_rules
+from objstore.middleware.s3api import bucket_config, lock_rules
 from objstore.middleware.s3api.checksums import (
     S3InputError, algorithm_of_header, new_checksum, parse_checksum_headers)
-from objstore.middleware.s3api.context import swift_path
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.xmlio import MAX_XML_SIZE
 from objstore.middleware.versioning import (
@@ -182,26 +179,6 @@ def put_headers(ctx, with_body=True):
             else '', LEGAL_HOLD_SYSMETA: hold or ''}
 
 
-# Access key -> the account a signature of it was last verified for, in
-# this process (bounded): see _known_unlocked_bucket.
-_VERIFIED_ACCOUNTS = {}
-MAX_VERIFIED_ACCOUNTS = 4096
-
-
-def _remember_account(ctx):
-    if ctx.signature is None:
-        return
-    if len(_VERIFIED_ACCOUNTS) >= MAX_VERIFIED_ACCOUNTS:
-        _VERIFIED_ACCOUNTS.clear()
-    _VERIFIED_ACCOUNTS[ctx.signature.access_key] = ctx.account
-
-
-def _bucket_info(ctx, account):
-    lookup = make_subrequest(ctx.environ, 'HEAD',
-                             swift_path(account, ctx.s3req.bucket))
-    return get_container_info(lookup.environ, ctx.app, 's3api')
-
-
 def _known_unlocked_bucket(ctx):
     """Whether the write's bucket is known, without a request to storage,
     to exist with no lock: its (cached) info under the account this access
@@ -211,12 +188,11 @@ def _known_unlocked_bucket(ctx):
     Anything else (an access key not seen yet, no such bucket, a lock)
     takes the checked path, _write_target_configuration. Spares every
     write to an unlocked bucket a HEAD to the container servers."""
-    account = ctx.account
-    if account is None and ctx.signature is not None:
-        account = _VERIFIED_ACCOUNTS.get(ctx.signature.access_key)
+    account = ctx.known_account()
     if account is None:
         return False
-    info = _bucket_info(ctx, account)
+    info = bucket_config.bucket_info(ctx.environ, ctx.app, account,
+                                     ctx.s3req.bucket)
     return is_success(info['status']) and lock_rules.stored_configuration(
         (info.get('sysmeta') or {}).get(BUCKET_LOCK_INFO_KEY)) is None
 
@@ -233,8 +209,8 @@ def _write_target_configuration(ctx):
         except S3Error:
             if ctx.account is None:
                 raise
-        _remember_account(ctx)
-    info = _bucket_info(ctx, ctx.account)
+    info = bucket_config.bucket_info(ctx.environ, ctx.app, ctx.account,
+                                     bucket)
     if info['status'] == 404:
         raise S3Error('NoSuchBucket', BucketName=bucket)
     return lock_rules.stored_configuration(

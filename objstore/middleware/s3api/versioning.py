@@ -23,8 +23,8 @@ delete marker; and once versioning is enabled again, the next write
 keeps the null version under its timestamp (object_versioning's copy),
 no longer as ``null``.
 
-Helpers other features call: ``versioning_status``, ``key_versions``,
-``newest_version`` and ``current_version_id``.
+Helpers other features call: ``versioning_status``, ``never_versioned``,
+``key_versions``, ``newest_version`` and ``current_version_id``.
 """
 
 import json
@@ -32,6 +32,7 @@ from urllib.parse import quote, unquote, urlencode
 
 from objstore.common.exceptions import InvalidTimestamp
 from objstore.common.http import Response, is_success
+from objstore.common.retention import BUCKET_LOCK_INFO_KEY
 from objstore.common.timestamp import Timestamp
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.views import (
@@ -50,6 +51,11 @@ NULL = 'null'
 MAX_CONFIG_XML = 10240
 # Versions of one key fetched per listing page by key_versions.
 KEY_PAGE = 100
+# Container sysmeta (as common.info names it) that versioning of either
+# kind (object_versioning's, legacy versioned writes') or an object lock
+# leaves on a bucket, enabled or not.
+VERSIONED_SYSMETA = ('versions-enabled', 'versions-container',
+                     'versions-location', BUCKET_LOCK_INFO_KEY)
 
 
 def error_with_headers(code, headers, message=None, **details):
@@ -215,6 +221,22 @@ def versioning_status(ctx, bucket):
     if CLIENT_ENABLED not in resp.headers:
         return None
     return ENABLED if is_true(resp.headers[CLIENT_ENABLED]) else SUSPENDED
+
+
+def never_versioned(info):
+    """Whether a bucket's info (common.info) says it exists and never had
+    versioning of any kind nor an object lock: no version link, delete
+    marker or locked version can be its current object.
+
+    >>> never_versioned({'status': 204, 'sysmeta': {}})
+    True
+    >>> never_versioned({'status': 204,
+    ...                  'sysmeta': {'versions-enabled': 'False'}})
+    False
+    """
+    sysmeta = info.get('sysmeta') or {}
+    return is_success(info['status']) and not info.get('versions') and \
+        not any(name in sysmeta for name in VERSIONED_SYSMETA)
 
 
 def put_bucket_versioning(ctx):

@@ -11,7 +11,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from objstore.common.http import Request, Response
-from objstore.middleware.s3api import object_lock
+from objstore.middleware.s3api import context
 from objstore.middleware.s3api.chunked import ChunkSigner
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.middleware import (
@@ -57,7 +57,7 @@ class ScriptedProxy:
 @pytest.fixture
 def pipeline(monkeypatch):
     # Every test starts with no access key verified in this process.
-    monkeypatch.setattr(object_lock, '_VERIFIED_ACCOUNTS', {})
+    monkeypatch.setattr(context, 'VERIFIED_ACCOUNTS', {})
     proxy = ScriptedProxy()
     auth = TempAuth(proxy, {'user_test_tester': 'testing .admin',
                             'user_test_reader': 'reading'})
