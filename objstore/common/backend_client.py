@@ -44,9 +44,10 @@ def allow_header_count(count=MAX_HEADER_COUNT):
 
     http.client refuses more than 100 (``_MAXHEADERS``, one module global),
     fewer than an answer about an account, container or object with the
-    largest legal metadata carries. That parser reads the answers of this
-    client and, through http.server, the requests of the WSGI server
-    (common.wsgi calls this too), so one limit holds on both sides.
+    largest legal metadata carries. That parser reads the header blocks
+    this client and the HTTP server hand to the stdlib (the odd ones their
+    own parsers leave; common.wsgi calls this too), so one limit holds on
+    both sides.
     """
     http.client._MAXHEADERS = max(http.client._MAXHEADERS, count)
 
