@@ -26,19 +26,17 @@ better. Every process started is stopped by PID.
 """
 
 import argparse
-import collections
 import hashlib
 import statistics
 import threading
 import time
 
 import boto3
-import psutil
 from botocore.config import Config
 
 from clusters import (BENCH_USERS, ObjstoreCluster, SwiftCluster,
                       ensure_memcached, ensure_swift_venv)
-from streams import cpu_seconds
+from streams import cpu_by_kind, cpu_seconds
 
 SMALL = 4096
 # Server kinds by a word of their command line (daemons first: an
@@ -93,26 +91,6 @@ def server_kind(proc):
     return 'other'
 
 
-def cpu_by_kind(pids):
-    """{server kind: CPU seconds so far} of ``pids`` and their children
-    (a proxy's workers count as the proxy's)."""
-    seconds = collections.Counter()
-    for pid in pids:
-        try:
-            proc = psutil.Process(pid)
-            kind = server_kind(proc)
-            family = [proc] + proc.children(recursive=True)
-        except psutil.NoSuchProcess:
-            continue
-        for member in family:
-            try:
-                times = member.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            seconds[kind] += times.user + times.system
-    return seconds
-
-
 def small_ops(endpoint, pids, count, concurrency):
     clients = [s3_client(endpoint) for _ in range(concurrency)]
     body = b's' * SMALL
@@ -125,7 +103,7 @@ def small_ops(endpoint, pids, count, concurrency):
                                               Key=k)['Body'].read()),
             ('DELETE', lambda c, k: c.delete_object(Bucket='bench', Key=k))):
         cpu_before = cpu_seconds(pids)
-        kinds_before = cpu_by_kind(pids)
+        kinds_before = cpu_by_kind(pids, server_kind)
 
         def work(number, call=call):
             for index in range(share):
@@ -135,7 +113,7 @@ def small_ops(endpoint, pids, count, concurrency):
         figures['4 KiB %s ops/s' % verb] = done / took
         figures['4 KiB %s CPU ms/op' % verb] = \
             (cpu_seconds(pids) - cpu_before) / done * 1e3
-        kinds_after = cpu_by_kind(pids)
+        kinds_after = cpu_by_kind(pids, server_kind)
         for kind in SERVER_KINDS + ('other',):
             figures['  %s %s CPU ms/op' % (verb, kind)] = \
                 (kinds_after[kind] - kinds_before[kind]) / done * 1e3

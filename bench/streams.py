@@ -74,9 +74,9 @@ def process_kind(proc):
     return command[:40]
 
 
-def cpu_by_kind(pids):
+def cpu_by_kind(pids, kind_of=process_kind):
     """CPU seconds used so far by ``pids`` and all their descendants, per
-    process kind (process_kind)."""
+    process kind (``kind_of(process)``, process_kind unless given)."""
     totals = collections.Counter()
     for pid in pids:
         try:
@@ -87,7 +87,7 @@ def cpu_by_kind(pids):
         for member in family:
             try:
                 times = member.cpu_times()
-                totals[process_kind(member)] += times.user + times.system
+                totals[kind_of(member)] += times.user + times.system
             except psutil.NoSuchProcess:
                 continue
     return totals
