@@ -5,6 +5,7 @@ server logs the error and exits non-zero, promptly. Workers that keep
 dying young are replaced after growing delays, not in a tight loop.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -75,6 +76,23 @@ use = egg:objstore#healthcheck
 """
 
 
+@contextlib.contextmanager
+def running_server(conf):
+    """The objstore-server process of `conf`; its whole group is killed
+    on the way out, whatever state the test left it in."""
+    server = subprocess.Popen([SERVER, str(conf)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        yield server
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        server.wait()
+
+
 def wait_for_worker(parent, not_this, timeout):
     fresh = wait_for(lambda: [p for p in children_of(parent)
                               if p != not_this], timeout, interval=0.01)
@@ -88,10 +106,7 @@ def test_workers_dying_young_are_replaced_after_growing_delays(tmp_path):
     conf = tmp_path / 'account-server.conf'
     conf.write_text(ACCOUNT_CONF % {'port': free_port(),
                                     'dir': str(tmp_path)})
-    server = subprocess.Popen([SERVER, str(conf)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    try:
+    with running_server(conf) as server:
         worker = wait_for_worker(server.pid, None, 10)
         gaps = []
         for _ in range(5):
@@ -101,9 +116,6 @@ def test_workers_dying_young_are_replaced_after_growing_delays(tmp_path):
             gaps.append(time.monotonic() - killed)
         assert gaps[-1] >= 0.8, gaps
         assert gaps[-1] > 2 * gaps[0], gaps
-    finally:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 METERED_CONF = """\
@@ -146,10 +158,7 @@ def test_metrics_sum_every_worker_and_outlive_them(tmp_path):
     port = free_port()
     conf = tmp_path / 'account-server.conf'
     conf.write_text(METERED_CONF % {'port': port, 'dir': str(tmp_path)})
-    server = subprocess.Popen([SERVER, str(conf)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    try:
+    with running_server(conf) as server:
         assert wait_for(lambda: len(children_of(server.pid)) == 3, 20)
         assert wait_for(lambda: _answers(port), 20)
         for number in range(30):
@@ -167,13 +176,6 @@ def test_metrics_sum_every_worker_and_outlive_them(tmp_path):
                         30)
         assert wait_for(lambda: _answers(port), 20)
         assert scraped_count(port, 'HEAD') == 30.0
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def _answers(port):
@@ -183,24 +185,21 @@ def _answers(port):
         return False
 
 
-def start_account_server(tmp_path):
-    """(process, port) of a one-worker account server with no device."""
+def account_server_conf(tmp_path):
+    """(conf path, port) of a one-worker account server with no device."""
     (tmp_path / 'devices').mkdir()
     (tmp_path / 'objstore.conf').write_text(render_objstore_conf('a', 'b'))
     conf = tmp_path / 'account-server.conf'
     port = free_port()
     conf.write_text(ACCOUNT_CONF % {'port': port, 'dir': str(tmp_path)})
-    server = subprocess.Popen([SERVER, str(conf)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    return server, port
+    return conf, port
 
 
 def test_prefork_parent_sleeps_at_rest_and_still_stops_and_respawns(
         tmp_path):
     # An idle aio's proxy parent polled waitpid 20 times a second.
-    server, port = start_account_server(tmp_path)
-    try:
+    conf, port = account_server_conf(tmp_path)
+    with running_server(conf) as server:
         worker = wait_for_worker(server.pid, None, 10)
         # The worker answers (503: this node has no device dir).
         assert direct_request('127.0.0.1', port, 'GET',
@@ -215,20 +214,14 @@ def test_prefork_parent_sleeps_at_rest_and_still_stops_and_respawns(
         server.send_signal(signal.SIGTERM)
         assert server.wait(10) == 0
         assert time.monotonic() - stop_sent < 5
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        server.wait()
 
 
 def test_prefork_parent_sleeps_while_its_worker_serves(tmp_path):
     # The worker kept the event hub (one epoll instance) made before the
     # fork: the kernel woke the parent for every socket event of the
     # worker, and the idle parent burned as much CPU as the worker.
-    server, port = start_account_server(tmp_path)
-    try:
+    conf, port = account_server_conf(tmp_path)
+    with running_server(conf) as server:
         wait_for_worker(server.pid, None, 10)
         assert direct_request('127.0.0.1', port, 'GET',
                               '/healthcheck')[0] == 503
@@ -238,9 +231,3 @@ def test_prefork_parent_sleeps_while_its_worker_serves(tmp_path):
             assert direct_request('127.0.0.1', port, 'GET',
                                   '/healthcheck')[0] == 503
         assert parent.num_ctx_switches().voluntary - before <= 5
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        server.wait()
