@@ -17,7 +17,8 @@ from objstore.common.http import (
     HTTPBadRequest, HTTP_NOT_FOUND, POLICY_DEFAULT_HEADER, POLICY_HEADER,
     Response, html_error, is_success)
 from objstore.proxy.account import AccountController
-from objstore.proxy.base import RESELLER_REQUEST, Controller, update_headers
+from objstore.proxy.base import (
+    RESELLER_REQUEST, Controller, paired_by_server, update_headers)
 
 ACL_HEADERS = ('X-Container-Read', 'X-Container-Write')
 
@@ -139,6 +140,8 @@ class ContainerController(Controller):
             base[POLICY_HEADER] = str(policy.index)
         elif method == 'PUT':
             base[POLICY_DEFAULT_HEADER] = str(self.app.policies.default.index)
+        account_nodes = paired_by_server(
+            account_nodes, ring.get_part_nodes(self._part()))
         headers_list = [dict(base, **pair) for pair in update_headers(
             'Account', account_nodes, account_part, ring.replica_count)]
         resp = self.fan_out(req, ring, self._part(), method, self.path,

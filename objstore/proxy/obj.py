@@ -34,7 +34,7 @@ from objstore.common.http import (
     is_success, text_error)
 from objstore.common.timestamp import delete_at_after, parse_delete_at
 from objstore.proxy.base import (
-    Controller, client_headers, update_headers)
+    Controller, client_headers, paired_by_server, update_headers)
 from objstore.proxy.fanout import (
     BackendResult, NodeIter, gather, make_requests, node_name, node_path,
     note_status, request_node, request_until_answer)
@@ -172,6 +172,8 @@ class ObjectController(Controller):
             self.account, self.container)
         base = self.backend_headers(req, timestamp, forward=True,
                                     policy_index=self.policy.index)
+        container_nodes = paired_by_server(
+            container_nodes, self.ring.get_part_nodes(self._part()))
         return [dict(base, **pair) for pair in update_headers(
             'Container', container_nodes, container_part,
             self.ring.replica_count)]

@@ -465,3 +465,22 @@ def test_backend_server_errors_reach_the_client_as_503(scripted):
     every_backend_answers(scripted, 507, b'full')
     assert call(scripted, 'GET', '/v1/AUTH_a/c').status_int == 503
     assert call(scripted, 'DELETE', '/v1/AUTH_a/c').status_int == 503
+
+
+def test_each_object_server_updates_the_container_on_its_own_disk(scripted):
+    make_container(scripted)
+    _part, container_nodes, _ = scripted.nodes('container', 'AUTH_a', 'c')
+    container_devices = {node['device'] for node in container_nodes}
+    paired = 0
+    for number in range(20):
+        name = 'o%d' % number
+        assert call(scripted, 'PUT', '/v1/AUTH_a/c/' + name,
+                    body=b'x').status_int == 201
+        for backend in scripted.backends:
+            for method, path, headers in backend.requests:
+                device = path.split('/')[1]
+                if method == 'PUT' and path.endswith('/c/' + name) and \
+                        device in container_devices:
+                    assert headers['x-container-device'] == device
+                    paired += 1
+    assert paired >= 20
