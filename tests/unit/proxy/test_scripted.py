@@ -465,3 +465,21 @@ def test_backend_server_errors_reach_the_client_as_503(scripted):
     every_backend_answers(scripted, 507, b'full')
     assert call(scripted, 'GET', '/v1/AUTH_a/c').status_int == 503
     assert call(scripted, 'DELETE', '/v1/AUTH_a/c').status_int == 503
+
+
+def test_replicated_get_and_head_authorize_once(scripted):
+    """A GET or HEAD of a replicated object checks the container and asks
+    the auth middleware once (each check is a container info lookup and
+    an ACL decision: the proxy's CPU per request)."""
+    make_container(scripted)
+    call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=b'x')
+    for method in ('GET', 'HEAD'):
+        asked = []
+
+        def counting_owner(req):
+            asked.append(req.method)
+            as_owner(req)
+        resp = Request.blank('/v1/AUTH_a/c/o', method=method, environ={
+            'swift.authorize': counting_owner}).get_response(scripted.app)
+        assert resp.status_int == 200
+        assert asked == [method]
