@@ -11,6 +11,7 @@ per level (account.py, container.py, obj.py) build on it and own their
 verbs.
 """
 
+import functools
 import math
 
 from objstore.common.access import AUTHORIZE_KEY, unauthorized
@@ -129,6 +130,9 @@ def listing_headers(headers, container, reseller=False):
     return shaped
 
 
+# Every answer the proxy relays has ~10 headers to title, mostly the same
+# names; the cache is bounded since metadata names are the clients'.
+@functools.lru_cache(maxsize=1024)
 def _title(name):
     return '-'.join(part.capitalize() for part in name.split('-'))
 
