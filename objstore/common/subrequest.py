@@ -78,10 +78,10 @@ API_SEGMENTS = 4
 
 
 def path_parts(environ, minsegs=1):
-    """``[version, account, container, obj]`` of the request's path as
+    """``(version, account, container, obj)`` of the request's path as
     ``split_path(request_path(environ), minsegs, 4, True)`` gives them,
     raising the same ValueError or UnicodeDecodeError; a missing name is
-    None. Treat the list as read-only: it is shared.
+    None.
 
     The split is kept in the environ with the exact PATH_INFO it came
     from, so the ~10 middlewares that each look at the path split it
@@ -90,7 +90,7 @@ def path_parts(environ, minsegs=1):
     only refuses fewer of them, so one split serves every ``minsegs``.
 
     >>> path_parts({'PATH_INFO': '/v1/a/c/o/x'}, 3)
-    ['v1', 'a', 'c', 'o/x']
+    ('v1', 'a', 'c', 'o/x')
     >>> path_parts({'PATH_INFO': '/v1/a/'}, 3)
     Traceback (most recent call last):
     ...
@@ -100,13 +100,15 @@ def path_parts(environ, minsegs=1):
     cached = environ.get(PATH_PARTS_KEY)
     if cached is None or cached[0] != path:
         try:
-            cached = (path, split_path(request_path(environ), 1,
-                                       API_SEGMENTS, True), None)
+            cached = (path, tuple(split_path(request_path(environ), 1,
+                                             API_SEGMENTS, True)), None)
         except (ValueError, UnicodeDecodeError) as err:
             cached = (path, None, err)
         environ[PATH_PARTS_KEY] = cached
     parts = cached[1]
     if parts is None:
+        # A new exception each time: one raised again and again would
+        # pile every raise's traceback onto the same object.
         raise type(cached[2])(*cached[2].args)
     if minsegs > 1 and parts[minsegs - 1] is None:
         raise ValueError('invalid path: %s' % quote(request_path(environ)))
