@@ -27,12 +27,12 @@ Must not import the proxy: middlewares depend on this module, and the
 proxy's controllers use the same keys and layers through it.
 """
 
-from objstore.common.http import is_success, split_path
+from objstore.common.http import is_success
 from objstore.common.infocache import (
     INFOCACHE_KEY, SHARED_CACHE_KEY, account_info_from, cache_key,
     container_info_from)
 from objstore.common.subrequest import (
-    make_preauthed_subrequest, request_path)
+    make_preauthed_subrequest, path_parts)
 
 INFO_LOOKUP_KEY = 'objstore.info_lookup'
 
@@ -92,9 +92,8 @@ def _path_names(environ, minimum):
     """(version, account, container) of the request's ``/v1/...`` path;
     ValueError when the path addresses no such level."""
     # Every middleware that reads info comes here on every request: the
-    # path is read from the environ, without building a Request.
-    version, account, container, _obj = split_path(
-        request_path(environ), minimum, 4, True)
+    # path's split is the one the pipeline shares (subrequest.path_parts).
+    version, account, container, _obj = path_parts(environ, minimum)
     return version, account, container
 
 

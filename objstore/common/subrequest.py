@@ -22,6 +22,9 @@ overriding any auth middleware further down.
 middlewares that pass most answers on untouched after a look at one
 header (webob's get_response builds a Response they would then undo).
 
+``path_parts`` parses the request's path once for the whole pipeline:
+most middlewares look at the same four names and pass the request on.
+
 ``add_capability`` lets a middleware add its section to ``/info``: on an
 ``/info`` request it writes into ``environ['objstore.capabilities']``,
 which the proxy app merges into the document (no process-wide registry).
@@ -31,7 +34,7 @@ import io
 from urllib.parse import parse_qsl, quote
 
 from objstore.common.access import claim
-from objstore.common.http import Request
+from objstore.common.http import Request, split_path
 from objstore.common.infocache import INFOCACHE_KEY, SHARED_CACHE_KEY
 
 # Environ keys a subrequest inherits from the request that makes it.
@@ -70,6 +73,48 @@ def request_path(environ):
     return environ.get('PATH_INFO', '').encode('latin-1').decode('utf-8')
 
 
+PATH_PARTS_KEY = 'objstore.path_parts'
+API_SEGMENTS = 4
+
+
+def path_parts(environ, minsegs=1):
+    """``(version, account, container, obj)`` of the request's path as
+    ``split_path(request_path(environ), minsegs, 4, True)`` gives them,
+    raising the same ValueError or UnicodeDecodeError; a missing name is
+    None.
+
+    The split is kept in the environ with the exact PATH_INFO it came
+    from, so the ~10 middlewares that each look at the path split it
+    once, and a middleware that rewrites PATH_INFO gets a fresh split.
+    ``split_path`` with a smaller ``minsegs`` gives the same names and
+    only refuses fewer of them, so one split serves every ``minsegs``.
+
+    >>> path_parts({'PATH_INFO': '/v1/a/c/o/x'}, 3)
+    ('v1', 'a', 'c', 'o/x')
+    >>> path_parts({'PATH_INFO': '/v1/a/'}, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: invalid path: /v1/a/
+    """
+    path = environ.get('PATH_INFO', '')
+    cached = environ.get(PATH_PARTS_KEY)
+    if cached is None or cached[0] != path:
+        try:
+            cached = (path, tuple(split_path(request_path(environ), 1,
+                                             API_SEGMENTS, True)), None)
+        except (ValueError, UnicodeDecodeError) as err:
+            cached = (path, None, err)
+        environ[PATH_PARTS_KEY] = cached
+    parts = cached[1]
+    if parts is None:
+        # A new exception each time: one raised again and again would
+        # pile every raise's traceback onto the same object.
+        raise type(cached[2])(*cached[2].args)
+    if minsegs > 1 and parts[minsegs - 1] is None:
+        raise ValueError('invalid path: %s' % quote(request_path(environ)))
+    return parts
+
+
 def sent_content_type(environ):
     """The client's Content-Type, or None when it sent none.
 
@@ -101,7 +146,10 @@ def query_params(environ):
     >>> query_params({'QUERY_STRING': 'symlink=get&versions&p=%FF'})
     {'symlink': 'get', 'versions': '', 'p': '\ufffd'}
     """
-    return dict(parse_qsl(environ.get('QUERY_STRING', ''),
+    query = environ.get('QUERY_STRING')
+    if not query:
+        return {}
+    return dict(parse_qsl(query,
                           keep_blank_values=True, errors='replace'))
 
 

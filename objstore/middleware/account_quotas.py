@@ -26,10 +26,10 @@ Must not enforce anything on its own answers' way back: it only reads.
 """
 
 from objstore.common.http import (
-    HTTPBadRequest, HTTPForbidden, Request, split_path)
+    HTTPBadRequest, HTTPForbidden, Request)
 from objstore.common.info import get_account_info, get_container_info
 from objstore.common.storage_policy import load_policies
-from objstore.common.subrequest import add_capability
+from objstore.common.subrequest import add_capability, path_parts
 from objstore.middleware.container_quotas import (
     QUOTA_EXCEEDED, refuse_after_authorize)
 
@@ -145,17 +145,16 @@ class AccountQuotaMiddleware:
 
     def __call__(self, environ, start_response):
         add_capability(environ, 'account_quotas')
-        req = Request(environ)
         try:
-            _v, _account, container, obj = split_path(
-                req.path_info, 2, 4, True)
+            _v, _account, container, obj = path_parts(environ, 2)
         except ValueError:
             return self.app(environ, start_response)
         if container is None:
-            return self.handle_account(req)(environ, start_response)
-        if req.method == 'PUT' and obj is not None and \
+            return self.handle_account(Request(environ))(environ,
+                                                         start_response)
+        if environ['REQUEST_METHOD'] == 'PUT' and obj is not None and \
                 environ.get(RESELLER_REQUEST_KEY) is not True:
-            refusal = self._quota_refusal(req)
+            refusal = self._quota_refusal(Request(environ))
             if refusal is not None:
                 return refusal(environ, start_response)
         return self.app(environ, start_response)

@@ -223,18 +223,19 @@ class Bulk:
             environ, 'bulk_delete',
             max_deletes_per_request=self.conf.max_deletes_per_request,
             max_failed_deletes=self.conf.max_failed_deletes)
-        req = Request(environ)
         query = query_params(environ)
+        method = environ['REQUEST_METHOD']
         archive = query.get('extract-archive')
-        if archive is not None and req.method == 'PUT':
+        if archive is not None and method == 'PUT':
             mode = ARCHIVE_MODES.get(archive.lower().strip('.'))
             if mode is None:
                 resp = html_error(HTTPBadRequest, 'Unsupported archive format')
             else:
-                resp = self._streamed(req, self.extract_iter, mode)
+                resp = self._streamed(Request(environ), self.extract_iter,
+                                      mode)
             return resp(environ, start_response)
-        if 'bulk-delete' in query and req.method in ('POST', 'DELETE'):
-            return self._streamed(req, self.delete_iter)(
+        if 'bulk-delete' in query and method in ('POST', 'DELETE'):
+            return self._streamed(Request(environ), self.delete_iter)(
                 environ, start_response)
         return self.app(environ, start_response)
 

@@ -20,9 +20,9 @@ Must not change the metadata itself: the container server keeps it.
 
 from objstore.common.http import (
     HTTPBadRequest, HTTPRequestEntityTooLarge, Request, html_error,
-    is_success, split_path)
+    is_success)
 from objstore.common.info import get_container_info
-from objstore.common.subrequest import add_capability
+from objstore.common.subrequest import add_capability, path_parts
 
 QUOTA_EXCEEDED = 'Upload exceeds quota.'
 # Request header -> Swift's 400 text when its value is not a count.
@@ -92,18 +92,20 @@ class ContainerQuotaMiddleware:
 
     def __call__(self, environ, start_response):
         add_capability(environ, 'container_quotas')
-        req = Request(environ)
+        method = environ['REQUEST_METHOD']
+        if method not in ('PUT', 'POST'):
+            return self.app(environ, start_response)
         try:
-            _v, _account, container, obj = split_path(
-                req.path_info, 3, 4, True)
+            _v, _account, container, obj = path_parts(environ, 3)
         except ValueError:
             return self.app(environ, start_response)
+        req = Request(environ)
         answer = None
-        if obj is None and req.method in ('PUT', 'POST'):
+        if obj is None:
             reason = invalid_quota(req.headers)
             if reason is not None:
                 answer = html_error(HTTPBadRequest, reason)
-        elif obj is not None and req.method == 'PUT':
+        elif method == 'PUT':
             answer = self._check_upload(req)
         if answer is not None:
             return answer(environ, start_response)

@@ -24,7 +24,7 @@ from objstore.common.http import (
     HTTPBadRequest, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
     Request, Response, html_error, is_success, split_path, text_error)
 from objstore.common.subrequest import (
-    add_capability, make_subrequest, query_param, query_params,
+    add_capability, make_subrequest, path_parts, query_param, query_params,
     sent_content_type)
 
 # Source headers a copy carries to the destination unless X-Fresh-Metadata.
@@ -129,12 +129,11 @@ class ServerSideCopy:
         method = environ.get('REQUEST_METHOD')
         if method not in ('COPY', 'PUT'):
             return self.app(environ, start_response)
-        req = Request(environ)
         try:
-            _v, account, container, obj = split_path(req.path_info, 4, 4,
-                                                     True)
-        except (ValueError, UnicodeDecodeError):
+            _v, account, container, obj = path_parts(environ, 4)
+        except ValueError:
             return self.app(environ, start_response)
+        req = Request(environ)
         if method == 'COPY':
             resp = self.handle_copy(req, account, container, obj)
         elif req.headers.get('X-Copy-From'):

@@ -35,7 +35,7 @@ from objstore.common.http import (
     html_error, is_success, split_path)
 from objstore.common.log import get_logger
 from objstore.common.subrequest import (
-    add_capability, call_app, make_subrequest, query_param)
+    add_capability, call_app, make_subrequest, path_parts, query_param)
 from objstore.middleware.segments import (
     Segment, SegmentError, SegmentedBody, close_body, pieces_for_range,
     ranged_body, requested_ranges, unsatisfiable)
@@ -101,11 +101,11 @@ class DynamicLargeObject:
 
     def __call__(self, environ, start_response):
         add_capability(environ, 'dlo')
-        req = Request(environ)
         try:
-            split_path(req.path_info, 4, 4, True)
-        except (ValueError, UnicodeDecodeError):
+            path_parts(environ, 4)
+        except ValueError:
             return self.app(environ, start_response)
+        req = Request(environ)
         if req.method in ('GET', 'HEAD') and \
                 query_param(environ, 'multipart-manifest') != 'get':
             answer = call_app(self.app, environ)

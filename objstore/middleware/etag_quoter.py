@@ -14,9 +14,9 @@ import dataclasses
 
 from objstore.common.access import API_VERSIONS
 from objstore.common.config import ConfBase, config_true_value
-from objstore.common.http import Request, is_success, split_path
+from objstore.common.http import Request, is_success
 from objstore.common.info import get_account_info, get_container_info
-from objstore.common.subrequest import add_capability
+from objstore.common.subrequest import add_capability, path_parts
 
 SYSMETA_KEY = 'rfc-compliant-etags'
 
@@ -63,20 +63,19 @@ class EtagQuoterMiddleware:
     def __call__(self, environ, start_response):
         add_capability(environ, 'etag_quoter',
                        enable_by_default=self.conf.enable_by_default)
-        req = Request(environ)
         try:
-            version, _account, container, obj = split_path(
-                req.path_info, 2, 4, True)
-        except (ValueError, UnicodeDecodeError):
+            version, _account, container, obj = path_parts(environ, 2)
+        except ValueError:
             return self.app(environ, start_response)
         if version not in API_VERSIONS:
             return self.app(environ, start_response)
         if obj is None:
-            return self.setting(req, 'Container' if container else 'Account',
+            return self.setting(Request(environ),
+                                'Container' if container else 'Account',
                                 start_response)
         if not self.enabled(environ):
             return self.app(environ, start_response)
-        status, headers, body = req.call_application(self.app)
+        status, headers, body = Request(environ).call_application(self.app)
         start_response(status, quote_etags(headers))
         return body
 

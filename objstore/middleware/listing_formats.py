@@ -22,8 +22,9 @@ from objstore.common.access import API_VERSIONS
 from objstore.common.exceptions import (
     InvalidListingParam, ListingNotAcceptable)
 from objstore.common.http import (
-    HTTPBadRequest, Request, Response, html_error, split_path)
+    HTTPBadRequest, Response, html_error)
 from objstore.common.listing import negotiate_format
+from objstore.common.subrequest import path_parts
 
 LISTING_METHODS = ('GET', 'HEAD')
 
@@ -67,11 +68,10 @@ def is_listing(environ):
     if environ.get('REQUEST_METHOD') not in LISTING_METHODS:
         return False
     try:
-        version, _account, _container = split_path(
-            Request(environ).path_info, 2, 3)
-    except (ValueError, UnicodeDecodeError):
+        version, _account, _container, obj = path_parts(environ, 2)
+    except ValueError:
         return False
-    return version in API_VERSIONS
+    return obj is None and version in API_VERSIONS
 
 
 class ListingFormatsMiddleware:

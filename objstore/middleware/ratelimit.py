@@ -35,12 +35,12 @@ import time
 from objstore.common import green
 from objstore.common.config import ConfBase
 from objstore.common.exceptions import ConfigError
-from objstore.common.http import Response, split_path
+from objstore.common.http import Response
 from objstore.common.access import API_VERSIONS
 from objstore.common.info import get_account_info, get_container_info
 from objstore.common.log import get_logger
 from objstore.common.memcache import MemcacheRing
-from objstore.common.subrequest import add_capability, request_path
+from objstore.common.subrequest import add_capability, path_parts
 
 CONTAINER_PREFIX = 'container_ratelimit_'
 LISTING_PREFIX = 'container_listing_ratelimit_'
@@ -221,9 +221,8 @@ class RateLimitMiddleware:
     def __call__(self, environ, start_response):
         add_capability(environ, 'ratelimit', **self.info)
         try:
-            version, account, container, obj = split_path(
-                request_path(environ), 1, 4, True)
-        except (ValueError, UnicodeDecodeError):
+            version, account, container, obj = path_parts(environ)
+        except ValueError:
             # Not an API path: the proxy answers it as it does.
             return self.app(environ, start_response)
         if version not in API_VERSIONS or account is None or \

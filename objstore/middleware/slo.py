@@ -40,7 +40,7 @@ from objstore.common.http import (
     Request, Response, html_error, is_success, split_path, text_error)
 from objstore.common.log import get_logger
 from objstore.common.subrequest import (
-    add_capability, call_app, make_subrequest, query_param,
+    add_capability, call_app, make_subrequest, path_parts, query_param,
     sent_content_type)
 from objstore.common.swift_bytes import with_swift_bytes
 from objstore.middleware.bulk import report_body
@@ -117,16 +117,16 @@ class StaticLargeObject:
             max_manifest_size=self.conf.max_manifest_size,
             yield_frequency=self.conf.yield_frequency,
             min_segment_size=1, allow_async_delete=False)
-        req = Request(environ)
         try:
-            _v, _a, _c, obj = split_path(req.path_info, 3, 4, True)
-        except (ValueError, UnicodeDecodeError):
+            _v, _a, _c, obj = path_parts(environ, 3)
+        except ValueError:
             return self.app(environ, start_response)
         if obj is None:
-            if req.method == 'GET':
-                return self.container_listing(req)(environ, start_response)
+            if environ['REQUEST_METHOD'] == 'GET':
+                return self.container_listing(Request(environ))(
+                    environ, start_response)
             return self.app(environ, start_response)
-        return self.object_request(req, start_response)
+        return self.object_request(Request(environ), start_response)
 
     def object_request(self, req, start_response):
         manifest_param = query_param(req.environ, 'multipart-manifest')

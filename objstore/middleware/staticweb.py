@@ -32,10 +32,11 @@ from urllib.parse import quote, urlparse
 
 from objstore.common.config import ConfBase, config_true_value
 from objstore.common.http import (
-    HTTPNotFound, Request, Response, default_body, is_success, split_path)
+    HTTPNotFound, Request, Response, default_body, is_success)
 from objstore.common.info import get_container_info
 from objstore.common.log import get_logger
-from objstore.common.subrequest import add_capability, make_subrequest
+from objstore.common.subrequest import (
+    add_capability, make_subrequest, path_parts)
 
 DEFAULT_DIRECTORY_TYPE = 'application/directory'
 HTML_TYPE = 'text/html; charset=UTF-8'
@@ -384,14 +385,11 @@ class StaticWeb:
         if remote_user and remote_user != '.wsgi.tempurl' and \
                 not config_true_value(environ.get('HTTP_X_WEB_MODE', 'f')):
             return None
-        req = Request(environ)
         try:
-            names = split_path(req.path_info, 2, 4, True)
+            names = path_parts(environ, 3)
         except ValueError:
             return None
-        if names[2] is None:
-            return None
-        site = WebSite(self, req, names)
+        site = WebSite(self, Request(environ), names)
         if names[3] is not None:
             return site.handle_object()
         return site.handle_container()

@@ -42,7 +42,7 @@ from objstore.common.http import (
     is_success, request_headers, split_path, text_error)
 from objstore.common.subrequest import (
     Answer, add_capability, call_app, make_preauthed_subrequest,
-    make_subrequest, query_params, sent_content_type)
+    make_subrequest, path_parts, query_params, sent_content_type)
 
 DEFAULT_SYMLOOP_MAX = 2
 # An ETag of the empty body: what a symlink object's own ETag is.
@@ -331,12 +331,11 @@ class SymlinkMiddleware:
     def __call__(self, environ, start_response):
         add_capability(environ, 'symlink', symloop_max=self.symloop_max,
                        static_links=True)
-        req = Request(environ)
         try:
-            version, account, container, obj = split_path(
-                req.path_info, 3, 4, True)
-        except (ValueError, UnicodeDecodeError):
+            version, account, container, obj = path_parts(environ, 3)
+        except ValueError:
             return self.app(environ, start_response)
+        req = Request(environ)
         try:
             if obj is None:
                 resp = self.handle_container(req, version, account)

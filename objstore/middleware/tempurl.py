@@ -134,6 +134,9 @@ class TempURLParams:
         TempURLParams(sig='s', expires=None, prefix=None, filename='a b',
                       inline=True, ip_range=None)
         """
+        if not query_string:
+            # Most requests: nothing to parse.
+            return cls()
         query = parse_qs(query_string, keep_blank_values=True)
 
         def first(name):

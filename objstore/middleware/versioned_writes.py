@@ -40,10 +40,10 @@ from objstore.common.constraints import CONTENT_TYPE_OVERRIDDEN, MAX_FILE_SIZE
 from objstore.common.http import (
     HTTPBadRequest, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
     HTTPServiceUnavailable, Request, is_client_error, is_success,
-    split_path, text_error)
+    text_error)
 from objstore.common.info import get_container_info
 from objstore.common.subrequest import (
-    IterReader, add_capability, make_preauthed_subrequest)
+    IterReader, add_capability, make_preauthed_subrequest, path_parts)
 from objstore.common.timestamp import Timestamp
 from objstore.middleware.slo_manifest import keep_manifest_type
 
@@ -291,18 +291,17 @@ class VersionedWrites:
         if self.allowed:
             add_capability(environ, 'versioned_writes', allowed_flags=[
                 VERSIONS_LOCATION.lower(), HISTORY_LOCATION.lower()])
-        req = Request(environ)
         try:
-            version, account, container, obj = split_path(
-                req.path_info, 3, 4, True)
-        except (ValueError, UnicodeDecodeError):
+            version, account, container, obj = path_parts(environ, 3)
+        except ValueError:
             return self.app(environ, start_response)
         try:
             if obj is None and self.allowed:
-                resp = self.handle_container(req)
-            elif obj is not None and req.method in ('PUT', 'DELETE'):
-                resp = self.handle_object(req, version, account, container,
-                                          obj)
+                resp = self.handle_container(Request(environ))
+            elif obj is not None and \
+                    environ['REQUEST_METHOD'] in ('PUT', 'DELETE'):
+                resp = self.handle_object(Request(environ), version,
+                                          account, container, obj)
             else:
                 resp = None
         except VersioningError as err:

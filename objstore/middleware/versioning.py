@@ -63,8 +63,8 @@ from objstore.common.listing import JSON_TYPE, PLAIN_TYPE, negotiate_format
 from objstore.common.retention import (
     BUCKET_LOCK_INFO_KEY, BYPASS_GOVERNANCE_HEADER, deletion_refusal)
 from objstore.common.subrequest import (
-    IterReader, add_capability, make_preauthed_subrequest, query_params,
-    sent_content_type)
+    IterReader, add_capability, make_preauthed_subrequest, path_parts,
+    query_params, sent_content_type)
 from objstore.common.timestamp import Timestamp
 from objstore.middleware.slo_manifest import keep_manifest_type
 from objstore.middleware.symlink import (
@@ -580,11 +580,11 @@ class ObjectVersioning:
 
     def __call__(self, environ, start_response):
         add_capability(environ, 'object_versioning')
-        req = Request(environ)
         try:
-            names = split_path(req.path_info, 3, 4, True)
-        except (ValueError, UnicodeDecodeError):
+            names = path_parts(environ, 3)
+        except ValueError:
             return self.app(environ, start_response)
+        req = Request(environ)
         try:
             if names[3] is None:
                 resp = self.handle_container(req, names[:3])

@@ -11,12 +11,13 @@ per level (account.py, container.py, obj.py) build on it and own their
 verbs.
 """
 
+import functools
 import math
 
 from objstore.common.access import AUTHORIZE_KEY, unauthorized
 from objstore.common.conditional import http_date
 from objstore.common.constraints import (
-    ALLOW_RESERVED_HEADER, allows_reserved)
+    ALLOW_RESERVED_HEADER, environ_allows_reserved)
 from objstore.common.info import forget, lookup, remember
 from objstore.common.infocache import (
     account_info_from, cache_key, container_info_from)
@@ -71,7 +72,7 @@ def forwarded_headers(req):
                request_headers(req.environ).items()
                if name.lower() not in CLIENT_HEADERS_DROPPED
                and not is_backend_header(name)}
-    if allows_reserved(req.headers):
+    if environ_allows_reserved(req.environ):
         headers[ALLOW_RESERVED_HEADER] = 'true'
     return headers
 
@@ -129,6 +130,9 @@ def listing_headers(headers, container, reseller=False):
     return shaped
 
 
+# Every answer the proxy relays has ~10 headers to title, mostly the same
+# names; the cache is bounded since metadata names are the clients'.
+@functools.lru_cache(maxsize=1024)
 def _title(name):
     return '-'.join(part.capitalize() for part in name.split('-'))
 

@@ -61,7 +61,9 @@ class ECObjectController(ObjectController):
         if problem is not None:
             return problem
         if not self._is_ec():
-            return super().GETorHEAD(req)
+            # Checked and bound above: the container's info and the
+            # authorization are not asked twice.
+            return self.replicated_get_or_head(req)
         headers = self.backend_headers(
             req, forward=True, policy_index=self.policy.index)
         resp = ECGetter(self.app.backend, self.ring, self._part(), self.path,

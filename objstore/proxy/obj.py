@@ -152,6 +152,13 @@ class ObjectController(Controller):
         problem = self._container_checked(req, 'read_acl')
         if problem is not None:
             return problem
+        return self.replicated_get_or_head(req)
+
+    GET = HEAD = GETorHEAD
+
+    def replicated_get_or_head(self, req):
+        """GET or HEAD of a replicated object, once ``_container_checked``
+        allowed it and bound its policy."""
         headers = self.backend_headers(
             req, forward=True, policy_index=self.policy.index)
         resp = self.get_or_head(req, self.ring, self._part(),
@@ -163,8 +170,6 @@ class ObjectController(Controller):
             resp.headers['Content-Type'] = client_content_type(
                 resp.headers['Content-Type'])
         return resp
-
-    GET = HEAD = GETorHEAD
 
     def _write_headers(self, req, timestamp):
         """One header dict per object replica, each with its container."""

@@ -1,8 +1,10 @@
 """make_subrequest keeps the client's identity and nothing of its body."""
 
-from objstore.common.http import Request
+import pytest
+
+from objstore.common.http import Request, split_path
 from objstore.common.subrequest import (
-    IterReader, add_capability, make_subrequest)
+    IterReader, add_capability, make_subrequest, path_parts, query_params)
 
 
 def test_subrequest_inherits_identity_not_body():
@@ -62,3 +64,41 @@ def test_add_capability_only_on_info():
     other = {'PATH_INFO': '/v1/a'}
     add_capability(other, 'copy')
     assert 'objstore.capabilities' not in other
+
+
+PATHS = ('/v1/a/c/o/with/slash', '/v1/a/c/', '/v1/a/', '/v1/', '/v1', '/',
+         '', 'v1/a', '/v1//c', '/v1/a/c/o/', '/info', '/v1/\xc3\xa9/c',
+         '/v1/\xff/c')
+
+
+@pytest.mark.parametrize('path', PATHS)
+@pytest.mark.parametrize('minsegs', (1, 2, 3, 4))
+def test_path_parts_agrees_with_split_path(path, minsegs):
+    env = {'PATH_INFO': path}
+    try:
+        expected = split_path(path.encode('latin-1').decode('utf-8'),
+                              minsegs, 4, True)
+    except ValueError as err:
+        expected = type(err)
+    for _ in range(2):  # the second answer comes from the environ's copy
+        try:
+            got = list(path_parts(env, minsegs))
+        except ValueError as err:
+            got = type(err)
+        assert got == expected
+
+
+def test_path_parts_follows_a_rewritten_path():
+    env = {'PATH_INFO': '/v1/a/c/o'}
+    assert path_parts(env) == ('v1', 'a', 'c', 'o')
+    env['PATH_INFO'] = '/v1/AUTH_b/web/index.html'
+    assert path_parts(env, 4) == ('v1', 'AUTH_b', 'web', 'index.html')
+    env['PATH_INFO'] = '/v1/a'
+    with pytest.raises(ValueError):
+        path_parts(env, 3)
+
+
+def test_query_params_of_no_query():
+    assert query_params({}) == {}
+    assert query_params({'QUERY_STRING': ''}) == {}
+    assert query_params({'QUERY_STRING': 'a=1&a=2&b'}) == {'a': '2', 'b': ''}

@@ -484,3 +484,21 @@ def test_each_object_server_updates_the_container_on_its_own_disk(scripted):
                     assert headers['x-container-device'] == device
                     paired += 1
     assert paired >= 20
+
+
+def test_replicated_get_and_head_authorize_once(scripted):
+    """A GET or HEAD of a replicated object checks the container and asks
+    the auth middleware once (each check is a container info lookup and
+    an ACL decision: the proxy's CPU per request)."""
+    make_container(scripted)
+    call(scripted, 'PUT', '/v1/AUTH_a/c/o', body=b'x')
+    for method in ('GET', 'HEAD'):
+        asked = []
+
+        def counting_owner(req):
+            asked.append(req.method)
+            as_owner(req)
+        resp = Request.blank('/v1/AUTH_a/c/o', method=method, environ={
+            'swift.authorize': counting_owner}).get_response(scripted.app)
+        assert resp.status_int == 200
+        assert asked == [method]
