@@ -22,7 +22,9 @@ proxy, with keep-alive HTTP connections:
   per MB, and PUT as a percentage of the machine's 3-replica write limit,
   measured just before in the cluster's own directory (bench/streams.py);
 - zero-byte PUTs filling one container with ``--listing`` objects
-  (ops/s and CPU per PUT), then a GET of its JSON listing.
+  (ops/s, CPU per PUT in all and per server kind), then a GET of its
+  JSON listing; ``--fill-only`` measures only this phase, on a fresh
+  cluster (to judge a change to the container-update path quickly).
 
 Only the cluster under test runs while it is measured (the other's
 background work would steal the cores): each round starts one cluster,
@@ -45,9 +47,12 @@ from urllib.parse import quote, urlparse
 # its file name.
 from clusters import (BENCH_USERS, START_TIMEOUT, ObjstoreCluster,
                       SwiftCluster, ensure_memcached, ensure_swift_venv)
-from streams import cpu_seconds, large_figures
+from streams import cpu_by_kind, cpu_seconds, large_figures
 
 PHASE_TIMEOUT = 600
+# The servers a zero-byte PUT costs CPU in, each shown apart for the fill:
+# the proxy, the object servers and the container servers they update.
+FILL_KINDS = ('proxy', 'object-server', 'container-server')
 SMALL = 4096
 USER, KEY = BENCH_USERS[0].name, BENCH_USERS[0].key
 
@@ -179,11 +184,19 @@ def small_ops(pids, sessions, count, round_no=0):
 
 
 def fill_listing(pids, sessions, count):
-    """Zero-byte PUTs filling one container with ``count`` objects."""
+    """Zero-byte PUTs filling one container with ``count`` objects; the
+    CPU per PUT also per server kind (FILL_KINDS), since every PUT costs
+    three object servers and three container updates."""
     sessions[0].request('PUT', '/listing')
     names = ['obj-%06d' % i for i in range(count)]
-    return timed_phase(pids, sessions, names, lambda s, n: expect(
+    before = cpu_by_kind(pids)
+    figures = timed_phase(pids, sessions, names, lambda s, n: expect(
         s.request('PUT', '/listing/' + n, b'')[0], (201,)), '0B fill PUT')
+    after = cpu_by_kind(pids)
+    for kind in FILL_KINDS:
+        figures['0B fill ms/op %s' % kind.split('-')[0]] = (
+            (after[kind] - before[kind]) / max(count, 1) * 1e3)
+    return figures
 
 
 def time_listing(name, sessions, count):
@@ -234,12 +247,15 @@ def measure_one(cluster, args, round_no):
     """Start ``cluster``, measure every phase, stop it."""
     try:
         target = Target(cluster, args)
-        print('round %d, %s: 4 KiB and 64 MiB objects'
-              % (round_no + 1, target.name), flush=True)
         pids = cluster.pids()
-        figures = small_ops(pids, target.sessions, args.small, round_no)
-        figures.update(large_figures(cluster, target.storage_url,
-                                     target.token, args.large))
+        figures = {}
+        if not args.fill_only:
+            print('round %d, %s: 4 KiB and 64 MiB objects'
+                  % (round_no + 1, target.name), flush=True)
+            figures.update(small_ops(pids, target.sessions, args.small,
+                                     round_no))
+            figures.update(large_figures(cluster, target.storage_url,
+                                         target.token, args.large))
         print('%s: filling a container with %d objects'
               % (target.name, args.listing), flush=True)
         figures.update(fill_listing(pids, target.sessions, args.listing))
@@ -293,6 +309,8 @@ def parse_args(argv):
                         'one per stream)')
     parser.add_argument('--listing', type=int, default=10000,
                         help='objects in the listed container')
+    parser.add_argument('--fill-only', action='store_true',
+                        help='only the listing fill (and its listing)')
     args = parser.parse_args(argv)
     if args.quick:
         args.small, args.large, args.listing, args.rounds = 200, 1, 500, 1
