@@ -112,10 +112,10 @@ def send_file(sock, fd, offset, length):
 # Set by the HTTP server in every request's environ: it sends SpliceSpans.
 SPLICE_SERVED = 'objstore.splice_served'
 # A body that could move the rest of its bytes itself puts the chunk it
-# yields here; the server, seeing that very chunk arrive, puts SPLICE_ACCEPTED
-# in its place (see offer_splice).
+# yields under SPLICE_OFFER; the server, seeing that very chunk arrive,
+# puts it under SPLICE_ACCEPTED (see offer_splice).
 SPLICE_OFFER = 'objstore.splice_offer'
-SPLICE_ACCEPTED = object()
+SPLICE_ACCEPTED = 'objstore.splice_accepted'
 # A pipe takes up to this many bytes per splice into it (the unprivileged
 # limit, /proc/sys/fs/pipe-max-size): fewer, larger splices per MB.
 PIPE_BYTES = 1 << 20
@@ -160,15 +160,17 @@ def offer_splice(environ, chunk):
         environ[SPLICE_OFFER] = chunk
 
 
-def splice_accepted(environ):
-    """Whether the server accepted the body's last offer_splice."""
-    return environ.get(SPLICE_OFFER) is SPLICE_ACCEPTED
+def splice_accepted(environ, chunk):
+    """Whether the server took ``chunk``, the body's last offer: each
+    body asks about its own last chunk, so no other body's offer (one a
+    middleware consumed before it, with the same environ) counts."""
+    return environ.get(SPLICE_ACCEPTED) is chunk
 
 
 def accept_splice(environ, chunk):
     """The server's side of offer_splice: ``chunk`` reached it."""
     if chunk is environ.get(SPLICE_OFFER):
-        environ[SPLICE_OFFER] = SPLICE_ACCEPTED
+        environ[SPLICE_ACCEPTED] = chunk
 
 
 class SourceBroken(Exception):

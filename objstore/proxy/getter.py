@@ -186,6 +186,7 @@ class ResumingBody:
         self.tried = tried
         self.chunk_size = backend.chunk_size
         self.environ = environ
+        self.offered = None
         self.first = source
         self.sent = 0
 
@@ -203,19 +204,25 @@ class ResumingBody:
             if not chunk:
                 return
             self.sent += len(chunk)
-            if self.environ is not None:
+            if self.environ is not None and self._worth_splicing():
                 offer_splice(self.environ, chunk)
+                self.offered = chunk
             yield chunk
 
-    def _splice_left(self):
-        """The bytes left when they may go out as a SpliceSpan, else 0:
-        the server accepted the offer and the rest is large enough for
-        the splice to pay (its pipe and syscalls cost more than a copy
-        for a few chunks)."""
-        if self.environ is None or not splice_accepted(self.environ):
-            return 0
+    def _worth_splicing(self):
+        """Whether the rest of the body is large enough for a splice to
+        pay: its pipe and syscalls cost more than a copy of a few
+        chunks."""
         left = self.source.response.body_left()
-        return left if left and left >= SPLICE_MIN_BYTES else 0
+        return left is not None and left >= SPLICE_MIN_BYTES
+
+    def _splice_left(self):
+        """The bytes left when they may go out as a SpliceSpan (the
+        server accepted the offer), else 0."""
+        if self.offered is None or \
+                not splice_accepted(self.environ, self.offered):
+            return 0
+        return self.source.response.body_left() or 0
 
     def _splice_rest(self, sock):
         """The SpliceSpan's send: every byte left to ``sock``, resuming
