@@ -547,3 +547,124 @@ def test_head_cut_by_eof_is_still_answered(serve):
         sock.sendall(b'GET /x HTTP/1.1\r\nHost: h')
         sock.shutdown(socket.SHUT_WR)
         assert Reader(sock).answer()[2] == b'GET /x|'
+
+
+# -- SpliceSpans: bytes moved from another socket by green.splice ----------
+
+SPLICED = bytes(range(256)) * 16384  # 4 MiB
+FIRST = 65536
+
+
+def feed(port, data):
+    """Connect to ``port`` from a native thread and send ``data``, then
+    close: a backend whose body the app relays."""
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
+        sock.sendall(data)
+
+
+def source_of(data):
+    """A green socket the app reads ``data`` from (it ends after it)."""
+    listener = green.listen(('127.0.0.1', 0))
+    port = listener.getsockname()[1]
+    threading.Thread(target=feed, args=(port, data), daemon=True).start()
+    sock, _ = listener.accept()
+    listener.close()
+    sock.settimeout(5)
+    return sock
+
+
+def relaying_app(length_header=True, change=None, cut_at=None, seen=None):
+    """Answers SPLICED: its first FIRST bytes as a chunk it offers to
+    splice after, the rest from a socket (``cut_at``: the socket ends
+    there), spliced when the server took the offer. ``change`` stands for
+    a middleware that changes the chunks; ``seen`` gets what went how."""
+    def app(environ, start_response):
+        source = source_of(SPLICED[FIRST:cut_at])
+        start_response('200 OK', [('Content-Length', str(len(SPLICED)))]
+                       if length_header else [])
+
+        def body():
+            first = SPLICED[:FIRST]
+            green.offer_splice(environ, first)
+            yield first
+            rest = len(SPLICED) - FIRST
+            if green.splice_accepted(environ, first):
+                seen.append('spliced')
+                yield green.SpliceSpan(rest, lambda sock: green.splice(
+                    source, sock, rest))
+            else:
+                seen.append('copied')
+                yield from iter(lambda: source.recv(65536), b'')
+        chunks = body()
+        return (change(chunk) for chunk in chunks) if change else chunks
+    return app
+
+
+@pytest.mark.parametrize('version', ['HTTP/1.1', 'HTTP/1.0'])
+def test_spliced_answer_goes_out_whole_with_its_length(serve, version):
+    seen = []
+    server = serve(relaying_app(seen=seen))
+    with connect(server) as sock:
+        reader = Reader(sock)
+        for _ in range(2):
+            sock.sendall(b'GET / %s\r\nConnection: keep-alive\r\n\r\n'
+                         % version.encode())
+            status, headers, body = reader.answer()
+            assert headers['content-length'] == str(len(SPLICED))
+            assert body == SPLICED
+    assert seen == ['spliced', 'spliced']
+
+
+def test_spliced_answer_without_a_length_is_chunk_framed(serve):
+    seen = []
+    server = serve(relaying_app(length_header=False, seen=seen))
+    with connect(server) as sock:
+        reader = Reader(sock)
+        sock.sendall(b'GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n')
+        for _ in range(2):
+            status, headers, body = reader.answer()
+            assert headers['transfer-encoding'] == 'chunked'
+            assert body == SPLICED
+    assert seen == ['spliced', 'spliced']
+
+
+def test_changed_chunks_are_never_spliced(serve):
+    seen = []
+    server = serve(relaying_app(change=bytes.upper, seen=seen))
+    with connect(server) as sock:
+        sock.sendall(b'GET / HTTP/1.1\r\n\r\n')
+        assert Reader(sock).answer()[2] == SPLICED.upper()
+    assert seen == ['copied']
+
+
+def test_spliced_source_ending_early_ends_the_connection_short(serve):
+    seen = []
+    cut_at = 3 * 1024 * 1024
+    server = serve(relaying_app(cut_at=cut_at, seen=seen))
+    with connect(server) as sock:
+        sock.sendall(b'GET / HTTP/1.1\r\n\r\n')
+        reader = Reader(sock)
+        reader.head()
+        assert reader.rest() == SPLICED[:cut_at]
+    assert seen == ['spliced']
+
+
+def test_splice_reports_the_bytes_moved_before_its_source_broke():
+    received = []
+    sink = green.listen(('127.0.0.1', 0))
+
+    def drain(port):
+        with socket.create_connection(('127.0.0.1', port)) as sock:
+            received.append(Reader(sock).rest())
+    reader = threading.Thread(target=drain, args=(sink.getsockname()[1],))
+    reader.start()
+    dst, _ = sink.accept()
+    source = source_of(SPLICED[:100000])
+    with pytest.raises(green.SourceBroken) as broken:
+        green.splice(source, dst, len(SPLICED))
+    dst.close()
+    sink.close()
+    source.close()
+    reader.join(10)
+    assert broken.value.moved == 100000
+    assert received == [SPLICED[:100000]]
