@@ -341,28 +341,24 @@ class RequestBody:
             self.conn.sock.sendall(CONTINUE_LINE)
 
     def read(self, size=None):
-        if self.expect_continue:
-            self._continue()
-        if self.chunked:
-            return self._read_chunked(size, False)
-        if size is None or size < 0 or size > self.remaining:
-            size = self.remaining
-        if not size:
-            return b''
-        data = self.conn.take(size)
-        self.remaining -= len(data)
-        return data
+        return self._read(size, False)
 
     def readline(self, size=None):
+        return self._read(size, True)
+
+    def _read(self, size, one_line):
+        """Up to ``size`` bytes of the body (all without a size), or
+        through the next line end with ``one_line``."""
         if self.expect_continue:
             self._continue()
         if self.chunked:
-            return self._read_chunked(size, True)
+            return self._read_chunked(size, one_line)
         if size is None or size < 0 or size > self.remaining:
             size = self.remaining
         if not size:
             return b''
-        data = self.conn.take_line(size)
+        conn = self.conn
+        data = conn.take_line(size) if one_line else conn.take(size)
         self.remaining -= len(data)
         return data
 
