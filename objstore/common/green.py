@@ -4,7 +4,8 @@ Everything else reaches green threads, timeouts, queues and sockets through
 these names, so the concurrency library can be swapped in one place. The
 HTTP server (common.http_server) is our own, on these green sockets; the
 FileSpans an answer may yield (file bytes sent with os.sendfile rather than
-through Python) are defined and sent here.
+through Python) and the SpliceSpans a proxy's body may yield (a backend's
+bytes moved to the client with os.splice) are defined and sent here.
 Eventlet announces its own deprecation at import time; that warning is for
 new projects choosing a framework, not for our operators, so it is silenced
 here and only here.
