@@ -24,6 +24,7 @@ import time
 from collections import defaultdict, deque
 from urllib.parse import quote
 
+from objstore.common import green
 from objstore.common.constraints import MAX_HEADER_COUNT
 from objstore.common.exceptions import (
     ChunkReadTimeout, ChunkWriteTimeout, ConnectionTimeout)
@@ -343,6 +344,47 @@ class BackendResponse:
         if amt is None or not data:
             self.close()
         return data
+
+    def body_left(self):
+        """Bytes of the body still to read, None when unknown (chunked,
+        or delimited by the end of the connection)."""
+        if self._conn is None or self._response.chunked:
+            return None
+        return self._response.length
+
+    def splice_into(self, sock):
+        """Move the rest of a body of known length (body_left) to the
+        green socket ``sock``: what http.client read ahead with sendall,
+        the rest with green.splice. The bytes moved; green.SourceBroken
+        (with the bytes moved) when this backend fails or ends first,
+        OSError when ``sock`` does. Like read(), the connection goes
+        back to the pool at the end and is closed on a failure."""
+        response = self._response
+        try:
+            moved = self._send_read_ahead(sock)
+            if response.length:
+                try:
+                    green.splice(self._conn.sock, sock, response.length)
+                except green.SourceBroken as broken:
+                    raise green.SourceBroken(moved + broken.moved, broken)
+                moved += response.length
+                response.length = 0
+        finally:
+            self.close()
+        return moved
+
+    def _send_read_ahead(self, sock):
+        """Send the body bytes http.client's buffer holds; how many."""
+        response = self._response
+        try:
+            # peek() gives the buffer as it is, reading only if it is empty.
+            ahead = response.fp.peek()[:response.length]
+            response.fp.read(len(ahead))
+        except OSError as err:
+            raise green.SourceBroken(0, err)
+        response.length -= len(ahead)
+        sock.sendall(ahead)
+        return len(ahead)
 
     def close(self):
         if self._conn is None:

@@ -4,7 +4,8 @@ Everything else reaches green threads, timeouts, queues and sockets through
 these names, so the concurrency library can be swapped in one place. The
 HTTP server (common.http_server) is our own, on these green sockets; the
 FileSpans an answer may yield (file bytes sent with os.sendfile rather than
-through Python) are defined and sent here.
+through Python) and the SpliceSpans a proxy's body may yield (a backend's
+bytes moved to the client with os.splice) are defined and sent here.
 Eventlet announces its own deprecation at import time; that warning is for
 new projects choosing a framework, not for our operators, so it is silenced
 here and only here.
@@ -17,6 +18,7 @@ system's resolver at once. ``EVENTLET_NO_GREENDNS=no`` in the environment
 brings it back.
 """
 
+import fcntl
 import os
 import socket
 import warnings
@@ -104,6 +106,159 @@ def send_file(sock, fd, offset, length):
         if not sent:
             raise EOFError('file ended at byte %d, before %d' % (offset, end))
         offset += sent
+
+
+# -- splices: response bytes moved socket to socket through a pipe ---------
+
+# Set by the HTTP server in every request's environ: it sends SpliceSpans.
+SPLICE_SERVED = 'objstore.splice_served'
+# A body that could move the rest of its bytes itself puts the chunk it
+# yields under SPLICE_OFFER; the server, seeing that very chunk arrive,
+# puts it under SPLICE_ACCEPTED (see offer_splice).
+SPLICE_OFFER = 'objstore.splice_offer'
+SPLICE_ACCEPTED = 'objstore.splice_accepted'
+# A pipe takes up to this many bytes per splice into it (the unprivileged
+# limit, /proc/sys/fs/pipe-max-size): fewer, larger splices per MB.
+PIPE_BYTES = 1 << 20
+_SPLICE_FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
+_idle_pipes = []
+MAX_IDLE_PIPES = 8
+
+
+class SpliceSpan:
+    """``length`` bytes an app's body iterator moves itself to the client
+    socket (``send(sock)``), yielded in place of those bytes.
+
+    Only yielded after the server accepted an offer (offer_splice), so
+    every middleware between them passed the body's chunks on unchanged;
+    like a FileSpan it has a length for those that count the bytes.
+    """
+
+    __slots__ = ('length', 'send')
+
+    def __init__(self, length, send):
+        self.length = length
+        self.send = send
+
+    def __len__(self):
+        return self.length
+
+    def __repr__(self):
+        return 'SpliceSpan(%d)' % self.length
+
+
+def offer_splice(environ, chunk):
+    """Offer to send the rest of a body as a SpliceSpan after ``chunk``,
+    which the body yields next (only where the server sends SpliceSpans).
+
+    The server accepts when the offered chunk reaches it as it was
+    yielded (the same object): no middleware changed, held back or
+    consumed the body so far. A middleware that reads the bytes of a
+    body it passes on uses a subrequest (its own environ), so its bodies
+    are never offered.
+    """
+    if environ.get(SPLICE_SERVED):
+        environ[SPLICE_OFFER] = chunk
+
+
+def splice_accepted(environ, chunk):
+    """Whether the server took ``chunk``, the body's last offer: each
+    body asks about its own last chunk, so no other body's offer (one a
+    middleware consumed before it, with the same environ) counts."""
+    return environ.get(SPLICE_ACCEPTED) is chunk
+
+
+def accept_splice(environ, chunk):
+    """The server's side of offer_splice: ``chunk`` reached it."""
+    if chunk is environ.get(SPLICE_OFFER):
+        environ[SPLICE_ACCEPTED] = chunk
+
+
+class SourceBroken(Exception):
+    """The sending socket of a splice failed or closed early, after
+    ``moved`` bytes reached the receiving socket (none are left between)."""
+
+    def __init__(self, moved, reason):
+        super().__init__('splice source broken after %d bytes: %s'
+                         % (moved, reason))
+        self.moved = moved
+
+
+def splice(src, dst, length):
+    """Move ``length`` bytes from green socket ``src`` to green socket
+    ``dst`` through a pipe, never through Python; the kernel copies
+    them once per side instead of recv()'s and sendall()'s copies into
+    and out of Python objects.
+
+    Waits in the hub on either socket within its own timeout. Raises
+    SourceBroken when ``src`` fails or ends first; OSError (socket.timeout
+    included) when ``dst`` does.
+    """
+    try:
+        pipe = _idle_pipes.pop()
+    except IndexError:
+        pipe = _new_pipe()
+    clean = False
+    try:
+        _splice_through(pipe, src, dst, length)
+        clean = True
+    except SourceBroken:
+        # A source failure happens with the pipe drained.
+        clean = True
+        raise
+    finally:
+        if clean and len(_idle_pipes) < MAX_IDLE_PIPES:
+            _idle_pipes.append(pipe)
+        else:
+            os.close(pipe[0])
+            os.close(pipe[1])
+
+
+def _new_pipe():
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:
+        pass  # a lower system limit: the default size works, in more calls
+    return read_fd, write_fd
+
+
+def _splice_through(pipe, src, dst, length):
+    """Fill the pipe from ``src``, empty it into ``dst``, until ``length``
+    bytes went out. The pipe is empty whenever ``src`` is read, so a
+    source failure leaves no byte in between."""
+    src_fd, dst_fd = src.fileno(), dst.fileno()
+    src_timeout, dst_timeout = src.gettimeout(), dst.gettimeout()
+    moved = 0
+    while moved < length:
+        try:
+            got = _splice_wait(src_fd, pipe[1], min(length - moved,
+                                                    PIPE_BYTES),
+                               src_timeout, read=True)
+        except OSError as err:
+            raise SourceBroken(moved, err)
+        if not got:
+            raise SourceBroken(moved, 'closed at byte %d of %d'
+                               % (moved, length))
+        while got:
+            out = _splice_wait(pipe[0], dst_fd, got, dst_timeout, read=False)
+            if not out:
+                raise BrokenPipeError('splice wrote nothing')
+            got -= out
+            moved += out
+
+
+def _splice_wait(from_fd, to_fd, count, timeout, read):
+    """One os.splice, waiting in the hub while the socket end (read: the
+    source, else the destination) is not ready."""
+    socket_fd = from_fd if read else to_fd
+    while True:
+        try:
+            return os.splice(from_fd, to_fd, count, flags=_SPLICE_FLAGS)
+        except BlockingIOError:
+            eventlet.hubs.trampoline(socket_fd, read=read, write=not read,
+                                     timeout=timeout,
+                                     timeout_exc=socket.timeout('timed out'))
 
 
 def write_unbuffered(environ):

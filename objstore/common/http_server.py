@@ -7,7 +7,9 @@ close at the end), and keep the connection for the next request as
 HTTP/1.0 and 1.1 say. A request's body is read from the same buffer
 (``RequestBody``: Content-Length or chunked, ``Expect: 100-continue``
 answered when the app first reads); bytes past it stay there for the next,
-pipelined, request. FileSpans an answer yields go out with os.sendfile.
+pipelined, request. FileSpans an answer yields go out with os.sendfile,
+SpliceSpans (a proxy's body relayed from a backend socket) with os.splice
+(common.green).
 
 It replaces eventlet.wsgi and the stdlib's http.server machinery under it
 (file objects, a method call per header line: half of the server's CPU
@@ -142,6 +144,7 @@ class Connection:
             'REMOTE_ADDR': address[0],
             'REMOTE_PORT': str(address[1]),
             green.FILE_SPANS_SERVED: True,
+            green.SPLICE_SERVED: True,
         }
 
     def serve(self):
@@ -338,28 +341,24 @@ class RequestBody:
             self.conn.sock.sendall(CONTINUE_LINE)
 
     def read(self, size=None):
-        if self.expect_continue:
-            self._continue()
-        if self.chunked:
-            return self._read_chunked(size, False)
-        if size is None or size < 0 or size > self.remaining:
-            size = self.remaining
-        if not size:
-            return b''
-        data = self.conn.take(size)
-        self.remaining -= len(data)
-        return data
+        return self._read(size, False)
 
     def readline(self, size=None):
+        return self._read(size, True)
+
+    def _read(self, size, one_line):
+        """Up to ``size`` bytes of the body (all without a size), or
+        through the next line end with ``one_line``."""
         if self.expect_continue:
             self._continue()
         if self.chunked:
-            return self._read_chunked(size, True)
+            return self._read_chunked(size, one_line)
         if size is None or size < 0 or size > self.remaining:
             size = self.remaining
         if not size:
             return b''
-        data = self.conn.take_line(size)
+        conn = self.conn
+        data = conn.take_line(size) if one_line else conn.take(size)
         self.remaining -= len(data)
         return data
 
@@ -515,10 +514,12 @@ class Exchange:
         minimum = int(self.environ.get(WRITE_CHUNK_KEY, MINIMUM_CHUNK_SIZE))
         queued = []
         size = 0
+        environ = self.environ
         for data in result:
             if not data:
                 continue
-            if data.__class__ is green.FileSpan:
+            kind = data.__class__
+            if kind is green.FileSpan or kind is green.SpliceSpan:
                 if queued:
                     self._send(b''.join(queued))
                     queued, size = [], 0
@@ -526,6 +527,8 @@ class Exchange:
                 continue
             if isinstance(data, str):
                 data = data.encode('ascii')
+            elif not self.bodyless:
+                green.accept_splice(environ, data)
             queued.append(data)
             size += len(data)
             if size >= minimum:
@@ -602,7 +605,10 @@ class Exchange:
             return
         if self.chunked:
             self.sock.sendall(b'%x\r\n' % span.length)
-        green.send_file(self.sock, span.fd, span.offset, span.length)
+        if span.__class__ is green.SpliceSpan:
+            span.send(self.sock)
+        else:
+            green.send_file(self.sock, span.fd, span.offset, span.length)
         self.sent += span.length
         if self.chunked:
             self.sock.sendall(b'\r\n')

@@ -439,6 +439,7 @@ class Controller:
             return Response(status=source.status, headerlist=resp_headers,
                             app_iter=[])
         body = ResumingBody(self.app.backend, source, ring, part, path,
-                            headers, tried={node_name(source.node)})
+                            headers, tried={node_name(source.node)},
+                            environ=req.environ)
         return Response(status=source.status, headerlist=resp_headers,
                         app_iter=body)

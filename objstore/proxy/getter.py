@@ -11,6 +11,8 @@ headers beyond copying the backend's (the controllers do that).
 
 from objstore.common.backend_client import BACKEND_ERRORS
 from objstore.common.exceptions import BadRange
+from objstore.common.green import (
+    SourceBroken, SpliceSpan, offer_splice, splice_accepted)
 from objstore.common.http import (
     HTTP_NOT_FOUND, HTTP_PARTIAL_CONTENT, is_client_error, is_server_error,
     is_success)
@@ -24,6 +26,8 @@ from objstore.ring.ring import quorum_size
 
 # Statuses that end the search: the object (or DB) is there and answered.
 FINAL_STATUSES = frozenset((304, 412, 416))
+# A body this large or larger goes out by splice when the server takes it.
+SPLICE_MIN_BYTES = 1 << 20
 
 
 class Source:
@@ -161,9 +165,18 @@ def resume_range(status, headers, sent):
 
 
 class ResumingBody:
-    """The client's body iterator over one or more backend answers."""
+    """The client's body iterator over one or more backend answers.
 
-    def __init__(self, backend, source, ring, part, path, headers, tried):
+    Given the client's ``environ``, a large body offers the HTTP server
+    to move the rest of it itself (green.offer_splice); once the server
+    accepted (no middleware touched the bytes), the rest goes out as one
+    green.SpliceSpan: socket to socket with os.splice, resuming from the
+    next node as the byte path does. No byte is checked here either way:
+    the object server verifies the MD5 of what it sends.
+    """
+
+    def __init__(self, backend, source, ring, part, path, headers, tried,
+                 environ=None):
         self.backend = backend
         self.source = source
         self.ring = ring
@@ -172,26 +185,67 @@ class ResumingBody:
         self.headers = headers
         self.tried = tried
         self.chunk_size = backend.chunk_size
+        self.environ = environ
+        self.offered = None
+        self.first = source
+        self.sent = 0
 
     def __iter__(self):
-        sent = 0
-        first = self.source
         while True:
+            left = self._splice_left()
+            if left:
+                yield SpliceSpan(left, self._splice_rest)
+                return
             try:
                 chunk = self.source.response.read(self.chunk_size)
             except BACKEND_ERRORS as err:
-                self.backend.error_occurred(
-                    self.source.node, 'GET %s: %s' % (self.path, err))
-                if not self._resume(first, sent):
-                    self.backend.logger.error(
-                        'GET %s: body broken at byte %d, no node to resume '
-                        'from', self.path, sent)
-                    raise
+                self._resume_or_raise(err)
                 continue
             if not chunk:
                 return
-            sent += len(chunk)
+            self.sent += len(chunk)
+            if self.environ is not None and self._worth_splicing():
+                offer_splice(self.environ, chunk)
+                self.offered = chunk
             yield chunk
+
+    def _worth_splicing(self):
+        """Whether the rest of the body is large enough for a splice to
+        pay: its pipe and syscalls cost more than a copy of a few
+        chunks."""
+        left = self.source.response.body_left()
+        return left is not None and left >= SPLICE_MIN_BYTES
+
+    def _splice_left(self):
+        """The bytes left when they may go out as a SpliceSpan (the
+        server accepted the offer), else 0."""
+        if self.offered is None or \
+                not splice_accepted(self.environ, self.offered):
+            return 0
+        return self.source.response.body_left() or 0
+
+    def _splice_rest(self, sock):
+        """The SpliceSpan's send: every byte left to ``sock``, resuming
+        from another node where a backend fails. The span's length was
+        the first answer's bytes left, which every resumed answer has."""
+        while True:
+            try:
+                self.sent += self.source.response.splice_into(sock)
+                return
+            except SourceBroken as broken:
+                self.sent += broken.moved
+                self._resume_or_raise(broken)
+
+    def _resume_or_raise(self, err):
+        """Go on from another node after ``err`` (raised again if none
+        can)."""
+        self.backend.error_occurred(
+            self.source.node, 'GET %s: %s' % (self.path, err))
+        if not self._resume(self.first, self.sent):
+            self.backend.logger.error(
+                'GET %s: body broken at byte %d, no node to resume from',
+                self.path, self.sent)
+            raise err
 
     def _resume(self, first, sent):
         """Switch to another node's answer from byte ``sent``; or False."""
