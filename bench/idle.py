@@ -11,10 +11,12 @@ objects into one container, waits one replication interval for the
 daemons' first passes over them, then measures, with no traffic, for
 ``--seconds``: the CPU used by all the aio's processes together (as a
 percentage of one core) and their total resident memory at the end.
-The goals: <= 5% of one core, < 1 GiB. A table per process kind (the
-supervised child's name without its node number: ``object-server``,
-``object-replicator``...) then says where the CPU and the memory went,
-busiest first. Every process started is stopped by PID.
+The goals: <= 5% of one core, < 1 GiB of RSS summed over the processes
+(the PSS total, which counts shared library pages once, is printed too).
+A table per process kind (the supervised child's name without its node
+number: ``object-server``, ``object-replicator``...) then says where the
+CPU and the memory went, busiest first. Every process started is stopped
+by PID.
 """
 
 import argparse
@@ -125,6 +127,18 @@ def rss_bytes(procs):
     return total
 
 
+def pss_bytes(procs):
+    """Proportional set size: each shared page counted once in all (1/N
+    in each of the N processes sharing it), where RSS counts it N times."""
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_full_info().pss
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
 def authenticate(proxy_url):
     url = urlparse(proxy_url)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
@@ -202,6 +216,9 @@ def main(argv=None):
               % (sum(row[2] for row in rows), args.seconds))
         print('RSS total: %.0f MiB (goal < 1024 MiB)'
               % sum(row[3] for row in rows))
+        print('PSS total: %.0f MiB (shared pages counted once)'
+              % (sum(pss_bytes(procs) for procs in kinds_after.values())
+                 / 2 ** 20))
         print('machine load average (1 min) before/after: %.2f / %.2f'
               % (load_before[0], os.getloadavg()[0]))
     finally:

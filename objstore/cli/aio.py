@@ -454,7 +454,9 @@ def parse_args(argv):
                              '(account); rsync base+3. Give each cluster '
                              'on one machine its own.')
     parser.add_argument('--bind', help='IP to listen on (default 127.0.0.1)')
-    parser.add_argument('--proxy-workers', type=int)
+    parser.add_argument('--proxy-workers', type=int,
+                        help='proxy worker processes (default 0: the '
+                             'proxy serves in one process)')
     parser.add_argument('--user', action='append', dest='users',
                         metavar='ACCOUNT:USER:KEY[:GROUP,...]',
                         help='tempauth user (repeatable); default admin:admin '

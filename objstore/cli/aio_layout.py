@@ -105,7 +105,11 @@ class AioLayout:
     bind: str = '127.0.0.1'
     proxy_port: int = 8080
     storage_port_base: int = 6200
-    proxy_workers: int = 1
+    # 0: the proxy serves in the process the aio supervises, as the storage
+    # servers do. A prefork parent of one worker would only restart that
+    # worker, which the aio's supervisor already does for the whole
+    # process; it would cost an interpreter (~35 MiB) for nothing.
+    proxy_workers: int = 0
     users: tuple = field(default_factory=tuple)
     token_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     version: int = LAYOUT_VERSION

@@ -4,6 +4,8 @@ import os
 
 from objstore.cli.aio import AioCluster
 from objstore.cli.aio_layout import DAEMONS, AioLayout
+from objstore.common.config import readconf
+from objstore.common.wsgi import WSGIServerConf
 
 
 def test_one_daemon_process_serves_every_node(tmp_path):
@@ -22,3 +24,12 @@ def test_one_daemon_process_serves_every_node(tmp_path):
             assert os.path.basename(argv[0]) == 'objstore-' + daemon
             assert argv[1:] == tuple(cluster.dirs.server_conf(kind, node)
                                      for node in range(3))
+
+
+def test_proxy_serves_in_the_process_the_aio_supervises(tmp_path):
+    # A prefork parent of one worker cost an idle aio ~35 MiB: the aio's
+    # supervisor already restarts a proxy that dies.
+    cluster = AioCluster(str(tmp_path))
+    cluster.prepare()
+    defaults = readconf(cluster.dirs.proxy_conf)['DEFAULT']
+    assert WSGIServerConf.from_conf(defaults).workers == 0

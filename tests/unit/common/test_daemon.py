@@ -452,3 +452,40 @@ def test_local_device_names_lists_usable_dirs_filtered(tmp_path):
     assert missing.local_device_names() == []
     mounted_only = Daemon({'devices': str(tmp_path), 'mount_check': 'true'})
     assert mounted_only.local_device_names() == []
+
+
+CHURN_SCRIPT = textwrap.dedent('''
+    import os
+    from objstore.common.daemon import Daemon
+
+    def rss():
+        with open('/proc/self/statm') as statm:
+            return int(statm.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+    class Churn(Daemon):
+        name = 'churn'
+
+        def run_once(self, **kwargs):
+            # 40 MB of C-heap blocks (bytes over 512 bytes are malloc's),
+            # freed below one that stays: no free() can shrink the heap.
+            blocks = [bytes(4000) for _ in range(10000)]
+            self.kept = bytes(4000)
+            del blocks
+            self.after_pass = rss()
+            self.request_stop()
+
+    daemon = Churn({'interval': '0'})
+    daemon.run_forever()
+    print(daemon.after_pass - rss())
+''')
+
+
+def test_a_pass_gives_its_freed_heap_back(tmp_path):
+    # An idle aio's daemons wait minutes between passes; what a pass (or
+    # start-up) freed must not stay resident meanwhile.
+    script = tmp_path / 'churn.py'
+    script.write_text(CHURN_SCRIPT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True,
+                          text=True, timeout=60, check=True)
+    released = int(done.stdout.split()[-1])
+    assert released > 20 * 2 ** 20, released
