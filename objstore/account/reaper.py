@@ -28,7 +28,7 @@ from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_daemon)
 from objstore.common.db_layout import DATADIRS, iter_db_files
 from objstore.common.exceptions import ConfigError, DatabaseError
-from objstore.common.http import POLICY_HEADER, is_success
+from objstore.common.http_basics import POLICY_HEADER, is_success
 from objstore.common.row_update import make_host
 from objstore.common.storage_policy import policy_ring_name
 from objstore.common.timestamp import Timestamp

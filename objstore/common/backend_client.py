@@ -28,7 +28,7 @@ from objstore.common import green
 from objstore.common.constraints import MAX_HEADER_COUNT
 from objstore.common.exceptions import (
     ChunkReadTimeout, ChunkWriteTimeout, ConnectionTimeout)
-from objstore.common.http import read_header_lines
+from objstore.common.http_basics import read_header_lines
 
 # Errors that mean "this backend failed": callers count them against it.
 BACKEND_ERRORS = (OSError, http.client.HTTPException, ConnectionTimeout,

@@ -40,7 +40,6 @@ A reader must ignore unknown keys and treat a missing count as 0.
 """
 
 import argparse
-import ctypes
 import dataclasses
 import json
 import os
@@ -55,6 +54,7 @@ from objstore.common import green
 from objstore.common.config import ConfBase, readconf
 from objstore.common.durable import write_atomic
 from objstore.common.exceptions import ConfigError
+from objstore.common.heap import release_free_heap
 from objstore.common.log import get_logger
 
 STATUS_FORMAT = 1
@@ -65,31 +65,6 @@ MIN_PAUSE = 0.25
 # wait when nothing did (a stop requested from another native thread).
 LONGEST_NAP = 30.0
 WILDCARD_IPS = frozenset(('', '0.0.0.0', '::'))
-
-
-def _find_malloc_trim():
-    """glibc's ``malloc_trim``, or None where the C library has none."""
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError):
-        return None
-
-
-_MALLOC_TRIM = _find_malloc_trim()
-
-
-def release_free_heap():
-    """Give the C heap's free pages back to the kernel.
-
-    Start-up (reading and compiling modules) and a pass (listing and
-    hashing thousands of files) free much more than they keep, but glibc
-    returns only the free memory at the top of its heap; the holes below
-    stay resident in a daemon that then waits minutes for its next pass,
-    about 1 MiB in each of an aio's daemons. ``malloc_trim`` releases
-    them; it costs well under a millisecond, once per pass.
-    """
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
 
 
 @dataclasses.dataclass(frozen=True)

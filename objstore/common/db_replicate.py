@@ -48,7 +48,7 @@ from contextlib import contextmanager
 from objstore.common.constraints import check_name
 from objstore.common.db_request import json_response, response
 from objstore.common.exceptions import InvalidInput, InvalidTimestamp
-from objstore.common.http import split_path
+from objstore.common.http_basics import split_path
 from objstore.common.server_base import printable
 
 

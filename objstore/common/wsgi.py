@@ -32,6 +32,7 @@ from objstore.common.backend_client import allow_header_count
 from objstore.common.config import ConfBase, readconf
 from objstore.common.constraints import MAX_HEADER_COUNT
 from objstore.common.exceptions import ConfigError
+from objstore.common.heap import release_free_heap
 from objstore.common.http_server import HttpServer
 from objstore.common.infocache import SHARED_CACHE_KEY
 from objstore.common.log import get_logger
@@ -200,6 +201,7 @@ class WorkerSupervisor:
             self.logger.exception('worker %d cannot load the app from %s',
                                   os.getpid(), self.conf_path)
             return WORKER_CANNOT_LOAD
+        release_free_heap()
         try:
             serve_forever(self.sock, app, self.server_conf)
         except Exception:
@@ -326,6 +328,9 @@ def run_server(conf_path, app_name='main'):
                 sock.getsockname()[1], server_conf.workers)
     if server_conf.workers == 0:
         app = load_app(conf_path, app_name)
+        # Loading the pipeline freed more than it keeps (~0.6 MiB per
+        # server in an aio).
+        release_free_heap()
         signal.signal(signal.SIGTERM, lambda *_a: sys.exit(0))
         serve_forever(sock, app, server_conf)
         return

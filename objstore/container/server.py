@@ -44,6 +44,7 @@ from objstore.common.server_base import (
     BYTES_RECEIVED, log_path, required_timestamp)
 from objstore.common.storage_policy import load_policies
 from objstore.common.timestamp import Timestamp
+from objstore.container.account_report import report_headers
 from objstore.container.backend import ContainerBroker
 
 OBJECT_ROW_HEADERS = ('X-Size', 'X-Content-Type', 'X-Etag')
@@ -160,19 +161,6 @@ def stats_headers(info):
     }
     headers.update(metadata_headers(info['metadata']))
     return headers
-
-
-def report_headers(info):
-    """What the account server needs to update the container's row (sent
-    here after a container PUT/DELETE and by the container-updater)."""
-    return {
-        'X-Put-Timestamp': info['put_timestamp'],
-        'X-Delete-Timestamp': info['delete_timestamp'],
-        'X-Object-Count': str(info['object_count']),
-        'X-Bytes-Used': str(info['bytes_used']),
-        'X-Timestamp': Timestamp.now().internal,
-        POLICY_HEADER: str(info['storage_policy_index']),
-    }
 
 
 def deleted_response(info):

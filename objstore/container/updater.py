@@ -21,10 +21,10 @@ from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
 from objstore.common.db_layout import DATADIRS, iter_db_files
 from objstore.common.exceptions import ConfigError, DatabaseError
-from objstore.common.http import is_success
+from objstore.common.http_basics import is_success
 from objstore.common.row_update import RowUpdateClient
+from objstore.container.account_report import report_headers
 from objstore.container.backend import ContainerBroker, stats_need_report
-from objstore.container.server import report_headers
 from objstore.ring.ring import Ring, quorum_size
 
 SUMMARY_COUNTS = ('successes', 'failures', 'no_changes', 'account_missing',

@@ -48,7 +48,7 @@ from objstore.common.exceptions import (
     ConfigError, DiskFileDeleted, DiskFileError, DiskFileExpired,
     DiskFileNotExist, LockTimeout)
 from objstore.common.hashing import load_hash_conf
-from objstore.common.http import POLICY_HEADER, is_success
+from objstore.common.http_basics import POLICY_HEADER, is_success
 from objstore.common.row_update import RowUpdateClient, make_host
 from objstore.common.timestamp import Timestamp
 from objstore.object import asyncpending, expiring, hashdir, ondisk

@@ -29,7 +29,7 @@ from objstore.common.backend_client import direct_request
 from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, RateLimiter, run_concurrently, run_daemon)
 from objstore.common.exceptions import ConfigError
-from objstore.common.http import is_success
+from objstore.common.http_basics import is_success
 from objstore.common.row_update import (
     BatchRow, RowBatcher, RowUpdateClient, parse_host)
 from objstore.object import asyncpending, hashdir, ondisk

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from objstore.common.backend_client import BACKEND_ERRORS, direct_request
 from objstore.common.durable import fsync_dir
-from objstore.common.http import is_success
+from objstore.common.http_basics import is_success
 from objstore.replicator.rsync import (
     RsyncSettings, build_rsync_command, rsync_destination, run_rsync)
 

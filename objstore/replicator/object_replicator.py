@@ -52,7 +52,7 @@ from objstore.common.daemon import (
     Daemon, DaemonConf, DaemonStats, local_devices, run_concurrently,
     run_daemon, usable_device_path)
 from objstore.common.exceptions import ConfigError, LockTimeout
-from objstore.common.http import (
+from objstore.common.http_basics import (
     HTTP_INSUFFICIENT_STORAGE, POLICY_HEADER, is_success)
 from objstore.common.storage_policy import (
     REPLICATION, load_policies, policy_ring_name)

@@ -38,7 +38,7 @@ from objstore.common.daemon import (
     run_concurrently, run_daemon, usable_device_path)
 from objstore.common.erasure import ECScheme
 from objstore.common.exceptions import ConfigError, DiskFileBadMetadata
-from objstore.common.http import POLICY_HEADER, is_success
+from objstore.common.http_basics import POLICY_HEADER, is_success
 from objstore.common.storage_policy import (
     ERASURE_CODING, load_policies, policy_ring_name)
 from objstore.common.timestamp import Timestamp

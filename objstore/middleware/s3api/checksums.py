@@ -22,9 +22,8 @@ import hashlib
 import hmac
 import re
 import zlib
+import importlib
 from dataclasses import dataclass
-
-from awscrt import checksums as crt
 
 # S3 checksum algorithm names, as in x-amz-sdk-checksum-algorithm.
 CRC32 = 'CRC32'
@@ -104,12 +103,26 @@ class HashChecksum:
         return b64(self.digest())
 
 
+def crt(name):
+    """awscrt's checksum function ``name``, imported on first use: the
+    native library is ~5 MiB of RSS in every process that loads s3api
+    (the proxy, the s3-lifecycle daemon), and most requests never need
+    it (CRC32 is zlib's)."""
+    return getattr(importlib.import_module('awscrt.checksums'), name)
+
+
+def crt_combiner(name):
+    return lambda crc, part, length: crt(name)(crc, part, length)
+
+
 # algorithm -> (factory of a fresh checksum, CRC combiner or None)
 ALGORITHMS = {
-    CRC32: (lambda: CrcChecksum(CRC32, zlib.crc32, 4), crt.combine_crc32),
-    CRC32C: (lambda: CrcChecksum(CRC32C, crt.crc32c, 4), crt.combine_crc32c),
-    CRC64NVME: (lambda: CrcChecksum(CRC64NVME, crt.crc64nvme, 8),
-                crt.combine_crc64nvme),
+    CRC32: (lambda: CrcChecksum(CRC32, zlib.crc32, 4),
+            crt_combiner('combine_crc32')),
+    CRC32C: (lambda: CrcChecksum(CRC32C, crt('crc32c'), 4),
+             crt_combiner('combine_crc32c')),
+    CRC64NVME: (lambda: CrcChecksum(CRC64NVME, crt('crc64nvme'), 8),
+                crt_combiner('combine_crc64nvme')),
     SHA1: (lambda: HashChecksum(SHA1, hashlib.sha1), None),
     SHA256: (lambda: HashChecksum(SHA256, hashlib.sha256), None),
 }
