@@ -143,15 +143,17 @@ def test_start_kill9_restart_and_clean_ctrl_c(aio_env):
     victim = children['object-server-1']
     os.kill(victim, signal.SIGKILL)
     killed_at = time.monotonic()
+    # Prompt, not instant: a fresh interpreter loading the server takes
+    # ~1 s on a quiet machine and several on a loaded 2-core one.
     assert wait_for(lambda: aio_env.children().get('object-server-1')
-                    not in (None, victim), timeout=5)
+                    not in (None, victim), timeout=10)
     layout = json.load(open(os.path.join(aio_env.data_dir, 'aio.json')))
     object_port = layout['storage_port_base'] + 10
-    assert wait_for(lambda: _answers(object_port), timeout=5), open(
+    assert wait_for(lambda: _answers(object_port), timeout=10), open(
         os.path.join(aio_env.data_dir, 'logs', 'object-server-1.log')).read()
     print('object-server-1 serving again %.2fs after kill -9'
           % (time.monotonic() - killed_at))
-    assert time.monotonic() - killed_at < 5
+    assert time.monotonic() - killed_at < 10
 
     pids = list(aio_env.children().values())
     aio_env.stop(signal.SIGINT)
