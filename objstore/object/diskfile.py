@@ -350,6 +350,9 @@ class DiskFile(BaseDiskFile):
         self._data_metadata = None
         self._data_path = None
         self._fd = None
+        # The hash dir's names as open() last listed them, for the cleanup
+        # after this DiskFile's next write (``names_after_write``).
+        self._listed = None
 
     # -- reading ---------------------------------------------------------
 
@@ -367,8 +370,8 @@ class DiskFile(BaseDiskFile):
         self.close()
         incomplete = set()
         for _attempt in range(OPEN_RETRIES):
-            names = [name for name in hashdir.listdir(self.hash_dir)
-                     if name not in incomplete]
+            self._listed = hashdir.listdir(self.hash_dir)
+            names = [name for name in self._listed if name not in incomplete]
             try:
                 return self._open_file_set(ondisk.classify_files(names), now)
             except (FileNotFoundError, _FileReplaced):
@@ -505,6 +508,28 @@ class DiskFile(BaseDiskFile):
 
     # -- writing ---------------------------------------------------------
 
+    # EC archives are judged by their durable marks too: their cleanup
+    # always lists the hash dir afresh.
+    cleans_from_listing = True
+
+    def names_after_write(self, filename):
+        """The hash dir's names once ``filename`` was renamed in, as the
+        open() before the write listed them (None: list them again); for
+        the cleanup that follows each write, and forgotten by it.
+
+        A write follows an open() (the server orders it against what the
+        node holds), and listing the dir again would cost a DELETE or PUT
+        seven syscalls. A listing that is stale (a concurrent write landed
+        meanwhile) is safe: it can only lack names, so the cleanup leaves
+        some obsolete file to the next cleanup or the replicator's; a
+        name it judges obsolete is older than a file it saw, which no
+        write removes but a newer one (a file gone already is skipped).
+        """
+        listed, self._listed = self._listed, None
+        if listed is None or not self.cleans_from_listing:
+            return None
+        return listed + [filename]
+
     def create(self, size=None):
         """A DiskFileWriter; use it as a context manager."""
         return DiskFileWriter(self, size)
@@ -520,6 +545,14 @@ class DiskFile(BaseDiskFile):
         meta = {'name': self.name,
                 'X-Timestamp': Timestamp(timestamp).internal}
         self._write_empty_file(ondisk.TOMBSTONE_EXT, meta)
+
+    def cleanup_after_write(self, filename):
+        """Remove what the write of ``filename`` made obsolete, and mark
+        its suffix for rehashing."""
+        hashdir.cleanup_ondisk_files(self.hash_dir,
+                                     self.manager.settings.reclaim_age,
+                                     names=self.names_after_write(filename))
+        hashes.invalidate_hash(os.path.dirname(self.hash_dir))
 
     def withdraw(self, timestamp):
         """Remove the .data written at ``timestamp`` while it is still the
@@ -800,9 +833,7 @@ class DiskFileWriter:
         # Only now that the new file is durable: drop what it made
         # obsolete. (In the server's green thread: the partition lock
         # waits with a green sleep.)
-        hashdir.cleanup_ondisk_files(df.hash_dir,
-                                     df.manager.settings.reclaim_age)
-        hashes.invalidate_hash(os.path.dirname(df.hash_dir))
+        df.cleanup_after_write(filename)
         self._put_timestamp = Timestamp(meta['X-Timestamp'])
 
     def _filename(self, meta):

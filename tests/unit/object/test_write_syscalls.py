@@ -1,0 +1,76 @@
+"""What one object write or read asks of the filesystem, on real tmp devices.
+
+The object server's CPU per request is mostly syscalls and the Python
+around them; these tests pin the count of the costly ones, and check that
+each shortcut leaves the files a fresh look would leave.
+"""
+
+import os
+import time
+
+from objstore.common.timestamp import Timestamp
+from objstore.object import hashdir
+from tests.unit.object.conftest import put_object
+
+BASE = int(time.time())
+T1, T2, T3, T4 = (Timestamp(BASE + i).normal for i in (1, 2, 3, 4))
+
+
+def count_listings(monkeypatch):
+    """The paths hashdir.listdir is asked for, from now on."""
+    listed = []
+    real = hashdir.listdir
+
+    def counting(path):
+        listed.append(path)
+        return real(path)
+    monkeypatch.setattr(hashdir, 'listdir', counting)
+    return listed
+
+
+def test_a_delete_after_open_lists_the_hash_dir_once(mgr, monkeypatch):
+    put_object(mgr, 'o', b'body', T1)
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    listed = count_listings(monkeypatch)
+    df.open()
+    df.close()
+    df.delete(T2)
+    assert listed.count(df.hash_dir) == 1
+    # The cleanup still removed the data file the tombstone replaced.
+    assert os.listdir(df.hash_dir) == [T2 + '.ts']
+
+
+def test_a_write_without_open_lists_the_hash_dir_for_its_cleanup(mgr):
+    put_object(mgr, 'o', b'body', T1)
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    df.delete(T2)
+    assert os.listdir(df.hash_dir) == [T2 + '.ts']
+
+
+def test_a_cleanup_from_a_stale_listing_spares_what_landed_meanwhile(mgr):
+    put_object(mgr, 'o', b'old', T1)
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    df.open()
+    df.close()
+    # A newer PUT lands (and removes T1's .data) after our open() listed
+    # the dir and before our older DELETE renames its tombstone in.
+    put_object(mgr, 'o', b'new', T3)
+    df.delete(T2)
+    reader = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    assert reader.open()['X-Timestamp'] == T3
+    assert b''.join(reader.reader()) == b'new'
+    # What the stale listing could not judge, the next cleanup removes.
+    hashdir.cleanup_ondisk_files(df.hash_dir)
+    assert os.listdir(df.hash_dir) == [T3 + '.data']
+
+
+def test_a_listing_serves_one_write_only(mgr, monkeypatch):
+    put_object(mgr, 'o', b'body', T1)
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    df.open()
+    df.close()
+    df.write_metadata({'X-Timestamp': T2})
+    listed = count_listings(monkeypatch)
+    df.delete(T3)
+    assert listed == [df.hash_dir]
+    assert os.listdir(df.hash_dir) == [T3 + '.ts']
