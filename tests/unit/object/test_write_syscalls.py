@@ -5,11 +5,13 @@ around them; these tests pin the count of the costly ones, and check that
 each shortcut leaves the files a fresh look would leave.
 """
 
+import fcntl
 import os
+import threading
 import time
 
 from objstore.common.timestamp import Timestamp
-from objstore.object import hashdir
+from objstore.object import hashdir, hashes, ondisk
 from tests.unit.object.conftest import put_object
 
 BASE = int(time.time())
@@ -74,3 +76,38 @@ def test_a_listing_serves_one_write_only(mgr, monkeypatch):
     df.delete(T3)
     assert listed == [df.hash_dir]
     assert os.listdir(df.hash_dir) == [T3 + '.ts']
+
+
+def test_an_invalidation_takes_no_partition_lock(device_path):
+    # The append locks hashes.invalid alone (one file opened, not two):
+    # a conditional write holding the partition lock does not delay it.
+    suffix_dir = os.path.join(device_path, 'objects', '0', 'abc')
+    os.makedirs(suffix_dir)
+    started = time.monotonic()
+    with hashes.lock_partition(os.path.dirname(suffix_dir)):
+        hashes.invalidate_hash(suffix_dir)
+    assert time.monotonic() - started < hashes.LOCK_TIMEOUT / 2
+    assert hashes.get_hashes(device_path, '0') == {}
+
+
+def test_an_invalidation_waits_for_the_consumer_of_the_invalid_file(
+        device_path):
+    # get_hashes reads and then empties hashes.invalid under that file's
+    # lock: an append in between would be lost, so it waits.
+    partition_dir = os.path.join(device_path, 'objects', '0')
+    suffix_dir = os.path.join(partition_dir, 'abc')
+    os.makedirs(suffix_dir)
+    invalid = os.path.join(partition_dir, ondisk.HASHES_INVALID_FILE)
+    fd = os.open(invalid, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        appender = threading.Thread(target=hashes.invalidate_hash,
+                                    args=(suffix_dir,))
+        appender.start()
+        appender.join(0.3)
+        assert appender.is_alive() and os.path.getsize(invalid) == 0
+    finally:
+        os.close(fd)
+    appender.join(5)
+    with open(invalid) as written:
+        assert written.read() == 'abc\n'
