@@ -344,8 +344,6 @@ class DiskFile(BaseDiskFile):
         self.name = name
         self.hash_dir = os.path.join(device_path, ondisk.hash_dir_relpath(
             policy_index, partition, obj_hash))
-        self.tmp_dir = os.path.join(device_path,
-                                    ondisk.temp_dir_relpath(obj_hash))
         self._metadata = None
         self._data_metadata = None
         self._data_path = None
@@ -353,6 +351,13 @@ class DiskFile(BaseDiskFile):
         # The hash dir's names as open() last listed them, for the cleanup
         # after this DiskFile's next write (``names_after_write``).
         self._listed = None
+
+    @property
+    def tmp_dir(self):
+        """Where writes of this object make their temp files (a read
+        does not need it: made on use)."""
+        return os.path.join(self.device_path,
+                            ondisk.temp_dir_relpath(self.hash))
 
     # -- reading ---------------------------------------------------------
 
