@@ -349,7 +349,7 @@ class DiskFile(BaseDiskFile):
         self._data_path = None
         self._fd = None
         # The hash dir's names as open() last listed them, for the cleanup
-        # after this DiskFile's next write (``names_after_write``).
+        # after this DiskFile's next write (``_names_after_write``).
         self._listed = None
 
     @property
@@ -517,7 +517,7 @@ class DiskFile(BaseDiskFile):
     # always lists the hash dir afresh.
     cleans_from_listing = True
 
-    def names_after_write(self, filename):
+    def _names_after_write(self, filename):
         """The hash dir's names once ``filename`` was renamed in, as the
         open() before the write listed them (None: list them again); for
         the cleanup that follows each write, and forgotten by it.
@@ -556,7 +556,7 @@ class DiskFile(BaseDiskFile):
         its suffix for rehashing."""
         hashdir.cleanup_ondisk_files(self.hash_dir,
                                      self.manager.settings.reclaim_age,
-                                     names=self.names_after_write(filename))
+                                     names=self._names_after_write(filename))
         hashes.invalidate_hash(os.path.dirname(self.hash_dir))
 
     def withdraw(self, timestamp):
