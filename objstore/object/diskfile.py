@@ -60,7 +60,6 @@ import errno
 import hashlib
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 
@@ -72,8 +71,8 @@ from objstore.common import green
 from objstore.common.green import FileSpan
 from objstore.common.offload import BatchedOffload
 from objstore.common.durable import (
-    fsync_dir, fsync_new_dirs, make_dirs, makedirs_durable, spread_subdirs,
-    start_writeback)
+    create_temp_file, fsync_dir, fsync_new_dirs, make_dirs, makedirs_durable,
+    spread_subdirs, start_writeback)
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.timestamp import Timestamp
 from objstore.object import (asyncpending, expiring, hashdir, hashes,
@@ -772,13 +771,12 @@ class DiskFileWriter:
     def _create_tmp(self):
         # In the server's green thread: creating a file and reserving its
         # blocks touch only metadata, they do not wait on the disk.
+        tmp_dir = self.diskfile.tmp_dir
         try:
-            self._fd, self._tmp_path = tempfile.mkstemp(
-                dir=self.diskfile.tmp_dir, prefix='.obj-')
+            self._fd, self._tmp_path = create_temp_file(tmp_dir, '.obj-')
         except FileNotFoundError:
-            os.makedirs(self.diskfile.tmp_dir, exist_ok=True)
-            self._fd, self._tmp_path = tempfile.mkstemp(
-                dir=self.diskfile.tmp_dir, prefix='.obj-')
+            os.makedirs(tmp_dir, exist_ok=True)
+            self._fd, self._tmp_path = create_temp_file(tmp_dir, '.obj-')
         if self.size:
             os.posix_fallocate(self._fd, 0, self.size)
 

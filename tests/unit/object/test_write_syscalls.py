@@ -111,3 +111,14 @@ def test_an_invalidation_waits_for_the_consumer_of_the_invalid_file(
     appender.join(5)
     with open(invalid) as written:
         assert written.read() == 'abc\n'
+
+
+def test_a_write_does_not_ask_for_the_process_id(mgr, monkeypatch):
+    # tempfile.mkstemp's names ask for it at every call (to notice a
+    # fork): one syscall per object write that a fork-safe generator saves.
+    def no_getpid():
+        raise AssertionError('os.getpid called by an object write')
+    monkeypatch.setattr(os, 'getpid', no_getpid)
+    df = put_object(mgr, 'o', b'body', T1)
+    df.delete(T2)
+    assert os.listdir(df.hash_dir) == [T2 + '.ts']
