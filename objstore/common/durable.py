@@ -16,6 +16,7 @@ durable either.
 import ctypes
 import fcntl
 import os
+import random
 import struct
 import tempfile
 
@@ -82,6 +83,30 @@ def spread_subdirs(path):
         return False
     finally:
         os.close(fd)
+
+
+# A new temp file is created by this open or not at all (never another's
+# file, nor a symlink's target), and is not inherited across exec.
+_TEMP_FILE_FLAGS = (os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW |
+                    os.O_CLOEXEC)
+
+
+def create_temp_file(directory, prefix):
+    """A new empty file in ``directory``, open for writing: (fd, path).
+
+    What tempfile.mkstemp does, with less around its one open: mkstemp's
+    name generator asks the kernel for the process id at every call (to
+    notice a fork) and its path goes through abspath, on every object
+    write. The ``random`` module's generator is reseeded in a forked child
+    by the stdlib itself. A name already taken is drawn again.
+    """
+    while True:
+        path = os.path.join(directory, '%s%016x' % (
+            prefix, random.getrandbits(64)))
+        try:
+            return os.open(path, _TEMP_FILE_FLAGS, 0o600), path
+        except FileExistsError:
+            continue
 
 
 def fsync_dir(path):

@@ -60,7 +60,6 @@ import errno
 import hashlib
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 
@@ -72,8 +71,8 @@ from objstore.common import green
 from objstore.common.green import FileSpan
 from objstore.common.offload import BatchedOffload
 from objstore.common.durable import (
-    fsync_dir, fsync_new_dirs, make_dirs, makedirs_durable, spread_subdirs,
-    start_writeback)
+    create_temp_file, fsync_dir, fsync_new_dirs, make_dirs, makedirs_durable,
+    spread_subdirs, start_writeback)
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.timestamp import Timestamp
 from objstore.object import (asyncpending, expiring, hashdir, hashes,
@@ -344,12 +343,20 @@ class DiskFile(BaseDiskFile):
         self.name = name
         self.hash_dir = os.path.join(device_path, ondisk.hash_dir_relpath(
             policy_index, partition, obj_hash))
-        self.tmp_dir = os.path.join(device_path,
-                                    ondisk.temp_dir_relpath(obj_hash))
         self._metadata = None
         self._data_metadata = None
         self._data_path = None
         self._fd = None
+        # The hash dir's names as open() last listed them, for the cleanup
+        # after this DiskFile's next write (``_names_after_write``).
+        self._listed = None
+
+    @property
+    def tmp_dir(self):
+        """Where writes of this object make their temp files (a read
+        does not need it: made on use)."""
+        return os.path.join(self.device_path,
+                            ondisk.temp_dir_relpath(self.hash))
 
     # -- reading ---------------------------------------------------------
 
@@ -367,8 +374,8 @@ class DiskFile(BaseDiskFile):
         self.close()
         incomplete = set()
         for _attempt in range(OPEN_RETRIES):
-            names = [name for name in hashdir.listdir(self.hash_dir)
-                     if name not in incomplete]
+            self._listed = hashdir.listdir(self.hash_dir)
+            names = [name for name in self._listed if name not in incomplete]
             try:
                 return self._open_file_set(ondisk.classify_files(names), now)
             except (FileNotFoundError, _FileReplaced):
@@ -505,6 +512,28 @@ class DiskFile(BaseDiskFile):
 
     # -- writing ---------------------------------------------------------
 
+    # EC archives are judged by their durable marks too: their cleanup
+    # always lists the hash dir afresh.
+    cleans_from_listing = True
+
+    def _names_after_write(self, filename):
+        """The hash dir's names once ``filename`` was renamed in, as the
+        open() before the write listed them (None: list them again); for
+        the cleanup that follows each write, and forgotten by it.
+
+        A write follows an open() (the server orders it against what the
+        node holds), and listing the dir again would cost a DELETE or PUT
+        seven syscalls. A listing that is stale (a concurrent write landed
+        meanwhile) is safe: it can only lack names, so the cleanup leaves
+        some obsolete file to the next cleanup or the replicator's; a
+        name it judges obsolete is older than a file it saw, which no
+        write removes but a newer one (a file gone already is skipped).
+        """
+        listed, self._listed = self._listed, None
+        if listed is None or not self.cleans_from_listing:
+            return None
+        return listed + [filename]
+
     def create(self, size=None):
         """A DiskFileWriter; use it as a context manager."""
         return DiskFileWriter(self, size)
@@ -520,6 +549,14 @@ class DiskFile(BaseDiskFile):
         meta = {'name': self.name,
                 'X-Timestamp': Timestamp(timestamp).internal}
         self._write_empty_file(ondisk.TOMBSTONE_EXT, meta)
+
+    def cleanup_after_write(self, filename):
+        """Remove what the write of ``filename`` made obsolete, and mark
+        its suffix for rehashing."""
+        hashdir.cleanup_ondisk_files(self.hash_dir,
+                                     self.manager.settings.reclaim_age,
+                                     names=self._names_after_write(filename))
+        hashes.invalidate_hash(os.path.dirname(self.hash_dir))
 
     def withdraw(self, timestamp):
         """Remove the .data written at ``timestamp`` while it is still the
@@ -734,13 +771,12 @@ class DiskFileWriter:
     def _create_tmp(self):
         # In the server's green thread: creating a file and reserving its
         # blocks touch only metadata, they do not wait on the disk.
+        tmp_dir = self.diskfile.tmp_dir
         try:
-            self._fd, self._tmp_path = tempfile.mkstemp(
-                dir=self.diskfile.tmp_dir, prefix='.obj-')
+            self._fd, self._tmp_path = create_temp_file(tmp_dir, '.obj-')
         except FileNotFoundError:
-            os.makedirs(self.diskfile.tmp_dir, exist_ok=True)
-            self._fd, self._tmp_path = tempfile.mkstemp(
-                dir=self.diskfile.tmp_dir, prefix='.obj-')
+            os.makedirs(tmp_dir, exist_ok=True)
+            self._fd, self._tmp_path = create_temp_file(tmp_dir, '.obj-')
         if self.size:
             os.posix_fallocate(self._fd, 0, self.size)
 
@@ -800,9 +836,7 @@ class DiskFileWriter:
         # Only now that the new file is durable: drop what it made
         # obsolete. (In the server's green thread: the partition lock
         # waits with a green sleep.)
-        hashdir.cleanup_ondisk_files(df.hash_dir,
-                                     df.manager.settings.reclaim_age)
-        hashes.invalidate_hash(os.path.dirname(df.hash_dir))
+        df.cleanup_after_write(filename)
         self._put_timestamp = Timestamp(meta['X-Timestamp'])
 
     def _filename(self, meta):

@@ -70,6 +70,8 @@ class ECDiskFileManager(DiskFileManager):
 class ECDiskFile(DiskFile):
     """One object's fragment archive(s) on one device."""
 
+    cleans_from_listing = False
+
     def create(self, size=None):
         return ECDiskFileWriter(self, size)
 

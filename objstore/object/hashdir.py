@@ -9,7 +9,7 @@ it knows nothing of metadata contents or of hashes.json (``hashes``).
 
 Public API (used by diskfile, the replicator and the auditor)::
 
-    cleanup_ondisk_files(hash_dir, reclaim_age, now) -> FileSet
+    cleanup_ondisk_files(hash_dir, reclaim_age, now, names) -> FileSet
     write_file_durably(path, data, tmp_dir)
     list_partitions(device_path, policy_index) -> [partition str]
     list_suffixes(partition_path) -> [suffix]
@@ -107,15 +107,18 @@ def remove_partition_if_empty(part_dir):
 
 
 def cleanup_ondisk_files(hash_dir, reclaim_age=ondisk.DEFAULT_RECLAIM_AGE,
-                         now=None):
+                         now=None, names=None):
     """Remove the obsolete files of one hash dir and return its FileSet.
 
     Removes older data/tombstones/metas, orphaned sidecars, and a winning
     tombstone older than ``reclaim_age`` (by then every replica has had the
     time to learn of the delete). An emptied hash dir is removed too.
+    ``names``: the dir's names when the caller knows them (else listed).
     """
     now = time.time() if now is None else now
-    file_set = ondisk.classify_files(listdir(hash_dir), reclaim_age, now)
+    if names is None:
+        names = listdir(hash_dir)
+    file_set = ondisk.classify_files(names, reclaim_age, now)
     for name in file_set.obsolete:
         _unlink_quietly(os.path.join(hash_dir, name))
     if not file_set.kept and not file_set.unknown:

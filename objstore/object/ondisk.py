@@ -301,6 +301,13 @@ def classify_files(names, reclaim_age=None, now=None):
     ('1700000003.00000.ts', ['1700000001.00000.data', '1700000002.00000.meta'])
     """
     parsed, result = _parse_all(names)
+    if len(parsed) == 1 and parsed[0].ext == DATA_EXT and \
+            not parsed[0].sidecar and parsed[0].frag_index is None:
+        # Most hash dirs hold one replicated .data, and every GET, HEAD
+        # and overwrite asks about it: it wins alone, as the rules below
+        # would find at more than twice the cost.
+        result.data = parsed[0].name
+        return result
     owners = sorted((p for p in parsed if not p.sidecar), reverse=True)
     if any(p.frag_index is not None for p in owners):
         winner = _pick_ec_winners(owners, result)

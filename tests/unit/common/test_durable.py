@@ -116,3 +116,41 @@ def test_spread_subdirs_of_what_is_no_dir_is_refused_quietly(tmp_path):
     assert not durable.spread_subdirs(str(tmp_path / 'missing'))
     (tmp_path / 'file').write_bytes(b'')
     assert not durable.spread_subdirs(str(tmp_path / 'file'))
+
+
+def test_create_temp_file_makes_a_new_private_file(tmp_path):
+    fd, path = durable.create_temp_file(str(tmp_path), '.obj-')
+    try:
+        assert os.path.dirname(path) == str(tmp_path)
+        assert os.path.basename(path).startswith('.obj-')
+        assert os.fstat(fd).st_mode & 0o777 == 0o600
+        assert os.write(fd, b'abc') == 3
+        assert fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC
+    finally:
+        os.close(fd)
+    with open(path, 'rb') as written:
+        assert written.read() == b'abc'
+
+
+def test_create_temp_file_draws_again_when_a_name_is_taken(tmp_path,
+                                                           monkeypatch):
+    draws = iter([7, 7, 8])
+    monkeypatch.setattr(durable.random, 'getrandbits', lambda _bits: next(
+        draws))
+    first, first_path = durable.create_temp_file(str(tmp_path), 'x')
+    second, second_path = durable.create_temp_file(str(tmp_path), 'x')
+    os.close(first)
+    os.close(second)
+    assert (os.path.basename(first_path), os.path.basename(second_path)) \
+        == ('x%016x' % 7, 'x%016x' % 8)
+
+
+def test_create_temp_file_never_follows_a_symlink(tmp_path, monkeypatch):
+    target = tmp_path / 'target'
+    os.symlink(target, tmp_path / ('x%016x' % 1))
+    draws = iter([1, 2])
+    monkeypatch.setattr(durable.random, 'getrandbits', lambda _bits: next(
+        draws))
+    fd, path = durable.create_temp_file(str(tmp_path), 'x')
+    os.close(fd)
+    assert path.endswith('x%016x' % 2) and not target.exists()

@@ -98,6 +98,34 @@ def test_lone_meta_and_orphan_sidecars_reclaimed_after_reclaim_age():
     assert applied.meta == T[5] + '.meta' and not applied.obsolete
 
 
+def test_a_lone_data_file_wins_without_the_general_rules(monkeypatch):
+    # The common hash dir (one replicated .data) is answered at once.
+    def unexpected(*_args):
+        raise AssertionError('general rules used for a lone .data')
+    monkeypatch.setattr(ondisk, '_pick_winners', unexpected)
+    monkeypatch.setattr(ondisk, '_assign_sidecars', unexpected)
+    name = '1700000001.00000.data'
+    for file_set in (ondisk.classify_files([name]),
+                     ondisk.classify_files([name, 'junk'], 1, 10 ** 10)):
+        assert (file_set.data, file_set.kept, file_set.obsolete) == (
+            name, [name], [])
+    assert ondisk.classify_files([name, 'junk']).unknown == ['junk']
+
+
+def test_lone_files_other_than_a_data_file_follow_the_general_rules():
+    cases = {
+        '1700000001.00000.ts': ('tombstone', '1700000001.00000.ts'),
+        '1700000001.00000.meta': ('meta', '1700000001.00000.meta'),
+        '1700000001.00000#2#d.data': ('data', '1700000001.00000#2#d.data'),
+    }
+    for name, (attr, winner) in cases.items():
+        assert getattr(ondisk.classify_files([name]), attr) == winner
+    orphan = ondisk.classify_files(['1700000001.00000.data.mdjson'],
+                                   1, 10 ** 10)
+    assert (orphan.data, orphan.obsolete) == (
+        None, ['1700000001.00000.data.mdjson'])
+
+
 def test_sidecars_follow_their_owner():
     data, meta = T[2] + '.data', T[3] + '.meta'
     listing = [data, data + '.mdjson', meta, meta + '.mdjson',

@@ -16,6 +16,7 @@ from objstore.common.constraints import MAX_FILE_SIZE
 from objstore.common.ranges import split_multipart_byteranges
 from objstore.common.timestamp import Timestamp
 from objstore.object import asyncpending, diskfile, expiring
+from objstore.object import server as object_server
 from tests.unit.object.conftest import (
     ObjectServerHarness, RecordingBackend, ServerProcess, object_files, opath,
     put_object, tmp_files)
@@ -322,6 +323,18 @@ def test_conditional_get(ranged):
             assert status == expected, (method, headers)
             if status == 304:
                 assert got_headers['etag'] == etag
+
+
+def test_an_unconditional_read_evaluates_no_conditions(ranged, monkeypatch):
+    # Nearly every GET and HEAD carries no If-* header: they skip the
+    # evaluation (and its four header lookups) and answer as before.
+    def unexpected(*_args):
+        raise AssertionError('conditions evaluated for a plain read')
+    monkeypatch.setattr(object_server, 'evaluate_conditions', unexpected)
+    for method in ('GET', 'HEAD'):
+        status, headers, _ = ranged.request(method, opath())
+        assert (status, headers['etag']) == (
+            200, hashlib.md5(BODY).hexdigest())
 
 
 # -- POST --------------------------------------------------------------------
