@@ -17,6 +17,10 @@ POLICY_HEADER = 'X-Backend-Storage-Policy-Index'
 # creates (or revives); an existing container keeps its own.
 POLICY_DEFAULT_HEADER = 'X-Backend-Storage-Policy-Default'
 
+# The proxy's second phase of an EC PUT: the object servers mark their
+# fragments durable (object/server.py, proxy/ec_obj.py, the reconstructor).
+EC_COMMIT_HEADER = 'X-Backend-Ec-Commit'
+
 HTTP_ACCEPTED = 202
 HTTP_PARTIAL_CONTENT = 206
 HTTP_UNAUTHORIZED = 401

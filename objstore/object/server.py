@@ -68,6 +68,7 @@ from objstore.common.http import (
     HTTPRequestEntityTooLarge, HTTPRequestTimeout, HTTPServiceUnavailable,
     HTTPUnprocessableEntity, Response, html_error, request_headers,
     split_path, text_error)
+from objstore.common.http_basics import EC_COMMIT_HEADER
 from objstore.common.log import get_logger
 from objstore.common.server_base import (
     BYTES_RECEIVED, StorageServer, is_ascii_digits, log_path,
@@ -171,8 +172,6 @@ PRECONDITION_FAILED_BODY = (
 PUT_STORED_HEADERS = POST_HEADERS + ('X-Static-Large-Object',)
 # A PUT stores system metadata too; a POST may not change it.
 PUT_PREFIXES = POST_PREFIXES + (SYSMETA_PREFIX.lower(),)
-# The proxy's second phase of an EC PUT (module docstring).
-EC_COMMIT_HEADER = 'X-Backend-Ec-Commit'
 ETAG_IS_AT_HEADER = 'X-Backend-Etag-Is-At'
 # A GET or HEAD reads these straight from the environ: each lookup
 # through webob's header view translates the name first, and nearly every

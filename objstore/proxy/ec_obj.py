@@ -29,6 +29,7 @@ from objstore.common.conditional import http_date, requires_entity
 from objstore.common.http import (
     HTTPCreated, HTTPServiceUnavailable, HTTPUnprocessableEntity, Response,
     is_success, text_error)
+from objstore.common.http_basics import EC_COMMIT_HEADER
 from objstore.common.storage_policy import ERASURE_CODING, REPLICATION
 from objstore.common.timestamp import Timestamp
 from objstore.proxy.ec_getter import ECGetter
@@ -40,7 +41,6 @@ FRAG_INDEX_HEADER = 'X-Object-Sysmeta-Ec-Frag-Index'
 EC_ETAG_HEADER = 'X-Object-Sysmeta-Ec-Etag'
 EC_LENGTH_HEADER = 'X-Object-Sysmeta-Ec-Content-Length'
 EC_SEGMENT_SIZE_HEADER = 'X-Object-Sysmeta-Ec-Segment-Size'
-EC_COMMIT_HEADER = 'X-Backend-Ec-Commit'
 OVERRIDE_PREFIX = 'X-Object-Sysmeta-Container-Update-Override-'
 
 

@@ -38,13 +38,13 @@ from objstore.common.daemon import (
     run_concurrently, run_daemon, usable_device_path)
 from objstore.common.erasure import ECScheme
 from objstore.common.exceptions import ConfigError, DiskFileBadMetadata
-from objstore.common.http_basics import POLICY_HEADER, is_success
+from objstore.common.http_basics import (
+    EC_COMMIT_HEADER, POLICY_HEADER, is_success)
 from objstore.common.storage_policy import (
     ERASURE_CODING, load_policies, policy_ring_name)
 from objstore.common.timestamp import Timestamp
 from objstore.object import hashdir, hashes, metadata as md, ondisk
 from objstore.object.ec_diskfile import FRAG_INDEX_HEADER, frag_index_of
-from objstore.object.server import EC_COMMIT_HEADER
 from objstore.replicator.object_replicator import differing_suffixes
 from objstore.ring.ring import Ring
 

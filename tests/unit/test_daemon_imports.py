@@ -12,6 +12,7 @@ import pytest
 
 DAEMON_MODULES = [
     'objstore.replicator.object_replicator',
+    'objstore.replicator.reconstructor',
     'objstore.replicator.db_replicator',
     'objstore.auditor.object_auditor',
     'objstore.auditor.db_auditor',
