@@ -35,6 +35,21 @@ NOT_MODIFIED = 304
 PRECONDITION_FAILED = 412
 
 SAFE_METHODS = ('GET', 'HEAD')
+# The request headers this module evaluates, and their WSGI environ keys.
+CONDITION_HEADERS = ('If-Match', 'If-None-Match', 'If-Modified-Since',
+                     'If-Unmodified-Since')
+CONDITION_KEYS = tuple('HTTP_' + name.upper().replace('-', '_')
+                       for name in CONDITION_HEADERS)
+
+
+def has_conditions(environ):
+    """True when the request sends any of CONDITION_HEADERS; read from
+    the environ, since nearly every request sends none.
+
+    >>> has_conditions({'HTTP_IF_NONE_MATCH': '*'}), has_conditions({})
+    (True, False)
+    """
+    return any(key in environ for key in CONDITION_KEYS)
 
 
 def parse_etag_list(value):

@@ -37,8 +37,8 @@ from objstore.common.log import get_logger
 from objstore.common.subrequest import (
     add_capability, call_app, make_subrequest, path_parts, query_param)
 from objstore.middleware.segments import (
-    Segment, SegmentError, SegmentedBody, close_body, pieces_for_range,
-    ranged_body, requested_ranges, unsatisfiable)
+    Segment, SegmentError, SegmentedBody, close_body, is_partial_request,
+    pieces_for_range, ranged_body, requested_ranges, unsatisfiable)
 
 MANIFEST_HEADER = 'X-Object-Manifest'
 # The headers of an answer that DloReader must look at (lower case).
@@ -47,11 +47,6 @@ BAD_MANIFEST_BODY = 'X-Object-Manifest must be in the format container/prefix'
 # Segments asked per listing page; a shorter page is the last (Swift reads
 # the container's own page size, which this is by default).
 LISTING_PAGE = CONTAINER_LISTING_LIMIT
-CONDITIONAL_HEADERS = ('If-Match', 'If-None-Match', 'If-Modified-Since',
-                       'If-Unmodified-Since')
-# Range and CONDITIONAL_HEADERS as WSGI environ keys.
-PARTIAL_KEYS = ('HTTP_RANGE',) + tuple(
-    'HTTP_' + name.upper().replace('-', '_') for name in CONDITIONAL_HEADERS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +105,7 @@ class DynamicLargeObject:
                 query_param(environ, 'multipart-manifest') != 'get':
             answer = call_app(self.app, environ)
             if not answer.has_any(DLO_ANSWER_HEADERS) and \
-                    not is_partial(req):
+                    not is_partial_request(req):
                 # Not a manifest, and nothing to ask again: as it is.
                 return answer.send(start_response)
             resp = DloReader(self, req).response(answer.response(req))
@@ -122,13 +117,6 @@ class DynamicLargeObject:
                 return html_error(HTTPBadRequest, BAD_MANIFEST_BODY)(
                     environ, start_response)
         return self.app(environ, start_response)
-
-
-def is_partial(req):
-    """True when the request's Range or conditions may make the answer
-    partial or empty (a manifest's own answer says nothing then)."""
-    environ = req.environ
-    return any(key in environ for key in PARTIAL_KEYS)
 
 
 class DloReader:
@@ -144,7 +132,7 @@ class DloReader:
         """The client's answer, from ``resp``: the app's to the request."""
         req = self.req
         if MANIFEST_HEADER not in resp.headers:
-            if not (is_partial(req) and resp.status_int in (304, 412, 416)):
+            if not (is_partial_request(req) and resp.status_int in (304, 412, 416)):
                 return resp
             clean = make_subrequest(req.environ, 'HEAD', req.path_info,
                                     source='DLO').get_response(self.dlo.app)

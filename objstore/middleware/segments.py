@@ -5,6 +5,8 @@ onto the segments it is made of (``pieces_for_range``, ``frame_parts``),
 with no I/O. And ``SegmentedBody``, the response body that streams those
 pieces from GET subrequests down the pipeline, authorized as the client,
 checking every segment against what the manifest or listing promised.
+Beside them, ``is_partial_request``: when a request's Range or conditions
+leave a manifest's own answer saying nothing of the large object.
 
 A segment that is missing or has changed is an error that must never turn
 into wrong bytes: before the first byte is sent (``validate_first``) the
@@ -22,6 +24,7 @@ import hashlib
 import uuid
 from urllib.parse import quote
 
+from objstore.common.conditional import has_conditions
 from objstore.common.exceptions import BadRange
 from objstore.common.green import write_unbuffered
 from objstore.common.http import (
@@ -37,6 +40,13 @@ from objstore.common.subrequest import make_subrequest
 SEGMENT_QUERY = 'multipart-manifest=get'
 # How much of an error body a log line quotes.
 MAX_QUOTED_BODY = 60
+
+
+def is_partial_request(req):
+    """True when the request's Range or conditions may make the app's
+    answer partial or empty: a manifest's own answer then says nothing of
+    the large object, which must be asked again."""
+    return 'HTTP_RANGE' in req.environ or has_conditions(req.environ)
 
 
 class SegmentError(Exception):

@@ -44,8 +44,8 @@ from objstore.common.subrequest import (
     sent_content_type)
 from objstore.common.swift_bytes import with_swift_bytes
 from objstore.middleware.bulk import report_body
-from objstore.middleware.slo_get import (
-    SLO_ANSWER_HEADERS, SloReader, is_partial_request)
+from objstore.middleware.segments import is_partial_request
+from objstore.middleware.slo_get import SLO_ANSWER_HEADERS, SloReader
 from objstore.middleware.slo_manifest import (
     OVERRIDE_ETAG, RESULT_FORMATS, SLO_HEADER,
     SYSMETA_SLO_ETAG, SYSMETA_SLO_SIZE, ManifestInvalid, decode_data,

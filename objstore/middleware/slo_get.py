@@ -27,18 +27,12 @@ from objstore.common.http import (
     split_path, text_error)
 from objstore.common.subrequest import make_subrequest, query_param
 from objstore.middleware.segments import (
-    SegmentError, SegmentedBody, close_body, pieces_for_range, ranged_body,
-    requested_ranges, unsatisfiable)
+    SegmentError, SegmentedBody, close_body, is_partial_request,
+    pieces_for_range, ranged_body, requested_ranges, unsatisfiable)
 from objstore.middleware.slo_manifest import (
     SLO_HEADER, SYSMETA_SLO_ETAG, SYSMETA_SLO_SIZE, entry_length,
     raw_manifest, slo_etag, to_segment)
 
-# Request headers that make the object server's answer partial or empty.
-CONDITIONAL_HEADERS = ('If-Match', 'If-None-Match', 'If-Modified-Since',
-                       'If-Unmodified-Since')
-# Range and CONDITIONAL_HEADERS as WSGI environ keys.
-PARTIAL_KEYS = ('HTTP_RANGE',) + tuple(
-    'HTTP_' + name.upper().replace('-', '_') for name in CONDITIONAL_HEADERS)
 # How deep manifests may nest (Swift's limit).
 MAX_RECURSION_DEPTH = 10
 # The manifest's own facts that do not describe the large object's bytes.
@@ -53,11 +47,6 @@ def is_manifest(resp):
 
 # The headers of an answer that SloReader must look at (lower case).
 SLO_ANSWER_HEADERS = frozenset((SLO_HEADER.lower(),))
-
-
-def is_partial_request(req):
-    environ = req.environ
-    return any(key in environ for key in PARTIAL_KEYS)
 
 
 class SubManifestError(SegmentError):

@@ -49,7 +49,8 @@ from objstore.common import green
 from objstore.common.backend_client import BackendClient
 from objstore.common.conditional import (
     ANNOUNCE_PUT_HEADER, DELETE_IF_PLAIN_HEADER, WITHDRAW_PUT_HEADER,
-    evaluate_conditions, http_date, write_condition, write_condition_holds)
+    evaluate_conditions, has_conditions, http_date, write_condition,
+    write_condition_holds)
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
     MAX_FILE_SIZE, check_metadata, check_object_length, is_chunked)
@@ -173,12 +174,9 @@ PUT_STORED_HEADERS = POST_HEADERS + ('X-Static-Large-Object',)
 # A PUT stores system metadata too; a POST may not change it.
 PUT_PREFIXES = POST_PREFIXES + (SYSMETA_PREFIX.lower(),)
 ETAG_IS_AT_HEADER = 'X-Backend-Etag-Is-At'
-# A GET or HEAD reads these straight from the environ: each lookup
-# through webob's header view translates the name first, and nearly every
-# request carries none of the conditions.
+# A GET or HEAD reads it straight from the environ: each lookup through
+# webob's header view translates the name first.
 ETAG_IS_AT_KEY = 'HTTP_X_BACKEND_ETAG_IS_AT'
-CONDITION_KEYS = ('HTTP_IF_MATCH', 'HTTP_IF_NONE_MATCH',
-                  'HTTP_IF_MODIFIED_SINCE', 'HTTP_IF_UNMODIFIED_SINCE')
 
 
 @dataclass(frozen=True)
@@ -530,7 +528,7 @@ class ObjectController(StorageServer):
         last_modified = math.ceil(float(df.timestamp))
         etag = meta.get(environ.get(ETAG_IS_AT_KEY, ''), df.etag)
         status = None
-        if any(key in environ for key in CONDITION_KEYS):
+        if has_conditions(environ):
             status = evaluate_conditions(req.method, req.headers, etag,
                                          last_modified)
         if status is not None:
