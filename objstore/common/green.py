@@ -77,6 +77,9 @@ class FileSpan:
     def __len__(self):
         return self.length
 
+    def send(self, sock):
+        send_file(sock, self.fd, self.offset, self.length)
+
     def __repr__(self):
         return 'FileSpan(%d, %d, %d)' % (self.fd, self.offset, self.length)
 
@@ -145,6 +148,11 @@ class SpliceSpan:
 
     def __repr__(self):
         return 'SpliceSpan(%d)' % self.length
+
+
+# What a body may yield in place of bytes: each has a ``length`` and a
+# ``send(sock)`` that moves its bytes to the client socket itself.
+SPAN_TYPES = (FileSpan, SpliceSpan)
 
 
 def offer_splice(environ, chunk):

@@ -518,8 +518,7 @@ class Exchange:
         for data in result:
             if not data:
                 continue
-            kind = data.__class__
-            if kind is green.FileSpan or kind is green.SpliceSpan:
+            if data.__class__ in green.SPAN_TYPES:
                 if queued:
                     self._send(b''.join(queued))
                     queued, size = [], 0
@@ -605,10 +604,7 @@ class Exchange:
             return
         if self.chunked:
             self.sock.sendall(b'%x\r\n' % span.length)
-        if span.__class__ is green.SpliceSpan:
-            span.send(self.sock)
-        else:
-            green.send_file(self.sock, span.fd, span.offset, span.length)
+        span.send(self.sock)
         self.sent += span.length
         if self.chunked:
             self.sock.sendall(b'\r\n')

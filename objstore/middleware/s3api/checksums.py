@@ -20,9 +20,9 @@ import base64
 import binascii
 import hashlib
 import hmac
+import importlib
 import re
 import zlib
-import importlib
 from dataclasses import dataclass
 
 # S3 checksum algorithm names, as in x-amz-sdk-checksum-algorithm.
