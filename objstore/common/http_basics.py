@@ -20,6 +20,9 @@ POLICY_DEFAULT_HEADER = 'X-Backend-Storage-Policy-Default'
 # The proxy's second phase of an EC PUT: the object servers mark their
 # fragments durable (object/server.py, proxy/ec_obj.py, the reconstructor).
 EC_COMMIT_HEADER = 'X-Backend-Ec-Commit'
+# The metadata key whose value a GET or HEAD's conditions compare instead
+# of the ETag (s3api's own ETag, an EC archive's whole-object ETag).
+ETAG_IS_AT_HEADER = 'X-Backend-Etag-Is-At'
 
 HTTP_ACCEPTED = 202
 HTTP_PARTIAL_CONTENT = 206

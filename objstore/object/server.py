@@ -69,7 +69,7 @@ from objstore.common.http import (
     HTTPRequestEntityTooLarge, HTTPRequestTimeout, HTTPServiceUnavailable,
     HTTPUnprocessableEntity, Response, html_error, request_headers,
     split_path, text_error)
-from objstore.common.http_basics import EC_COMMIT_HEADER
+from objstore.common.http_basics import EC_COMMIT_HEADER, ETAG_IS_AT_HEADER
 from objstore.common.log import get_logger
 from objstore.common.server_base import (
     BYTES_RECEIVED, StorageServer, is_ascii_digits, log_path,
@@ -173,9 +173,8 @@ PRECONDITION_FAILED_BODY = (
 PUT_STORED_HEADERS = POST_HEADERS + ('X-Static-Large-Object',)
 # A PUT stores system metadata too; a POST may not change it.
 PUT_PREFIXES = POST_PREFIXES + (SYSMETA_PREFIX.lower(),)
-ETAG_IS_AT_HEADER = 'X-Backend-Etag-Is-At'
-# A GET or HEAD reads it straight from the environ: each lookup through
-# webob's header view translates the name first.
+# ETAG_IS_AT_HEADER as a GET or HEAD reads it, straight from the environ:
+# each lookup through webob's header view translates the name first.
 ETAG_IS_AT_KEY = 'HTTP_X_BACKEND_ETAG_IS_AT'
 
 

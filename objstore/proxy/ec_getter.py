@@ -21,6 +21,7 @@ from objstore.common.erasure import archive_length, archive_span, \
 from objstore.common.exceptions import BadRange, RangeUnsatisfiable
 from objstore.common.http import (
     HTTP_PARTIAL_CONTENT, Response, is_success)
+from objstore.common.http_basics import ETAG_IS_AT_HEADER
 from objstore.common.ranges import (
     content_range_header, multipart_body_length, multipart_content_type,
     multipart_frames, parse_range_header, resolve_ranges,
@@ -33,7 +34,6 @@ FRAG_INDEX_HEADER = 'x-object-sysmeta-ec-frag-index'
 EC_ETAG_HEADER = 'x-object-sysmeta-ec-etag'
 EC_LENGTH_HEADER = 'x-object-sysmeta-ec-content-length'
 EC_HEADER_PREFIX = 'x-object-sysmeta-ec-'
-ETAG_IS_AT_HEADER = 'X-Backend-Etag-Is-At'
 DATA_TIMESTAMP_HEADER = 'x-backend-data-timestamp'
 # Client headers that only the probing HEAD needs (the archives' own
 # ETags and lengths are not the object's).

@@ -17,10 +17,9 @@ same key (the proxy's 409) -> 409 ConditionalRequestConflict.
 """
 
 from objstore.common.conditional import PUT_IF_MATCH_HEADER
+from objstore.common.http_basics import ETAG_IS_AT_HEADER
 from objstore.middleware.s3api.errors import S3Error
 from objstore.middleware.s3api.views import S3_ETAG_SYSMETA
-
-ETAG_IS_AT_HEADER = 'X-Backend-Etag-Is-At'
 
 
 def _star_only(value):
