@@ -14,11 +14,9 @@ import pytest
 from objstore.common.conditional import DELETE_IF_PLAIN_HEADER
 from objstore.common.http import Request, Response
 from objstore.common.info import is_info_lookup
-from objstore.middleware.s3api import context
-from objstore.middleware.s3api.middleware import S3ApiMiddleware
 from objstore.middleware.s3api.registry import REGISTRY_ACCOUNT
-from objstore.middleware.tempauth import TempAuth
-from tests.unit.middleware.s3api.test_middleware import signed_environ
+from tests.unit.middleware.s3api.test_middleware import (
+    s3_pipeline, signed_environ)
 
 
 class ScriptedObjects:
@@ -80,12 +78,10 @@ class ScriptedObjects:
 
 @pytest.fixture
 def pipeline(monkeypatch):
-    # Every test starts with no access key verified in this process.
-    monkeypatch.setattr(context, 'VERIFIED_ACCOUNTS', {})
     objects = ScriptedObjects()
-    auth = TempAuth(objects, {'user_test_tester': 'testing .admin',
-                              'user_test_other': 'other'})
-    return S3ApiMiddleware(auth, {}), objects
+    return s3_pipeline(monkeypatch, objects, {
+        'user_test_tester': 'testing .admin',
+        'user_test_other': 'other'}), objects
 
 
 def delete(middleware, key, **signer):

@@ -54,14 +54,19 @@ class ScriptedProxy:
             environ, start_response)
 
 
+def s3_pipeline(monkeypatch, backend, users):
+    """s3api over tempauth (``users``) over ``backend``, with no access
+    key verified yet in this process."""
+    monkeypatch.setattr(context, 'VERIFIED_ACCOUNTS', {})
+    return S3ApiMiddleware(TempAuth(backend, users), {})
+
+
 @pytest.fixture
 def pipeline(monkeypatch):
-    # Every test starts with no access key verified in this process.
-    monkeypatch.setattr(context, 'VERIFIED_ACCOUNTS', {})
     proxy = ScriptedProxy()
-    auth = TempAuth(proxy, {'user_test_tester': 'testing .admin',
-                            'user_test_reader': 'reading'})
-    return S3ApiMiddleware(auth, {}), proxy
+    return s3_pipeline(monkeypatch, proxy, {
+        'user_test_tester': 'testing .admin',
+        'user_test_reader': 'reading'}), proxy
 
 
 def signed_environ(method, path, body=b'', secret='testing',
