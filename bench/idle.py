@@ -117,26 +117,25 @@ def print_kind_table(rows):
                                                per_proc))
 
 
-def rss_bytes(procs):
+def summed(procs, measure):
+    """``measure(proc)`` added up over the processes still alive."""
     total = 0
     for proc in procs:
         try:
-            total += proc.memory_info().rss
+            total += measure(proc)
         except psutil.NoSuchProcess:
             continue
     return total
+
+
+def rss_bytes(procs):
+    return summed(procs, lambda proc: proc.memory_info().rss)
 
 
 def pss_bytes(procs):
     """Proportional set size: each shared page counted once in all (1/N
     in each of the N processes sharing it), where RSS counts it N times."""
-    total = 0
-    for proc in procs:
-        try:
-            total += proc.memory_full_info().pss
-        except psutil.NoSuchProcess:
-            continue
-    return total
+    return summed(procs, lambda proc: proc.memory_full_info().pss)
 
 
 def authenticate(proxy_url):

@@ -441,6 +441,21 @@ class Daemon:
         return [name for name in names if usable_device_path(
             root, name, self.daemon_conf.mount_check)]
 
+    def run_local_device_pass(self, devices, process_device, summary_names,
+                              once=False):
+        """A pass over every usable device dir (``local_device_names``):
+        ``process_device(name, once)`` -> DaemonStats for each, then the
+        pass summary (device count) is logged and the total returned."""
+        total = DaemonStats()
+        names = self.local_device_names(devices)
+        for name in names:
+            if self.stopping:
+                break
+            total.merge(process_device(name, once))
+        total.finish()
+        self.log_pass_summary(total, summary_names, len(names))
+        return total
+
     def run_device_pass(self, ring, devices, process_device, summary_names,
                         once=False):
         """The shape of a pass over local devices, shared by daemons.

@@ -12,13 +12,12 @@ from objstore.common.db import fdatasync_path
 class _SyncState:
     """Per-file bookkeeping of CoalescingFsync."""
 
-    __slots__ = ('appended', 'synced', 'callers', 'inflight')
+    __slots__ = ('appended', 'synced', 'callers')
 
     def __init__(self):
         self.appended = 0   # appends noted so far
         self.synced = 0     # appends known to be on stable storage
         self.callers = 0    # callers inside __call__ for this file
-        self.inflight = None  # event of the sync running elsewhere, if any
 
 
 class CoalescingFsync:
@@ -28,24 +27,14 @@ class CoalescingFsync:
     yields once (``pause``) so the other ready requests reach their own
     appends; the first caller to run afterwards syncs on behalf of all
     appends noted before the sync started, and a caller returns only once
-    a sync that began after its own append has finished.
-
-    Without ``offload`` the sync blocks the hub, so nothing can append
-    while it runs. With ``offload`` (run a blocking call in a native
-    thread, e.g. green.tpool_execute) the hub keeps serving during the
-    sync: later appends wait on ``make_event()`` for it to end, then sync
-    again if it did not cover them. Plain OS threads must use
+    a sync that began after its own append has finished. The sync blocks
+    the hub, so nothing appends while it runs. Plain OS threads must use
     ``fdatasync_path`` instead.
     """
 
-    def __init__(self, pause, sync=fdatasync_path, offload=None,
-                 make_event=None):
-        if offload is not None and make_event is None:
-            raise ValueError('offload needs make_event')
+    def __init__(self, pause, sync=fdatasync_path):
         self._pause = pause
         self._sync = sync
-        self._offload = offload
-        self._make_event = make_event
         self._state = {}
 
     def __call__(self, path):
@@ -57,31 +46,16 @@ class CoalescingFsync:
         seq = state.appended
         try:
             self._pause()
-            while state.synced < seq:
-                if state.inflight is not None:
-                    state.inflight.wait()
-                else:
-                    self._sync_once(path, state)
+            if state.synced < seq:
+                target = state.appended
+                self._sync(path)
+                state.synced = max(state.synced, target)
         finally:
             state.callers -= 1
             if state.callers == 0 and self._state.get(path) is state:
                 # Nobody is waiting on this file: forget it, so the map
                 # holds only files being written right now.
                 del self._state[path]
-
-    def _sync_once(self, path, state):
-        target = state.appended
-        if self._offload is None:
-            self._sync(path)
-            state.synced = max(state.synced, target)
-            return
-        event = state.inflight = self._make_event()
-        try:
-            self._offload(self._sync, path)
-            state.synced = max(state.synced, target)
-        finally:
-            state.inflight = None
-            event.send()
 
 
 def pending_syncer():

@@ -122,15 +122,8 @@ class ObjectExpirer(Daemon):
         self._now = now
 
     def run_once(self, devices=None, once=False, **_kw):
-        total = DaemonStats()
-        names = self.local_device_names(devices)
-        for name in names:
-            if self.stopping:
-                break
-            total.merge(self.expire_device(name, once))
-        total.finish()
-        self.log_pass_summary(total, SUMMARY_COUNTS, len(names))
-        return total
+        return self.run_local_device_pass(devices, self.expire_device,
+                                          SUMMARY_COUNTS, once)
 
     def expire_device(self, device, once=False):
         """Handle every due entry of one device; write its status."""

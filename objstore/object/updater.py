@@ -105,15 +105,8 @@ class ObjectUpdater(Daemon):
         self._sleep = sleep
 
     def run_once(self, devices=None, once=False, **_kw):
-        total = DaemonStats()
-        names = self.local_device_names(devices)
-        for name in names:
-            if self.stopping:
-                break
-            total.merge(self.update_device(name, once))
-        total.finish()
-        self.log_pass_summary(total, SUMMARY_COUNTS, len(names))
-        return total
+        return self.run_local_device_pass(devices, self.update_device,
+                                          SUMMARY_COUNTS, once)
 
     def update_device(self, device, once=False):
         """Retry every async pending of one device; write its status."""

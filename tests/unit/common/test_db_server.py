@@ -540,25 +540,16 @@ def test_coalescing_fsync_later_append_waits_for_next_sync():
     assert syncs == ['/p', '/p']
 
 
-def test_coalescing_fsync_with_offload_covers_every_append():
-    """Green threads append while an offloaded sync is running: each must
-    return only after a sync that started after its own append."""
+def test_coalescing_fsync_covers_every_append_of_green_threads():
+    """Green threads append at staggered times: each returns only after a
+    sync that started after its own append."""
     appends = [0]
     durable = [0]
-    syncs = []
 
-    def slow_sync(path):
-        covered = appends[0]
-        syncs.append(covered)
-        green.sleep(0.005)
-        durable[0] = max(durable[0], covered)
+    def sync(path):
+        durable[0] = max(durable[0], appends[0])
 
-    def offload(func, path):
-        # Stands in for tpool: the hub keeps running while func "blocks".
-        return func(path)
-
-    coalescer = CoalescingFsync(pause=green.sleep, sync=slow_sync,
-                                offload=offload, make_event=green.Event)
+    coalescer = CoalescingFsync(pause=green.sleep, sync=sync)
     failures = []
 
     def writer(delay):
@@ -575,22 +566,30 @@ def test_coalescing_fsync_with_offload_covers_every_append():
     pool.waitall()
     assert failures == []
     assert durable[0] == 60
-    assert len(syncs) < 20
     assert coalescer._state == {}
 
 
-def test_coalescing_fsync_failure_is_retried_by_waiters():
+def test_coalescing_fsync_shares_one_sync_among_ready_appenders():
+    syncs = []
+    coalescer = CoalescingFsync(pause=green.sleep, sync=syncs.append)
+    pool = green.GreenPool(64)
+    for _ in range(60):
+        pool.spawn_n(coalescer, '/p')
+    pool.waitall()
+    assert syncs == ['/p']
+
+
+def test_coalescing_fsync_failure_is_retried_by_the_next_caller():
+    """The caller whose sync failed gets the error; a caller whose append
+    that sync was to cover syncs again instead of returning unsynced."""
     calls = []
 
     def flaky_sync(path):
         calls.append(path)
-        green.sleep(0.002)
         if len(calls) == 1:
             raise OSError('disk hiccup')
 
-    coalescer = CoalescingFsync(pause=green.sleep, sync=flaky_sync,
-                                offload=lambda func, path: func(path),
-                                make_event=green.Event)
+    coalescer = CoalescingFsync(pause=green.sleep, sync=flaky_sync)
     outcomes = []
 
     def writer():
@@ -606,11 +605,6 @@ def test_coalescing_fsync_failure_is_retried_by_waiters():
     pool.waitall()
     assert sorted(outcomes) == ['error'] + ['ok'] * 4
     assert len(calls) == 2
-
-
-def test_coalescing_fsync_offload_needs_events():
-    with pytest.raises(ValueError):
-        CoalescingFsync(pause=green.sleep, offload=lambda f, p: f(p))
 
 
 def test_pending_syncer_syncs_in_the_hub_thread(monkeypatch, tmp_path):
