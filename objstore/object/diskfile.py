@@ -65,12 +65,11 @@ CRC32Cs were stored.
 
 import errno
 import hashlib
+import importlib
 import os
 import shutil
 import time
 from dataclasses import dataclass
-
-import crc32c
 
 from objstore.common.exceptions import (
     DiskFileBadMetadata, DiskFileCollision, DiskFileDeleted,
@@ -137,6 +136,19 @@ class AuditLocation:
     policy_index: int
     obj_hash: str
     path: str
+
+
+def new_crc32c(release_gil):
+    """A hashlib-like CRC32C digest (``hexdigest()``: 8 lowercase hex
+    digits); ``release_gil``: around each buffer of 32 KiB or more.
+
+    The crc32c package is imported on first use: its import loads
+    importlib.metadata, ~1 MiB of RSS, and of the daemons that import
+    this module only the auditor reads bodies (the replicator, expirer
+    and reconstructor never do).
+    """
+    return importlib.import_module('crc32c').CRC32CHash(
+        gil_release_mode=-1 if release_gil else 0)
 
 
 class _FileReplaced(Exception):
@@ -652,7 +664,7 @@ class DiskFileReader:
         """
         if self.crc is None:
             return hashlib.md5(usedforsecurity=False)
-        return crc32c.CRC32CHash(gil_release_mode=0 if in_hub else -1)
+        return new_crc32c(release_gil=not in_hub)
 
     def __iter__(self):
         digest = self._new_digest(in_hub=True)
@@ -792,7 +804,7 @@ class DiskFileWriter:
         self._digest = hashlib.md5(usedforsecurity=False)
         # In the server's green thread: a chunk's CRC takes µs, not worth
         # giving up the GIL for (see DiskFileReader._new_digest).
-        self._crc = crc32c.CRC32CHash(gil_release_mode=0)
+        self._crc = new_crc32c(release_gil=False)
         self._fd = None
         self._tmp_path = None
         self._sidecar_tmp = None
