@@ -64,6 +64,7 @@ CRC32Cs were stored.
 """
 
 import errno
+import functools
 import hashlib
 import importlib
 import os
@@ -138,17 +139,15 @@ class AuditLocation:
     path: str
 
 
-def new_crc32c(release_gil):
-    """A hashlib-like CRC32C digest (``hexdigest()``: 8 lowercase hex
-    digits); ``release_gil``: around each buffer of 32 KiB or more.
-
-    The crc32c package is imported on first use: its import loads
+@functools.cache
+def crc32c_module():
+    """The crc32c package, imported on first use: its import loads
     importlib.metadata, ~1 MiB of RSS, and of the daemons that import
     this module only the auditor reads bodies (the replicator, expirer
-    and reconstructor never do).
+    and reconstructor never do). Cached: import_module costs a 4 KiB
+    GET or PUT more instructions than the CRC itself.
     """
-    return importlib.import_module('crc32c').CRC32CHash(
-        gil_release_mode=-1 if release_gil else 0)
+    return importlib.import_module('crc32c')
 
 
 class _FileReplaced(Exception):
@@ -664,7 +663,8 @@ class DiskFileReader:
         """
         if self.crc is None:
             return hashlib.md5(usedforsecurity=False)
-        return new_crc32c(release_gil=not in_hub)
+        return crc32c_module().CRC32CHash(
+            gil_release_mode=0 if in_hub else -1)
 
     def __iter__(self):
         digest = self._new_digest(in_hub=True)
@@ -802,9 +802,10 @@ class DiskFileWriter:
         self.bytes_written = 0
         self._unflushed_from = 0
         self._digest = hashlib.md5(usedforsecurity=False)
-        # In the server's green thread: a chunk's CRC takes µs, not worth
-        # giving up the GIL for (see DiskFileReader._new_digest).
-        self._crc = new_crc32c(release_gil=False)
+        # The CRC32C so far, kept as a number: a CRC32CHash object would
+        # double the CRC's cost to a small PUT (a Python __init__).
+        self._crc = 0
+        self._extend_crc = crc32c_module().crc32c
         self._fd = None
         self._tmp_path = None
         self._sidecar_tmp = None
@@ -846,7 +847,10 @@ class DiskFileWriter:
         except OSError as err:
             _no_space_or_raise(err, 'writing %s' % self._tmp_path)
         self._digest.update(chunk)
-        self._crc.update(chunk)
+        # gil_release_mode 0: in the server's green thread a chunk's CRC
+        # takes µs, not worth giving up the GIL for (see
+        # DiskFileReader._new_digest).
+        self._crc = self._extend_crc(chunk, self._crc, 0)
         self.bytes_written += len(chunk)
         if self.bytes_written - self._unflushed_from >= WRITEBACK_BYTES:
             self.diskfile.manager.run_blocking(
@@ -877,7 +881,7 @@ class DiskFileWriter:
         if self.ext == ondisk.DATA_EXT:
             meta.setdefault('Content-Length', str(self.bytes_written))
             meta.setdefault('ETag', self.etag)
-            record_crc(meta, self.etag, self._crc.hexdigest(),
+            record_crc(meta, self.etag, '%08x' % self._crc,
                        self.bytes_written)
         filename = self._filename(meta)
         try:
