@@ -13,9 +13,12 @@ import os
 from objstore.auditor.object_auditor import FULL
 from objstore.object import metadata as md
 from objstore.object.diskfile import CRC32C_KEY
-from tests.unit.auditor.test_object_auditor import (  # noqa: F401 - node
-    auditor, data_file, flip_byte, node, put, quarantined)
+from tests.unit.auditor import test_object_auditor
+from tests.unit.auditor.test_object_auditor import (
+    auditor, data_file, flip_byte, put, quarantined)
 
+# Two devices under tmp_path: (tmp_path, devices root, DiskFileManager).
+node = test_object_auditor.node
 BODY = bytes(range(256)) * 1000
 
 

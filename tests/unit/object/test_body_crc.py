@@ -28,6 +28,7 @@ from objstore.object.diskfile import CRC32C_KEY
 from objstore.object.memdiskfile import InMemoryDiskFileManager
 from tests.unit.object.conftest import (HASH_CONF, ServerProcess, opath,
                                         put_object)
+from tests.unit.test_daemon_imports import modules_loaded_by
 
 CHUNK = 262144    # the object server's default disk_chunk_size
 BODY = os.urandom(4 * CHUNK + 12345)
@@ -230,7 +231,7 @@ def test_object_without_a_crc32c_is_checked_by_md5_when_iterating(
     assert quarantined(devices)
 
 
-# -- the sendfile path ---------------------------------------------------------
+# -- the sendfile path ------------------------------------------------------
 
 @pytest.mark.parametrize('fix_up_md5', [False, True])
 def test_flipped_byte_is_caught_by_the_crc32c_beside_sendfile(
@@ -283,6 +284,20 @@ def test_crc32c_checked_in_native_threads_of_a_real_server(tmp_path):
         assert quarantined(devices)
     finally:
         server.kill()
+
+
+# -- who loads the crc32c package ------------------------------------------
+
+@pytest.mark.parametrize('module', [
+    'objstore.replicator.object_replicator',
+    'objstore.replicator.reconstructor',
+    'objstore.object.expirer',
+])
+def test_daemons_that_never_hash_a_body_do_not_load_crc32c(module):
+    # Its package init loads importlib.metadata: ~1 MiB of RSS each.
+    loaded = modules_loaded_by('import %s' % module)
+    assert 'objstore.object.diskfile' in loaded
+    assert 'crc32c' not in loaded
 
 
 # -- the in-memory twin ------------------------------------------------------
