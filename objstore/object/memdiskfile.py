@@ -16,13 +16,16 @@ in lists (``async_pendings``, ``expiring_entries``).
 import hashlib
 import time
 
+import crc32c
+
 from objstore.common.exceptions import (
     DiskFileCollision, DiskFileDeleted, DiskFileDeviceUnavailable,
     DiskFileExpired, DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.timestamp import Timestamp
 from objstore.object import hashes, metadata as md, ondisk
-from objstore.object.diskfile import BaseDiskFile, check_commit
+from objstore.object.diskfile import (
+    CRC32C_KEY, BaseDiskFile, check_commit, record_crc)
 
 
 class InMemoryDiskFileManager:
@@ -147,7 +150,8 @@ class InMemoryDiskFile(BaseDiskFile):
         if self._body is None:
             raise DiskFileNotExist('open() the DiskFile first')
         return InMemoryReader(self, self._body, self.etag,
-                              self.manager.chunk_size)
+                              self.manager.chunk_size,
+                              crc=self.metadata.get(CRC32C_KEY))
 
     def close(self):
         """Nothing to release; the body stays readable by an open reader."""
@@ -184,19 +188,24 @@ class InMemoryDiskFile(BaseDiskFile):
 
 
 class InMemoryReader:
-    """Chunks of an in-memory body; full reads are MD5-checked like disk."""
+    """Chunks of an in-memory body; full reads are checked like disk: by
+    the CRC32C when the metadata has one, else by the MD5."""
 
-    def __init__(self, diskfile, body, etag, chunk_size):
+    def __init__(self, diskfile, body, etag, chunk_size, crc=None):
         self.diskfile = diskfile
         self.body = body
         self.etag = etag
+        self.crc = crc
         self.chunk_size = chunk_size
 
     def __iter__(self):
         chunks = [self.body[i:i + self.chunk_size]
                   for i in range(0, len(self.body), self.chunk_size)]
         yield from chunks[:-1]
-        if hashlib.md5(self.body, usedforsecurity=False).hexdigest() \
+        if self.crc is not None:
+            if crc32c.CRC32CHash(self.body).hexdigest() != self.crc:
+                self.diskfile.quarantine('crc32c mismatch')
+        elif hashlib.md5(self.body, usedforsecurity=False).hexdigest() \
                 != self.etag:
             self.diskfile.quarantine('md5 mismatch')
         yield from chunks[-1:]
@@ -222,6 +231,7 @@ class InMemoryWriter:
         self._chunks = []
         self.bytes_written = 0
         self._digest = hashlib.md5(usedforsecurity=False)
+        self._crc = crc32c.CRC32CHash()
         self._put_timestamp = None
 
     def __enter__(self):
@@ -236,6 +246,7 @@ class InMemoryWriter:
     def write(self, chunk):
         self._chunks.append(bytes(chunk))
         self._digest.update(chunk)
+        self._crc.update(chunk)
         self.bytes_written += len(chunk)
         return self.bytes_written
 
@@ -252,6 +263,8 @@ class InMemoryWriter:
         if self.ext == ondisk.DATA_EXT:
             meta.setdefault('Content-Length', str(self.bytes_written))
             meta.setdefault('ETag', self.etag)
+            record_crc(meta, self.etag, self._crc.hexdigest(),
+                       self.bytes_written)
         md.encode_metadata(meta)  # the same type rules as on disk
         name = ondisk.make_filename(Timestamp(meta['X-Timestamp']), self.ext)
         files = self.diskfile._files

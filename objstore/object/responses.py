@@ -14,11 +14,12 @@ from objstore.common.ranges import (
     content_range_header, multipart_body_length, multipart_content_type,
     multipart_frames, parse_range_header, resolve_ranges,
     unsatisfiable_content_range)
+from objstore.object.diskfile import CRC32C_KEY
 
 # Stored keys that are not sent back as-is (they get their own headers, or
 # are internal).
 NOT_RETURNED = frozenset(('name', 'x-timestamp', 'content-length', 'etag',
-                          'content-type'))
+                          'content-type', CRC32C_KEY))
 
 
 def object_headers(meta, timestamp, data_timestamp, last_modified):
