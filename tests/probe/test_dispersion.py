@@ -50,6 +50,9 @@ def test_report_finds_every_copy_then_the_missing_then_every(cluster, conf):
     assert 'Created 64 objects' in populated.stdout
     # A write is acknowledged by a quorum: on a loaded machine a third copy
     # may still be missing; the replicators bring it, as in any cluster.
+    # The report lists the containers from the account, and a container's
+    # account update that timed out is sent by the container updater.
+    cluster.run_daemon('container-updater')
     cluster.run_daemon('container-replicator')
     cluster.run_daemon('object-replicator')
     status, found = report(conf)
