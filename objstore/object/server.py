@@ -90,7 +90,8 @@ from objstore.object.ec_diskfile import (
 from objstore.object.metadata import (
     POST_HEADERS, POST_PREFIXES, SYSMETA_PREFIX, USER_META_PREFIX)
 from objstore.object.ondisk import DEFAULT_RECLAIM_AGE
-from objstore.object.responses import build_get_response, object_headers
+from objstore.object.responses import (
+    build_get_response, head_response, object_headers)
 
 
 @dataclass(frozen=True)
@@ -576,9 +577,7 @@ class ObjectController(StorageServer):
                                  http_date(last_modified))
         if req.method == 'HEAD':
             df.close()
-            resp = Response(status=200, headers=headers)
-            resp.content_length = df.content_length
-            return resp
+            return head_response(headers, df.content_length)
         return build_get_response(df.reader(), headers, df.content_length,
                                   meta.get('Content-Type'),
                                   environ.get('HTTP_RANGE'),
