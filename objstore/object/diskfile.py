@@ -550,12 +550,26 @@ class DiskFile(BaseDiskFile):
                 'X-Timestamp': Timestamp(timestamp).internal}
         self._write_empty_file(ondisk.TOMBSTONE_EXT, meta)
 
-    def cleanup_after_write(self, filename):
-        """Remove what the write of ``filename`` made obsolete, and mark
-        its suffix for rehashing."""
-        hashdir.cleanup_ondisk_files(self.hash_dir,
-                                     self.manager.settings.reclaim_age,
-                                     names=self._names_after_write(filename))
+    def plan_cleanup(self, filename):
+        """The verdict (ondisk.FileSet) on the hash dir once the write of
+        ``filename`` is renamed in, judged from the names open() listed
+        (``_names_after_write``); None when the dir must be listed again
+        after the rename. For the writer, which removes the obsolete
+        files in the native-thread trip of its fsyncs."""
+        names = self._names_after_write(filename)
+        if names is None:
+            return None
+        return ondisk.classify_files(
+            names, self.manager.settings.reclaim_age, time.time())
+
+    def cleanup_after_write(self, planned):
+        """Mark the suffix of a write for rehashing, once what the write
+        made obsolete is gone: removed by the writer already when it had a
+        ``planned`` verdict (``plan_cleanup``), else removed here from a
+        fresh listing."""
+        if planned is None:
+            hashdir.cleanup_ondisk_files(self.hash_dir,
+                                         self.manager.settings.reclaim_age)
         hashes.invalidate_hash(os.path.dirname(self.hash_dir))
 
     def withdraw(self, timestamp):
@@ -823,20 +837,20 @@ class DiskFileWriter:
             meta.setdefault('Content-Length', str(self.bytes_written))
             meta.setdefault('ETag', self.etag)
         filename = self._filename(meta)
+        planned = df.plan_cleanup(filename)
         try:
             if check is None:
-                self._make_durable(meta, filename)
+                self._make_durable(meta, filename, planned)
             else:
                 with hashes.lock_partition(os.path.dirname(
                         os.path.dirname(df.hash_dir))):
                     check()
-                    self._make_durable(meta, filename)
+                    self._make_durable(meta, filename, planned)
         except OSError as err:
             _no_space_or_raise(err, 'finishing %s' % self._tmp_path)
-        # Only now that the new file is durable: drop what it made
-        # obsolete. (In the server's green thread: the partition lock
-        # waits with a green sleep.)
-        df.cleanup_after_write(filename)
+        # (In the server's green thread: the partition lock waits with a
+        # green sleep.)
+        df.cleanup_after_write(planned)
         self._put_timestamp = Timestamp(meta['X-Timestamp'])
 
     def _filename(self, meta):
@@ -852,7 +866,7 @@ class DiskFileWriter:
         """
         check_commit(self._put_timestamp, timestamp)
 
-    def _make_durable(self, meta, filename):
+    def _make_durable(self, meta, filename, planned):
         # One trip to a native thread per write, for the steps that wait on
         # the disk and the renames that must follow them. Making the dirs
         # does not wait on the disk and stays in the green thread: every
@@ -864,12 +878,15 @@ class DiskFileWriter:
             os.ftruncate(self._fd, self.bytes_written)
         created = make_dirs(df.hash_dir)
         df.manager.run_blocking(self._sync_and_rename, meta, filename,
-                                created, device_path=df.device_path)
+                                created, planned, device_path=df.device_path)
 
-    def _sync_and_rename(self, meta, filename, created):
+    def _sync_and_rename(self, meta, filename, created, planned):
         """Metadata (a fsynced sidecar when it does not fit in xattrs),
         the file's fsync, the renames into the hash dir, the dirs' fsyncs:
-        the write order of the module docstring."""
+        the write order of the module docstring. Then, the new file being
+        durable, the removal of what the ``planned`` verdict found
+        obsolete: unlinking a large .data can take the disk milliseconds,
+        which in the server's green thread would stall every request."""
         df = self.diskfile
         self._sidecar_tmp = md.write_metadata(self._fd, meta, df.tmp_dir)
         os.fsync(self._fd)
@@ -881,6 +898,8 @@ class DiskFileWriter:
         self._tmp_path = None
         fsync_dir(df.hash_dir)
         fsync_new_dirs(created)
+        if planned is not None:
+            hashdir.remove_obsolete(df.hash_dir, planned)
 
     def _discard(self):
         if self._fd is not None:
