@@ -737,7 +737,10 @@ class ObjectController(StorageServer):
                    'X-Trans-Id': req.headers.get('X-Trans-Id', '-'),
                    POLICY_HEADER: str(target.policy_index)}
         if op == 'PUT':
-            headers.update(container_update_values(meta, req.headers))
+            # Its overrides are looked for in every header, any case: one
+            # walk of the environ, where webob's view would rename each.
+            headers.update(container_update_values(
+                meta, request_headers(req.environ)))
         if deferred:
             self.container_updates.keep(target, df.hash, op, headers,
                                         req.headers)
