@@ -836,7 +836,8 @@ class DiskFileWriter:
         if self.ext == ondisk.DATA_EXT:
             meta.setdefault('Content-Length', str(self.bytes_written))
             meta.setdefault('ETag', self.etag)
-        filename = self._filename(meta)
+        stamp = Timestamp(meta['X-Timestamp'])
+        filename = self._filename(meta, stamp)
         planned = df.plan_cleanup(filename)
         try:
             if check is None:
@@ -851,11 +852,12 @@ class DiskFileWriter:
         # (In the server's green thread: the partition lock waits with a
         # green sleep.)
         df.cleanup_after_write(planned)
-        self._put_timestamp = Timestamp(meta['X-Timestamp'])
+        self._put_timestamp = stamp
 
-    def _filename(self, meta):
-        """The name put() gives the file in the hash dir."""
-        return ondisk.make_filename(Timestamp(meta['X-Timestamp']), self.ext)
+    def _filename(self, meta, timestamp):
+        """The name put() gives the file in the hash dir (``timestamp``:
+        its metadata's X-Timestamp, parsed)."""
+        return ondisk.make_filename(timestamp, self.ext)
 
     def commit(self, timestamp):
         """Complete the write put() made durable at ``timestamp``.

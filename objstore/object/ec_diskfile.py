@@ -129,10 +129,10 @@ class ECDiskFileWriter(DiskFileWriter):
         super().__init__(diskfile, size)
         self._frag_index = None
 
-    def _filename(self, meta):
+    def _filename(self, meta, timestamp):
         self._frag_index = frag_index_of(meta)
         return ondisk.make_fragment_filename(
-            Timestamp(meta['X-Timestamp']), self._frag_index, durable=False)
+            timestamp, self._frag_index, durable=False)
 
     def commit(self, timestamp, footer=None):
         """Rename the archive put() wrote to its durable name."""
