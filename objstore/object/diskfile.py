@@ -10,7 +10,9 @@ API::
 
     mgr = DiskFileManager(DiskFileSettings(devices='/srv/node'), logger)
     df = mgr.get_diskfile(device, partition, account, container, obj,
-                          policy_index)
+                          policy_index)   # DiskFileDeviceUnavailable here,
+                                          # or (mount_check off) from open()
+                                          # and writes
     metadata = df.open(now=None)   # or DiskFileNotExist / DiskFileDeleted /
                                    # DiskFileExpired / DiskFileQuarantined /
                                    # DiskFileCollision
@@ -171,13 +173,26 @@ class DiskFileManager:
             raise DiskFileDeviceUnavailable('%s is not a directory' % path)
         return path
 
+    def request_device_path(self, device):
+        """The device root of a request's DiskFile: checked as
+        ``device_path`` checks it when mount_check is on (Swift's
+        behaviour); else only its name is, here, and the DiskFile looks
+        for the directory when its hash dir is missing or it writes
+        (``DiskFile.require_device``): a request that finds its hash dir
+        has seen the device, and a stat per request is saved."""
+        if self.settings.mount_check:
+            return self.device_path(device)
+        if not device or '/' in device or device in ('.', '..'):
+            raise DiskFileDeviceUnavailable('bad device name %r' % device)
+        return os.path.join(self.settings.devices, device)
+
     def get_diskfile(self, device, partition, account, container, obj,
                      policy_index=0):
         name = '/%s/%s/%s' % (account, container, obj)
         obj_hash = hash_path(account, container, obj,
                              hash_conf=self.settings.hash_conf)
-        return DiskFile(self, self.device_path(device), partition, obj_hash,
-                        int(policy_index), name)
+        return DiskFile(self, self.request_device_path(device), partition,
+                        obj_hash, int(policy_index), name)
 
     def spread_object_dirs(self, device_path, policy_index):
         """Have the filesystem place the partition dirs of ``objects[-N]``
@@ -350,6 +365,8 @@ class DiskFile(BaseDiskFile):
         # The hash dir's names as open() last listed them, for the cleanup
         # after this DiskFile's next write (``_names_after_write``).
         self._listed = None
+        # Whether the device dir is known to be there (require_device).
+        self._device_seen = manager.settings.mount_check
 
     @property
     def tmp_dir(self):
@@ -375,6 +392,11 @@ class DiskFile(BaseDiskFile):
         incomplete = set()
         for _attempt in range(OPEN_RETRIES):
             self._listed = hashdir.listdir(self.hash_dir)
+            if self._listed:
+                self._device_seen = True
+            else:
+                # Not here, or no device: a 404 or a 507.
+                self.require_device()
             names = [name for name in self._listed if name not in incomplete]
             try:
                 return self._open_file_set(ondisk.classify_files(names), now)
@@ -384,6 +406,18 @@ class DiskFile(BaseDiskFile):
                 self.close()
                 incomplete.add(err.name)
         raise DiskFileNotExist('%s kept changing while opened' % self.hash_dir)
+
+    def require_device(self):
+        """DiskFileDeviceUnavailable (-> 507) unless the device dir is
+        there: before a write creates anything under it (never a missing
+        device's dir anew), and for a hash dir not found. Once per
+        DiskFile, and never after a listing found the hash dir."""
+        if self._device_seen:
+            return
+        if not os.path.isdir(self.device_path):
+            raise DiskFileDeviceUnavailable('%s is not a directory'
+                                            % self.device_path)
+        self._device_seen = True
 
     def _open_file_set(self, file_set, now):
         if file_set.tombstone:
@@ -583,6 +617,7 @@ class DiskFile(BaseDiskFile):
         writes commit, so no such write lands between test and removal.
         """
         name = ondisk.make_filename(Timestamp(timestamp), ondisk.DATA_EXT)
+        self.require_device()
         with hashes.lock_partition(os.path.dirname(
                 os.path.dirname(self.hash_dir))):
             if ondisk.classify_files(
@@ -773,6 +808,7 @@ class DiskFileWriter:
 
     def __enter__(self):
         df = self.diskfile
+        df.require_device()
         df.manager.check_free_space(df.device_path, self.size)
         try:
             df.manager.spread_object_dirs(df.device_path, df.policy_index)
