@@ -164,9 +164,7 @@ class DiskFileManager:
 
     def device_path(self, device):
         """The device's root, or DiskFileDeviceUnavailable (-> 507)."""
-        if not device or '/' in device or device in ('.', '..'):
-            raise DiskFileDeviceUnavailable('bad device name %r' % device)
-        path = os.path.join(self.settings.devices, device)
+        path = self._device_root(device)
         if self.settings.mount_check and not os.path.ismount(path):
             raise DiskFileDeviceUnavailable('%s is not mounted' % path)
         if not os.path.isdir(path):
@@ -182,6 +180,11 @@ class DiskFileManager:
         has seen the device, and a stat per request is saved."""
         if self.settings.mount_check:
             return self.device_path(device)
+        return self._device_root(device)
+
+    def _device_root(self, device):
+        """Where ``device`` lives; DiskFileDeviceUnavailable for a name
+        that is no device's."""
         if not device or '/' in device or device in ('.', '..'):
             raise DiskFileDeviceUnavailable('bad device name %r' % device)
         return os.path.join(self.settings.devices, device)
