@@ -109,6 +109,15 @@ TIMESTAMP_TEXT = re.compile(
 
 def _parse(value):
     """(ticks, offset) from a float, int or normal/internal string."""
+    if type(value) is str and len(value) == 16 and value[10] == '.' and \
+            value.isascii():
+        # The normal form: nearly every timestamp parsed (X-Timestamp,
+        # object file names and metadata, DB rows) is one. Read as two
+        # whole numbers it costs a fraction of the regex, float and round
+        # below, with the same result (``test_normal_form_fast_path``).
+        whole, fraction = value[:10], value[11:]
+        if whole.isdigit() and fraction.isdigit():
+            return int(whole) * 100000 + int(fraction), 0
     offset = 0
     if isinstance(value, bytes):
         value = value.decode('ascii', 'replace')

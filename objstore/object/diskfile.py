@@ -10,7 +10,9 @@ API::
 
     mgr = DiskFileManager(DiskFileSettings(devices='/srv/node'), logger)
     df = mgr.get_diskfile(device, partition, account, container, obj,
-                          policy_index)
+                          policy_index)   # DiskFileDeviceUnavailable here,
+                                          # or (mount_check off) from open()
+                                          # and writes
     metadata = df.open(now=None)   # or DiskFileNotExist / DiskFileDeleted /
                                    # DiskFileExpired / DiskFileQuarantined /
                                    # DiskFileCollision
@@ -186,22 +188,38 @@ class DiskFileManager:
 
     def device_path(self, device):
         """The device's root, or DiskFileDeviceUnavailable (-> 507)."""
-        if not device or '/' in device or device in ('.', '..'):
-            raise DiskFileDeviceUnavailable('bad device name %r' % device)
-        path = os.path.join(self.settings.devices, device)
+        path = self._device_root(device)
         if self.settings.mount_check and not os.path.ismount(path):
             raise DiskFileDeviceUnavailable('%s is not mounted' % path)
         if not os.path.isdir(path):
             raise DiskFileDeviceUnavailable('%s is not a directory' % path)
         return path
 
+    def request_device_path(self, device):
+        """The device root of a request's DiskFile: checked as
+        ``device_path`` checks it when mount_check is on (Swift's
+        behaviour); else only its name is, here, and the DiskFile looks
+        for the directory when its hash dir is missing or it writes
+        (``DiskFile.require_device``): a request that finds its hash dir
+        has seen the device, and a stat per request is saved."""
+        if self.settings.mount_check:
+            return self.device_path(device)
+        return self._device_root(device)
+
+    def _device_root(self, device):
+        """Where ``device`` lives; DiskFileDeviceUnavailable for a name
+        that is no device's."""
+        if not device or '/' in device or device in ('.', '..'):
+            raise DiskFileDeviceUnavailable('bad device name %r' % device)
+        return os.path.join(self.settings.devices, device)
+
     def get_diskfile(self, device, partition, account, container, obj,
                      policy_index=0):
         name = '/%s/%s/%s' % (account, container, obj)
         obj_hash = hash_path(account, container, obj,
                              hash_conf=self.settings.hash_conf)
-        return DiskFile(self, self.device_path(device), partition, obj_hash,
-                        int(policy_index), name)
+        return DiskFile(self, self.request_device_path(device), partition,
+                        obj_hash, int(policy_index), name)
 
     def spread_object_dirs(self, device_path, policy_index):
         """Have the filesystem place the partition dirs of ``objects[-N]``
@@ -374,6 +392,8 @@ class DiskFile(BaseDiskFile):
         # The hash dir's names as open() last listed them, for the cleanup
         # after this DiskFile's next write (``_names_after_write``).
         self._listed = None
+        # Whether the device dir is known to be there (require_device).
+        self._device_seen = manager.settings.mount_check
 
     @property
     def tmp_dir(self):
@@ -399,6 +419,11 @@ class DiskFile(BaseDiskFile):
         incomplete = set()
         for _attempt in range(OPEN_RETRIES):
             self._listed = hashdir.listdir(self.hash_dir)
+            if self._listed:
+                self._device_seen = True
+            else:
+                # Not here, or no device: a 404 or a 507.
+                self.require_device()
             names = [name for name in self._listed if name not in incomplete]
             try:
                 return self._open_file_set(ondisk.classify_files(names), now)
@@ -408,6 +433,18 @@ class DiskFile(BaseDiskFile):
                 self.close()
                 incomplete.add(err.name)
         raise DiskFileNotExist('%s kept changing while opened' % self.hash_dir)
+
+    def require_device(self):
+        """DiskFileDeviceUnavailable (-> 507) unless the device dir is
+        there: before a write creates anything under it (never a missing
+        device's dir anew), and for a hash dir not found. Once per
+        DiskFile, and never after a listing found the hash dir."""
+        if self._device_seen:
+            return
+        if not os.path.isdir(self.device_path):
+            raise DiskFileDeviceUnavailable('%s is not a directory'
+                                            % self.device_path)
+        self._device_seen = True
 
     def _open_file_set(self, file_set, now):
         if file_set.tombstone:
@@ -575,12 +612,26 @@ class DiskFile(BaseDiskFile):
                 'X-Timestamp': Timestamp(timestamp).internal}
         self._write_empty_file(ondisk.TOMBSTONE_EXT, meta)
 
-    def cleanup_after_write(self, filename):
-        """Remove what the write of ``filename`` made obsolete, and mark
-        its suffix for rehashing."""
-        hashdir.cleanup_ondisk_files(self.hash_dir,
-                                     self.manager.settings.reclaim_age,
-                                     names=self._names_after_write(filename))
+    def plan_cleanup(self, filename):
+        """The verdict (ondisk.FileSet) on the hash dir once the write of
+        ``filename`` is renamed in, judged from the names open() listed
+        (``_names_after_write``); None when the dir must be listed again
+        after the rename. For the writer, which removes the obsolete
+        files in the native-thread trip of its fsyncs."""
+        names = self._names_after_write(filename)
+        if names is None:
+            return None
+        return ondisk.classify_files(
+            names, self.manager.settings.reclaim_age, time.time())
+
+    def cleanup_after_write(self, planned):
+        """Mark the suffix of a write for rehashing, once what the write
+        made obsolete is gone: removed by the writer already when it had a
+        ``planned`` verdict (``plan_cleanup``), else removed here from a
+        fresh listing."""
+        if planned is None:
+            hashdir.cleanup_ondisk_files(self.hash_dir,
+                                         self.manager.settings.reclaim_age)
         hashes.invalidate_hash(os.path.dirname(self.hash_dir))
 
     def withdraw(self, timestamp):
@@ -594,6 +645,7 @@ class DiskFile(BaseDiskFile):
         writes commit, so no such write lands between test and removal.
         """
         name = ondisk.make_filename(Timestamp(timestamp), ondisk.DATA_EXT)
+        self.require_device()
         with hashes.lock_partition(os.path.dirname(
                 os.path.dirname(self.hash_dir))):
             if ondisk.classify_files(
@@ -813,6 +865,7 @@ class DiskFileWriter:
 
     def __enter__(self):
         df = self.diskfile
+        df.require_device()
         df.manager.check_free_space(df.device_path, self.size)
         try:
             df.manager.spread_object_dirs(df.device_path, df.policy_index)
@@ -883,26 +936,28 @@ class DiskFileWriter:
             meta.setdefault('ETag', self.etag)
             record_crc(meta, self.etag, '%08x' % self._crc,
                        self.bytes_written)
-        filename = self._filename(meta)
+        stamp = Timestamp(meta['X-Timestamp'])
+        filename = self._filename(meta, stamp)
+        planned = df.plan_cleanup(filename)
         try:
             if check is None:
-                self._make_durable(meta, filename)
+                self._make_durable(meta, filename, planned)
             else:
                 with hashes.lock_partition(os.path.dirname(
                         os.path.dirname(df.hash_dir))):
                     check()
-                    self._make_durable(meta, filename)
+                    self._make_durable(meta, filename, planned)
         except OSError as err:
             _no_space_or_raise(err, 'finishing %s' % self._tmp_path)
-        # Only now that the new file is durable: drop what it made
-        # obsolete. (In the server's green thread: the partition lock
-        # waits with a green sleep.)
-        df.cleanup_after_write(filename)
-        self._put_timestamp = Timestamp(meta['X-Timestamp'])
+        # (In the server's green thread: the partition lock waits with a
+        # green sleep.)
+        df.cleanup_after_write(planned)
+        self._put_timestamp = stamp
 
-    def _filename(self, meta):
-        """The name put() gives the file in the hash dir."""
-        return ondisk.make_filename(Timestamp(meta['X-Timestamp']), self.ext)
+    def _filename(self, meta, timestamp):
+        """The name put() gives the file in the hash dir (``timestamp``:
+        its metadata's X-Timestamp, parsed)."""
+        return ondisk.make_filename(timestamp, self.ext)
 
     def commit(self, timestamp):
         """Complete the write put() made durable at ``timestamp``.
@@ -913,7 +968,7 @@ class DiskFileWriter:
         """
         check_commit(self._put_timestamp, timestamp)
 
-    def _make_durable(self, meta, filename):
+    def _make_durable(self, meta, filename, planned):
         # One trip to a native thread per write, for the steps that wait on
         # the disk and the renames that must follow them. Making the dirs
         # does not wait on the disk and stays in the green thread: every
@@ -925,12 +980,15 @@ class DiskFileWriter:
             os.ftruncate(self._fd, self.bytes_written)
         created = make_dirs(df.hash_dir)
         df.manager.run_blocking(self._sync_and_rename, meta, filename,
-                                created, device_path=df.device_path)
+                                created, planned, device_path=df.device_path)
 
-    def _sync_and_rename(self, meta, filename, created):
+    def _sync_and_rename(self, meta, filename, created, planned):
         """Metadata (a fsynced sidecar when it does not fit in xattrs),
         the file's fsync, the renames into the hash dir, the dirs' fsyncs:
-        the write order of the module docstring."""
+        the write order of the module docstring. Then, the new file being
+        durable, the removal of what the ``planned`` verdict found
+        obsolete: unlinking a large .data can take the disk milliseconds,
+        which in the server's green thread would stall every request."""
         df = self.diskfile
         self._sidecar_tmp = md.write_metadata(self._fd, meta, df.tmp_dir)
         os.fsync(self._fd)
@@ -942,6 +1000,8 @@ class DiskFileWriter:
         self._tmp_path = None
         fsync_dir(df.hash_dir)
         fsync_new_dirs(created)
+        if planned is not None:
+            hashdir.remove_obsolete(df.hash_dir, planned)
 
     def _discard(self):
         if self._fd is not None:

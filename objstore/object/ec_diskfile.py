@@ -58,7 +58,7 @@ class ECDiskFileManager(DiskFileManager):
         name = '/%s/%s/%s' % (account, container, obj)
         obj_hash = hash_path(account, container, obj,
                              hash_conf=self.settings.hash_conf)
-        return ECDiskFile(self, self.device_path(device), partition,
+        return ECDiskFile(self, self.request_device_path(device), partition,
                           obj_hash, int(policy_index), name)
 
     def get_diskfile_from_audit_location(self, location):
@@ -90,6 +90,7 @@ class ECDiskFile(DiskFile):
         stamp = Timestamp(timestamp)
         pending = ondisk.make_fragment_filename(stamp, frag_index, False)
         durable = ondisk.make_fragment_filename(stamp, frag_index, True)
+        self.require_device()
         names = hashdir.listdir(self.hash_dir)
         if durable in names:
             return
@@ -129,10 +130,10 @@ class ECDiskFileWriter(DiskFileWriter):
         super().__init__(diskfile, size)
         self._frag_index = None
 
-    def _filename(self, meta):
+    def _filename(self, meta, timestamp):
         self._frag_index = frag_index_of(meta)
         return ondisk.make_fragment_filename(
-            Timestamp(meta['X-Timestamp']), self._frag_index, durable=False)
+            timestamp, self._frag_index, durable=False)
 
     def commit(self, timestamp, footer=None):
         """Rename the archive put() wrote to its durable name."""

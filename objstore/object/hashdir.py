@@ -10,6 +10,7 @@ it knows nothing of metadata contents or of hashes.json (``hashes``).
 Public API (used by diskfile, the replicator and the auditor)::
 
     cleanup_ondisk_files(hash_dir, reclaim_age, now, names) -> FileSet
+    remove_obsolete(hash_dir, file_set)   # the removal part of it
     write_file_durably(path, data, tmp_dir)
     list_partitions(device_path, policy_index) -> [partition str]
     list_suffixes(partition_path) -> [suffix]
@@ -119,11 +120,17 @@ def cleanup_ondisk_files(hash_dir, reclaim_age=ondisk.DEFAULT_RECLAIM_AGE,
     if names is None:
         names = listdir(hash_dir)
     file_set = ondisk.classify_files(names, reclaim_age, now)
+    remove_obsolete(hash_dir, file_set)
+    return file_set
+
+
+def remove_obsolete(hash_dir, file_set):
+    """Remove what ``file_set`` (the hash dir's classify_files verdict)
+    found obsolete, and the hash dir once it keeps nothing."""
     for name in file_set.obsolete:
         _unlink_quietly(os.path.join(hash_dir, name))
     if not file_set.kept and not file_set.unknown:
         remove_dir_if_empty(hash_dir)
-    return file_set
 
 
 def partition_path(device_path, policy_index, partition):

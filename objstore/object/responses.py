@@ -23,19 +23,28 @@ NOT_RETURNED = frozenset(('name', 'x-timestamp', 'content-length', 'etag',
 
 
 def object_headers(meta, timestamp, data_timestamp, last_modified):
-    """Headers of a GET/HEAD answer for an object's merged metadata."""
-    headers = {key: value for key, value in meta.items()
-               if key.lower() not in NOT_RETURNED}
-    headers.update({
-        'Content-Type': meta.get('Content-Type', 'application/octet-stream'),
-        'ETag': meta['ETag'],
-        'Last-Modified': last_modified,
-        'X-Timestamp': timestamp.normal,
-        'X-Backend-Timestamp': timestamp.internal,
-        'X-Backend-Data-Timestamp': data_timestamp.internal,
-        'Accept-Ranges': 'bytes',
-    })
+    """Headers of a GET/HEAD answer for an object's merged metadata, as a
+    list of (name, value): webob keeps a list it is given as the answer's
+    own, where it would copy a dict item by item."""
+    headers = [(key, value) for key, value in meta.items()
+               if key.lower() not in NOT_RETURNED]
+    headers += [
+        ('Content-Type', meta.get('Content-Type', 'application/octet-stream')),
+        ('ETag', meta['ETag']),
+        ('Last-Modified', last_modified),
+        ('X-Timestamp', timestamp.normal),
+        ('X-Backend-Timestamp', timestamp.internal),
+        ('X-Backend-Data-Timestamp', data_timestamp.internal),
+        ('Accept-Ranges', 'bytes'),
+    ]
     return headers
+
+
+def head_response(headers, length):
+    """The 200 of a HEAD: the object's headers (``object_headers``) and
+    its length, no body."""
+    return Response(status=200, app_iter=[b''],
+                    headerlist=headers + [('Content-Length', str(length))])
 
 
 def build_get_response(reader, headers, length, content_type, range_value,
@@ -59,13 +68,16 @@ def build_get_response(reader, headers, length, content_type, range_value,
             resp.headers['Content-Range'] = unsatisfiable_content_range(
                 length)
             return resp
-    resp = Response(status=200 if spans is None else 206, headers=headers)
-    iter_range = reader.range_spans if file_spans else reader.iter_range
     if spans is None:
-        resp.app_iter = _closing(reader, reader.spans()) if file_spans \
-            else reader
-        resp.content_length = length
-    elif len(spans) == 1:
+        # The common answer, built in one step: each header set on a webob
+        # Response scans its whole header list.
+        return Response(
+            status=200, app_iter=_closing(reader, reader.spans())
+            if file_spans else reader,
+            headerlist=headers + [('Content-Length', str(length))])
+    resp = Response(status=206, headers=headers)
+    iter_range = reader.range_spans if file_spans else reader.iter_range
+    if len(spans) == 1:
         start, stop = spans[0]
         resp.app_iter = _closing(reader, iter_range(start, stop))
         resp.content_length = stop - start

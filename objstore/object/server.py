@@ -53,7 +53,8 @@ from objstore.common.conditional import (
     write_condition_holds)
 from objstore.common.config import ConfBase
 from objstore.common.constraints import (
-    MAX_FILE_SIZE, check_metadata, check_object_length, is_chunked)
+    MAX_ACCOUNT_NAME_LENGTH, MAX_CONTAINER_NAME_LENGTH, MAX_FILE_SIZE,
+    MAX_OBJECT_NAME_LENGTH, check_metadata, check_object_length, is_chunked)
 from objstore.common.exceptions import (
     ChunkReadTimeout, ConfigError, DiskFileCollision, DiskFileDeleted,
     DiskFileDeviceUnavailable, DiskFileExpired, DiskFileNoSpace,
@@ -89,7 +90,8 @@ from objstore.object.ec_diskfile import (
 from objstore.object.metadata import (
     POST_HEADERS, POST_PREFIXES, SYSMETA_PREFIX, USER_META_PREFIX)
 from objstore.object.ondisk import DEFAULT_RECLAIM_AGE
-from objstore.object.responses import build_get_response, object_headers
+from objstore.object.responses import (
+    build_get_response, head_response, object_headers)
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,8 @@ PUT_PREFIXES = POST_PREFIXES + (SYSMETA_PREFIX.lower(),)
 # ETAG_IS_AT_HEADER as a GET or HEAD reads it, straight from the environ:
 # each lookup through webob's header view translates the name first.
 ETAG_IS_AT_KEY = 'HTTP_X_BACKEND_ETAG_IS_AT'
+# POLICY_HEADER as every request reads it, likewise.
+POLICY_KEY = 'HTTP_' + POLICY_HEADER.upper().replace('-', '_')
 
 
 @dataclass(frozen=True)
@@ -203,18 +207,42 @@ def client_sent_header(environ, name):
     return any(key.lower() == name.lower() for key, _value in raw)
 
 
-def parse_policy_index(headers):
-    value = headers.get(POLICY_HEADER, '0')
+def parse_policy_index(environ):
+    value = environ.get(POLICY_KEY, '0')
     if not is_ascii_digits(value):
         raise InvalidInput('invalid %s %r' % (POLICY_HEADER, value))
     return int(value)
 
 
-def parse_object_target(environ, headers):
-    device, partition, account, container, obj = split_storage_path(
-        request_path(environ), 5, 5)
+def parse_object_target(environ):
+    device, partition, account, container, obj = split_object_path(environ)
     return ObjectTarget(device, partition, account, container, obj,
-                        parse_policy_index(headers))
+                        parse_policy_index(environ))
+
+
+def split_object_path(environ):
+    """[device, partition, account, container, obj] of a request, as
+    ``split_storage_path(request_path(environ), 5, 5)`` gives them, with
+    its errors.
+
+    Every request parses its path; the proxy's paths are ASCII with no
+    NUL almost always, and for those the general checks (a UTF-8 round
+    trip, three check_name calls) come down to a few length tests.
+
+    >>> split_object_path({'PATH_INFO': '/sda/7/a/c/o/x'})
+    ['sda', '7', 'a', 'c', 'o/x']
+    """
+    raw = environ.get('PATH_INFO', '')
+    if raw.isascii() and '\x00' not in raw and raw[:1] == '/':
+        parts = raw[1:].split('/', 4)
+        if len(parts) == 5 and all(parts) and \
+                parts[0] not in ('.', '..') and parts[0].isprintable() and \
+                parts[1].isdigit() and \
+                len(parts[2]) <= MAX_ACCOUNT_NAME_LENGTH and \
+                len(parts[3]) <= MAX_CONTAINER_NAME_LENGTH and \
+                len(parts[4]) <= MAX_OBJECT_NAME_LENGTH:
+            return parts
+    return split_storage_path(request_path(environ), 5, 5)
 
 
 def check_object_metadata(headers):
@@ -382,7 +410,7 @@ class ObjectController(StorageServer):
     # -- verbs -----------------------------------------------------------
 
     def PUT(self, req):
-        target = parse_object_target(req.environ, req.headers)
+        target = parse_object_target(req.environ)
         timestamp = required_timestamp(req.headers)
         if req.headers.get(ANNOUNCE_PUT_HEADER, '').lower() == 'true':
             return self._announce(req, target, timestamp)
@@ -517,7 +545,7 @@ class ObjectController(StorageServer):
         return self._get_or_head(req)
 
     def _get_or_head(self, req):
-        target = parse_object_target(req.environ, req.headers)
+        target = parse_object_target(req.environ)
         df = self._diskfile(target)
         missing = self._open_or_404(df)
         if missing is not None:
@@ -549,9 +577,7 @@ class ObjectController(StorageServer):
                                  http_date(last_modified))
         if req.method == 'HEAD':
             df.close()
-            resp = Response(status=200, headers=headers)
-            resp.content_length = df.content_length
-            return resp
+            return head_response(headers, df.content_length)
         return build_get_response(df.reader(), headers, df.content_length,
                                   meta.get('Content-Type'),
                                   environ.get('HTTP_RANGE'),
@@ -572,7 +598,7 @@ class ObjectController(StorageServer):
         return HTTPNotFound(headers=headers)
 
     def POST(self, req):
-        target = parse_object_target(req.environ, req.headers)
+        target = parse_object_target(req.environ)
         timestamp = required_timestamp(req.headers)
         headers = request_headers(req.environ)
         check_object_metadata(headers)
@@ -606,7 +632,7 @@ class ObjectController(StorageServer):
         return HTTPAccepted(headers=existing_sysmeta)
 
     def DELETE(self, req):
-        target = parse_object_target(req.environ, req.headers)
+        target = parse_object_target(req.environ)
         timestamp = required_timestamp(req.headers)
         if req.headers.get(WITHDRAW_PUT_HEADER, '').lower() == 'true':
             return self._withdraw(target, timestamp)
@@ -668,7 +694,7 @@ class ObjectController(StorageServer):
         if not device.isprintable():
             raise InvalidInput('Invalid device: %r' % printable(device))
         recalculate = suffixes.split('-') if suffixes else []
-        policy_index = parse_policy_index(req.headers)
+        policy_index = parse_policy_index(req.environ)
         hashes = self.manager_for(policy_index).get_hashes(
             device, parse_partition(partition), recalculate, policy_index)
         return Response(status=200, content_type='application/json',
@@ -711,7 +737,10 @@ class ObjectController(StorageServer):
                    'X-Trans-Id': req.headers.get('X-Trans-Id', '-'),
                    POLICY_HEADER: str(target.policy_index)}
         if op == 'PUT':
-            headers.update(container_update_values(meta, req.headers))
+            # Its overrides are looked for in every header, any case: one
+            # walk of the environ, where webob's view would rename each.
+            headers.update(container_update_values(
+                meta, request_headers(req.environ)))
         if deferred:
             self.container_updates.keep(target, df.hash, op, headers,
                                         req.headers)

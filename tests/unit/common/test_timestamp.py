@@ -1,8 +1,10 @@
+import random
+
 import pytest
 
 from objstore.common.exceptions import InvalidInput, InvalidTimestamp
 from objstore.common.timestamp import (
-    MAX_DELETE_AT, Timestamp, delete_at_after, normalize_timestamp,
+    MAX_DELETE_AT, PRECISION, Timestamp, delete_at_after, normalize_timestamp,
     parse_delete_at, timestamp_or_none)
 
 NOW = 1700000000.5
@@ -109,3 +111,22 @@ def test_bad_delete_after(value, reason):
     with pytest.raises(InvalidInput) as caught:
         delete_at_after(value, NOW)
     assert caught.value.message == reason
+
+
+def test_normal_form_fast_path():
+    # The normal form is read as two whole numbers; the result must be
+    # what the general route (float, then round to ticks) gives.
+    rng = random.Random(17)
+    ticks = [0, 1, 99999, 100000, 10 ** 15 - 1, 170000000012345] + [
+        rng.randrange(10 ** 15) for _ in range(20000)]
+    for tick in ticks:
+        text = '%010d.%05d' % divmod(tick, 100000)
+        stamp = Timestamp(text)
+        assert stamp.ticks == tick == int(round(float(text) / PRECISION))
+        assert (stamp.normal, stamp.offset) == (text, 0)
+    # Look-alikes of the normal form still go the general way.
+    assert Timestamp(' 700000000.12345').normal == '0700000000.12345'
+    for bad in ('17000000O0.12345', '1700000000.1234\u0661',
+                '\u0661700000000.12345', '1700000000.+2345'):
+        with pytest.raises(InvalidTimestamp):
+            Timestamp(bad)

@@ -66,8 +66,13 @@ def test_writer_starts_writeback_while_the_body_arrives(mgr, device_path):
 def test_missing_object_and_device(mgr, devices):
     with pytest.raises(DiskFileNotExist):
         mgr.get_diskfile('sda', '0', 'a', 'c', 'nothing').open()
+    # mount_check off: the device dir is looked for once the hash dir is
+    # not found, and before anything is written.
     with pytest.raises(DiskFileDeviceUnavailable):
-        mgr.get_diskfile('sdz', '0', 'a', 'c', 'o')
+        mgr.get_diskfile('sdz', '0', 'a', 'c', 'o').open()
+    for bad in ('..', '', 'a/b'):
+        with pytest.raises(DiskFileDeviceUnavailable):
+            mgr.get_diskfile(bad, '0', 'a', 'c', 'o')
     for bad in ('..', '', 'a/b'):
         with pytest.raises(DiskFileDeviceUnavailable):
             mgr.device_path(bad)
@@ -75,6 +80,46 @@ def test_missing_object_and_device(mgr, devices):
                                               mount_check=True))
     with pytest.raises(DiskFileDeviceUnavailable):
         strict.device_path('sda')
+    with pytest.raises(DiskFileDeviceUnavailable):
+        strict.get_diskfile('sda', '0', 'a', 'c', 'o')
+
+
+def test_no_write_makes_a_missing_device(mgr, devices):
+    df = mgr.get_diskfile('sdz', '0', 'a', 'c', 'o')
+    with pytest.raises(DiskFileDeviceUnavailable):
+        with df.create(1) as writer:
+            writer.write(b'x')
+    for write in (lambda: df.delete(T1),
+                  lambda: df.write_metadata({'X-Timestamp': T1}),
+                  lambda: df.withdraw(T1)):
+        with pytest.raises(DiskFileDeviceUnavailable):
+            write()
+    assert os.listdir(devices) == ['sda']
+
+
+def test_reading_an_object_does_not_stat_its_device(mgr, monkeypatch):
+    # mount_check off: the hash dir found shows the device is there.
+    put_object(mgr, 'o', b'body', T1)
+    device_path = os.path.join(mgr.settings.devices, 'sda')
+    looked = []
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):
+        looked.append(path)
+        return real_stat(path, *args, **kwargs)
+    monkeypatch.setattr(os, 'stat', stat)
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    df.open()
+    assert b''.join(df.reader()) == b'body'
+    df.open()
+    df.close()
+    df.delete(T2)
+    assert device_path not in looked
+    # A hash dir not found asks for the device, once.
+    missing = mgr.get_diskfile('sda', '0', 'a', 'c', 'nothing')
+    with pytest.raises(DiskFileNotExist):
+        missing.open()
+    assert looked.count(device_path) == 1
 
 
 def test_newer_put_replaces_and_cleans_up(mgr):

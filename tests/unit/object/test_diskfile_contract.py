@@ -86,8 +86,9 @@ def test_expiry_and_devices(any_mgr):
     df.open(now=BASE + 9)
     with pytest.raises(DiskFileExpired):
         df.open(now=BASE + 10)
+    # From get_diskfile, or (mount_check off) at the latest from open().
     with pytest.raises(DiskFileDeviceUnavailable):
-        any_mgr.get_diskfile('nodev', '3', 'a', 'c', 'o')
+        any_mgr.get_diskfile('nodev', '3', 'a', 'c', 'o').open()
 
 
 def test_writer_abandoned_leaves_nothing(any_mgr):

@@ -122,3 +122,66 @@ def test_a_write_does_not_ask_for_the_process_id(mgr, monkeypatch):
     df = put_object(mgr, 'o', b'body', T1)
     df.delete(T2)
     assert os.listdir(df.hash_dir) == [T2 + '.ts']
+
+
+def record_write_steps(mgr, monkeypatch):
+    """The fsyncs, renames and unlinks of writes from now on, in order, as
+    (step, file name, whether in a run_blocking trip)."""
+    steps = []
+    trip = []
+    real_run = mgr.run_blocking
+
+    def run_blocking(func, *args, device_path=None):
+        trip.append(True)
+        try:
+            return real_run(func, *args, device_path=device_path)
+        finally:
+            trip.pop()
+
+    def recording(step, real, name_of):
+        def call(*args, **kwargs):
+            steps.append((step, name_of(*args), bool(trip)))
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(mgr, 'run_blocking', run_blocking)
+    for step, name_of in (('unlink', os.path.basename),
+                          ('rename', lambda _src, dst: os.path.basename(dst)),
+                          ('fsync', lambda _fd: None)):
+        monkeypatch.setattr(os, step, recording(step, getattr(os, step),
+                                                name_of))
+    return steps
+
+
+def test_a_delete_removes_the_old_data_in_its_trip_after_the_fsyncs(
+        mgr, monkeypatch):
+    # The unlink of a large .data can hold the disk for milliseconds: it
+    # runs in the native-thread trip of the tombstone's fsyncs, after the
+    # tombstone is durable (its rename and the dir fsyncs), never before.
+    put_object(mgr, 'o', b'body' * 1000, T1)
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    df.open()
+    df.close()
+    steps = record_write_steps(mgr, monkeypatch)
+    df.delete(T2)
+    unlinks = [step for step in steps if step[0] == 'unlink']
+    assert unlinks == [('unlink', T1 + '.data', True)]
+    renamed = steps.index(('rename', T2 + '.ts', True))
+    removed = steps.index(unlinks[0])
+    assert renamed < removed
+    assert [s for s in steps[renamed:removed] if s[0] == 'fsync']
+    assert os.listdir(df.hash_dir) == [T2 + '.ts']
+
+
+def test_an_overwrite_removes_the_old_data_in_its_trip(mgr, monkeypatch):
+    put_object(mgr, 'o', b'old', T1)
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    df.open()
+    df.close()
+    steps = record_write_steps(mgr, monkeypatch)
+    with df.create(3) as writer:
+        writer.write(b'new')
+        writer.put({'X-Timestamp': T2})
+    assert [s for s in steps if s[0] == 'unlink'] == [
+        ('unlink', T1 + '.data', True)]
+    assert os.listdir(df.hash_dir) == [T2 + '.data']
