@@ -731,6 +731,10 @@ class DiskFileReader:
                 if held is not None:
                     yield held
                 held = chunk
+                if len(chunk) < self.chunk_size:
+                    # A short read of a regular file is its end: a small
+                    # object needs no second read to find it.
+                    break
             self._check(offset, digest.hexdigest())
             if held is not None:
                 yield held

@@ -261,6 +261,22 @@ def test_corrupt_body_quarantines_and_cuts_last_chunk(mgr, device_path):
         mgr.get_diskfile('sda', '0', 'a', 'c', 'o').open()
 
 
+def test_a_small_object_is_read_with_one_pread(mgr, monkeypatch):
+    body = os.urandom(1000)
+    put_object(mgr, 'o', body, T1)
+    df = mgr.get_diskfile('sda', '0', 'a', 'c', 'o')
+    df.open()
+    reads = []
+    real_pread = os.pread
+
+    def pread(fd, length, offset):
+        reads.append((length, offset))
+        return real_pread(fd, length, offset)
+    monkeypatch.setattr(os, 'pread', pread)
+    assert b''.join(df.reader()) == body
+    assert reads == [(mgr.settings.disk_chunk_size, 0)]
+
+
 @pytest.mark.parametrize('damage', ['truncate', 'drop_xattr'])
 def test_damaged_file_quarantined_on_open(mgr, device_path, damage):
     df = put_object(mgr, 'o', b'0123456789', T1)
