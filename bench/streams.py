@@ -49,7 +49,7 @@ PIECE = 1024 * 1024
 REPLICAS = 3
 TIMEOUT = 600
 # What an object server writes per os.write and between two writeback
-# starts (its network_chunk_size and diskfile.WRITEBACK_BYTES).
+# starts (its network_chunk_size and diskfile_writer.WRITEBACK_BYTES).
 REPLICA_PIECE = 64 * 1024
 REPLICA_WRITEBACK = 4 * 1024 * 1024
 

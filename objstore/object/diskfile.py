@@ -57,18 +57,16 @@ It is the step where an erasure-coded fragment archive will be marked
 durable (``#d``) once the proxy knows enough fragments landed; the server
 calls it for every policy type before acknowledging a PUT.
 
-Body checksums: the writer computes the body's MD5 (the ETag) and its
-CRC32C, and stores the CRC32C in the metadata (``CRC32C_KEY``, internal:
-never sent to a client). A reader that reads the whole body checks it
-against that CRC32C, which costs ~0.03 ms per MB where MD5 costs ~1.2,
-and against the ETag (MD5) when the file has none: one written before
+The body's bytes go in and out through ``diskfile_writer.DiskFileWriter``
+(the write order above) and ``diskfile_reader.DiskFileReader``. Body
+checksums: the writer computes the body's MD5 (the ETag) and its CRC32C,
+and stores the CRC32C in the metadata (``body_checksum``, internal: never
+sent to a client). A reader that reads the whole body checks it against
+that CRC32C, which costs ~0.03 ms per MB where MD5 costs ~1.2, and
+against the ETag (MD5) when the file has none: one written before
 CRC32Cs were stored.
 """
 
-import errno
-import functools
-import hashlib
-import importlib
 import os
 import shutil
 import time
@@ -76,20 +74,20 @@ from dataclasses import dataclass
 
 from objstore.common.exceptions import (
     DiskFileBadMetadata, DiskFileCollision, DiskFileDeleted,
-    DiskFileDeviceUnavailable, DiskFileError, DiskFileExpired,
-    DiskFileNoSpace, DiskFileNotExist, DiskFileQuarantined)
+    DiskFileDeviceUnavailable, DiskFileExpired, DiskFileNoSpace,
+    DiskFileNotExist, DiskFileQuarantined)
 from objstore.common import green
-from objstore.common.green import FileSpan
 from objstore.common.offload import BatchedOffload
 from objstore.common.durable import (
-    create_temp_file, fsync_dir, fsync_new_dirs, make_dirs, makedirs_durable,
-    spread_subdirs, start_writeback)
+    fsync_dir, makedirs_durable, spread_subdirs)
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.timestamp import Timestamp
 from objstore.object import (asyncpending, expiring, hashdir, hashes,
                              metadata as md, ondisk)
+from objstore.object.body_checksum import CRC32C_KEY
+from objstore.object.diskfile_reader import DiskFileReader
+from objstore.object.diskfile_writer import DiskFileWriter
 
-NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 # Each retry follows a concurrent write or a file passed over as
 # incomplete; a hash dir changing this often is answered as not found.
 OPEN_RETRIES = 4
@@ -99,22 +97,6 @@ OPEN_RETRIES = 4
 # flight, passed over by readers; an older one has lost its sidecar and is
 # quarantined. Longer than one rsync run may stall (rsync_timeout).
 SIDECAR_ARRIVAL_GRACE = 3600
-# A writer asks the kernel to start writing its file out every this many
-# bytes (durable.start_writeback), so that the disk works while a large
-# body still streams in and the final fsync finds little left to do.
-WRITEBACK_BYTES = 4 * 1024 * 1024
-# A GET sent with sendfile verifies the file's checksum reading this much
-# at a time into one reused buffer (small enough to stay in the CPU's
-# cache between the read and the hash), and this much per native-thread
-# trip: a trip costs about a dozen syscalls and two GIL hand-offs, while a
-# pool thread held for a few ms more delays no fsync (the pool has threads
-# to spare; see _digest_all).
-VERIFY_READ_BYTES = 1024 * 1024
-VERIFY_TRIP_BYTES = 8 * VERIFY_READ_BYTES
-# The metadata key of the body's CRC32C (8 lowercase hex digits), stored
-# by the writer of a .data whose ETag is the MD5 of the same bytes.
-# Lowercase like 'name': no request header can be stored under it.
-CRC32C_KEY = 'crc32c'
 
 
 @dataclass(frozen=True)
@@ -141,17 +123,6 @@ class AuditLocation:
     path: str
 
 
-@functools.cache
-def crc32c_module():
-    """The crc32c package, imported on first use: its import loads
-    importlib.metadata, ~1 MiB of RSS, and of the daemons that import
-    this module only the auditor reads bodies (the replicator, expirer
-    and reconstructor never do). Cached: import_module costs a 4 KiB
-    GET or PUT more instructions than the CRC itself.
-    """
-    return importlib.import_module('crc32c')
-
-
 class _FileReplaced(Exception):
     """A file opened was removed or replaced meanwhile: list again."""
 
@@ -168,12 +139,6 @@ def _changed_since(fd, when):
     """True when the open file was written or renamed after ``when``."""
     stat = os.fstat(fd)
     return max(stat.st_mtime, stat.st_ctime) > when
-
-
-def _no_space_or_raise(err, what):
-    if err.errno in NO_SPACE_ERRNOS:
-        raise DiskFileNoSpace('%s: %s' % (what, err)) from err
-    raise err
 
 
 class DiskFileManager:
@@ -669,395 +634,6 @@ class DiskFile(BaseDiskFile):
     def _write_empty_file(self, ext, meta):
         with DiskFileWriter(self, 0, ext=ext) as writer:
             writer.put(meta)
-
-
-class DiskFileReader:
-    """Iterates an object's bytes in ``disk_chunk_size`` chunks.
-
-    Full iteration checks the size and the checksum against the metadata:
-    the CRC32C when the metadata has one (``crc``), else the MD5 (the
-    ETag). On a mismatch it quarantines the object and raises
-    DiskFileQuarantined *instead of yielding the last chunk*: the server
-    then drops the connection, and the client sees fewer bytes than
-    Content-Length, so it cannot take corrupt data for good data.
-
-    ``spans()`` and ``range_spans()`` give the same bodies as green.FileSpans
-    where they can, for a server that sends them with sendfile; ``spans()``
-    checks the checksum in a native thread meanwhile and holds back the
-    last chunk the same way.
-    """
-
-    def __init__(self, diskfile, fd, size, etag, chunk_size, crc=None):
-        self.diskfile = diskfile
-        self._fd = fd
-        self.size = size
-        self.etag = etag
-        self.crc = crc
-        self.chunk_size = chunk_size
-        self._verifier = None
-        self._stop_verifying = False
-
-    def _read_at(self, offset, length):
-        return os.pread(self._fd, length, offset)
-
-    @property
-    def checked_with(self):
-        """The name of the checksum a full read is checked with."""
-        return 'md5' if self.crc is None else 'crc32c'
-
-    def _new_digest(self, in_hub):
-        """A digest of the kind ``checked_with`` names.
-
-        ``in_hub``: it hashes in the server's green thread, where giving
-        up the GIL around a chunk's CRC (µs) gains nothing and getting it
-        back can wait behind another thread; a native thread gives it up
-        on large buffers (the library's default) so the hub runs on.
-        """
-        if self.crc is None:
-            return hashlib.md5(usedforsecurity=False)
-        return crc32c_module().CRC32CHash(
-            gil_release_mode=0 if in_hub else -1)
-
-    def __iter__(self):
-        digest = self._new_digest(in_hub=True)
-        offset, held = 0, None
-        try:
-            while True:
-                chunk = self._read_at(offset, self.chunk_size)
-                if not chunk:
-                    break
-                offset += len(chunk)
-                digest.update(chunk)
-                if held is not None:
-                    yield held
-                held = chunk
-                if len(chunk) < self.chunk_size:
-                    # A short read of a regular file is its end: a small
-                    # object needs no second read to find it.
-                    break
-            self._check(offset, digest.hexdigest())
-            if held is not None:
-                yield held
-        finally:
-            self.close()
-
-    def _check(self, size, checksum):
-        """Quarantine (DiskFileQuarantined) unless what was read is what
-        the metadata promised (``checksum``: of the ``checked_with`` kind).
-        """
-        expected = self.etag if self.crc is None else self.crc
-        if size != self.size or checksum != expected:
-            self.diskfile.quarantine_read(
-                self._fd, 'read %d bytes with %s %s, expected %d bytes '
-                'with %s' % (size, self.checked_with, checksum, self.size,
-                             expected))
-
-    def spans(self):
-        """The whole body as __iter__ gives it: all but the last chunk as
-        one FileSpan, the last chunk as bytes once the checksum matched.
-
-        A small object gains nothing from sendfile, and a file whose size
-        is not the metadata's is read as __iter__ reads it, which
-        quarantines it as always (sendfile would only stop at its end).
-        """
-        if self.size <= self.chunk_size or \
-                os.fstat(self._fd).st_size != self.size:
-            yield from self
-            return
-        try:
-            # Reading the file again costs ~0.1 ms per MB (and MD5 1.2,
-            # CRC32C 0.03): in native threads it keeps pace with sendfile
-            # instead of adding to it (pread and both hashes release the
-            # GIL).
-            self._verifier = green.spawn(self._digest_all)
-            tail = self.size - self.chunk_size
-            yield FileSpan(self._fd, 0, tail)
-            verifier, self._verifier = self._verifier, None
-            self._check(*verifier.wait())
-            last = self._read_at(tail, self.chunk_size)
-            if len(last) != self.chunk_size:
-                raise DiskFileError('%s ended at %d, before %d' % (
-                    self.diskfile.hash_dir, tail + len(last), self.size))
-            yield last
-        finally:
-            self.close()
-
-    def _digest_all(self):
-        """(bytes read, checksum) of the whole file, in a green thread.
-        Stops early when close() asks it to (the answer was abandoned).
-
-        Each VERIFY_TRIP_BYTES go to a native thread on their own: the
-        thread pool is shared with the fsyncs of writes, which must not
-        wait behind the whole of a large object's checksum.
-        """
-        digest = self._new_digest(in_hub=False)
-        buffer = bytearray(VERIFY_READ_BYTES)
-        offset = 0
-        while not self._stop_verifying:
-            got = green.tpool_execute(self._digest_trip, digest, buffer,
-                                      offset)
-            if not got:
-                break
-            offset += got
-        return offset, digest.hexdigest()
-
-    def _digest_trip(self, digest, buffer, offset):
-        """Add up to VERIFY_TRIP_BYTES from ``offset`` to ``digest``, read
-        into ``buffer`` a piece at a time; the bytes read (0 at the end)."""
-        done = 0
-        while done < VERIFY_TRIP_BYTES:
-            got = os.preadv(self._fd, [buffer], offset + done)
-            if not got:
-                break
-            digest.update(memoryview(buffer)[:got])
-            done += got
-        return done
-
-    def iter_range(self, start, stop):
-        """The bytes [start, stop) (not verified: a range cannot be)."""
-        offset = start
-        while offset < stop:
-            chunk = self._read_at(offset, min(self.chunk_size, stop - offset))
-            if not chunk:
-                raise DiskFileError('%s ended at %d, before %d'
-                                    % (self.diskfile.hash_dir, offset, stop))
-            offset += len(chunk)
-            yield chunk
-
-    def range_spans(self, start, stop):
-        """The bytes [start, stop) as one FileSpan (a file that ends early
-        cuts the answer short, as iter_range does)."""
-        yield FileSpan(self._fd, start, stop - start)
-
-    def close(self):
-        if self._verifier is not None:
-            # The native thread reads self._fd: let it stop before the fd
-            # number can be closed and reused.
-            self._stop_verifying = True
-            try:
-                self._verifier.wait()
-            except Exception:  # noqa: B902 -- its answer is not wanted
-                pass
-            self._verifier = None
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-class DiskFileWriter:
-    """Streams one new file into ``<device>/tmp/`` and renames it in place.
-
-    Leaving the ``with`` block without ``put()`` (an error, a client gone
-    mid-body) removes the temp file: nothing is left behind.
-    """
-
-    def __init__(self, diskfile, size, ext=ondisk.DATA_EXT):
-        self.diskfile = diskfile
-        self.size = size
-        self.ext = ext
-        self.bytes_written = 0
-        self._unflushed_from = 0
-        self._digest = hashlib.md5(usedforsecurity=False)
-        # The CRC32C so far, kept as a number: a CRC32CHash object would
-        # double the CRC's cost to a small PUT (a Python __init__).
-        self._crc = 0
-        self._extend_crc = crc32c_module().crc32c
-        self._fd = None
-        self._tmp_path = None
-        self._sidecar_tmp = None
-        self._put_timestamp = None
-
-    def __enter__(self):
-        df = self.diskfile
-        df.require_device()
-        df.manager.check_free_space(df.device_path, self.size)
-        try:
-            df.manager.spread_object_dirs(df.device_path, df.policy_index)
-            self._create_tmp()
-        except OSError as err:
-            self._discard()
-            _no_space_or_raise(err, 'creating a temp file in %s' % df.tmp_dir)
-        return self
-
-    def _create_tmp(self):
-        # In the server's green thread: creating a file and reserving its
-        # blocks touch only metadata, they do not wait on the disk.
-        tmp_dir = self.diskfile.tmp_dir
-        try:
-            self._fd, self._tmp_path = create_temp_file(tmp_dir, '.obj-')
-        except FileNotFoundError:
-            os.makedirs(tmp_dir, exist_ok=True)
-            self._fd, self._tmp_path = create_temp_file(tmp_dir, '.obj-')
-        if self.size:
-            os.posix_fallocate(self._fd, 0, self.size)
-
-    def __exit__(self, *exc_info):
-        self._discard()
-        return False
-
-    def write(self, chunk):
-        """Append ``chunk``; returns the number of bytes written so far."""
-        view = memoryview(chunk)
-        try:
-            while view:
-                view = view[os.write(self._fd, view):]
-        except OSError as err:
-            _no_space_or_raise(err, 'writing %s' % self._tmp_path)
-        self._digest.update(chunk)
-        # gil_release_mode 0: in the server's green thread a chunk's CRC
-        # takes µs, not worth giving up the GIL for (see
-        # DiskFileReader._new_digest).
-        self._crc = self._extend_crc(chunk, self._crc, 0)
-        self.bytes_written += len(chunk)
-        if self.bytes_written - self._unflushed_from >= WRITEBACK_BYTES:
-            self.diskfile.manager.run_blocking(
-                start_writeback, self._fd, self._unflushed_from,
-                self.bytes_written - self._unflushed_from,
-                device_path=self.diskfile.device_path)
-            self._unflushed_from = self.bytes_written
-        return self.bytes_written
-
-    @property
-    def etag(self):
-        return self._digest.hexdigest()
-
-    def put(self, metadata, check=None):
-        """Make the file durable and visible at ``metadata['X-Timestamp']``.
-
-        For a .data, name/Content-Length/ETag are filled in from what was
-        written when the caller left them out, and the CRC32C is recorded
-        (``record_crc``). ``check``: a conditional
-        write's test of what the node holds, run under the partition lock
-        just before the rename; it raises (WriteConditionFailed) to leave
-        nothing written. Two conditional writers of one object are thus
-        ordered on each node: the second sees the first's file.
-        """
-        df = self.diskfile
-        meta = dict(metadata)
-        meta['name'] = df.name
-        if self.ext == ondisk.DATA_EXT:
-            meta.setdefault('Content-Length', str(self.bytes_written))
-            meta.setdefault('ETag', self.etag)
-            record_crc(meta, self.etag, '%08x' % self._crc,
-                       self.bytes_written)
-        stamp = Timestamp(meta['X-Timestamp'])
-        filename = self._filename(meta, stamp)
-        planned = df.plan_cleanup(filename)
-        try:
-            if check is None:
-                self._make_durable(meta, filename, planned)
-            else:
-                with hashes.lock_partition(os.path.dirname(
-                        os.path.dirname(df.hash_dir))):
-                    check()
-                    self._make_durable(meta, filename, planned)
-        except OSError as err:
-            _no_space_or_raise(err, 'finishing %s' % self._tmp_path)
-        # (In the server's green thread: the partition lock waits with a
-        # green sleep.)
-        df.cleanup_after_write(planned)
-        self._put_timestamp = stamp
-
-    def _filename(self, meta, timestamp):
-        """The name put() gives the file in the hash dir (``timestamp``:
-        its metadata's X-Timestamp, parsed)."""
-        return ondisk.make_filename(timestamp, self.ext)
-
-    def commit(self, timestamp):
-        """Complete the write put() made durable at ``timestamp``.
-
-        Nothing is left to do for a replicated .data (see the module
-        docstring); DiskFileError when put() did not happen or was for
-        another timestamp, a caller's bug that must not be acknowledged.
-        """
-        check_commit(self._put_timestamp, timestamp)
-
-    def _make_durable(self, meta, filename, planned):
-        # One trip to a native thread per write, for the steps that wait on
-        # the disk and the renames that must follow them. Making the dirs
-        # does not wait on the disk and stays in the green thread: every
-        # syscall in the native thread must first win the GIL back from
-        # the busy hub, and each trip costs more CPU than its fsyncs.
-        df = self.diskfile
-        if self.size and self.bytes_written < self.size:
-            # fallocate reserved more than was written.
-            os.ftruncate(self._fd, self.bytes_written)
-        created = make_dirs(df.hash_dir)
-        df.manager.run_blocking(self._sync_and_rename, meta, filename,
-                                created, planned, device_path=df.device_path)
-
-    def _sync_and_rename(self, meta, filename, created, planned):
-        """Metadata (a fsynced sidecar when it does not fit in xattrs),
-        the file's fsync, the renames into the hash dir, the dirs' fsyncs:
-        the write order of the module docstring. Then, the new file being
-        durable, the removal of what the ``planned`` verdict found
-        obsolete: unlinking a large .data can take the disk milliseconds,
-        which in the server's green thread would stall every request."""
-        df = self.diskfile
-        self._sidecar_tmp = md.write_metadata(self._fd, meta, df.tmp_dir)
-        os.fsync(self._fd)
-        target = os.path.join(df.hash_dir, filename)
-        if self._sidecar_tmp:
-            os.rename(self._sidecar_tmp, ondisk.sidecar_name(target))
-            self._sidecar_tmp = None
-        os.rename(self._tmp_path, target)
-        self._tmp_path = None
-        fsync_dir(df.hash_dir)
-        fsync_new_dirs(created)
-        if planned is not None:
-            hashdir.remove_obsolete(df.hash_dir, planned)
-
-    def _discard(self):
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        for path in (self._tmp_path, self._sidecar_tmp):
-            if path:
-                try:
-                    os.unlink(path)
-                except FileNotFoundError:
-                    pass
-        self._tmp_path = self._sidecar_tmp = None
-
-
-def record_crc(meta, md5, crc, size):
-    """Store ``crc`` (the CRC32C of a body of ``size`` bytes whose MD5 is
-    ``md5``) in the .data metadata ``meta`` when its ETag and length are
-    that body's; else drop any there.
-
-    A reader that checks the CRC32C instead of the MD5 must reach the
-    verdict the MD5 would: a CRC32C is stored only for a body the ETag
-    describes (one the caller gave another ETag keeps the MD5 check).
-
-    >>> meta = {'ETag': 'e', 'Content-Length': '3', CRC32C_KEY: 'stale'}
-    >>> record_crc(meta, 'e', '0a0b0c0d', 3); meta[CRC32C_KEY]
-    '0a0b0c0d'
-    >>> record_crc(meta, 'other', '0a0b0c0d', 3); CRC32C_KEY in meta
-    False
-    """
-    if meta.get('ETag') == md5 and meta.get('Content-Length') == str(size):
-        meta[CRC32C_KEY] = crc
-    else:
-        meta.pop(CRC32C_KEY, None)
-
-
-def check_commit(put_timestamp, timestamp):
-    """DiskFileError unless a put() at ``timestamp`` precedes a commit().
-
-    >>> check_commit(Timestamp(1), '1.00000')
-    >>> check_commit(None, 1)
-    Traceback (most recent call last):
-    ...
-    objstore.common.exceptions.DiskFileError: commit() at 0000000001.00000 \
-without a put()
-    """
-    if put_timestamp is None:
-        raise DiskFileError('commit() at %s without a put()'
-                            % Timestamp(timestamp).internal)
-    if put_timestamp != Timestamp(timestamp):
-        raise DiskFileError('commit() at %s after a put() at %s'
-                            % (Timestamp(timestamp).internal,
-                               put_timestamp.internal))
 
 
 def remove_tmp_older_than(device_path, age, now=None):

@@ -30,8 +30,8 @@ from objstore.common.exceptions import DiskFileError, DiskFileNotExist
 from objstore.common.hashing import hash_path
 from objstore.common.timestamp import Timestamp
 from objstore.object import hashdir, hashes, metadata as md, ondisk
-from objstore.object.diskfile import (
-    DiskFile, DiskFileManager, DiskFileWriter, check_commit)
+from objstore.object.diskfile import DiskFile, DiskFileManager
+from objstore.object.diskfile_writer import DiskFileWriter, check_commit
 
 FRAG_INDEX_HEADER = 'X-Object-Sysmeta-Ec-Frag-Index'
 

@@ -24,8 +24,9 @@ from objstore.common.exceptions import (
 from objstore.common.hashing import HashConf, hash_path
 from objstore.common.timestamp import Timestamp
 from objstore.object import hashes, metadata as md, ondisk
-from objstore.object.diskfile import (
-    CRC32C_KEY, BaseDiskFile, check_commit, record_crc)
+from objstore.object.body_checksum import CRC32C_KEY, record_crc
+from objstore.object.diskfile import BaseDiskFile
+from objstore.object.diskfile_writer import check_commit
 
 
 class InMemoryDiskFileManager:

@@ -14,7 +14,7 @@ from objstore.common.ranges import (
     content_range_header, multipart_body_length, multipart_content_type,
     multipart_frames, parse_range_header, resolve_ranges,
     unsatisfiable_content_range)
-from objstore.object.diskfile import CRC32C_KEY
+from objstore.object.body_checksum import CRC32C_KEY
 
 # Stored keys that are not sent back as-is (they get their own headers, or
 # are internal).

@@ -12,7 +12,7 @@ import os
 
 from objstore.auditor.object_auditor import FULL
 from objstore.object import metadata as md
-from objstore.object.diskfile import CRC32C_KEY
+from objstore.object.body_checksum import CRC32C_KEY
 from tests.unit.auditor import test_object_auditor
 from tests.unit.auditor.test_object_auditor import (
     auditor, data_file, flip_byte, put, quarantined)

@@ -24,7 +24,7 @@ import pytest
 from objstore.common.exceptions import DiskFileQuarantined
 from objstore.common.timestamp import Timestamp
 from objstore.object import metadata as md
-from objstore.object.diskfile import CRC32C_KEY
+from objstore.object.body_checksum import CRC32C_KEY
 from objstore.object.memdiskfile import InMemoryDiskFileManager
 from tests.unit.object.conftest import (HASH_CONF, ServerProcess, opath,
                                         put_object)

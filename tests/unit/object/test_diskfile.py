@@ -13,7 +13,8 @@ from objstore.common.exceptions import (
 from objstore.common.timestamp import Timestamp
 from objstore.object import hashdir, ondisk
 from objstore.object.diskfile import (
-    WRITEBACK_BYTES, DiskFileManager, DiskFileSettings, remove_tmp_older_than)
+    DiskFileManager, DiskFileSettings, remove_tmp_older_than)
+from objstore.object.diskfile_writer import WRITEBACK_BYTES
 from tests.helpers import dirty_pages, wait_for
 from tests.unit.common.test_durable import dir_flags
 from tests.unit.object.conftest import HASH_CONF, put_object, tmp_files

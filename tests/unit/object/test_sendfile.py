@@ -18,7 +18,8 @@ import pytest
 
 from objstore.common.ranges import split_multipart_byteranges
 from objstore.common.timestamp import Timestamp
-from objstore.object.diskfile import VERIFY_READ_BYTES, VERIFY_TRIP_BYTES
+from objstore.object.diskfile_reader import (
+    VERIFY_READ_BYTES, VERIFY_TRIP_BYTES)
 from tests.helpers import wait_for
 from tests.unit.object.conftest import ServerProcess, opath
 

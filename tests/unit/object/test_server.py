@@ -15,7 +15,7 @@ from objstore.common.conditional import http_date
 from objstore.common.constraints import MAX_FILE_SIZE
 from objstore.common.ranges import split_multipart_byteranges
 from objstore.common.timestamp import Timestamp
-from objstore.object import asyncpending, diskfile, expiring
+from objstore.object import asyncpending, diskfile_writer, expiring
 from objstore.object import server as object_server
 from tests.unit.object.conftest import (
     ObjectServerHarness, RecordingBackend, ServerProcess, object_files, opath,
@@ -812,7 +812,7 @@ def test_disk_full_mid_write_is_507_and_leaves_nothing(server, monkeypatch):
         return real_write(fd, data)
 
     # Only the DiskFile layer's writes see the full disk.
-    monkeypatch.setattr(diskfile.os, 'write', filling_write)
+    monkeypatch.setattr(diskfile_writer.os, 'write', filling_write)
     body = b'z' * 1000000  # several network chunks: the third write fails
     status, _, msg = server.request('PUT', opath(), {
         'X-Timestamp': ts(), 'Content-Length': str(len(body))}, body)

@@ -10,7 +10,7 @@ import pytest
 
 from objstore.common.exceptions import DiskFileNotExist, DiskFileQuarantined
 from objstore.object import metadata as md
-from objstore.object.diskfile import CRC32C_KEY
+from objstore.object.body_checksum import CRC32C_KEY
 from tests.unit.replicator.test_object_replicator import T1, Cluster
 
 BODY = os.urandom(300000)
