@@ -10,6 +10,9 @@ a server finds everything HTTP in one place.
 import webob
 import webob.exc
 from webob.exc import HTTPException  # noqa: F401  (re-exported)
+from webob.headers import ResponseHeaders
+from webob.response import EmptyResponse as _NoBody
+from webob.util import status_generic_reasons, status_reasons
 
 from objstore.common.http_basics import (  # noqa: F401  (re-exported)
     HTTP_ACCEPTED, HTTP_INSUFFICIENT_STORAGE, HTTP_NOT_FOUND,
@@ -125,6 +128,65 @@ class Response(webob.Response):
     def __call__(self, environ, start_response):
         fill_default_body(self, environ['REQUEST_METHOD'], errors_only=True)
         return super().__call__(environ, start_response)
+
+
+
+def status_line(code):
+    """The status line webob gives ``code``.
+
+    >>> status_line(206), status_line(299)
+    ('206 Partial Content', '299 Success')
+    """
+    reason = status_reasons.get(code) or status_generic_reasons[code // 100]
+    return '%d %s' % (code, reason)
+
+
+class RelayedResponse:
+    """A storage server's 2xx GET/HEAD answer passed on to the client:
+    sent as ``Response(status=, headerlist=, app_iter=)`` would send it.
+
+    Every object GET and HEAD ends in one; webob's Response parses the
+    status, builds a header view and copies the header list looking for
+    a Location on each, as much CPU as shaping the rest of the answer.
+    ``headers`` is webob's view of the same list, built only for the
+    callers that edit it (CORS); an answer with a Location (to be made
+    absolute) goes through webob's Response.
+    """
+
+    def __init__(self, status, headerlist, app_iter):
+        self.status_int = status
+        self.headerlist = headerlist
+        self.app_iter = app_iter
+        self._headers = None
+
+    @property
+    def status(self):
+        return status_line(self.status_int)
+
+    @property
+    def headers(self):
+        if self._headers is None:
+            self._headers = ResponseHeaders.view_list(self.headerlist)
+        return self._headers
+
+    def __call__(self, environ, start_response):
+        names = {name.lower() for name, _value in self.headerlist}
+        if 'location' in names:
+            return Response(status=self.status_int,
+                            headerlist=self.headerlist,
+                            app_iter=self.app_iter)(environ, start_response)
+        if isinstance(self.app_iter, (list, tuple)) and \
+                not any(self.app_iter):
+            # What fill_default_body gives a 2xx built empty.
+            if 'content-type' not in names:
+                self.headerlist.append(('Content-Type',
+                                        DEFAULT_CONTENT_TYPE))
+            if 'content-length' not in names:
+                self.headerlist.append(('Content-Length', '0'))
+        start_response(self.status, list(self.headerlist))
+        if environ['REQUEST_METHOD'] == 'HEAD':
+            return _NoBody(self.app_iter)
+        return self.app_iter
 
 
 class EmptyResponse(Response):

@@ -23,8 +23,8 @@ from objstore.common.infocache import (
     account_info_from, cache_key, container_info_from)
 from objstore.common.http import (
     DEFAULT_CONTENT_TYPE, POLICY_HEADER, HTTP_ACCEPTED, HTTP_UNAUTHORIZED,
-    EmptyResponse, HTTPServiceUnavailable, Response, default_body, is_success,
-    request_headers, text_error, untyped_answer)
+    EmptyResponse, HTTPServiceUnavailable, RelayedResponse, Response,
+    default_body, is_success, request_headers, text_error, untyped_answer)
 from objstore.common.log import get_txn_id
 from objstore.common.row_update import make_host_list
 from objstore.common.timestamp import Timestamp
@@ -434,12 +434,16 @@ class Controller:
             resp_headers = listing_headers(
                 resp_headers, self.container is not None,
                 req.environ.get(RESELLER_REQUEST, False))
+        # An object's 2xx is relayed without webob (common.http); listings
+        # and the rest keep the Response their controllers edit.
+        answer = RelayedResponse if self.obj is not None and \
+            is_success(source.status) else Response
         if req.method == 'HEAD':
             source.response.close()
-            return Response(status=source.status, headerlist=resp_headers,
-                            app_iter=[])
+            return answer(status=source.status, headerlist=resp_headers,
+                          app_iter=[])
         body = ResumingBody(self.app.backend, source, ring, part, path,
                             headers, tried={node_name(source.node)},
                             environ=req.environ)
-        return Response(status=source.status, headerlist=resp_headers,
-                        app_iter=body)
+        return answer(status=source.status, headerlist=resp_headers,
+                      app_iter=body)

@@ -85,6 +85,21 @@ def delete_at_header(headers, now):
     return None
 
 
+def show_content_type(headerlist):
+    """The Content-Type of ``headerlist`` as clients see it
+    (client_content_type), in place: edited in the list, which costs less
+    than through a header view on every object GET and HEAD.
+
+    >>> headers = [('Content-Type', 'text/plain;swift_bytes=10')]
+    >>> show_content_type(headers); headers
+    [('Content-Type', 'text/plain')]
+    """
+    for index, (name, value) in enumerate(headerlist):
+        if name.lower() == 'content-type':
+            headerlist[index] = (name, client_content_type(value))
+            return
+
+
 def forward_delete_condition(environ, headers_list):
     """Pass a middleware's ``DELETE_IF_PLAIN_HEADER`` on to every object
     server (backend headers leave X-Backend-* out; the gatekeeper keeps
@@ -166,9 +181,7 @@ class ObjectController(Controller):
         if resp.status_int == 404 and requires_entity(req.headers):
             # If-Match: * on nothing: 412 with an empty body, as Swift.
             return EmptyResponse(status=412)
-        if 'Content-Type' in resp.headers:
-            resp.headers['Content-Type'] = client_content_type(
-                resp.headers['Content-Type'])
+        show_content_type(resp.headerlist)
         return resp
 
     def _write_headers(self, req, timestamp):

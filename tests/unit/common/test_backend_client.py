@@ -5,6 +5,7 @@ header lines as the largest legal metadata needs."""
 
 import http.client
 import io
+import re
 import socket
 import threading
 import time
@@ -314,6 +315,22 @@ def test_request_message_refuses_line_breaks_as_http_client_does():
             conn.putrequest('GET', '/')
             for name, value in headers.items():
                 conn.putheader(name, value)
+
+
+
+@pytest.mark.parametrize('name', [
+    'X-A', '', ' X-A', '\tX', 'X A', 'X-A ', ':X', 'X:', 'X\rA', 'X\nA',
+    '\x0bX', '\x1cX', '\u2003X', '\x85X', 'X\x85', 'Content-Length', '\xe9t\xe9'])
+def test_request_message_takes_the_names_http_client_takes(name):
+    """The name check is http.client's ``_is_legal_header_name`` rule
+    (a token of no ':' nor line break, not starting blank) spelled out."""
+    legal = re.match(r'\A[^:\s][^:\r\n]*\Z', name) is not None
+    try:
+        request_message('GET', '/', 'h:1', {name: 'v'})
+    except ValueError:
+        assert not legal
+    else:
+        assert legal
 
 
 def test_small_requests_go_out_as_one_message(server, monkeypatch):
