@@ -130,7 +130,6 @@ class Response(webob.Response):
         return super().__call__(environ, start_response)
 
 
-
 def status_line(code):
     """The status line webob gives ``code``.
 
