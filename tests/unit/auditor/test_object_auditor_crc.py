@@ -11,30 +11,15 @@ import hashlib
 import os
 
 from objstore.auditor.object_auditor import FULL
-from objstore.object import metadata as md
 from objstore.object.body_checksum import CRC32C_KEY
 from tests.unit.auditor import test_object_auditor
 from tests.unit.auditor.test_object_auditor import (
     auditor, data_file, flip_byte, put, quarantined)
+from tests.unit.object.test_body_crc import rewrite_metadata
 
 # Two devices under tmp_path: (tmp_path, devices root, DiskFileManager).
 node = test_object_auditor.node
 BODY = bytes(range(256)) * 1000
-
-
-def rewrite_metadata(path, **changes):
-    """The file's metadata with ``changes`` applied (None removes)."""
-    meta = md.read_metadata(path)
-    for key, value in changes.items():
-        if value is None:
-            meta.pop(key, None)
-        else:
-            meta[key] = value
-    fd = os.open(path, os.O_RDWR)
-    try:
-        assert md.write_metadata(fd, meta, os.path.dirname(path)) is None
-    finally:
-        os.close(fd)
 
 
 def md5_of_file(path):

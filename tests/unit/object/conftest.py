@@ -233,3 +233,30 @@ def object_files(device_path):
             found.extend(os.path.join(root, f) for f in files
                          if not f.startswith('hashes') and f != '.lock')
     return found
+
+
+@pytest.fixture
+def sendfile_calls(monkeypatch):
+    """The os.sendfile calls made in this process (each still sent)."""
+    calls = []
+    real = os.sendfile
+
+    def spy(out_fd, in_fd, offset, count):
+        calls.append((offset, count))
+        return real(out_fd, in_fd, offset, count)
+    monkeypatch.setattr(os, 'sendfile', spy)
+    return calls
+
+
+def read_cut_short(host, port, obj='o'):
+    """(Content-Length, bytes got) of a GET the server cuts short."""
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request('GET', opath(obj))
+        resp = conn.getresponse()
+        assert resp.status == 200
+        with pytest.raises(http.client.IncompleteRead) as cut:
+            resp.read()
+        return int(resp.getheader('Content-Length')), len(cut.value.partial)
+    finally:
+        conn.close()

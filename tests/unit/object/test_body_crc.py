@@ -14,7 +14,6 @@ notice. Real files, real xattrs, real sockets.
 
 import glob
 import hashlib
-import http.client
 import os
 import time
 
@@ -26,8 +25,8 @@ from objstore.common.timestamp import Timestamp
 from objstore.object import metadata as md
 from objstore.object.body_checksum import CRC32C_KEY
 from objstore.object.memdiskfile import InMemoryDiskFileManager
-from tests.unit.object.conftest import (HASH_CONF, ServerProcess, opath,
-                                        put_object)
+from tests.unit.object.conftest import (
+    HASH_CONF, ServerProcess, opath, put_object, read_cut_short)
 from tests.unit.test_daemon_imports import modules_loaded_by
 
 CHUNK = 262144    # the object server's default disk_chunk_size
@@ -93,33 +92,6 @@ def corrupt(path, body, where=FLIP_AT, fix_up_md5=False):
 def make_old_style(path):
     """The metadata as written before CRC32Cs were stored."""
     rewrite_metadata(path, **{CRC32C_KEY: None})
-
-
-def read_cut_short(host, port, obj='o'):
-    """(Content-Length, bytes got) of a GET the server cuts short."""
-    conn = http.client.HTTPConnection(host, port, timeout=10)
-    try:
-        conn.request('GET', opath(obj))
-        resp = conn.getresponse()
-        assert resp.status == 200
-        with pytest.raises(http.client.IncompleteRead) as cut:
-            resp.read()
-        return int(resp.getheader('Content-Length')), len(cut.value.partial)
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def sendfile_calls(monkeypatch):
-    """The os.sendfile calls made in this process (each still sent)."""
-    calls = []
-    real = os.sendfile
-
-    def spy(out_fd, in_fd, offset, count):
-        calls.append((offset, count))
-        return real(out_fd, in_fd, offset, count)
-    monkeypatch.setattr(os, 'sendfile', spy)
-    return calls
 
 
 # -- what the writer stores --------------------------------------------------

@@ -10,7 +10,6 @@ as in production) for the client that goes away mid-body.
 
 import glob
 import hashlib
-import http.client
 import os
 import socket
 
@@ -21,23 +20,10 @@ from objstore.common.timestamp import Timestamp
 from objstore.object.diskfile_reader import (
     VERIFY_READ_BYTES, VERIFY_TRIP_BYTES)
 from tests.helpers import wait_for
-from tests.unit.object.conftest import ServerProcess, opath
+from tests.unit.object.conftest import ServerProcess, opath, read_cut_short
 
 CHUNK = 262144    # the object server's default disk_chunk_size
 BODY = os.urandom(4 * CHUNK + 12345)
-
-
-@pytest.fixture
-def sendfile_calls(monkeypatch):
-    """The os.sendfile calls made in this process (each still sent)."""
-    calls = []
-    real = os.sendfile
-
-    def spy(out_fd, in_fd, offset, count):
-        calls.append((offset, count))
-        return real(out_fd, in_fd, offset, count)
-    monkeypatch.setattr(os, 'sendfile', spy)
-    return calls
 
 
 def put(target, body, obj='o'):
@@ -52,20 +38,6 @@ def data_file(devices, obj='o'):
     [path] = glob.glob(os.path.join(devices, 'sda', 'objects', '*', '*', '*',
                                     '*.data'))
     return path
-
-
-def read_cut_short(server, obj='o'):
-    """(Content-Length, bytes got) of a GET the server cuts short."""
-    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
-    try:
-        conn.request('GET', opath(obj))
-        resp = conn.getresponse()
-        assert resp.status == 200
-        with pytest.raises(http.client.IncompleteRead) as cut:
-            resp.read()
-        return int(resp.getheader('Content-Length')), len(cut.value.partial)
-    finally:
-        conn.close()
 
 
 def test_whole_object_get_is_sent_with_sendfile(server, sendfile_calls):
@@ -122,7 +94,7 @@ def test_corrupt_file_is_cut_short_and_quarantined(server, devices,
     with open(data_file(devices), 'r+b') as data:
         data.seek(CHUNK + 17)
         data.write(bytes([BODY[CHUNK + 17] ^ 0xff]))
-    length, got = read_cut_short(server)
+    length, got = read_cut_short(server.host, server.port)
     assert length == len(BODY)
     # Everything but the last chunk went out before the MD5 was known.
     assert got == len(BODY) - CHUNK
@@ -156,7 +128,7 @@ def test_corrupt_byte_in_a_later_trip_is_caught(server, devices,
     with open(data_file(devices), 'r+b') as data:
         data.seek(where)
         data.write(bytes([MANY_TRIPS_BODY[where] ^ 0xff]))
-    length, got = read_cut_short(server)
+    length, got = read_cut_short(server.host, server.port)
     assert length == len(MANY_TRIPS_BODY)
     assert got == len(MANY_TRIPS_BODY) - CHUNK
     assert glob.glob(os.path.join(devices, 'sda', 'quarantined', 'objects',
