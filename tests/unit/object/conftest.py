@@ -1,5 +1,6 @@
 """Fixtures shared by the object tests: tmp devices with real xattrs."""
 
+import glob
 import http.client
 import json
 import os
@@ -14,6 +15,7 @@ import pytest
 
 from objstore.common.hashing import HashConf
 from objstore.common.row_update import BATCH_VERB, decode_batch
+from objstore.common.timestamp import Timestamp
 from objstore.common.wsgi import serve_in_thread
 from objstore.object.diskfile import DiskFileManager, DiskFileSettings
 from objstore.object.server import ObjectController
@@ -260,3 +262,19 @@ def read_cut_short(host, port, obj='o'):
         return int(resp.getheader('Content-Length')), len(cut.value.partial)
     finally:
         conn.close()
+
+
+def server_put(target, body, obj='o'):
+    """PUT ``body`` as ``obj`` through an object server (201 or fail)."""
+    status = target.request('PUT', opath(obj), {
+        'X-Timestamp': Timestamp.now().internal,
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': str(len(body))}, body)[0]
+    assert status == 201
+
+
+def data_path(devices):
+    """The one .data file on device sda under ``devices``."""
+    [path] = glob.glob(os.path.join(devices, 'sda', 'objects', '*', '*', '*',
+                                    '*.data'))
+    return path

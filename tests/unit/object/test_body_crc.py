@@ -26,7 +26,8 @@ from objstore.object import metadata as md
 from objstore.object.body_checksum import CRC32C_KEY
 from objstore.object.memdiskfile import InMemoryDiskFileManager
 from tests.unit.object.conftest import (
-    HASH_CONF, ServerProcess, opath, put_object, read_cut_short)
+    HASH_CONF, ServerProcess, data_path, opath, put_object, read_cut_short,
+    server_put)
 from tests.unit.test_daemon_imports import modules_loaded_by
 
 CHUNK = 262144    # the object server's default disk_chunk_size
@@ -37,20 +38,6 @@ T1 = Timestamp(time.time() - 10).internal
 
 def crc_hex(body):
     return '%08x' % crc32c.crc32c(body)
-
-
-def server_put(target, body, obj='o'):
-    status = target.request('PUT', opath(obj), {
-        'X-Timestamp': Timestamp.now().internal,
-        'Content-Type': 'application/octet-stream',
-        'Content-Length': str(len(body))}, body)[0]
-    assert status == 201
-
-
-def data_path(devices):
-    [path] = glob.glob(os.path.join(devices, 'sda', 'objects', '*', '*', '*',
-                                    '*.data'))
-    return path
 
 
 def quarantined(devices):

@@ -20,28 +20,15 @@ from objstore.common.timestamp import Timestamp
 from objstore.object.diskfile_reader import (
     VERIFY_READ_BYTES, VERIFY_TRIP_BYTES)
 from tests.helpers import wait_for
-from tests.unit.object.conftest import ServerProcess, opath, read_cut_short
+from tests.unit.object.conftest import (
+    ServerProcess, data_path, opath, read_cut_short, server_put)
 
 CHUNK = 262144    # the object server's default disk_chunk_size
 BODY = os.urandom(4 * CHUNK + 12345)
 
 
-def put(target, body, obj='o'):
-    status = target.request('PUT', opath(obj), {
-        'X-Timestamp': Timestamp.now().internal,
-        'Content-Type': 'application/octet-stream',
-        'Content-Length': str(len(body))}, body)[0]
-    assert status == 201
-
-
-def data_file(devices, obj='o'):
-    [path] = glob.glob(os.path.join(devices, 'sda', 'objects', '*', '*', '*',
-                                    '*.data'))
-    return path
-
-
 def test_whole_object_get_is_sent_with_sendfile(server, sendfile_calls):
-    put(server, BODY)
+    server_put(server, BODY)
     status, headers, body = server.request('GET', opath())
     assert status == 200
     assert body == BODY
@@ -53,7 +40,7 @@ def test_whole_object_get_is_sent_with_sendfile(server, sendfile_calls):
 
 
 def test_small_object_get_reads_as_before(server, sendfile_calls):
-    put(server, b'small body')
+    server_put(server, b'small body')
     assert server.request('GET', opath())[2] == b'small body'
     assert sendfile_calls == []
 
@@ -65,7 +52,7 @@ def test_small_object_get_reads_as_before(server, sendfile_calls):
 ])
 def test_single_range_is_sent_with_sendfile(server, sendfile_calls, value,
                                             start, stop):
-    put(server, BODY)
+    server_put(server, BODY)
     status, headers, body = server.request('GET', opath(), {'Range': value})
     assert status == 206
     assert body == BODY[start:stop]
@@ -75,7 +62,7 @@ def test_single_range_is_sent_with_sendfile(server, sendfile_calls, value,
 
 
 def test_multiple_ranges_are_sent_with_sendfile(server, sendfile_calls):
-    put(server, BODY)
+    server_put(server, BODY)
     status, headers, body = server.request(
         'GET', opath(), {'Range': 'bytes=5-200000,300000-900000,-10'})
     assert status == 206
@@ -90,8 +77,8 @@ def test_multiple_ranges_are_sent_with_sendfile(server, sendfile_calls):
 
 def test_corrupt_file_is_cut_short_and_quarantined(server, devices,
                                                    sendfile_calls):
-    put(server, BODY)
-    with open(data_file(devices), 'r+b') as data:
+    server_put(server, BODY)
+    with open(data_path(devices), 'r+b') as data:
         data.seek(CHUNK + 17)
         data.write(bytes([BODY[CHUNK + 17] ^ 0xff]))
     length, got = read_cut_short(server.host, server.port)
@@ -110,7 +97,7 @@ MANY_TRIPS_BODY = os.urandom(2 * VERIFY_TRIP_BYTES + VERIFY_READ_BYTES + 999)
 
 
 def test_many_trip_object_is_verified_whole(server, sendfile_calls):
-    put(server, MANY_TRIPS_BODY)
+    server_put(server, MANY_TRIPS_BODY)
     status, headers, body = server.request('GET', opath())
     assert status == 200
     assert body == MANY_TRIPS_BODY
@@ -124,8 +111,8 @@ def test_many_trip_object_is_verified_whole(server, sendfile_calls):
 ])
 def test_corrupt_byte_in_a_later_trip_is_caught(server, devices,
                                                 sendfile_calls, where):
-    put(server, MANY_TRIPS_BODY)
-    with open(data_file(devices), 'r+b') as data:
+    server_put(server, MANY_TRIPS_BODY)
+    with open(data_path(devices), 'r+b') as data:
         data.seek(where)
         data.write(bytes([MANY_TRIPS_BODY[where] ^ 0xff]))
     length, got = read_cut_short(server.host, server.port)
@@ -139,8 +126,8 @@ def test_short_file_is_quarantined_before_any_span(server, devices,
                                                    sendfile_calls):
     # Opening checks the size against the metadata: sendfile never meets
     # a file shorter than its Content-Length.
-    put(server, BODY)
-    os.truncate(data_file(devices), len(BODY) - 1000)
+    server_put(server, BODY)
+    os.truncate(data_path(devices), len(BODY) - 1000)
     assert server.request('GET', opath())[0] == 404
     assert glob.glob(os.path.join(devices, 'sda', 'quarantined', 'objects',
                                   '*', '*.data'))
