@@ -30,6 +30,7 @@ import datetime
 import email.utils
 
 from objstore.common.exceptions import InvalidInput
+from objstore.common.http_basics import environ_key
 
 NOT_MODIFIED = 304
 PRECONDITION_FAILED = 412
@@ -38,8 +39,7 @@ SAFE_METHODS = ('GET', 'HEAD')
 # The request headers this module evaluates, and their WSGI environ keys.
 CONDITION_HEADERS = ('If-Match', 'If-None-Match', 'If-Modified-Since',
                      'If-Unmodified-Since')
-CONDITION_KEYS = tuple('HTTP_' + name.upper().replace('-', '_')
-                       for name in CONDITION_HEADERS)
+CONDITION_KEYS = tuple(environ_key(name) for name in CONDITION_HEADERS)
 
 
 def has_conditions(environ):

@@ -9,6 +9,7 @@ and never build responses.
 from urllib.parse import urlparse
 
 from objstore.common.exceptions import InvalidInput, NameTooLong
+from objstore.common.http_basics import environ_key
 
 MAX_FILE_SIZE = 5 * 1024 ** 3 + 2
 MAX_META_NAME_LENGTH = 128
@@ -127,21 +128,15 @@ def check_name(value, kind, allow_reserved=False):
 # names only when asked with it.
 RESERVED = '\x00'
 ALLOW_RESERVED_HEADER = 'X-Backend-Allow-Reserved-Names'
-ALLOW_RESERVED_ENVIRON_KEY = 'HTTP_X_BACKEND_ALLOW_RESERVED_NAMES'
+ALLOW_RESERVED_ENVIRON_KEY = environ_key(ALLOW_RESERVED_HEADER)
 
 
-def allows_reserved(headers):
-    """Whether a request may address and list reserved names."""
-    return headers.get(ALLOW_RESERVED_HEADER, '').lower() == 'true'
+def allows_reserved(environ):
+    """Whether a WSGI request may address and list reserved names; read
+    from its environ: the proxy asks on every request, and webob's header
+    view costs more than the rest of the check.
 
-
-def environ_allows_reserved(environ):
-    """``allows_reserved`` of a WSGI request, read from its environ: the
-    proxy asks on every request, and webob's header view costs more than
-    the rest of the check.
-
-    >>> environ_allows_reserved({'HTTP_X_BACKEND_ALLOW_RESERVED_NAMES':
-    ...                          'True'})
+    >>> allows_reserved({'HTTP_X_BACKEND_ALLOW_RESERVED_NAMES': 'True'})
     True
     """
     return environ.get(ALLOW_RESERVED_ENVIRON_KEY, '').lower() == 'true'

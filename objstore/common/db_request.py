@@ -49,7 +49,7 @@ def listing_request(req, max_limit, with_path=False):
     content_type = negotiate_format(query.get('format'),
                                     req.headers.get('Accept'))
     params = parse_listing_params(query, max_limit, with_path)
-    if allows_reserved(req.headers):
+    if allows_reserved(req.environ):
         params = dataclasses.replace(params, with_reserved=True)
     return content_type, params
 

@@ -18,7 +18,7 @@ from objstore.common.http_basics import (  # noqa: F401  (re-exported)
     HTTP_ACCEPTED, HTTP_INSUFFICIENT_STORAGE, HTTP_NOT_FOUND,
     HTTP_PARTIAL_CONTENT, HTTP_UNAUTHORIZED, POLICY_DEFAULT_HEADER,
     POLICY_HEADER, is_client_error, is_server_error, is_success,
-    parse_header_lines, parse_http_version, read_header_lines,
+    environ_key, parse_header_lines, parse_http_version, read_header_lines,
     request_headers, split_path)
 
 # Swift's default answer of each status (swob's table): (title,

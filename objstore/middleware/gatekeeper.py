@@ -17,6 +17,7 @@ through their own (sub)requests freely. It must not look at paths or auth.
 import dataclasses
 
 from objstore.common.config import ConfBase
+from objstore.common.http import environ_key
 from objstore.common.log import get_logger
 
 # Lower-case header name prefixes that only the cluster itself may use.
@@ -26,7 +27,7 @@ EXCLUDED_PREFIXES = (
 # The same prefixes as WSGI environ keys; a header spelled with '_' lands
 # on the same key as with '-', so neither spelling gets through.
 EXCLUDED_ENVIRON_PREFIXES = tuple(
-    'HTTP_' + prefix.upper().replace('-', '_') for prefix in EXCLUDED_PREFIXES)
+    environ_key(prefix) for prefix in EXCLUDED_PREFIXES)
 
 
 @dataclasses.dataclass(frozen=True)

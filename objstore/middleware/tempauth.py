@@ -65,14 +65,14 @@ from objstore.common.acl import (
 from objstore.common.config import ConfBase
 from objstore.common.http import (
     HTTPBadRequest, HTTPForbidden, HTTPMethodNotAllowed, Response, Request,
-    split_path)
+    environ_key, split_path)
 from objstore.common.info import get_account_info
 from objstore.common.log import get_logger
 from objstore.common.subrequest import add_capability
 from objstore.middleware import keystone_v3
 
 SYSMETA_PREFIX = 'x-account-sysmeta-'
-ACCOUNT_ACL_ENVIRON_KEY = 'HTTP_X_ACCOUNT_ACCESS_CONTROL'
+ACCOUNT_ACL_ENVIRON_KEY = environ_key(ACCOUNT_ACL_HEADER)
 TOKEN_TAG_HEX = 32  # 128 bits of HMAC-SHA256 are enough against forgery
 TOKEN_NONCE_BYTES = 8
 # Verified tokens a worker remembers (a few hundred bytes each); when

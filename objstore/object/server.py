@@ -70,7 +70,8 @@ from objstore.common.http import (
     HTTPRequestEntityTooLarge, HTTPRequestTimeout, HTTPServiceUnavailable,
     HTTPUnprocessableEntity, Response, html_error, request_headers,
     split_path, text_error)
-from objstore.common.http_basics import EC_COMMIT_HEADER, ETAG_IS_AT_HEADER
+from objstore.common.http_basics import (
+    EC_COMMIT_HEADER, ETAG_IS_AT_HEADER, environ_key)
 from objstore.common.log import get_logger
 from objstore.common.server_base import (
     BYTES_RECEIVED, StorageServer, is_ascii_digits, log_path,
@@ -177,9 +178,9 @@ PUT_STORED_HEADERS = POST_HEADERS + ('X-Static-Large-Object',)
 PUT_PREFIXES = POST_PREFIXES + (SYSMETA_PREFIX.lower(),)
 # ETAG_IS_AT_HEADER as a GET or HEAD reads it, straight from the environ:
 # each lookup through webob's header view translates the name first.
-ETAG_IS_AT_KEY = 'HTTP_X_BACKEND_ETAG_IS_AT'
+ETAG_IS_AT_KEY = environ_key(ETAG_IS_AT_HEADER)
 # POLICY_HEADER as every request reads it, likewise.
-POLICY_KEY = 'HTTP_' + POLICY_HEADER.upper().replace('-', '_')
+POLICY_KEY = environ_key(POLICY_HEADER)
 
 
 @dataclass(frozen=True)

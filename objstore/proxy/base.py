@@ -17,7 +17,7 @@ import math
 from objstore.common.access import AUTHORIZE_KEY, unauthorized
 from objstore.common.conditional import http_date
 from objstore.common.constraints import (
-    ALLOW_RESERVED_HEADER, environ_allows_reserved)
+    ALLOW_RESERVED_HEADER, allows_reserved)
 from objstore.common.info import forget, lookup, remember
 from objstore.common.infocache import (
     account_info_from, cache_key, container_info_from)
@@ -72,7 +72,7 @@ def forwarded_headers(req):
                request_headers(req.environ).items()
                if name.lower() not in CLIENT_HEADERS_DROPPED
                and not is_backend_header(name)}
-    if environ_allows_reserved(req.environ):
+    if allows_reserved(req.environ):
         headers[ALLOW_RESERVED_HEADER] = 'true'
     return headers
 

@@ -172,7 +172,7 @@ class ResumingBody:
     accepted (no middleware touched the bytes), the rest goes out as one
     green.SpliceSpan: socket to socket with os.splice, resuming from the
     next node as the byte path does. No byte is checked here either way:
-    the object server verifies the MD5 of what it sends.
+    the object server checks the checksum of what it sends.
     """
 
     def __init__(self, backend, source, ring, part, path, headers, tried,

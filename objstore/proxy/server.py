@@ -21,7 +21,7 @@ from objstore.common.access import (
     API_VERSIONS, api_version, is_claimed, is_public, unauthorized)
 from objstore.common.backend_client import BackendClient
 from objstore.common.config import ConfBase
-from objstore.common.constraints import environ_allows_reserved
+from objstore.common.constraints import allows_reserved
 from objstore.common.erasure import ECScheme
 from objstore.common.exceptions import (
     ConfigError, InvalidInput, NameTooLong)
@@ -206,7 +206,7 @@ class Application:
             return html_error(HTTPPreconditionFailed, INVALID_PATH)
         if path == '/info':
             return self.info(req)
-        allow_reserved = environ_allows_reserved(req.environ)
+        allow_reserved = allows_reserved(req.environ)
         bad_path = path_error(path, allow_reserved)
         if bad_path is not None:
             return bad_path

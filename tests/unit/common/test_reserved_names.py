@@ -31,8 +31,8 @@ def test_nul_only_as_reserved_and_only_when_allowed():
 
 
 def test_header_decides():
-    assert allows_reserved({'X-Backend-Allow-Reserved-Names': 'true'})
-    assert not allows_reserved({'X-Backend-Allow-Reserved-Names': 'yes'})
+    assert allows_reserved({'HTTP_X_BACKEND_ALLOW_RESERVED_NAMES': 'true'})
+    assert not allows_reserved({'HTTP_X_BACKEND_ALLOW_RESERVED_NAMES': 'yes'})
     assert not allows_reserved({})
 
 
