@@ -148,6 +148,10 @@ def _exit_text(code):
     return 'signal %d' % -code if code < 0 else 'status %d' % code
 
 
+# The signals that stop a server, its prefork parent and workers alike.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 class WorkerSupervisor:
     """The prefork parent: keeps ``workers`` children alive.
 
@@ -173,9 +177,18 @@ class WorkerSupervisor:
         self._wakeup = None
 
     def spawn_worker(self):
-        pid = os.fork()
-        if pid == 0:
-            self._be_worker()
+        # A stop signal reaching a new child before it resets its handlers
+        # would run the parent's (``stop``, on the child's copy) and be
+        # lost: the child would serve on until the parent's SIGKILL, 10 s
+        # later. Held across the fork, it reaches the child once the
+        # default action is back (_serve_as_worker).
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                self._be_worker()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         self.children[pid] = time.monotonic()
 
     def _be_worker(self):
@@ -191,6 +204,7 @@ class WorkerSupervisor:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         signal.set_wakeup_fd(-1)
         for fd in self._wakeup:
             os.close(fd)
