@@ -464,7 +464,7 @@ class ObjectController(StorageServer):
                 return HTTPCreated(headers={'ETag': meta['ETag']})
             writer.commit(timestamp)
         self._after_write(req, target, df, 'PUT', timestamp, delete_at, meta,
-                          deferred=condition is not None)
+                          deferred=condition is not None, sent=headers)
         return HTTPCreated(headers={
             'ETag': meta['ETag'],
             'Last-Modified': http_date(math.ceil(float(timestamp)))})
@@ -727,11 +727,13 @@ class ObjectController(StorageServer):
             target.container, target.obj, target.policy_index)
 
     def _after_write(self, req, target, df, op, timestamp, delete_at, meta,
-                     deferred=False):
+                     deferred=False, sent=None):
         """Queue the expiry and update the containers; ``deferred`` (a
         conditional PUT): keep the update in async_pending until the
         proxy announces the PUT won its quorum (``_announce``) or takes
-        it back (``_withdraw``), so a losing write is never listed."""
+        it back (``_withdraw``), so a losing write is never listed.
+        ``sent``: the request's headers (request_headers), when the
+        caller walked the environ for them already."""
         if delete_at is not None:
             self._queue_expiry(target, df, delete_at, timestamp)
         headers = {'X-Timestamp': timestamp.internal,
@@ -740,8 +742,9 @@ class ObjectController(StorageServer):
         if op == 'PUT':
             # Its overrides are looked for in every header, any case: one
             # walk of the environ, where webob's view would rename each.
-            headers.update(container_update_values(
-                meta, request_headers(req.environ)))
+            if sent is None:
+                sent = request_headers(req.environ)
+            headers.update(container_update_values(meta, sent))
         if deferred:
             self.container_updates.keep(target, df.hash, op, headers,
                                         req.headers)
